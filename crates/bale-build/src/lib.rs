@@ -1,0 +1,1 @@
+//! The build pipeline: package roots, generated start/stop scripts, packing.

@@ -1,0 +1,1 @@
+//! The package store: atomic installs, verification of installed packages.

@@ -1,0 +1,147 @@
+//! The layout of `$BALE_HOME`, and every environment variable bale reads.
+//!
+//! Every path bale keeps state under is named here once, so the commands,
+//! the store, the deployer and the service agree on where things live.
+
+use std::path::{Path, PathBuf};
+
+use bale_coordinate::Coordinate;
+
+/// Every environment variable bale reads, with what it means.
+pub mod env {
+    /// All state on this machine; default `/var/lib/bale` as root, else `~/.local/share/bale`.
+    pub const BALE_HOME: &str = "BALE_HOME";
+    /// The default repository URL for publish, fetch and install.
+    pub const BALE_REPO: &str = "BALE_REPO";
+    /// Bearer token for publish and submit.
+    pub const BALE_TOKEN: &str = "BALE_TOKEN";
+    /// Turns colour off when set to anything.
+    pub const NO_COLOR: &str = "NO_COLOR";
+    /// The home directory, used to find the default `BALE_HOME` for non-root users.
+    pub const HOME: &str = "HOME";
+    /// Where XDG data lives, preferred over `~/.local/share` when set.
+    pub const XDG_DATA_HOME: &str = "XDG_DATA_HOME";
+}
+
+/// Why the home directory could not be found.
+#[derive(Debug, thiserror::Error)]
+pub enum HomeError {
+    /// Neither BALE_HOME nor HOME is set for a non-root user.
+    #[error("cannot find a place for bale's state: set BALE_HOME (e.g. `export BALE_HOME=~/.local/share/bale`)")]
+    NoHome,
+}
+
+/// The root of everything bale keeps on a machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Home {
+    root: PathBuf,
+}
+
+impl Home {
+    /// A home at an explicit path.
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    /// The home from `BALE_HOME`, else the default for this user.
+    pub fn from_env() -> Result<Self, HomeError> {
+        if let Some(dir) = std::env::var_os(env::BALE_HOME).filter(|d| !d.is_empty()) {
+            return Ok(Self::new(dir));
+        }
+        if is_root() {
+            return Ok(Self::new("/var/lib/bale"));
+        }
+        if let Some(data) = std::env::var_os(env::XDG_DATA_HOME).filter(|d| !d.is_empty()) {
+            return Ok(Self::new(PathBuf::from(data).join("bale")));
+        }
+        let home = std::env::var_os(env::HOME).filter(|d| !d.is_empty()).ok_or(HomeError::NoHome)?;
+        Ok(Self::new(PathBuf::from(home).join(".local/share/bale")))
+    }
+
+    /// The root directory itself.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Installed packages: `pkgs/<group as path>/<name>/<version>/`.
+    pub fn pkgs_dir(&self) -> PathBuf {
+        self.root.join("pkgs")
+    }
+
+    /// Where one installed package lives.
+    pub fn package_dir(&self, coordinate: &Coordinate) -> PathBuf {
+        self.pkgs_dir().join(coordinate.relative_dir())
+    }
+
+    /// Scratch space on the same file system as the store, for atomic renames.
+    pub fn tmp_dir(&self) -> PathBuf {
+        self.root.join("tmp")
+    }
+
+    /// Signing keys (`NAME.key`, `NAME.pub`).
+    pub fn keys_dir(&self) -> PathBuf {
+        self.root.join("keys")
+    }
+
+    /// Public keys this machine trusts.
+    pub fn trusted_keys_dir(&self) -> PathBuf {
+        self.keys_dir().join("trusted")
+    }
+
+    /// Stack images and their dependency layers.
+    pub fn stacks_dir(&self) -> PathBuf {
+        self.root.join("stacks")
+    }
+
+    /// Deployed apps.
+    pub fn apps_dir(&self) -> PathBuf {
+        self.root.join("apps")
+    }
+
+    /// One app's directory.
+    pub fn app_dir(&self, app: &str) -> PathBuf {
+        self.apps_dir().join(app)
+    }
+
+    /// The local repository tree served by `bale serve`.
+    pub fn repo_dir(&self) -> PathBuf {
+        self.root.join("repo")
+    }
+
+    /// The embedded database.
+    pub fn db_path(&self) -> PathBuf {
+        self.root.join("bale.db")
+    }
+
+    /// Build caches, one directory per package.
+    pub fn cache_dir(&self) -> PathBuf {
+        self.root.join("cache")
+    }
+
+    /// The machine's configuration file.
+    pub fn config_path(&self) -> PathBuf {
+        self.root.join("config.toml")
+    }
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc_geteuid() == 0 }
+}
+
+extern "C" {
+    #[link_name = "geteuid"]
+    fn libc_geteuid() -> u32;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn package_dirs_follow_the_coordinate() {
+        let home = Home::new("/h");
+        let c: Coordinate = "org.example:hello:2.10".parse().unwrap();
+        assert_eq!(home.package_dir(&c), PathBuf::from("/h/pkgs/org/example/hello/2.10"));
+    }
+}

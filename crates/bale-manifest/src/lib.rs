@@ -1,0 +1,1 @@
+//! bale.toml: schema types, parsing, validation with spanned diagnostics, kinds, and init.
