@@ -1,7 +1,20 @@
 //! File facts for the package index: what kind of file each one is and,
 //! for ELF files, how it links.
+//!
+//! [`inspect_file`] is the entry point the package writer uses; [`classify`]
+//! and [`elf_facts`] are its two halves, usable on bytes already in memory.
+
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
+
+mod classify;
+mod elf;
+mod file;
+
+pub use classify::classify;
+pub use elf::elf_facts;
+pub use file::inspect_file;
 
 /// What a file in a package is, as recorded in `index.json`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -44,4 +57,32 @@ pub struct ElfFacts {
     pub needed: Vec<String>,
     /// DT_SONAME, for shared libraries.
     pub soname: Option<String>,
+}
+
+/// Everything the index records about one regular file's content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileFacts {
+    /// What the file is.
+    pub class: FileClass,
+    /// How it links, for ELF executables and shared objects.
+    pub elf: Option<ElfFacts>,
+}
+
+/// Why a file could not be inspected.
+#[derive(Debug, thiserror::Error)]
+pub enum InspectError {
+    /// The file could not be opened or read.
+    #[error("cannot read {path}: {source}; check that it exists and is readable")]
+    Read {
+        /// The file that failed.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// The bytes start with the ELF magic but do not parse as ELF.
+    #[error("the file starts like an ELF file but cannot be parsed ({reason}); it may be truncated or corrupt: rebuild it")]
+    MalformedElf {
+        /// What the ELF parser reported.
+        reason: String,
+    },
 }
