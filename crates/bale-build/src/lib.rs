@@ -1,1 +1,3 @@
 //! The build pipeline: package roots, generated start/stop scripts, packing.
+
+pub mod scripts;
