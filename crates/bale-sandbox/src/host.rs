@@ -1,0 +1,47 @@
+//! What a networked sandbox takes from the host: its CA bundle and proxies.
+
+use std::path::{Path, PathBuf};
+
+/// Where the host's CA bundle appears inside a networked sandbox.
+pub const SANDBOX_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+/// Variables that point tools at the CA bundle inside the sandbox.
+pub const CA_VARIABLES: [&str; 5] =
+    ["SSL_CERT_FILE", "PIP_CERT", "NODE_EXTRA_CA_CERTS", "CARGO_HTTP_CAINFO", "REQUESTS_CA_BUNDLE"];
+
+/// Proxy variables copied from the host into a networked sandbox.
+pub const PROXY_VARIABLES: [&str; 8] =
+    ["http_proxy", "https_proxy", "ftp_proxy", "all_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"];
+
+/// The host's CA bundle: `SSL_CERT_FILE` if it names a file, else the
+/// usual locations of Debian, Fedora and Alpine.
+pub fn host_ca_bundle() -> Option<PathBuf> {
+    let from_env = std::env::var_os("SSL_CERT_FILE").map(PathBuf::from);
+    from_env
+        .into_iter()
+        .chain(
+            ["/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem"]
+                .iter()
+                .map(PathBuf::from),
+        )
+        .find(|p| p.is_file())
+}
+
+/// The host's proxy settings, to pass through when the network is on.
+pub fn host_proxies() -> Vec<(String, String)> {
+    PROXY_VARIABLES
+        .iter()
+        .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
+        .collect()
+}
+
+/// The CA variables, all pointing at the bundle inside the sandbox.
+pub fn ca_env() -> Vec<(String, String)> {
+    CA_VARIABLES.iter().map(|k| (k.to_string(), SANDBOX_CA_BUNDLE.to_string())).collect()
+}
+
+/// Whether `path` exists in one of `layers` (a sandbox path, absolute).
+pub(crate) fn exists_in_layers(layers: &[PathBuf], path: &Path) -> bool {
+    let rel = path.strip_prefix("/").unwrap_or(path);
+    layers.iter().any(|l| l.join(rel).symlink_metadata().is_ok())
+}

@@ -1,0 +1,183 @@
+//! The sandbox's root: an overlay over the lower layers, mounted in a
+//! private mount namespace between fork and exec, or the host's root bound
+//! read-only where the kernel refuses an unprivileged overlay of it.
+
+use std::ffi::CString;
+use std::fs;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+use std::path::{Component, Path, PathBuf};
+
+use crate::spec::{SandboxSpec, Upper};
+use crate::SandboxError;
+
+/// How the root is assembled for one run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RootMode {
+    /// overlayfs over the layers; `userns` when bale is not root and needs a
+    /// user namespace to mount it.
+    Overlay { userns: bool },
+    /// The host's `/` bound read-only: an ordinary user cannot overlay `/`
+    /// because its submounts are locked in a user namespace.
+    HostReadOnly,
+}
+
+/// The per-run directories of the overlay, removed on drop.
+pub(crate) struct Scratch {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) upper: PathBuf,
+    pub(crate) work: PathBuf,
+    pub(crate) merged: PathBuf,
+    /// A work directory beside a kept upper layer, removed with the run.
+    work_beside_upper: Option<tempfile::TempDir>,
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> SandboxError + '_ {
+    move |source| SandboxError::Scratch { path: path.to_path_buf(), source }
+}
+
+impl Scratch {
+    /// Creates the upper, work and mount-point directories for a run.
+    pub(crate) fn create(spec: &SandboxSpec) -> Result<Scratch, SandboxError> {
+        let base = spec.scratch.clone().unwrap_or_else(std::env::temp_dir);
+        let dir = tempfile::Builder::new().prefix("bale-run-").tempdir_in(&base).map_err(io_err(&base))?;
+        let merged = dir.path().join("merged");
+        fs::create_dir(&merged).map_err(io_err(&merged))?;
+        let (upper, work, work_beside_upper) = match &spec.upper {
+            Upper::Discard => {
+                let upper = dir.path().join("upper");
+                let work = dir.path().join("work");
+                fs::create_dir(&upper).map_err(io_err(&upper))?;
+                fs::create_dir(&work).map_err(io_err(&work))?;
+                (upper, work, None)
+            }
+            Upper::Keep(upper) => {
+                fs::create_dir_all(upper).map_err(io_err(upper))?;
+                // overlayfs needs upper and work on the same file system.
+                let parent = upper.parent().unwrap_or(Path::new("/"));
+                let work = tempfile::Builder::new().prefix(".bale-work-").tempdir_in(parent).map_err(io_err(parent))?;
+                (upper.clone(), work.path().to_path_buf(), Some(work))
+            }
+        };
+        Ok(Scratch { dir, upper, work, merged, work_beside_upper })
+    }
+
+    /// The overlayfs mount options for these layers.
+    pub(crate) fn overlay_options(&self, layers: &[PathBuf], userns: bool) -> Result<CString, SandboxError> {
+        for p in layers.iter().chain([&self.upper, &self.work]) {
+            check_overlay_path(p)?;
+        }
+        let lower: Vec<String> = layers.iter().map(|l| l.to_string_lossy().into_owned()).collect();
+        let mut opts = format!(
+            "lowerdir={},upperdir={},workdir={}",
+            lower.join(":"),
+            self.upper.display(),
+            self.work.display()
+        );
+        if userns {
+            // Without privileges overlayfs keeps its metadata in user.* xattrs.
+            opts.push_str(",userxattr");
+        }
+        CString::new(opts).map_err(|_| SandboxError::BadPath { path: self.upper.clone(), reason: "contains a NUL byte" })
+    }
+
+    /// Creates, in the upper layer, mount points the layers lack, so that
+    /// binds work even where the sandbox could not create them itself.
+    pub(crate) fn prepare_mount_point(&self, layers: &[PathBuf], dst: &Path, is_dir: bool) -> Result<(), SandboxError> {
+        if crate::host::exists_in_layers(layers, dst) {
+            return Ok(());
+        }
+        let comps: Vec<Component> = dst.components().filter(|c| matches!(c, Component::Normal(_))).collect();
+        let mut rel = PathBuf::new();
+        for (i, c) in comps.iter().enumerate() {
+            rel.push(c);
+            let last = i + 1 == comps.len();
+            let in_upper = self.upper.join(&rel);
+            if in_upper.symlink_metadata().is_ok() {
+                continue;
+            }
+            match top_entry(layers, &rel) {
+                // A symlink or file on the way: leave it to the sandbox to report.
+                Some(meta) if !meta.is_dir() => return Ok(()),
+                // Copy the lower directory's mode so the merged view keeps it.
+                Some(meta) => fs::DirBuilder::new().mode(meta.mode() & 0o7777).create(&in_upper).map_err(io_err(&in_upper))?,
+                None if last && !is_dir => fs::write(&in_upper, b"").map_err(io_err(&in_upper))?,
+                None => fs::DirBuilder::new().mode(0o755).create(&in_upper).map_err(io_err(&in_upper))?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        // A build may leave directories it made unreadable; open them up so
+        // the whole run can go.
+        make_removable(self.dir.path());
+        if let Some(w) = &self.work_beside_upper {
+            make_removable(w.path());
+        }
+    }
+}
+
+fn make_removable(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        let _ = rustix::fs::chmod(dir, rustix::fs::Mode::from_raw_mode(0o700));
+        if let Ok(entries) = fs::read_dir(dir) {
+            entries.flatten().for_each(|e| fix_entry(&e.path()));
+        }
+        return;
+    };
+    entries.flatten().for_each(|e| fix_entry(&e.path()));
+}
+
+fn fix_entry(path: &Path) {
+    if let Ok(meta) = path.symlink_metadata() {
+        if meta.is_dir() {
+            if meta.mode() & 0o700 != 0o700 {
+                let _ = rustix::fs::chmod(path, rustix::fs::Mode::from_raw_mode(0o700));
+            }
+            make_removable(path);
+        }
+    }
+}
+
+fn top_entry(layers: &[PathBuf], rel: &Path) -> Option<fs::Metadata> {
+    layers.iter().find_map(|l| l.join(rel).symlink_metadata().ok())
+}
+
+/// overlayfs separates layers with `:` and options with `,`.
+fn check_overlay_path(p: &Path) -> Result<(), SandboxError> {
+    let bytes = p.as_os_str().as_bytes();
+    if bytes.iter().any(|b| matches!(b, b':' | b',' | b'\\' | 0)) {
+        return Err(SandboxError::BadPath { path: p.to_path_buf(), reason: "overlay layer paths may not contain ':', ',' or '\\'" });
+    }
+    Ok(())
+}
+
+/// `--ro-bind` / `--symlink` arguments that rebuild the host's root from its
+/// top-level entries, leaving the sandbox root a tmpfs where mount points can
+/// be made. Kernel file systems and runtime state are left out.
+pub(crate) fn host_read_only_args() -> Result<Vec<String>, SandboxError> {
+    let entries = fs::read_dir("/").map_err(io_err(Path::new("/")))?;
+    let mut args = Vec::new();
+    let mut names: Vec<_> = entries.flatten().map(|e| e.file_name()).collect();
+    names.sort();
+    for name in names {
+        let name = name.to_string_lossy().into_owned();
+        if matches!(name.as_str(), "proc" | "dev" | "sys" | "tmp" | "run") {
+            continue;
+        }
+        let host = PathBuf::from("/").join(&name);
+        let Ok(meta) = host.symlink_metadata() else { continue };
+        if meta.file_type().is_symlink() {
+            if let Ok(target) = fs::read_link(&host) {
+                args.extend(["--symlink".into(), target.to_string_lossy().into_owned(), host.to_string_lossy().into_owned()]);
+            }
+        } else {
+            let h = host.to_string_lossy().into_owned();
+            args.extend(["--ro-bind".into(), h.clone(), h]);
+        }
+    }
+    Ok(args)
+}

@@ -1,0 +1,382 @@
+//! Starting, watching and ending one sandboxed run.
+
+use std::ffi::{CStr, CString};
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rustix::event::{poll, PollFd, PollFlags, Timespec};
+use rustix::process::{pidfd_open, pidfd_send_signal, Pid, PidfdFlags, Signal};
+
+use crate::cgroup::{CgroupRoot, RunCgroup};
+use crate::host::{ca_env, host_ca_bundle, host_proxies, SANDBOX_CA_BUNDLE};
+use crate::root::{host_read_only_args, RootMode, Scratch};
+use crate::spec::{SandboxSpec, Upper, DEFAULT_PATH};
+use crate::{LimitHit, Outcome, SandboxError};
+
+/// This machine's way of running sandboxes, probed once and reused.
+#[derive(Debug, Clone)]
+pub struct Sandbox {
+    bwrap: PathBuf,
+    privileged: bool,
+    uid: u32,
+    gid: u32,
+    cgroups: Result<CgroupRoot, String>,
+}
+
+/// What the sandbox's first process does between fork and exec.
+struct ChildSetup {
+    cgroup_procs: Vec<OwnedFd>,
+    id_maps: Option<(Vec<u8>, Vec<u8>)>,
+    overlay: Option<(CString, CString)>,
+    info_write: OwnedFd,
+}
+
+impl ChildSetup {
+    // Runs in the forked child of a possibly multi-threaded process: only
+    // system calls on data prepared before the fork, no allocation.
+    fn apply(&self) -> std::io::Result<()> {
+        for fd in &self.cgroup_procs {
+            rustix::io::write(fd, b"0")?;
+        }
+        if let Some((uid_map, gid_map)) = &self.id_maps {
+            // SAFETY: the child is single-threaded; no file table is unshared.
+            unsafe { rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWUSER)? };
+            write_proc(c"/proc/self/setgroups", b"deny")?;
+            write_proc(c"/proc/self/uid_map", uid_map)?;
+            write_proc(c"/proc/self/gid_map", gid_map)?;
+        }
+        if let Some((target, options)) = &self.overlay {
+            // SAFETY: as above.
+            unsafe { rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWNS)? };
+            // The overlay must never show up in the host's mount table.
+            rustix::mount::mount_change(
+                c"/",
+                rustix::mount::MountPropagationFlags::PRIVATE | rustix::mount::MountPropagationFlags::REC,
+            )?;
+            rustix::mount::mount(
+                c"overlay",
+                target.as_c_str(),
+                c"overlay",
+                rustix::mount::MountFlags::empty(),
+                Some(options.as_c_str()),
+            )?;
+        }
+        rustix::io::fcntl_setfd(&self.info_write, rustix::io::FdFlags::empty())?;
+        Ok(())
+    }
+}
+
+fn write_proc(path: &CStr, data: &[u8]) -> std::io::Result<()> {
+    let fd = rustix::fs::open(path, rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::CLOEXEC, rustix::fs::Mode::empty())?;
+    rustix::io::write(&fd, data)?;
+    Ok(())
+}
+
+fn find_in_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_else(|| DEFAULT_PATH.into());
+    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file())
+}
+
+impl Sandbox {
+    /// Finds bubblewrap and what this machine allows (privileges, cgroups).
+    pub fn new() -> Result<Sandbox, SandboxError> {
+        let bwrap = find_in_path("bwrap").ok_or(SandboxError::BwrapMissing)?;
+        let uid = rustix::process::geteuid().as_raw();
+        let gid = rustix::process::getegid().as_raw();
+        Ok(Sandbox { bwrap, privileged: uid == 0, uid, gid, cgroups: CgroupRoot::probe() })
+    }
+
+    /// Whether runs mount their overlay as root rather than in a user namespace.
+    pub fn privileged(&self) -> bool {
+        self.privileged
+    }
+
+    /// Whether memory and process limits can be enforced here; the error says why not.
+    pub fn limits_available(&self) -> Result<(), SandboxError> {
+        self.cgroups.as_ref().map(|_| ()).map_err(|reason| SandboxError::LimitsUnavailable { reason: reason.clone() })
+    }
+
+    fn root_mode(&self, spec: &SandboxSpec) -> RootMode {
+        if spec.is_host_root() && !self.privileged {
+            RootMode::HostReadOnly
+        } else {
+            RootMode::Overlay { userns: !self.privileged }
+        }
+    }
+
+    /// Runs `spec.command` in a fresh sandbox, streaming its output to the
+    /// sinks, and waits for it (or for the timeout).
+    pub fn run(
+        &self,
+        spec: &SandboxSpec,
+        stdout: &mut (dyn Write + Send),
+        stderr: &mut (dyn Write + Send),
+    ) -> Result<Outcome, SandboxError> {
+        validate(spec)?;
+        let mode = self.root_mode(spec);
+        if mode == RootMode::HostReadOnly && spec.upper != Upper::Discard {
+            return Err(SandboxError::UpperUnavailable);
+        }
+        let cgroup = if spec.limits.any() {
+            let root = self.cgroups.as_ref().map_err(|r| SandboxError::LimitsUnavailable { reason: r.clone() })?;
+            Some(root.create(&spec.limits).map_err(|reason| SandboxError::LimitsUnavailable { reason })?)
+        } else {
+            None
+        };
+        let scratch = match mode {
+            RootMode::Overlay { .. } => Some(Scratch::create(spec)?),
+            RootMode::HostReadOnly => None,
+        };
+        let ca_bundle = if spec.network { host_ca_bundle() } else { None };
+        let (info_read, info_write) =
+            rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(|e| SandboxError::Spawn { source: e.into() })?;
+
+        let mut args: Vec<String> = Vec::new();
+        let overlay = match (&scratch, mode) {
+            (Some(s), RootMode::Overlay { userns }) => {
+                for b in &spec.binds {
+                    s.prepare_mount_point(&spec.lower_layers, &b.dst, b.src.is_dir())?;
+                }
+                if ca_bundle.is_some() {
+                    s.prepare_mount_point(&spec.lower_layers, Path::new(SANDBOX_CA_BUNDLE), false)?;
+                }
+                args.extend(["--bind".into(), path_arg(&s.merged), "/".into()]);
+                let target = CString::new(s.merged.as_os_str().as_encoded_bytes())
+                    .map_err(|_| SandboxError::BadPath { path: s.merged.clone(), reason: "contains a NUL byte" })?;
+                Some((target, s.overlay_options(&spec.lower_layers, userns)?))
+            }
+            _ => {
+                args.extend(["--unshare-user".into(), "--uid".into(), "0".into(), "--gid".into(), "0".into()]);
+                args.extend(host_read_only_args()?);
+                args.extend(["--tmpfs".into(), "/run".into()]);
+                None
+            }
+        };
+        args.extend(["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"].map(String::from));
+        for h in &spec.hide {
+            if crate::host::exists_in_layers(&spec.lower_layers, h) {
+                args.extend(["--tmpfs".into(), path_arg(h)]);
+            }
+        }
+        for b in &spec.binds {
+            let flag = if b.writable { "--bind" } else { "--ro-bind" };
+            args.extend([flag.into(), path_arg(&b.src), path_arg(&b.dst)]);
+        }
+        if let Some(bundle) = &ca_bundle {
+            args.extend(["--ro-bind".into(), path_arg(bundle), SANDBOX_CA_BUNDLE.into()]);
+        }
+        args.extend(["--unshare-pid", "--unshare-ipc", "--unshare-uts"].map(String::from));
+        if !spec.network {
+            args.push("--unshare-net".into());
+        }
+        args.extend(["--hostname".into(), spec.hostname.clone()]);
+        args.extend(["--die-with-parent", "--new-session"].map(String::from));
+        args.extend(["--chdir".into(), path_arg(&spec.workdir)]);
+        args.extend(["--info-fd".into(), info_write.as_raw_fd().to_string(), "--".into()]);
+        args.extend(spec.command.iter().cloned());
+
+        let setup = ChildSetup {
+            cgroup_procs: match &cgroup {
+                Some(c) => c.procs_files().map_err(|reason| SandboxError::LimitsUnavailable { reason })?,
+                None => Vec::new(),
+            },
+            id_maps: (mode == RootMode::Overlay { userns: true })
+                .then(|| (format!("0 {} 1", self.uid).into_bytes(), format!("0 {} 1", self.gid).into_bytes())),
+            overlay,
+            info_write,
+        };
+        let mut cmd = Command::new(&self.bwrap);
+        cmd.args(&args)
+            .env_clear()
+            .envs(sandbox_env(spec, ca_bundle.is_some()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        // SAFETY: `apply` makes only system calls on memory prepared above.
+        unsafe { cmd.pre_exec(move || setup.apply()) };
+        let spawned = cmd.spawn();
+        // Drops our copy of the info pipe's write end, so EOF means bwrap is done with it.
+        drop(cmd);
+        let mut child = spawned.map_err(|source| SandboxError::Spawn { source })?;
+
+        let outer = Pid::from_raw(child.id() as i32).and_then(|p| pidfd_open(p, PidfdFlags::empty()).ok());
+        let inner = read_child_pid(info_read).and_then(|p| pidfd_open(p, PidfdFlags::empty()).ok());
+        let (mut out_pipe, mut err_pipe) = (child.stdout.take(), child.stderr.take());
+
+        let mut timed_out = false;
+        let status = std::thread::scope(|scope| -> Result<std::process::ExitStatus, SandboxError> {
+            let out_thread = scope.spawn(move || copy_all(out_pipe.as_mut(), stdout));
+            let err_thread = scope.spawn(move || copy_all(err_pipe.as_mut(), stderr));
+            let deadline = spec.timeout.map(|t| Instant::now() + t);
+            if let Some(outer) = &outer {
+                if !wait_readable(outer.as_fd(), deadline) {
+                    timed_out = true;
+                    kill_tree(inner.as_ref(), Some(outer), cgroup.as_ref());
+                }
+            } else if let Some(deadline) = deadline {
+                // No pidfd (an old kernel): poll the child instead.
+                loop {
+                    if child.try_wait().map_err(|source| SandboxError::Wait { source })?.is_some() {
+                        break;
+                    }
+                    if Instant::now() >= deadline {
+                        timed_out = true;
+                        let _ = child.kill();
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            }
+            let status = child.wait().map_err(|source| SandboxError::Wait { source })?;
+            // The namespace's first process exits only after every other one is gone.
+            if let Some(inner) = &inner {
+                wait_readable(inner.as_fd(), Some(Instant::now() + Duration::from_secs(10)));
+            }
+            if let Some(c) = &cgroup {
+                c.kill_all();
+            }
+            out_thread.join().map_err(|_| SandboxError::Output { source: std::io::Error::other("output reader panicked") })??;
+            err_thread.join().map_err(|_| SandboxError::Output { source: std::io::Error::other("output reader panicked") })??;
+            Ok(status)
+        })?;
+
+        let code = status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+        let limit_hit: Option<LimitHit> = cgroup.as_ref().and_then(RunCgroup::hit);
+        drop(cgroup);
+        drop(scratch);
+        Ok(Outcome { status: code, timed_out, limit_hit })
+    }
+}
+
+fn path_arg(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+fn validate(spec: &SandboxSpec) -> Result<(), SandboxError> {
+    if spec.command.is_empty() {
+        return Err(SandboxError::EmptyCommand);
+    }
+    if spec.lower_layers.is_empty() {
+        return Err(SandboxError::NoLayers);
+    }
+    for l in &spec.lower_layers {
+        if !l.is_absolute() || !l.is_dir() {
+            return Err(SandboxError::LayerMissing { path: l.clone() });
+        }
+    }
+    for b in &spec.binds {
+        if !b.dst.is_absolute() {
+            return Err(SandboxError::BadPath { path: b.dst.clone(), reason: "a sandbox path must be absolute" });
+        }
+        if b.src.symlink_metadata().is_err() {
+            return Err(SandboxError::BindMissing { path: b.src.clone() });
+        }
+    }
+    for p in spec.hide.iter().chain([&spec.workdir]) {
+        if !p.is_absolute() {
+            return Err(SandboxError::BadPath { path: p.clone(), reason: "a sandbox path must be absolute" });
+        }
+    }
+    Ok(())
+}
+
+fn sandbox_env(spec: &SandboxSpec, with_ca: bool) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = vec![
+        ("PATH".into(), DEFAULT_PATH.into()),
+        ("HOME".into(), "/root".into()),
+        ("LANG".into(), "C.UTF-8".into()),
+    ];
+    if spec.network {
+        if with_ca {
+            env.extend(ca_env());
+        }
+        env.extend(host_proxies());
+    }
+    for (k, v) in &spec.env {
+        env.retain(|(e, _)| e != k);
+        env.push((k.clone(), v.clone()));
+    }
+    env
+}
+
+/// Reads `{"child-pid": N, ...}` from bwrap's info pipe.
+fn read_child_pid(fd: OwnedFd) -> Option<Pid> {
+    let mut file = std::fs::File::from(fd);
+    let mut text = Vec::new();
+    let mut buf = [0u8; 512];
+    while !text.contains(&b'}') {
+        match file.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => text.extend_from_slice(&buf[..n]),
+        }
+    }
+    let text = String::from_utf8_lossy(&text);
+    let rest = &text[text.find("\"child-pid\"")? + "\"child-pid\"".len()..];
+    let digits: String = rest.trim_start_matches([':', ' ']).chars().take_while(char::is_ascii_digit).collect();
+    Pid::from_raw(digits.parse().ok()?)
+}
+
+/// Waits until `fd` is readable (a pidfd: the process ended) or the deadline passes.
+fn wait_readable(fd: BorrowedFd<'_>, deadline: Option<Instant>) -> bool {
+    loop {
+        let timeout = match deadline {
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return false;
+                }
+                Some(Timespec { tv_sec: left.as_secs() as i64, tv_nsec: left.subsec_nanos() as i64 })
+            }
+            None => None,
+        };
+        let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+        match poll(&mut fds, timeout.as_ref()) {
+            Ok(n) if n > 0 => return true,
+            Ok(_) => continue,
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(_) => return true,
+        }
+    }
+}
+
+/// Kills the whole tree: the PID namespace's first process (the kernel then
+/// kills every process in it), bwrap itself, and the cgroup's members.
+fn kill_tree(inner: Option<&OwnedFd>, outer: Option<&OwnedFd>, cgroup: Option<&RunCgroup>) {
+    if let Some(fd) = inner {
+        let _ = pidfd_send_signal(fd, Signal::KILL);
+    }
+    if let Some(fd) = outer {
+        let _ = pidfd_send_signal(fd, Signal::KILL);
+    }
+    if let Some(c) = cgroup {
+        c.kill_all();
+    }
+}
+
+fn copy_all(from: Option<&mut impl Read>, to: &mut (dyn Write + Send)) -> Result<(), SandboxError> {
+    let Some(from) = from else { return Ok(()) };
+    let mut buf = [0u8; 16 * 1024];
+    // After a failed write keep draining, so the sandbox never blocks on a full pipe.
+    let mut failed: Option<std::io::Error> = None;
+    loop {
+        match from.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) if failed.is_none() => {
+                if let Err(e) = to.write_all(&buf[..n]) {
+                    failed = Some(e);
+                }
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(source) => return Err(SandboxError::Output { source }),
+        }
+    }
+    match failed {
+        Some(source) => Err(SandboxError::Output { source }),
+        None => to.flush().map_err(|source| SandboxError::Output { source }),
+    }
+}
