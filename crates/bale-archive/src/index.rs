@@ -3,6 +3,9 @@
 use bale_inspect::{ElfFacts, FileClass};
 use serde::{Deserialize, Serialize};
 
+use crate::paths;
+use crate::{ArchiveError, Limits};
+
 /// The version of the index format this crate writes and reads.
 pub const FORMAT: u32 = 1;
 
@@ -92,4 +95,123 @@ pub struct FileRecord {
     /// The link target, symlinks only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
+}
+
+impl Index {
+    /// The deterministic bytes of `index.json`: sorted keys, no floats, a trailing newline.
+    pub fn to_json(&self) -> Result<Vec<u8>, ArchiveError> {
+        crate::json::to_canonical_json(self)
+    }
+
+    /// Parses `index.json` and checks it is well-formed (see [`Index::check`]).
+    pub fn from_json(bytes: &[u8], limits: &Limits) -> Result<Index, ArchiveError> {
+        let index: Index =
+            serde_json::from_slice(bytes).map_err(|e| ArchiveError::Index(e.to_string()))?;
+        index.check(limits)?;
+        Ok(index)
+    }
+
+    /// Checks what a reader relies on: the format, safe sorted unique paths,
+    /// records whose fields fit their type, sizes that add up, and the limits.
+    pub fn check(&self, limits: &Limits) -> Result<(), ArchiveError> {
+        if self.format != FORMAT {
+            return Err(ArchiveError::Index(format!(
+                "format {} is not supported (this bale reads format {FORMAT}); upgrade bale",
+                self.format
+            )));
+        }
+        self.coordinate
+            .parse::<bale_coordinate::Coordinate>()
+            .map_err(|e| ArchiveError::Index(format!("coordinate {:?}: {e}", self.coordinate)))?;
+        if self.files.len() as u64 > limits.max_entries {
+            return Err(ArchiveError::LimitExceeded { what: "entries", limit: limits.max_entries });
+        }
+        let mut total: u64 = 0;
+        let mut previous: Option<&str> = None;
+        let mut symlinks = std::collections::HashSet::new();
+        for record in &self.files {
+            let path = record.path.as_str();
+            crate::paths::check_relative(path)?;
+            if path == paths::BALE_DIR || path.starts_with(".bale/") {
+                return Err(ArchiveError::Index(format!("{path}: `.bale/` is reserved")));
+            }
+            if previous.is_some_and(|p| p >= path) {
+                return Err(ArchiveError::Index(format!("{path}: records are not sorted and unique")));
+            }
+            previous = Some(path);
+            record.check_shape()?;
+            let mut ancestor = paths::parent(path);
+            while let Some(dir) = ancestor {
+                if symlinks.contains(dir) {
+                    return Err(ArchiveError::ThroughSymlink {
+                        path: path.to_string(),
+                        symlink: dir.to_string(),
+                    });
+                }
+                ancestor = paths::parent(dir);
+            }
+            if record.entry_type == EntryType::Symlink {
+                symlinks.insert(path);
+            }
+            total = total.saturating_add(record.size.unwrap_or(0));
+        }
+        if total != self.installed_size {
+            return Err(ArchiveError::Index(format!(
+                "installed_size {} is not the sum of the file sizes ({total})",
+                self.installed_size
+            )));
+        }
+        if total > limits.max_unpacked_bytes {
+            return Err(ArchiveError::LimitExceeded {
+                what: "unpacked bytes",
+                limit: limits.max_unpacked_bytes,
+            });
+        }
+        Ok(())
+    }
+}
+
+impl FileRecord {
+    /// Checks that the record has exactly the fields its type calls for.
+    fn check_shape(&self) -> Result<(), ArchiveError> {
+        let bad = |what: &str| Err(ArchiveError::Index(format!("{}: {what}", self.path)));
+        match self.entry_type {
+            EntryType::File => {
+                if !matches!(self.mode, Some(0o755 | 0o644)) {
+                    return bad("a file's mode must be 493 (0755) or 420 (0644)");
+                }
+                if self.size.is_none() {
+                    return bad("a file needs a size");
+                }
+                match &self.sha256 {
+                    Some(h) if is_sha256_hex(h) => {}
+                    _ => return bad("a file needs a sha256 of 64 lower-case hex digits"),
+                }
+                if self.target.is_some() {
+                    return bad("a file has no target");
+                }
+            }
+            EntryType::Dir => {
+                if self.mode != Some(0o755) {
+                    return bad("a directory's mode must be 493 (0755)");
+                }
+                if self.size.is_some() || self.sha256.is_some() || self.target.is_some() {
+                    return bad("a directory has no size, sha256 or target");
+                }
+            }
+            EntryType::Symlink => {
+                let Some(target) = &self.target else { return bad("a symlink needs a target") };
+                crate::paths::check_symlink(&self.path, target)?;
+                if self.mode.is_some() || self.size.is_some() || self.sha256.is_some() {
+                    return bad("a symlink has no mode, size or sha256");
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether `s` is 64 lower-case hex digits.
+fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }

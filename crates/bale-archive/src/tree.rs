@@ -1,0 +1,247 @@
+//! The first pass of packing: walk the package root, hash and classify every
+//! file (in parallel), and hold the sorted records the index is made of.
+
+use std::collections::BTreeSet;
+use std::fs::{self, File};
+use std::io::Read;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use sha2::{Digest, Sha256};
+
+use crate::index::{EntryType, FileRecord};
+use crate::{facts, paths, ArchiveError};
+
+/// Read buffer for hashing; large enough that syscalls do not dominate.
+const HASH_BUFFER: usize = 256 << 10;
+
+/// A scanned package root: every entry's record, sorted, ready to write.
+#[derive(Debug, Clone)]
+pub struct PackageTree {
+    root: PathBuf,
+    records: Vec<FileRecord>,
+    /// What each regular file looked like when hashed (`None` for others),
+    /// so the second pass can tell a file changed in between.
+    stamps: Vec<Option<Stamp>>,
+}
+
+/// Size and modification time of a file when it was hashed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Stamp {
+    pub size: u64,
+    pub mtime: i64,
+    pub mtime_nsec: i64,
+}
+
+impl Stamp {
+    pub(crate) fn of(meta: &fs::Metadata) -> Stamp {
+        Stamp { size: meta.len(), mtime: meta.mtime(), mtime_nsec: meta.mtime_nsec() }
+    }
+}
+
+impl PackageTree {
+    /// Walks `root` (not following symlinks), hashing and classifying every
+    /// regular file on all cores.
+    ///
+    /// Refuses device nodes, fifos, sockets, a `.bale` entry at the top,
+    /// non-UTF-8 names and relative symlinks that point out of the root.
+    pub fn scan(root: &Path) -> Result<PackageTree, ArchiveError> {
+        let mut records = Vec::new();
+        walk(root, "", &mut records)?;
+        records.sort_by(|a, b| a.path.cmp(&b.path));
+        let stamps = hash_files(root, &mut records)?;
+        Ok(PackageTree { root: root.to_path_buf(), records, stamps })
+    }
+
+    /// The package root that was scanned.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Every entry's record, sorted by path, as the index lists them.
+    pub fn records(&self) -> &[FileRecord] {
+        &self.records
+    }
+
+    /// Sum of the regular files' sizes.
+    pub fn installed_size(&self) -> u64 {
+        self.records.iter().filter_map(|r| r.size).sum()
+    }
+
+    /// DT_NEEDED sonames that no shipped file provides, by soname or by file
+    /// name; the caller maps them to the stack's Debian packages.
+    pub fn needed_not_shipped(&self) -> BTreeSet<String> {
+        let mut provided: BTreeSet<&str> = BTreeSet::new();
+        for record in &self.records {
+            if record.entry_type != EntryType::Dir {
+                provided.insert(record.path.rsplit('/').next().unwrap_or(&record.path));
+            }
+            if let Some(soname) = record.elf.as_ref().and_then(|e| e.soname.as_deref()) {
+                provided.insert(soname);
+            }
+        }
+        self.records
+            .iter()
+            .filter_map(|r| r.elf.as_ref())
+            .flat_map(|elf| elf.needed.iter())
+            .filter(|needed| !provided.contains(needed.as_str()))
+            .cloned()
+            .collect()
+    }
+
+    pub(crate) fn stamps(&self) -> &[Option<Stamp>] {
+        &self.stamps
+    }
+}
+
+/// Collects the records under `dir` (`rel` inside the root), unsorted.
+fn walk(dir: &Path, rel: &str, out: &mut Vec<FileRecord>) -> Result<(), ArchiveError> {
+    let entries = fs::read_dir(dir).map_err(|e| ArchiveError::io(dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| ArchiveError::io(dir, e))?;
+        let path = entry.path();
+        let name = entry.file_name();
+        let name = name.to_str().ok_or_else(|| ArchiveError::NonUtf8Path { path: path.clone() })?;
+        let child = if rel.is_empty() { name.to_string() } else { format!("{rel}/{name}") };
+        if child == paths::BALE_DIR {
+            return Err(ArchiveError::ReservedPath { path });
+        }
+        let meta = fs::symlink_metadata(&path).map_err(|e| ArchiveError::io(&path, e))?;
+        let file_type = meta.file_type();
+        let record = if file_type.is_dir() {
+            walk(&path, &child, out)?;
+            record(child, EntryType::Dir, Some(0o755))
+        } else if file_type.is_file() {
+            let mode = if meta.mode() & 0o111 != 0 { 0o755 } else { 0o644 };
+            let mut r = record(child, EntryType::File, Some(mode));
+            r.size = Some(meta.len());
+            r
+        } else if file_type.is_symlink() {
+            let target = fs::read_link(&path).map_err(|e| ArchiveError::io(&path, e))?;
+            let target = target
+                .into_os_string()
+                .into_string()
+                .map_err(|_| ArchiveError::NonUtf8Path { path: path.clone() })?;
+            paths::check_symlink(&child, &target)?;
+            let mut r = record(child, EntryType::Symlink, None);
+            r.target = Some(target);
+            r
+        } else {
+            let kind = if file_type.is_fifo() {
+                "fifo"
+            } else if file_type.is_socket() {
+                "socket"
+            } else {
+                "device node"
+            };
+            return Err(ArchiveError::UnsupportedFileType { path, kind });
+        };
+        out.push(record);
+    }
+    Ok(())
+}
+
+fn record(path: String, entry_type: EntryType, mode: Option<u32>) -> FileRecord {
+    FileRecord {
+        path,
+        entry_type,
+        mode,
+        size: None,
+        sha256: None,
+        class: None,
+        elf: None,
+        target: None,
+    }
+}
+
+/// Hashes and classifies every regular file in `records`, one worker per core.
+fn hash_files(root: &Path, records: &mut [FileRecord]) -> Result<Vec<Option<Stamp>>, ArchiveError> {
+    let files: Vec<usize> = (0..records.len())
+        .filter(|&i| records[i].entry_type == EntryType::File)
+        .collect();
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(files.len().max(1));
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<(usize, Result<Hashed, ArchiveError>)>> = Mutex::new(Vec::new());
+    let shared: &[FileRecord] = records;
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                let mut buffer = vec![0u8; HASH_BUFFER];
+                let mut mine = Vec::new();
+                loop {
+                    let at = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&i) = files.get(at) else { break };
+                    let rel = &shared[i].path;
+                    mine.push((i, hash_file(&root.join(rel), rel, &mut buffer)));
+                }
+                if let Ok(mut all) = results.lock() {
+                    all.extend(mine);
+                }
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap_or_default();
+    // The first failing file by path, whatever the scheduling was.
+    results.sort_by_key(|(i, _)| *i);
+    let mut stamps = vec![None; records.len()];
+    for (i, result) in results {
+        let hashed = result?;
+        let record = &mut records[i];
+        record.size = Some(hashed.stamp.size);
+        record.sha256 = Some(hashed.sha256);
+        record.class = Some(hashed.facts.class);
+        record.elf = hashed.facts.elf;
+        stamps[i] = Some(hashed.stamp);
+    }
+    Ok(stamps)
+}
+
+struct Hashed {
+    sha256: String,
+    facts: bale_inspect::FileFacts,
+    stamp: Stamp,
+}
+
+fn hash_file(path: &Path, rel: &str, buffer: &mut [u8]) -> Result<Hashed, ArchiveError> {
+    let io = |e| ArchiveError::io(path, e);
+    let mut file = File::open(path).map_err(io)?;
+    let stamp = Stamp::of(&file.metadata().map_err(io)?);
+    let mut hasher = Sha256::new();
+    let mut remaining = stamp.size;
+    let mut facts = None;
+    // Reading exactly the size seen avoids a last empty read per small file;
+    // a file that grows afterwards is caught by its stamp in the second pass.
+    while facts.is_none() || remaining > 0 {
+        let want = remaining.min(buffer.len() as u64) as usize;
+        let n = read_full(&mut file, &mut buffer[..want]).map_err(io)?;
+        if n < want {
+            return Err(ArchiveError::ChangedWhilePacking { path: rel.to_string() });
+        }
+        if facts.is_none() {
+            facts = Some(facts::file_facts(path, rel, &buffer[..n])?);
+        }
+        hasher.update(&buffer[..n]);
+        remaining -= n as u64;
+    }
+    let facts = match facts {
+        Some(facts) => facts,
+        None => facts::file_facts(path, rel, &[])?,
+    };
+    Ok(Hashed { sha256: hex::encode(hasher.finalize()), facts, stamp })
+}
+
+/// Reads until `buffer` is full or the end of the file.
+pub(crate) fn read_full(file: &mut impl Read, buffer: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match file.read(&mut buffer[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
