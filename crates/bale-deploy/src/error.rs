@@ -1,0 +1,123 @@
+//! The one error type of this crate: each message says what happened and what to do.
+
+use std::io;
+use std::path::PathBuf;
+
+use bale_coordinate::Coordinate;
+
+/// Everything that can go wrong installing, checking, listing or removing a package.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The archive has no `.minisig` beside it.
+    #[error(
+        "{archive}: no signature found (expected {signature}); get the .minisig file from the \
+         package's publisher and put it beside the package, or install anyway with --allow-unsigned"
+    )]
+    Unsigned {
+        /// The package file.
+        archive: PathBuf,
+        /// Where the signature was looked for.
+        signature: PathBuf,
+    },
+    /// The signature is malformed, made by an untrusted key, or does not match.
+    #[error(
+        "{archive}: the signature does not verify: {source}. If you trust the publisher, run \
+         `bale key trust FILE.pub` with their public key; or install anyway with --allow-unsigned"
+    )]
+    Signature {
+        /// The package file.
+        archive: PathBuf,
+        /// What verification said.
+        #[source]
+        source: bale_sign::SignError,
+    },
+    /// The trusted keys could not be read.
+    #[error("cannot read the trusted keys: {0}")]
+    Keyring(#[source] bale_sign::SignError),
+    /// The archive is not a valid package, or could not be unpacked.
+    #[error("{archive}: {source}")]
+    Archive {
+        /// The package file.
+        archive: PathBuf,
+        /// What the reader said.
+        #[source]
+        source: bale_archive::ArchiveError,
+    },
+    /// The index names a coordinate that is not valid.
+    #[error("{archive}: the index's coordinate is not valid: {source}")]
+    Coordinate {
+        /// The package file.
+        archive: PathBuf,
+        /// Why it is not valid.
+        #[source]
+        source: bale_coordinate::CoordinateError,
+    },
+    /// Another package is installed under the same coordinate.
+    #[error(
+        "a different package with coordinate {coordinate} is already installed at {dir}; one \
+         coordinate is one set of bytes: publish the change under a new version, or, if the \
+         installed one is wrong, remove it first with `bale remove {coordinate}`"
+    )]
+    Conflict {
+        /// The coordinate.
+        coordinate: Coordinate,
+        /// The installed package's directory.
+        dir: PathBuf,
+    },
+    /// The package's directory would lie inside another installed package.
+    #[error(
+        "{coordinate} cannot be installed: its directory {dir} would lie inside the installed \
+         package at {inside}; choose a group that does not nest under another package's path"
+    )]
+    Nested {
+        /// The coordinate being installed.
+        coordinate: Coordinate,
+        /// Where it would go.
+        dir: PathBuf,
+        /// The installed package it would land in.
+        inside: PathBuf,
+    },
+    /// The package's directory exists but holds no installed package.
+    #[error(
+        "{dir} exists but is not an installed package (no .bale/index.json); move it out of the \
+         package store and install again"
+    )]
+    NotAPackage {
+        /// The directory.
+        dir: PathBuf,
+    },
+    /// Nothing is installed under the coordinate.
+    #[error("{coordinate} is not installed; install it with `bale install`")]
+    NotInstalled {
+        /// The coordinate.
+        coordinate: Coordinate,
+    },
+    /// An installed package's own index cannot be read.
+    #[error(
+        "{path}: the installed package's index cannot be read ({source}); remove the package with \
+         `bale remove` and install it again"
+    )]
+    InstalledIndex {
+        /// The `.bale/index.json`.
+        path: PathBuf,
+        /// Why it could not be read.
+        #[source]
+        source: bale_archive::ArchiveError,
+    },
+    /// A file system operation failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory involved.
+        path: PathBuf,
+        /// What the operating system said.
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl StoreError {
+    /// An I/O error on `path`.
+    pub(crate) fn io(path: impl Into<PathBuf>, source: io::Error) -> Self {
+        StoreError::Io { path: path.into(), source }
+    }
+}
