@@ -6,7 +6,8 @@ use crate::error::ManifestError;
 
 /// The version named by a branch `<name>-<version>` or a tag `v<version>` (a `refs/heads/` or `refs/tags/` prefix is ignored).
 pub fn version_from_branch(name: &str, branch: &str) -> Result<String, ManifestError> {
-    let fail = |reason: String| ManifestError::BranchVersion { name: name.to_owned(), branch: branch.to_owned(), reason };
+    let fail =
+        |reason: String| ManifestError::BranchVersion { name: name.to_owned(), branch: branch.to_owned(), reason };
     let short = branch.strip_prefix("refs/heads/").or_else(|| branch.strip_prefix("refs/tags/")).unwrap_or(branch);
     if short.is_empty() {
         return Err(fail("it is empty".to_owned()));

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
     /// A duration such as `30m` could not be read.
-    #[error("`{text}` is not a duration: {reason}; write a number and a unit, like \"90s\", \"30m\", \"1h\" or \"1h30m\"")]
+    #[error(
+        "`{text}` is not a duration: {reason}; write a number and a unit, like \"90s\", \"30m\", \"1h\" or \"1h30m\""
+    )]
     Duration {
         /// The text given.
         text: String,

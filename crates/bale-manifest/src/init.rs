@@ -22,10 +22,7 @@ const SKIPPED: &[&str] = &["bale.toml", "venv", "__pycache__", "node_modules", "
 
 /// The kind of the source tree in `dir`; `static` when nothing marks one.
 pub fn detect_kind(dir: &Path) -> &'static str {
-    MARKERS
-        .iter()
-        .find(|(_, files)| files.iter().any(|f| dir.join(f).is_file()))
-        .map_or("static", |(kind, _)| kind)
+    MARKERS.iter().find(|(_, files)| files.iter().any(|f| dir.join(f).is_file())).map_or("static", |(kind, _)| kind)
 }
 
 /// The directory's name turned into a valid package name (`app` when nothing is left).
@@ -77,7 +74,8 @@ struct Starter {
 fn starter(kind: &str, dir: &Path, name: &str) -> Starter {
     let has = |file: &str| dir.join(file).is_file();
     let files = top_level(dir);
-    let mut s = Starter { network: true, destinations: Vec::new(), before: Vec::new(), build_packages: Vec::new(), web: None };
+    let mut s =
+        Starter { network: true, destinations: Vec::new(), before: Vec::new(), build_packages: Vec::new(), web: None };
     match kind {
         "python" => {
             s.destinations = files;

@@ -88,9 +88,12 @@ impl Kinds {
         for (name, set) in fields {
             let kind = self.kinds.entry(name).or_default();
             let KindFields { runtime, build, main, finalize } = set;
-            for (slot, value) in
-                [(&mut kind.runtime, runtime), (&mut kind.build, build), (&mut kind.main, main), (&mut kind.finalize, finalize)]
-            {
+            for (slot, value) in [
+                (&mut kind.runtime, runtime),
+                (&mut kind.build, build),
+                (&mut kind.main, main),
+                (&mut kind.finalize, finalize),
+            ] {
                 if let Some(value) = value {
                     *slot = value;
                 }
@@ -113,8 +116,15 @@ fn read(origin: &str, text: &str) -> Result<BTreeMap<String, KindFields>, Diagno
             continue;
         };
         walk.known_fields(&section, KIND_FIELDS, "field");
-        let mut list = |key: &str| walk.strings(&section, key, "[\"...\"]").map(|l| l.into_iter().map(|s: Spanned<String>| s.value).collect());
-        let fields = KindFields { runtime: list("runtime"), build: list("build"), main: list("main"), finalize: list("finalize") };
+        let mut list = |key: &str| {
+            walk.strings(&section, key, "[\"...\"]").map(|l| l.into_iter().map(|s: Spanned<String>| s.value).collect())
+        };
+        let fields = KindFields {
+            runtime: list("runtime"),
+            build: list("build"),
+            main: list("main"),
+            finalize: list("finalize"),
+        };
         out.insert(name.to_owned(), fields);
     }
     if walk.diags.is_empty() {

@@ -41,9 +41,13 @@ pub(crate) fn kits(walk: &mut Walk, root: &Section<'_>, services: &BTreeMap<Stri
             if main.value {
                 match &main_kit {
                     Some((first, first_span)) => walk.report(
-                        Diagnostic::new(main.span.clone(), format!("kit `{}` is main, but so is kit `{first}`", name.value), "a second main kit")
-                            .related(first_span.clone(), "the first main kit")
-                            .help("at most one kit has `main = true`; remove it from all but one"),
+                        Diagnostic::new(
+                            main.span.clone(),
+                            format!("kit `{}` is main, but so is kit `{first}`", name.value),
+                            "a second main kit",
+                        )
+                        .related(first_span.clone(), "the first main kit")
+                        .help("at most one kit has `main = true`; remove it from all but one"),
                     ),
                     None => main_kit = Some((name.value.clone(), main.span.clone())),
                 }
@@ -117,8 +121,12 @@ fn health(walk: &mut Walk, kit: &Section<'_>) -> Option<Health> {
     if let Some(http) = &http {
         if !http.value.starts_with('/') {
             walk.report(
-                Diagnostic::new(http.span.clone(), format!("health path `{}` does not start with `/`", http.value), "not a path")
-                    .help("write the path of the health URL, like `http = \"/healthz\"`"),
+                Diagnostic::new(
+                    http.span.clone(),
+                    format!("health path `{}` does not start with `/`", http.value),
+                    "not a path",
+                )
+                .help("write the path of the health URL, like `http = \"/healthz\"`"),
             );
         }
     }
@@ -178,8 +186,12 @@ fn variables(walk: &mut Walk, kit: &Section<'_>) -> BTreeMap<String, Variable> {
         let given: Vec<&str> = given.into_iter().flatten().collect();
         if given.len() > 1 {
             walk.report(
-                Diagnostic::new(entry.span.clone(), format!("variable `{name}` has both {}", given.join(" and ")), "conflicting settings")
-                    .help("a variable is provisioned by bale, required from the deployer, or has a default: choose one"),
+                Diagnostic::new(
+                    entry.span.clone(),
+                    format!("variable `{name}` has both {}", given.join(" and ")),
+                    "conflicting settings",
+                )
+                .help("a variable is provisioned by bale, required from the deployer, or has a default: choose one"),
             );
         }
         out.insert(name.to_owned(), variable);
@@ -201,8 +213,12 @@ fn covered_services(
         Some(list) => {
             if list.is_empty() {
                 walk.report(
-                    Diagnostic::new(kit.value_span("services"), format!("kit `{}` names no service", name.value), "empty list")
-                        .help(format!("list the services it covers; {}", one_of_help(&name.value, &known, "services"))),
+                    Diagnostic::new(
+                        kit.value_span("services"),
+                        format!("kit `{}` names no service", name.value),
+                        "empty list",
+                    )
+                    .help(format!("list the services it covers; {}", one_of_help(&name.value, &known, "services"))),
                 );
             }
             no_duplicates(walk, list, &format!("`services` of {}", kit.title()));
@@ -211,7 +227,10 @@ fn covered_services(
                     walk.report(
                         Diagnostic::new(
                             service.span.clone(),
-                            format!("kit `{}` names service `{}`, which is not in [run.services]", name.value, service.value),
+                            format!(
+                                "kit `{}` names service `{}`, which is not in [run.services]",
+                                name.value, service.value
+                            ),
                             "no such service",
                         )
                         .help(one_of_help(&service.value, &known, "services")),
@@ -227,7 +246,10 @@ fn covered_services(
                 walk.report(
                     Diagnostic::new(
                         name.span.clone(),
-                        format!("kit `{}` covers no service: there is no service `{}` in [run.services]", name.value, name.value),
+                        format!(
+                            "kit `{}` covers no service: there is no service `{}` in [run.services]",
+                            name.value, name.value
+                        ),
                         "names no service",
                     )
                     .help(format!(

@@ -34,12 +34,19 @@ fn syntax_problem(source: &str, error: &toml_edit::TomlError) -> Diagnostic {
     Diagnostic::new(span, format!("invalid TOML: {message}"), label).help(help)
 }
 
-/// Widens a span that starts a bare key to the whole key, so a duplicate key is underlined entirely.
+/// Widens a span that starts a bare key or a `[header]` to all of it, so a duplicate is underlined entirely.
 fn whole_key(source: &str, span: std::ops::Range<usize>) -> std::ops::Range<usize> {
     let is_key = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
     let Some(rest) = source.get(span.start..) else {
         return span;
     };
+    if rest.starts_with('[') {
+        let line = rest.split('\n').next().unwrap_or(rest);
+        return match line.rfind(']') {
+            Some(close) => span.start..span.start + close + 1,
+            None => span,
+        };
+    }
     let key_len = rest.find(|c: char| !is_key(c)).unwrap_or(rest.len());
     if span.end <= span.start + 1 && key_len > 1 {
         span.start..span.start + key_len
@@ -68,7 +75,8 @@ impl Manifest {
 
     /// Reads and checks manifest `text`; `origin` names it in messages. Every problem is reported at once.
     pub fn parse(origin: &str, text: &str, catalog: &Catalog, options: &ParseOptions) -> Result<Manifest, Diagnostics> {
-        let doc = ImDocument::parse(text).map_err(|e| Diagnostics::new(origin, text, vec![syntax_problem(text, &e)]))?;
+        let doc =
+            ImDocument::parse(text).map_err(|e| Diagnostics::new(origin, text, vec![syntax_problem(text, &e)]))?;
         let mut walk = Walk::default();
         let manifest = parse::manifest(&doc, catalog, options, &mut walk);
         if walk.diags.is_empty() {

@@ -8,9 +8,13 @@ use bale_coordinate::{check_group, check_name, check_version, CoordinateError};
 use toml_edit::ImDocument;
 
 use crate::diagnostics::Diagnostic;
-use crate::schema::{Build, Dependencies, Hooks, Manifest, Package, Run, Source, Stack, Test, DEFAULT_STACK, HOOK_NAMES};
+use crate::schema::{
+    Build, Dependencies, Hooks, Manifest, Package, Run, Source, Stack, Test, DEFAULT_STACK, HOOK_NAMES,
+};
 use crate::units::{ByteSize, HumanDuration};
-use crate::validate::{check, check_absolute, check_env_name, check_ident, check_package_name, check_relative, no_duplicates, one_of_help};
+use crate::validate::{
+    check, check_absolute, check_env_name, check_ident, check_package_name, check_relative, no_duplicates, one_of_help,
+};
 use crate::walk::{Section, Spanned, Walk};
 use crate::{kits, Catalog, ParseOptions};
 
@@ -43,11 +47,20 @@ pub(crate) fn manifest(doc: &ImDocument<&str>, catalog: &Catalog, options: &Pars
 }
 
 /// Reports a bad coordinate part with the rule it breaks.
-fn coordinate_part(walk: &mut Walk, value: &Spanned<String>, what: &str, rule: fn(&str) -> Result<(), CoordinateError>) {
+fn coordinate_part(
+    walk: &mut Walk,
+    value: &Spanned<String>,
+    what: &str,
+    rule: fn(&str) -> Result<(), CoordinateError>,
+) {
     if let Err(error) = rule(&value.value) {
         walk.report(
-            Diagnostic::new(value.span.clone(), format!("`{}` is not a valid {what}", value.value), format!("invalid {what}"))
-                .help(rule_of(&error)),
+            Diagnostic::new(
+                value.span.clone(),
+                format!("`{}` is not a valid {what}", value.value),
+                format!("invalid {what}"),
+            )
+            .help(rule_of(&error)),
         );
     }
 }
@@ -103,7 +116,13 @@ fn package(walk: &mut Walk, root: &Section<'_>, options: &ParseOptions) -> Packa
         return package;
     };
     walk.known_fields(&section, PACKAGE_FIELDS, "field");
-    if let Some(group) = required(walk, &section, "group", "\"org.example\"", "add `group = \"org.example\"` (dotted, like a Maven groupId)") {
+    if let Some(group) = required(
+        walk,
+        &section,
+        "group",
+        "\"org.example\"",
+        "add `group = \"org.example\"` (dotted, like a Maven groupId)",
+    ) {
         coordinate_part(walk, &group, "group", check_group);
         package.group = group.value;
     }
@@ -114,7 +133,13 @@ fn package(walk: &mut Walk, root: &Section<'_>, options: &ParseOptions) -> Packa
     let version = if options.version_override.is_some() {
         walk.string(&section, "version", "\"1.0.0\"")
     } else {
-        required(walk, &section, "version", "\"1.0.0\"", "add `version = \"1.0.0\"`, or build from a git branch named `<name>-<version>`")
+        required(
+            walk,
+            &section,
+            "version",
+            "\"1.0.0\"",
+            "add `version = \"1.0.0\"`, or build from a git branch named `<name>-<version>`",
+        )
     };
     if let Some(version) = version {
         coordinate_part(walk, &version, "version", check_version);
@@ -140,8 +165,12 @@ fn stack(walk: &mut Walk, root: &Section<'_>, catalog: &Catalog) -> Stack {
     match name {
         Some(name) if !catalog.stacks.contains(&name.value) => {
             walk.report(
-                Diagnostic::new(name.span.clone(), format!("unknown stack `{}`", name.value), "no such stack on this machine")
-                    .help(format!("{} (see `bale stack list`)", one_of_help(&name.value, &catalog.stacks, "stacks"))),
+                Diagnostic::new(
+                    name.span.clone(),
+                    format!("unknown stack `{}`", name.value),
+                    "no such stack on this machine",
+                )
+                .help(format!("{} (see `bale stack list`)", one_of_help(&name.value, &catalog.stacks, "stacks"))),
             );
             stack.name = name.value;
         }
@@ -211,7 +240,13 @@ fn commands(walk: &mut Walk, section: &Section<'_>, key: &str) -> Option<Vec<Str
 }
 
 /// A list of paths, each checked by `rule`.
-fn paths(walk: &mut Walk, section: &Section<'_>, key: &str, example: &str, rule: fn(&str) -> Result<(), String>) -> Vec<String> {
+fn paths(
+    walk: &mut Walk,
+    section: &Section<'_>,
+    key: &str,
+    example: &str,
+    rule: fn(&str) -> Result<(), String>,
+) -> Vec<String> {
     let list = walk.strings(section, key, example).unwrap_or_default();
     for entry in &list {
         check(walk, entry, &format!("path in `{key}`"), rule);
@@ -257,7 +292,9 @@ fn build(walk: &mut Walk, root: &Section<'_>) -> Build {
 /// The diagnostic for a duration or size that does not read.
 pub(crate) fn unit_problem(value: &Spanned<String>, what: &str, error: crate::ManifestError) -> Diagnostic {
     let (reason, help) = match error {
-        crate::ManifestError::Duration { reason, .. } => (reason, "write a number and a unit, like \"90s\", \"30m\", \"1h\" or \"1h30m\""),
+        crate::ManifestError::Duration { reason, .. } => {
+            (reason, "write a number and a unit, like \"90s\", \"30m\", \"1h\" or \"1h30m\"")
+        }
         crate::ManifestError::Size { reason, .. } => {
             (reason, "write a number of bytes with an optional unit, like \"1024\", \"100K\", \"512M\" or \"4G\"")
         }

@@ -175,7 +175,14 @@ mod tests {
 
     #[test]
     fn sizes_read_binary_multiples() {
-        let cases = [("1024", 1024), ("100K", 102_400), ("512M", 512 << 20), ("4G", 4 << 30), ("2GiB", 2 << 30), ("1t", 1 << 40)];
+        let cases = [
+            ("1024", 1024),
+            ("100K", 102_400),
+            ("512M", 512 << 20),
+            ("4G", 4 << 30),
+            ("2GiB", 2 << 30),
+            ("1t", 1 << 40),
+        ];
         for (text, bytes) in cases {
             assert_eq!(ByteSize::parse(text).unwrap().bytes(), bytes, "{text}");
         }

@@ -112,8 +112,12 @@ pub(crate) fn check_package_name(name: &str) -> Result<(), String> {
 pub(crate) fn check(walk: &mut Walk, value: &Spanned<String>, what: &str, rule: fn(&str) -> Result<(), String>) {
     if let Err(help) = rule(&value.value) {
         walk.report(
-            Diagnostic::new(value.span.clone(), format!("`{}` is not a valid {what}", value.value), format!("invalid {what}"))
-                .help(help),
+            Diagnostic::new(
+                value.span.clone(),
+                format!("`{}` is not a valid {what}", value.value),
+                format!("invalid {what}"),
+            )
+            .help(help),
         );
     }
 }
@@ -124,9 +128,13 @@ pub(crate) fn no_duplicates(walk: &mut Walk, items: &[Spanned<String>], what: &s
     for item in items {
         match first.get(item.value.as_str()) {
             Some(earlier) => walk.report(
-                Diagnostic::new(item.span.clone(), format!("`{}` is listed twice in {what}", item.value), "listed again here")
-                    .related(earlier.span.clone(), "first listed here")
-                    .help(format!("remove one of the two `{}`", item.value)),
+                Diagnostic::new(
+                    item.span.clone(),
+                    format!("`{}` is listed twice in {what}", item.value),
+                    "listed again here",
+                )
+                .related(earlier.span.clone(), "first listed here")
+                .help(format!("remove one of the two `{}`", item.value)),
             ),
             None => {
                 first.insert(&item.value, item);

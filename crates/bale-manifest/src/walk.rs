@@ -42,6 +42,15 @@ impl<'a> Section<'a> {
         }
     }
 
+    /// Where a key of this table is, in messages: `in [build]`, `at the top level`.
+    pub fn location(&self) -> String {
+        if self.path.is_empty() {
+            "at the top level".to_owned()
+        } else {
+            format!("in [{}]", self.path)
+        }
+    }
+
     /// The path of a child table.
     pub fn child(&self, key: &str) -> String {
         let key = toml_edit::Key::new(key).display_repr().into_owned();
@@ -93,9 +102,20 @@ impl Walk {
             if known.contains(&key) {
                 continue;
             }
+            let is_table = section.table.get(key).is_some_and(Item::is_table_like);
             let (message, list) = if section.path.is_empty() {
                 let sections: Vec<String> = known.iter().map(|k| format!("[{k}]")).collect();
-                (format!("unknown section `[{key}]`"), format!("known sections: {}", sections.join(", ")))
+                let list = sections.join(", ");
+                if is_table {
+                    (format!("unknown section `[{key}]`"), format!("the top level holds only the sections {list}"))
+                } else {
+                    (
+                        format!("`{key}` at the top level is not a section"),
+                        format!(
+                            "move it under the section it belongs to; the top level holds only the sections {list}"
+                        ),
+                    )
+                }
             } else {
                 (
                     format!("unknown {noun} `{key}` in {}", section.title()),
@@ -107,7 +127,12 @@ impl Walk {
                 Some(close) => format!("did you mean `{close}`? {list}"),
                 None => list,
             };
-            self.report(Diagnostic::new(section.key_span(key), message, format!("unknown {noun}")).help(help));
+            let label = if section.path.is_empty() && !is_table {
+                "outside any section".to_owned()
+            } else {
+                format!("unknown {noun}")
+            };
+            self.report(Diagnostic::new(section.key_span(key), message, label).help(help));
         }
     }
 
@@ -116,7 +141,7 @@ impl Walk {
         self.report(
             Diagnostic::new(
                 item.span().or_else(|| section.key_span(key)),
-                format!("`{key}` in {} must be {expected}, not {}", section.title(), a_type(item)),
+                format!("`{key}` {} must be {expected}, not {}", section.location(), a_type(item)),
                 format!("expected {expected}"),
             )
             .help(format!("write it like `{key} = {example}`")),
@@ -204,9 +229,9 @@ impl Walk {
                     Diagnostic::new(
                         value.span(),
                         format!(
-                            "entry {} of `{key}` in {} must be a string, not {}",
+                            "entry {} of `{key}` {} must be a string, not {}",
                             index + 1,
-                            section.title(),
+                            section.location(),
                             a_type(&Item::Value(value.clone()))
                         ),
                         "expected a string",
@@ -261,9 +286,9 @@ impl Walk {
                             Diagnostic::new(
                                 value.span(),
                                 format!(
-                                    "entry {} of `{key}` in {} must be a table, not {}",
+                                    "entry {} of `{key}` {} must be a table, not {}",
                                     i + 1,
-                                    section.title(),
+                                    section.location(),
                                     a_type(&Item::Value(value.clone()))
                                 ),
                                 "expected a table",

@@ -29,7 +29,9 @@ fn an_unknown_section_suggests_the_close_one() {
 
 #[test]
 fn a_value_of_the_wrong_type_says_what_was_expected() {
-    assert_snapshot!(errors(&format!("{MINIMAL}\n[build]\nnetwork = \"yes\"\nbefore = \"make\"\nafter = [\"ok\", 3]\n")));
+    assert_snapshot!(errors(&format!(
+        "{MINIMAL}\n[build]\nnetwork = \"yes\"\nbefore = \"make\"\nafter = [\"ok\", 3]\n"
+    )));
 }
 
 #[test]
@@ -122,7 +124,9 @@ fn a_provision_other_than_secret_is_refused() {
 
 #[test]
 fn health_with_both_http_and_command_is_refused() {
-    assert_snapshot!(errors(&format!("{MINIMAL}\n[kits.web]\nhealth = {{ http = \"/healthz\", command = \"./check\" }}\n")));
+    assert_snapshot!(errors(&format!(
+        "{MINIMAL}\n[kits.web]\nhealth = {{ http = \"/healthz\", command = \"./check\" }}\n"
+    )));
 }
 
 #[test]
@@ -184,4 +188,14 @@ fn colour_is_added_only_when_asked() {
     let diagnostics = parse(&MINIMAL.replace("\"python\"", "\"pyhton\"")).unwrap_err();
     assert!(!diagnostics.render(false).contains('\u{1b}'));
     assert!(diagnostics.render(true).contains('\u{1b}'));
+}
+
+#[test]
+fn a_field_outside_any_section_is_refused() {
+    assert_snapshot!(errors(&format!("nme = \"hello\"\n{MINIMAL}")));
+}
+
+#[test]
+fn a_table_defined_twice_is_underlined_whole() {
+    assert_snapshot!(errors(&format!("{MINIMAL}\n[package]\nlicense = \"MIT\"\n")));
 }

@@ -84,6 +84,7 @@ fn an_autotools_tree_without_configure_gets_autoreconf() {
 
 #[test]
 fn the_starting_manifest_of_a_flask_app_reads_well() {
-    let parent = tree(&[("flaskr/requirements.txt", "flask\n"), ("flaskr/app.py", ""), ("flaskr/templates/index.html", "")]);
+    let parent =
+        tree(&[("flaskr/requirements.txt", "flask\n"), ("flaskr/app.py", ""), ("flaskr/templates/index.html", "")]);
     insta::assert_snapshot!(starter_manifest(&parent.path().join("flaskr")));
 }

@@ -163,7 +163,19 @@ fn reading_a_file_gives_the_same_manifest_as_its_text() {
 
 #[test]
 fn inline_and_header_forms_of_tables_read_the_same() {
-    let header = format!("{MINIMAL}\n[[kits.web.ports]]\nname = \"http\"\nport = 8080\n\n[kits.web.health]\ncommand = \"./check\"\n");
-    let inline = format!("{MINIMAL}\n[kits.web]\nports = [{{ name = \"http\", port = 8080 }}]\nhealth = {{ command = \"./check\" }}\n");
+    let header = format!(
+        "{MINIMAL}\n[[kits.web.ports]]\nname = \"http\"\nport = 8080\n\n[kits.web.health]\ncommand = \"./check\"\n"
+    );
+    let inline = format!(
+        "{MINIMAL}\n[kits.web]\nports = [{{ name = \"http\", port = 8080 }}]\nhealth = {{ command = \"./check\" }}\n"
+    );
     assert_eq!(parse(&header).unwrap(), parse(&inline).unwrap());
+}
+
+#[test]
+fn a_manifest_round_trips_through_json() {
+    let m = parse(SPEC_EXAMPLE).unwrap();
+    let json = serde_json::to_string(&m).unwrap();
+    assert!(json.contains("\"http\":\"/healthz\""), "{json}");
+    assert_eq!(serde_json::from_str::<Manifest>(&json).unwrap(), m);
 }
