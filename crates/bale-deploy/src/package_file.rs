@@ -29,7 +29,10 @@ impl PackageFile {
     /// Opens the package at `path`.
     pub(crate) fn open(path: &Path) -> Result<PackageFile, StoreError> {
         let file = File::open(path).map_err(|e| StoreError::io(path, e))?;
-        Ok(PackageFile { path: path.to_owned(), file })
+        Ok(PackageFile {
+            path: path.to_owned(),
+            file,
+        })
     }
 
     /// The package file's path.
@@ -50,41 +53,64 @@ impl PackageFile {
         let text = match std::fs::read_to_string(&signature_path) {
             Ok(text) => text,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(StoreError::Unsigned { archive: self.path.clone(), signature: signature_path })
+                return Err(StoreError::Unsigned {
+                    archive: self.path.clone(),
+                    signature: signature_path,
+                })
             }
             Err(e) => return Err(StoreError::io(&signature_path, e)),
         };
-        let signature = bale_sign::Signature::from_file_string(&text)
-            .map_err(|source| StoreError::Signature { archive: self.path.clone(), source })?;
+        let signature = bale_sign::Signature::from_file_string(&text).map_err(|source| {
+            StoreError::Signature {
+                archive: self.path.clone(),
+                source,
+            }
+        })?;
         let keyring = bale_sign::Keyring::load(trusted_keys_dir).map_err(StoreError::Keyring)?;
         let file = self.rewound()?;
         keyring
             .verify(file, &signature)
-            .map_err(|source| StoreError::Signature { archive: self.path.clone(), source })?;
+            .map_err(|source| StoreError::Signature {
+                archive: self.path.clone(),
+                source,
+            })?;
         Ok(())
     }
 
     /// Reads the index and manifest at the head of the archive, without unpacking.
     pub(crate) fn head(&mut self, limits: &Limits) -> Result<Head, StoreError> {
         let file = self.rewound()?;
-        let (index, manifest_toml) = read_index(file, limits).map_err(|source| self.archive_error(source))?;
-        Ok(Head { index, manifest_toml })
+        let (index, manifest_toml) =
+            read_index(file, limits).map_err(|source| self.archive_error(source))?;
+        Ok(Head {
+            index,
+            manifest_toml,
+        })
     }
 
     /// Unpacks the whole archive into `dest`, files read-only and synced, checking every entry against the index.
     pub(crate) fn unpack(&mut self, dest: &Path, limits: &Limits) -> Result<Head, StoreError> {
         let file = self.rewound()?;
-        let (index, manifest_toml) = unpack(file, dest, limits).map_err(|source| self.archive_error(source))?;
-        Ok(Head { index, manifest_toml })
+        let (index, manifest_toml) =
+            unpack(file, dest, limits).map_err(|source| self.archive_error(source))?;
+        Ok(Head {
+            index,
+            manifest_toml,
+        })
     }
 
     fn rewound(&mut self) -> Result<&mut File, StoreError> {
-        self.file.seek(SeekFrom::Start(0)).map_err(|e| StoreError::io(&self.path, e))?;
+        self.file
+            .seek(SeekFrom::Start(0))
+            .map_err(|e| StoreError::io(&self.path, e))?;
         Ok(&mut self.file)
     }
 
     fn archive_error(&self, source: ArchiveError) -> StoreError {
-        StoreError::Archive { archive: self.path.clone(), source }
+        StoreError::Archive {
+            archive: self.path.clone(),
+            source,
+        }
     }
 }
 
@@ -94,8 +120,16 @@ fn read_index(input: &mut File, limits: &Limits) -> Result<(Index, Vec<u8>), Arc
 }
 
 /// Unpacks into the empty directory `dest`: files read-only, everything synced.
-fn unpack(input: &mut File, dest: &Path, limits: &Limits) -> Result<(Index, Vec<u8>), ArchiveError> {
-    let opts = UnpackOptions { limits: *limits, read_only: true, sync: true };
+fn unpack(
+    input: &mut File,
+    dest: &Path,
+    limits: &Limits,
+) -> Result<(Index, Vec<u8>), ArchiveError> {
+    let opts = UnpackOptions {
+        limits: *limits,
+        read_only: true,
+        sync: true,
+    };
     let unpacked = bale_archive::unpack(input, dest, &opts)?;
     Ok((unpacked.index, unpacked.manifest_toml))
 }

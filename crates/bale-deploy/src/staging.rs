@@ -27,7 +27,9 @@ impl Staging {
     pub(crate) fn new(tmp: &Path, purpose: &str) -> Result<Staging, StoreError> {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         fs::create_dir_all(tmp).map_err(|e| StoreError::io(tmp, e))?;
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
         loop {
             let n = COUNTER.fetch_add(1, Ordering::Relaxed);
             let path = tmp.join(format!(".{purpose}-{}-{n}-{nanos:08x}", std::process::id()));
@@ -85,5 +87,7 @@ pub(crate) fn set_dir_modes(root: &Path, mode: u32) -> io::Result<()> {
 
 /// Flushes a directory's entries (names created, renamed or removed in it) to disk.
 pub(crate) fn sync_dir(dir: &Path) -> Result<(), StoreError> {
-    File::open(dir).and_then(|d| d.sync_all()).map_err(|e| StoreError::io(dir, e))
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| StoreError::io(dir, e))
 }

@@ -61,7 +61,10 @@ pub struct Store {
 impl Store {
     /// The store of `home`.
     pub fn new(home: Home) -> Store {
-        Store { home, limits: Limits::default() }
+        Store {
+            home,
+            limits: Limits::default(),
+        }
     }
 
     /// The store with other bounds on what reading an archive may cost.
@@ -80,7 +83,10 @@ impl Store {
     pub fn install(&self, archive: &Path, opts: &InstallOptions) -> Result<Installed, StoreError> {
         let mut file = PackageFile::open(archive)?;
         if let Err(error) = file.check_signature(&self.home.trusted_keys_dir()) {
-            let refusal = matches!(error, StoreError::Unsigned { .. } | StoreError::Signature { .. });
+            let refusal = matches!(
+                error,
+                StoreError::Unsigned { .. } | StoreError::Signature { .. } | StoreError::Keyring(_)
+            );
             if !(refusal && opts.allow_unsigned) {
                 return Err(error);
             }
@@ -123,10 +129,15 @@ impl Store {
             }
             Err(e) => return Err(StoreError::io(&dir, e)),
         }
-        fs::set_permissions(&dir, fs::Permissions::from_mode(READ_ONLY_DIR)).map_err(|e| StoreError::io(&dir, e))?;
+        fs::set_permissions(&dir, fs::Permissions::from_mode(READ_ONLY_DIR))
+            .map_err(|e| StoreError::io(&dir, e))?;
         staging::sync_dir(&dir)?;
         staging::sync_dir(parent)?;
-        Ok(Installed { coordinate, dir, outcome: InstallOutcome::Installed })
+        Ok(Installed {
+            coordinate,
+            dir,
+            outcome: InstallOutcome::Installed,
+        })
     }
 
     /// Re-checks an installed package against its `.bale/index.json`.
@@ -157,7 +168,8 @@ impl Store {
         let staging = Staging::new(&self.home.tmp_dir(), "remove")?;
         let away = staging.path().join("root");
         // Renaming a directory to another parent needs write access to it (its `..` changes).
-        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).map_err(|e| StoreError::io(&dir, e))?;
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755))
+            .map_err(|e| StoreError::io(&dir, e))?;
         if let Err(e) = fs::rename(&dir, &away) {
             let _ = fs::set_permissions(&dir, fs::Permissions::from_mode(READ_ONLY_DIR));
             return Err(StoreError::io(&dir, e));
@@ -176,7 +188,9 @@ impl Store {
             Ok(meta) if meta.is_dir() => {}
             Ok(_) => return Err(StoreError::NotAPackage { dir }),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(StoreError::NotInstalled { coordinate: coordinate.clone() })
+                return Err(StoreError::NotInstalled {
+                    coordinate: coordinate.clone(),
+                })
             }
             Err(e) => return Err(StoreError::io(&dir, e)),
         }
@@ -187,7 +201,12 @@ impl Store {
     }
 
     /// If `dir` is installed: the same package gives `Some(AlreadyPresent)`, a different one an error.
-    fn compare_installed(&self, coordinate: &Coordinate, dir: &Path, head: &Head) -> Result<Option<Installed>, StoreError> {
+    fn compare_installed(
+        &self,
+        coordinate: &Coordinate,
+        dir: &Path,
+        head: &Head,
+    ) -> Result<Option<Installed>, StoreError> {
         match fs::symlink_metadata(dir) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(StoreError::io(dir, e)),
@@ -196,16 +215,32 @@ impl Store {
         let installed_index = match fs::read(dir.join(INDEX_PATH)) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(StoreError::NotAPackage { dir: dir.to_owned() })
+                return Err(StoreError::NotAPackage {
+                    dir: dir.to_owned(),
+                })
             }
             Err(e) => return Err(StoreError::io(dir.join(INDEX_PATH), e)),
         };
-        let installed_manifest = fs::read(dir.join(MANIFEST_PATH)).map_err(|e| StoreError::io(dir.join(MANIFEST_PATH), e))?;
-        let index = head.index.to_json().map_err(|source| StoreError::InstalledIndex { path: dir.join(INDEX_PATH), source })?;
+        let installed_manifest = fs::read(dir.join(MANIFEST_PATH))
+            .map_err(|e| StoreError::io(dir.join(MANIFEST_PATH), e))?;
+        let index = head
+            .index
+            .to_json()
+            .map_err(|source| StoreError::InstalledIndex {
+                path: dir.join(INDEX_PATH),
+                source,
+            })?;
         if installed_index == index && installed_manifest == head.manifest_toml {
-            Ok(Some(Installed { coordinate: coordinate.clone(), dir: dir.to_owned(), outcome: InstallOutcome::AlreadyPresent }))
+            Ok(Some(Installed {
+                coordinate: coordinate.clone(),
+                dir: dir.to_owned(),
+                outcome: InstallOutcome::AlreadyPresent,
+            }))
         } else {
-            Err(StoreError::Conflict { coordinate: coordinate.clone(), dir: dir.to_owned() })
+            Err(StoreError::Conflict {
+                coordinate: coordinate.clone(),
+                dir: dir.to_owned(),
+            })
         }
     }
 
@@ -218,7 +253,11 @@ impl Store {
                 break;
             }
             if path.join(INDEX_PATH).is_file() {
-                return Err(StoreError::Nested { coordinate: coordinate.clone(), dir: dir.to_owned(), inside: path.to_owned() });
+                return Err(StoreError::Nested {
+                    coordinate: coordinate.clone(),
+                    dir: dir.to_owned(),
+                    inside: path.to_owned(),
+                });
             }
             ancestor = path.parent();
         }
@@ -228,12 +267,21 @@ impl Store {
 
 /// The coordinate an index names.
 fn coordinate_of(index: &Index, archive: &Path) -> Result<Coordinate, StoreError> {
-    index.coordinate.parse().map_err(|source| StoreError::Coordinate { archive: archive.to_owned(), source })
+    index
+        .coordinate
+        .parse()
+        .map_err(|source| StoreError::Coordinate {
+            archive: archive.to_owned(),
+            source,
+        })
 }
 
 /// Whether a rename failed because the target directory exists and is not empty.
 fn is_occupied(e: &io::Error) -> bool {
-    matches!(e.kind(), io::ErrorKind::AlreadyExists | io::ErrorKind::DirectoryNotEmpty)
+    matches!(
+        e.kind(),
+        io::ErrorKind::AlreadyExists | io::ErrorKind::DirectoryNotEmpty
+    )
 }
 
 /// Makes every directory below `root` read-only and syncs the tree's directories.
@@ -244,9 +292,13 @@ fn seal(root: &Path) -> Result<(), StoreError> {
     sync_dirs(root)?;
     for entry in fs::read_dir(root).map_err(|e| StoreError::io(root, e))? {
         let entry = entry.map_err(|e| StoreError::io(root, e))?;
-        let is_dir = entry.file_type().map_err(|e| StoreError::io(entry.path(), e))?.is_dir();
+        let is_dir = entry
+            .file_type()
+            .map_err(|e| StoreError::io(entry.path(), e))?
+            .is_dir();
         if is_dir {
-            staging::set_dir_modes(&entry.path(), READ_ONLY_DIR).map_err(|e| StoreError::io(entry.path(), e))?;
+            staging::set_dir_modes(&entry.path(), READ_ONLY_DIR)
+                .map_err(|e| StoreError::io(entry.path(), e))?;
         }
     }
     Ok(())
@@ -256,7 +308,11 @@ fn seal(root: &Path) -> Result<(), StoreError> {
 fn sync_dirs(dir: &Path) -> Result<(), StoreError> {
     for entry in fs::read_dir(dir).map_err(|e| StoreError::io(dir, e))? {
         let entry = entry.map_err(|e| StoreError::io(dir, e))?;
-        if entry.file_type().map_err(|e| StoreError::io(entry.path(), e))?.is_dir() {
+        if entry
+            .file_type()
+            .map_err(|e| StoreError::io(entry.path(), e))?
+            .is_dir()
+        {
             sync_dirs(&entry.path())?;
         }
     }
@@ -267,11 +323,16 @@ fn sync_dirs(dir: &Path) -> Result<(), StoreError> {
 pub(crate) fn read_installed_index(dir: &Path) -> Result<Index, StoreError> {
     let path = dir.join(INDEX_PATH);
     let bytes = fs::read(&path).map_err(|e| StoreError::io(&path, e))?;
-    Index::from_json(&bytes, &Limits::default()).map_err(|source| StoreError::InstalledIndex { path, source })
+    Index::from_json(&bytes, &Limits::default())
+        .map_err(|source| StoreError::InstalledIndex { path, source })
 }
 
 /// Walks `dir` (at `parts` below `pkgs/`) for package roots, which are not descended into.
-fn collect_packages(dir: &Path, parts: &mut Vec<String>, found: &mut Vec<Coordinate>) -> Result<(), StoreError> {
+fn collect_packages(
+    dir: &Path,
+    parts: &mut Vec<String>,
+    found: &mut Vec<Coordinate>,
+) -> Result<(), StoreError> {
     if parts.len() >= 3 && dir.join(INDEX_PATH).is_file() {
         let (group, rest) = parts.split_at(parts.len() - 2);
         if let Ok(coordinate) = Coordinate::new(&group.join("."), &rest[0], &rest[1]) {
@@ -285,8 +346,15 @@ fn collect_packages(dir: &Path, parts: &mut Vec<String>, found: &mut Vec<Coordin
         .map_err(|e| StoreError::io(dir, e))?;
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
-        let Ok(name) = entry.file_name().into_string() else { continue };
-        if name.starts_with('.') || !entry.file_type().map_err(|e| StoreError::io(entry.path(), e))?.is_dir() {
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
+        if name.starts_with('.')
+            || !entry
+                .file_type()
+                .map_err(|e| StoreError::io(entry.path(), e))?
+                .is_dir()
+        {
             continue;
         }
         parts.push(name);

@@ -66,10 +66,17 @@ impl fmt::Display for Finding {
             Problem::Modified { what } => write!(f, "{path}: modified ({what})"),
             Problem::Missing => write!(f, "{path}: missing"),
             Problem::Extra => write!(f, "{path}: not part of the package"),
-            Problem::TypeChanged { expected, found } => write!(f, "{path}: is a {found}, expected a {expected}"),
-            Problem::ModeChanged { expected, found } => write!(f, "{path}: mode {found:o}, expected {expected:o}"),
+            Problem::TypeChanged { expected, found } => {
+                write!(f, "{path}: is a {found}, expected a {expected}")
+            }
+            Problem::ModeChanged { expected, found } => {
+                write!(f, "{path}: mode {found:o}, expected {expected:o}")
+            }
             Problem::TargetChanged { expected, found } => {
-                write!(f, "{path}: symlink points to {found:?}, expected {expected:?}")
+                write!(
+                    f,
+                    "{path}: symlink points to {found:?}, expected {expected:?}"
+                )
             }
         }
     }
@@ -98,7 +105,11 @@ impl VerifyReport {
 
     /// The paths with a given kind of finding, e.g. `report.paths_where(|p| matches!(p, Problem::Missing))`.
     pub fn paths_where(&self, pick: impl Fn(&Problem) -> bool) -> Vec<&str> {
-        self.findings.iter().filter(|f| pick(&f.problem)).map(|f| f.path.as_str()).collect()
+        self.findings
+            .iter()
+            .filter(|f| pick(&f.problem))
+            .map(|f| f.path.as_str())
+            .collect()
     }
 }
 
@@ -107,7 +118,12 @@ impl fmt::Display for VerifyReport {
         if self.is_clean() {
             return write!(f, "{}: every file matches the index", self.coordinate);
         }
-        writeln!(f, "{}: {} path(s) differ from the index:", self.coordinate, self.paths().len())?;
+        writeln!(
+            f,
+            "{}: {} path(s) differ from the index:",
+            self.coordinate,
+            self.paths().len()
+        )?;
         for finding in &self.findings {
             writeln!(f, "  {finding}")?;
         }
@@ -116,18 +132,30 @@ impl fmt::Display for VerifyReport {
 }
 
 /// Checks the package root `dir` against `index`.
-pub(crate) fn walk(coordinate: Coordinate, dir: &Path, index: &Index) -> Result<VerifyReport, StoreError> {
+pub(crate) fn walk(
+    coordinate: Coordinate,
+    dir: &Path,
+    index: &Index,
+) -> Result<VerifyReport, StoreError> {
     let mut findings = Vec::new();
     let listed: BTreeSet<&str> = index.files.iter().map(|r| r.path.as_str()).collect();
     for record in &index.files {
         check_record(dir, record, &mut findings)?;
     }
-    for (path, expected) in [("", READ_ONLY_DIR), (".bale", READ_ONLY_DIR), (INDEX_PATH, 0o444), (MANIFEST_PATH, 0o444)] {
+    for (path, expected) in [
+        ("", READ_ONLY_DIR),
+        (".bale", READ_ONLY_DIR),
+        (INDEX_PATH, 0o444),
+        (MANIFEST_PATH, 0o444),
+    ] {
         check_own_mode(dir, path, expected, &mut findings)?;
     }
     find_extra(dir, "", &listed, &mut findings)?;
     findings.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(VerifyReport { coordinate, findings })
+    Ok(VerifyReport {
+        coordinate,
+        findings,
+    })
 }
 
 fn type_name(file_type: fs::FileType) -> &'static str {
@@ -158,9 +186,18 @@ fn installed_mode(record: &FileRecord) -> u32 {
     }
 }
 
-fn check_record(dir: &Path, record: &FileRecord, findings: &mut Vec<Finding>) -> Result<(), StoreError> {
+fn check_record(
+    dir: &Path,
+    record: &FileRecord,
+    findings: &mut Vec<Finding>,
+) -> Result<(), StoreError> {
     let path = dir.join(&record.path);
-    let mut found = |problem| findings.push(Finding { path: record.path.clone(), problem });
+    let mut found = |problem| {
+        findings.push(Finding {
+            path: record.path.clone(),
+            problem,
+        })
+    };
     let meta = match fs::symlink_metadata(&path) {
         Ok(meta) => meta,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -172,7 +209,10 @@ fn check_record(dir: &Path, record: &FileRecord, findings: &mut Vec<Finding>) ->
     let expected = record_type_name(record.entry_type);
     let actual = type_name(meta.file_type());
     if expected != actual {
-        found(Problem::TypeChanged { expected, found: actual });
+        found(Problem::TypeChanged {
+            expected,
+            found: actual,
+        });
         return Ok(());
     }
     if record.entry_type == EntryType::Symlink {
@@ -180,22 +220,32 @@ fn check_record(dir: &Path, record: &FileRecord, findings: &mut Vec<Finding>) ->
         let target = target.to_string_lossy().into_owned();
         let expected = record.target.clone().unwrap_or_default();
         if target != expected {
-            found(Problem::TargetChanged { expected, found: target });
+            found(Problem::TargetChanged {
+                expected,
+                found: target,
+            });
         }
         return Ok(());
     }
     let mode = meta.permissions().mode() & 0o7777;
     if mode != installed_mode(record) {
-        found(Problem::ModeChanged { expected: installed_mode(record), found: mode });
+        found(Problem::ModeChanged {
+            expected: installed_mode(record),
+            found: mode,
+        });
     }
     if record.entry_type == EntryType::File {
         let size = meta.size();
         if record.size.is_some_and(|expected| expected != size) {
-            found(Problem::Modified { what: format!("size {size}, expected {}", record.size.unwrap_or(0)) });
+            found(Problem::Modified {
+                what: format!("size {size}, expected {}", record.size.unwrap_or(0)),
+            });
         } else {
             let sha256 = hash_file(&path)?;
             if record.sha256.as_deref() != Some(sha256.as_str()) {
-                found(Problem::Modified { what: "content differs (sha256)".into() });
+                found(Problem::Modified {
+                    what: "content differs (sha256)".into(),
+                });
             }
         }
     }
@@ -203,15 +253,37 @@ fn check_record(dir: &Path, record: &FileRecord, findings: &mut Vec<Finding>) ->
 }
 
 /// Checks the mode of the package root and of `.bale/`, which the index does not list.
-fn check_own_mode(dir: &Path, rel: &str, expected: u32, findings: &mut Vec<Finding>) -> Result<(), StoreError> {
-    let path = if rel.is_empty() { dir.to_owned() } else { dir.join(rel) };
-    let shown = if rel.is_empty() { ".".to_owned() } else { rel.to_owned() };
+fn check_own_mode(
+    dir: &Path,
+    rel: &str,
+    expected: u32,
+    findings: &mut Vec<Finding>,
+) -> Result<(), StoreError> {
+    let path = if rel.is_empty() {
+        dir.to_owned()
+    } else {
+        dir.join(rel)
+    };
+    let shown = if rel.is_empty() {
+        ".".to_owned()
+    } else {
+        rel.to_owned()
+    };
     match fs::symlink_metadata(&path) {
         Ok(meta) if meta.permissions().mode() & 0o7777 != expected => {
-            findings.push(Finding { path: shown, problem: Problem::ModeChanged { expected, found: meta.permissions().mode() & 0o7777 } });
+            findings.push(Finding {
+                path: shown,
+                problem: Problem::ModeChanged {
+                    expected,
+                    found: meta.permissions().mode() & 0o7777,
+                },
+            });
         }
         Ok(_) => {}
-        Err(e) if e.kind() == io::ErrorKind::NotFound => findings.push(Finding { path: shown, problem: Problem::Missing }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => findings.push(Finding {
+            path: shown,
+            problem: Problem::Missing,
+        }),
         Err(e) => return Err(StoreError::io(&path, e)),
     }
     Ok(())
@@ -232,21 +304,40 @@ fn hash_file(path: &Path) -> Result<String, StoreError> {
 }
 
 /// Reports entries under `dir/prefix` that the index does not list.
-fn find_extra(root: &Path, prefix: &str, listed: &BTreeSet<&str>, findings: &mut Vec<Finding>) -> Result<(), StoreError> {
-    let dir = if prefix.is_empty() { root.to_owned() } else { root.join(prefix) };
+fn find_extra(
+    root: &Path,
+    prefix: &str,
+    listed: &BTreeSet<&str>,
+    findings: &mut Vec<Finding>,
+) -> Result<(), StoreError> {
+    let dir = if prefix.is_empty() {
+        root.to_owned()
+    } else {
+        root.join(prefix)
+    };
     for entry in fs::read_dir(&dir).map_err(|e| StoreError::io(&dir, e))? {
         let entry = entry.map_err(|e| StoreError::io(&dir, e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        let rel = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
+        let rel = if prefix.is_empty() {
+            name
+        } else {
+            format!("{prefix}/{name}")
+        };
         if rel == ".bale" || rel == INDEX_PATH || rel == MANIFEST_PATH {
             if rel == ".bale" {
                 find_extra(root, &rel, listed, findings)?;
             }
             continue;
         }
-        let is_dir = entry.file_type().map_err(|e| StoreError::io(entry.path(), e))?.is_dir();
+        let is_dir = entry
+            .file_type()
+            .map_err(|e| StoreError::io(entry.path(), e))?
+            .is_dir();
         if !listed.contains(rel.as_str()) {
-            findings.push(Finding { path: rel, problem: Problem::Extra });
+            findings.push(Finding {
+                path: rel,
+                problem: Problem::Extra,
+            });
         } else if is_dir {
             find_extra(root, &rel, listed, findings)?;
         }

@@ -40,7 +40,11 @@ impl World {
         fs::create_dir_all(root.join("app/static/css")).unwrap();
         fs::write(root.join("bin/hello"), "#!/bin/sh\necho hello\n").unwrap();
         fs::set_permissions(root.join("bin/hello"), fs::Permissions::from_mode(0o755)).unwrap();
-        fs::write(root.join("etc/hello.conf"), format!("greeting = {flavour}\n")).unwrap();
+        fs::write(
+            root.join("etc/hello.conf"),
+            format!("greeting = {flavour}\n"),
+        )
+        .unwrap();
         fs::write(root.join("app/static/css/site.css"), "body { margin: 0 }\n").unwrap();
         // Enough incompressible bytes that a damaged stream fails after entries were written.
         let mut noise = Vec::with_capacity(1 << 20);
@@ -61,20 +65,27 @@ impl World {
         let out = self.dir.path().join(format!("{name}.bale"));
         let meta = PackMeta {
             coordinate: coordinate.parse().unwrap(),
-            stack: StackRef { name: "host".into(), digest: String::new() },
+            stack: StackRef {
+                name: "host".into(),
+                digest: String::new(),
+            },
             dependencies: Default::default(),
             source: Default::default(),
             mtime: 0,
         };
         let manifest = format!("[package]\ncoordinate = \"{coordinate}\"\n");
-        PackageTree::scan(tree).unwrap().write(&meta, manifest.as_bytes(), File::create(&out).unwrap()).unwrap();
+        PackageTree::scan(tree)
+            .unwrap()
+            .write(&meta, manifest.as_bytes(), File::create(&out).unwrap())
+            .unwrap();
         out
     }
 
     /// Writes `<archive>.minisig` with `key`.
     fn sign_with(&self, archive: &Path, key: &KeyPair) {
         let comment = default_trusted_comment("hello.bale", 0);
-        let signature = bale_sign::sign(&key.secret, File::open(archive).unwrap(), &comment).unwrap();
+        let signature =
+            bale_sign::sign(&key.secret, File::open(archive).unwrap(), &comment).unwrap();
         let mut path = archive.as_os_str().to_owned();
         path.push(".minisig");
         fs::write(path, signature.to_file_string()).unwrap();
@@ -100,7 +111,9 @@ impl World {
         let mut all = vec![];
         let mut stack = vec![self.home.pkgs_dir()];
         while let Some(dir) = stack.pop() {
-            let Ok(entries) = fs::read_dir(&dir) else { continue };
+            let Ok(entries) = fs::read_dir(&dir) else {
+                continue;
+            };
             for entry in entries {
                 let path = entry.unwrap().path();
                 if path.is_dir() {
@@ -132,8 +145,12 @@ fn coordinate(text: &str) -> Coordinate {
     text.parse().unwrap()
 }
 
-const SIGNED: InstallOptions = InstallOptions { allow_unsigned: false };
-const UNSIGNED_OK: InstallOptions = InstallOptions { allow_unsigned: true };
+const SIGNED: InstallOptions = InstallOptions {
+    allow_unsigned: false,
+};
+const UNSIGNED_OK: InstallOptions = InstallOptions {
+    allow_unsigned: true,
+};
 
 /// Every entry under `dir` with its metadata (not following symlinks).
 fn walk(dir: &Path) -> Vec<(PathBuf, fs::Metadata)> {
@@ -156,12 +173,32 @@ fn a_signed_package_installs_into_its_coordinate_directory() {
     let installed = world.store().install(&archive, &SIGNED).unwrap();
     assert_eq!(installed.outcome, InstallOutcome::Installed);
     assert_eq!(installed.coordinate, coordinate(HELLO));
-    assert_eq!(installed.dir, world.home.root().join("pkgs/org/example/hello/1.0.0"));
-    assert_eq!(fs::read_to_string(installed.dir.join("etc/hello.conf")).unwrap(), "greeting = hi\n");
-    assert_eq!(fs::read_link(installed.dir.join("app/hello.conf")).unwrap(), Path::new("../etc/hello.conf"));
-    assert!(installed.dir.join(".bale/index.json").is_file() && installed.dir.join(".bale/manifest.toml").is_file());
-    assert!(world.store().verify(&installed.coordinate).unwrap().is_clean());
-    assert_eq!(world.leftovers(), Vec::<PathBuf>::new(), "no scratch directory is left");
+    assert_eq!(
+        installed.dir,
+        world.home.root().join("pkgs/org/example/hello/1.0.0")
+    );
+    assert_eq!(
+        fs::read_to_string(installed.dir.join("etc/hello.conf")).unwrap(),
+        "greeting = hi\n"
+    );
+    assert_eq!(
+        fs::read_link(installed.dir.join("app/hello.conf")).unwrap(),
+        Path::new("../etc/hello.conf")
+    );
+    assert!(
+        installed.dir.join(".bale/index.json").is_file()
+            && installed.dir.join(".bale/manifest.toml").is_file()
+    );
+    assert!(world
+        .store()
+        .verify(&installed.coordinate)
+        .unwrap()
+        .is_clean());
+    assert_eq!(
+        world.leftovers(),
+        Vec::<PathBuf>::new(),
+        "no scratch directory is left"
+    );
 }
 
 #[test]
@@ -170,12 +207,18 @@ fn installing_the_same_package_twice_is_a_no_op() {
     let archive = world.signed(&world.tree("a", "hi"), HELLO, "hello");
     let store = world.store();
     let first = store.install(&archive, &SIGNED).unwrap();
-    let before: Vec<_> = walk(&first.dir).into_iter().map(|(p, m)| (p, m.ino(), m.mtime(), m.mtime_nsec())).collect();
+    let before: Vec<_> = walk(&first.dir)
+        .into_iter()
+        .map(|(p, m)| (p, m.ino(), m.mtime(), m.mtime_nsec()))
+        .collect();
 
     let second = store.install(&archive, &SIGNED).unwrap();
     assert_eq!(second.outcome, InstallOutcome::AlreadyPresent);
     assert_eq!(second.dir, first.dir);
-    let after: Vec<_> = walk(&first.dir).into_iter().map(|(p, m)| (p, m.ino(), m.mtime(), m.mtime_nsec())).collect();
+    let after: Vec<_> = walk(&first.dir)
+        .into_iter()
+        .map(|(p, m)| (p, m.ino(), m.mtime(), m.mtime_nsec()))
+        .collect();
     assert_eq!(before, after, "nothing in the package was rewritten");
     assert_eq!(world.leftovers(), Vec::<PathBuf>::new());
 }
@@ -191,9 +234,20 @@ fn a_different_package_under_an_installed_coordinate_is_refused_and_the_installe
     let error = store.install(&impostor, &SIGNED).unwrap_err();
     assert!(matches!(error, StoreError::Conflict { .. }), "{error}");
     let message = error.to_string();
-    assert!(message.contains("a different package with coordinate org.example:hello:1.0.0 is already installed"), "{message}");
-    assert!(message.contains("one coordinate is one set of bytes"), "{message}");
-    assert_eq!(fs::read_to_string(installed.dir.join("etc/hello.conf")).unwrap(), "greeting = hi\n");
+    assert!(
+        message.contains(
+            "a different package with coordinate org.example:hello:1.0.0 is already installed"
+        ),
+        "{message}"
+    );
+    assert!(
+        message.contains("one coordinate is one set of bytes"),
+        "{message}"
+    );
+    assert_eq!(
+        fs::read_to_string(installed.dir.join("etc/hello.conf")).unwrap(),
+        "greeting = hi\n"
+    );
     assert!(store.verify(&installed.coordinate).unwrap().is_clean());
     assert_eq!(world.leftovers(), Vec::<PathBuf>::new());
 }
@@ -211,10 +265,23 @@ fn installed_files_and_directories_are_read_only() {
             continue;
         }
         seen_dirs += usize::from(meta.is_dir());
-        assert_eq!(meta.mode() & 0o222, 0, "{} is writable: {:o}", path.display(), meta.mode());
+        assert_eq!(
+            meta.mode() & 0o222,
+            0,
+            "{} is writable: {:o}",
+            path.display(),
+            meta.mode()
+        );
     }
     assert!(seen_dirs >= 6, "directories were checked too");
-    assert_eq!(fs::metadata(installed.dir.join("bin/hello")).unwrap().mode() & 0o777, 0o555, "executables stay executable");
+    assert_eq!(
+        fs::metadata(installed.dir.join("bin/hello"))
+            .unwrap()
+            .mode()
+            & 0o777,
+        0o555,
+        "executables stay executable"
+    );
 }
 
 #[test]
@@ -232,8 +299,14 @@ fn verify_names_a_modified_file() {
     let report = store.verify(&installed.coordinate).unwrap();
     assert!(!report.is_clean());
     assert_eq!(report.paths(), vec!["etc/hello.conf"]);
-    assert_eq!(report.paths_where(|p| matches!(p, Problem::Modified { .. })), vec!["etc/hello.conf"]);
-    assert_eq!(report.paths_where(|p| matches!(p, Problem::ModeChanged { .. })), vec!["etc/hello.conf"]);
+    assert_eq!(
+        report.paths_where(|p| matches!(p, Problem::Modified { .. })),
+        vec!["etc/hello.conf"]
+    );
+    assert_eq!(
+        report.paths_where(|p| matches!(p, Problem::ModeChanged { .. })),
+        vec!["etc/hello.conf"]
+    );
 }
 
 #[test]
@@ -251,9 +324,18 @@ fn verify_names_missing_extra_and_retyped_entries() {
     fs::set_permissions(&app, fs::Permissions::from_mode(0o555)).unwrap();
 
     let report = store.verify(&installed.coordinate).unwrap();
-    assert_eq!(report.paths_where(|p| *p == Problem::Missing), vec!["app/zz-data.bin"]);
-    assert_eq!(report.paths_where(|p| *p == Problem::Extra), vec!["app/planted.sh"]);
-    assert_eq!(report.paths_where(|p| matches!(p, Problem::TypeChanged { .. })), vec!["app/hello.conf"]);
+    assert_eq!(
+        report.paths_where(|p| *p == Problem::Missing),
+        vec!["app/zz-data.bin"]
+    );
+    assert_eq!(
+        report.paths_where(|p| *p == Problem::Extra),
+        vec!["app/planted.sh"]
+    );
+    assert_eq!(
+        report.paths_where(|p| matches!(p, Problem::TypeChanged { .. })),
+        vec!["app/hello.conf"]
+    );
 }
 
 #[test]
@@ -281,7 +363,10 @@ fn a_package_signed_by_an_untrusted_key_is_refused_with_how_to_trust_it() {
     let error = world.store().install(&archive, &SIGNED).unwrap_err();
     assert!(matches!(error, StoreError::Signature { .. }), "{error}");
     let message = error.to_string();
-    assert!(message.contains("bale key trust") && message.contains("--allow-unsigned"), "{message}");
+    assert!(
+        message.contains("bale key trust") && message.contains("--allow-unsigned"),
+        "{message}"
+    );
     assert_eq!(world.pkgs_contents(), Vec::<PathBuf>::new());
 }
 
@@ -308,16 +393,32 @@ fn an_install_that_fails_half_way_leaves_no_package_and_no_scratch_directory() {
         *b ^= 0xff;
     }
     let truncated = bytes[..bytes.len() * 2 / 3].to_vec();
-    for (what, damaged) in [("corrupt last bytes", corrupt_tail), ("truncated", truncated)] {
+    for (what, damaged) in [
+        ("corrupt last bytes", corrupt_tail),
+        ("truncated", truncated),
+    ] {
         let archive = world.dir.path().join("damaged.bale");
         fs::write(&archive, damaged).unwrap();
         let error = world.store().install(&archive, &UNSIGNED_OK).unwrap_err();
-        assert!(matches!(error, StoreError::Archive { .. }), "{what}: {error}");
-        assert!(!world.home.package_dir(&coordinate(HELLO)).exists(), "{what}: no package directory");
-        assert_eq!(world.leftovers(), Vec::<PathBuf>::new(), "{what}: no scratch directory");
+        assert!(
+            matches!(error, StoreError::Archive { .. }),
+            "{what}: {error}"
+        );
+        assert!(
+            !world.home.package_dir(&coordinate(HELLO)).exists(),
+            "{what}: no package directory"
+        );
+        assert_eq!(
+            world.leftovers(),
+            Vec::<PathBuf>::new(),
+            "{what}: no scratch directory"
+        );
     }
     // The store is unharmed: the good package still installs.
-    assert_eq!(world.store().install(&good, &UNSIGNED_OK).unwrap().outcome, InstallOutcome::Installed);
+    assert_eq!(
+        world.store().install(&good, &UNSIGNED_OK).unwrap().outcome,
+        InstallOutcome::Installed
+    );
 }
 
 #[test]
@@ -325,10 +426,19 @@ fn concurrent_installs_of_one_package_install_it_once() {
     let world = World::new();
     let archive = world.signed(&world.tree("a", "hi"), HELLO, "hello");
     let outcomes: Vec<InstallOutcome> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..4).map(|_| scope.spawn(|| world.store().install(&archive, &SIGNED).unwrap().outcome)).collect();
+        let handles: Vec<_> = (0..4)
+            .map(|_| scope.spawn(|| world.store().install(&archive, &SIGNED).unwrap().outcome))
+            .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    assert_eq!(outcomes.iter().filter(|o| **o == InstallOutcome::Installed).count(), 1, "{outcomes:?}");
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| **o == InstallOutcome::Installed)
+            .count(),
+        1,
+        "{outcomes:?}"
+    );
     assert!(world.store().verify(&coordinate(HELLO)).unwrap().is_clean());
     assert_eq!(world.leftovers(), Vec::<PathBuf>::new());
 }
@@ -338,20 +448,62 @@ fn list_shows_installed_packages_and_remove_takes_one_away_whole() {
     let world = World::new();
     let store = world.store();
     let tree = world.tree("a", "hi");
-    for (c, name) in [(HELLO, "hello"), ("org.example:hello:2.0.0", "hello2"), ("net.other.team:tool:0.1", "tool")] {
-        store.install(&world.signed(&tree, c, name), &SIGNED).unwrap();
+    for (c, name) in [
+        (HELLO, "hello"),
+        ("org.example:hello:2.0.0", "hello2"),
+        ("net.other.team:tool:0.1", "tool"),
+    ] {
+        store
+            .install(&world.signed(&tree, c, name), &SIGNED)
+            .unwrap();
     }
     assert_eq!(
         store.list().unwrap(),
-        vec![coordinate("net.other.team:tool:0.1"), coordinate(HELLO), coordinate("org.example:hello:2.0.0")]
+        vec![
+            coordinate("net.other.team:tool:0.1"),
+            coordinate(HELLO),
+            coordinate("org.example:hello:2.0.0")
+        ]
     );
 
     store.remove(&coordinate(HELLO)).unwrap();
     assert!(!world.home.package_dir(&coordinate(HELLO)).exists());
-    assert_eq!(store.list().unwrap(), vec![coordinate("net.other.team:tool:0.1"), coordinate("org.example:hello:2.0.0")]);
+    assert_eq!(
+        store.list().unwrap(),
+        vec![
+            coordinate("net.other.team:tool:0.1"),
+            coordinate("org.example:hello:2.0.0")
+        ]
+    );
     assert_eq!(world.leftovers(), Vec::<PathBuf>::new());
-    assert!(matches!(store.remove(&coordinate(HELLO)), Err(StoreError::NotInstalled { .. })));
-    assert!(matches!(store.verify(&coordinate(HELLO)), Err(StoreError::NotInstalled { .. })));
+    assert!(matches!(
+        store.remove(&coordinate(HELLO)),
+        Err(StoreError::NotInstalled { .. })
+    ));
+    assert!(matches!(
+        store.verify(&coordinate(HELLO)),
+        Err(StoreError::NotInstalled { .. })
+    ));
+}
+
+#[test]
+fn a_package_whose_directory_would_lie_inside_another_package_is_refused() {
+    let world = World::new();
+    let store = world.store();
+    let tree = world.tree("a", "hi");
+    store
+        .install(&world.signed(&tree, "a:b:1", "outer"), &SIGNED)
+        .unwrap();
+
+    let error = store
+        .install(&world.signed(&tree, "a.b.1:x:2", "inner"), &SIGNED)
+        .unwrap_err();
+    assert!(matches!(error, StoreError::Nested { .. }), "{error}");
+    assert!(
+        store.verify(&coordinate("a:b:1")).unwrap().is_clean(),
+        "the outer package is untouched"
+    );
+    assert_eq!(store.list().unwrap(), vec![coordinate("a:b:1")]);
 }
 
 #[test]
