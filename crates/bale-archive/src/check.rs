@@ -125,6 +125,9 @@ pub(crate) fn check_entries<R: BufRead>(
         paths::check_relative(path)?;
         check_mode_bits(path, mode)?;
         check_parent(path, index, &positions, &seen)?;
+        if let Entry::Symlink { target, .. } = &entry {
+            paths::check_symlink(path, target)?;
+        }
         let Some(&i) = positions.get(path) else {
             return Err(ArchiveError::ExtraEntry { path: path.to_string() });
         };
@@ -149,7 +152,6 @@ pub(crate) fn check_entries<R: BufRead>(
                 sink.dir(path)?;
             }
             Entry::Symlink { target, .. } => {
-                paths::check_symlink(path, target)?;
                 if record.target.as_deref() != Some(target.as_str()) {
                     return Err(ArchiveError::mismatch(
                         path,
