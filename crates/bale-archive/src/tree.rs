@@ -1,7 +1,7 @@
 //! The first pass of packing: walk the package root, hash and classify every
 //! file (in parallel), and hold the sorted records the index is made of.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
 use std::io::Read;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
@@ -25,6 +25,8 @@ pub struct PackageTree {
     /// What each regular file looked like when hashed (`None` for others),
     /// so the second pass can tell a file changed in between.
     stamps: Vec<Option<Stamp>>,
+    /// Files bale adds that are not on disk (e.g. generated `script.d/`), by path.
+    generated: BTreeMap<String, Vec<u8>>,
 }
 
 /// Size and modification time of a file when it was hashed.
@@ -52,7 +54,7 @@ impl PackageTree {
         walk(root, "", &mut records)?;
         records.sort_by(|a, b| a.path.cmp(&b.path));
         let stamps = hash_files(root, &mut records)?;
-        Ok(PackageTree { root: root.to_path_buf(), records, stamps })
+        Ok(PackageTree { root: root.to_path_buf(), records, stamps, generated: BTreeMap::new() })
     }
 
     /// The package root that was scanned.
@@ -93,6 +95,50 @@ impl PackageTree {
 
     pub(crate) fn stamps(&self) -> &[Option<Stamp>] {
         &self.stamps
+    }
+
+    /// The content of a file added with [`Self::add_generated`].
+    pub(crate) fn generated(&self, path: &str) -> Option<&[u8]> {
+        self.generated.get(path).map(Vec::as_slice)
+    }
+
+    /// Adds a file that is not in the root on disk (such as a generated
+    /// `script.d/start.sh`), with any missing parent directories.
+    ///
+    /// Refuses a path the root already holds, and paths outside the root.
+    pub fn add_generated(&mut self, path: &str, content: Vec<u8>, executable: bool) -> Result<(), ArchiveError> {
+        paths::check_relative(path)?;
+        if self.records.iter().any(|r| r.path == path) {
+            return Err(ArchiveError::Duplicate { path: path.to_string() });
+        }
+        let mut parent = String::new();
+        let parts: Vec<&str> = path.split('/').collect();
+        for part in &parts[..parts.len() - 1] {
+            if !parent.is_empty() {
+                parent.push('/');
+            }
+            parent.push_str(part);
+            match self.records.iter().find(|r| r.path == parent) {
+                Some(r) if r.entry_type == EntryType::Dir => {}
+                Some(_) => return Err(ArchiveError::Duplicate { path: parent.clone() }),
+                None => self.insert(record(parent.clone(), EntryType::Dir, Some(0o755)), None),
+            }
+        }
+        let mut file = record(path.to_string(), EntryType::File, Some(if executable { 0o755 } else { 0o644 }));
+        file.size = Some(content.len() as u64);
+        file.sha256 = Some(hex::encode(Sha256::digest(&content)));
+        file.class = Some(bale_inspect::classify(path, &content));
+        let stamp = Stamp { size: content.len() as u64, mtime: 0, mtime_nsec: 0 };
+        self.insert(file, Some(stamp));
+        self.generated.insert(path.to_string(), content);
+        Ok(())
+    }
+
+    /// Inserts a record at its sorted place, keeping stamps aligned.
+    fn insert(&mut self, record: FileRecord, stamp: Option<Stamp>) {
+        let at = self.records.partition_point(|r| r.path < record.path);
+        self.records.insert(at, record);
+        self.stamps.insert(at, stamp);
     }
 }
 

@@ -184,6 +184,10 @@ impl PackageTree {
         stamp: &Stamp,
         stream: &mut ChunkedStream,
     ) -> Result<bool, ArchiveError> {
+        if let Some(content) = self.generated(&record.path) {
+            let pad = tar_header::padding(stamp.size);
+            return Ok(stream.put(content) && stream.put(&[0u8; tar_header::BLOCK][..pad]));
+        }
         let path = self.root().join(&record.path);
         let io = |e| ArchiveError::io(&path, e);
         let mut file = File::open(&path).map_err(io)?;

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# bale pack vs `tar --sort=name … | zstd -3 -T0`, and bale install vs
+# `zstd -d | tar -x`, on the same ~1 GiB tree in the same run.
+set -euo pipefail
+bale=$1
+work=${BENCH_DIR:-/var/tmp/bale-bench}
+runs=${BENCH_RUNS:-3}
+tree=$work/tree
+mkdir -p "$work"
+if [ ! -f "$work/tree.done" ]; then
+  echo "making the benchmark tree in $tree (once)…" >&2
+  rm -rf "$tree"
+  python3 "$(dirname "$0")/make-tree.py" "$tree" "${BENCH_SCALE:-1}"
+  touch "$work/tree.done"
+fi
+cat > "$work/bale.toml" <<'TOML'
+[package]
+group = "org.example"
+name = "bench"
+version = "1.0.0"
+[stack]
+name = "host"
+kind = "static"
+TOML
+
+now() { date +%s.%N; }
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+size_gib=$(du -sb "$tree" | awk '{printf "%.2f", $1/1073741824}')
+
+# Warm the page cache for both sides alike.
+tar -cf - -C "$tree" . > /dev/null
+
+pack_bale=(); pack_tar=(); inst_bale=(); inst_tar=()
+for i in $(seq "$runs"); do
+  rm -rf "$work/out" && mkdir -p "$work/out"
+  t0=$(now); "$bale" -q pack "$tree" --manifest "$work/bale.toml" -o "$work/out"; t1=$(now)
+  pack_bale+=("$(echo "$t1 - $t0" | bc)")
+  t0=$(now)
+  tar --sort=name --mtime=@0 --owner=0 --group=0 -cf - -C "$tree" . | zstd -q -3 -T0 > "$work/out/peer.tar.zst"
+  t1=$(now)
+  pack_tar+=("$(echo "$t1 - $t0" | bc)")
+
+  rm -rf "$work/home" "$work/untar" && mkdir -p "$work/untar"
+  t0=$(now); BALE_HOME="$work/home" "$bale" -q install --allow-unsigned "$work/out/bench-1.0.0.bale"; t1=$(now)
+  inst_bale+=("$(echo "$t1 - $t0" | bc)")
+  t0=$(now); zstd -q -d < "$work/out/bench-1.0.0.bale" | tar -x -C "$work/untar" && sync -f "$work/untar"; t1=$(now)
+  inst_tar+=("$(echo "$t1 - $t0" | bc)")
+  chmod -R u+w "$work/home" 2>/dev/null || true
+done
+
+pb=$(printf '%s\n' "${pack_bale[@]}" | median); pt=$(printf '%s\n' "${pack_tar[@]}" | median)
+ib=$(printf '%s\n' "${inst_bale[@]}" | median); it=$(printf '%s\n' "${inst_tar[@]}" | median)
+bale_size=$(stat -c %s "$work/out/bench-1.0.0.bale"); peer_size=$(stat -c %s "$work/out/peer.tar.zst")
+printf 'pack     %s GiB tree: bale %.2fs  tar|zstd -3 -T0 %.2fs  ratio %.2fx (target <= 1.0x)  sizes %d vs %d bytes\n' \
+  "$size_gib" "$pb" "$pt" "$(echo "$pb / $pt" | bc -l)" "$bale_size" "$peer_size"
+printf 'install  (verify+unpack+sync): bale %.2fs  zstd -d|tar -x + sync %.2fs  ratio %.2fx (target <= 1.2x)\n' \
+  "$ib" "$it" "$(echo "$ib / $it" | bc -l)"
+rm -rf "$work/home" "$work/untar" "$work/out"

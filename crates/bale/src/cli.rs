@@ -1,0 +1,151 @@
+//! The command line: raw syntax only. Each command's module turns these
+//! arguments into work.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Build, package, sign, store and deploy applications.
+///
+/// bale turns an application's source and its `bale.toml` into an
+/// immutable, reproducible, signed package, keeps packages in a
+/// repository, and installs them on Linux machines.
+///
+/// Environment: BALE_HOME (all state; default /var/lib/bale as root,
+/// ~/.local/share/bale otherwise), BALE_REPO (default repository URL),
+/// BALE_TOKEN (bearer token for publish), NO_COLOR.
+#[derive(Debug, Parser)]
+#[command(name = "bale", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command accepts.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Print machine-readable JSON on stdout (for commands that print data).
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Print only errors.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+}
+
+impl GlobalArgs {
+    /// Whether JSON output was asked for.
+    pub fn json_requested(&self, _command: &Command) -> bool {
+        self.json
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a starting bale.toml for a source tree, guessing its kind.
+    Init(InitArgs),
+    /// Validate bale.toml and print every error at once.
+    Check(CheckArgs),
+    /// Pack a prepared package root into NAME-VERSION.bale.
+    Pack(PackArgs),
+    /// Show a package: identity, stack, dependencies, sizes and files.
+    Inspect(InspectArgs),
+    /// Check a package file or an installed package: every hash, and the signature.
+    Verify(VerifyArgs),
+    /// Signing keys: generate, trust, list.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Sign a package file, writing FILE.bale.minisig beside it.
+    Sign(SignArgs),
+    /// Install a package into $BALE_HOME/pkgs, verified and read-only.
+    Install(InstallArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The source tree (default: the current directory).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// Replace an existing bale.toml.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The directory holding bale.toml, or the file itself (default: the current directory).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct PackArgs {
+    /// The prepared package root (bin/, etc/, lib/, app/ …).
+    pub root: PathBuf,
+    /// The bale.toml that describes the package.
+    #[arg(long, short)]
+    pub manifest: PathBuf,
+    /// Where to write the package (default: the current directory).
+    #[arg(long, short, default_value = ".")]
+    pub output: PathBuf,
+    /// Sign with this secret key (a name in $BALE_HOME/keys or a path to a .key file).
+    #[arg(long)]
+    pub key: Option<String>,
+    /// The time written into every entry (default: $SOURCE_DATE_EPOCH, else 0).
+    #[arg(long, env = "SOURCE_DATE_EPOCH", default_value_t = 0)]
+    pub source_date_epoch: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The package file.
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// A package file, or the coordinate of an installed package (group:name:version).
+    pub target: String,
+    /// Check hashes only; do not require a trusted signature for a file.
+    #[arg(long)]
+    pub allow_unsigned: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Generate a key pair in $BALE_HOME/keys (NAME.key, NAME.pub) and trust it.
+    Generate {
+        /// The key's name.
+        #[arg(long, default_value = "default")]
+        name: String,
+    },
+    /// Trust a public key (minisign format) for verifying packages.
+    Trust {
+        /// The public key file.
+        file: PathBuf,
+        /// The name to keep it under (default: the file's stem).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List the trusted public keys.
+    List,
+}
+
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// The package file.
+    pub file: PathBuf,
+    /// The secret key: a name in $BALE_HOME/keys or a path to a .key file (default: "default").
+    #[arg(long)]
+    pub key: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// A package file (or, with a repository, a coordinate or URL).
+    pub target: String,
+    /// Install even when the package has no signature from a trusted key.
+    #[arg(long)]
+    pub allow_unsigned: bool,
+}

@@ -1,0 +1,62 @@
+//! `bale check [DIR]`: validate bale.toml, every error at once.
+
+use std::path::{Path, PathBuf};
+
+use bale_manifest::{Catalog, Manifest, ParseOptions};
+
+use crate::cli::CheckArgs;
+use crate::exit::Failure;
+use crate::printer::Printer;
+
+pub fn run(args: CheckArgs, printer: &Printer) -> Result<(), Failure> {
+    let path = manifest_path(&args.dir);
+    let manifest = load(&path, printer)?;
+    let coordinate = manifest.coordinate().map_err(|e| Failure::user(e.into()))?;
+    if printer.json() {
+        return printer.print_json(&serde_json::json!({
+            "ok": true, "path": path, "coordinate": coordinate.to_string(),
+            "stack": manifest.stack.name, "kind": manifest.kind(),
+        }));
+    }
+    let kind = manifest.kind().unwrap_or("none");
+    printer.status("Checked", format!("{} — {coordinate}, stack {}, kind {kind}", path.display(), manifest.stack.name));
+    Ok(())
+}
+
+/// `DIR/bale.toml`, or the path itself when it names a file.
+pub fn manifest_path(dir: &Path) -> PathBuf {
+    if dir.is_file() {
+        dir.to_path_buf()
+    } else {
+        dir.join("bale.toml")
+    }
+}
+
+/// The machine's catalog of stacks and kinds.
+pub fn catalog() -> Catalog {
+    Catalog::default()
+}
+
+/// Reads and validates a manifest, printing every diagnostic on failure.
+pub fn load(path: &Path, printer: &Printer) -> Result<Manifest, Failure> {
+    if !path.is_file() {
+        return Err(Failure::user(anyhow::anyhow!(
+            "no bale.toml at {}: run `bale init` to write one",
+            path.display()
+        )));
+    }
+    let catalog = catalog();
+    match Manifest::from_path(path, &catalog, &ParseOptions::default()) {
+        Ok(m) => Ok(m.resolved(&catalog.kinds)),
+        Err(diagnostics) => {
+            if printer.json() {
+                let _ = printer.print_json(&serde_json::json!({
+                    "ok": false, "path": path, "errors": diagnostics.located(),
+                }));
+            } else {
+                printer.raw_stderr(diagnostics.render(printer.colour()).trim_end());
+            }
+            Err(Failure::reported(anyhow::anyhow!("{} has {} error(s)", path.display(), diagnostics.len())))
+        }
+    }
+}

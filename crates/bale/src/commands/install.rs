@@ -1,0 +1,34 @@
+//! `bale install FILE.bale`: verify and install into the store.
+
+use std::path::Path;
+
+use bale_deploy::{InstallOptions, InstallOutcome, Store};
+
+use crate::cli::InstallArgs;
+use crate::exit::Failure;
+use crate::printer::Printer;
+
+pub fn run(args: InstallArgs, printer: &Printer) -> Result<(), Failure> {
+    let home = super::home()?;
+    let path = Path::new(&args.target);
+    if !path.is_file() {
+        return Err(Failure::user(anyhow::anyhow!("{} is not a package file", path.display())));
+    }
+    let store = Store::new(home);
+    let spinner = printer.spinner(&format!("installing {}", path.display()));
+    let installed = store.install(path, &InstallOptions { allow_unsigned: args.allow_unsigned });
+    spinner.finish_and_clear();
+    let installed = installed.map_err(|e| Failure::user(e.into()))?;
+    let already = installed.outcome == InstallOutcome::AlreadyPresent;
+    if printer.json() {
+        return printer.print_json(&serde_json::json!({
+            "coordinate": installed.coordinate.to_string(), "dir": installed.dir, "already_installed": already,
+        }));
+    }
+    if already {
+        printer.status("Unchanged", format!("{} is already installed at {}", installed.coordinate, installed.dir.display()));
+    } else {
+        printer.status("Installed", format!("{} at {}", installed.coordinate, installed.dir.display()));
+    }
+    Ok(())
+}

@@ -1,0 +1,152 @@
+//! `bale key generate|trust|list` and `bale sign`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use bale_home::Home;
+use bale_sign::{KeyPair, Keyring, PublicKey, SecretKey};
+use serde::Serialize;
+
+use crate::cli::{KeyCommand, SignArgs};
+use crate::exit::{Failure, Internal};
+use crate::printer::Printer;
+
+pub fn run(command: KeyCommand, printer: &Printer) -> Result<(), Failure> {
+    let home = super::home()?;
+    match command {
+        KeyCommand::Generate { name } => generate(&home, &name, printer),
+        KeyCommand::Trust { file, name } => trust(&home, &file, name, printer),
+        KeyCommand::List => list(&home, printer),
+    }
+}
+
+fn generate(home: &Home, name: &str, printer: &Printer) -> Result<(), Failure> {
+    check_key_name(name)?;
+    let pair = KeyPair::generate().map_err(|e| Failure::internal(e.into()))?;
+    let keys = home.keys_dir();
+    fs::create_dir_all(&keys).with_context(|| format!("creating {}", keys.display())).internal()?;
+    bale_sign::write_key_pair(&keys, name, &pair).map_err(|e| Failure::user(e.into()))?;
+    Keyring::add(&home.trusted_keys_dir(), &pair.public, name).map_err(|e| Failure::internal(e.into()))?;
+    let id = pair.public.key_id().to_string();
+    if printer.json() {
+        return printer.print_json(&serde_json::json!({
+            "name": name, "key_id": id,
+            "secret_key": keys.join(format!("{name}.key")),
+            "public_key": keys.join(format!("{name}.pub")),
+        }));
+    }
+    printer.status("Generated", format!("key {name} ({id}), trusted on this machine"));
+    printer.line(format!("secret key: {}", keys.join(format!("{name}.key")).display()));
+    printer.line(format!("public key: {}", keys.join(format!("{name}.pub")).display()));
+    Ok(())
+}
+
+fn trust(home: &Home, file: &Path, name: Option<String>, printer: &Printer) -> Result<(), Failure> {
+    let text = fs::read_to_string(file).with_context(|| format!("reading public key {}", file.display()))?;
+    let key = PublicKey::from_file_string(&text)
+        .or_else(|_| PublicKey::from_base64(text.trim()))
+        .map_err(|e| Failure::user(anyhow::Error::from(e).context(format!("{} is not a minisign public key", file.display()))))?;
+    let name = match name {
+        Some(n) => n,
+        None => file.file_stem().and_then(|s| s.to_str()).unwrap_or("key").to_owned(),
+    };
+    check_key_name(&name)?;
+    Keyring::add(&home.trusted_keys_dir(), &key, &name).map_err(|e| Failure::internal(e.into()))?;
+    printer.status("Trusted", format!("key {name} ({})", key.key_id()));
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct KeyRow {
+    name: String,
+    key_id: String,
+    path: PathBuf,
+}
+
+fn list(home: &Home, printer: &Printer) -> Result<(), Failure> {
+    let ring = Keyring::load(&home.trusted_keys_dir()).map_err(|e| Failure::internal(e.into()))?;
+    let rows: Vec<KeyRow> = ring
+        .keys()
+        .iter()
+        .map(|k| KeyRow { name: k.name.clone(), key_id: k.public_key.key_id().to_string(), path: k.path.clone() })
+        .collect();
+    if printer.json() {
+        return printer.print_json(&rows);
+    }
+    if rows.is_empty() {
+        printer.line("no trusted keys (run `bale key generate` or `bale key trust FILE.pub`)");
+    }
+    for row in rows {
+        printer.line(format!("{}  {}  {}", row.key_id, row.name, row.path.display()));
+    }
+    Ok(())
+}
+
+pub fn sign(args: SignArgs, printer: &Printer) -> Result<(), Failure> {
+    let home = super::home()?;
+    let key = load_secret_key(&home, args.key.as_deref())?;
+    let sig_path = sign_file(&key, &args.file)?;
+    printer.status("Signed", sig_path.display());
+    Ok(())
+}
+
+/// Finds a secret key by name in `$BALE_HOME/keys`, or by path.
+pub fn load_secret_key(home: &Home, key: Option<&str>) -> Result<SecretKey, Failure> {
+    let key = key.unwrap_or("default");
+    let path = if key.contains('/') || key.ends_with(".key") {
+        PathBuf::from(key)
+    } else {
+        home.keys_dir().join(format!("{key}.key"))
+    };
+    let text = match fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Failure::user(anyhow::anyhow!(
+                "no secret key at {}: run `bale key generate` (or pass --key PATH)",
+                path.display()
+            )))
+        }
+        Err(e) => return Err(Failure::user(anyhow::Error::from(e).context(format!("reading {}", path.display())))),
+    };
+    SecretKey::from_file_string(&text)
+        .map_err(|e| Failure::user(anyhow::Error::from(e).context(format!("reading secret key {}", path.display()))))
+}
+
+/// Signs a file, writing `FILE.minisig` beside it atomically.
+pub fn sign_file(key: &SecretKey, file: &Path) -> Result<PathBuf, Failure> {
+    let data = fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("package");
+    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let comment = format!("timestamp:{secs}\tfile:{name}");
+    let signature = bale_sign::sign(key, data, &comment).map_err(|e| Failure::user(e.into()))?;
+    let mut sig_path = file.as_os_str().to_owned();
+    sig_path.push(".minisig");
+    let sig_path = PathBuf::from(sig_path);
+    write_atomically(&sig_path, signature.to_file_string().as_bytes()).internal()?;
+    Ok(sig_path)
+}
+
+/// Writes a file through a temporary name and a rename.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("writing in {}", dir.display()))?;
+    let mut perms = tmp.as_file().metadata()?.permissions();
+    std::io::Write::write_all(&mut tmp, bytes)?;
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o644);
+    tmp.as_file().set_permissions(perms)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+fn check_key_name(name: &str) -> Result<(), Failure> {
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) || name.starts_with('.') {
+        return Err(Failure::user(anyhow::anyhow!(
+            "`{name}` is not a key name: use letters, digits, `-`, `_` and `.`"
+        )));
+    }
+    Ok(())
+}
+

@@ -1,0 +1,36 @@
+//! One module per command; each turns parsed arguments into calls on the
+//! library crates and output through the printer.
+
+mod check;
+mod init;
+mod inspect;
+mod install;
+mod key;
+mod pack;
+mod verify;
+
+use anyhow::Context;
+use bale_home::Home;
+
+use crate::cli::Command;
+use crate::exit::{Failure, Internal};
+use crate::printer::Printer;
+
+/// Runs one command.
+pub fn run(command: Command, printer: &Printer) -> Result<(), Failure> {
+    match command {
+        Command::Init(args) => init::run(args, printer),
+        Command::Check(args) => check::run(args, printer),
+        Command::Pack(args) => pack::run(args, printer),
+        Command::Inspect(args) => inspect::run(args, printer),
+        Command::Verify(args) => verify::run(args, printer),
+        Command::Key(cmd) => key::run(cmd, printer),
+        Command::Sign(args) => key::sign(args, printer),
+        Command::Install(args) => install::run(args, printer),
+    }
+}
+
+/// The machine's `$BALE_HOME`.
+fn home() -> Result<Home, Failure> {
+    Home::from_env().context("finding BALE_HOME").internal()
+}

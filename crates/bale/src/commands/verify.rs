@@ -1,0 +1,104 @@
+//! `bale verify FILE.bale | COORDINATE`: every hash, and the signature.
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use bale_coordinate::Coordinate;
+use bale_deploy::Store;
+use bale_home::Home;
+use bale_sign::{Keyring, Signature};
+
+use crate::cli::VerifyArgs;
+use crate::exit::Failure;
+use crate::printer::Printer;
+
+pub fn run(args: VerifyArgs, printer: &Printer) -> Result<(), Failure> {
+    let home = super::home()?;
+    let path = Path::new(&args.target);
+    if path.is_file() || args.target.ends_with(".bale") {
+        return verify_file(&home, path, args.allow_unsigned, printer);
+    }
+    let coordinate: Coordinate = args.target.parse().map_err(|e| {
+        Failure::user(anyhow::anyhow!("{e}; or pass the path of a .bale file"))
+    })?;
+    verify_installed(home, &coordinate, printer)
+}
+
+/// The signature's state for a package file.
+pub enum SignatureState {
+    /// Verified by a trusted key with this id.
+    Trusted(String),
+    /// No `.minisig` beside the file.
+    Missing(PathBuf),
+}
+
+/// Checks `FILE.minisig` against the machine's trusted keys.
+pub fn check_signature(home: &Home, file: &Path) -> Result<SignatureState, Failure> {
+    let mut sig_path = file.as_os_str().to_owned();
+    sig_path.push(".minisig");
+    let sig_path = PathBuf::from(sig_path);
+    let text = match fs::read_to_string(&sig_path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(SignatureState::Missing(sig_path)),
+        Err(e) => return Err(Failure::user(anyhow::Error::from(e).context(format!("reading {}", sig_path.display())))),
+    };
+    let signature = Signature::from_file_string(&text)
+        .map_err(|e| Failure::user(anyhow::Error::from(e).context(format!("reading {}", sig_path.display()))))?;
+    let ring = Keyring::load(&home.trusted_keys_dir()).map_err(|e| Failure::user(e.into()))?;
+    let data = File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    let key = ring
+        .verify(data, &signature)
+        .map_err(|e| Failure::user(anyhow::Error::from(e).context(format!("signature of {} does not verify", file.display()))))?;
+    Ok(SignatureState::Trusted(key.key_id().to_string()))
+}
+
+fn verify_file(home: &Home, path: &Path, allow_unsigned: bool, printer: &Printer) -> Result<(), Failure> {
+    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let index = bale_archive::verify(file, &bale_archive::Limits::default())
+        .map_err(|e| Failure::user(anyhow::Error::from(e).context(format!("{} does not verify", path.display()))))?;
+    let signature = check_signature(home, path)?;
+    let signed_by = match &signature {
+        SignatureState::Trusted(id) => Some(id.clone()),
+        SignatureState::Missing(sig) if !allow_unsigned => {
+            return Err(Failure::user(anyhow::anyhow!(
+                "{} has no signature ({} is missing): sign it with `bale sign`, or pass --allow-unsigned to check hashes only",
+                path.display(),
+                sig.display()
+            )))
+        }
+        SignatureState::Missing(_) => None,
+    };
+    if printer.json() {
+        return printer.print_json(&serde_json::json!({
+            "ok": true, "coordinate": index.coordinate, "files": index.files.len(), "signed_by": signed_by,
+        }));
+    }
+    printer.status("Verified", format!("{} — {}, {} entries", path.display(), index.coordinate, index.files.len()));
+    match signed_by {
+        Some(id) => printer.line(format!("signature: good, trusted key {id}")),
+        None => printer.line("signature: none (hashes only)"),
+    }
+    Ok(())
+}
+
+fn verify_installed(home: Home, coordinate: &Coordinate, printer: &Printer) -> Result<(), Failure> {
+    let report = Store::new(home).verify(coordinate).map_err(|e| Failure::user(e.into()))?;
+    if printer.json() {
+        let findings: Vec<_> = report.findings.iter().map(|f| serde_json::json!({"path": f.path, "problem": f.to_string()})).collect();
+        printer.print_json(&serde_json::json!({ "ok": report.is_clean(), "coordinate": coordinate.to_string(), "findings": findings }))?;
+    } else if report.is_clean() {
+        printer.status("Verified", format!("{coordinate}: every installed file matches its index"));
+    } else {
+        for finding in &report.findings {
+            printer.line(finding);
+        }
+    }
+    if report.is_clean() {
+        Ok(())
+    } else {
+        let n = report.findings.len();
+        let err = anyhow::anyhow!("{coordinate}: {n} path(s) differ from the package: {}", report.paths().join(", "));
+        Err(if printer.json() { Failure::reported(err) } else { Failure::user(err) })
+    }
+}
