@@ -18,7 +18,8 @@
 #      on PATH;
 #   5. runs the post-install hooks, starts each [run.services] entry on a
 #      free loopback port with the kit's variables, waits for the kit's
-#      health check, shows its answer, and stops the service.
+#      health check, shows its answer, runs the example's own
+#      check-service.sh (if it has one) with $PORT set, and stops the service.
 #
 # Tools used from the host: bash, python3 >= 3.11 (tomllib, to read the
 # manifest), curl, setsid, unshare, and whatever the example's kind needs.
