@@ -222,7 +222,8 @@ for svc in "${service_names[@]}"; do
     case $hkind in
       http)
         if body=$(curl -fsS --max-time 2 "http://127.0.0.1:$real_port$health" 2>/dev/null); then
-          echo "GET $health -> $body" >&2; healthy=true; break
+          echo "GET $health -> ${body:0:120}$([ ${#body} -le 120 ] || echo ...)" >&2
+          healthy=true; break
         fi ;;
       command)
         if (cd "$BALE_PREFIX/$workdir" && env "${vars[@]}" /bin/sh -ec "$health") >&2; then
