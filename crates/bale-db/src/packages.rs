@@ -1,0 +1,308 @@
+//! Published packages and the files they ship, indexed for search.
+//!
+//! A publish first *claims* its coordinate here: the row's primary key makes
+//! exactly one content win, across any number of servers sharing the
+//! database. The row becomes visible to readers once its objects are stored.
+
+use sqlx::any::AnyRow;
+
+use crate::{column, now, Database, DbError};
+
+/// A package about to be published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPackage {
+    /// `group:name:version`.
+    pub coordinate: String,
+    /// Dotted group.
+    pub group: String,
+    /// Package name.
+    pub name: String,
+    /// Version.
+    pub version: String,
+    /// `sha256:<hex>` of the archive's bytes.
+    pub digest: String,
+    /// The archive's size in bytes.
+    pub size: u64,
+    /// The id of the trusted key that signed it, if signed.
+    pub key_id: Option<String>,
+    /// The package's `.bale/index.json`, verbatim.
+    pub index_json: String,
+    /// The files it ships.
+    pub files: Vec<NewFile>,
+}
+
+/// One shipped file, as search needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewFile {
+    /// Path inside the package root, e.g. `bin/hello`.
+    pub path: String,
+    /// The file's class (`elf-executable`, …), regular files only.
+    pub class: Option<String>,
+    /// Hex sha256 of the content, regular files only.
+    pub sha256: Option<String>,
+    /// The ELF file's needed sonames.
+    pub needed: Vec<String>,
+}
+
+/// A package as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PackageRecord {
+    /// `group:name:version`.
+    pub coordinate: String,
+    /// Dotted group.
+    pub group: String,
+    /// Package name.
+    pub name: String,
+    /// Version.
+    pub version: String,
+    /// `sha256:<hex>` of the archive.
+    pub digest: String,
+    /// Size of the archive in bytes.
+    pub size: u64,
+    /// The id of the key that signed it, if signed.
+    pub key_id: Option<String>,
+    /// The package's index.json.
+    #[serde(skip)]
+    pub index_json: String,
+    /// Whether the archive is in storage (readers see only stored packages).
+    pub stored: bool,
+    /// When it was first published, seconds since the Unix epoch.
+    pub published_at: i64,
+}
+
+/// The outcome of claiming a coordinate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// The coordinate was free and now belongs to this content.
+    Claimed,
+    /// The coordinate was already claimed, by this content or another.
+    Existing(PackageRecord),
+}
+
+/// A package that ships a file at a path.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FileHit {
+    /// The package.
+    pub coordinate: String,
+    /// The file's path in it.
+    pub path: String,
+    /// The file's class.
+    pub class: Option<String>,
+    /// The file's sha256.
+    pub sha256: Option<String>,
+}
+
+/// A file whose ELF header needs a library.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LibraryHit {
+    /// The package.
+    pub coordinate: String,
+    /// The ELF file that needs the library.
+    pub path: String,
+    /// The needed soname.
+    pub soname: String,
+}
+
+const COLUMNS: &str =
+    "coordinate, group_name, name, version, digest, size, key_id, index_json, stored, published_at";
+
+/// Claims `package.coordinate` for this content, or returns whoever holds it.
+pub async fn claim(db: &Database, package: &NewPackage) -> Result<Claim, DbError> {
+    let mut tx = db.pool().begin().await?;
+    // The insert comes first so SQLite takes the write lock before reading anything.
+    let inserted = sqlx::query(
+        "INSERT INTO packages (coordinate, group_name, name, version, digest, size, key_id, index_json, stored, published_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9) ON CONFLICT (coordinate) DO NOTHING",
+    )
+    .bind(&package.coordinate)
+    .bind(&package.group)
+    .bind(&package.name)
+    .bind(&package.version)
+    .bind(&package.digest)
+    .bind(package.size as i64)
+    .bind(package.key_id.as_deref())
+    .bind(&package.index_json)
+    .bind(now())
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        tx.rollback().await?;
+        return match get(db, &package.coordinate).await? {
+            Some(record) => Ok(Claim::Existing(record)),
+            None => Err(DbError::Corrupt(format!("{} was claimed but has no row", package.coordinate))),
+        };
+    }
+    for file in &package.files {
+        sqlx::query("INSERT INTO package_files (coordinate, path, class, sha256) VALUES ($1, $2, $3, $4)")
+            .bind(&package.coordinate)
+            .bind(&file.path)
+            .bind(file.class.as_deref())
+            .bind(file.sha256.as_deref())
+            .execute(&mut *tx)
+            .await?;
+        let mut needed = file.needed.clone();
+        needed.sort();
+        needed.dedup();
+        for soname in needed {
+            sqlx::query("INSERT INTO package_needs (coordinate, path, soname) VALUES ($1, $2, $3)")
+                .bind(&package.coordinate)
+                .bind(&file.path)
+                .bind(soname)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(Claim::Claimed)
+}
+
+/// Marks a claimed package as stored, making it visible to readers.
+pub async fn mark_stored(db: &Database, coordinate: &str) -> Result<(), DbError> {
+    sqlx::query("UPDATE packages SET stored = 1 WHERE coordinate = $1")
+        .bind(coordinate)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// Gives up a claim whose objects could not be stored, so another publish may try.
+///
+/// Only an unstored claim by this exact content is removed.
+pub async fn release(db: &Database, coordinate: &str, digest: &str) -> Result<(), DbError> {
+    let mut tx = db.pool().begin().await?;
+    let removed = sqlx::query("DELETE FROM packages WHERE coordinate = $1 AND digest = $2 AND stored = 0")
+        .bind(coordinate)
+        .bind(digest)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if removed > 0 {
+        for table in ["package_files", "package_needs"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE coordinate = $1"))
+                .bind(coordinate)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Records the signing key of a package that had none; returns whether it changed.
+pub async fn set_key_id(db: &Database, coordinate: &str, key_id: &str) -> Result<bool, DbError> {
+    let changed = sqlx::query("UPDATE packages SET key_id = $1 WHERE coordinate = $2 AND key_id IS NULL")
+        .bind(key_id)
+        .bind(coordinate)
+        .execute(db.pool())
+        .await?
+        .rows_affected();
+    Ok(changed > 0)
+}
+
+/// The record of one coordinate, stored or not.
+pub async fn get(db: &Database, coordinate: &str) -> Result<Option<PackageRecord>, DbError> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM packages WHERE coordinate = $1"))
+        .bind(coordinate)
+        .fetch_optional(db.pool())
+        .await?;
+    row.as_ref().map(record).transpose()
+}
+
+/// The stored versions of `group:name`, oldest first.
+pub async fn versions(db: &Database, group: &str, name: &str) -> Result<Vec<PackageRecord>, DbError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM packages WHERE group_name = $1 AND name = $2 AND stored = 1 \
+         ORDER BY published_at, version"
+    ))
+    .bind(group)
+    .bind(name)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(record).collect()
+}
+
+/// Stored packages whose name contains `text` (case-insensitive), by group, name, publish time.
+pub async fn search_name(db: &Database, text: &str) -> Result<Vec<PackageRecord>, DbError> {
+    let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM packages WHERE LOWER(name) LIKE $1 ESCAPE '\\' AND stored = 1 \
+         ORDER BY group_name, name, published_at, version"
+    ))
+    .bind(pattern)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(record).collect()
+}
+
+/// Stored packages that ship `path` (with or without a leading `/`).
+pub async fn search_file(db: &Database, path: &str) -> Result<Vec<FileHit>, DbError> {
+    let path = path.trim_start_matches('/');
+    let rows = sqlx::query(
+        "SELECT f.coordinate, f.path, f.class, f.sha256 FROM package_files f \
+         JOIN packages p ON p.coordinate = f.coordinate \
+         WHERE f.path = $1 AND p.stored = 1 ORDER BY f.coordinate",
+    )
+    .bind(path)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(FileHit {
+                coordinate: column(row, "coordinate")?,
+                path: column(row, "path")?,
+                class: column(row, "class")?,
+                sha256: column(row, "sha256")?,
+            })
+        })
+        .collect()
+}
+
+/// Files of stored packages whose ELF header needs `soname`.
+pub async fn search_library(db: &Database, soname: &str) -> Result<Vec<LibraryHit>, DbError> {
+    let rows = sqlx::query(
+        "SELECT n.coordinate, n.path, n.soname FROM package_needs n \
+         JOIN packages p ON p.coordinate = n.coordinate \
+         WHERE n.soname = $1 AND p.stored = 1 ORDER BY n.coordinate, n.path",
+    )
+    .bind(soname)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(LibraryHit {
+                coordinate: column(row, "coordinate")?,
+                path: column(row, "path")?,
+                soname: column(row, "soname")?,
+            })
+        })
+        .collect()
+}
+
+fn record(row: &AnyRow) -> Result<PackageRecord, DbError> {
+    let size: i64 = column(row, "size")?;
+    let stored: i64 = column(row, "stored")?;
+    Ok(PackageRecord {
+        coordinate: column(row, "coordinate")?,
+        group: column(row, "group_name")?,
+        name: column(row, "name")?,
+        version: column(row, "version")?,
+        digest: column(row, "digest")?,
+        size: u64::try_from(size).map_err(|_| DbError::Corrupt(format!("negative size {size}")))?,
+        key_id: column(row, "key_id")?,
+        index_json: column(row, "index_json")?,
+        stored: stored != 0,
+        published_at: column(row, "published_at")?,
+    })
+}
+
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
