@@ -1,0 +1,58 @@
+//! `stack.json`: what a created stack is, as recorded when it was made.
+
+use std::io::Write;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::StackError;
+
+/// The record of a created stack, kept beside its image as `stack.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StackRecord {
+    /// The stack's name.
+    pub name: String,
+    /// The Debian suite.
+    pub suite: String,
+    /// The debootstrap variant.
+    pub variant: String,
+    /// Archive components.
+    pub components: Vec<String>,
+    /// Extra packages asked for.
+    pub include: Vec<String>,
+    /// The mirror the image was made from, and which its apt uses.
+    pub mirror: String,
+    /// The image's digest (see [`crate::image_manifest`]).
+    pub digest: String,
+    /// Installed packages, `name=version`, sorted.
+    pub packages: Vec<String>,
+    /// Seconds since the Unix epoch when the image was made.
+    pub created: u64,
+    /// Total bytes of the image's regular files.
+    pub size_bytes: u64,
+}
+
+impl StackRecord {
+    /// Reads a `stack.json`.
+    pub fn read(path: &Path) -> Result<StackRecord, StackError> {
+        let text = std::fs::read(path).map_err(|source| StackError::Io { path: path.to_path_buf(), source })?;
+        serde_json::from_slice(&text).map_err(|e| StackError::Record { path: path.to_path_buf(), message: e.to_string() })
+    }
+
+    /// Writes a `stack.json` durably: temporary name, fsync, rename.
+    pub fn write(&self, path: &Path) -> Result<(), StackError> {
+        let json = serde_json::to_vec_pretty(self).map_err(|e| StackError::Record { path: path.to_path_buf(), message: e.to_string() })?;
+        write_atomic(path, &json)
+    }
+}
+
+/// Writes `bytes` to `path` so that a crash leaves the old file or the new one.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StackError> {
+    let io = |source| StackError::Io { path: path.to_path_buf(), source };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+    tmp.write_all(bytes).map_err(io)?;
+    tmp.as_file().sync_all().map_err(io)?;
+    tmp.persist(path).map_err(|e| io(e.error))?;
+    Ok(())
+}
