@@ -1,0 +1,134 @@
+//! The one error type of this crate; every message says what to do next.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong serving, publishing to or fetching from a repository.
+#[derive(Debug, thiserror::Error)]
+pub enum RepoError {
+    /// A file or directory on this machine could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file involved.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The storage URL names no backend bale supports.
+    #[error("unsupported storage `{0}`: use a directory, `file:///path`, or `s3://bucket?endpoint=http://host:port`")]
+    StorageUrl(String),
+    /// The object store failed.
+    #[error("storage failed on {key}: {source}")]
+    Storage {
+        /// The object key.
+        key: String,
+        /// What the store said.
+        #[source]
+        source: object_store::Error,
+    },
+    /// The database failed.
+    #[error(transparent)]
+    Database(#[from] bale_db::DbError),
+    /// The trusted keys could not be loaded, or a signature could not be checked.
+    #[error(transparent)]
+    Sign(#[from] bale_sign::SignError),
+    /// The server could not listen on its address.
+    #[error("cannot listen on {addr}: {source} (is another server using it? pick another with --listen)")]
+    Bind {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The repository URL does not parse.
+    #[error("`{0}` is not a repository URL: use e.g. `http://127.0.0.1:7070` (or set BALE_REPO)")]
+    RepoUrl(String),
+    /// The repository could not be reached at all.
+    #[error("cannot reach the repository at {url}: {reason} (is `bale serve` running there, and is the URL right?)")]
+    Unreachable {
+        /// The URL tried.
+        url: String,
+        /// What the connection said.
+        reason: String,
+    },
+    /// The repository has no such package.
+    #[error("{coordinate} is not in the repository at {repo} (check the coordinate, or `bale publish` it first)")]
+    NotFound {
+        /// The coordinate asked for.
+        coordinate: String,
+        /// The repository URL.
+        repo: String,
+    },
+    /// The repository answered with an error.
+    #[error("the repository refused the request ({status} {code}): {message}")]
+    Refused {
+        /// The HTTP status.
+        status: u16,
+        /// The error code from the body, or the status text.
+        code: String,
+        /// The server's message.
+        message: String,
+    },
+    /// A download broke off or could not be written.
+    #[error("downloading {url} failed: {reason} (try again)")]
+    Download {
+        /// The URL.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// The archive is not a valid package.
+    #[error("{file} is not a valid package: {reason}")]
+    Archive {
+        /// The file checked.
+        file: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The downloaded package is another coordinate than the one asked for.
+    #[error("the repository served {found} when {expected} was asked for; the repository is corrupt or not to be trusted")]
+    CoordinateMismatch {
+        /// Asked for.
+        expected: String,
+        /// Found in the archive's index.
+        found: String,
+    },
+    /// The package has no signature and unsigned packages are not allowed.
+    #[error("{coordinate} is not signed; refusing it (sign it with `bale sign`, or pass --allow-unsigned to accept it)")]
+    Unsigned {
+        /// The package.
+        coordinate: String,
+    },
+    /// The signature does not verify against a trusted key.
+    #[error("the signature of {coordinate} does not verify: {reason} (trust the publisher's key with `bale key trust FILE.pub`)")]
+    BadSignature {
+        /// The package.
+        coordinate: String,
+        /// Why.
+        reason: String,
+    },
+    /// The upload was refused because the repository already has other bytes.
+    #[error("{coordinate} is already published with other content ({message}); a coordinate is immutable, so publish a new version")]
+    Conflict {
+        /// The package.
+        coordinate: String,
+        /// The server's message with both digests.
+        message: String,
+    },
+    /// A background task panicked or was cancelled.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl RepoError {
+    /// An I/O error on `path`.
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        RepoError::Io { path: path.into(), source }
+    }
+
+    /// A storage error on `key`.
+    pub(crate) fn storage(key: impl Into<String>, source: object_store::Error) -> Self {
+        RepoError::Storage { key: key.into(), source }
+    }
+}

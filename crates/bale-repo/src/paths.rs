@@ -1,0 +1,176 @@
+//! The repository tree: which package file a URL path names, and its object key.
+//!
+//! `org.example:hello:2.10` lives at `org/example/hello/2.10/` as
+//! `hello-2.10.bale`, `hello-2.10.bale.minisig` and `hello-2.10.json`.
+//! Only those three names exist; every other path is refused before any
+//! storage is touched, so `..`, encoded slashes and other tricks never reach it.
+
+use bale_coordinate::Coordinate;
+
+/// One of the three files a package has in the tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PackageFile {
+    /// `<name>-<version>.bale`, the archive.
+    Archive,
+    /// `<name>-<version>.bale.minisig`, its signature.
+    Signature,
+    /// `<name>-<version>.json`, its index.json.
+    Index,
+}
+
+impl PackageFile {
+    /// The file's name for `coordinate`.
+    pub fn file_name(self, coordinate: &Coordinate) -> String {
+        match self {
+            PackageFile::Archive => coordinate.file_name(),
+            PackageFile::Signature => format!("{}.minisig", coordinate.file_name()),
+            PackageFile::Index => format!("{}-{}.json", coordinate.name(), coordinate.version()),
+        }
+    }
+
+    /// The HTTP content type this file is served with.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            PackageFile::Archive => "application/zstd",
+            PackageFile::Signature => "text/plain; charset=utf-8",
+            PackageFile::Index => "application/json",
+        }
+    }
+}
+
+/// The object key (and relative URL path) of one package file.
+pub fn key(coordinate: &Coordinate, file: PackageFile) -> String {
+    format!("{}/{}", coordinate.relative_dir(), file.file_name(coordinate))
+}
+
+/// A URL path that names a package file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreePath {
+    /// The package.
+    pub coordinate: Coordinate,
+    /// Which of its files.
+    pub file: PackageFile,
+}
+
+/// Why a URL path names no package file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathRefusal {
+    /// The path tries something: `..`, `.`, an encoded `/` or `\`, a NUL, bad escapes.
+    Malformed(String),
+    /// A well-formed path that is not one of a package's three files.
+    NotAPackageFile,
+}
+
+impl TreePath {
+    /// Parses the raw (still percent-encoded) path of a request URL.
+    pub fn parse(raw: &str) -> Result<TreePath, PathRefusal> {
+        let rest = raw.strip_prefix('/').ok_or_else(|| PathRefusal::Malformed("the path must start with `/`".into()))?;
+        let mut segments = Vec::new();
+        for segment in rest.split('/') {
+            if segment == "." || segment == ".." {
+                return Err(PathRefusal::Malformed(format!("`{segment}` is not allowed in a repository path")));
+            }
+            let decoded = percent_decode(segment)?;
+            if decoded == "." || decoded == ".." || decoded.contains(['/', '\\', '\0']) {
+                return Err(PathRefusal::Malformed(format!(
+                    "the segment `{segment}` decodes to `{decoded}`, which is not allowed in a repository path"
+                )));
+            }
+            segments.push(decoded);
+        }
+        if segments.len() < 4 || segments.iter().any(String::is_empty) {
+            return Err(PathRefusal::NotAPackageFile);
+        }
+        let n = segments.len();
+        let group = segments[..n - 3].join(".");
+        let coordinate = Coordinate::new(&group, &segments[n - 3], &segments[n - 2])
+            .map_err(|_| PathRefusal::NotAPackageFile)?;
+        let file = [PackageFile::Archive, PackageFile::Signature, PackageFile::Index]
+            .into_iter()
+            .find(|f| f.file_name(&coordinate) == segments[n - 1])
+            .ok_or(PathRefusal::NotAPackageFile)?;
+        // `org.example/…` and `org/example/…` would name one package; only the canonical form exists.
+        if key(&coordinate, file) != segments.join("/") {
+            return Err(PathRefusal::NotAPackageFile);
+        }
+        Ok(TreePath { coordinate, file })
+    }
+
+    /// The object key of this file.
+    pub fn key(&self) -> String {
+        key(&self.coordinate, self.file)
+    }
+}
+
+fn percent_decode(segment: &str) -> Result<String, PathRefusal> {
+    if !segment.contains('%') {
+        return Ok(segment.to_owned());
+    }
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+            let value = hex.and_then(|h| u8::from_str_radix(h, 16).ok());
+            match value {
+                Some(v) => out.push(v),
+                None => return Err(PathRefusal::Malformed(format!("bad percent-escape in `{segment}`"))),
+            }
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| PathRefusal::Malformed(format!("`{segment}` is not UTF-8 once decoded")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_three_package_files_parse() {
+        let p = TreePath::parse("/org/example/hello/2.10/hello-2.10.bale").unwrap();
+        assert_eq!(p.coordinate.to_string(), "org.example:hello:2.10");
+        assert_eq!(p.file, PackageFile::Archive);
+        assert_eq!(p.key(), "org/example/hello/2.10/hello-2.10.bale");
+        assert_eq!(TreePath::parse("/org/example/hello/2.10/hello-2.10.bale.minisig").unwrap().file, PackageFile::Signature);
+        assert_eq!(TreePath::parse("/org/example/hello/2.10/hello-2.10.json").unwrap().file, PackageFile::Index);
+        // An escaped `+` is the same version.
+        assert_eq!(TreePath::parse("/o/h/1%2Bdeb/h-1+deb.bale").unwrap().coordinate.version(), "1+deb");
+    }
+
+    #[test]
+    fn path_tricks_are_malformed() {
+        for bad in [
+            "/org/example/../hello/2.10/hello-2.10.bale",
+            "/org/example/hello/2.10/%2e%2e",
+            "/org%2fexample/hello/2.10/hello-2.10.bale",
+            "/org/example/hello/2.10%2F..%2F..%2Fetc/passwd",
+            "/org/ex%5cample/hello/2.10/hello-2.10.bale",
+            "/org/example/hello/2.10/hello-2.10.bale%00",
+            "/org/example/hello/2.10/%zz",
+            "/./org/example/hello/2.10/hello-2.10.bale",
+        ] {
+            assert!(matches!(TreePath::parse(bad), Err(PathRefusal::Malformed(_))), "{bad}");
+        }
+    }
+
+    #[test]
+    fn other_paths_name_no_package_file() {
+        for other in [
+            "/",
+            "/org/example/hello/2.10/",
+            "/org/example/hello/2.10/other-2.10.bale",
+            "/org/example/hello/2.10/hello-2.10.tar",
+            "/org.example/hello/2.10/hello-2.10.bale",
+            "/Org/hello/2.10/hello-2.10.bale",
+            "/org//hello/2.10/hello-2.10.bale",
+            "/hello/2.10/hello-2.10.bale",
+        ] {
+            assert_eq!(TreePath::parse(other), Err(PathRefusal::NotAPackageFile), "{other}");
+        }
+    }
+}

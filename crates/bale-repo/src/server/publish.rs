@@ -1,0 +1,339 @@
+//! Publishing: PUT of an archive (with its signature in a header) or of a
+//! signature for a package already published.
+//!
+//! An upload is received into the scratch directory, checked whole (archive,
+//! coordinate, signature), then its coordinate is claimed in the database,
+//! which makes exactly one content win. Only the winner's bytes are written
+//! to storage, each object atomically, and the package becomes visible to
+//! the API once all of them are in place.
+
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use base64::Engine;
+use bale_archive::{EntryType, Index, Limits};
+use bale_db::packages::{self, Claim, NewFile, NewPackage};
+use bale_db::tokens::{self, Scope, TokenCheck};
+use bale_sign::{Keyring, SignError, Signature};
+use bytes::Bytes;
+use futures::StreamExt;
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+
+use super::problem::ApiError;
+use super::Repository;
+use crate::paths::{key, PackageFile, TreePath};
+use crate::RepoError;
+
+/// The request header that carries an archive's `.minisig` file, base64-encoded.
+pub const SIGNATURE_HEADER: &str = "bale-signature";
+/// Upload files in the scratch directory start with this.
+const UPLOAD_PREFIX: &str = "upload-";
+/// A `.minisig` file is a few hundred bytes; anything past this is not one.
+const MAX_SIGNATURE_BYTES: usize = 64 << 10;
+
+/// PUT of a package file.
+pub(super) async fn put(repo: &Repository, path: &TreePath, headers: &HeaderMap, body: Body) -> Result<Response, ApiError> {
+    authorize(repo, headers).await?;
+    match path.file {
+        PackageFile::Archive => put_archive(repo, path, headers, body).await,
+        PackageFile::Signature => put_signature(repo, path, body).await,
+        PackageFile::Index => Err(ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "the index is written by the repository from the archive; PUT the .bale instead",
+        )),
+    }
+}
+
+/// Removes uploads that a server killed mid-receive left behind.
+pub(super) fn remove_stale_uploads(scratch: &Path) -> Result<(), RepoError> {
+    let entries = std::fs::read_dir(scratch).map_err(|e| RepoError::io(scratch, e))?;
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(UPLOAD_PREFIX) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+    Ok(())
+}
+
+async fn authorize(repo: &Repository, headers: &HeaderMap) -> Result<(), ApiError> {
+    let unauthorized = |message: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message);
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+        .ok_or_else(|| {
+            unauthorized(
+                "publishing needs a bearer token with the publish scope: create one with `bale token create --scope publish` on the server and set BALE_TOKEN",
+            )
+        })?;
+    match tokens::check(repo.database(), token, Scope::Publish).await? {
+        TokenCheck::Granted => Ok(()),
+        TokenCheck::Unknown => Err(unauthorized(
+            "this token is not known to the repository: create one with `bale token create --scope publish`",
+        )),
+        TokenCheck::WrongScope(scope) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("this token has the {scope} scope; publishing needs a token with the publish scope"),
+        )),
+    }
+}
+
+/// An upload received into the scratch directory; removed when dropped.
+struct Upload {
+    file: tempfile::TempPath,
+    size: u64,
+    digest: String,
+}
+
+fn too_large(limit: u64) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        format!("the upload is larger than this repository accepts ({limit} bytes); raise the server's upload limit to publish it"),
+    )
+}
+
+async fn receive(repo: &Repository, headers: &HeaderMap, body: Body) -> Result<Upload, ApiError> {
+    let limit = repo.options().max_upload_bytes;
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large(limit));
+    }
+    let scratch = &repo.options().scratch_dir;
+    let temp = tempfile::Builder::new()
+        .prefix(UPLOAD_PREFIX)
+        .tempfile_in(scratch)
+        .map_err(|e| RepoError::io(scratch, e))?;
+    let (std_file, temp_path) = temp.into_parts();
+    let mut out = tokio::io::BufWriter::with_capacity(1 << 20, tokio::fs::File::from_std(std_file));
+    let mut hasher = Sha256::new();
+    let mut size = 0u64;
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad_request("upload_failed", format!("the upload broke off: {e}")))?;
+        size += chunk.len() as u64;
+        if size > limit {
+            return Err(too_large(limit));
+        }
+        hasher.update(&chunk);
+        out.write_all(&chunk).await.map_err(|e| RepoError::io(&*temp_path, e))?;
+    }
+    out.flush().await.map_err(|e| RepoError::io(&*temp_path, e))?;
+    if declared.is_some_and(|n| n != size) {
+        return Err(ApiError::bad_request("upload_failed", "the upload is shorter than its Content-Length"));
+    }
+    Ok(Upload { file: temp_path, size, digest: format!("sha256:{}", hex::encode(hasher.finalize())) })
+}
+
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| RepoError::Internal(e.to_string()).into())
+}
+
+async fn put_archive(repo: &Repository, path: &TreePath, headers: &HeaderMap, body: Body) -> Result<Response, ApiError> {
+    let signature = match headers.get(SIGNATURE_HEADER) {
+        Some(value) => Some(decode_signature_header(value.as_bytes())?),
+        None => None,
+    };
+    let upload = receive(repo, headers, body).await?;
+
+    let file: PathBuf = upload.file.to_path_buf();
+    let index = blocking(move || {
+        let input = std::fs::File::open(&file).map_err(|e| e.to_string())?;
+        bale_archive::verify(BufReader::new(input), &Limits::default()).map_err(|e| e.to_string())
+    })
+    .await?
+    .map_err(|e| ApiError::bad_request("invalid_archive", format!("the upload is not a valid .bale package: {e}")))?;
+
+    let expected = path.coordinate.to_string();
+    if index.coordinate != expected {
+        return Err(ApiError::bad_request(
+            "coordinate_mismatch",
+            format!("the archive is {} but was uploaded to the path of {expected}; upload it to its own path", index.coordinate),
+        )
+        .with_details(serde_json::json!({ "url": expected, "archive": index.coordinate })));
+    }
+
+    let key_id = match &signature {
+        Some((_, signature)) => Some(check_signature(repo, upload.file.to_path_buf(), signature.clone(), &expected).await?),
+        None if repo.options().allow_unsigned => None,
+        None => {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "unsigned",
+                format!("{expected} is not signed and this repository accepts only signed packages: sign it with `bale sign` and publish again"),
+            ))
+        }
+    };
+
+    let index_json = index.to_json().map_err(|e| RepoError::Internal(e.to_string()))?;
+    let record = new_package(path, &index, &upload, key_id.clone(), &index_json)?;
+    let claimed = match packages::claim(repo.database(), &record).await? {
+        Claim::Claimed => true,
+        Claim::Existing(existing) if existing.digest != upload.digest => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                format!(
+                    "{expected} is already published as {} and the upload is {}; a coordinate never changes, so publish a new version",
+                    existing.digest, upload.digest
+                ),
+            )
+            .with_details(serde_json::json!({ "existing": existing.digest, "uploaded": upload.digest })));
+        }
+        Claim::Existing(existing) if existing.stored => {
+            return Ok(outcome(StatusCode::OK, "unchanged", &expected, &existing.digest, existing.size, existing.key_id.as_deref()));
+        }
+        // Same bytes, claimed by a publish that has not finished (or died): store them too.
+        Claim::Existing(_) => false,
+    };
+
+    let stored = store(repo, path, &upload, signature.as_ref().map(|(text, _)| text.clone()), index_json).await;
+    if let Err(error) = stored {
+        if claimed {
+            let _ = packages::release(repo.database(), &expected, &upload.digest).await;
+        }
+        return Err(error.into());
+    }
+    packages::mark_stored(repo.database(), &expected).await?;
+    let status = if claimed { StatusCode::CREATED } else { StatusCode::OK };
+    let word = if claimed { "published" } else { "unchanged" };
+    Ok(outcome(status, word, &expected, &upload.digest, upload.size, key_id.as_deref()))
+}
+
+/// Writes the signature and index first, the archive last: whoever sees the
+/// archive also finds its signature, on a static mirror too.
+async fn store(
+    repo: &Repository,
+    path: &TreePath,
+    upload: &Upload,
+    signature: Option<String>,
+    index_json: Vec<u8>,
+) -> Result<(), RepoError> {
+    let storage = repo.storage();
+    if let Some(text) = signature {
+        storage.put_bytes(&key(&path.coordinate, PackageFile::Signature), Bytes::from(text)).await?;
+    }
+    storage.put_bytes(&key(&path.coordinate, PackageFile::Index), Bytes::from(index_json)).await?;
+    storage.put_file(&key(&path.coordinate, PackageFile::Archive), &upload.file).await
+}
+
+fn outcome(status: StatusCode, word: &str, coordinate: &str, digest: &str, size: u64, key_id: Option<&str>) -> Response {
+    let body = serde_json::json!({
+        "status": word,
+        "coordinate": coordinate,
+        "digest": digest,
+        "size": size,
+        "signed_by": key_id,
+    });
+    (status, Json(body)).into_response()
+}
+
+fn new_package(path: &TreePath, index: &Index, upload: &Upload, key_id: Option<String>, index_json: &[u8]) -> Result<NewPackage, ApiError> {
+    let files = index
+        .files
+        .iter()
+        .filter(|f| f.entry_type == EntryType::File)
+        .map(|f| NewFile {
+            path: f.path.clone(),
+            class: f.class.and_then(|c| serde_json::to_value(c).ok()).and_then(|v| v.as_str().map(str::to_owned)),
+            sha256: f.sha256.clone(),
+            needed: f.elf.as_ref().map(|e| e.needed.clone()).unwrap_or_default(),
+        })
+        .collect();
+    let c = &path.coordinate;
+    Ok(NewPackage {
+        coordinate: c.to_string(),
+        group: c.group().to_owned(),
+        name: c.name().to_owned(),
+        version: c.version().to_owned(),
+        digest: upload.digest.clone(),
+        size: upload.size,
+        key_id,
+        index_json: String::from_utf8(index_json.to_vec()).map_err(|e| RepoError::Internal(e.to_string()))?,
+        files,
+    })
+}
+
+fn decode_signature_header(value: &[u8]) -> Result<(String, Signature), ApiError> {
+    let bad = |reason: String| {
+        ApiError::bad_request(
+            "bad_signature",
+            format!("the {SIGNATURE_HEADER} header must hold a base64-encoded .minisig file: {reason}"),
+        )
+    };
+    let bytes = base64::engine::general_purpose::STANDARD.decode(value).map_err(|e| bad(e.to_string()))?;
+    parse_signature(bytes).map_err(bad)
+}
+
+fn parse_signature(bytes: Vec<u8>) -> Result<(String, Signature), String> {
+    let text = String::from_utf8(bytes).map_err(|_| "it is not UTF-8 text".to_owned())?;
+    let signature = Signature::from_file_string(&text).map_err(|e| e.to_string())?;
+    Ok((text, signature))
+}
+
+/// Verifies `signature` over the file against the repository's trusted keys; returns the key id.
+async fn check_signature(repo: &Repository, file: PathBuf, signature: Signature, coordinate: &str) -> Result<String, ApiError> {
+    let keys_dir = repo.options().trusted_keys_dir.clone();
+    let verdict = blocking(move || {
+        let keyring = Keyring::load(&keys_dir)?;
+        let input = std::fs::File::open(&file).map_err(SignError::ReadData)?;
+        keyring.verify(BufReader::new(input), &signature).map(|key| key.key_id().to_string())
+    })
+    .await?;
+    verdict.map_err(|error| match error {
+        SignError::UntrustedKey(_) => ApiError::new(
+            StatusCode::FORBIDDEN,
+            "untrusted_signature",
+            format!("{coordinate}: {error}; the repository's trusted keys are in its trusted-keys directory"),
+        ),
+        SignError::Io { .. } | SignError::InvalidKeyringFile { .. } => {
+            ApiError::from(RepoError::Sign(error))
+        }
+        other => ApiError::bad_request("bad_signature", format!("{coordinate}: {other}")),
+    })
+}
+
+async fn put_signature(repo: &Repository, path: &TreePath, body: Body) -> Result<Response, ApiError> {
+    let bytes = axum::body::to_bytes(body, MAX_SIGNATURE_BYTES)
+        .await
+        .map_err(|_| too_large(MAX_SIGNATURE_BYTES as u64))?;
+    let (text, signature) = parse_signature(bytes.to_vec())
+        .map_err(|reason| ApiError::bad_request("bad_signature", format!("the body is not a .minisig file: {reason}")))?;
+    let coordinate = path.coordinate.to_string();
+    let record = packages::get(repo.database(), &coordinate).await?.filter(|r| r.stored).ok_or_else(|| {
+        ApiError::not_found(format!("{coordinate} is not published; PUT the .bale first (with its signature)"))
+    })?;
+    let storage = repo.storage();
+    let signature_key = key(&path.coordinate, PackageFile::Signature);
+    if let Some(existing) = storage.read_small(&signature_key).await? {
+        if existing == text.as_bytes() {
+            return Ok(outcome(StatusCode::OK, "unchanged", &coordinate, &record.digest, record.size, record.key_id.as_deref()));
+        }
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            format!("{coordinate} already has a different signature; a published signature is never replaced"),
+        ));
+    }
+    let scratch = &repo.options().scratch_dir;
+    let temp = tempfile::Builder::new()
+        .prefix(UPLOAD_PREFIX)
+        .tempfile_in(scratch)
+        .map_err(|e| RepoError::io(scratch, e))?
+        .into_temp_path();
+    if !storage.download(&key(&path.coordinate, PackageFile::Archive), &temp).await? {
+        return Err(ApiError::not_found(format!("{coordinate} has no archive in storage; publish it again")));
+    }
+    let key_id = check_signature(repo, temp.to_path_buf(), signature, &coordinate).await?;
+    storage.put_bytes(&signature_key, Bytes::from(text)).await?;
+    packages::set_key_id(repo.database(), &coordinate, &key_id).await?;
+    Ok(outcome(StatusCode::CREATED, "signed", &coordinate, &record.digest, record.size, Some(&key_id)))
+}

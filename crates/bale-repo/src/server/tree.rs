@@ -1,0 +1,191 @@
+//! The repository tree over HTTP: GET and HEAD with ETag and Range, PUT to publish.
+
+use std::ops::Range;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+
+use super::problem::ApiError;
+use super::{publish, Repository};
+use crate::paths::{PackageFile, PathRefusal, TreePath};
+
+/// Every request outside `/api/v1`: a package file, or an error.
+pub(super) async fn handle(
+    State(repo): State<Repository>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let path = match TreePath::parse(uri.path()) {
+        Ok(path) => path,
+        Err(PathRefusal::Malformed(reason)) => return ApiError::bad_request("bad_path", reason).into_response(),
+        Err(PathRefusal::NotAPackageFile) => {
+            return ApiError::not_found(format!(
+                "{} is not a package file: the repository serves /<group as path>/<name>/<version>/<name>-<version>.bale[.minisig] and .json",
+                uri.path()
+            ))
+            .into_response()
+        }
+    };
+    let result = match method {
+        Method::GET | Method::HEAD => serve_file(&repo, &path, &headers, method == Method::HEAD).await,
+        Method::PUT => publish::put(&repo, &path, &headers, body).await,
+        _ => {
+            let mut response = ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!("{method} is not allowed here: use GET, HEAD or PUT"),
+            )
+            .into_response();
+            response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, HEAD, PUT"));
+            return response;
+        }
+    };
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn serve_file(repo: &Repository, path: &TreePath, headers: &HeaderMap, head_only: bool) -> Result<Response, ApiError> {
+    let key = path.key();
+    let not_found = || ApiError::not_found(format!("{} has no {}", path.coordinate, path.file.file_name(&path.coordinate)));
+    let info = repo.storage().head(&key).await?.ok_or_else(not_found)?;
+    let modified = info.last_modified.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let etag = format!("\"{}\"", info.e_tag.clone().unwrap_or_else(|| format!("{:x}-{modified:x}", info.size)));
+
+    let mut builder = Response::builder()
+        .header(header::ETAG, &etag)
+        .header(header::LAST_MODIFIED, httpdate::fmt_http_date(info.last_modified))
+        .header(header::ACCEPT_RANGES, "bytes")
+        .header(header::CACHE_CONTROL, cache_control(path.file));
+
+    if let Some(value) = headers.get(header::IF_NONE_MATCH) {
+        if etag_matches(value, &etag) {
+            return builder.status(StatusCode::NOT_MODIFIED).body(Body::empty()).map_err(internal);
+        }
+    }
+
+    let wants_range = match headers.get(header::IF_RANGE) {
+        Some(value) => value.to_str().map(|v| v.trim() == etag).unwrap_or(false),
+        None => true,
+    };
+    let mut status = StatusCode::OK;
+    let mut range = 0..info.size;
+    if let (true, Some(value)) = (wants_range, headers.get(header::RANGE)) {
+        match parse_range(value.to_str().unwrap_or(""), info.size) {
+            RangeRequest::Whole => {}
+            RangeRequest::Part(part) => {
+                builder = builder.header(
+                    header::CONTENT_RANGE,
+                    format!("bytes {}-{}/{}", part.start, part.end - 1, info.size),
+                );
+                status = StatusCode::PARTIAL_CONTENT;
+                range = part;
+            }
+            RangeRequest::Unsatisfiable => {
+                return builder
+                    .status(StatusCode::RANGE_NOT_SATISFIABLE)
+                    .header(header::CONTENT_RANGE, format!("bytes */{}", info.size))
+                    .body(Body::empty())
+                    .map_err(internal);
+            }
+        }
+    }
+
+    builder = builder
+        .status(status)
+        .header(header::CONTENT_TYPE, path.file.content_type())
+        .header(header::CONTENT_LENGTH, range.end - range.start);
+    if head_only || range.is_empty() {
+        return builder.body(Body::empty()).map_err(internal);
+    }
+    let stream = repo.storage().read_range(&key, range).await?.ok_or_else(not_found)?;
+    builder.body(Body::from_stream(stream)).map_err(internal)
+}
+
+fn cache_control(file: PackageFile) -> &'static str {
+    match file {
+        // A coordinate's archive and index never change.
+        PackageFile::Archive | PackageFile::Index => "public, max-age=31536000, immutable",
+        // A signature may be added to a package published unsigned.
+        PackageFile::Signature => "public, max-age=60",
+    }
+}
+
+fn internal(error: axum::http::Error) -> ApiError {
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", error.to_string())
+}
+
+fn etag_matches(value: &HeaderValue, etag: &str) -> bool {
+    let Ok(value) = value.to_str() else { return false };
+    value.split(',').map(str::trim).any(|tag| tag == "*" || tag.trim_start_matches("W/") == etag)
+}
+
+/// What a `Range` header asks for.
+#[derive(Debug, PartialEq, Eq)]
+enum RangeRequest {
+    /// No usable single range: send everything.
+    Whole,
+    /// One satisfiable range (end exclusive).
+    Part(Range<u64>),
+    /// A range that starts past the end.
+    Unsatisfiable,
+}
+
+fn parse_range(value: &str, size: u64) -> RangeRequest {
+    let Some(spec) = value.trim().strip_prefix("bytes=") else { return RangeRequest::Whole };
+    // Several ranges would need multipart/byteranges; the whole file is a valid answer.
+    if spec.contains(',') {
+        return RangeRequest::Whole;
+    }
+    let Some((start, end)) = spec.trim().split_once('-') else { return RangeRequest::Whole };
+    let (start, end) = (start.trim(), end.trim());
+    if start.is_empty() {
+        let Ok(suffix) = end.parse::<u64>() else { return RangeRequest::Whole };
+        if suffix == 0 {
+            return RangeRequest::Unsatisfiable;
+        }
+        return RangeRequest::Part(size.saturating_sub(suffix)..size);
+    }
+    let Ok(start) = start.parse::<u64>() else { return RangeRequest::Whole };
+    let end = if end.is_empty() {
+        size
+    } else {
+        match end.parse::<u64>() {
+            Ok(last) if last >= start => (last + 1).min(size),
+            _ => return RangeRequest::Whole,
+        }
+    };
+    if start >= size {
+        return RangeRequest::Unsatisfiable;
+    }
+    RangeRequest::Part(start..end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_follow_rfc_9110() {
+        assert_eq!(parse_range("bytes=0-9", 100), RangeRequest::Part(0..10));
+        assert_eq!(parse_range("bytes=90-", 100), RangeRequest::Part(90..100));
+        assert_eq!(parse_range("bytes=-10", 100), RangeRequest::Part(90..100));
+        assert_eq!(parse_range("bytes=-1000", 100), RangeRequest::Part(0..100));
+        assert_eq!(parse_range("bytes=50-1000", 100), RangeRequest::Part(50..100));
+        assert_eq!(parse_range("bytes=100-", 100), RangeRequest::Unsatisfiable);
+        assert_eq!(parse_range("bytes=0-1,5-6", 100), RangeRequest::Whole);
+        assert_eq!(parse_range("items=0-1", 100), RangeRequest::Whole);
+        assert_eq!(parse_range("bytes=9-3", 100), RangeRequest::Whole);
+    }
+
+    #[test]
+    fn etags_match_lists_weak_tags_and_star() {
+        let etag = "\"abc\"";
+        assert!(etag_matches(&HeaderValue::from_static("\"x\", \"abc\""), etag));
+        assert!(etag_matches(&HeaderValue::from_static("W/\"abc\""), etag));
+        assert!(etag_matches(&HeaderValue::from_static("*"), etag));
+        assert!(!etag_matches(&HeaderValue::from_static("\"abd\""), etag));
+    }
+}

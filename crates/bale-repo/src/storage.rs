@@ -1,0 +1,246 @@
+//! Where package files are kept: a local directory or an S3-compatible bucket.
+//!
+//! Every write is atomic for readers: the local store writes a staging file
+//! and renames it into place, S3 makes an object visible only once its
+//! upload completes. Reads stream; nothing buffers a whole archive.
+
+use std::io::SeekFrom;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+use object_store::local::LocalFileSystem;
+use object_store::path::Path as ObjectPath;
+use object_store::{GetOptions, GetRange, ObjectStore, PutPayload, WriteMultipart};
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+
+use crate::RepoError;
+
+/// Objects up to this size are written in one request; larger ones in parts.
+const SINGLE_PUT_MAX: u64 = 16 << 20;
+/// The part size of multipart writes (S3 needs at least 5 MiB).
+const PART_SIZE: usize = 8 << 20;
+/// Read buffer when streaming a local file to a client.
+const STREAM_CHUNK: usize = 256 << 10;
+
+/// A stream of an object's bytes.
+pub type ByteStream = BoxStream<'static, std::io::Result<Bytes>>;
+
+/// What is known about a stored object without reading it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectInfo {
+    /// Size in bytes.
+    pub size: u64,
+    /// The store's entity tag, without quotes.
+    pub e_tag: Option<String>,
+    /// When it was written.
+    pub last_modified: SystemTime,
+}
+
+/// The repository's object store.
+#[derive(Debug, Clone)]
+pub struct Storage {
+    store: Arc<dyn ObjectStore>,
+    local: Option<Arc<LocalFileSystem>>,
+    prefix: Option<String>,
+    description: String,
+}
+
+impl Storage {
+    /// Opens storage from a URL: a directory path, `file:///dir`, or
+    /// `s3://bucket[/prefix]?endpoint=…&region=…`.
+    ///
+    /// S3 settings come from the URL's query, then `options`, then the
+    /// usual `AWS_*` environment variables.
+    pub fn open(url: &str, options: &[(String, String)]) -> Result<Storage, RepoError> {
+        if let Some(rest) = url.strip_prefix("s3://") {
+            return Self::s3(url, rest, options);
+        }
+        let dir = match url.strip_prefix("file://") {
+            Some(path) => PathBuf::from(path),
+            None if url.contains("://") => return Err(RepoError::StorageUrl(url.to_owned())),
+            None => PathBuf::from(url),
+        };
+        Self::local(&dir)
+    }
+
+    /// Storage in a local directory, created when missing.
+    pub fn local(dir: &Path) -> Result<Storage, RepoError> {
+        std::fs::create_dir_all(dir).map_err(|e| RepoError::io(dir, e))?;
+        let fs = LocalFileSystem::new_with_prefix(dir).map_err(|e| RepoError::storage(dir.display().to_string(), e))?;
+        let fs = Arc::new(fs);
+        Ok(Storage { store: fs.clone(), local: Some(fs), prefix: None, description: dir.display().to_string() })
+    }
+
+    fn s3(url: &str, rest: &str, options: &[(String, String)]) -> Result<Storage, RepoError> {
+        let parsed = url::Url::parse(url).map_err(|_| RepoError::StorageUrl(url.to_owned()))?;
+        let (bucket_and_prefix, _) = rest.split_once('?').unwrap_or((rest, ""));
+        let (bucket, prefix) = bucket_and_prefix.split_once('/').unwrap_or((bucket_and_prefix, ""));
+        if bucket.is_empty() {
+            return Err(RepoError::StorageUrl(url.to_owned()));
+        }
+        let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+        let mut endpoint_is_http = false;
+        let pairs: Vec<(String, String)> =
+            parsed.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).chain(options.iter().cloned()).collect();
+        for (key, value) in pairs {
+            let config: AmazonS3ConfigKey = key.parse().map_err(|_| {
+                RepoError::StorageUrl(format!("{url}: unknown S3 setting `{key}`"))
+            })?;
+            if matches!(config, AmazonS3ConfigKey::Endpoint) && value.starts_with("http://") {
+                endpoint_is_http = true;
+            }
+            builder = builder.with_config(config, value);
+        }
+        if endpoint_is_http {
+            builder = builder.with_allow_http(true);
+        }
+        let store = builder.build().map_err(|e| RepoError::storage(url.to_owned(), e))?;
+        let prefix = prefix.trim_matches('/');
+        Ok(Storage {
+            store: Arc::new(store),
+            local: None,
+            prefix: (!prefix.is_empty()).then(|| prefix.to_owned()),
+            description: format!("s3://{bucket_and_prefix}"),
+        })
+    }
+
+    /// A human-readable name for messages and logs.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// The directory on disk, for local storage.
+    pub fn local_dir(&self) -> Option<PathBuf> {
+        self.local.as_ref().and_then(|fs| fs.path_to_filesystem(&ObjectPath::from("")).ok())
+    }
+
+    fn location(&self, key: &str) -> ObjectPath {
+        match &self.prefix {
+            Some(prefix) => ObjectPath::from(format!("{prefix}/{key}")),
+            None => ObjectPath::from(key),
+        }
+    }
+
+    /// Size, tag and time of an object, or `None` when it does not exist.
+    pub async fn head(&self, key: &str) -> Result<Option<ObjectInfo>, RepoError> {
+        match self.store.head(&self.location(key)).await {
+            Ok(meta) => Ok(Some(ObjectInfo {
+                size: meta.size,
+                e_tag: meta.e_tag.map(|t| t.trim_matches('"').to_owned()),
+                last_modified: UNIX_EPOCH + Duration::from_secs(meta.last_modified.timestamp().max(0) as u64),
+            })),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(RepoError::storage(key, e)),
+        }
+    }
+
+    /// Streams `range` of an object; `None` when it does not exist.
+    pub async fn read_range(&self, key: &str, range: Range<u64>) -> Result<Option<ByteStream>, RepoError> {
+        let location = self.location(key);
+        if let Some(fs) = &self.local {
+            // Read the file directly with large buffers: this is the download hot path.
+            let path = fs.path_to_filesystem(&location).map_err(|e| RepoError::storage(key, e))?;
+            let mut file = match tokio::fs::File::open(&path).await {
+                Ok(file) => file,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(RepoError::io(path, e)),
+            };
+            if range.start > 0 {
+                file.seek(SeekFrom::Start(range.start)).await.map_err(|e| RepoError::io(&path, e))?;
+            }
+            let reader = file.take(range.end.saturating_sub(range.start));
+            let stream = tokio_util::io::ReaderStream::with_capacity(reader, STREAM_CHUNK);
+            return Ok(Some(stream.boxed()));
+        }
+        let options = GetOptions { range: Some(GetRange::Bounded(range)), ..GetOptions::default() };
+        match self.store.get_opts(&location, options).await {
+            Ok(result) => Ok(Some(result.into_stream().map_err(std::io::Error::other).boxed())),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(RepoError::storage(key, e)),
+        }
+    }
+
+    /// Reads a small object whole; `None` when it does not exist.
+    pub async fn read_small(&self, key: &str) -> Result<Option<Bytes>, RepoError> {
+        match self.store.get(&self.location(key)).await {
+            Ok(result) => result.bytes().await.map(Some).map_err(|e| RepoError::storage(key, e)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(RepoError::storage(key, e)),
+        }
+    }
+
+    /// Copies an object into a local file; `false` when it does not exist.
+    pub async fn download(&self, key: &str, dest: &Path) -> Result<bool, RepoError> {
+        let Some(info) = self.head(key).await? else { return Ok(false) };
+        let Some(mut stream) = self.read_range(key, 0..info.size).await? else { return Ok(false) };
+        let mut out = tokio::fs::File::create(dest).await.map_err(|e| RepoError::io(dest, e))?;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| RepoError::io(dest, e))?;
+            out.write_all(&chunk).await.map_err(|e| RepoError::io(dest, e))?;
+        }
+        out.flush().await.map_err(|e| RepoError::io(dest, e))?;
+        Ok(true)
+    }
+
+    /// Writes an object atomically from memory.
+    pub async fn put_bytes(&self, key: &str, bytes: Bytes) -> Result<(), RepoError> {
+        self.store
+            .put(&self.location(key), PutPayload::from_bytes(bytes))
+            .await
+            .map_err(|e| RepoError::storage(key, e))?;
+        self.sync_local(key).await
+    }
+
+    /// Writes an object atomically from a local file, in parts when it is large.
+    pub async fn put_file(&self, key: &str, source: &Path) -> Result<(), RepoError> {
+        let size = tokio::fs::metadata(source).await.map_err(|e| RepoError::io(source, e))?.len();
+        if size <= SINGLE_PUT_MAX {
+            let bytes = tokio::fs::read(source).await.map_err(|e| RepoError::io(source, e))?;
+            return self.put_bytes(key, Bytes::from(bytes)).await;
+        }
+        let location = self.location(key);
+        let upload = self.store.put_multipart(&location).await.map_err(|e| RepoError::storage(key, e))?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
+        let mut file = tokio::fs::File::open(source).await.map_err(|e| RepoError::io(source, e))?;
+        let mut buf = vec![0u8; PART_SIZE];
+        loop {
+            let n = match file.read(&mut buf).await {
+                Ok(n) => n,
+                Err(e) => {
+                    let _ = writer.abort().await;
+                    return Err(RepoError::io(source, e));
+                }
+            };
+            if n == 0 {
+                break;
+            }
+            if let Err(e) = writer.wait_for_capacity(4).await {
+                return Err(RepoError::storage(key, e));
+            }
+            writer.write(&buf[..n]);
+        }
+        writer.finish().await.map_err(|e| RepoError::storage(key, e))?;
+        self.sync_local(key).await
+    }
+
+    /// Flushes a locally written object to disk, so a crash keeps it whole.
+    async fn sync_local(&self, key: &str) -> Result<(), RepoError> {
+        let Some(fs) = &self.local else { return Ok(()) };
+        let path = fs.path_to_filesystem(&self.location(key)).map_err(|e| RepoError::storage(key, e))?;
+        tokio::task::spawn_blocking(move || {
+            std::fs::File::open(&path).and_then(|f| f.sync_all()).map_err(|e| RepoError::io(&path, e))?;
+            if let Some(dir) = path.parent() {
+                std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| RepoError::io(dir, e))?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| RepoError::Internal(e.to_string()))?
+    }
+}
