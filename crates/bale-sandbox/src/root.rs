@@ -78,6 +78,11 @@ impl Scratch {
             // Without privileges overlayfs keeps its metadata in user.* xattrs.
             opts.push_str(",userxattr");
         }
+        if self.work_beside_upper.is_none() {
+            // A discarded upper never needs to reach the disk: skip the sync
+            // at unmount, which would otherwise dominate a short run.
+            opts.push_str(",volatile");
+        }
         CString::new(opts).map_err(|_| SandboxError::BadPath { path: self.upper.clone(), reason: "contains a NUL byte" })
     }
 

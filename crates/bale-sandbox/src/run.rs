@@ -268,6 +268,17 @@ fn validate(spec: &SandboxSpec) -> Result<(), SandboxError> {
             return Err(SandboxError::LayerMissing { path: l.clone() });
         }
     }
+    // The kernel refuses overlapping layers (ELOOP); say so in words.
+    for (i, a) in spec.lower_layers.iter().enumerate() {
+        for b in &spec.lower_layers[i + 1..] {
+            if a.starts_with(b) || b.starts_with(a) {
+                return Err(SandboxError::BadPath {
+                    path: a.clone(),
+                    reason: "overlay layers may not lie inside one another (the host stack `/` takes no further layers)",
+                });
+            }
+        }
+    }
     for b in &spec.binds {
         if !b.dst.is_absolute() {
             return Err(SandboxError::BadPath { path: b.dst.clone(), reason: "a sandbox path must be absolute" });

@@ -145,3 +145,10 @@ fn a_missing_layer_is_refused_before_anything_runs() {
     let err = try_run(&SandboxSpec::new(vec![PathBuf::from("/nonexistent/layer")], sh("true"))).err().unwrap();
     assert!(err.to_string().contains("bale stack create"), "{err}");
 }
+
+#[test]
+fn layers_inside_one_another_are_refused_with_a_reason() {
+    let layer = tempfile::tempdir_in("/var/tmp").unwrap();
+    let err = try_run(&SandboxSpec::new(vec![layer.path().to_path_buf(), PathBuf::from("/")], sh("true"))).err().unwrap();
+    assert!(err.to_string().contains("inside one another"), "{err}");
+}

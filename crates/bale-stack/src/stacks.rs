@@ -374,6 +374,8 @@ fn fill_cache(cache: &Path, name: &str, staging: &Path) -> Result<(), StackError
 /// warm mark.
 fn swap_in(staging: tempfile::TempDir, dest: &Path) -> Result<(), StackError> {
     let staged = staging.keep();
+    // Temporary directories are private; a stack is read by every builder.
+    fs::set_permissions(&staged, std::os::unix::fs::PermissionsExt::from_mode(0o755)).map_err(io(&staged))?;
     if !dest.exists() {
         return fs::rename(&staged, dest).map_err(io(dest));
     }
