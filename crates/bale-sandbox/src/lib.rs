@@ -141,8 +141,10 @@ pub enum SandboxError {
         source: std::io::Error,
     },
     /// bwrap could not be started, or the namespace/overlay setup failed.
-    #[error("cannot start the sandbox: {source}; as an ordinary user this needs user namespaces (sysctl user.max_user_namespaces > 0) and overlayfs on kernel ≥ 5.11, else run as root")]
+    #[error("cannot start the sandbox ({step}): {source}; as an ordinary user this needs user namespaces (sysctl user.max_user_namespaces > 0) and overlayfs on kernel ≥ 5.11, else run as root")]
     Spawn {
+        /// What was being done.
+        step: &'static str,
         /// The cause.
         source: std::io::Error,
     },

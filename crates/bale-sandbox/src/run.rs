@@ -39,10 +39,13 @@ impl ChildSetup {
     // Runs in the forked child of a possibly multi-threaded process: only
     // system calls on data prepared before the fork, no allocation.
     fn apply(&self) -> std::io::Result<()> {
+        // Each step leaves its number on the info pipe, so a failure can be named.
+        rustix::io::write(&self.info_write, &[STEP_CGROUP])?;
         for fd in &self.cgroup_procs {
             rustix::io::write(fd, b"0")?;
         }
         if let Some((uid_map, gid_map)) = &self.id_maps {
+            rustix::io::write(&self.info_write, &[STEP_USERNS])?;
             // SAFETY: the child is single-threaded; no file table is unshared.
             unsafe { rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWUSER)? };
             write_proc(c"/proc/self/setgroups", b"deny")?;
@@ -50,6 +53,7 @@ impl ChildSetup {
             write_proc(c"/proc/self/gid_map", gid_map)?;
         }
         if let Some((target, options)) = &self.overlay {
+            rustix::io::write(&self.info_write, &[STEP_OVERLAY])?;
             // SAFETY: as above.
             unsafe { rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWNS)? };
             // The overlay must never show up in the host's mount table.
@@ -65,8 +69,27 @@ impl ChildSetup {
                 Some(options.as_c_str()),
             )?;
         }
+        rustix::io::write(&self.info_write, &[STEP_EXEC])?;
         rustix::io::fcntl_setfd(&self.info_write, rustix::io::FdFlags::empty())?;
         Ok(())
+    }
+}
+
+const STEP_CGROUP: u8 = 1;
+const STEP_USERNS: u8 = 2;
+const STEP_OVERLAY: u8 = 3;
+const STEP_EXEC: u8 = 4;
+
+/// What the child was doing when it failed, from the last step byte it wrote.
+fn failed_step(info_read: OwnedFd) -> &'static str {
+    let mut bytes = Vec::new();
+    let _ = std::fs::File::from(info_read).read_to_end(&mut bytes);
+    match bytes.last() {
+        Some(&STEP_CGROUP) => "joining the run's cgroup",
+        Some(&STEP_USERNS) => "entering a user namespace",
+        Some(&STEP_OVERLAY) => "mounting the overlay root",
+        Some(&STEP_EXEC) => "starting bwrap",
+        _ => "starting the sandbox",
     }
 }
 
@@ -133,7 +156,7 @@ impl Sandbox {
         };
         let ca_bundle = if spec.network { host_ca_bundle() } else { None };
         let (info_read, info_write) =
-            rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(|e| SandboxError::Spawn { source: e.into() })?;
+            rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(|e| SandboxError::Spawn { step: "making a pipe", source: e.into() })?;
 
         let mut args: Vec<String> = Vec::new();
         let overlay = match (&scratch, mode) {
@@ -201,7 +224,10 @@ impl Sandbox {
         let spawned = cmd.spawn();
         // Drops our copy of the info pipe's write end, so EOF means bwrap is done with it.
         drop(cmd);
-        let mut child = spawned.map_err(|source| SandboxError::Spawn { source })?;
+        let mut child = match spawned {
+            Ok(child) => child,
+            Err(source) => return Err(SandboxError::Spawn { step: failed_step(info_read), source }),
+        };
 
         let outer = Pid::from_raw(child.id() as i32).and_then(|p| pidfd_open(p, PidfdFlags::empty()).ok());
         let inner = read_child_pid(info_read).and_then(|p| pidfd_open(p, PidfdFlags::empty()).ok());

@@ -152,3 +152,10 @@ fn layers_inside_one_another_are_refused_with_a_reason() {
     let err = try_run(&SandboxSpec::new(vec![layer.path().to_path_buf(), PathBuf::from("/")], sh("true"))).err().unwrap();
     assert!(err.to_string().contains("inside one another"), "{err}");
 }
+
+#[test]
+fn an_overlay_the_kernel_refuses_is_reported_as_such() {
+    // procfs cannot be an overlay layer.
+    let err = try_run(&SandboxSpec::new(vec![PathBuf::from("/proc/sys")], sh("true"))).err().unwrap();
+    assert!(err.to_string().contains("mounting the overlay root"), "{err}");
+}
