@@ -47,6 +47,7 @@ pub struct ObjectInfo {
 pub struct Storage {
     store: Arc<dyn ObjectStore>,
     local: Option<Arc<LocalFileSystem>>,
+    local_dir: Option<PathBuf>,
     prefix: Option<String>,
     description: String,
 }
@@ -74,7 +75,13 @@ impl Storage {
         std::fs::create_dir_all(dir).map_err(|e| RepoError::io(dir, e))?;
         let fs = LocalFileSystem::new_with_prefix(dir).map_err(|e| RepoError::storage(dir.display().to_string(), e))?;
         let fs = Arc::new(fs);
-        Ok(Storage { store: fs.clone(), local: Some(fs), prefix: None, description: dir.display().to_string() })
+        Ok(Storage {
+            store: fs.clone(),
+            local: Some(fs),
+            local_dir: Some(dir.to_path_buf()),
+            prefix: None,
+            description: dir.display().to_string(),
+        })
     }
 
     fn s3(url: &str, rest: &str, options: &[(String, String)]) -> Result<Storage, RepoError> {
@@ -105,6 +112,7 @@ impl Storage {
         Ok(Storage {
             store: Arc::new(store),
             local: None,
+            local_dir: None,
             prefix: (!prefix.is_empty()).then(|| prefix.to_owned()),
             description: format!("s3://{bucket_and_prefix}"),
         })
@@ -117,7 +125,7 @@ impl Storage {
 
     /// The directory on disk, for local storage.
     pub fn local_dir(&self) -> Option<PathBuf> {
-        self.local.as_ref().and_then(|fs| fs.path_to_filesystem(&ObjectPath::from("")).ok())
+        self.local_dir.clone()
     }
 
     fn location(&self, key: &str) -> ObjectPath {

@@ -14,8 +14,13 @@ use bale_repo::{bind, Repository, ServeOptions};
 use bale_sign::{KeyPair, Keyring, SecretKey};
 use tempfile::TempDir;
 
-/// Builds `<out>/<name>-<version>.bale` whose files depend on `variant`.
+/// Builds `<out>/<variant>/<name>-<version>.bale` whose files depend on `variant`.
 pub fn build_package(out: &Path, coordinate: &str, variant: &str) -> PathBuf {
+    build_package_with_data(out, coordinate, variant, 0)
+}
+
+/// Like [`build_package`], plus `share/data.bin`: `data_bytes` of incompressible bytes.
+pub fn build_package_with_data(out: &Path, coordinate: &str, variant: &str, data_bytes: usize) -> PathBuf {
     let coordinate: Coordinate = coordinate.parse().unwrap();
     let root = out.join(format!("root-{}-{variant}", coordinate.name()));
     std::fs::create_dir_all(root.join("bin")).unwrap();
@@ -26,6 +31,19 @@ pub fn build_package(out: &Path, coordinate: &str, variant: &str) -> PathBuf {
     assert!(status.success(), "gcc failed");
     std::fs::write(root.join("bin/greet"), format!("#!/bin/sh\necho greetings {variant}\n")).unwrap();
     std::fs::write(root.join("etc/hello.conf"), format!("variant = {variant}\n")).unwrap();
+    if data_bytes > 0 {
+        std::fs::create_dir_all(root.join("share")).unwrap();
+        let mut state = 0x9E37_79B9_7F4A_7C15u64 ^ variant.len() as u64;
+        let data: Vec<u8> = (0..data_bytes)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect();
+        std::fs::write(root.join("share/data.bin"), data).unwrap();
+    }
     let tree = PackageTree::scan(&root).unwrap();
     let meta = PackMeta {
         coordinate: coordinate.clone(),
