@@ -128,16 +128,19 @@ impl Storage {
         self.local_dir.clone()
     }
 
-    fn location(&self, key: &str) -> ObjectPath {
-        match &self.prefix {
-            Some(prefix) => ObjectPath::from(format!("{prefix}/{key}")),
-            None => ObjectPath::from(key),
-        }
+    /// The object path of a key, kept verbatim (`Path::from` would escape `~`,
+    /// and the file on disk would no longer match its URL on a static mirror).
+    fn location(&self, key: &str) -> Result<ObjectPath, RepoError> {
+        let full = match &self.prefix {
+            Some(prefix) => format!("{prefix}/{key}"),
+            None => key.to_owned(),
+        };
+        ObjectPath::parse(&full).map_err(|e| RepoError::storage(key, e.into()))
     }
 
     /// Size, tag and time of an object, or `None` when it does not exist.
     pub async fn head(&self, key: &str) -> Result<Option<ObjectInfo>, RepoError> {
-        match self.store.head(&self.location(key)).await {
+        match self.store.head(&self.location(key)?).await {
             Ok(meta) => Ok(Some(ObjectInfo {
                 size: meta.size,
                 e_tag: meta.e_tag.map(|t| t.trim_matches('"').to_owned()),
@@ -150,7 +153,7 @@ impl Storage {
 
     /// Streams `range` of an object; `None` when it does not exist.
     pub async fn read_range(&self, key: &str, range: Range<u64>) -> Result<Option<ByteStream>, RepoError> {
-        let location = self.location(key);
+        let location = self.location(key)?;
         if let Some(fs) = &self.local {
             // Read the file directly with large buffers: this is the download hot path.
             let path = fs.path_to_filesystem(&location).map_err(|e| RepoError::storage(key, e))?;
@@ -176,7 +179,7 @@ impl Storage {
 
     /// Reads a small object whole; `None` when it does not exist.
     pub async fn read_small(&self, key: &str) -> Result<Option<Bytes>, RepoError> {
-        match self.store.get(&self.location(key)).await {
+        match self.store.get(&self.location(key)?).await {
             Ok(result) => result.bytes().await.map(Some).map_err(|e| RepoError::storage(key, e)),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(RepoError::storage(key, e)),
@@ -199,7 +202,7 @@ impl Storage {
     /// Writes an object atomically from memory.
     pub async fn put_bytes(&self, key: &str, bytes: Bytes) -> Result<(), RepoError> {
         self.store
-            .put(&self.location(key), PutPayload::from_bytes(bytes))
+            .put(&self.location(key)?, PutPayload::from_bytes(bytes))
             .await
             .map_err(|e| RepoError::storage(key, e))?;
         self.sync_local(key).await
@@ -212,7 +215,7 @@ impl Storage {
             let bytes = tokio::fs::read(source).await.map_err(|e| RepoError::io(source, e))?;
             return self.put_bytes(key, Bytes::from(bytes)).await;
         }
-        let location = self.location(key);
+        let location = self.location(key)?;
         let upload = self.store.put_multipart(&location).await.map_err(|e| RepoError::storage(key, e))?;
         let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
         let mut file = tokio::fs::File::open(source).await.map_err(|e| RepoError::io(source, e))?;
@@ -240,7 +243,7 @@ impl Storage {
     /// Flushes a locally written object to disk, so a crash keeps it whole.
     async fn sync_local(&self, key: &str) -> Result<(), RepoError> {
         let Some(fs) = &self.local else { return Ok(()) };
-        let path = fs.path_to_filesystem(&self.location(key)).map_err(|e| RepoError::storage(key, e))?;
+        let path = fs.path_to_filesystem(&self.location(key)?).map_err(|e| RepoError::storage(key, e))?;
         tokio::task::spawn_blocking(move || {
             std::fs::File::open(&path).and_then(|f| f.sync_all()).map_err(|e| RepoError::io(&path, e))?;
             if let Some(dir) = path.parent() {

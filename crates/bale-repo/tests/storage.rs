@@ -89,3 +89,13 @@ fn storage_urls_name_a_directory_or_an_s3_bucket() {
     assert_eq!(s3.description(), "s3://bucket/prefix");
     assert_eq!(s3.local_dir(), None);
 }
+
+#[tokio::test]
+async fn keys_are_stored_under_their_own_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::local(&dir.path().join("repo")).unwrap();
+    let key = "org/example/hello/0~beta+deb1/hello-0~beta+deb1.bale";
+    storage.put_bytes(key, bytes::Bytes::from_static(b"x")).await.unwrap();
+    assert!(dir.path().join("repo").join(key).is_file(), "a static server finds the file at its URL path");
+    assert_eq!(storage.read_small(key).await.unwrap().unwrap().as_ref(), b"x");
+}

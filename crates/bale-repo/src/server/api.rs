@@ -23,7 +23,7 @@ pub(super) async fn health() -> Json<Value> {
 
 /// Any other path under `/api/v1`.
 pub(super) async fn unknown(uri: Uri) -> ApiError {
-    ApiError::not_found(format!("{} is not an API route; see /api/v1/openapi.json", uri.path()))
+    ApiError::not_found(format!("{} is not an API route", uri.path()))
 }
 
 #[derive(Debug, Deserialize)]
