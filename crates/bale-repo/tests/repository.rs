@@ -123,7 +123,39 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 async fn concurrent_publishes_of_two_contents_let_one_win_and_readers_see_nothing_or_all_of_it(backend: Backend) {
-    let server = Arc::new(TestServer::start(backend, |_| {}).await);
+    one_of_eight_concurrent_publishes_wins(TestServer::start(backend, |_| {}).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_publishes_with_a_postgresql_database_let_one_win() {
+    let Ok(url) = std::env::var("BALE_TEST_POSTGRES_URL") else {
+        eprintln!("skipped: BALE_TEST_POSTGRES_URL is not set, so the PostgreSQL variant does not run");
+        return;
+    };
+    let admin = bale_db::Database::connect(&url).await.unwrap();
+    let name = format!("bale_repo_test_{}", std::process::id());
+    create_database(&admin, &name).await;
+    let (base, _) = url.rsplit_once('/').unwrap();
+    let database_url = format!("{base}/{name}");
+    let server = TestServer::start(Backend::Local, |o| o.database_url = database_url).await;
+    assert_eq!(server.repo.database().backend(), bale_db::Backend::Postgres);
+    one_of_eight_concurrent_publishes_wins(server).await;
+}
+
+/// Creates (afresh) a database on the server of `admin`.
+async fn create_database(admin: &bale_db::Database, name: &str) {
+    use std::ops::DerefMut;
+    let mut conn = admin.pool().acquire().await.unwrap();
+    let _ = raw_execute(conn.deref_mut(), &format!("DROP DATABASE IF EXISTS {name}")).await;
+    raw_execute(conn.deref_mut(), &format!("CREATE DATABASE {name}")).await.unwrap();
+}
+
+async fn raw_execute(conn: &mut sqlx::AnyConnection, sql: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(sql).execute(conn).await.map(|_| ())
+}
+
+async fn one_of_eight_concurrent_publishes_wins(server: TestServer) {
+    let server = Arc::new(server);
     let a = build_package(&server.work_dir("pkg"), HELLO, "a");
     let b = build_package(&server.work_dir("pkg"), HELLO, "b");
     let (sig_a, sig_b) = (server.publisher.sign(&a), server.publisher.sign(&b));
