@@ -60,6 +60,11 @@ pub enum Command {
     Sign(SignArgs),
     /// Install a package into $BALE_HOME/pkgs, verified and read-only.
     Install(InstallArgs),
+    /// Build a package from source in a sandbox: OUT/NAME-VERSION.bale and .build.json.
+    Build(BuildArgs),
+    /// Stack images: create, start, stop, sanitize, rm, list.
+    #[command(subcommand)]
+    Stack(StackCommand),
 }
 
 #[derive(Debug, Args)]
@@ -148,4 +153,57 @@ pub struct InstallArgs {
     /// Install even when the package has no signature from a trusted key.
     #[arg(long)]
     pub allow_unsigned: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// The source tree holding bale.toml (default: the current directory).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// Where to write the package and its .build.json (default: the current directory).
+    #[arg(long, short, default_value = ".")]
+    pub output: PathBuf,
+    /// Ignore cached dependency layers and [build] cache directories.
+    #[arg(long)]
+    pub fresh: bool,
+    /// Print more: the dependency layer's key inputs, every action's output.
+    #[arg(long, short)]
+    pub verbose: bool,
+    /// Sign with this secret key (a name in $BALE_HOME/keys or a path to a .key file).
+    #[arg(long)]
+    pub key: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StackCommand {
+    /// Create a stack's image (debootstrap; needs root), recording its digest.
+    Create {
+        /// The stack's name.
+        name: String,
+        /// The Debian mirror to bootstrap from (default: stacks.toml, else the host's apt sources).
+        #[arg(long)]
+        mirror: Option<String>,
+    },
+    /// Keep a stack warm for builds.
+    Start {
+        /// The stack's name.
+        name: String,
+    },
+    /// Stop keeping a stack warm and drop its dependency layers.
+    Stop {
+        /// The stack's name.
+        name: String,
+    },
+    /// Check a stack against its recorded digest and rebuild it if it drifted.
+    Sanitize {
+        /// The stack's name.
+        name: String,
+    },
+    /// Remove a stack's image, record and layers.
+    Rm {
+        /// The stack's name.
+        name: String,
+    },
+    /// List the configured stacks and the images on disk.
+    List,
 }

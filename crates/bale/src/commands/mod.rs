@@ -1,12 +1,14 @@
 //! One module per command; each turns parsed arguments into calls on the
 //! library crates and output through the printer.
 
+mod build;
 mod check;
 mod init;
 mod inspect;
 mod install;
 mod key;
 mod pack;
+mod stack;
 mod verify;
 
 use anyhow::Context;
@@ -27,6 +29,8 @@ pub fn run(command: Command, printer: &Printer) -> Result<(), Failure> {
         Command::Key(cmd) => key::run(cmd, printer),
         Command::Sign(args) => key::sign(args, printer),
         Command::Install(args) => install::run(args, printer),
+        Command::Build(args) => build::run(args, printer),
+        Command::Stack(cmd) => stack::run(cmd, printer),
     }
 }
 

@@ -1,0 +1,71 @@
+//! `bale stack create|start|stop|sanitize|rm NAME` and `bale stack list`.
+
+use bale_stack::{StackError, Stacks};
+
+use crate::cli::StackCommand;
+use crate::exit::Failure;
+use crate::printer::Printer;
+
+pub fn run(command: StackCommand, printer: &Printer) -> Result<(), Failure> {
+    let home = super::home()?;
+    let stacks = Stacks::load(&home, None).map_err(stack_failure)?;
+    match command {
+        StackCommand::Create { name, mirror } => {
+            let image = stacks.create(&name, mirror.as_deref(), &mut |line| printer.status("Stack", line)).map_err(stack_failure)?;
+            if printer.json() {
+                return printer.print_json(&serde_json::json!({
+                    "name": image.name, "root": image.root, "digest": image.digest,
+                }));
+            }
+            printer.status("Created", format!("stack {} ({})", image.name, image.digest));
+        }
+        StackCommand::Start { name } => {
+            stacks.start(&name).map_err(stack_failure)?;
+            printer.status("Started", format!("stack {name} is kept warm"));
+        }
+        StackCommand::Stop { name } => {
+            stacks.stop(&name).map_err(stack_failure)?;
+            printer.status("Stopped", format!("stack {name}; its dependency layers were dropped"));
+        }
+        StackCommand::Sanitize { name } => {
+            let report = stacks.sanitize(&name, &mut |line| printer.status("Stack", line)).map_err(stack_failure)?;
+            if printer.json() {
+                return printer.print_json(&serde_json::json!({
+                    "name": name, "rebuilt": report.rebuilt, "digest": report.digest,
+                    "differences": report.differences.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
+                }));
+            }
+            if report.rebuilt {
+                printer.status("Rebuilt", format!("stack {name} ({} difference(s); now {})", report.differences.len(), report.digest));
+            } else {
+                printer.status("Checked", format!("stack {name} matches its record ({})", report.digest));
+            }
+        }
+        StackCommand::Rm { name } => {
+            stacks.rm(&name).map_err(stack_failure)?;
+            printer.status("Removed", format!("stack {name}"));
+        }
+        StackCommand::List => {
+            let list = stacks.list().map_err(stack_failure)?;
+            if printer.json() {
+                return printer.print_json(&list);
+            }
+            printer.line(format!("{:<24} {:<12} {:<8} {:>10}  DIGEST", "NAME", "KIND", "STATE", "SIZE"));
+            for s in list {
+                let size = s.size_bytes.map(super::inspect::human_bytes).unwrap_or_else(|| "-".into());
+                let digest = s.digest.unwrap_or_else(|| "-".into());
+                printer.line(format!("{:<24} {:<12} {:<8} {:>10}  {digest}", s.name, s.kind, s.state.to_string(), size));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A stack error as a failure: the user's when it names what to do, bale's
+/// own when its state could not be read or written.
+fn stack_failure(error: StackError) -> Failure {
+    match error {
+        e @ StackError::Io { .. } => Failure::internal(e.into()),
+        other => Failure::user(other.into()),
+    }
+}
