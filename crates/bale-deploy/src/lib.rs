@@ -1,11 +1,35 @@
-//! The package store: atomic installs, verification of installed packages.
+//! The package store (atomic installs, verification of installed packages)
+//! and apps: deployments, hooks, kits, services, rollbacks, locks.
 
+mod apps;
+mod deploy;
+mod deploy_error;
+mod deployment;
 mod error;
+mod hooks;
+mod kits;
+mod lock;
 mod package_file;
+mod runner;
+mod services;
 mod staging;
 mod store;
 mod verify;
 
+pub use apps::{
+    app_status, command, control, list_apps, log_files, uninstall, AppStatus, DeploymentSummary,
+    ServiceAction, ServiceStatus,
+};
+pub use deploy::{
+    deploy, rollback, short, DeployOptions, Deployed, PackageRef, Progress, RolledBack,
+    DEFAULT_KEEP,
+};
+pub use deploy_error::DeployError;
+pub use deployment::{AppDirs, Deployment};
 pub use error::StoreError;
+pub use kits::{read_env, resolve, write_env, Variables};
+pub use lock::{AppLock, Wait};
+pub use runner::{Isolation, RunContext};
+pub use services::{log_path, Service, ServiceState};
 pub use store::{InstallOptions, InstallOutcome, Installed, Store};
 pub use verify::{Finding, Problem, VerifyReport};

@@ -1,0 +1,256 @@
+//! Deployed apps after the deploy: their state, their services, their
+//! one-off commands, their logs, and uninstalling them.
+
+use std::fs;
+use std::path::PathBuf;
+use std::process::Command;
+
+use bale_home::Home;
+use serde::Serialize;
+
+use crate::deploy::{context, read_manifest, start_services, Progress};
+use crate::deployment::{self, AppDirs, Deployment};
+use crate::hooks::run_hook;
+use crate::lock::{AppLock, Wait};
+use crate::runner::Isolation;
+use crate::services::{self, ServiceState, STOP_TIMEOUT};
+use crate::DeployError;
+
+/// One app as `bale apps` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AppStatus {
+    /// The app's name.
+    pub name: String,
+    /// The current deployment, if any.
+    pub current: Option<DeploymentSummary>,
+    /// Each service of the current deployment and whether it runs.
+    pub services: Vec<ServiceStatus>,
+    /// Every kept deployment, oldest first.
+    pub deployments: Vec<DeploymentSummary>,
+}
+
+/// A deployment in a listing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeploymentSummary {
+    /// Its id.
+    pub id: String,
+    /// Its package.
+    pub coordinate: String,
+    /// Its directory name under `deployments/`.
+    pub name: String,
+    /// Seconds since the epoch when it was made.
+    pub created: u64,
+}
+
+/// A service in a listing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServiceStatus {
+    /// Its name.
+    pub name: String,
+    /// `running` or `stopped`.
+    pub state: &'static str,
+    /// Its process group id when running.
+    pub pid: Option<i32>,
+}
+
+fn summary(d: &Deployment) -> DeploymentSummary {
+    DeploymentSummary {
+        id: d.id.clone(),
+        coordinate: d.coordinate.to_string(),
+        name: d.name.clone(),
+        created: d.created,
+    }
+}
+
+/// Every app under `apps/`, by name.
+pub fn list_apps(home: &Home) -> Result<Vec<AppStatus>, DeployError> {
+    let dir = home.apps_dir();
+    let entries = match fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(DeployError::io(&dir, e)),
+    };
+    let mut names: Vec<String> = entries
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    names.sort();
+    names
+        .iter()
+        .filter_map(|n| AppDirs::new(home, n).ok())
+        // A directory with only a lock is a first deploy under way, not an app yet.
+        .filter(|app| app.deployments().is_dir() || app.current_link().symlink_metadata().is_ok())
+        .map(|app| app_status(&app))
+        .collect()
+}
+
+/// The state of one app.
+pub fn app_status(app: &AppDirs) -> Result<AppStatus, DeployError> {
+    let current = deployment::current(app)?;
+    let names: Vec<String> = match &current {
+        Some(d) => read_manifest(&d.package_dir)?.services().keys().cloned().collect(),
+        None => Vec::new(),
+    };
+    let services = names
+        .into_iter()
+        .map(|name| {
+            let state = services::state(app, &name);
+            let (state, pid) = match state {
+                ServiceState::Running { pid } => ("running", Some(pid)),
+                ServiceState::Stopped => ("stopped", None),
+            };
+            ServiceStatus { name, state, pid }
+        })
+        .collect();
+    Ok(AppStatus {
+        name: app.name().to_owned(),
+        current: current.as_ref().map(summary),
+        services,
+        deployments: deployment::list(app)?.iter().map(summary).collect(),
+    })
+}
+
+/// What `bale service` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServiceAction {
+    /// Start (and wait for health).
+    Start,
+    /// Stop.
+    Stop,
+    /// Stop, then start.
+    Restart,
+}
+
+/// Starts, stops or restarts the services of the current deployment (or one of them).
+/// Returns the services acted on.
+pub fn control(
+    home: &Home,
+    name: &str,
+    action: ServiceAction,
+    only: Option<&str>,
+    isolation: Isolation,
+    progress: Progress<'_>,
+) -> Result<Vec<String>, DeployError> {
+    let app = AppDirs::new(home, name)?;
+    let _lock = AppLock::acquire(&app, Wait::No)?;
+    let current = deployment::current(&app)?.ok_or_else(|| DeployError::NotDeployed(name.to_owned()))?;
+    let mut manifest = read_manifest(&current.package_dir)?;
+    let known: Vec<String> = manifest.services().keys().cloned().collect();
+    if let Some(service) = only {
+        if !known.iter().any(|k| k == service) {
+            return Err(DeployError::UnknownService {
+                app: name.to_owned(),
+                service: service.to_owned(),
+                known,
+            });
+        }
+        manifest.run.services.retain(|k, _| k == service);
+    }
+    let selected: Vec<String> = manifest.services().keys().cloned().collect();
+    if matches!(action, ServiceAction::Stop | ServiceAction::Restart) {
+        for service in &selected {
+            progress("Stopping", service);
+            services::stop(&app, service, STOP_TIMEOUT)?;
+        }
+    }
+    if matches!(action, ServiceAction::Start | ServiceAction::Restart) {
+        let ctx = context(&app, &current, &manifest);
+        start_services(isolation, &ctx, &app, &manifest, progress)?;
+    }
+    Ok(selected)
+}
+
+/// A `[run.commands]` entry of the current deployment, ready to run with `args`
+/// and the app's environment; the caller chooses its input and output.
+pub fn command(
+    home: &Home,
+    name: &str,
+    command: &str,
+    args: &[String],
+    isolation: Isolation,
+) -> Result<Command, DeployError> {
+    let app = AppDirs::new(home, name)?;
+    let current = deployment::current(&app)?.ok_or_else(|| DeployError::NotDeployed(name.to_owned()))?;
+    let manifest = read_manifest(&current.package_dir)?;
+    let Some(script) = manifest.run.commands.get(command) else {
+        return Err(DeployError::UnknownCommand {
+            app: name.to_owned(),
+            command: command.to_owned(),
+            known: manifest.run.commands.keys().cloned().collect(),
+        });
+    };
+    // The arguments reach the entry as "$@", each one word whatever it holds.
+    let script = format!("{script} \"$@\"");
+    let ctx = context(&app, &current, &manifest);
+    Ok(ctx.shell(isolation, &script, args, &[]))
+}
+
+/// The log files of the current deployment's services (or of one of them), by service.
+pub fn log_files(home: &Home, name: &str, only: Option<&str>) -> Result<Vec<(String, PathBuf)>, DeployError> {
+    let app = AppDirs::new(home, name)?;
+    let current = deployment::current(&app)?.ok_or_else(|| DeployError::NotDeployed(name.to_owned()))?;
+    let known: Vec<String> = read_manifest(&current.package_dir)?.services().keys().cloned().collect();
+    if let Some(service) = only {
+        if !known.iter().any(|k| k == service) {
+            return Err(DeployError::UnknownService {
+                app: name.to_owned(),
+                service: service.to_owned(),
+                known,
+            });
+        }
+    }
+    Ok(known
+        .into_iter()
+        .filter(|k| only.is_none_or(|o| o == k))
+        .map(|k| {
+            let path = services::log_path(&app, &k);
+            (k, path)
+        })
+        .collect())
+}
+
+/// Removes an app: `pre-deinstall`, stop its services, move its directory away
+/// (it disappears whole), `post-deinstall`, delete it. Installed packages stay.
+pub fn uninstall(
+    home: &Home,
+    name: &str,
+    wait: Wait,
+    isolation: Isolation,
+    progress: Progress<'_>,
+) -> Result<(), DeployError> {
+    let app = AppDirs::new(home, name)?;
+    if !app.exists() {
+        return Err(DeployError::NotDeployed(name.to_owned()));
+    }
+    let _lock = AppLock::acquire(&app, wait)?;
+    let current = deployment::current(&app)?;
+    let manifest = match &current {
+        Some(d) => Some(read_manifest(&d.package_dir)?),
+        None => None,
+    };
+    if let (Some(d), Some(m)) = (&current, &manifest) {
+        progress("Running", "the pre-deinstall hook");
+        run_hook(isolation, &context(&app, d, m), &app, m, "pre-deinstall", &[])?;
+    }
+    progress("Stopping", "the services");
+    services::stop_all(&app, STOP_TIMEOUT)?;
+    let tmp = home.tmp_dir();
+    fs::create_dir_all(&tmp).map_err(|e| DeployError::io(&tmp, e))?;
+    let away = tmp.join(format!(".uninstall-{name}-{}", std::process::id()));
+    deployment::remove_tree(&away)?;
+    fs::rename(app.root(), &away).map_err(|e| DeployError::io(app.root(), e))?;
+    deployment::sync(&home.apps_dir())?;
+    let mut result = Ok(());
+    if let (Some(d), Some(m)) = (&current, &manifest) {
+        progress("Running", "the post-deinstall hook");
+        let mut ctx = context(&app, d, m);
+        // The runtime directory moved with the app; the hook still sees its data.
+        ctx.run_dir = away.join("run");
+        let hook_app = AppDirs::at(name, away.clone());
+        result = run_hook(isolation, &ctx, &hook_app, m, "post-deinstall", &[]);
+    }
+    deployment::remove_tree(&away)?;
+    result
+}

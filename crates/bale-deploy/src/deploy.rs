@@ -1,0 +1,383 @@
+//! `bale deploy` and `bale rollback`: the steps of runtime.md, with the
+//! previous deployment put back by itself when a hook or a health check fails.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use bale_coordinate::Coordinate;
+use bale_home::Home;
+use bale_manifest::{Catalog, Manifest, ParseOptions};
+use sha2::{Digest, Sha256};
+
+use crate::deployment::{self, AppDirs, Deployment};
+use crate::hooks::run_hook;
+use crate::kits;
+use crate::lock::{AppLock, Wait};
+use crate::runner::{Isolation, RunContext};
+use crate::services::{self, STOP_TIMEOUT};
+use crate::{DeployError, InstallOptions, Store, StoreError};
+
+/// How many deployments are kept when not told otherwise.
+pub const DEFAULT_KEEP: usize = 5;
+/// Where an installed package keeps its resolved manifest.
+const MANIFEST_PATH: &str = ".bale/manifest.toml";
+/// Where an installed package keeps its index.
+const INDEX_PATH: &str = ".bale/index.json";
+
+/// What to deploy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PackageRef {
+    /// A package file, installed first.
+    File(PathBuf),
+    /// A package already installed in the store.
+    Installed(Coordinate),
+}
+
+/// How to deploy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeployOptions {
+    /// Variables given with `--env`; they are kept for later deploys.
+    pub env: BTreeMap<String, String>,
+    /// How many deployments to keep.
+    pub keep: usize,
+    /// Whether to wait for another deploy of the app to finish.
+    pub wait: Wait,
+    /// Install a package file even without a trusted signature.
+    pub allow_unsigned: bool,
+    /// Where the app's processes run.
+    pub isolation: Isolation,
+}
+
+impl Default for DeployOptions {
+    fn default() -> Self {
+        DeployOptions {
+            env: BTreeMap::new(),
+            keep: DEFAULT_KEEP,
+            wait: Wait::No,
+            allow_unsigned: false,
+            isolation: Isolation::None,
+        }
+    }
+}
+
+/// What a successful deploy did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deployed {
+    /// The new current deployment.
+    pub deployment: Deployment,
+    /// The deployment it replaced.
+    pub previous: Option<Deployment>,
+    /// The services started.
+    pub services: Vec<String>,
+    /// Old deployments removed by the keep rule.
+    pub removed: Vec<Deployment>,
+}
+
+/// Receives each step as it starts: a verb and what it acts on.
+pub type Progress<'a> = &'a dyn Fn(&str, &str);
+
+/// Deploys `package` as app `name` (see runtime.md, "Deploy").
+pub fn deploy(
+    home: &Home,
+    name: &str,
+    package: &PackageRef,
+    options: &DeployOptions,
+    progress: Progress<'_>,
+) -> Result<Deployed, DeployError> {
+    let app = AppDirs::new(home, name)?;
+    let fresh = !app.exists();
+    let _lock = AppLock::acquire(&app, options.wait)?;
+    let result = deploy_locked(home, &app, package, options, progress);
+    if result.is_err() && fresh && deployment::list(&app)?.is_empty() {
+        // A first deploy that failed leaves no trace of the app.
+        deployment::remove_tree(app.root())?;
+    }
+    result
+}
+
+/// [`deploy`] with the app's lock held.
+fn deploy_locked(
+    home: &Home,
+    app: &AppDirs,
+    package: &PackageRef,
+    options: &DeployOptions,
+    progress: Progress<'_>,
+) -> Result<Deployed, DeployError> {
+    let name = app.name();
+    deployment::clear_partial(app)?;
+    let isolation = options.isolation;
+
+    // 1. install
+    let store = Store::new(home.clone());
+    let (coordinate, package_dir) = match package {
+        PackageRef::File(path) => {
+            progress("Installing", &path.display().to_string());
+            let installed = store.install(
+                path,
+                &InstallOptions {
+                    allow_unsigned: options.allow_unsigned,
+                },
+            )?;
+            (installed.coordinate, installed.dir)
+        }
+        PackageRef::Installed(coordinate) => (coordinate.clone(), installed_dir(home, coordinate)?),
+    };
+    let manifest = read_manifest(&package_dir)?;
+
+    // 2. kits
+    let kept = kits::read_env(&app.env_file())?;
+    let variables = kits::resolve(name, &manifest, &options.env, &kept)?;
+    if variables.kept != kept {
+        kits::write_env(&app.env_file(), &variables.kept)?;
+    }
+
+    // 3. the deployment directory
+    let previous = deployment::current(app)?;
+    let id = deployment::deployment_id(&package_digest(&package_dir)?, &variables.values);
+    let new = deployment::create(app, &coordinate, &package_dir, id, variables.values)?;
+    fs::create_dir_all(app.run_dir()).map_err(|e| DeployError::io(app.run_dir(), e))?;
+    progress("Deploying", &format!("{coordinate} as {name} ({})", short(&new.id)));
+    let ctx = context(app, &new, &manifest);
+    let mut extra = Vec::new();
+    if let Some(old) = &previous {
+        extra.push(("BALE_OLD_VERSION".to_owned(), old.coordinate.version().to_owned()));
+        extra.push(("BALE_NEW_VERSION".to_owned(), coordinate.version().to_owned()));
+    }
+
+    // 4. post-install or pre-upgrade, the old version still running
+    let first_hook = if previous.is_some() { "pre-upgrade" } else { "post-install" };
+    progress("Running", &format!("the {first_hook} hook"));
+    if let Err(cause) = run_hook(isolation, &ctx, app, &manifest, first_hook, &extra) {
+        deployment::remove(app, &new)?;
+        let restored = match &previous {
+            Some(old) => format!("nothing was changed; {} is still current", old.coordinate),
+            None => "nothing was changed".to_owned(),
+        };
+        return Err(DeployError::RolledBack {
+            cause: Box::new(cause),
+            restored,
+        });
+    }
+
+    // 5. stop, 6. switch
+    progress("Stopping", "the running services");
+    services::stop_all(app, STOP_TIMEOUT)?;
+    deployment::switch(app, Some(&new))?;
+
+    // 7.–9. hooks, start, health
+    let started = go_live(isolation, &ctx, app, &manifest, previous.is_some(), &extra, progress);
+    let started = match started {
+        Ok(started) => started,
+        Err(cause) => {
+            let restored = restore(isolation, app, previous.as_ref(), progress);
+            deployment::remove(app, &new)?;
+            return Err(DeployError::RolledBack {
+                cause: Box::new(cause),
+                restored,
+            });
+        }
+    };
+
+    // 10. keep N
+    let removed = deployment::prune(app, options.keep)?;
+    Ok(Deployed {
+        deployment: new,
+        previous,
+        services: started,
+        removed,
+    })
+}
+
+/// Steps 7 to 9 after the switch: `post-upgrade`, `deploy`, start and health, `post-deploy`.
+fn go_live(
+    isolation: Isolation,
+    ctx: &RunContext,
+    app: &AppDirs,
+    manifest: &Manifest,
+    upgrade: bool,
+    extra: &[(String, String)],
+    progress: Progress<'_>,
+) -> Result<Vec<String>, DeployError> {
+    let hooks: &[&str] = if upgrade { &["post-upgrade", "deploy"] } else { &["deploy"] };
+    for hook in hooks {
+        progress("Running", &format!("the {hook} hook"));
+        run_hook(isolation, ctx, app, manifest, hook, extra)?;
+    }
+    let started = start_services(isolation, ctx, app, manifest, progress)?;
+    progress("Running", "the post-deploy hook");
+    run_hook(isolation, ctx, app, manifest, "post-deploy", extra)?;
+    Ok(started)
+}
+
+/// Starts every service of a deployment, then waits for each to be healthy.
+pub(crate) fn start_services(
+    isolation: Isolation,
+    ctx: &RunContext,
+    app: &AppDirs,
+    manifest: &Manifest,
+    progress: Progress<'_>,
+) -> Result<Vec<String>, DeployError> {
+    let list = services::services_of(manifest, &ctx.variables);
+    for service in &list {
+        progress("Starting", &service.name);
+        services::start(isolation, ctx, app, service)?;
+    }
+    for service in &list {
+        services::wait_healthy(isolation, ctx, app, service)?;
+    }
+    Ok(list.into_iter().map(|s| s.name).collect())
+}
+
+/// After a failure past the switch: stops what started, points `current` back at
+/// `previous` and starts its services. Says what runs now.
+fn restore(
+    isolation: Isolation,
+    app: &AppDirs,
+    previous: Option<&Deployment>,
+    progress: Progress<'_>,
+) -> String {
+    progress("Rolling back", previous.map_or("to nothing", |p| p.name.as_str()));
+    if let Err(e) = services::stop_all(app, STOP_TIMEOUT) {
+        return format!("stopping the new services failed too ({e}); check `bale apps`");
+    }
+    let Some(previous) = previous else {
+        return match deployment::switch(app, None) {
+            Ok(()) => "nothing was deployed before, so no deployment is current".to_owned(),
+            Err(e) => format!("removing `current` failed too ({e})"),
+        };
+    };
+    if let Err(e) = deployment::switch(app, Some(previous)) {
+        return format!("switching back to {} failed too ({e})", previous.coordinate);
+    }
+    let started = read_manifest(&previous.package_dir).and_then(|manifest| {
+        let ctx = context(app, previous, &manifest);
+        start_services(isolation, &ctx, app, &manifest, progress)
+    });
+    match started {
+        Ok(_) => format!(
+            "{} ({}) is current again and its services run",
+            previous.coordinate,
+            short(&previous.id)
+        ),
+        Err(e) => format!(
+            "{} is current again, but its services did not come back: {e}",
+            previous.coordinate
+        ),
+    }
+}
+
+/// What `bale rollback` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RolledBack {
+    /// The deployment that was current.
+    pub from: Deployment,
+    /// The deployment current now.
+    pub to: Deployment,
+}
+
+/// Makes an earlier deployment current again: the one with id `to`, or the one
+/// before the current one. Its services start; if they fail, the deployment
+/// that was current is put back.
+pub fn rollback(
+    home: &Home,
+    name: &str,
+    to: Option<&str>,
+    wait: Wait,
+    isolation: Isolation,
+    progress: Progress<'_>,
+) -> Result<RolledBack, DeployError> {
+    let app = AppDirs::new(home, name)?;
+    let _lock = AppLock::acquire(&app, wait)?;
+    let current = deployment::current(&app)?.ok_or_else(|| DeployError::NotDeployed(name.to_owned()))?;
+    let target = match to {
+        Some(id) => find_by_id(&app, id)?,
+        None => deployment::before(&app, &current)?.ok_or_else(|| DeployError::NothingBefore(name.to_owned()))?,
+    };
+    progress("Rolling back", &format!("{} to {} ({})", name, target.coordinate, short(&target.id)));
+    services::stop_all(&app, STOP_TIMEOUT)?;
+    deployment::switch(&app, Some(&target))?;
+    let started = read_manifest(&target.package_dir).and_then(|manifest| {
+        let ctx = context(&app, &target, &manifest);
+        start_services(isolation, &ctx, &app, &manifest, progress)
+    });
+    if let Err(cause) = started {
+        let restored = restore(isolation, &app, Some(&current), progress);
+        return Err(DeployError::RolledBack {
+            cause: Box::new(cause),
+            restored,
+        });
+    }
+    Ok(RolledBack { from: current, to: target })
+}
+
+/// The deployment whose id is `id`, or starts with it.
+pub(crate) fn find_by_id(app: &AppDirs, id: &str) -> Result<Deployment, DeployError> {
+    if let Some(found) = deployment::by_id(app, id)? {
+        return Ok(found);
+    }
+    let matching: Vec<Deployment> = deployment::list(app)?
+        .into_iter()
+        .filter(|d| !id.is_empty() && d.id.starts_with(id))
+        .collect();
+    match matching.as_slice() {
+        [one] => Ok(one.clone()),
+        _ => Err(DeployError::UnknownDeployment {
+            app: app.name().to_owned(),
+            id: id.to_owned(),
+        }),
+    }
+}
+
+/// The run context of a deployment.
+pub(crate) fn context(app: &AppDirs, deployment: &Deployment, manifest: &Manifest) -> RunContext {
+    RunContext {
+        app: app.name().to_owned(),
+        coordinate: deployment.coordinate.clone(),
+        package_dir: deployment.package_dir.clone(),
+        workdir: manifest.workdir().to_owned(),
+        run_dir: app.run_dir(),
+        variables: deployment.variables.clone(),
+    }
+}
+
+/// The resolved manifest an installed package keeps.
+pub(crate) fn read_manifest(package_dir: &Path) -> Result<Manifest, DeployError> {
+    let path = package_dir.join(MANIFEST_PATH);
+    let text = fs::read_to_string(&path).map_err(|e| DeployError::io(&path, e))?;
+    let origin = path.display().to_string();
+    Manifest::parse(&origin, &text, &Catalog::default(), &ParseOptions::default()).map_err(|d| {
+        DeployError::Manifest {
+            path,
+            message: d.to_string(),
+        }
+    })
+}
+
+/// The directory of an installed package, or why it is not there.
+fn installed_dir(home: &Home, coordinate: &Coordinate) -> Result<PathBuf, DeployError> {
+    let dir = home.package_dir(coordinate);
+    if !dir.join(INDEX_PATH).is_file() {
+        return Err(StoreError::NotInstalled {
+            coordinate: coordinate.clone(),
+        }
+        .into());
+    }
+    Ok(dir)
+}
+
+/// The package's digest: sha256 over its index (which holds every file's hash) and manifest.
+fn package_digest(package_dir: &Path) -> Result<String, DeployError> {
+    let mut hash = Sha256::new();
+    for part in [INDEX_PATH, MANIFEST_PATH] {
+        let path = package_dir.join(part);
+        let bytes = fs::read(&path).map_err(|e| DeployError::io(&path, e))?;
+        hash.update(&bytes);
+    }
+    Ok(format!("sha256:{}", hex::encode(hash.finalize())))
+}
+
+/// The first 12 hex digits of an id, as shown to people.
+pub fn short(id: &str) -> &str {
+    id.get(..12).unwrap_or(id)
+}

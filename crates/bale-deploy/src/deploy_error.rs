@@ -1,0 +1,156 @@
+//! What can go wrong deploying and running an app: each message says what to do.
+
+use std::io;
+use std::path::PathBuf;
+
+use crate::StoreError;
+
+/// Everything that can go wrong deploying, rolling back, running or removing an app.
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    /// The app name cannot be a directory name.
+    #[error(
+        "`{0}` is not a valid app name: use lower-case letters, digits, `.`, `_` and `-`, \
+         starting with a letter or digit"
+    )]
+    AppName(String),
+    /// Another bale process holds the app's lock.
+    #[error(
+        "app `{app}` is locked by another bale process ({holder}); wait for it to finish, or \
+         deploy with --wait to queue behind it"
+    )]
+    Locked {
+        /// The app.
+        app: String,
+        /// Who holds the lock: its pid and command line, as it wrote them.
+        holder: String,
+    },
+    /// Installing or finding the package failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The installed package's manifest cannot be read.
+    #[error(
+        "{path}: the installed package's manifest cannot be read:\n{message}\nreinstall the \
+         package (`bale remove` it, then deploy again)"
+    )]
+    Manifest {
+        /// The manifest file.
+        path: PathBuf,
+        /// What the parser said.
+        message: String,
+    },
+    /// Required variables have no value.
+    #[error(
+        "app `{app}` needs a value for {}: give each with --env NAME=VALUE; nothing was changed",
+        .names.join(", ")
+    )]
+    MissingVariables {
+        /// The app.
+        app: String,
+        /// Each missing variable, with its description when the kit gives one.
+        names: Vec<String>,
+    },
+    /// The app has never been deployed here.
+    #[error("app `{0}` is not deployed; deploy it with `bale deploy {0} COORDINATE`")]
+    NotDeployed(String),
+    /// `--to` names no deployment of the app.
+    #[error(
+        "app `{app}` has no deployment with id `{id}`; `bale apps --json` lists each app's \
+         deployments"
+    )]
+    UnknownDeployment {
+        /// The app.
+        app: String,
+        /// The id asked for.
+        id: String,
+    },
+    /// There is no earlier deployment to go back to.
+    #[error("app `{0}` has no deployment before the current one to roll back to")]
+    NothingBefore(String),
+    /// The app has no service of that name.
+    #[error("app `{app}` has no service `{service}`; its services: {}", list(.known))]
+    UnknownService {
+        /// The app.
+        app: String,
+        /// The name asked for.
+        service: String,
+        /// The services it has.
+        known: Vec<String>,
+    },
+    /// The app's package has no such `[run.commands]` entry.
+    #[error("app `{app}` has no command `{command}`; its [run.commands]: {}", list(.known))]
+    UnknownCommand {
+        /// The app.
+        app: String,
+        /// The name asked for.
+        command: String,
+        /// The commands it has.
+        known: Vec<String>,
+    },
+    /// A hook command exited non-zero.
+    #[error("the {hook} hook failed: `{command}` {status}; its output:\n{output}")]
+    Hook {
+        /// The hook's name.
+        hook: String,
+        /// The command that failed.
+        command: String,
+        /// How it ended ("exited with status 3").
+        status: String,
+        /// What the hook printed (the end of it, when long).
+        output: String,
+    },
+    /// A service did not become healthy.
+    #[error("service `{service}` is not healthy: {reason}; the end of its log:\n{log}")]
+    Unhealthy {
+        /// The service.
+        service: String,
+        /// What the check saw.
+        reason: String,
+        /// The last lines of the service's log.
+        log: String,
+    },
+    /// The deploy failed and the previous deployment was put back.
+    #[error("{cause}\nthe deploy was rolled back: {restored}")]
+    RolledBack {
+        /// Why the deploy failed.
+        cause: Box<DeployError>,
+        /// What runs now.
+        restored: String,
+    },
+    /// A process could not be started.
+    #[error("cannot run {what}: {source}")]
+    Spawn {
+        /// What was being started.
+        what: String,
+        /// What the operating system said.
+        #[source]
+        source: io::Error,
+    },
+    /// A file system operation failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory involved.
+        path: PathBuf,
+        /// What the operating system said.
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl DeployError {
+    /// An I/O error on `path`.
+    pub(crate) fn io(path: impl Into<PathBuf>, source: io::Error) -> Self {
+        DeployError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+fn list(names: &[String]) -> String {
+    if names.is_empty() {
+        "none".to_owned()
+    } else {
+        names.join(", ")
+    }
+}
