@@ -19,6 +19,45 @@ pub enum BuildError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// The sandbox could not run an action.
+    #[error(transparent)]
+    Sandbox(#[from] bale_sandbox::SandboxError),
+    /// A command of a build step (or of `[test]`) failed.
+    #[error("step `{step}` failed: `{command}` {reason}\nfull log: {}\nlast lines:\n{last_lines}", log.display())]
+    StepFailed {
+        /// The step: before, main, after, finalize, dependencies, test.
+        step: String,
+        /// The command that failed.
+        command: String,
+        /// Its exit code (128 + N for signal N).
+        status: i32,
+        /// What happened, in words: "exited with 2", "timed out".
+        reason: String,
+        /// The build's log file.
+        log: PathBuf,
+        /// The last lines the step printed.
+        last_lines: String,
+    },
+    /// The source could not be fetched or read.
+    #[error("cannot prepare the source: {0}")]
+    Source(String),
+    /// A `[build] destinations` glob is malformed or matches nothing.
+    #[error("[build] destinations: `{pattern}` {problem}")]
+    Destination {
+        /// The glob.
+        pattern: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// A Debian package named for the build does not exist on the stack's mirror.
+    #[error("unknown Debian package `{name}` in [dependencies] or the kind's runtime packages: check its name with `apt-cache search`")]
+    UnknownPackage {
+        /// The package.
+        name: String,
+    },
+    /// The build's facts could not be written.
+    #[error("cannot write the build facts: {0}")]
+    Facts(#[from] serde_json::Error),
 }
 
 impl BuildError {

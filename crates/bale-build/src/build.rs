@@ -1,0 +1,330 @@
+//! The build: a manifest and its source turned into a tested package, step
+//! by step as manifest.md lists them, every action inside the sandbox.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use bale_archive::{SourceRef, StackRef, UnpackOptions};
+use bale_manifest::Manifest;
+use bale_sandbox::{Bind, Limits, Sandbox, SandboxSpec, DEFAULT_PATH};
+use bale_stack::StackImage;
+
+use crate::collect::collect_destinations;
+use crate::facts::{BuildFacts, StepFacts};
+use crate::source::{clone_git, copy_local, SourceTree};
+use crate::step::{run_step, BuildEvent, Events, Log};
+use crate::{pack, BuildError, PackRequest, Packed};
+
+/// Where the source tree is inside the sandbox (`BALE_SRC`).
+pub const SANDBOX_SRC: &str = "/bale/src";
+/// Where the package's cache directories live inside the sandbox (`BALE_CACHE`).
+pub const SANDBOX_CACHE: &str = "/bale/cache";
+
+/// What to build and where.
+#[derive(Debug, Clone)]
+pub struct BuildRequest<'a> {
+    /// The directory holding `bale.toml` (the source, unless `[source] git` names another).
+    pub source_dir: &'a Path,
+    /// The resolved manifest (kind defaults filled in).
+    pub manifest: &'a Manifest,
+    /// The stack image the build runs over.
+    pub stack: &'a StackImage,
+    /// Where dependency layers over this stack are kept; `None` builds
+    /// without one (the `host` stack).
+    pub layers_dir: Option<&'a Path>,
+    /// Where the package, its `.build.json` and its `.build.log` are written.
+    pub out_dir: &'a Path,
+    /// Where the per-build directories are made (removed afterwards).
+    pub scratch_dir: &'a Path,
+    /// `$BALE_HOME/cache`: the `[build] cache` directories of every package.
+    pub cache_dir: &'a Path,
+    /// Host paths kept out of sight in the sandbox (e.g. `$BALE_HOME`, with its keys).
+    pub hide: Vec<PathBuf>,
+    /// Ignore cached dependency layers and cache directories.
+    pub fresh: bool,
+    /// Report the dependency layer's key inputs.
+    pub verbose: bool,
+}
+
+/// What a successful build produced.
+#[derive(Debug, Clone)]
+pub struct Built {
+    /// The package.
+    pub package: Packed,
+    /// The build's facts, as written to `facts_path`.
+    pub facts: BuildFacts,
+    /// `<out>/<name>-<version>.build.json`.
+    pub facts_path: PathBuf,
+}
+
+/// Runs builds in the sandbox.
+#[derive(Debug)]
+pub struct Builder {
+    sandbox: Sandbox,
+}
+
+/// The per-build state the steps share.
+struct Run {
+    started: Instant,
+    deadline: Instant,
+    steps: Vec<StepFacts>,
+}
+
+impl Builder {
+    /// A builder over this machine's sandbox.
+    pub fn new() -> Result<Builder, BuildError> {
+        Ok(Builder { sandbox: Sandbox::new()? })
+    }
+
+    /// Builds, packs and tests the request's package; `events` hears every
+    /// step and every line of output.
+    pub fn build(&self, request: &BuildRequest<'_>, events: &mut Events<'_>) -> Result<Built, BuildError> {
+        let manifest = request.manifest;
+        let coordinate = manifest.coordinate().map_err(BuildError::Coordinate)?;
+        let prefix = PathBuf::from(format!("/bale/pkgs/{}", coordinate.relative_dir()));
+        let out_dir = request.out_dir;
+        fs::create_dir_all(out_dir).map_err(|e| BuildError::io(out_dir, e))?;
+        fs::create_dir_all(request.scratch_dir).map_err(|e| BuildError::io(request.scratch_dir, e))?;
+        let work = tempfile::Builder::new()
+            .prefix("build-")
+            .tempdir_in(request.scratch_dir)
+            .map_err(|e| BuildError::io(request.scratch_dir, e))?;
+        let stem = format!("{}-{}", coordinate.name(), coordinate.version());
+        let log_path = out_dir.join(format!("{stem}.build.log"));
+        let mut log = Log::create(&log_path, events)?;
+        let started_at = now_ms();
+        let started = Instant::now();
+        let mut run = Run { started, deadline: started + manifest.build_timeout(), steps: Vec::new() };
+
+        // 1. stack
+        let t = run.begin();
+        log.event(BuildEvent::Note(&format!("stack {} ({})", request.stack.name, request.stack.digest)));
+        run.end("stack", t, "ok");
+
+        // 2-3. runtime and dependencies
+        let t = run.begin();
+        let layer = crate::layer::prepare(&self.sandbox, request, run.deadline, &mut log)?;
+        run.end("dependencies", t, if layer.is_some() { "ok" } else { "skipped" });
+
+        // 4. source
+        let t = run.begin();
+        let src = work.path().join("src");
+        fs::create_dir_all(&src).map_err(|e| BuildError::io(&src, e))?;
+        let source = fetch_source(request, work.path(), &src)?;
+        log.event(BuildEvent::Note(&format!(
+            "source: {} files, commit {}",
+            source.files,
+            source.commit.as_deref().unwrap_or("none")
+        )));
+        run.end("source", t, "ok");
+
+        // 5. actions
+        let prefix_host = work.path().join("prefix");
+        fs::create_dir_all(&prefix_host).map_err(|e| BuildError::io(&prefix_host, e))?;
+        let mut base = self.base_spec(request, layer.as_ref().map(|l| l.dir.clone()));
+        base.network = manifest.build.network;
+        base.workdir = PathBuf::from(SANDBOX_SRC);
+        base.binds.push(Bind::writable(&src, SANDBOX_SRC));
+        base.binds.push(Bind::writable(&prefix_host, &prefix));
+        base.binds.extend(cache_binds(request, &coordinate, work.path())?);
+        base.env.extend([
+            ("BALE_SRC".to_string(), SANDBOX_SRC.to_string()),
+            ("BALE_PREFIX".to_string(), prefix.to_string_lossy().into_owned()),
+            ("BALE_CACHE".to_string(), SANDBOX_CACHE.to_string()),
+            ("BALE_GROUP".to_string(), coordinate.group().to_string()),
+            ("BALE_NAME".to_string(), coordinate.name().to_string()),
+            ("BALE_VERSION".to_string(), coordinate.version().to_string()),
+            ("SOURCE_DATE_EPOCH".to_string(), source.date_epoch.to_string()),
+        ]);
+        base.env.extend(manifest.build.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+        if let Some(bytes) = manifest.build_memory() {
+            match self.sandbox.limits_available() {
+                Ok(()) => base.limits = Limits { memory_bytes: Some(bytes), pids: None },
+                Err(e) => log.event(BuildEvent::Note(&format!("[build] memory is not enforced: {e}"))),
+            }
+        }
+        let empty = Vec::new();
+        let actions: [(&str, &Vec<String>); 4] = [
+            ("before", &manifest.build.before),
+            ("main", manifest.build.main.as_ref().unwrap_or(&empty)),
+            ("after", &manifest.build.after),
+            ("finalize", manifest.build.finalize.as_ref().unwrap_or(&empty)),
+        ];
+        for (step, commands) in actions {
+            let t = run.begin();
+            if commands.is_empty() {
+                run.end(step, t, "skipped");
+                continue;
+            }
+            let result = run_step(&self.sandbox, &base, step, commands, run.deadline, &mut log);
+            run.end(step, t, if result.is_ok() { "ok" } else { "failed" });
+            result?;
+        }
+
+        // 6. collect
+        let t = run.begin();
+        let files = collect_destinations(&src, &manifest.build.destinations, &prefix_host.join("app"))?;
+        if files > 0 {
+            log.event(BuildEvent::Note(&format!("collected {files} file(s) into app/")));
+        }
+        run.end("collect", t, "ok");
+
+        // 7. pack
+        let t = run.begin();
+        let packed = pack(&PackRequest {
+            root: &prefix_host,
+            manifest,
+            stack: StackRef { name: request.stack.name.clone(), digest: request.stack.digest.clone() },
+            stack_root: Some(&request.stack.root),
+            source: SourceRef { git: source.git.clone(), commit: source.commit.clone() },
+            mtime: source.date_epoch,
+            out_dir,
+        })?;
+        run.end("pack", t, "ok");
+
+        // 8. test
+        let t = run.begin();
+        let tests = &manifest.test.commands;
+        if tests.is_empty() {
+            run.end("test", t, "skipped");
+        } else {
+            let result = self.test(request, layer.as_ref().map(|l| l.dir.clone()), &packed, &prefix, work.path(), &run, &mut log);
+            run.end("test", t, if result.is_ok() { "ok" } else { "failed" });
+            if let Err(e) = result {
+                // A package whose tests fail is not a package to hand on.
+                let _ = fs::remove_file(&packed.path);
+                return Err(e);
+            }
+        }
+
+        let facts = BuildFacts {
+            coordinate: coordinate.to_string(),
+            host: hostname(),
+            started_at: started_at / 1000,
+            duration_ms: run.started.elapsed().as_millis() as u64,
+            stack: request.stack.name.clone(),
+            stack_digest: request.stack.digest.clone(),
+            layer: layer.map(|l| l.key),
+            source: source.git.clone().unwrap_or_else(|| request.source_dir.display().to_string()),
+            commit: source.commit.clone(),
+            source_date_epoch: source.date_epoch,
+            steps: run.steps,
+            tests: tests.len(),
+            package: packed.path.clone(),
+            sha256: packed.written.sha256.clone(),
+            log: log.path().to_path_buf(),
+        };
+        let facts_path = out_dir.join(format!("{stem}.build.json"));
+        let mut text = serde_json::to_string_pretty(&facts)?;
+        text.push('\n');
+        fs::write(&facts_path, text).map_err(|e| BuildError::io(&facts_path, e))?;
+        Ok(Built { package: packed, facts, facts_path })
+    }
+
+    /// The spec every run of this build starts from: its layers, hidden
+    /// paths and the kind of environment, without a network.
+    fn base_spec(&self, request: &BuildRequest<'_>, layer: Option<PathBuf>) -> SandboxSpec {
+        let mut layers: Vec<PathBuf> = layer.into_iter().collect();
+        layers.push(request.stack.root.clone());
+        let mut spec = SandboxSpec::new(layers, Vec::new());
+        spec.hide = request.hide.clone();
+        spec
+    }
+
+    /// Runs `[test]` in a fresh sandbox holding the stack, the dependency
+    /// layer and the package as packed, read-only at its prefix.
+    #[allow(clippy::too_many_arguments)]
+    fn test(
+        &self,
+        request: &BuildRequest<'_>,
+        layer: Option<PathBuf>,
+        packed: &Packed,
+        prefix: &Path,
+        work: &Path,
+        run: &Run,
+        log: &mut Log<'_>,
+    ) -> Result<(), BuildError> {
+        let root = work.join("test-root");
+        fs::create_dir_all(&root).map_err(|e| BuildError::io(&root, e))?;
+        let file = fs::File::open(&packed.path).map_err(|e| BuildError::io(&packed.path, e))?;
+        bale_archive::unpack(std::io::BufReader::new(file), &root, &UnpackOptions::default())?;
+        let mut spec = self.base_spec(request, layer);
+        spec.binds.push(Bind::read_only(&root, prefix));
+        spec.workdir = prefix.to_path_buf();
+        let prefix_text = prefix.to_string_lossy().into_owned();
+        spec.env.extend([
+            ("PATH".to_string(), format!("{prefix_text}/bin:{DEFAULT_PATH}")),
+            ("BALE_PREFIX".to_string(), prefix_text),
+        ]);
+        run_step(&self.sandbox, &spec, "test", &request.manifest.test.commands, run.deadline, log).map(|_| ())
+    }
+}
+
+impl Run {
+    fn begin(&self) -> (u64, Instant) {
+        (now_ms(), Instant::now())
+    }
+
+    fn end(&mut self, name: &str, (started_at, started): (u64, Instant), status: &str) {
+        self.steps.push(StepFacts {
+            name: name.to_string(),
+            started_at,
+            duration_ms: started.elapsed().as_millis() as u64,
+            status: status.to_string(),
+        });
+    }
+}
+
+/// The source step: `[source] git` cloned, else the manifest's directory copied.
+fn fetch_source(request: &BuildRequest<'_>, work: &Path, src: &Path) -> Result<SourceTree, BuildError> {
+    match &request.manifest.source {
+        Some(source) => {
+            let local = request.source_dir.join(&source.git);
+            let url = if !source.git.contains("://") && !source.git.contains('@') && local.exists() {
+                local.to_string_lossy().into_owned()
+            } else {
+                source.git.clone()
+            };
+            clone_git(&url, source.reference.as_deref(), &work.join("clone"), src)
+        }
+        None => copy_local(request.source_dir, src),
+    }
+}
+
+/// `BALE_CACHE` and each `[build] cache` directory, bound from
+/// `$BALE_HOME/cache/<group>/<name>/`; with `--fresh`, from empty
+/// directories of this build instead.
+fn cache_binds(request: &BuildRequest<'_>, coordinate: &bale_coordinate::Coordinate, work: &Path) -> Result<Vec<Bind>, BuildError> {
+    let root = if request.fresh {
+        work.join("cache")
+    } else {
+        request.cache_dir.join(coordinate.group()).join(coordinate.name())
+    };
+    let mut binds = Vec::new();
+    let own = root.join("bale");
+    fs::create_dir_all(&own).map_err(|e| BuildError::io(&own, e))?;
+    binds.push(Bind::writable(own, SANDBOX_CACHE));
+    for dir in &request.manifest.build.cache {
+        let inside = Path::new(dir);
+        if !inside.is_absolute() || dir.split('/').any(|c| c == "..") {
+            return Err(BuildError::Source(format!("[build] cache `{dir}` must be an absolute path without `..`")));
+        }
+        let host = root.join("dirs").join(dir.trim_start_matches('/'));
+        fs::create_dir_all(&host).map_err(|e| BuildError::io(&host, e))?;
+        binds.push(Bind::writable(host, inside));
+    }
+    Ok(binds)
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+/// This machine's host name, as recorded in the build's facts.
+fn hostname() -> String {
+    fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| fs::read_to_string("/etc/hostname"))
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "unknown".into())
+}

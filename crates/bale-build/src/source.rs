@@ -1,0 +1,143 @@
+//! The source step: the tree the actions see, copied fresh for every build,
+//! and the facts recorded about it (commit, commit time).
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::BuildError;
+
+/// The source as the build uses it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SourceTree {
+    /// The git URL or path the source came from, when `[source] git` named one.
+    pub git: Option<String>,
+    /// The commit the tree was taken from, when it is a git work tree.
+    pub commit: Option<String>,
+    /// The commit's time (seconds since the epoch), else 0: `SOURCE_DATE_EPOCH`.
+    pub date_epoch: u64,
+    /// How many files were copied.
+    pub files: usize,
+}
+
+/// Copies the source in `dir` into the empty directory `dest`: the tracked
+/// files when `dir` is inside a git work tree (so build outputs and secrets
+/// lying around are not seen), else every file.
+pub fn copy_local(dir: &Path, dest: &Path) -> Result<SourceTree, BuildError> {
+    let tracked = git_tracked(dir);
+    let files = match &tracked {
+        Some(files) => files.clone(),
+        None => walk(dir)?,
+    };
+    let mut copied = 0;
+    for rel in &files {
+        if copy_entry(&dir.join(rel), &dest.join(rel))? {
+            copied += 1;
+        }
+    }
+    let (commit, date_epoch) = if tracked.is_some() { head_commit(dir) } else { (None, 0) };
+    Ok(SourceTree { git: None, commit, date_epoch, files: copied })
+}
+
+/// Clones `url` (a URL or a local repository) at `reference` into `clone`,
+/// then copies its tracked files into `dest`.
+pub fn clone_git(url: &str, reference: Option<&str>, clone: &Path, dest: &Path) -> Result<SourceTree, BuildError> {
+    git(None, &["clone", "--quiet", "--no-checkout", url, &clone.to_string_lossy()])?;
+    let target = reference.unwrap_or("HEAD");
+    git(Some(clone), &["-c", "advice.detachedHead=false", "checkout", "--quiet", target])?;
+    let mut tree = copy_local(clone, dest)?;
+    tree.git = Some(url.to_string());
+    Ok(tree)
+}
+
+fn git(dir: Option<&Path>, args: &[&str]) -> Result<String, BuildError> {
+    let mut cmd = Command::new("git");
+    if let Some(d) = dir {
+        cmd.arg("-C").arg(d);
+    }
+    let out = cmd.args(args).output().map_err(|e| BuildError::Source(format!("cannot run git: {e}")))?;
+    if !out.status.success() {
+        return Err(BuildError::Source(format!(
+            "`git {}` failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The tracked files under `dir`, relative to it; `None` outside a git work tree.
+fn git_tracked(dir: &Path) -> Option<Vec<PathBuf>> {
+    let inside = Command::new("git").arg("-C").arg(dir).args(["rev-parse", "--is-inside-work-tree"]).output().ok()?;
+    if !inside.status.success() || inside.stdout.trim_ascii() != b"true" {
+        return None;
+    }
+    let out = Command::new("git").arg("-C").arg(dir).args(["ls-files", "-z"]).output().ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    Some(
+        out.stdout
+            .split(|b| *b == 0)
+            .filter(|p| !p.is_empty())
+            .map(|p| PathBuf::from(String::from_utf8_lossy(p).into_owned()))
+            .collect(),
+    )
+}
+
+/// HEAD's commit and commit time; a repository without commits gives none and 0.
+fn head_commit(dir: &Path) -> (Option<String>, u64) {
+    match git(Some(dir), &["log", "-1", "--format=%H %ct"]) {
+        Ok(line) => {
+            let mut parts = line.split_whitespace();
+            let commit = parts.next().map(str::to_string);
+            let time = parts.next().and_then(|t| t.parse().ok()).unwrap_or(0);
+            (commit, time)
+        }
+        Err(_) => (None, 0),
+    }
+}
+
+/// Every file and symlink under `dir`, relative to it, `.git` left out.
+fn walk(dir: &Path) -> Result<Vec<PathBuf>, BuildError> {
+    let mut out = Vec::new();
+    let mut pending = vec![PathBuf::new()];
+    while let Some(rel) = pending.pop() {
+        let abs = dir.join(&rel);
+        for entry in fs::read_dir(&abs).map_err(|e| BuildError::io(&abs, e))? {
+            let entry = entry.map_err(|e| BuildError::io(&abs, e))?;
+            let name = entry.file_name();
+            if rel.as_os_str().is_empty() && name == ".git" {
+                continue;
+            }
+            let kind = entry.file_type().map_err(|e| BuildError::io(&entry.path(), e))?;
+            if kind.is_dir() {
+                pending.push(rel.join(&name));
+            } else {
+                out.push(rel.join(&name));
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Copies one file or symlink, making parents; a tracked file missing from
+/// the work tree (deleted, not committed) or a submodule is skipped.
+fn copy_entry(from: &Path, to: &Path) -> Result<bool, BuildError> {
+    let Ok(meta) = from.symlink_metadata() else { return Ok(false) };
+    if meta.is_dir() {
+        return Ok(false);
+    }
+    if let Some(parent) = to.parent() {
+        fs::create_dir_all(parent).map_err(|e| BuildError::io(parent, e))?;
+    }
+    if meta.file_type().is_symlink() {
+        let target = fs::read_link(from).map_err(|e| BuildError::io(from, e))?;
+        symlink(&target, to).map_err(|e| BuildError::io(to, e))?;
+    } else {
+        fs::copy(from, to).map_err(|e| BuildError::io(from, e))?;
+    }
+    Ok(true)
+}
