@@ -1,9 +1,95 @@
-//! `bale build [DIR]`: a sandboxed build into OUT/NAME-VERSION.bale.
+//! `bale build [DIR]`: a sandboxed build into OUT/NAME-VERSION.bale, with
+//! its facts in OUT/NAME-VERSION.build.json.
+
+use std::path::Path;
+
+use bale_build::{BuildEvent, BuildRequest, Builder};
+use bale_stack::Stacks;
 
 use crate::cli::BuildArgs;
 use crate::exit::Failure;
 use crate::printer::Printer;
 
-pub fn run(_args: BuildArgs, _printer: &Printer) -> Result<(), Failure> {
-    Err(Failure::user(anyhow::anyhow!("bale build is not available yet")))
+pub fn run(args: BuildArgs, printer: &Printer) -> Result<(), Failure> {
+    let manifest_path = super::check::manifest_path(&args.dir);
+    let manifest = super::check::load(&manifest_path, printer)?;
+    let source_dir = manifest_path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    // The facts name the source; a relative path would mean nothing later.
+    let source_dir = &source_dir.canonicalize().unwrap_or_else(|_| source_dir.to_path_buf());
+    let home = super::home()?;
+    // Load the key before the work, so a missing key fails fast.
+    let key = match &args.key {
+        Some(k) => Some(super::key::load_secret_key(&home, Some(k))?),
+        None => None,
+    };
+    let stacks = Stacks::load(&home, None).map_err(|e| Failure::user(e.into()))?;
+    let image = stacks.image(&manifest.stack.name).map_err(|e| Failure::user(e.into()))?;
+    let host = image.root == Path::new("/");
+    let layers_dir = (!host).then(|| stacks.layers_dir(&image.name));
+    let request = BuildRequest {
+        source_dir,
+        manifest: &manifest,
+        stack: &image,
+        layers_dir: layers_dir.as_deref(),
+        out_dir: &args.output,
+        scratch_dir: &home.tmp_dir(),
+        cache_dir: &home.cache_dir(),
+        // Over the host's own root the sandbox would see $BALE_HOME, and the signing keys in it.
+        hide: if host { vec![home.root().to_path_buf()] } else { Vec::new() },
+        fresh: args.fresh,
+        verbose: args.verbose,
+    };
+    printer.status("Building", format!("{} on stack {}", manifest.coordinate().map_err(|e| Failure::user(e.into()))?, image.name));
+    let verbose = args.verbose;
+    let mut events = |event: BuildEvent<'_>| match event {
+        BuildEvent::StepStarted { step } => printer.status("Step", step),
+        BuildEvent::Output { step, line } => printer.status(&format!("[{step}]"), line),
+        BuildEvent::StepFinished { step, duration_ms, ok } => {
+            if !ok {
+                printer.status("Failed", format!("{step} after {duration_ms} ms"));
+            } else if verbose {
+                printer.status("Done", format!("{step} in {duration_ms} ms"));
+            }
+        }
+        BuildEvent::Note(text) => {
+            if verbose {
+                printer.status("Note", text);
+            }
+        }
+    };
+    let builder = Builder::new().map_err(|e| Failure::user(e.into()))?;
+    let built = builder.build(&request, &mut events).map_err(|e| Failure::user(e.into()))?;
+    let signature = match &key {
+        Some(key) => Some(super::key::sign_file(key, &built.package.path)?),
+        None => None,
+    };
+    if printer.json() {
+        return printer.print_json(&serde_json::json!({
+            "path": built.package.path, "facts": built.facts_path, "signature": signature,
+            "build": built.facts,
+        }));
+    }
+    printer.status(
+        "Built",
+        format!(
+            "{} ({} files, {} → {}) in {:.1}s",
+            built.package.path.display(),
+            built.package.written.index.files.len(),
+            super::inspect::human_bytes(built.package.written.index.installed_size),
+            super::inspect::human_bytes(built.package.written.size),
+            built.facts.duration_ms as f64 / 1000.0
+        ),
+    );
+    printer.line(format!("sha256:{}", built.package.written.sha256));
+    printer.status("Facts", built.facts_path.display());
+    if let Some(sig) = signature {
+        printer.status("Signed", sig.display());
+    }
+    if !built.package.unresolved_libraries.is_empty() {
+        printer.warn(format!(
+            "no stack package found for needed libraries: {}",
+            built.package.unresolved_libraries.join(", ")
+        ));
+    }
+    Ok(())
 }

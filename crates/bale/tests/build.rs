@@ -1,0 +1,65 @@
+//! `bale build` on the host stack: the example static site, signing, and a
+//! failing action's report.
+
+mod common;
+
+use common::{copy_tree, examples, Scratch};
+use predicates::prelude::*;
+
+/// examples/static-docs in the scratch dir, moved onto the host stack.
+fn static_docs(s: &Scratch) -> std::path::PathBuf {
+    let dir = s.path().join("static-docs");
+    copy_tree(&examples().join("static-docs"), &dir);
+    let manifest = std::fs::read_to_string(dir.join("bale.toml")).expect("read");
+    std::fs::write(dir.join("bale.toml"), manifest.replace("name = \"debian-bookworm\"", "name = \"host\"")).expect("write");
+    dir
+}
+
+#[test]
+fn build_makes_the_static_docs_package_runs_its_tests_and_writes_its_facts() {
+    let s = Scratch::new();
+    let dir = static_docs(&s);
+    let out = s.bale().args(["build", "static-docs", "-o", "out", "--json"]).output().expect("run bale");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(s.path().join("out/static-docs-1.0.0.bale").is_file());
+    assert!(s.path().join("out/static-docs-1.0.0.build.json").is_file());
+    let test = json["build"]["steps"].as_array().expect("steps").iter().find(|st| st["name"] == "test").expect("a test step");
+    assert_eq!(test["status"], "ok");
+    assert_eq!(json["build"]["tests"], 2);
+    assert!(dir.join("bale.toml").is_file(), "the source is left alone");
+    s.bale()
+        .args(["inspect", "out/static-docs-1.0.0.bale"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("app/site/index.html"));
+}
+
+#[test]
+fn build_with_a_key_signs_the_package() {
+    let s = Scratch::new();
+    static_docs(&s);
+    s.bale().args(["key", "generate"]).assert().success();
+    s.bale().args(["build", "static-docs", "-o", "out", "--key", "default"]).assert().success();
+    assert!(s.path().join("out/static-docs-1.0.0.bale.minisig").is_file());
+    s.bale().args(["verify", "out/static-docs-1.0.0.bale"]).assert().success();
+}
+
+#[test]
+fn a_failing_action_exits_one_naming_the_step_the_command_and_its_exit_code() {
+    let s = Scratch::new();
+    s.write(
+        "app/bale.toml",
+        "[package]\ngroup = \"org.example\"\nname = \"broken\"\nversion = \"1.0.0\"\n\n[stack]\nname = \"host\"\n\n[build]\nmain = [\"echo about to fail\", \"echo the reason >&2; exit 4\"]\n",
+    );
+    s.bale()
+        .args(["build", "app", "-o", "out"])
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("step `main` failed: `echo the reason >&2; exit 4` exited with 4")
+                .and(predicate::str::contains("the reason"))
+                .and(predicate::str::contains("broken-1.0.0.build.log")),
+        );
+    assert!(!s.path().join("out/broken-1.0.0.bale").exists());
+}
