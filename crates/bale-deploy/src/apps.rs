@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::deploy::{context, read_manifest, start_services, Progress};
 use crate::deployment::{self, AppDirs, Deployment};
-use crate::hooks::run_hook;
+use crate::hooks::run_hook_step;
 use crate::lock::{AppLock, Wait};
 use crate::runner::Isolation;
 use crate::services::{self, ServiceState, STOP_TIMEOUT};
@@ -231,8 +231,7 @@ pub fn uninstall(
         None => None,
     };
     if let (Some(d), Some(m)) = (&current, &manifest) {
-        progress("Running", "the pre-deinstall hook");
-        run_hook(isolation, &context(&app, d, m), &app, m, "pre-deinstall", &[])?;
+        run_hook_step(isolation, &context(&app, d, m), &app, m, "pre-deinstall", &[], progress)?;
     }
     progress("Stopping", "the services");
     services::stop_all(&app, STOP_TIMEOUT)?;
@@ -244,12 +243,11 @@ pub fn uninstall(
     deployment::sync(&home.apps_dir())?;
     let mut result = Ok(());
     if let (Some(d), Some(m)) = (&current, &manifest) {
-        progress("Running", "the post-deinstall hook");
         let mut ctx = context(&app, d, m);
         // The runtime directory moved with the app; the hook still sees its data.
         ctx.run_dir = away.join("run");
         let hook_app = AppDirs::at(name, away.clone());
-        result = run_hook(isolation, &ctx, &hook_app, m, "post-deinstall", &[]);
+        result = run_hook_step(isolation, &ctx, &hook_app, m, "post-deinstall", &[], progress);
     }
     deployment::remove_tree(&away)?;
     result

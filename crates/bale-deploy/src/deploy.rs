@@ -11,7 +11,7 @@ use bale_manifest::{Catalog, Manifest, ParseOptions};
 use sha2::{Digest, Sha256};
 
 use crate::deployment::{self, AppDirs, Deployment};
-use crate::hooks::run_hook;
+use crate::hooks::run_hook_step;
 use crate::kits;
 use crate::lock::{AppLock, Wait};
 use crate::runner::{Isolation, RunContext};
@@ -147,8 +147,7 @@ fn deploy_locked(
 
     // 4. post-install or pre-upgrade, the old version still running
     let first_hook = if previous.is_some() { "pre-upgrade" } else { "post-install" };
-    progress("Running", &format!("the {first_hook} hook"));
-    if let Err(cause) = run_hook(isolation, &ctx, app, &manifest, first_hook, &extra) {
+    if let Err(cause) = run_hook_step(isolation, &ctx, app, &manifest, first_hook, &extra, progress) {
         deployment::remove(app, &new)?;
         let restored = match &previous {
             Some(old) => format!("nothing was changed; {} is still current", old.coordinate),
@@ -201,12 +200,10 @@ fn go_live(
 ) -> Result<Vec<String>, DeployError> {
     let hooks: &[&str] = if upgrade { &["post-upgrade", "deploy"] } else { &["deploy"] };
     for hook in hooks {
-        progress("Running", &format!("the {hook} hook"));
-        run_hook(isolation, ctx, app, manifest, hook, extra)?;
+        run_hook_step(isolation, ctx, app, manifest, hook, extra, progress)?;
     }
     let started = start_services(isolation, ctx, app, manifest, progress)?;
-    progress("Running", "the post-deploy hook");
-    run_hook(isolation, ctx, app, manifest, "post-deploy", extra)?;
+    run_hook_step(isolation, ctx, app, manifest, "post-deploy", extra, progress)?;
     Ok(started)
 }
 

@@ -14,6 +14,22 @@ use crate::DeployError;
 /// How much of a failed hook's output the error shows.
 const OUTPUT_TAIL_BYTES: usize = 8 * 1024;
 
+/// Runs hook `name` like [`run_hook`], telling `progress` first when it has commands.
+pub(crate) fn run_hook_step(
+    isolation: Isolation,
+    ctx: &RunContext,
+    app: &AppDirs,
+    manifest: &Manifest,
+    name: &str,
+    extra: &[(String, String)],
+    progress: crate::Progress<'_>,
+) -> Result<(), DeployError> {
+    if manifest.hooks.get(name).is_some_and(|c| !c.is_empty()) {
+        progress("Running", &format!("the {name} hook"));
+    }
+    run_hook(isolation, ctx, app, manifest, name, extra)
+}
+
 /// Runs hook `name` of `manifest` (nothing when it has no commands).
 /// `extra` adds variables such as `BALE_OLD_VERSION`.
 pub fn run_hook(
