@@ -65,6 +65,20 @@ pub enum Command {
     /// Stack images: create, start, stop, sanitize, rm, list.
     #[command(subcommand)]
     Stack(StackCommand),
+    /// Deploy a package as an app: install, check its kits, switch, start, roll back on failure.
+    Deploy(DeployArgs),
+    /// Make an earlier deployment of an app current again and start its services.
+    Rollback(RollbackArgs),
+    /// List every app: its current version and its services' state.
+    Apps,
+    /// Start, stop, restart or show the services of an app.
+    Service(ServiceArgs),
+    /// Show the logs of an app's services.
+    Logs(LogsArgs),
+    /// Run one of an app's [run.commands] in its environment.
+    App(AppArgs),
+    /// Remove an app: pre-deinstall, stop, remove, post-deinstall (packages stay installed).
+    Uninstall(UninstallArgs),
 }
 
 #[derive(Debug, Args)]
@@ -206,4 +220,100 @@ pub enum StackCommand {
     },
     /// List the configured stacks and the images on disk.
     List,
+}
+
+/// `bale deploy`.
+#[derive(Debug, Args)]
+#[command(after_help = "Steps: install the package; check the kits' variables; make deployments/<date_time>/; run post-install (first deploy) or pre-upgrade; stop the old services; switch `current`; run post-upgrade and deploy; start the services and wait for their health checks; run post-deploy; keep the newest N deployments. If a hook or a health check fails, the previous deployment is made current again and its services started.")]
+pub struct DeployArgs {
+    /// The app: a name for this instance of the package, e.g. `shop`.
+    pub app: String,
+    /// The package: a FILE.bale, or the coordinate (group:name:version) of an installed package.
+    pub package: String,
+    /// Give the app a variable (kept for later deploys); repeat for more.
+    #[arg(long = "env", value_name = "NAME=VALUE", value_parser = crate::commands::parse_env)]
+    pub env: Vec<(String, String)>,
+    /// Keep the newest N deployments; the current one and the one before it always stay.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub keep: usize,
+    /// Wait for another deploy of the same app to finish instead of failing.
+    #[arg(long)]
+    pub wait: bool,
+    /// Install the package even when it has no signature from a trusted key.
+    #[arg(long)]
+    pub allow_unsigned: bool,
+}
+
+/// `bale rollback`.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The app.
+    pub app: String,
+    /// The deployment to go back to: its id or the start of it (default: the one before the current one).
+    #[arg(long, value_name = "ID")]
+    pub to: Option<String>,
+    /// Wait for a deploy of the same app to finish instead of failing.
+    #[arg(long)]
+    pub wait: bool,
+}
+
+/// What `bale service` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ServiceVerb {
+    /// Start the services and wait for their health checks.
+    Start,
+    /// Stop the services (SIGTERM, then SIGKILL after a timeout).
+    Stop,
+    /// Stop, then start.
+    Restart,
+    /// Show whether each service runs.
+    Status,
+}
+
+/// `bale service`.
+#[derive(Debug, Args)]
+pub struct ServiceArgs {
+    /// The app.
+    pub app: String,
+    /// What to do.
+    pub action: ServiceVerb,
+    /// Only this service (default: all of the app's services).
+    pub service: Option<String>,
+}
+
+/// `bale logs`.
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// The app.
+    pub app: String,
+    /// Only this service (default: every service, each line prefixed with its name).
+    pub service: Option<String>,
+    /// Keep printing what the services write.
+    #[arg(long, short)]
+    pub follow: bool,
+    /// How many lines of each log to show first.
+    #[arg(long, short = 'n', default_value_t = 50)]
+    pub lines: usize,
+}
+
+/// `bale app`.
+#[derive(Debug, Args)]
+pub struct AppArgs {
+    /// The app.
+    pub app: String,
+    /// The [run.commands] entry, e.g. `console` or `migrate`.
+    pub command: String,
+    /// Arguments passed on to the command.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
+}
+
+/// `bale uninstall`.
+#[derive(Debug, Args)]
+pub struct UninstallArgs {
+    /// The app.
+    pub app: String,
+    /// Wait for a deploy of the same app to finish instead of failing.
+    #[arg(long)]
+    pub wait: bool,
 }

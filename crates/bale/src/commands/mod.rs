@@ -1,14 +1,21 @@
 //! One module per command; each turns parsed arguments into calls on the
 //! library crates and output through the printer.
 
+mod app;
+mod apps;
 mod build;
 mod check;
+mod deploy;
 mod init;
 mod inspect;
 mod install;
 mod key;
+mod logs;
 mod pack;
+mod rollback;
+mod service;
 mod stack;
+mod uninstall;
 mod verify;
 
 use anyhow::Context;
@@ -17,6 +24,8 @@ use bale_home::Home;
 use crate::cli::Command;
 use crate::exit::{Failure, Internal};
 use crate::printer::Printer;
+
+pub use deploy::parse_env;
 
 /// Runs one command.
 pub fn run(command: Command, printer: &Printer) -> Result<(), Failure> {
@@ -31,6 +40,13 @@ pub fn run(command: Command, printer: &Printer) -> Result<(), Failure> {
         Command::Install(args) => install::run(args, printer),
         Command::Build(args) => build::run(args, printer),
         Command::Stack(cmd) => stack::run(cmd, printer),
+        Command::Deploy(args) => deploy::run(args, printer),
+        Command::Rollback(args) => rollback::run(args, printer),
+        Command::Apps => apps::run(printer),
+        Command::Service(args) => service::run(args, printer),
+        Command::Logs(args) => logs::run(args, printer),
+        Command::App(args) => app::run(args, printer),
+        Command::Uninstall(args) => uninstall::run(args, printer),
     }
 }
 

@@ -1,0 +1,26 @@
+//! `bale apps`: every app, its current version and its services' state.
+
+use crate::exit::Failure;
+use crate::printer::Printer;
+
+pub fn run(printer: &Printer) -> Result<(), Failure> {
+    let home = super::home()?;
+    let apps = bale_deploy::list_apps(&home).map_err(super::deploy::failure)?;
+    if printer.json() {
+        return printer.print_json(&apps);
+    }
+    if apps.is_empty() {
+        printer.line("no apps are deployed; deploy one with `bale deploy APP PACKAGE`");
+        return Ok(());
+    }
+    for app in &apps {
+        let version = app
+            .current
+            .as_ref()
+            .map_or_else(|| "(no current deployment)".to_owned(), |c| c.coordinate.clone());
+        let services: Vec<String> = app.services.iter().map(|s| format!("{} {}", s.name, s.state)).collect();
+        let services = if services.is_empty() { "no services".to_owned() } else { services.join(", ") };
+        printer.line(format!("{}\t{version}\t{services}", app.name));
+    }
+    Ok(())
+}

@@ -1,0 +1,96 @@
+//! `bale deploy APP PACKAGE`: install, check the kits, switch, start; roll back on failure.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use bale_coordinate::Coordinate;
+use bale_deploy::{DeployError, DeployOptions, Isolation, PackageRef, Wait};
+
+use crate::cli::DeployArgs;
+use crate::exit::Failure;
+use crate::printer::Printer;
+
+pub fn run(args: DeployArgs, printer: &Printer) -> Result<(), Failure> {
+    let home = super::home()?;
+    let package = package_ref(&args.package)?;
+    let options = DeployOptions {
+        env: args.env.into_iter().collect::<BTreeMap<_, _>>(),
+        keep: args.keep,
+        wait: wait(args.wait),
+        allow_unsigned: args.allow_unsigned,
+        isolation: Isolation::None,
+    };
+    let deployed = bale_deploy::deploy(&home, &args.app, &package, &options, &|verb, text| {
+        printer.status(verb, text)
+    })
+    .map_err(failure)?;
+    let deployment = &deployed.deployment;
+    if printer.json() {
+        return printer.print_json(&serde_json::json!({
+            "app": args.app,
+            "id": deployment.id,
+            "coordinate": deployment.coordinate.to_string(),
+            "deployment": deployment.name,
+            "previous": deployed.previous.as_ref().map(|p| p.coordinate.to_string()),
+            "services": deployed.services,
+            "removed": deployed.removed.iter().map(|d| &d.name).collect::<Vec<_>>(),
+        }));
+    }
+    let services = if deployed.services.is_empty() {
+        "no services".to_owned()
+    } else {
+        format!("services: {}", deployed.services.join(", "))
+    };
+    printer.status(
+        "Deployed",
+        format!(
+            "{} as {} ({}; {services})",
+            deployment.coordinate,
+            args.app,
+            bale_deploy::short(&deployment.id)
+        ),
+    );
+    Ok(())
+}
+
+/// A package file when the argument names one (or ends in `.bale`), else a coordinate.
+fn package_ref(text: &str) -> Result<PackageRef, Failure> {
+    let path = PathBuf::from(text);
+    if path.is_file() || text.ends_with(".bale") {
+        if !path.is_file() {
+            return Err(Failure::user(anyhow::anyhow!("{text}: no such package file")));
+        }
+        return Ok(PackageRef::File(path));
+    }
+    match text.parse::<Coordinate>() {
+        Ok(coordinate) => Ok(PackageRef::Installed(coordinate)),
+        Err(e) => Err(Failure::user(anyhow::anyhow!(
+            "`{text}` is neither a package file nor a coordinate ({e})"
+        ))),
+    }
+}
+
+/// The lock policy for `--wait`.
+pub(super) fn wait(wait: bool) -> Wait {
+    if wait {
+        Wait::Yes
+    } else {
+        Wait::No
+    }
+}
+
+/// Parses `K=V` from `--env`.
+pub fn parse_env(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
+        _ => Err(format!("`{text}` is not NAME=VALUE")),
+    }
+}
+
+/// The exit code a deploy error means: bale's own I/O is internal, the rest the user's.
+pub(super) fn failure(error: DeployError) -> Failure {
+    match error {
+        DeployError::Io { .. } => Failure::internal(error.into()),
+        _ => Failure::user(error.into()),
+    }
+}

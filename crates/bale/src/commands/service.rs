@@ -1,0 +1,60 @@
+//! `bale service APP start|stop|restart|status [SERVICE]`.
+
+use bale_deploy::{AppDirs, Isolation, ServiceAction};
+
+use crate::cli::{ServiceArgs, ServiceVerb};
+use crate::exit::Failure;
+use crate::printer::Printer;
+
+pub fn run(args: ServiceArgs, printer: &Printer) -> Result<(), Failure> {
+    let home = super::home()?;
+    let action = match args.action {
+        ServiceVerb::Start => ServiceAction::Start,
+        ServiceVerb::Stop => ServiceAction::Stop,
+        ServiceVerb::Restart => ServiceAction::Restart,
+        ServiceVerb::Status => return status(&home, &args, printer),
+    };
+    let done = bale_deploy::control(&home, &args.app, action, args.service.as_deref(), Isolation::None, &|verb, text| {
+        printer.status(verb, text)
+    })
+    .map_err(super::deploy::failure)?;
+    if printer.json() {
+        return printer.print_json(&serde_json::json!({ "app": args.app, "services": done }));
+    }
+    let verb = match action {
+        ServiceAction::Start => "Started",
+        ServiceAction::Stop => "Stopped",
+        ServiceAction::Restart => "Restarted",
+    };
+    printer.status(verb, format!("{}: {}", args.app, done.join(", ")));
+    Ok(())
+}
+
+fn status(home: &bale_home::Home, args: &ServiceArgs, printer: &Printer) -> Result<(), Failure> {
+    let app = AppDirs::new(home, &args.app).map_err(super::deploy::failure)?;
+    let status = bale_deploy::app_status(&app).map_err(super::deploy::failure)?;
+    if status.current.is_none() {
+        return Err(super::deploy::failure(bale_deploy::DeployError::NotDeployed(args.app.clone())));
+    }
+    let services: Vec<_> =
+        status.services.iter().filter(|s| args.service.as_deref().is_none_or(|only| only == s.name)).collect();
+    if let Some(only) = &args.service {
+        if services.is_empty() {
+            return Err(super::deploy::failure(bale_deploy::DeployError::UnknownService {
+                app: args.app.clone(),
+                service: only.clone(),
+                known: status.services.iter().map(|s| s.name.clone()).collect(),
+            }));
+        }
+    }
+    if printer.json() {
+        return printer.print_json(&services);
+    }
+    for service in services {
+        match service.pid {
+            Some(pid) => printer.line(format!("{}\t{} (pid {pid})", service.name, service.state)),
+            None => printer.line(format!("{}\t{}", service.name, service.state)),
+        }
+    }
+    Ok(())
+}
