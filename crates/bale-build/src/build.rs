@@ -105,7 +105,12 @@ impl Builder {
         // 2-3. runtime and dependencies
         let t = run.begin();
         let layer = crate::layer::prepare(&self.sandbox, request, run.deadline, &mut log)?;
-        run.end("dependencies", t, if layer.is_some() { "ok" } else { "skipped" });
+        let status = match &layer {
+            Some(l) if l.reused => "cached",
+            Some(_) => "ok",
+            None => "skipped",
+        };
+        run.end(crate::layer::STEP, t, status);
 
         // 4. source
         let t = run.begin();
