@@ -17,7 +17,11 @@ struct Project {
 
 impl Project {
     fn new(manifest_tail: &str) -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
+        Self::new_in(&std::env::temp_dir(), manifest_tail)
+    }
+
+    fn new_in(parent: &Path, manifest_tail: &str) -> Self {
+        let dir = tempfile::tempdir_in(parent).expect("tempdir");
         let p = Project { dir };
         p.write(
             "bale.toml",
@@ -49,11 +53,16 @@ impl Project {
             .resolved(&catalog.kinds)
     }
 
+    /// The BALE_HOME of this project's builds (hidden from them).
+    fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
     /// Builds, returning the result and every output line as (step, line).
     fn build(&self) -> (Result<Built, BuildError>, Vec<(String, String)>) {
         let manifest = self.manifest();
         let stack = StackImage { name: "host".into(), root: PathBuf::from("/"), digest: HOST_DIGEST.into() };
-        let home = self.dir.path().join("home");
+        let home = self.home();
         let out = self.out();
         let scratch = home.join("tmp");
         let cache = home.join("cache");
@@ -287,4 +296,35 @@ fn cache_directories_survive_from_one_build_to_the_next() {
     let (second, lines) = p.build();
     second.unwrap_or_else(|e| panic!("second build failed: {e}"));
     assert!(said(&lines, "main", "kept"), "{lines:?}");
+}
+
+#[test]
+fn a_build_past_its_timeout_is_killed_and_says_so() {
+    let p = Project::new("[build]\ntimeout = \"1s\"\nmain = [\"echo started\", \"sleep 60\"]\n");
+    match p.build().0 {
+        Err(BuildError::StepFailed { step, command, reason, .. }) => {
+            assert_eq!(step, "main");
+            assert_eq!(command, "sleep 60");
+            assert!(reason.contains("timed out"), "{reason}");
+        }
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+}
+
+#[test]
+fn bale_home_and_its_keys_are_out_of_sight_on_the_host_stack() {
+    // Not under /tmp, which every sandbox has as its own empty tmpfs anyway.
+    let p = Project::new_in(Path::new("/var/tmp"), "");
+    let key = p.home().join("keys/default.key");
+    std::fs::create_dir_all(key.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&key, "secret").expect("write");
+    std::fs::write(
+        p.src().join("bale.toml"),
+        format!(
+            "[package]\ngroup = \"org.example\"\nname = \"fixture\"\nversion = \"1.0.0\"\n\n[stack]\nname = \"host\"\n\n[build]\nmain = [\"test ! -e {}\"]\n",
+            key.display()
+        ),
+    )
+    .expect("write");
+    p.build().0.unwrap_or_else(|e| panic!("the build saw the secret key: {e}"));
 }
