@@ -180,7 +180,10 @@ pub struct BuildArgs {
     /// Ignore cached dependency layers and [build] cache directories.
     #[arg(long)]
     pub fresh: bool,
-    /// Print more: the dependency layer's key inputs, every action's output.
+    /// Build twice and compare: fail, naming the files that differ, unless the packages are identical.
+    #[arg(long)]
+    pub check: bool,
+    /// Print more: each step's time, notes, and the dependency layer's key inputs.
     #[arg(long, short)]
     pub verbose: bool,
     /// Sign with this secret key (a name in $BALE_HOME/keys or a path to a .key file).

@@ -63,3 +63,28 @@ fn a_failing_action_exits_one_naming_the_step_the_command_and_its_exit_code() {
         );
     assert!(!s.path().join("out/broken-1.0.0.bale").exists());
 }
+
+fn project(s: &Scratch, main: &str) {
+    s.write(
+        "app/bale.toml",
+        &format!("[package]\ngroup = \"org.example\"\nname = \"twice\"\nversion = \"1.0.0\"\n\n[stack]\nname = \"host\"\n\n[build]\nmain = [{main}]\n"),
+    );
+}
+
+#[test]
+fn check_accepts_a_build_that_gives_the_same_bytes_twice() {
+    let s = Scratch::new();
+    project(&s, "\"mkdir -p $BALE_PREFIX/share\", \"echo same > $BALE_PREFIX/share/data\"");
+    s.bale().args(["build", "app", "-o", "out", "--check"]).assert().success().stderr(predicate::str::contains("Reproduced"));
+}
+
+#[test]
+fn check_refuses_a_build_that_differs_and_names_the_file() {
+    let s = Scratch::new();
+    project(&s, "\"mkdir -p $BALE_PREFIX/share\", \"head -c 16 /dev/urandom > $BALE_PREFIX/share/random\"");
+    s.bale()
+        .args(["build", "app", "-o", "out", "--check"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("not reproducible").and(predicate::str::contains("share/random")));
+}

@@ -59,6 +59,17 @@ pub fn run(args: BuildArgs, printer: &Printer) -> Result<(), Failure> {
     };
     let builder = Builder::new().map_err(|e| Failure::user(e.into()))?;
     let built = builder.build(&request, &mut events).map_err(|e| Failure::user(e.into()))?;
+    if args.check {
+        let again_dir = tempfile::Builder::new()
+            .prefix("check-")
+            .tempdir_in(request.scratch_dir)
+            .map_err(|e| Failure::internal(e.into()))?;
+        printer.status("Checking", "building a second time to compare");
+        let again = BuildRequest { out_dir: again_dir.path(), ..request.clone() };
+        let second = builder.build(&again, &mut events).map_err(|e| Failure::user(e.into()))?;
+        compare(&built.package, &second.package)?;
+        printer.status("Reproduced", format!("sha256:{}", built.package.written.sha256));
+    }
     let signature = match &key {
         Some(key) => Some(super::key::sign_file(key, &built.package.path)?),
         None => None,
@@ -92,4 +103,24 @@ pub fn run(args: BuildArgs, printer: &Printer) -> Result<(), Failure> {
         ));
     }
     Ok(())
+}
+
+/// Fails unless two builds of one source gave the same bytes, naming the
+/// files whose content or mode differ.
+fn compare(first: &bale_build::Packed, second: &bale_build::Packed) -> Result<(), Failure> {
+    if first.written.sha256 == second.written.sha256 {
+        return Ok(());
+    }
+    let theirs: std::collections::BTreeMap<&str, _> =
+        second.written.index.files.iter().map(|f| (f.path.as_str(), f)).collect();
+    let ours: std::collections::BTreeMap<&str, _> = first.written.index.files.iter().map(|f| (f.path.as_str(), f)).collect();
+    let mut differing: Vec<&str> = ours.iter().filter(|(p, f)| theirs.get(*p) != Some(*f)).map(|(p, _)| *p).collect();
+    differing.extend(theirs.keys().filter(|p| !ours.contains_key(*p)));
+    differing.sort();
+    let listed = if differing.is_empty() { "the archive's metadata".to_string() } else { differing.join(", ") };
+    Err(Failure::user(anyhow::anyhow!(
+        "the build is not reproducible: two builds gave sha256:{} and sha256:{}; differing: {listed}",
+        first.written.sha256,
+        second.written.sha256
+    )))
 }
