@@ -25,8 +25,10 @@ use crate::RepoError;
 const SINGLE_PUT_MAX: u64 = 16 << 20;
 /// The part size of multipart writes (S3 needs at least 5 MiB).
 const PART_SIZE: usize = 8 << 20;
+/// Local files up to this size are read whole when opened.
+const INLINE_MAX: u64 = 256 << 10;
 /// Read buffer when streaming a local file to a client.
-const STREAM_CHUNK: usize = 256 << 10;
+const STREAM_CHUNK: usize = 128 << 10;
 
 /// A stream of an object's bytes.
 pub type ByteStream = BoxStream<'static, std::io::Result<Bytes>>;
@@ -40,6 +42,26 @@ pub struct ObjectInfo {
     pub e_tag: Option<String>,
     /// When it was written.
     pub last_modified: SystemTime,
+}
+
+/// An object opened by [`Storage::open_object`], ready to stream.
+#[derive(Debug)]
+pub struct OpenObject {
+    /// Its size, tag and time.
+    pub info: ObjectInfo,
+    key: String,
+    content: Content,
+}
+
+/// Where an opened object's bytes come from.
+#[derive(Debug)]
+enum Content {
+    /// Read whole already (small local files).
+    Inline(Bytes),
+    /// An open local file, streamed in chunks.
+    File(std::fs::File),
+    /// Fetched from the object store when streamed.
+    Remote,
 }
 
 /// The repository's object store.
@@ -151,6 +173,62 @@ impl Storage {
         }
     }
 
+    /// Opens an object for serving: its facts and, on local disk, its bytes
+    /// (small files) or the open file; `None` when it does not exist.
+    ///
+    /// On local disk this runs on the calling thread: an open, a stat and a
+    /// read of at most 256 KiB, mostly from the page cache. Handing that to
+    /// the blocking pool costs more than the work itself and would hold
+    /// `bale serve` well below a static web server on small files.
+    pub async fn open_object(&self, key: &str) -> Result<Option<OpenObject>, RepoError> {
+        let Some(fs) = &self.local else {
+            return Ok(self.head(key).await?.map(|info| OpenObject { info, key: key.to_owned(), content: Content::Remote }));
+        };
+        let path = fs.path_to_filesystem(&self.location(key)?).map_err(|e| RepoError::storage(key, e))?;
+        let file = match std::fs::File::open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(RepoError::io(&path, e)),
+        };
+        let meta = file.metadata().map_err(|e| RepoError::io(&path, e))?;
+        if !meta.is_file() {
+            return Ok(None);
+        }
+        let modified = meta.modified().unwrap_or(UNIX_EPOCH);
+        let micros = modified.duration_since(UNIX_EPOCH).map(|d| d.as_micros()).unwrap_or(0);
+        let info = ObjectInfo {
+            size: meta.len(),
+            e_tag: Some(format!("{:x}-{micros:x}-{:x}", std::os::unix::fs::MetadataExt::ino(&meta), meta.len())),
+            last_modified: modified,
+        };
+        let content = if meta.len() <= INLINE_MAX {
+            let mut bytes = Vec::with_capacity(meta.len() as usize);
+            std::io::Read::read_to_end(&mut std::io::Read::take(&file, INLINE_MAX), &mut bytes)
+                .map_err(|e| RepoError::io(&path, e))?;
+            if bytes.len() as u64 != meta.len() {
+                return Err(RepoError::Internal(format!("{} changed size while being read", path.display())));
+            }
+            Content::Inline(Bytes::from(bytes))
+        } else {
+            Content::File(file)
+        };
+        Ok(Some(OpenObject { info, key: key.to_owned(), content }))
+    }
+
+    /// Streams `range` of an opened object.
+    pub async fn stream(&self, object: OpenObject, range: Range<u64>) -> Result<Option<ByteStream>, RepoError> {
+        let file = match object.content {
+            Content::Remote => return self.read_range(&object.key, range).await,
+            Content::Inline(bytes) => {
+                let (start, end) = (range.start.min(object.info.size) as usize, range.end.min(object.info.size) as usize);
+                let part = bytes.slice(start..end.max(start));
+                return Ok(Some(futures::stream::once(async move { Ok(part) }).boxed()));
+            }
+            Content::File(file) => file,
+        };
+        Ok(Some(stream_file(file, range)))
+    }
+
     /// Streams `range` of an object; `None` when it does not exist.
     pub async fn read_range(&self, key: &str, range: Range<u64>) -> Result<Option<ByteStream>, RepoError> {
         let location = self.location(key)?;
@@ -254,4 +332,44 @@ impl Storage {
         .await
         .map_err(|e| RepoError::Internal(e.to_string()))?
     }
+}
+
+/// Streams part of a file: one blocking reader per response feeds chunks
+/// through a short channel, so a download costs one thread hop, not one per chunk.
+fn stream_file(mut file: std::fs::File, range: Range<u64>) -> ByteStream {
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(4);
+    tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Seek};
+        if range.start > 0 {
+            if let Err(e) = file.seek(SeekFrom::Start(range.start)) {
+                let _ = tx.blocking_send(Err(e));
+                return;
+            }
+        }
+        let mut left = range.end.saturating_sub(range.start);
+        while left > 0 {
+            let want = STREAM_CHUNK.min(left as usize);
+            // Read into spare capacity: no zeroing of a buffer about to be overwritten.
+            let mut buf = Vec::with_capacity(want);
+            match (&mut file).take(want as u64).read_to_end(&mut buf) {
+                Ok(0) => {
+                    let _ = tx.blocking_send(Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the file shrank while being served")));
+                    return;
+                }
+                Ok(n) => {
+                    left -= n as u64;
+                    // The client went away: stop reading.
+                    if tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
+                        return;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(e));
+                    return;
+                }
+            }
+        }
+    });
+    futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) }).boxed()
 }

@@ -396,3 +396,20 @@ async fn signatures_are_required_unless_the_repository_allows_unsigned() {
     let (_, body) = open.get_json("/api/v1/packages/org.example/hello/2.10").await;
     assert_eq!(body["signature"]["key_id"], open.publisher.key_id.as_str());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publishing_the_same_bytes_restores_an_archive_lost_from_storage() {
+    let server = TestServer::start(Backend::Local, |_| {}).await;
+    let archive = build_package(&server.work_dir("pkg"), HELLO, "a");
+    let sig = server.publisher.sign(&archive);
+    let token = server.token(Scope::Publish).await;
+    let bytes = std::fs::read(&archive).unwrap();
+    assert_eq!(server.put(&archive_path(HELLO), bytes.clone(), Some(&token), Some(&sig)).await.status().as_u16(), 201);
+
+    let stored = server.repo.storage().local_dir().unwrap().join("org/example/hello/2.10/hello-2.10.bale");
+    std::fs::remove_file(&stored).unwrap();
+    assert_eq!(server.get(&archive_path(HELLO)).await.status().as_u16(), 404);
+
+    assert_eq!(server.put(&archive_path(HELLO), bytes.clone(), Some(&token), Some(&sig)).await.status().as_u16(), 200);
+    assert_eq!(std::fs::read(&stored).unwrap(), bytes);
+}

@@ -53,6 +53,13 @@ async fn a_large_write_is_never_seen_partially(backend: common::Backend) {
     let middle = storage.read_range(key, 1000..2000).await.unwrap().unwrap();
     let middle: Vec<bytes::Bytes> = middle.try_collect().await.unwrap();
     assert_eq!(middle.concat(), &data[1000..2000]);
+    for range in [0..data.len() as u64, 5..(3 << 20) + 7, (39 << 20)..data.len() as u64] {
+        let object = storage.open_object(key).await.unwrap().unwrap();
+        assert_eq!(object.info.size, data.len() as u64);
+        let chunks: Vec<bytes::Bytes> = storage.stream(object, range.clone()).await.unwrap().unwrap().try_collect().await.unwrap();
+        assert!(chunks.concat() == data[range.start as usize..range.end as usize], "range {range:?}");
+    }
+    assert!(storage.open_object("org/example/big/1/none.bale").await.unwrap().is_none());
     assert!(storage.head("org/example/big/1/none.bale").await.unwrap().is_none());
     assert!(storage.read_small("org/example/big/1/none.bale").await.unwrap().is_none());
 

@@ -80,6 +80,8 @@ impl Repository {
     /// Opens storage and database as `options` say.
     pub async fn open(options: &ServeOptions) -> Result<Repository, RepoError> {
         let storage = Storage::open(&options.storage_url, &options.storage_options)?;
+        // Fail at start, not at the first request, when the store cannot be reached.
+        storage.head(".bale-probe").await?;
         let db = Database::connect(&options.database_url).await?;
         Repository::from_parts(storage, db, options)
     }

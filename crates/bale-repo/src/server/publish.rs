@@ -188,10 +188,11 @@ async fn put_archive(repo: &Repository, path: &TreePath, headers: &HeaderMap, bo
             )
             .with_details(serde_json::json!({ "existing": existing.digest, "uploaded": upload.digest })));
         }
-        Claim::Existing(existing) if existing.stored => {
+        Claim::Existing(existing) if existing.stored && archive_present(repo, path).await? => {
             return Ok(outcome(StatusCode::OK, "unchanged", &expected, &existing.digest, existing.size, existing.key_id.as_deref()));
         }
-        // Same bytes, claimed by a publish that has not finished (or died): store them too.
+        // Same bytes, claimed by a publish that has not finished (or died), or
+        // lost from storage since: store them (again).
         Claim::Existing(_) => false,
     };
 
@@ -206,6 +207,10 @@ async fn put_archive(repo: &Repository, path: &TreePath, headers: &HeaderMap, bo
     let status = if claimed { StatusCode::CREATED } else { StatusCode::OK };
     let word = if claimed { "published" } else { "unchanged" };
     Ok(outcome(status, word, &expected, &upload.digest, upload.size, key_id.as_deref()))
+}
+
+async fn archive_present(repo: &Repository, path: &TreePath) -> Result<bool, RepoError> {
+    Ok(repo.storage().head(&key(&path.coordinate, PackageFile::Archive)).await?.is_some())
 }
 
 /// Writes the signature and index first, the archive last: whoever sees the

@@ -50,7 +50,8 @@ pub(super) async fn handle(
 async fn serve_file(repo: &Repository, path: &TreePath, headers: &HeaderMap, head_only: bool) -> Result<Response, ApiError> {
     let key = path.key();
     let not_found = || ApiError::not_found(format!("{} has no {}", path.coordinate, path.file.file_name(&path.coordinate)));
-    let info = repo.storage().head(&key).await?.ok_or_else(not_found)?;
+    let object = repo.storage().open_object(&key).await?.ok_or_else(not_found)?;
+    let info = object.info.clone();
     let modified = info.last_modified.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let etag = format!("\"{}\"", info.e_tag.clone().unwrap_or_else(|| format!("{:x}-{modified:x}", info.size)));
 
@@ -100,7 +101,7 @@ async fn serve_file(repo: &Repository, path: &TreePath, headers: &HeaderMap, hea
     if head_only || range.is_empty() {
         return builder.body(Body::empty()).map_err(internal);
     }
-    let stream = repo.storage().read_range(&key, range).await?.ok_or_else(not_found)?;
+    let stream = repo.storage().stream(object, range).await?.ok_or_else(not_found)?;
     builder.body(Body::from_stream(stream)).map_err(internal)
 }
 
