@@ -117,6 +117,13 @@ fn transport_error(url: &reqwest::Url, error: reqwest::Error) -> RepoError {
     }
 }
 
+fn upload_error(url: &reqwest::Url, error: reqwest::Error) -> RepoError {
+    if error.is_connect() || error.is_timeout() {
+        return transport_error(url, error);
+    }
+    RepoError::Upload { url: url.to_string(), reason: root_cause(&error) }
+}
+
 fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
     let mut message = error.to_string();
     let mut source = error.source();
@@ -196,7 +203,7 @@ pub async fn publish(options: &PublishOptions, progress: Progress<'_>) -> Result
     let mut ticker = tokio::time::interval(Duration::from_millis(100));
     let response = loop {
         tokio::select! {
-            response = &mut send => break response.map_err(|e| transport_error(&url, e))?,
+            response = &mut send => break response.map_err(|e| upload_error(&url, e))?,
             _ = ticker.tick() => progress(sent.load(Ordering::Relaxed), Some(total)),
         }
     };

@@ -78,6 +78,14 @@ pub enum RepoError {
         /// Why.
         reason: String,
     },
+    /// An upload broke off before the repository answered.
+    #[error("uploading to {url} failed: {reason} (the repository may have refused it early, e.g. for its size limit; try again or ask its operator)")]
+    Upload {
+        /// The URL.
+        url: String,
+        /// Why.
+        reason: String,
+    },
     /// The archive is not a valid package.
     #[error("{file} is not a valid package: {reason}")]
     Archive {

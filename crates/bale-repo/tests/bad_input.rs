@@ -196,3 +196,20 @@ async fn paths_outside_the_tree_layout_are_404_and_other_methods_405() {
     let (status, _, _) = error_code(server.put("/org/example/hello/2.10/hello-2.10.json", b"{}".to_vec(), Some(&token), None).await).await;
     assert_eq!(status, 405);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_reports_large_refused_uploads_as_413_and_401() {
+    let server = TestServer::start(Backend::Local, |o| o.max_upload_bytes = 1 << 20).await;
+    let token = server.token(Scope::Publish).await;
+    let archive = common::build_package_with_data(&server.work_dir("big"), HELLO, "a", 24 << 20);
+    server.publisher.sign(&archive);
+    let options = bale_repo::PublishOptions { repo: server.url.clone(), file: archive, signature: None, token: Some(token) };
+    let err = bale_repo::client::publish(&options, &|_, _| {}).await.unwrap_err();
+    assert!(matches!(err, bale_repo::RepoError::Refused { status: 413, .. }), "{err}");
+    // A refused token on a large upload is read as such too.
+    let anonymous = bale_repo::PublishOptions { token: None, ..options };
+    let err = bale_repo::client::publish(&anonymous, &|_, _| {}).await.unwrap_err();
+    assert!(matches!(err, bale_repo::RepoError::Refused { status: 401, .. }), "{err}");
+    assert!(err.to_string().contains("bale token create"), "{err}");
+    assert_nothing_stored(&server).await;
+}

@@ -33,12 +33,19 @@ use crate::RepoError;
 pub const SIGNATURE_HEADER: &str = "bale-signature";
 /// Upload files in the scratch directory start with this.
 const UPLOAD_PREFIX: &str = "upload-";
+/// At most this much of a refused upload is read and discarded.
+const DRAIN_MAX_BYTES: u64 = 64 << 20;
+/// For at most this long.
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(10);
 /// A `.minisig` file is a few hundred bytes; anything past this is not one.
 const MAX_SIGNATURE_BYTES: usize = 64 << 10;
 
 /// PUT of a package file.
 pub(super) async fn put(repo: &Repository, path: &TreePath, headers: &HeaderMap, body: Body) -> Result<Response, ApiError> {
-    authorize(repo, headers).await?;
+    if let Err(refusal) = authorize(repo, headers).await {
+        drain(body.into_data_stream()).await;
+        return Err(refusal);
+    }
     match path.file {
         PackageFile::Archive => put_archive(repo, path, headers, body).await,
         PackageFile::Signature => put_signature(repo, path, body).await,
@@ -105,6 +112,7 @@ async fn receive(repo: &Repository, headers: &HeaderMap, body: Body) -> Result<U
     let limit = repo.options().max_upload_bytes;
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit) {
+        drain(body.into_data_stream()).await;
         return Err(too_large(limit));
     }
     let scratch = &repo.options().scratch_dir;
@@ -121,6 +129,7 @@ async fn receive(repo: &Repository, headers: &HeaderMap, body: Body) -> Result<U
         let chunk = chunk.map_err(|e| ApiError::bad_request("upload_failed", format!("the upload broke off: {e}")))?;
         size += chunk.len() as u64;
         if size > limit {
+            drain(stream).await;
             return Err(too_large(limit));
         }
         hasher.update(&chunk);
@@ -133,16 +142,33 @@ async fn receive(repo: &Repository, headers: &HeaderMap, body: Body) -> Result<U
     Ok(Upload { file: temp_path, size, digest: format!("sha256:{}", hex::encode(hasher.finalize())) })
 }
 
+/// Reads and discards what is left of a refused upload, within bounds, so
+/// that the client finishes sending and reads the 413 instead of seeing the
+/// connection break under it.
+async fn drain(mut stream: axum::body::BodyDataStream) {
+    let mut drained = 0u64;
+    let _ = tokio::time::timeout(DRAIN_TIME, async {
+        while let Some(Ok(chunk)) = stream.next().await {
+            drained += chunk.len() as u64;
+            if drained > DRAIN_MAX_BYTES {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
 async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(work).await.map_err(|e| RepoError::Internal(e.to_string()).into())
 }
 
 async fn put_archive(repo: &Repository, path: &TreePath, headers: &HeaderMap, body: Body) -> Result<Response, ApiError> {
+    // The body is read first so that any refusal reaches a client that is still sending.
+    let upload = receive(repo, headers, body).await?;
     let signature = match headers.get(SIGNATURE_HEADER) {
         Some(value) => Some(decode_signature_header(value.as_bytes())?),
         None => None,
     };
-    let upload = receive(repo, headers, body).await?;
 
     let file: PathBuf = upload.file.to_path_buf();
     let index = blocking(move || {
