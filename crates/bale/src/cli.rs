@@ -60,6 +60,15 @@ pub enum Command {
     Sign(SignArgs),
     /// Install a package into $BALE_HOME/pkgs, verified and read-only.
     Install(InstallArgs),
+    /// Serve the repository (the package tree and /api/v1) over HTTP.
+    Serve(ServeArgs),
+    /// Tokens for the repository's write calls.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Publish a package (and its .minisig) to a repository (token: BALE_TOKEN).
+    Publish(PublishArgs),
+    /// Download a package from a repository, checking every hash.
+    Fetch(FetchArgs),
     /// Build a package from source in a sandbox: OUT/NAME-VERSION.bale and .build.json.
     Build(BuildArgs),
     /// Stack images: create, start, stop, sanitize, rm, list.
@@ -162,11 +171,67 @@ pub struct SignArgs {
 
 #[derive(Debug, Args)]
 pub struct InstallArgs {
-    /// A package file (or, with a repository, a coordinate or URL).
+    /// A package file, or a coordinate (group:name:version) to fetch from the repository.
     pub target: String,
     /// Install even when the package has no signature from a trusted key.
     #[arg(long)]
     pub allow_unsigned: bool,
+    /// The repository to fetch a coordinate from (default: $BALE_REPO, else http://127.0.0.1:7070).
+    #[arg(long)]
+    pub repo: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1:7070")]
+    pub listen: std::net::SocketAddr,
+    /// The database: sqlite:///path or postgres://… (default: $BALE_HOME/bale.db).
+    #[arg(long)]
+    pub database: Option<String>,
+    /// Package storage: a directory or s3://bucket?endpoint=… (default: $BALE_HOME/repo).
+    #[arg(long)]
+    pub storage: Option<String>,
+    /// Accept packages that carry no signature from a trusted key.
+    #[arg(long)]
+    pub allow_unsigned: bool,
+    /// Refuse uploads larger than this many bytes (413).
+    #[arg(long)]
+    pub max_upload_bytes: Option<u64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it once; only its hash is stored.
+    Create {
+        /// What the token may do: build, publish or admin.
+        #[arg(long)]
+        scope: String,
+        /// The database (default: $BALE_HOME/bale.db).
+        #[arg(long)]
+        database: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// The package file; FILE.minisig beside it is sent too.
+    pub file: PathBuf,
+    /// The repository (default: $BALE_REPO, else http://127.0.0.1:7070).
+    #[arg(long)]
+    pub repo: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// The package's coordinate, group:name:version.
+    pub coordinate: String,
+    /// The repository (default: $BALE_REPO, else http://127.0.0.1:7070).
+    #[arg(long)]
+    pub repo: Option<String>,
+    /// Where to write the package.
+    #[arg(long, short, default_value = ".")]
+    pub output: PathBuf,
 }
 
 #[derive(Debug, Args)]

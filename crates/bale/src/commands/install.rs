@@ -10,10 +10,18 @@ use crate::printer::Printer;
 
 pub fn run(args: InstallArgs, printer: &Printer) -> Result<(), Failure> {
     let home = super::home()?;
-    let path = Path::new(&args.target);
-    if !path.is_file() {
-        return Err(Failure::user(anyhow::anyhow!("{} is not a package file", path.display())));
-    }
+    let given = Path::new(&args.target);
+    // A coordinate is fetched (signature and hashes checked) into scratch first.
+    let (_scratch, path) = if given.is_file() || args.target.ends_with(".bale") {
+        if !given.is_file() {
+            return Err(Failure::user(anyhow::anyhow!("{} is not a package file", given.display())));
+        }
+        (None, given.to_path_buf())
+    } else {
+        let (scratch, archive) = super::repo::fetch_for_install(&home, &args.target, args.repo.clone(), args.allow_unsigned, printer)?;
+        (Some(scratch), archive)
+    };
+    let path = path.as_path();
     let store = Store::new(home);
     let spinner = printer.spinner(&format!("installing {}", path.display()));
     let installed = store.install(path, &InstallOptions { allow_unsigned: args.allow_unsigned });

@@ -12,6 +12,7 @@ mod install;
 mod key;
 mod logs;
 mod pack;
+mod repo;
 mod rollback;
 mod service;
 mod stack;
@@ -38,6 +39,10 @@ pub fn run(command: Command, printer: &Printer) -> Result<(), Failure> {
         Command::Key(cmd) => key::run(cmd, printer),
         Command::Sign(args) => key::sign(args, printer),
         Command::Install(args) => install::run(args, printer),
+        Command::Serve(args) => repo::serve(args, printer),
+        Command::Token(cmd) => repo::token(cmd, printer),
+        Command::Publish(args) => repo::publish(args, printer),
+        Command::Fetch(args) => repo::fetch(args, printer),
         Command::Build(args) => build::run(args, printer),
         Command::Stack(cmd) => stack::run(cmd, printer),
         Command::Deploy(args) => deploy::run(args, printer),

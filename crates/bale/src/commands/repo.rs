@@ -1,0 +1,152 @@
+//! The repository's commands: `serve`, `token create`, `publish`, `fetch`,
+//! and installing by coordinate.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use bale_coordinate::Coordinate;
+use bale_db::{tokens, Database};
+use bale_home::Home;
+use bale_repo::{FetchOptions, PublishOptions, PublishStatus, ServeOptions};
+
+use crate::cli::{FetchArgs, PublishArgs, ServeArgs, TokenCommand};
+use crate::exit::{Failure, Internal};
+use crate::printer::Printer;
+
+/// A runtime for the async library calls; commands stay synchronous.
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime").internal()
+}
+
+/// The repository URL: the flag, else `BALE_REPO`, else the local server.
+fn repo_url(flag: Option<String>) -> String {
+    flag.or_else(|| std::env::var(bale_home::env::BALE_REPO).ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| "http://127.0.0.1:7070".to_owned())
+}
+
+pub fn serve(args: ServeArgs, printer: &Printer) -> Result<(), Failure> {
+    let home = super::home()?;
+    let mut options = ServeOptions::for_home(&home);
+    options.listen = args.listen;
+    if let Some(storage) = args.storage {
+        options.storage_url = storage;
+    }
+    if let Some(database) = args.database {
+        options.database_url = database;
+    }
+    options.allow_unsigned = args.allow_unsigned;
+    if let Some(max) = args.max_upload_bytes {
+        options.max_upload_bytes = max;
+    }
+    std::fs::create_dir_all(home.root()).with_context(|| format!("creating {}", home.root().display())).internal()?;
+    printer.status("Serving", format!("the repository on http://{} (storage {})", options.listen, options.storage_url));
+    runtime()?.block_on(bale_repo::serve(options)).map_err(|e| Failure::user(e.into()))
+}
+
+pub fn token(command: TokenCommand, printer: &Printer) -> Result<(), Failure> {
+    let TokenCommand::Create { scope, database } = command;
+    let home = super::home()?;
+    std::fs::create_dir_all(home.root()).with_context(|| format!("creating {}", home.root().display())).internal()?;
+    let url = database.unwrap_or_else(|| Database::sqlite_url(&home.db_path()));
+    let scope: tokens::Scope = scope.parse().map_err(|e: bale_db::DbError| Failure::user(e.into()))?;
+    let token = runtime()?.block_on(async {
+        let db = Database::connect(&url).await?;
+        let token = tokens::create(&db, scope).await;
+        db.close().await;
+        token
+    });
+    let token = token.map_err(|e| Failure::user(e.into()))?;
+    if printer.json() {
+        return printer.print_json(&serde_json::json!({ "token": token, "scope": scope.as_str() }));
+    }
+    printer.line(&token);
+    printer.status("Created", format!("a {} token; it is shown only once (set BALE_TOKEN to use it)", scope.as_str()));
+    Ok(())
+}
+
+pub fn publish(args: PublishArgs, printer: &Printer) -> Result<(), Failure> {
+    let options = PublishOptions {
+        repo: repo_url(args.repo),
+        file: args.file.clone(),
+        signature: None,
+        token: std::env::var(bale_home::env::BALE_TOKEN).ok().filter(|t| !t.is_empty()),
+    };
+    let size = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0);
+    let bar = printer.bytes_bar("Publishing", size);
+    let progress = |done: u64, _total: Option<u64>| bar.set_position(done);
+    let published = runtime()?.block_on(bale_repo::publish(&options, &progress));
+    bar.finish_and_clear();
+    let published = published.map_err(|e| Failure::user(e.into()))?;
+    if printer.json() {
+        return printer.print_json(&serde_json::json!({
+            "coordinate": published.coordinate.to_string(), "digest": published.digest, "url": published.url,
+            "unchanged": published.status == PublishStatus::Unchanged, "signed_by": published.signed_by,
+        }));
+    }
+    let verb = if published.status == PublishStatus::Unchanged { "Unchanged" } else { "Published" };
+    printer.status(verb, format!("{} at {}", published.coordinate, published.url));
+    Ok(())
+}
+
+pub fn fetch(args: FetchArgs, printer: &Printer) -> Result<(), Failure> {
+    let coordinate = parse_coordinate(&args.coordinate)?;
+    let fetched = download(&coordinate, repo_url(args.repo), &args.output, None, false, printer)?;
+    if printer.json() {
+        return printer.print_json(&serde_json::json!({
+            "coordinate": coordinate.to_string(), "archive": fetched.archive, "signature": fetched.signature,
+            "digest": fetched.digest,
+        }));
+    }
+    printer.status("Fetched", format!("{coordinate} → {}", fetched.archive.display()));
+    Ok(())
+}
+
+/// Downloads a coordinate into a scratch directory, verifying signature and
+/// hashes, for `bale install COORDINATE`. The caller installs the archive.
+pub fn fetch_for_install(
+    home: &Home,
+    coordinate: &str,
+    repo: Option<String>,
+    allow_unsigned: bool,
+    printer: &Printer,
+) -> Result<(tempfile::TempDir, PathBuf), Failure> {
+    let coordinate = parse_coordinate(coordinate)?;
+    let tmp = home.tmp_dir();
+    std::fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display())).internal()?;
+    let scratch = tempfile::Builder::new().prefix("fetch-").tempdir_in(&tmp).internal()?;
+    let fetched = download(&coordinate, repo_url(repo), scratch.path(), Some(home.trusted_keys_dir()), allow_unsigned, printer)?;
+    Ok((scratch, fetched.archive))
+}
+
+fn download(
+    coordinate: &Coordinate,
+    repo: String,
+    out_dir: &Path,
+    trusted_keys_dir: Option<PathBuf>,
+    allow_unsigned: bool,
+    printer: &Printer,
+) -> Result<bale_repo::Fetched, Failure> {
+    std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
+    let options = FetchOptions {
+        repo,
+        coordinate: coordinate.clone(),
+        out_dir: out_dir.to_path_buf(),
+        trusted_keys_dir,
+        allow_unsigned,
+    };
+    let bar = printer.bytes_bar("Downloading", 0);
+    let progress = |done: u64, total: Option<u64>| {
+        if let Some(total) = total {
+            bar.set_length(total);
+        }
+        bar.set_position(done);
+    };
+    let fetched = runtime()?.block_on(bale_repo::fetch(&options, &progress));
+    bar.finish_and_clear();
+    fetched.map_err(|e| Failure::user(e.into()))
+}
+
+fn parse_coordinate(text: &str) -> Result<Coordinate, Failure> {
+    text.parse().map_err(|e| Failure::user(anyhow::anyhow!("{e}")))
+}
+
