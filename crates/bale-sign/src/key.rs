@@ -51,7 +51,8 @@ impl KeyId {
 /// Upper-case hex of the id read as a little-endian number, as minisign shows it.
 impl fmt::Display for KeyId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:016X}", u64::from_le_bytes(self.0))
+        // As minisign prints it (`%" PRIX64 "`): upper-case hex, no leading zeros.
+        write!(f, "{:X}", u64::from_le_bytes(self.0))
     }
 }
 
@@ -298,4 +299,18 @@ pub(crate) fn array<const N: usize>(bytes: &[u8]) -> [u8; N] {
     let mut out = [0u8; N];
     out.copy_from_slice(bytes);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KeyId;
+
+    /// minisign prints ids with `%" PRIX64 "`: a leading zero nibble is not shown,
+    /// and bale's `.pub` comments must match minisign's byte for byte.
+    #[test]
+    fn a_key_id_with_a_leading_zero_prints_as_minisign_prints_it() {
+        let id = KeyId([0xA8, 0xF4, 0x73, 0x45, 0x26, 0x0F, 0xB4, 0x06]);
+        assert_eq!(id.to_string(), "6B40F264573F4A8");
+        assert_eq!(KeyId([0x01, 0, 0, 0, 0, 0, 0, 0x10]).to_string(), "1000000000000001");
+    }
 }
