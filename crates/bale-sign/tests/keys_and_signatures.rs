@@ -18,7 +18,8 @@ fn public_key_file_names_the_key_id_and_round_trips() {
     let pair = pair();
     let text = pair.public.to_file_string();
     let id = pair.public.key_id().to_string();
-    assert_eq!(id.len(), 16);
+    // minisign prints the id without leading zeros: 1 to 16 hex digits.
+    assert!((1..=16).contains(&id.len()), "{id}");
     assert!(id
         .chars()
         .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()));
