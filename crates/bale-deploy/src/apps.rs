@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use bale_home::Home;
+use bale_manifest::Manifest;
 use serde::Serialize;
 
 use crate::deploy::{context, read_manifest, start_services, Progress};
@@ -135,17 +136,9 @@ pub fn control(
 ) -> Result<Vec<String>, DeployError> {
     let app = AppDirs::new(home, name)?;
     let _lock = AppLock::acquire(&app, Wait::No)?;
-    let current = deployment::current(&app)?.ok_or_else(|| DeployError::NotDeployed(name.to_owned()))?;
-    let mut manifest = read_manifest(&current.package_dir)?;
-    let known: Vec<String> = manifest.services().keys().cloned().collect();
+    let (current, mut manifest) = current_deployment(&app, name)?;
     if let Some(service) = only {
-        if !known.iter().any(|k| k == service) {
-            return Err(DeployError::UnknownService {
-                app: name.to_owned(),
-                service: service.to_owned(),
-                known,
-            });
-        }
+        check_service(name, &manifest, service)?;
         manifest.run.services.retain(|k, _| k == service);
     }
     let selected: Vec<String> = manifest.services().keys().cloned().collect();
@@ -172,8 +165,7 @@ pub fn command(
     isolation: Isolation,
 ) -> Result<Command, DeployError> {
     let app = AppDirs::new(home, name)?;
-    let current = deployment::current(&app)?.ok_or_else(|| DeployError::NotDeployed(name.to_owned()))?;
-    let manifest = read_manifest(&current.package_dir)?;
+    let (current, manifest) = current_deployment(&app, name)?;
     let Some(script) = manifest.run.commands.get(command) else {
         return Err(DeployError::UnknownCommand {
             app: name.to_owned(),
@@ -190,17 +182,11 @@ pub fn command(
 /// The log files of the current deployment's services (or of one of them), by service.
 pub fn log_files(home: &Home, name: &str, only: Option<&str>) -> Result<Vec<(String, PathBuf)>, DeployError> {
     let app = AppDirs::new(home, name)?;
-    let current = deployment::current(&app)?.ok_or_else(|| DeployError::NotDeployed(name.to_owned()))?;
-    let known: Vec<String> = read_manifest(&current.package_dir)?.services().keys().cloned().collect();
+    let (_, manifest) = current_deployment(&app, name)?;
     if let Some(service) = only {
-        if !known.iter().any(|k| k == service) {
-            return Err(DeployError::UnknownService {
-                app: name.to_owned(),
-                service: service.to_owned(),
-                known,
-            });
-        }
+        check_service(name, &manifest, service)?;
     }
+    let known: Vec<String> = manifest.services().keys().cloned().collect();
     Ok(known
         .into_iter()
         .filter(|k| only.is_none_or(|o| o == k))
@@ -251,4 +237,23 @@ pub fn uninstall(
     }
     deployment::remove_tree(&away)?;
     result
+}
+
+/// The app's current deployment and its package's manifest.
+fn current_deployment(app: &AppDirs, name: &str) -> Result<(Deployment, Manifest), DeployError> {
+    let current = deployment::current(app)?.ok_or_else(|| DeployError::NotDeployed(name.to_owned()))?;
+    let manifest = read_manifest(&current.package_dir)?;
+    Ok((current, manifest))
+}
+
+/// Refuses a service name the manifest does not run, listing the ones it does.
+fn check_service(name: &str, manifest: &Manifest, service: &str) -> Result<(), DeployError> {
+    if manifest.services().contains_key(service) {
+        return Ok(());
+    }
+    Err(DeployError::UnknownService {
+        app: name.to_owned(),
+        service: service.to_owned(),
+        known: manifest.services().keys().cloned().collect(),
+    })
 }

@@ -1,7 +1,7 @@
 //! Reading a `.bale` file for the store: its signature, its index, its contents.
 
 use std::fs::File;
-use std::io::{self, Seek, SeekFrom};
+use std::io::{Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use bale_archive::{ArchiveError, Index, Limits, UnpackOptions};
@@ -40,32 +40,19 @@ impl PackageFile {
         &self.path
     }
 
-    /// Where its signature lives: `<file>.minisig` beside it.
-    pub(crate) fn signature_path(&self) -> PathBuf {
-        let mut name = self.path.clone().into_os_string();
-        name.push(".minisig");
-        PathBuf::from(name)
-    }
-
     /// Checks the signature beside the file against the keys in `trusted_keys_dir`.
     pub(crate) fn check_signature(&mut self, trusted_keys_dir: &Path) -> Result<(), StoreError> {
-        let signature_path = self.signature_path();
-        let text = match std::fs::read_to_string(&signature_path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+        let signature = match bale_sign::read_signature(&self.path) {
+            Ok(Some(signature)) => signature,
+            Ok(None) => {
                 return Err(StoreError::Unsigned {
                     archive: self.path.clone(),
-                    signature: signature_path,
+                    signature: bale_sign::signature_path(&self.path),
                 })
             }
-            Err(e) => return Err(StoreError::io(&signature_path, e)),
+            Err(bale_sign::SignError::Io { path, source }) => return Err(StoreError::io(&path, source)),
+            Err(source) => return Err(StoreError::Signature { archive: self.path.clone(), source }),
         };
-        let signature = bale_sign::Signature::from_file_string(&text).map_err(|source| {
-            StoreError::Signature {
-                archive: self.path.clone(),
-                source,
-            }
-        })?;
         let keyring = bale_sign::Keyring::load(trusted_keys_dir).map_err(StoreError::Keyring)?;
         let file = self.rewound()?;
         keyring

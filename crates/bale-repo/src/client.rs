@@ -166,9 +166,7 @@ pub async fn publish(options: &PublishOptions, progress: Progress<'_>) -> Result
     let url = file_url(&options.repo, &coordinate, PackageFile::Archive)?;
 
     let signature_path = options.signature.clone().or_else(|| {
-        let mut name = options.file.file_name()?.to_os_string();
-        name.push(".minisig");
-        let candidate = options.file.with_file_name(name);
+        let candidate = bale_sign::signature_path(&options.file);
         candidate.exists().then_some(candidate)
     });
     let signature = match &signature_path {

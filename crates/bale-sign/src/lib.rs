@@ -8,12 +8,14 @@
 
 use std::path::PathBuf;
 
+mod beside;
 mod error;
 mod files;
 mod key;
 mod keyring;
 mod signature;
 
+pub use beside::{read_signature, sign_file, signature_path};
 pub use error::SignError;
 pub use files::write_key_pair;
 pub use key::{KeyId, KeyPair, PublicKey, SecretKey};

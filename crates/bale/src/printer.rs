@@ -57,7 +57,7 @@ impl Printer {
         writeln!(out, "{text}").map_err(|e| Failure::internal(e.into()))
     }
 
-    /// Raw text on stdout, exactly as given (e.g. rendered diagnostics).
+    /// Raw text on stderr, exactly as given (e.g. rendered diagnostics).
     pub fn raw_stderr(&self, text: &str) {
         eprintln!("{text}");
     }

@@ -32,11 +32,6 @@ pub fn manifest_path(dir: &Path) -> PathBuf {
     }
 }
 
-/// The machine's catalog of stacks and kinds.
-pub fn catalog() -> Catalog {
-    Catalog::default()
-}
-
 /// Reads and validates a manifest, printing every diagnostic on failure.
 pub fn load(path: &Path, printer: &Printer) -> Result<Manifest, Failure> {
     if !path.is_file() {
@@ -45,7 +40,7 @@ pub fn load(path: &Path, printer: &Printer) -> Result<Manifest, Failure> {
             path.display()
         )));
     }
-    let catalog = catalog();
+    let catalog = Catalog::default();
     match Manifest::from_path(path, &catalog, &ParseOptions::default()) {
         Ok(m) => Ok(m.resolved(&catalog.kinds)),
         Err(diagnostics) => {

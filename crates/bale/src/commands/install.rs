@@ -18,7 +18,7 @@ pub fn run(args: InstallArgs, printer: &Printer) -> Result<(), Failure> {
         }
         (None, given.to_path_buf())
     } else {
-        let (scratch, archive) = super::repo::fetch_for_install(&home, &args.target, args.repo.clone(), args.allow_unsigned, printer)?;
+        let (scratch, archive) = super::repo::fetch_for_install(&home, &args.target, args.repo.clone(), printer)?;
         (Some(scratch), archive)
     };
     let path = path.as_path();

@@ -23,7 +23,6 @@ pub fn run(command: KeyCommand, printer: &Printer) -> Result<(), Failure> {
 }
 
 fn generate(home: &Home, name: &str, printer: &Printer) -> Result<(), Failure> {
-    check_key_name(name)?;
     let pair = KeyPair::generate().map_err(|e| Failure::internal(e.into()))?;
     let keys = home.keys_dir();
     fs::create_dir_all(&keys).with_context(|| format!("creating {}", keys.display())).internal()?;
@@ -52,8 +51,7 @@ fn trust(home: &Home, file: &Path, name: Option<String>, printer: &Printer) -> R
         Some(n) => n,
         None => file.file_stem().and_then(|s| s.to_str()).unwrap_or("key").to_owned(),
     };
-    check_key_name(&name)?;
-    Keyring::add(&home.trusted_keys_dir(), &key, &name).map_err(|e| Failure::internal(e.into()))?;
+    Keyring::add(&home.trusted_keys_dir(), &key, &name).map_err(|e| Failure::user(e.into()))?;
     printer.status("Trusted", format!("key {name} ({})", key.key_id()));
     Ok(())
 }
@@ -116,37 +114,7 @@ pub fn load_secret_key(home: &Home, key: Option<&str>) -> Result<SecretKey, Fail
 
 /// Signs a file, writing `FILE.minisig` beside it atomically.
 pub fn sign_file(key: &SecretKey, file: &Path) -> Result<PathBuf, Failure> {
-    let data = fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
-    let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("package");
     let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    let comment = format!("timestamp:{secs}\tfile:{name}");
-    let signature = bale_sign::sign(key, data, &comment).map_err(|e| Failure::user(e.into()))?;
-    let mut sig_path = file.as_os_str().to_owned();
-    sig_path.push(".minisig");
-    let sig_path = PathBuf::from(sig_path);
-    write_atomically(&sig_path, signature.to_file_string().as_bytes()).internal()?;
-    Ok(sig_path)
+    bale_sign::sign_file(key, file, secs)
+        .map_err(|e| Failure::user(anyhow::Error::from(e).context(format!("signing {}", file.display()))))
 }
-
-/// Writes a file through a temporary name and a rename.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("writing in {}", dir.display()))?;
-    let mut perms = tmp.as_file().metadata()?.permissions();
-    std::io::Write::write_all(&mut tmp, bytes)?;
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o644);
-    tmp.as_file().set_permissions(perms)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
-}
-
-fn check_key_name(name: &str) -> Result<(), Failure> {
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) || name.starts_with('.') {
-        return Err(Failure::user(anyhow::anyhow!(
-            "`{name}` is not a key name: use letters, digits, `-`, `_` and `.`"
-        )));
-    }
-    Ok(())
-}
-

@@ -2,6 +2,7 @@
 
 use bale_archive::{SourceRef, StackRef};
 use bale_build::{pack, PackRequest};
+use bale_stack::Stacks;
 
 use crate::cli::PackArgs;
 use crate::exit::Failure;
@@ -18,15 +19,18 @@ pub fn run(args: PackArgs, printer: &Printer) -> Result<(), Failure> {
         Some(k) => Some(super::key::load_secret_key(&home, Some(k))?),
         None => None,
     };
-    // Without a stack image, the stack named `host` is this machine's own
-    // root, whose dpkg database can still map needed libraries to packages.
-    let stack_root = (manifest.stack.name == "host").then_some(std::path::Path::new("/"));
+    // The stack's image, when this machine has it (`host` always), names the
+    // digest and maps needed libraries to its Debian packages.
+    let image = Stacks::load(&home, None).ok().and_then(|stacks| stacks.image(&manifest.stack.name).ok());
     let spinner = printer.spinner(&format!("packing {}", args.root.display()));
     let packed = pack(&PackRequest {
         root: &args.root,
         manifest: &manifest,
-        stack: StackRef { name: manifest.stack.name.clone(), digest: String::new() },
-        stack_root,
+        stack: StackRef {
+            name: manifest.stack.name.clone(),
+            digest: image.as_ref().map(|i| i.digest.clone()).unwrap_or_default(),
+        },
+        stack_root: image.as_ref().map(|i| i.root.as_path()),
         source: SourceRef::default(),
         mtime: args.source_date_epoch,
         out_dir: &args.output,

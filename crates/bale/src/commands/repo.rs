@@ -90,7 +90,7 @@ pub fn publish(args: PublishArgs, printer: &Printer) -> Result<(), Failure> {
 
 pub fn fetch(args: FetchArgs, printer: &Printer) -> Result<(), Failure> {
     let coordinate = parse_coordinate(&args.coordinate)?;
-    let fetched = download(&coordinate, repo_url(args.repo), &args.output, None, false, printer)?;
+    let fetched = download(&coordinate, repo_url(args.repo), &args.output, None, printer)?;
     if printer.json() {
         return printer.print_json(&serde_json::json!({
             "coordinate": coordinate.to_string(), "archive": fetched.archive, "signature": fetched.signature,
@@ -107,14 +107,15 @@ pub fn fetch_for_install(
     home: &Home,
     coordinate: &str,
     repo: Option<String>,
-    allow_unsigned: bool,
     printer: &Printer,
 ) -> Result<(tempfile::TempDir, PathBuf), Failure> {
     let coordinate = parse_coordinate(coordinate)?;
     let tmp = home.tmp_dir();
     std::fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display())).internal()?;
     let scratch = tempfile::Builder::new().prefix("fetch-").tempdir_in(&tmp).internal()?;
-    let fetched = download(&coordinate, repo_url(repo), scratch.path(), Some(home.trusted_keys_dir()), allow_unsigned, printer)?;
+    // The store checks the signature (fetched beside the archive) when it
+    // installs, so the download checks only the hashes.
+    let fetched = download(&coordinate, repo_url(repo), scratch.path(), None, printer)?;
     Ok((scratch, fetched.archive))
 }
 
@@ -123,7 +124,6 @@ fn download(
     repo: String,
     out_dir: &Path,
     trusted_keys_dir: Option<PathBuf>,
-    allow_unsigned: bool,
     printer: &Printer,
 ) -> Result<bale_repo::Fetched, Failure> {
     std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
@@ -132,7 +132,7 @@ fn download(
         coordinate: coordinate.clone(),
         out_dir: out_dir.to_path_buf(),
         trusted_keys_dir,
-        allow_unsigned,
+        allow_unsigned: false,
     };
     let bar = printer.bytes_bar("Downloading", 0);
     let progress = |done: u64, total: Option<u64>| {

@@ -1,13 +1,13 @@
 //! `bale verify FILE.bale | COORDINATE`: every hash, and the signature.
 
-use std::fs::{self, File};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use bale_coordinate::Coordinate;
 use bale_deploy::Store;
 use bale_home::Home;
-use bale_sign::{Keyring, Signature};
+use bale_sign::Keyring;
 
 use crate::cli::VerifyArgs;
 use crate::exit::Failure;
@@ -35,16 +35,10 @@ pub enum SignatureState {
 
 /// Checks `FILE.minisig` against the machine's trusted keys.
 pub fn check_signature(home: &Home, file: &Path) -> Result<SignatureState, Failure> {
-    let mut sig_path = file.as_os_str().to_owned();
-    sig_path.push(".minisig");
-    let sig_path = PathBuf::from(sig_path);
-    let text = match fs::read_to_string(&sig_path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(SignatureState::Missing(sig_path)),
-        Err(e) => return Err(Failure::user(anyhow::Error::from(e).context(format!("reading {}", sig_path.display())))),
+    let context = || format!("reading the signature of {}", file.display());
+    let Some(signature) = bale_sign::read_signature(file).map_err(|e| Failure::user(anyhow::Error::from(e).context(context())))? else {
+        return Ok(SignatureState::Missing(bale_sign::signature_path(file)));
     };
-    let signature = Signature::from_file_string(&text)
-        .map_err(|e| Failure::user(anyhow::Error::from(e).context(format!("reading {}", sig_path.display()))))?;
     let ring = Keyring::load(&home.trusted_keys_dir()).map_err(|e| Failure::user(e.into()))?;
     let data = File::open(file).with_context(|| format!("opening {}", file.display()))?;
     let key = ring
