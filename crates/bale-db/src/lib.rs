@@ -2,7 +2,8 @@
 //!
 //! One portable SQL dialect through sqlx's `Any` driver; each backend has its
 //! own migrations, applied when a connection is opened. The repository keeps
-//! its tokens and package records here so that search never scans archives.
+//! its tokens and package records here so that search never scans archives;
+//! the build service keeps its queue, build records and live logs.
 
 use std::path::Path;
 use std::str::FromStr;
@@ -10,7 +11,10 @@ use std::str::FromStr;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::AnyPool;
 
+pub mod build_log;
+pub mod builds;
 pub mod packages;
+pub mod queue;
 pub mod tokens;
 
 /// Why a database operation failed.
@@ -40,6 +44,9 @@ pub enum DbError {
     /// The operating system could not supply random bytes for a token.
     #[error("cannot generate a token: the system's random source failed ({0})")]
     Random(String),
+    /// A build status that bale does not know.
+    #[error("unknown build status `{0}`: use queued, running, succeeded, failed, timed-out, canceled or not-reproducible")]
+    UnknownStatus(String),
     /// A stored value is not what bale wrote.
     #[error("the database holds an unexpected value: {0}")]
     Corrupt(String),

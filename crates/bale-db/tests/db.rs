@@ -19,6 +19,7 @@ async fn sqlite() -> TestDb {
 
 async fn postgres() -> Option<TestDb> {
     let Ok(url) = std::env::var("BALE_TEST_POSTGRES_URL") else {
+        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "BALE_TEST_POSTGRES_URL must name a PostgreSQL server in CI");
         eprintln!("skipped: BALE_TEST_POSTGRES_URL is not set, so the PostgreSQL variant does not run");
         return None;
     };

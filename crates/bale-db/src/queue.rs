@@ -1,0 +1,358 @@
+//! The build queue: atomic claims, leases a worker renews, re-queueing of
+//! builds whose worker died, and cancel.
+//!
+//! A claim and every change to a running build name the attempt (the
+//! `tries` count at claim time): a worker whose lease ran out and whose build
+//! was claimed again can no longer change it.
+//!
+//! PostgreSQL claims with `SELECT … FOR UPDATE SKIP LOCKED` inside a
+//! transaction, so concurrent workers never wait on each other's rows. SQLite
+//! has one writer at a time: the claim runs in a `BEGIN IMMEDIATE`
+//! transaction on one connection, which takes the write lock before reading.
+
+use sqlx::pool::PoolConnection;
+use sqlx::Any;
+
+use crate::builds::{now_ms, record, BuildRecord, BuildStatus, StepRecord, COLUMNS};
+use crate::{column, Backend, Database, DbError};
+
+/// A build lost by its workers this many times is failed instead of re-queued.
+pub const MAX_TRIES: i64 = 3;
+
+/// The reason recorded for a build whose workers kept dying.
+pub const WORKER_LOST_REASON: &str = "worker lost 3 times";
+
+/// A build a worker now holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claimed {
+    /// The build as it was claimed (status running).
+    pub build: BuildRecord,
+    /// Which attempt this is (1 for the first claim); every later call names it.
+    pub attempt: i64,
+}
+
+/// What a lease renewal found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Renewal {
+    /// The lease runs on.
+    Held,
+    /// The lease runs on, and someone asked to cancel the build.
+    CancelRequested,
+    /// The build is no longer this attempt's (its lease ran out and it was re-queued or ended).
+    Lost,
+}
+
+/// What a cancel request did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CancelOutcome {
+    /// The build was queued and is now canceled.
+    Canceled,
+    /// The build is running; its worker will stop it.
+    Requested,
+    /// The build had already ended with this status.
+    AlreadyFinished(BuildStatus),
+    /// No build has this id.
+    NotFound,
+}
+
+/// Facts a worker learns once it has read the build's source.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BuildStart {
+    /// `group:name:version`.
+    pub coordinate: Option<String>,
+    /// The package name.
+    pub package: Option<String>,
+    /// The source commit.
+    pub commit: Option<String>,
+    /// The stack's name.
+    pub stack: Option<String>,
+    /// The stack image's digest.
+    pub stack_digest: Option<String>,
+    /// The stack's packages.
+    pub stack_packages: Vec<String>,
+}
+
+/// How a build ended, as its worker reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildEnd {
+    /// A finished status (not queued or running).
+    pub status: BuildStatus,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// The steps as they ran.
+    pub steps: Vec<StepRecord>,
+    /// Facts that may only be known at the end (coordinate, commit, stack).
+    pub start: BuildStart,
+    /// The package's installed size.
+    pub installed_size: Option<i64>,
+    /// The package's digest.
+    pub package_digest: Option<String>,
+    /// The stored log's key.
+    pub log_key: Option<String>,
+}
+
+/// Claims the oldest queued build for `worker` with a lease of `lease_ms`, or `None`.
+pub async fn claim(db: &Database, worker: &str, lease_ms: i64) -> Result<Option<Claimed>, DbError> {
+    let mut conn = db.pool().acquire().await?;
+    begin_write(db, &mut conn).await?;
+    let result = claim_in(db.backend(), &mut conn, worker, lease_ms).await;
+    end_write(&mut conn, result).await
+}
+
+async fn claim_in(
+    backend: Backend,
+    conn: &mut PoolConnection<Any>,
+    worker: &str,
+    lease_ms: i64,
+) -> Result<Option<Claimed>, DbError> {
+    let lock = if backend == Backend::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
+    let row = sqlx::query(&format!("SELECT id FROM builds WHERE status = 'queued' ORDER BY id LIMIT 1{lock}"))
+        .fetch_optional(&mut **conn)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let id: i64 = column(&row, "id")?;
+    let now = now_ms();
+    let row = sqlx::query(&format!(
+        "UPDATE builds SET status = 'running', worker = $1, tries = tries + 1, lease_until = $2, started_at = $3, \
+         finished_at = NULL WHERE id = $4 AND status = 'queued' RETURNING {COLUMNS}"
+    ))
+    .bind(worker)
+    .bind(now + lease_ms)
+    .bind(now)
+    .bind(id)
+    .fetch_one(&mut **conn)
+    .await?;
+    let build = record(&row)?;
+    sqlx::query("INSERT INTO build_attempts (build_id, try, worker, started_at) VALUES ($1, $2, $3, $4)")
+        .bind(id)
+        .bind(build.tries)
+        .bind(worker)
+        .bind(now)
+        .execute(&mut **conn)
+        .await?;
+    let attempt = build.tries;
+    Ok(Some(Claimed { build, attempt }))
+}
+
+/// Extends the lease of a held build; says whether it is still held and whether a cancel was asked.
+pub async fn renew(db: &Database, id: i64, attempt: i64, lease_ms: i64) -> Result<Renewal, DbError> {
+    let row = sqlx::query(
+        "UPDATE builds SET lease_until = $1 WHERE id = $2 AND tries = $3 AND status = 'running' RETURNING cancel_requested",
+    )
+    .bind(now_ms() + lease_ms)
+    .bind(id)
+    .bind(attempt)
+    .fetch_optional(db.pool())
+    .await?;
+    Ok(match row {
+        None => Renewal::Lost,
+        Some(row) if column::<i64>(&row, "cancel_requested")? != 0 => Renewal::CancelRequested,
+        Some(_) => Renewal::Held,
+    })
+}
+
+/// Records what a worker learned about a held build; false when it no longer holds it.
+pub async fn record_start(db: &Database, id: i64, attempt: i64, start: &BuildStart) -> Result<bool, DbError> {
+    let packages = serde_json::to_string(&start.stack_packages).map_err(|e| DbError::Corrupt(e.to_string()))?;
+    let changed = sqlx::query(
+        "UPDATE builds SET coordinate = COALESCE($1, coordinate), package_name = COALESCE($2, package_name), \
+         commit_id = COALESCE($3, commit_id), stack_name = COALESCE($4, stack_name), \
+         stack_digest = COALESCE($5, stack_digest), stack_packages = $6 \
+         WHERE id = $7 AND tries = $8 AND status = 'running'",
+    )
+    .bind(start.coordinate.as_deref())
+    .bind(start.package.as_deref())
+    .bind(start.commit.as_deref())
+    .bind(start.stack.as_deref())
+    .bind(start.stack_digest.as_deref())
+    .bind(packages)
+    .bind(id)
+    .bind(attempt)
+    .execute(db.pool())
+    .await?
+    .rows_affected();
+    Ok(changed > 0)
+}
+
+/// Ends a held build with its outcome and steps; false when it was no longer held.
+pub async fn finish(db: &Database, id: i64, attempt: i64, end: &BuildEnd) -> Result<bool, DbError> {
+    if !end.status.is_finished() {
+        return Err(DbError::Corrupt(format!("a build cannot finish as {}", end.status)));
+    }
+    let packages = serde_json::to_string(&end.start.stack_packages).map_err(|e| DbError::Corrupt(e.to_string()))?;
+    let mut tx = db.pool().begin().await?;
+    let now = now_ms();
+    let changed = sqlx::query(
+        "UPDATE builds SET status = $1, error = $2, installed_size = $3, package_digest = $4, log_key = $5, \
+         finished_at = $6, lease_until = NULL, coordinate = COALESCE($7, coordinate), \
+         package_name = COALESCE($8, package_name), commit_id = COALESCE($9, commit_id), \
+         stack_name = COALESCE($10, stack_name), stack_digest = COALESCE($11, stack_digest), \
+         stack_packages = CASE WHEN $12 = '[]' THEN stack_packages ELSE $12 END \
+         WHERE id = $13 AND tries = $14 AND status = 'running'",
+    )
+    .bind(end.status.as_str())
+    .bind(end.error.as_deref())
+    .bind(end.installed_size)
+    .bind(end.package_digest.as_deref())
+    .bind(end.log_key.as_deref())
+    .bind(now)
+    .bind(end.start.coordinate.as_deref())
+    .bind(end.start.package.as_deref())
+    .bind(end.start.commit.as_deref())
+    .bind(end.start.stack.as_deref())
+    .bind(end.start.stack_digest.as_deref())
+    .bind(packages)
+    .bind(id)
+    .bind(attempt)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if changed == 0 {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    sqlx::query("DELETE FROM build_steps WHERE build_id = $1").bind(id).execute(&mut *tx).await?;
+    for (position, step) in end.steps.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO build_steps (build_id, position, name, started_at, duration_ms, status) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id)
+        .bind(position as i64)
+        .bind(&step.name)
+        .bind(step.started_at)
+        .bind(step.duration_ms)
+        .bind(&step.status)
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query("UPDATE build_attempts SET finished_at = $1, outcome = $2 WHERE build_id = $3 AND try = $4")
+        .bind(now)
+        .bind(end.status.as_str())
+        .bind(id)
+        .bind(attempt)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Puts running builds whose lease ran out back in the queue, or fails them
+/// after [`MAX_TRIES`] claims, or cancels them if a cancel was asked.
+/// Returns how many builds it changed.
+pub async fn requeue_expired(db: &Database) -> Result<u64, DbError> {
+    let mut conn = db.pool().acquire().await?;
+    begin_write(db, &mut conn).await?;
+    let result = requeue_in(db.backend(), &mut conn).await;
+    end_write(&mut conn, result).await
+}
+
+async fn requeue_in(backend: Backend, conn: &mut PoolConnection<Any>) -> Result<u64, DbError> {
+    let lock = if backend == Backend::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
+    let now = now_ms();
+    let rows = sqlx::query(&format!(
+        "SELECT id, tries, lease_until, cancel_requested FROM builds \
+         WHERE status = 'running' AND lease_until < $1 ORDER BY id{lock}"
+    ))
+    .bind(now)
+    .fetch_all(&mut **conn)
+    .await?;
+    let mut changed = 0;
+    for row in rows {
+        let id: i64 = column(&row, "id")?;
+        let tries: i64 = column(&row, "tries")?;
+        let lease_until: i64 = column(&row, "lease_until")?;
+        let cancel: i64 = column(&row, "cancel_requested")?;
+        let (status, error) = if cancel != 0 {
+            ("canceled", None)
+        } else if tries >= MAX_TRIES {
+            ("failed", Some(WORKER_LOST_REASON))
+        } else {
+            ("queued", None)
+        };
+        let finished = (status != "queued").then_some(now);
+        changed += sqlx::query(
+            "UPDATE builds SET status = $1, error = COALESCE($2, error), lease_until = NULL, finished_at = $3 \
+             WHERE id = $4 AND tries = $5 AND status = 'running'",
+        )
+        .bind(status)
+        .bind(error)
+        .bind(finished)
+        .bind(id)
+        .bind(tries)
+        .execute(&mut **conn)
+        .await?
+        .rows_affected();
+        // The lost worker's run ended by its lease's end at the latest.
+        sqlx::query("UPDATE build_attempts SET finished_at = $1, outcome = 'lost' WHERE build_id = $2 AND try = $3")
+            .bind(lease_until.min(now))
+            .bind(id)
+            .bind(tries)
+            .execute(&mut **conn)
+            .await?;
+    }
+    Ok(changed)
+}
+
+/// Cancels a queued build at once, or asks the worker of a running one to stop it.
+pub async fn request_cancel(db: &Database, id: i64) -> Result<CancelOutcome, DbError> {
+    let now = now_ms();
+    let canceled = sqlx::query(
+        "UPDATE builds SET status = 'canceled', finished_at = $1, error = 'canceled before it started' \
+         WHERE id = $2 AND status = 'queued'",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(db.pool())
+    .await?
+    .rows_affected();
+    if canceled > 0 {
+        return Ok(CancelOutcome::Canceled);
+    }
+    let requested = sqlx::query("UPDATE builds SET cancel_requested = 1 WHERE id = $1 AND status = 'running'")
+        .bind(id)
+        .execute(db.pool())
+        .await?
+        .rows_affected();
+    if requested > 0 {
+        return Ok(CancelOutcome::Requested);
+    }
+    let row = sqlx::query("SELECT status FROM builds WHERE id = $1").bind(id).fetch_optional(db.pool()).await?;
+    match row {
+        None => Ok(CancelOutcome::NotFound),
+        Some(row) => {
+            let status: BuildStatus = column::<String>(&row, "status")?.parse()?;
+            if status.is_finished() {
+                Ok(CancelOutcome::AlreadyFinished(status))
+            } else {
+                // It changed state between the two updates: ask again.
+                Box::pin(request_cancel(db, id)).await
+            }
+        }
+    }
+}
+
+/// Starts a transaction that holds the write lock from its start:
+/// `BEGIN IMMEDIATE` on SQLite, `BEGIN` on PostgreSQL (whose rows are locked
+/// by the work's own `FOR UPDATE`).
+async fn begin_write(db: &Database, conn: &mut PoolConnection<Any>) -> Result<(), DbError> {
+    let begin = if db.backend() == Backend::Sqlite { "BEGIN IMMEDIATE" } else { "BEGIN" };
+    sqlx::query(begin).execute(&mut **conn).await?;
+    Ok(())
+}
+
+/// Commits after work that succeeded, rolls back after work that failed.
+async fn end_write<T>(conn: &mut PoolConnection<Any>, result: Result<T, DbError>) -> Result<T, DbError> {
+    match result {
+        Ok(value) => {
+            sqlx::query("COMMIT").execute(&mut **conn).await?;
+            Ok(value)
+        }
+        Err(error) => {
+            if sqlx::query("ROLLBACK").execute(&mut **conn).await.is_err() {
+                // A connection in an unknown transaction state must not go back to the pool.
+                conn.close_on_drop();
+            }
+            Err(error)
+        }
+    }
+}
