@@ -149,7 +149,7 @@ pub fn control(
         }
     }
     if matches!(action, ServiceAction::Start | ServiceAction::Restart) {
-        let ctx = context(&app, &current, &manifest);
+        let ctx = context(home, isolation, &app, &current, &manifest, progress)?;
         start_services(isolation, &ctx, &app, &manifest, progress)?;
     }
     Ok(selected)
@@ -175,8 +175,8 @@ pub fn command(
     };
     // The arguments reach the entry as "$@", each one word whatever it holds.
     let script = format!("{script} \"$@\"");
-    let ctx = context(&app, &current, &manifest);
-    Ok(ctx.shell(isolation, &script, args, &[]))
+    let ctx = context(home, isolation, &app, &current, &manifest, &|_, _| {})?;
+    ctx.shell(isolation, &script, args, &[])
 }
 
 /// The log files of the current deployment's services (or of one of them), by service.
@@ -216,8 +216,12 @@ pub fn uninstall(
         Some(d) => Some(read_manifest(&d.package_dir)?),
         None => None,
     };
-    if let (Some(d), Some(m)) = (&current, &manifest) {
-        run_hook_step(isolation, &context(&app, d, m), &app, m, "pre-deinstall", &[], progress)?;
+    let ctx = match (&current, &manifest) {
+        (Some(d), Some(m)) => Some(context(home, isolation, &app, d, m, progress)?),
+        _ => None,
+    };
+    if let (Some(ctx), Some(m)) = (&ctx, &manifest) {
+        run_hook_step(isolation, ctx, &app, m, "pre-deinstall", &[], progress)?;
     }
     progress("Stopping", "the services");
     services::stop_all(&app, STOP_TIMEOUT)?;
@@ -228,8 +232,7 @@ pub fn uninstall(
     fs::rename(app.root(), &away).map_err(|e| DeployError::io(app.root(), e))?;
     deployment::sync(&home.apps_dir())?;
     let mut result = Ok(());
-    if let (Some(d), Some(m)) = (&current, &manifest) {
-        let mut ctx = context(&app, d, m);
+    if let (Some(mut ctx), Some(m)) = (ctx, &manifest) {
         // The runtime directory moved with the app; the hook still sees its data.
         ctx.run_dir = away.join("run");
         let hook_app = AppDirs::at(name, away.clone());

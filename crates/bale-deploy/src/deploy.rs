@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use crate::deployment::{self, AppDirs, Deployment};
 use crate::hooks::run_hook_step;
 use crate::kits;
+use crate::layers;
 use crate::lock::{AppLock, Wait};
 use crate::runner::{Isolation, RunContext};
 use crate::services::{self, STOP_TIMEOUT};
@@ -20,6 +21,33 @@ use crate::{DeployError, InstallOptions, Store, StoreError};
 
 /// How many deployments are kept when not told otherwise.
 pub const DEFAULT_KEEP: usize = 5;
+/// The steps of a deploy, in order, as runtime.md numbers them; the names
+/// [`BALE_TEST_KILL_AT`] takes.
+pub const DEPLOY_STEPS: [&str; 10] = [
+    "install",
+    "kits",
+    "deployment",
+    "hooks-before",
+    "stop",
+    "switch",
+    "hooks-after",
+    "start",
+    "post-deploy",
+    "keep",
+];
+
+/// A testing aid: when this environment variable names a step of
+/// [`DEPLOY_STEPS`], the deploying process kills itself with SIGKILL as that
+/// step begins, so tests can check what a crash at each step leaves behind.
+pub const BALE_TEST_KILL_AT: &str = "BALE_TEST_KILL_AT";
+
+/// Marks the start of deploy step `name`; see [`BALE_TEST_KILL_AT`].
+fn step(name: &str) {
+    if std::env::var_os(BALE_TEST_KILL_AT).is_some_and(|at| at == name) {
+        let _ = rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
+    }
+}
+
 /// Where an installed package keeps its resolved manifest.
 const MANIFEST_PATH: &str = ".bale/manifest.toml";
 /// Where an installed package keeps its index.
@@ -109,6 +137,7 @@ fn deploy_locked(
     let isolation = options.isolation;
 
     // 1. install
+    step("install");
     let store = Store::new(home.clone());
     let (coordinate, package_dir) = match package {
         PackageRef::File(path) => {
@@ -126,19 +155,25 @@ fn deploy_locked(
     let manifest = read_manifest(&package_dir)?;
 
     // 2. kits
+    step("kits");
     let kept = kits::read_env(&app.env_file())?;
     let variables = kits::resolve(name, &manifest, &options.env, &kept)?;
     if variables.kept != kept {
         kits::write_env(&app.env_file(), &variables.kept)?;
     }
 
-    // 3. the deployment directory
+    // 3. the deployment directory (the sandbox's root first: making it may fail)
+    step("deployment");
+    let root = match isolation {
+        Isolation::Stack => Some(layers::runtime_root(home, &manifest, progress)?),
+        Isolation::None => None,
+    };
     let previous = deployment::current(app)?;
     let id = deployment::deployment_id(&package_digest(&package_dir)?, &variables.values);
     let new = deployment::create(app, &coordinate, &package_dir, id, variables.values)?;
     fs::create_dir_all(app.run_dir()).map_err(|e| DeployError::io(app.run_dir(), e))?;
     progress("Deploying", &format!("{coordinate} as {name} ({})", short(&new.id)));
-    let ctx = context(app, &new, &manifest);
+    let ctx = context_on(app, &new, &manifest, root, home);
     let mut extra = Vec::new();
     if let Some(old) = &previous {
         extra.push(("BALE_OLD_VERSION".to_owned(), old.coordinate.version().to_owned()));
@@ -146,6 +181,7 @@ fn deploy_locked(
     }
 
     // 4. post-install or pre-upgrade, the old version still running
+    step("hooks-before");
     let first_hook = if previous.is_some() { "pre-upgrade" } else { "post-install" };
     if let Err(cause) = run_hook_step(isolation, &ctx, app, &manifest, first_hook, &extra, progress) {
         deployment::remove(app, &new)?;
@@ -160,8 +196,10 @@ fn deploy_locked(
     }
 
     // 5. stop, 6. switch
+    step("stop");
     progress("Stopping", "the running services");
     services::stop_all(app, STOP_TIMEOUT)?;
+    step("switch");
     deployment::switch(app, Some(&new))?;
 
     // 7.–9. hooks, start, health
@@ -169,7 +207,7 @@ fn deploy_locked(
     let started = match started {
         Ok(started) => started,
         Err(cause) => {
-            let restored = restore(isolation, app, previous.as_ref(), progress);
+            let restored = restore(home, isolation, app, previous.as_ref(), progress);
             deployment::remove(app, &new)?;
             return Err(DeployError::RolledBack {
                 cause: Box::new(cause),
@@ -179,6 +217,7 @@ fn deploy_locked(
     };
 
     // 10. keep N
+    step("keep");
     let removed = deployment::prune(app, options.keep)?;
     Ok(Deployed {
         deployment: new,
@@ -198,11 +237,14 @@ fn go_live(
     extra: &[(String, String)],
     progress: Progress<'_>,
 ) -> Result<Vec<String>, DeployError> {
+    step("hooks-after");
     let hooks: &[&str] = if upgrade { &["post-upgrade", "deploy"] } else { &["deploy"] };
     for hook in hooks {
         run_hook_step(isolation, ctx, app, manifest, hook, extra, progress)?;
     }
+    step("start");
     let started = start_services(isolation, ctx, app, manifest, progress)?;
+    step("post-deploy");
     run_hook_step(isolation, ctx, app, manifest, "post-deploy", extra, progress)?;
     Ok(started)
 }
@@ -229,6 +271,7 @@ pub(crate) fn start_services(
 /// After a failure past the switch: stops what started, points `current` back at
 /// `previous` and starts its services. Says what runs now.
 fn restore(
+    home: &Home,
     isolation: Isolation,
     app: &AppDirs,
     previous: Option<&Deployment>,
@@ -248,7 +291,7 @@ fn restore(
         return format!("switching back to {} failed too ({e})", previous.coordinate);
     }
     let started = read_manifest(&previous.package_dir).and_then(|manifest| {
-        let ctx = context(app, previous, &manifest);
+        let ctx = context(home, isolation, app, previous, &manifest, progress)?;
         start_services(isolation, &ctx, app, &manifest, progress)
     });
     match started {
@@ -295,11 +338,11 @@ pub fn rollback(
     services::stop_all(&app, STOP_TIMEOUT)?;
     deployment::switch(&app, Some(&target))?;
     let started = read_manifest(&target.package_dir).and_then(|manifest| {
-        let ctx = context(&app, &target, &manifest);
+        let ctx = context(home, isolation, &app, &target, &manifest, progress)?;
         start_services(isolation, &ctx, &app, &manifest, progress)
     });
     if let Err(cause) = started {
-        let restored = restore(isolation, &app, Some(&current), progress);
+        let restored = restore(home, isolation, &app, Some(&current), progress);
         return Err(DeployError::RolledBack {
             cause: Box::new(cause),
             restored,
@@ -326,8 +369,31 @@ pub(crate) fn find_by_id(app: &AppDirs, id: &str) -> Result<Deployment, DeployEr
     }
 }
 
-/// The run context of a deployment.
-pub(crate) fn context(app: &AppDirs, deployment: &Deployment, manifest: &Manifest) -> RunContext {
+/// The run context of a deployment; in the stack, with its sandbox's root.
+pub(crate) fn context(
+    home: &Home,
+    isolation: Isolation,
+    app: &AppDirs,
+    deployment: &Deployment,
+    manifest: &Manifest,
+    progress: Progress<'_>,
+) -> Result<RunContext, DeployError> {
+    let root = match isolation {
+        Isolation::Stack => Some(layers::runtime_root(home, manifest, progress)?),
+        Isolation::None => None,
+    };
+    Ok(context_on(app, deployment, manifest, root, home))
+}
+
+/// The run context of a deployment over a known sandbox root.
+fn context_on(
+    app: &AppDirs,
+    deployment: &Deployment,
+    manifest: &Manifest,
+    root: Option<layers::Root>,
+    home: &Home,
+) -> RunContext {
+    let (layers, hide) = root.map(|r| (r.layers, r.hide)).unwrap_or_default();
     RunContext {
         app: app.name().to_owned(),
         coordinate: deployment.coordinate.clone(),
@@ -335,6 +401,9 @@ pub(crate) fn context(app: &AppDirs, deployment: &Deployment, manifest: &Manifes
         workdir: manifest.workdir().to_owned(),
         run_dir: app.run_dir(),
         variables: deployment.variables.clone(),
+        layers,
+        hide,
+        scratch: Some(home.tmp_dir()),
     }
 }
 

@@ -117,6 +117,29 @@ pub enum DeployError {
         /// What runs now.
         restored: String,
     },
+    /// The package's stack is unknown or not created.
+    #[error(transparent)]
+    Stack(#[from] bale_stack::StackError),
+    /// The dependency layer the package runs on could not be made.
+    #[error(
+        "cannot make the dependency layer of stack `{stack}` that the package runs on: {message}; \
+         build the package on this machine (`bale build`) to make the layer, or run apps on the \
+         host with `isolation = \"none\"` in $BALE_HOME/config.toml"
+    )]
+    Layer {
+        /// The stack.
+        stack: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The machine's configuration file is malformed.
+    #[error("{path}: {message}")]
+    Config {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// A process could not be started.
     #[error("cannot run {what}: {source}")]
     Spawn {

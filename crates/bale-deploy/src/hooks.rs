@@ -54,7 +54,7 @@ pub fn run_hook(
         let stdout = out.try_clone().map_err(|e| DeployError::io(&log, e))?;
         let stderr = out.try_clone().map_err(|e| DeployError::io(&log, e))?;
         let status = ctx
-            .shell(isolation, command, &[], &extra)
+            .shell(isolation, command, &[], &extra)?
             .stdin(Stdio::null())
             .stdout(stdout)
             .stderr(stderr)

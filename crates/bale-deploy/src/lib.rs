@@ -8,6 +8,7 @@ mod deployment;
 mod error;
 mod hooks;
 mod kits;
+mod layers;
 mod lock;
 mod package_file;
 mod runner;
@@ -21,7 +22,7 @@ pub use apps::{
     ServiceAction, ServiceStatus,
 };
 pub use deploy::{
-    deploy, rollback, short, DeployOptions, Deployed, PackageRef, Progress, RolledBack,
+    deploy, rollback, short, DeployOptions, BALE_TEST_KILL_AT, DEPLOY_STEPS, Deployed, PackageRef, Progress, RolledBack,
     DEFAULT_KEEP,
 };
 pub use deploy_error::DeployError;
@@ -29,7 +30,7 @@ pub use deployment::{AppDirs, Deployment};
 pub use error::StoreError;
 pub use kits::{read_env, resolve, write_env, Variables};
 pub use lock::{AppLock, Wait};
-pub use runner::{Isolation, RunContext};
+pub use runner::{machine_isolation, sandboxed_entry, Isolation, RunContext, SANDBOX_ARG, SANDBOX_RUN_DIR, SANDBOX_RUN_ENV};
 pub use services::{log_path, Service, ServiceState};
 pub use store::{InstallOptions, InstallOutcome, Installed, Store};
 pub use verify::{Finding, Problem, VerifyReport};

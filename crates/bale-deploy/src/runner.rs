@@ -1,11 +1,25 @@
 //! How a service, hook or command of an app is run: its environment, its
 //! working directory, and the isolation around it.
+//!
+//! In the package's stack (the default) every process runs in a sandbox:
+//! the stack image with the runtime dependency layer as its root, the
+//! package read-only at its `BALE_PREFIX`, the runtime directory writable at
+//! `/bale/run`, the host's network, its own PID namespace. bubblewrap, which
+//! the sandbox uses, dies with the process that started it, so a sandboxed
+//! process is started through a small keeper: the running program itself,
+//! re-executed with [`SANDBOX_ARG`], which reads the run from
+//! [`SANDBOX_RUN_ENV`], runs it and exits with its status (see
+//! [`sandboxed_entry`]). The keeper is what a pid file names.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use bale_coordinate::Coordinate;
+use bale_sandbox::{Bind, Sandbox, SandboxSpec};
+use serde::{Deserialize, Serialize};
+
+use crate::DeployError;
 
 /// Where an app's processes run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -15,7 +29,18 @@ pub enum Isolation {
     /// (the machine's `isolation = "none"`).
     #[default]
     None,
+    /// In a sandbox over the package's stack (runtime.md, "Run").
+    Stack,
 }
+
+/// The first argument that makes a program started by bale a sandbox keeper.
+pub const SANDBOX_ARG: &str = "__bale-sandboxed";
+/// The environment variable that carries the keeper's run, as JSON.
+pub const SANDBOX_RUN_ENV: &str = "BALE_SANDBOX_RUN";
+/// The runtime directory inside the sandbox.
+pub const SANDBOX_RUN_DIR: &str = "/bale/run";
+/// The exit status of a keeper that could not start its sandbox.
+const KEEPER_FAILED: i32 = 125;
 
 /// Everything a process of one deployment runs with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,21 +57,52 @@ pub struct RunContext {
     pub run_dir: PathBuf,
     /// The app's variables.
     pub variables: BTreeMap<String, String>,
+    /// The sandbox's root layers, top first (unused with [`Isolation::None`]).
+    pub layers: Vec<PathBuf>,
+    /// Host paths covered by an empty directory inside the sandbox.
+    pub hide: Vec<PathBuf>,
+    /// Where the sandbox's throw-away writable layers are made.
+    pub scratch: Option<PathBuf>,
 }
 
 /// `PATH` after the package's `bin/` when the caller has none.
 const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 
+/// One sandboxed run, as the keeper receives it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct SandboxRun {
+    layers: Vec<PathBuf>,
+    /// (host path, sandbox path, writable)
+    binds: Vec<(PathBuf, PathBuf, bool)>,
+    hide: Vec<PathBuf>,
+    env: Vec<(String, String)>,
+    workdir: PathBuf,
+    command: Vec<String>,
+    scratch: Option<PathBuf>,
+}
+
 impl RunContext {
+    /// The package's root as its processes see it.
+    pub fn prefix(&self, isolation: Isolation) -> PathBuf {
+        match isolation {
+            Isolation::None => self.package_dir.clone(),
+            Isolation::Stack => PathBuf::from(format!("/bale/pkgs/{}", self.coordinate.relative_dir())),
+        }
+    }
+
     /// The environment of every process: the variables, then bale's own.
     /// `extra` (e.g. `PORT`, the versions of an upgrade) comes last and wins.
     pub fn environment(&self, isolation: Isolation, extra: &[(String, String)]) -> Vec<(String, String)> {
-        let (prefix, run) = match isolation {
-            Isolation::None => (self.package_dir.clone(), self.run_dir.clone()),
+        let prefix = self.prefix(isolation);
+        let (run, base_path) = match isolation {
+            Isolation::None => (
+                self.run_dir.clone(),
+                std::env::var("PATH").unwrap_or_else(|_| DEFAULT_PATH.to_owned()),
+            ),
+            Isolation::Stack => (PathBuf::from(SANDBOX_RUN_DIR), bale_sandbox::DEFAULT_PATH.to_owned()),
         };
-        let host_path = std::env::var("PATH").unwrap_or_else(|_| DEFAULT_PATH.to_owned());
         let mut env: BTreeMap<String, String> = self.variables.clone();
-        env.insert("PATH".into(), format!("{}:{host_path}", prefix.join("bin").display()));
+        env.insert("PATH".into(), format!("{}:{base_path}", prefix.join("bin").display()));
         env.insert("LANG".into(), "C.UTF-8".into());
         env.insert("BALE_PREFIX".into(), prefix.display().to_string());
         env.insert("BALE_RUN".into(), run.display().to_string());
@@ -57,13 +113,16 @@ impl RunContext {
     }
 
     /// A `/bin/sh -ec SCRIPT` command, with `args` as `$1…`, ready to spawn.
+    /// In the stack it is a keeper (this program again) that runs the sandbox;
+    /// the sandbox's standard input is empty.
     pub fn shell(
         &self,
         isolation: Isolation,
         script: &str,
         args: &[String],
         extra: &[(String, String)],
-    ) -> Command {
+    ) -> Result<Command, DeployError> {
+        let env = self.environment(isolation, extra);
         match isolation {
             Isolation::None => {
                 let mut command = Command::new("/bin/sh");
@@ -71,9 +130,111 @@ impl RunContext {
                 let workdir = self.package_dir.join(&self.workdir);
                 let dir = if workdir.is_dir() { workdir } else { self.package_dir.clone() };
                 command.current_dir(dir);
-                command.env_clear().envs(self.environment(isolation, extra));
-                command
+                command.env_clear().envs(env);
+                Ok(command)
+            }
+            Isolation::Stack => {
+                let prefix = self.prefix(isolation);
+                let workdir = if self.package_dir.join(&self.workdir).is_dir() {
+                    prefix.join(&self.workdir)
+                } else {
+                    prefix.clone()
+                };
+                let mut command = vec!["/bin/sh".to_owned(), "-ec".to_owned(), script.to_owned(), "sh".to_owned()];
+                command.extend(args.iter().cloned());
+                let run = SandboxRun {
+                    layers: self.layers.clone(),
+                    binds: vec![
+                        (self.package_dir.clone(), prefix, false),
+                        (self.run_dir.clone(), PathBuf::from(SANDBOX_RUN_DIR), true),
+                    ],
+                    hide: self.hide.clone(),
+                    env,
+                    workdir,
+                    command,
+                    scratch: self.scratch.clone(),
+                };
+                let json = serde_json::to_string(&run).map_err(|e| DeployError::Spawn {
+                    what: "the sandbox keeper".into(),
+                    source: std::io::Error::other(e),
+                })?;
+                let program = std::env::current_exe().map_err(|source| DeployError::Spawn {
+                    what: "the sandbox keeper (this program's own path is unknown)".into(),
+                    source,
+                })?;
+                let mut keeper = Command::new(program);
+                keeper.arg(SANDBOX_ARG).arg(&self.app);
+                keeper.env_clear();
+                // The keeper finds bwrap on the host's PATH.
+                keeper.env("PATH", std::env::var("PATH").unwrap_or_else(|_| DEFAULT_PATH.to_owned()));
+                keeper.env(SANDBOX_RUN_ENV, json);
+                keeper.current_dir("/");
+                Ok(keeper)
             }
         }
     }
+}
+
+/// The keeper's side of a sandboxed run. A program that deploys apps in their
+/// stack calls this first thing in `main`: when the program was started as a
+/// keeper (first argument [`SANDBOX_ARG`]) it runs the sandbox, passing its
+/// output on, and returns the exit status to exit with; otherwise `None`.
+pub fn sandboxed_entry() -> Option<i32> {
+    if std::env::args_os().nth(1).as_deref() != Some(std::ffi::OsStr::new(SANDBOX_ARG)) {
+        return None;
+    }
+    match run_keeper() {
+        Ok(status) => Some(status),
+        Err(message) => {
+            eprintln!("bale: {message}");
+            Some(KEEPER_FAILED)
+        }
+    }
+}
+
+/// Runs the sandbox described by [`SANDBOX_RUN_ENV`] and returns its status.
+fn run_keeper() -> Result<i32, String> {
+    let json = std::env::var(SANDBOX_RUN_ENV)
+        .map_err(|_| format!("{SANDBOX_ARG} is started by bale, with {SANDBOX_RUN_ENV} set"))?;
+    let run: SandboxRun = serde_json::from_str(&json).map_err(|e| format!("{SANDBOX_RUN_ENV}: {e}"))?;
+    let sandbox = Sandbox::new().map_err(|e| e.to_string())?;
+    let mut spec = SandboxSpec::new(run.layers, run.command);
+    spec.binds = run
+        .binds
+        .into_iter()
+        .map(|(src, dst, writable)| Bind { src, dst, writable })
+        .collect();
+    spec.hide = run.hide;
+    spec.network = true;
+    spec.env = run.env;
+    spec.workdir = run.workdir;
+    spec.scratch = run.scratch;
+    let outcome = sandbox
+        .run(&spec, &mut std::io::stdout(), &mut std::io::stderr())
+        .map_err(|e| e.to_string())?;
+    Ok(outcome.status)
+}
+
+/// The machine's isolation: `isolation = "none"` in `$BALE_HOME/config.toml`
+/// runs apps on the host; otherwise (`"stack"`, or no setting) in their stack.
+pub fn machine_isolation(home: &bale_home::Home) -> Result<Isolation, DeployError> {
+    let path = home.config_path();
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Isolation::Stack),
+        Err(e) => return Err(DeployError::io(&path, e)),
+    };
+    let bad = |message: String| DeployError::Config { path: path.clone(), message };
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| bad(e.to_string()))?;
+    match table.get("isolation") {
+        None => Ok(Isolation::Stack),
+        Some(toml::Value::String(s)) if s == "stack" => Ok(Isolation::Stack),
+        Some(toml::Value::String(s)) if s == "none" => Ok(Isolation::None),
+        Some(other) => Err(bad(format!("`isolation` is {other}; use \"stack\" or \"none\""))),
+    }
+}
+
+/// Whether `path` is the host's root, the `host` stack's image.
+pub(crate) fn is_host_root(path: &Path) -> bool {
+    path == Path::new("/")
 }

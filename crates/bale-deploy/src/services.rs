@@ -4,6 +4,14 @@
 //! its whole process tree is signalled as one group; its pid file under
 //! `run/pids/` holds the session leader's pid, which is also the group's id.
 //! Stopping sends SIGTERM to the group, then SIGKILL after the timeout.
+//!
+//! A service in its stack is a keeper (see `runner`) whose sandbox runs the
+//! service in a session of its own. Stopping it sends SIGTERM to the
+//! sandbox's processes, not to the keeper's group: killing the keeper or
+//! bubblewrap first would end the sandbox with SIGKILL at once. When the
+//! service has gone the sandbox ends and the keeper exits; SIGKILL to the
+//! keeper's group after the timeout takes the whole sandbox down with it.
+//! The pid file's second line, `stack`, marks such a service.
 
 use std::fs::{self, OpenOptions};
 use std::io::{self, Read, Write};
@@ -22,6 +30,8 @@ use crate::DeployError;
 
 /// How long a service may take to exit after SIGTERM before it gets SIGKILL.
 pub const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+/// The pid file's mark of a service in its stack.
+const STACK_MARK: &str = "stack";
 /// How many log lines a failure shows.
 const LOG_TAIL_LINES: usize = 20;
 
@@ -97,7 +107,7 @@ pub fn start(
         .open(&log)
         .map_err(|e| DeployError::io(&log, e))?;
     let err = out.try_clone().map_err(|e| DeployError::io(&log, e))?;
-    let mut command = ctx.shell(isolation, &service.command, &[], &port_env(service.port));
+    let mut command = ctx.shell(isolation, &service.command, &[], &port_env(service.port))?;
     command.stdin(Stdio::null()).stdout(out).stderr(err);
     // SAFETY: setsid is async-signal-safe and touches no memory of the parent.
     unsafe {
@@ -110,7 +120,11 @@ pub fn start(
     let pid = i32::try_from(child.id()).unwrap_or(i32::MAX);
     let pid_file = pid_path(app, &service.name);
     let fresh = pid_file.with_extension("pid.new");
-    fs::write(&fresh, format!("{pid}\n"))
+    let text = match isolation {
+        Isolation::None => format!("{pid}\n"),
+        Isolation::Stack => format!("{pid}\n{STACK_MARK}\n"),
+    };
+    fs::write(&fresh, text)
         .and_then(|()| fs::rename(&fresh, &pid_file))
         .map_err(|e| DeployError::io(&pid_file, e))?;
     reap(child);
@@ -140,7 +154,60 @@ pub fn state(app: &AppDirs, service: &str) -> ServiceState {
 }
 
 fn read_pid(app: &AppDirs, service: &str) -> Option<i32> {
-    fs::read_to_string(pid_path(app, service)).ok()?.trim().parse().ok()
+    fs::read_to_string(pid_path(app, service)).ok()?.lines().next()?.trim().parse().ok()
+}
+
+/// Whether the pid file of `service` names a sandbox keeper.
+fn in_stack(app: &AppDirs, service: &str) -> bool {
+    fs::read_to_string(pid_path(app, service))
+        .is_ok_and(|text| text.lines().nth(1).is_some_and(|l| l.trim() == STACK_MARK))
+}
+
+/// One process as `/proc/<pid>/stat` shows it.
+struct ProcessEntry {
+    pid: i32,
+    ppid: i32,
+    session: i32,
+    command: String,
+}
+
+/// Every process of the machine that this process may see.
+fn processes() -> Vec<ProcessEntry> {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
+            let stat = fs::read_to_string(entry.path().join("stat")).ok()?;
+            let open = stat.find('(')?;
+            let close = stat.rfind(')')?;
+            let command = stat.get(open + 1..close)?.to_owned();
+            // After the name: state, ppid, pgrp, session.
+            let mut fields = stat.get(close + 1..)?.split_whitespace();
+            let ppid = fields.nth(1)?.parse().ok()?;
+            let session = fields.nth(1)?.parse().ok()?;
+            Some(ProcessEntry { pid, ppid, session, command })
+        })
+        .collect()
+}
+
+/// The processes a sandbox keeper `keeper` runs inside its sandbox: its
+/// descendants outside its own session, bubblewrap's own processes left out.
+fn sandboxed_processes(keeper: i32) -> Vec<i32> {
+    let all = processes();
+    let mut tree = vec![keeper];
+    let mut i = 0;
+    while i < tree.len() {
+        let parent = tree[i];
+        tree.extend(all.iter().filter(|p| p.ppid == parent).map(|p| p.pid));
+        i += 1;
+    }
+    all.iter()
+        .filter(|p| tree.contains(&p.pid) && p.session != keeper && p.command != "bwrap")
+        .map(|p| p.pid)
+        .collect()
 }
 
 /// Whether the process group `pid` has a member that is not a zombie.
@@ -187,7 +254,17 @@ pub fn stop(app: &AppDirs, service: &str, timeout: Duration) -> Result<bool, Dep
         return Ok(false);
     };
     let mut ran = false;
-    if kill_process_group(group, Signal::TERM).is_ok() {
+    let asked = if in_stack(app, service) && group_alive(pid) {
+        for inner in sandboxed_processes(pid) {
+            if let Some(inner) = Pid::from_raw(inner) {
+                let _ = rustix::process::kill_process(inner, Signal::TERM);
+            }
+        }
+        true
+    } else {
+        kill_process_group(group, Signal::TERM).is_ok()
+    };
+    if asked {
         ran = true;
         let deadline = Instant::now() + timeout;
         while group_alive(pid) && Instant::now() < deadline {
@@ -314,6 +391,7 @@ fn command_check(
 ) -> Result<(), String> {
     let mut child = ctx
         .shell(isolation, script, &[], &port_env(service.port))
+        .map_err(|e| e.to_string())?
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
