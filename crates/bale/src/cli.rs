@@ -310,6 +310,8 @@ pub struct DeployArgs {
     /// Install the package even when it has no signature from a trusted key.
     #[arg(long)]
     pub allow_unsigned: bool,
+    #[command(flatten)]
+    pub hosts: crate::commands::hosts::HostsArgs,
 }
 
 /// `bale rollback`.

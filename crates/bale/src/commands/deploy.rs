@@ -11,6 +11,9 @@ use crate::exit::Failure;
 use crate::printer::Printer;
 
 pub fn run(args: DeployArgs, printer: &Printer) -> Result<(), Failure> {
+    if args.hosts.hosts.is_some() {
+        return super::hosts::run(&args, printer);
+    }
     let home = super::home()?;
     let package = package_ref(&args.package)?;
     let options = DeployOptions {

@@ -6,6 +6,7 @@ mod apps;
 mod build;
 mod check;
 mod deploy;
+pub(crate) mod hosts;
 mod init;
 mod inspect;
 mod install;
