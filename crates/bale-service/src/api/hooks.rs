@@ -1,0 +1,53 @@
+//! `POST /api/v1/hooks/git`: signed push events (GitHub, Gitea) that name a
+//! version become builds; bale-trigger decides which.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use bale_db::builds::{self, NewBuild};
+use bale_repo::server::ApiError;
+use bale_trigger::HookOutcome;
+use serde_json::json;
+
+use super::builds::render;
+use super::Service;
+
+/// The handler: 201 with the queued build, 202 when the event builds nothing,
+/// 401 for a bad signature, 422 for a ref that names no version.
+pub(super) async fn git(State(service): State<Service>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    let Some(secret) = service.inner.hook_secret.clone() else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "hooks_disabled",
+            "git webhooks are off: start the service with --hook-secret (or BALE_HOOK_SECRET)",
+        ));
+    };
+    let outcome = bale_trigger::hook(secret.as_bytes(), &headers, &body).map_err(|e| {
+        let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+        ApiError::new(status, e.code(), e.to_string())
+    })?;
+    match outcome {
+        HookOutcome::Ignored { reason } => {
+            Ok((StatusCode::ACCEPTED, Json(json!({ "status": "ignored", "reason": reason }))).into_response())
+        }
+        HookOutcome::Build(triggered) => {
+            let build = builds::submit(
+                service.db(),
+                &NewBuild {
+                    source: triggered.source.clone(),
+                    // The full ref lets the worker check the branch against the package and take its version.
+                    git_ref: Some(triggered.full_ref()),
+                    fresh: false,
+                    requested_by: Some(format!("git push of {} at {}", triggered.full_ref(), triggered.commit)),
+                },
+            )
+            .await?;
+            service.wake_workers();
+            let mut body = render(&build);
+            body["version"] = json!(triggered.version);
+            Ok((StatusCode::CREATED, Json(body)).into_response())
+        }
+    }
+}

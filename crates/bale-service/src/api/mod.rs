@@ -1,0 +1,149 @@
+//! The service's HTTP routes, added to the repository's router.
+
+mod builds;
+mod hooks;
+mod log;
+mod stacks;
+
+use std::sync::Arc;
+
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::routing::MethodRouter;
+use axum::Router;
+use bale_db::tokens::{self, Scope, TokenCheck};
+use bale_home::Home;
+use bale_repo::server::ApiError;
+use bale_repo::Repository;
+use tokio::sync::Notify;
+
+use crate::metrics::Metrics;
+
+/// The build service over a repository: its routes and shared state.
+#[derive(Debug, Clone)]
+pub struct Service {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    repo: Repository,
+    home: Home,
+    metrics: Metrics,
+    wake: Option<Arc<Notify>>,
+    hook_secret: Option<String>,
+}
+
+impl Service {
+    /// The service over `repo`, with stacks and scratch space in `home`.
+    pub fn new(repo: Repository, home: Home) -> Service {
+        Service::with(repo, home, None, None)
+    }
+
+    /// The service with a waker for local workers (a submit wakes them at
+    /// once) and the shared secret of signed git push webhooks.
+    pub fn with(repo: Repository, home: Home, wake: Option<Arc<Notify>>, hook_secret: Option<String>) -> Service {
+        Service { inner: Arc::new(Inner { repo, home, metrics: Metrics::default(), wake, hook_secret }) }
+    }
+
+    /// The repository behind it.
+    pub fn repository(&self) -> &Repository {
+        &self.inner.repo
+    }
+
+    /// Every route: the repository's and the service's, counted for `/metrics`.
+    pub fn router(&self) -> Router {
+        // One method router per path: axum takes each path once.
+        let mut by_path: Vec<(&'static str, MethodRouter<Service>)> = Vec::new();
+        for route in routes_of() {
+            match by_path.iter_mut().find(|(path, _)| *path == route.path) {
+                Some((_, handler)) => *handler = std::mem::take(handler).merge(route.handler),
+                None => by_path.push((route.path, route.handler)),
+            }
+        }
+        let mut routes: Router<Service> = Router::new();
+        for (path, handler) in by_path {
+            routes = routes.route(path, handler);
+        }
+        self.inner
+            .repo
+            .router()
+            .merge(routes.with_state(self.clone()))
+            .layer(axum::middleware::from_fn_with_state(self.inner.metrics.clone(), crate::metrics::count))
+    }
+
+    pub(crate) fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    fn db(&self) -> &bale_db::Database {
+        self.inner.repo.database()
+    }
+
+    fn wake_workers(&self) {
+        if let Some(wake) = &self.inner.wake {
+            wake.notify_one();
+        }
+    }
+}
+
+/// One route of the service.
+struct Route {
+    method: Method,
+    path: &'static str,
+    handler: MethodRouter<Service>,
+}
+
+fn route(method: Method, path: &'static str, handler: MethodRouter<Service>) -> Route {
+    Route { method, path, handler }
+}
+
+/// The service's routes; the router and [`route_table`] both come from here.
+fn routes_of() -> Vec<Route> {
+    use axum::routing::{get, post};
+    vec![
+        route(Method::POST, "/api/v1/builds", post(builds::submit)),
+        route(Method::GET, "/api/v1/builds", get(builds::list)),
+        route(Method::GET, "/api/v1/builds/{id}", get(builds::one)),
+        route(Method::GET, "/api/v1/builds/{id}/log", get(log::log)),
+        route(Method::POST, "/api/v1/builds/{id}/cancel", post(builds::cancel)),
+        route(Method::GET, "/api/v1/stacks", get(stacks::list)),
+        route(Method::POST, "/api/v1/stacks/{name}/create", post(stacks::create)),
+        route(Method::POST, "/api/v1/stacks/{name}/start", post(stacks::start)),
+        route(Method::POST, "/api/v1/stacks/{name}/stop", post(stacks::stop)),
+        route(Method::POST, "/api/v1/stacks/{name}/sanitize", post(stacks::sanitize)),
+        route(Method::POST, "/api/v1/hooks/git", post(hooks::git)),
+        route(Method::GET, "/api/v1/openapi.json", get(crate::openapi::serve)),
+        route(Method::GET, "/metrics", get(crate::metrics::serve)),
+    ]
+}
+
+/// `(METHOD, path)` of every route the service adds, as registered.
+pub fn route_table() -> Vec<(String, String)> {
+    routes_of().into_iter().map(|r| (r.method.to_string(), r.path.to_owned())).collect()
+}
+
+/// Checks the bearer token of a write call; returns who asked, for the record.
+async fn authorize(service: &Service, headers: &HeaderMap, needed: Scope) -> Result<String, ApiError> {
+    let unauthorized = |message: String| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message);
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+        .ok_or_else(|| {
+            unauthorized(format!(
+                "this call needs a bearer token with the {needed} scope: create one with `bale token create --scope {needed}` and set BALE_TOKEN"
+            ))
+        })?;
+    match tokens::check(service.db(), token, needed).await? {
+        TokenCheck::Granted => Ok(format!("token {}…", token.chars().take(12).collect::<String>())),
+        TokenCheck::Unknown => Err(unauthorized(format!(
+            "this token is not known to the service: create one with `bale token create --scope {needed}`"
+        ))),
+        TokenCheck::WrongScope(scope) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("this token has the {scope} scope; this call needs the {needed} scope"),
+        )),
+    }
+}

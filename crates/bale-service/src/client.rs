@@ -1,0 +1,151 @@
+//! A client of the build service's API, for `bale submit`, `bale builds`,
+//! `bale cancel` and `bale logs --build`.
+
+use futures::StreamExt;
+use serde_json::{json, Value};
+
+use crate::ServiceError;
+
+/// The API of one service.
+#[derive(Debug, Clone)]
+pub struct ServiceClient {
+    base: String,
+    token: Option<String>,
+    http: reqwest::Client,
+}
+
+impl ServiceClient {
+    /// A client of the service at `base` (`http://host:port`), with a bearer token for write calls.
+    pub fn new(base: &str, token: Option<String>) -> Result<ServiceClient, ServiceError> {
+        let http = reqwest::Client::builder()
+            .build()
+            .map_err(|e| ServiceError::Client(format!("cannot set up HTTP: {e}")))?;
+        Ok(ServiceClient { base: base.trim_end_matches('/').to_owned(), token, http })
+    }
+
+    /// Queues a build; returns the build record (`id`, `status`, …).
+    pub async fn submit(&self, source: &str, git_ref: Option<&str>, fresh: bool) -> Result<Value, ServiceError> {
+        let request = self.http.post(self.url("/api/v1/builds")).json(&json!({ "source": source, "ref": git_ref, "fresh": fresh }));
+        self.send(self.authorized(request)).await
+    }
+
+    /// One build with its steps.
+    pub async fn build(&self, id: i64) -> Result<Value, ServiceError> {
+        self.send(self.http.get(self.url(&format!("/api/v1/builds/{id}")))).await
+    }
+
+    /// Builds, newest first, optionally of one package and in one status.
+    pub async fn list(&self, package: Option<&str>, status: Option<&str>) -> Result<Value, ServiceError> {
+        let mut query: Vec<(&str, &str)> = Vec::new();
+        if let Some(package) = package {
+            query.push(("package", package));
+        }
+        if let Some(status) = status {
+            query.push(("status", status));
+        }
+        self.send(self.http.get(self.url("/api/v1/builds")).query(&query)).await
+    }
+
+    /// Cancels a build.
+    pub async fn cancel(&self, id: i64) -> Result<Value, ServiceError> {
+        let request = self.http.post(self.url(&format!("/api/v1/builds/{id}/cancel")));
+        self.send(self.authorized(request)).await
+    }
+
+    /// The build's log so far (all of it once it ended).
+    pub async fn log_text(&self, id: i64) -> Result<String, ServiceError> {
+        let response = self.http.get(self.url(&format!("/api/v1/builds/{id}/log"))).send().await.map_err(|e| self.unreachable(e))?;
+        let response = check(response).await?;
+        response.text().await.map_err(|e| ServiceError::Client(format!("reading the log: {e}")))
+    }
+
+    /// Follows the build's log, calling `on_line` for each line, until it
+    /// ends; returns its final status.
+    pub async fn follow_log(&self, id: i64, on_line: &mut (dyn FnMut(&str) + Send)) -> Result<String, ServiceError> {
+        let response = self
+            .http
+            .get(self.url(&format!("/api/v1/builds/{id}/log")))
+            .header(reqwest::header::ACCEPT, "text/event-stream")
+            .send()
+            .await
+            .map_err(|e| self.unreachable(e))?;
+        let response = check(response).await?;
+        let streaming = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/event-stream"));
+        if !streaming {
+            // It had already ended: the whole log, then the record's status.
+            let text = response.text().await.map_err(|e| ServiceError::Client(format!("reading the log: {e}")))?;
+            text.lines().for_each(&mut *on_line);
+            return self.status_of(id).await;
+        }
+        let mut stream = response.bytes_stream();
+        let mut buffer: Vec<u8> = Vec::new();
+        let mut event = String::new();
+        let mut data: Vec<String> = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| ServiceError::Client(format!("the log stream broke off: {e}")))?;
+            buffer.extend_from_slice(&chunk);
+            while let Some(end) = buffer.iter().position(|b| *b == b'\n') {
+                let raw: Vec<u8> = buffer.drain(..=end).collect();
+                let line = String::from_utf8_lossy(&raw);
+                let line = line.trim_end_matches(['\n', '\r']);
+                if line.is_empty() {
+                    if event == "end" {
+                        return Ok(data.join("\n"));
+                    }
+                    if !data.is_empty() {
+                        on_line(&data.join("\n"));
+                    }
+                    event.clear();
+                    data.clear();
+                } else if let Some(value) = line.strip_prefix("data:") {
+                    data.push(value.strip_prefix(' ').unwrap_or(value).to_owned());
+                } else if let Some(value) = line.strip_prefix("event:") {
+                    event = value.trim().to_owned();
+                }
+            }
+        }
+        // The stream ended without an `end` event (the server stopped): ask for the status.
+        self.status_of(id).await
+    }
+
+    async fn status_of(&self, id: i64) -> Result<String, ServiceError> {
+        let build = self.build(id).await?;
+        Ok(build["status"].as_str().unwrap_or("unknown").to_owned())
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn authorized(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
+    fn unreachable(&self, error: reqwest::Error) -> ServiceError {
+        ServiceError::Client(format!("cannot reach the build service at {}: {error} (is `bale serve` running there?)", self.base))
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<Value, ServiceError> {
+        let response = request.send().await.map_err(|e| self.unreachable(e))?;
+        let response = check(response).await?;
+        response.json().await.map_err(|e| ServiceError::Client(format!("the service sent no JSON: {e}")))
+    }
+}
+
+/// The response when it succeeded, else its error message.
+async fn check(response: reqwest::Response) -> Result<reqwest::Response, ServiceError> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    let message = body["error"]["message"].as_str().unwrap_or("no message");
+    Err(ServiceError::Client(format!("the service answered {status}: {message}")))
+}

@@ -1,0 +1,28 @@
+//! The build service: `bale serve` as a team's builder and `bale worker`
+//! processes that only build.
+//!
+//! - **Workers** ([`Worker`]) claim queued builds from the database (bale-db's
+//!   queue), renew a lease while they build, run each build in a `bale build`
+//!   child process that leads its own process group (cancel kills the whole
+//!   tree; a worker killed with SIGKILL takes its builds with it, and their
+//!   leases run out so another worker retries them), sign the package outside
+//!   the sandbox with the service's key, publish it to the repository's
+//!   storage and database, and store the build's log in the object store.
+//! - **The API** ([`Service::router`]) adds `/api/v1/builds…`, `/api/v1/stacks…`,
+//!   `/api/v1/hooks/git`, `/api/v1/openapi.json` and `/metrics` to the
+//!   repository's own routes; errors are `{"error": {"code", "message"}}`.
+//! - **The client** ([`client::ServiceClient`]) is what `bale submit`,
+//!   `bale builds`, `bale cancel` and `bale logs --build` use.
+
+mod api;
+pub mod client;
+mod error;
+mod metrics;
+pub mod openapi;
+mod serve;
+pub mod worker;
+
+pub use api::{route_table, Service};
+pub use error::ServiceError;
+pub use serve::{bind, BoundService, ServiceOptions};
+pub use worker::{Worker, WorkerOptions};

@@ -1,0 +1,144 @@
+//! Build workers: claim queued builds from the database, hold a lease on
+//! each, run it in a `bale build` child process, publish what it made.
+//!
+//! A worker shares nothing with other workers but the database and the
+//! object store. Each pass it first puts back in the queue the builds whose
+//! lease ran out (their worker died), then claims up to its concurrency.
+
+mod attempt;
+mod child;
+mod log;
+mod publish;
+mod source;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bale_db::{queue, Database};
+use bale_home::Home;
+use bale_repo::Storage;
+use bale_sign::SecretKey;
+use tokio::sync::{Notify, Semaphore};
+
+pub use attempt::log_key;
+pub use source::is_git_url as source_is_git;
+
+/// How long a lease runs unless renewed.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
+/// How often an idle worker looks for queued builds.
+pub const DEFAULT_POLL: Duration = Duration::from_millis(500);
+
+/// How a worker runs.
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    /// The worker's name in build records (unique per process).
+    pub name: String,
+    /// How many builds it runs at once.
+    pub concurrency: usize,
+    /// How long a lease runs; it is renewed three times per period.
+    pub lease: Duration,
+    /// How often it looks for work when idle.
+    pub poll: Duration,
+    /// The `bale` executable that runs each build.
+    pub bale_exe: PathBuf,
+    /// `$BALE_HOME` of the builds (stacks, caches, scratch).
+    pub home: Home,
+    /// The key that signs published packages; unsigned when `None`.
+    pub key: Option<Arc<SecretKey>>,
+}
+
+impl WorkerOptions {
+    /// Options with the defaults: concurrency 1, a 30 s lease, a 0.5 s poll.
+    pub fn new(name: impl Into<String>, bale_exe: PathBuf, home: Home) -> WorkerOptions {
+        WorkerOptions {
+            name: name.into(),
+            concurrency: 1,
+            lease: DEFAULT_LEASE,
+            poll: DEFAULT_POLL,
+            bale_exe,
+            home,
+            key: None,
+        }
+    }
+}
+
+/// The name a worker gets unless told: host name and process id.
+pub fn default_worker_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_else(|_| "worker".into());
+    format!("{}-{}", host.trim(), std::process::id())
+}
+
+/// What every attempt of one worker shares.
+#[derive(Debug)]
+struct Context {
+    db: Database,
+    storage: Storage,
+    options: WorkerOptions,
+}
+
+/// A worker over a database and an object store.
+#[derive(Debug, Clone)]
+pub struct Worker {
+    context: Arc<Context>,
+    wake: Arc<Notify>,
+}
+
+impl Worker {
+    /// A worker; nothing runs until [`Worker::run`].
+    pub fn new(db: Database, storage: Storage, options: WorkerOptions) -> Worker {
+        Worker { context: Arc::new(Context { db, storage, options }), wake: Arc::new(Notify::new()) }
+    }
+
+    /// What wakes an idle worker at once (a submit in the same process).
+    pub fn waker(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    /// Claims and runs builds until `shutdown` completes; builds in flight
+    /// are then left to finish within their lease or be retried elsewhere.
+    pub async fn run(&self, shutdown: impl std::future::Future<Output = ()>) {
+        let concurrency = self.context.options.concurrency.max(1);
+        let slots = Arc::new(Semaphore::new(concurrency));
+        tokio::pin!(shutdown);
+        loop {
+            let permit = tokio::select! {
+                permit = slots.clone().acquire_owned() => match permit {
+                    Ok(permit) => permit,
+                    Err(_) => return,
+                },
+                () = &mut shutdown => return,
+            };
+            if let Err(error) = queue::requeue_expired(&self.context.db).await {
+                tracing::warn!(%error, "cannot re-queue builds whose lease ran out");
+            }
+            let lease_ms = self.context.options.lease.as_millis() as i64;
+            match queue::claim(&self.context.db, &self.context.options.name, lease_ms).await {
+                Ok(Some(claimed)) => {
+                    tracing::info!(build = claimed.build.id, attempt = claimed.attempt, worker = %self.context.options.name, "claimed");
+                    let context = self.context.clone();
+                    tokio::spawn(async move {
+                        attempt::run(context, claimed).await;
+                        drop(permit);
+                    });
+                }
+                Ok(None) => {
+                    drop(permit);
+                    tokio::select! {
+                        () = tokio::time::sleep(self.context.options.poll) => {}
+                        () = self.wake.notified() => {}
+                        () = &mut shutdown => return,
+                    }
+                }
+                Err(error) => {
+                    drop(permit);
+                    tracing::warn!(%error, "cannot claim a build; trying again");
+                    tokio::select! {
+                        () = tokio::time::sleep(self.context.options.poll) => {}
+                        () = &mut shutdown => return,
+                    }
+                }
+            }
+        }
+    }
+}
