@@ -246,6 +246,14 @@ async fn build(ctx: &Context, claimed: &Claimed, log: &LiveLog, mut stop: watch:
         let error = ServiceError::Internal("bale build printed no package path".into());
         return Some(Ended { steps, ..Ended::failed(&error, start) });
     };
+    if ctx.options.key.is_none() && !ctx.options.allow_unsigned {
+        let error = ServiceError::Publish(
+            "this worker has no signing key and the repository takes only signed packages: \
+             start it with --key (see `bale key generate`) or --allow-unsigned"
+                .into(),
+        );
+        return Some(Ended { steps, ..Ended::failed(&error, start) });
+    }
     log.line(format!("publishing {}", package.display()));
     match publish(&ctx.db, &ctx.storage, &package, ctx.options.key.as_deref()).await {
         Ok(published) => {

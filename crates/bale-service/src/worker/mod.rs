@@ -44,8 +44,10 @@ pub struct WorkerOptions {
     pub bale_exe: PathBuf,
     /// `$BALE_HOME` of the builds (stacks, caches, scratch).
     pub home: Home,
-    /// The key that signs published packages; unsigned when `None`.
+    /// The key that signs published packages.
     pub key: Option<Arc<SecretKey>>,
+    /// Publish unsigned packages when there is no key (else such builds fail at publishing).
+    pub allow_unsigned: bool,
 }
 
 impl WorkerOptions {
@@ -59,6 +61,7 @@ impl WorkerOptions {
             bale_exe,
             home,
             key: None,
+            allow_unsigned: false,
         }
     }
 }

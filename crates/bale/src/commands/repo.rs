@@ -1,5 +1,5 @@
-//! The repository's commands: `serve`, `token create`, `publish`, `fetch`,
-//! and installing by coordinate.
+//! The repository's commands: `token create`, `publish`, `fetch`, and
+//! installing by coordinate (`serve` is in serve.rs).
 
 use std::path::{Path, PathBuf};
 
@@ -7,9 +7,9 @@ use anyhow::Context;
 use bale_coordinate::Coordinate;
 use bale_db::{tokens, Database};
 use bale_home::Home;
-use bale_repo::{FetchOptions, PublishOptions, PublishStatus, ServeOptions};
+use bale_repo::{FetchOptions, PublishOptions, PublishStatus};
 
-use crate::cli::{FetchArgs, PublishArgs, ServeArgs, TokenCommand};
+use crate::cli::{FetchArgs, PublishArgs, TokenCommand};
 use crate::exit::{Failure, Internal};
 use crate::printer::Printer;
 
@@ -22,25 +22,6 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
 fn repo_url(flag: Option<String>) -> String {
     flag.or_else(|| std::env::var(bale_home::env::BALE_REPO).ok().filter(|s| !s.is_empty()))
         .unwrap_or_else(|| "http://127.0.0.1:7070".to_owned())
-}
-
-pub fn serve(args: ServeArgs, printer: &Printer) -> Result<(), Failure> {
-    let home = super::home()?;
-    let mut options = ServeOptions::for_home(&home);
-    options.listen = args.listen;
-    if let Some(storage) = args.storage {
-        options.storage_url = storage;
-    }
-    if let Some(database) = args.database {
-        options.database_url = database;
-    }
-    options.allow_unsigned = args.allow_unsigned;
-    if let Some(max) = args.max_upload_bytes {
-        options.max_upload_bytes = max;
-    }
-    std::fs::create_dir_all(home.root()).with_context(|| format!("creating {}", home.root().display())).internal()?;
-    printer.status("Serving", format!("the repository on http://{} (storage {})", options.listen, options.storage_url));
-    runtime()?.block_on(bale_repo::serve(options)).map_err(|e| Failure::user(e.into()))
 }
 
 pub fn token(command: TokenCommand, printer: &Printer) -> Result<(), Failure> {

@@ -1,0 +1,117 @@
+//! `bale serve`: the repository, the build service's API and local build
+//! workers in one process.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use bale_home::Home;
+use bale_repo::ServeOptions;
+use bale_service::worker::default_worker_name;
+use bale_service::{ServiceOptions, WorkerOptions};
+use clap::Args;
+
+use crate::exit::{Failure, Internal};
+use crate::printer::Printer;
+
+/// `bale serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1:7070")]
+    pub listen: std::net::SocketAddr,
+    /// The database: sqlite:///path or postgres://… (default: $BALE_HOME/bale.db).
+    #[arg(long)]
+    pub database: Option<String>,
+    /// Package and log storage: a directory or s3://bucket?endpoint=… (default: $BALE_HOME/repo).
+    #[arg(long)]
+    pub storage: Option<String>,
+    /// Accept packages that carry no signature from a trusted key (and let local workers publish unsigned).
+    #[arg(long)]
+    pub allow_unsigned: bool,
+    /// Refuse uploads larger than this many bytes (413).
+    #[arg(long)]
+    pub max_upload_bytes: Option<u64>,
+    /// How many builds local workers run at once (default: the number of cores; 0: none).
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// The key that signs what local workers build (a name in $BALE_HOME/keys or a .key path;
+    /// default: the `default` key when there is one).
+    #[arg(long)]
+    pub key: Option<String>,
+    /// The shared secret of signed git push webhooks (POST /api/v1/hooks/git; off when unset).
+    #[arg(long, env = "BALE_HOOK_SECRET", hide_env_values = true)]
+    pub hook_secret: Option<String>,
+}
+
+pub(super) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime").internal()
+}
+
+pub(super) fn cores() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+/// The signing key: the one named, else `default` when it exists, else none.
+pub(super) fn signing_key(home: &Home, named: Option<&str>) -> Result<Option<Arc<bale_sign::SecretKey>>, Failure> {
+    match named {
+        Some(name) => Ok(Some(Arc::new(super::key::load_secret_key(home, Some(name))?))),
+        None if home.keys_dir().join("default.key").is_file() => {
+            Ok(Some(Arc::new(super::key::load_secret_key(home, None)?)))
+        }
+        None => Ok(None),
+    }
+}
+
+pub(super) fn worker_options(home: &Home, name: String) -> Result<WorkerOptions, Failure> {
+    let exe: PathBuf = std::env::current_exe().context("finding the bale executable").internal()?;
+    Ok(WorkerOptions::new(name, exe, home.clone()))
+}
+
+pub fn run(args: ServeArgs, printer: &Printer) -> Result<(), Failure> {
+    let home = super::home()?;
+    let mut options = ServeOptions::for_home(&home);
+    options.listen = args.listen;
+    if let Some(storage) = args.storage {
+        options.storage_url = storage;
+    }
+    if let Some(database) = args.database {
+        options.database_url = database;
+    }
+    options.allow_unsigned = args.allow_unsigned;
+    if let Some(max) = args.max_upload_bytes {
+        options.max_upload_bytes = max;
+    }
+    std::fs::create_dir_all(home.root()).with_context(|| format!("creating {}", home.root().display())).internal()?;
+    let workers = args.workers.unwrap_or_else(cores);
+    let mut worker = worker_options(&home, default_worker_name())?;
+    worker.key = signing_key(&home, args.key.as_deref())?;
+    worker.allow_unsigned = args.allow_unsigned;
+    if workers > 0 && worker.key.is_none() && !args.allow_unsigned {
+        printer.warn("no signing key: builds will fail to publish; run `bale key generate` or pass --key (or --allow-unsigned)");
+    }
+    let service = ServiceOptions { serve: options.clone(), home, workers, worker, hook_secret: args.hook_secret };
+    printer.status(
+        "Serving",
+        format!("the repository and build service on http://{} (storage {}, {workers} local worker(s))", options.listen, options.storage_url),
+    );
+    runtime()?.block_on(async {
+        let bound = bale_service::bind(service).await?;
+        bound.run_until(shutdown_signal()).await
+    })
+    .map_err(|e| Failure::user(e.into()))
+}
+
+pub(super) async fn shutdown_signal() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
