@@ -48,10 +48,14 @@ pub struct DeploymentSummary {
 pub struct ServiceStatus {
     /// Its name.
     pub name: String,
-    /// `running` or `stopped`.
+    /// `running`, `restarting` (the supervisor waits to start it again) or `stopped`.
     pub state: &'static str,
     /// Its process group id when running.
     pub pid: Option<i32>,
+    /// How many times the supervisor started it again.
+    pub restarts: u64,
+    /// The supervisor's delays before its latest restarts, in milliseconds, oldest first.
+    pub backoff_ms: Vec<u64>,
 }
 
 fn summary(d: &Deployment) -> DeploymentSummary {
@@ -94,15 +98,17 @@ pub fn app_status(app: &AppDirs) -> Result<AppStatus, DeployError> {
         Some(d) => read_manifest(&d.package_dir)?.services().keys().cloned().collect(),
         None => Vec::new(),
     };
+    let supervision = crate::supervise::supervision(app);
     let services = names
         .into_iter()
         .map(|name| {
-            let state = services::state(app, &name);
-            let (state, pid) = match state {
+            let record = supervision.get(&name).cloned().unwrap_or_default();
+            let (state, pid) = match services::state(app, &name) {
                 ServiceState::Running { pid } => ("running", Some(pid)),
+                ServiceState::Stopped if record.next_start_ms.is_some() => ("restarting", None),
                 ServiceState::Stopped => ("stopped", None),
             };
-            ServiceStatus { name, state, pid }
+            ServiceStatus { name, state, pid, restarts: record.restarts, backoff_ms: record.delays_ms }
         })
         .collect();
     Ok(AppStatus {
@@ -145,6 +151,9 @@ pub fn control(
     if matches!(action, ServiceAction::Stop | ServiceAction::Restart) {
         for service in &selected {
             progress("Stopping", service);
+            if action == ServiceAction::Stop {
+                services::mark_down(&app, service)?;
+            }
             services::stop(&app, service, STOP_TIMEOUT)?;
         }
     }

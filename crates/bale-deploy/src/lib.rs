@@ -15,6 +15,7 @@ mod runner;
 mod services;
 mod staging;
 mod store;
+mod supervise;
 mod verify;
 
 pub use apps::{
@@ -31,6 +32,7 @@ pub use error::StoreError;
 pub use kits::{read_env, resolve, write_env, Variables};
 pub use lock::{AppLock, Wait};
 pub use runner::{machine_isolation, sandboxed_entry, Isolation, RunContext, SANDBOX_ARG, SANDBOX_RUN_DIR, SANDBOX_RUN_ENV};
-pub use services::{log_path, Service, ServiceState};
+pub use services::{is_down, log_path, mark_down, Service, ServiceState};
+pub use supervise::{backoff, supervise, supervision, SuperviseOptions, Supervised, Supervision};
 pub use store::{InstallOptions, InstallOutcome, Installed, Store};
 pub use verify::{Finding, Problem, VerifyReport};

@@ -87,6 +87,23 @@ fn pid_path(app: &AppDirs, service: &str) -> PathBuf {
     app.pids_dir().join(format!("{service}.pid"))
 }
 
+/// The mark of a service stopped by hand, which the supervisor leaves down.
+fn down_path(app: &AppDirs, service: &str) -> PathBuf {
+    app.pids_dir().join(format!("{service}.down"))
+}
+
+/// Whether `service` was stopped by hand and should stay down.
+pub fn is_down(app: &AppDirs, service: &str) -> bool {
+    down_path(app, service).exists()
+}
+
+/// Marks `service` as stopped by hand: the supervisor leaves it down until it is started.
+pub fn mark_down(app: &AppDirs, service: &str) -> Result<(), DeployError> {
+    let path = down_path(app, service);
+    fs::create_dir_all(app.pids_dir()).map_err(|e| DeployError::io(app.pids_dir(), e))?;
+    fs::write(&path, b"").map_err(|e| DeployError::io(&path, e))
+}
+
 /// Starts `service` in its own session, its output appended to its log. Returns its pid.
 pub fn start(
     isolation: Isolation,
@@ -99,6 +116,11 @@ pub fn start(
     }
     for dir in [app.logs_dir(), app.pids_dir()] {
         fs::create_dir_all(&dir).map_err(|e| DeployError::io(&dir, e))?;
+    }
+    let down = down_path(app, &service.name);
+    match fs::remove_file(&down) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(DeployError::io(&down, e)),
+        _ => {}
     }
     let log = log_path(app, &service.name);
     let out = OpenOptions::new()

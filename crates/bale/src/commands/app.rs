@@ -1,14 +1,12 @@
 //! `bale app APP COMMAND [ARGS…]`: run a `[run.commands]` entry in the app's environment.
 
-use bale_deploy::Isolation;
-
 use crate::cli::AppArgs;
 use crate::exit::Failure;
 use crate::printer::Printer;
 
 pub fn run(args: AppArgs, _printer: &Printer) -> Result<(), Failure> {
     let home = super::home()?;
-    let mut command = bale_deploy::command(&home, &args.app, &args.command, &args.args, Isolation::None)
+    let mut command = bale_deploy::command(&home, &args.app, &args.command, &args.args, super::deploy::machine_isolation(&home)?)
         .map_err(super::deploy::failure)?;
     // The command talks to the terminal directly: it may be an interactive console.
     let status = command

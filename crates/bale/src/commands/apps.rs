@@ -18,7 +18,14 @@ pub fn run(printer: &Printer) -> Result<(), Failure> {
             .current
             .as_ref()
             .map_or_else(|| "(no current deployment)".to_owned(), |c| c.coordinate.clone());
-        let services: Vec<String> = app.services.iter().map(|s| format!("{} {}", s.name, s.state)).collect();
+        let services: Vec<String> = app
+            .services
+            .iter()
+            .map(|s| match s.restarts {
+                0 => format!("{} {}", s.name, s.state),
+                n => format!("{} {} ({n} restarts)", s.name, s.state),
+            })
+            .collect();
         let services = if services.is_empty() { "no services".to_owned() } else { services.join(", ") };
         printer.line(format!("{}\t{version}\t{services}", app.name));
     }

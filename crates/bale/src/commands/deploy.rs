@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use bale_coordinate::Coordinate;
-use bale_deploy::{DeployError, DeployOptions, Isolation, PackageRef, Wait};
+use bale_deploy::{DeployError, DeployOptions, PackageRef, Wait};
 
 use crate::cli::DeployArgs;
 use crate::exit::Failure;
@@ -21,7 +21,7 @@ pub fn run(args: DeployArgs, printer: &Printer) -> Result<(), Failure> {
         keep: args.keep,
         wait: wait(args.wait),
         allow_unsigned: args.allow_unsigned,
-        isolation: Isolation::None,
+        isolation: super::deploy::machine_isolation(&home)?,
     };
     let deployed = bale_deploy::deploy(&home, &args.app, &package, &options, &|verb, text| {
         printer.status(verb, text)
@@ -96,4 +96,9 @@ pub(super) fn failure(error: DeployError) -> Failure {
         DeployError::Io { .. } => Failure::internal(error.into()),
         _ => Failure::user(error.into()),
     }
+}
+
+/// The machine's isolation for apps (`isolation` in $BALE_HOME/config.toml).
+pub(super) fn machine_isolation(home: &bale_home::Home) -> Result<bale_deploy::Isolation, Failure> {
+    bale_deploy::machine_isolation(home).map_err(failure)
 }

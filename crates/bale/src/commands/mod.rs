@@ -4,8 +4,6 @@
 mod app;
 mod apps;
 mod build;
-pub mod builds;
-pub mod cancel;
 mod check;
 mod deploy;
 pub(crate) mod hosts;
@@ -17,13 +15,11 @@ mod logs;
 mod pack;
 mod repo;
 mod rollback;
-pub mod serve;
 mod service;
 mod stack;
-pub mod submit;
+pub mod supervise;
 mod uninstall;
 mod verify;
-pub mod worker;
 
 use anyhow::Context;
 use bale_home::Home;
@@ -45,11 +41,7 @@ pub fn run(command: Command, printer: &Printer) -> Result<(), Failure> {
         Command::Key(cmd) => key::run(cmd, printer),
         Command::Sign(args) => key::sign(args, printer),
         Command::Install(args) => install::run(args, printer),
-        Command::Serve(args) => serve::run(args, printer),
-        Command::Worker(args) => worker::run(args, printer),
-        Command::Submit(args) => submit::run(args, printer),
-        Command::Builds(args) => builds::run(args, printer),
-        Command::Cancel(args) => cancel::run(args, printer),
+        Command::Serve(args) => repo::serve(args, printer),
         Command::Token(cmd) => repo::token(cmd, printer),
         Command::Publish(args) => repo::publish(args, printer),
         Command::Fetch(args) => repo::fetch(args, printer),
@@ -62,6 +54,7 @@ pub fn run(command: Command, printer: &Printer) -> Result<(), Failure> {
         Command::Logs(args) => logs::run(args, printer),
         Command::App(args) => app::run(args, printer),
         Command::Uninstall(args) => uninstall::run(args, printer),
+        Command::Supervise(args) => supervise::run(args, printer),
     }
 }
 

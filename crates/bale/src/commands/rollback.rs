@@ -1,7 +1,5 @@
 //! `bale rollback APP [--to ID]`: make an earlier deployment current again.
 
-use bale_deploy::Isolation;
-
 use crate::cli::RollbackArgs;
 use crate::exit::Failure;
 use crate::printer::Printer;
@@ -13,7 +11,7 @@ pub fn run(args: RollbackArgs, printer: &Printer) -> Result<(), Failure> {
         &args.app,
         args.to.as_deref(),
         super::deploy::wait(args.wait),
-        Isolation::None,
+        super::deploy::machine_isolation(&home)?,
         &|verb, text| printer.status(verb, text),
     )
     .map_err(super::deploy::failure)?;

@@ -1,6 +1,6 @@
 //! `bale service APP start|stop|restart|status [SERVICE]`.
 
-use bale_deploy::{AppDirs, Isolation, ServiceAction};
+use bale_deploy::{AppDirs, ServiceAction};
 
 use crate::cli::{ServiceArgs, ServiceVerb};
 use crate::exit::Failure;
@@ -14,7 +14,7 @@ pub fn run(args: ServiceArgs, printer: &Printer) -> Result<(), Failure> {
         ServiceVerb::Restart => ServiceAction::Restart,
         ServiceVerb::Status => return status(&home, &args, printer),
     };
-    let done = bale_deploy::control(&home, &args.app, action, args.service.as_deref(), Isolation::None, &|verb, text| {
+    let done = bale_deploy::control(&home, &args.app, action, args.service.as_deref(), super::deploy::machine_isolation(&home)?, &|verb, text| {
         printer.status(verb, text)
     })
     .map_err(super::deploy::failure)?;
@@ -51,9 +51,16 @@ fn status(home: &bale_home::Home, args: &ServiceArgs, printer: &Printer) -> Resu
         return printer.print_json(&services);
     }
     for service in services {
-        match service.pid {
-            Some(pid) => printer.line(format!("{}\t{} (pid {pid})", service.name, service.state)),
-            None => printer.line(format!("{}\t{}", service.name, service.state)),
+        let mut notes = Vec::new();
+        if let Some(pid) = service.pid {
+            notes.push(format!("pid {pid}"));
+        }
+        if service.restarts > 0 {
+            notes.push(format!("{} restarts", service.restarts));
+        }
+        match notes.is_empty() {
+            true => printer.line(format!("{}\t{}", service.name, service.state)),
+            false => printer.line(format!("{}\t{} ({})", service.name, service.state, notes.join(", "))),
         }
     }
     Ok(())

@@ -1,14 +1,12 @@
 //! `bale uninstall APP`: pre-deinstall, stop, remove, post-deinstall.
 
-use bale_deploy::Isolation;
-
 use crate::cli::UninstallArgs;
 use crate::exit::Failure;
 use crate::printer::Printer;
 
 pub fn run(args: UninstallArgs, printer: &Printer) -> Result<(), Failure> {
     let home = super::home()?;
-    bale_deploy::uninstall(&home, &args.app, super::deploy::wait(args.wait), Isolation::None, &|verb, text| {
+    bale_deploy::uninstall(&home, &args.app, super::deploy::wait(args.wait), super::deploy::machine_isolation(&home)?, &|verb, text| {
         printer.status(verb, text)
     })
     .map_err(super::deploy::failure)?;
