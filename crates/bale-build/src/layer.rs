@@ -18,6 +18,14 @@ use crate::BuildError;
 /// The step's name in the log and the facts.
 pub const STEP: &str = "dependencies";
 
+/// Where the host's CA bundle is put while apt runs: Debian's
+/// `ca-certificates` replaces the usual path, which must not be a mount point then.
+const ASIDE_CA_BUNDLE: &str = "/tmp/bale-host-ca.crt";
+
+/// How bale makes a layer; changed whenever that changes, so layers made
+/// the old way are not reused.
+const LAYER_FORMAT: &str = "2";
+
 /// What an unknown package's check prints, for the build to name it.
 const UNKNOWN_MARK: &str = "bale: unknown package: ";
 
@@ -48,11 +56,16 @@ pub struct LayerInputs {
 }
 
 impl LayerInputs {
-    /// The inputs of `request`'s layer.
+    /// The inputs of `request`'s layer with the shipped kinds; where an
+    /// admin's kinds file may apply, use [`LayerInputs::with_kinds`].
     pub fn of(request: &BuildRequest<'_>) -> LayerInputs {
+        Self::with_kinds(request, &Kinds::builtin())
+    }
+
+    /// The inputs of `request`'s layer, its kind's packages taken from `kinds`.
+    pub fn with_kinds(request: &BuildRequest<'_>, kinds: &Kinds) -> LayerInputs {
         let manifest = request.manifest;
         let kind = manifest.kind().unwrap_or_default().to_string();
-        let kinds = Kinds::builtin();
         let mut kind_packages: Vec<String> =
             kinds.get(&kind).map(|k| k.runtime.iter().chain(&k.build).cloned().collect()).unwrap_or_default();
         let sorted = |mut v: Vec<String>| {
@@ -81,7 +94,7 @@ impl LayerInputs {
     /// The text the key hashes: one line per input.
     pub fn describe(&self) -> String {
         format!(
-            "stack {}\nkind {}\nkind packages {}\nbuild {}\nruntime {}",
+            "format {LAYER_FORMAT}\nstack {}\nkind {}\nkind packages {}\nbuild {}\nruntime {}",
             self.stack_digest,
             self.kind,
             self.kind_packages.join(" "),
@@ -96,17 +109,28 @@ impl LayerInputs {
     }
 }
 
-/// The dependency layer for `request`, built when missing (or with
-/// `fresh`); `None` when the stack keeps no layers (the `host` stack) or
-/// there is nothing to install.
+/// [`prepare_with_kinds`] with the shipped kinds.
 pub fn prepare(
     sandbox: &Sandbox,
     request: &BuildRequest<'_>,
     deadline: Instant,
     log: &mut Log<'_>,
 ) -> Result<Option<DepsLayer>, BuildError> {
+    prepare_with_kinds(sandbox, &Kinds::builtin(), request, deadline, log)
+}
+
+/// The dependency layer for `request`, its kind's packages taken from
+/// `kinds`, built when missing (or with `fresh`); `None` when the stack
+/// keeps no layers (the `host` stack) or there is nothing to install.
+pub fn prepare_with_kinds(
+    sandbox: &Sandbox,
+    kinds: &Kinds,
+    request: &BuildRequest<'_>,
+    deadline: Instant,
+    log: &mut Log<'_>,
+) -> Result<Option<DepsLayer>, BuildError> {
     let Some(layers_dir) = request.layers_dir else { return Ok(None) };
-    let inputs = LayerInputs::of(request);
+    let inputs = LayerInputs::with_kinds(request, kinds);
     let packages = inputs.packages();
     if packages.is_empty() {
         return Ok(None);
@@ -135,12 +159,15 @@ pub fn prepare(
     spec.upper = Upper::Keep(upper.clone());
     // The only step with the network: apt fetches from the stack's mirror.
     spec.network = true;
+    spec.ca_bundle_path = PathBuf::from(ASIDE_CA_BUNDLE);
     spec.env.push(("DEBIAN_FRONTEND".into(), "noninteractive".into()));
     let list = packages.join(" ");
+    // An https mirror behind a TLS-inspecting proxy needs the host's CAs too.
     let script = format!(
-        "apt-get update -q\n\
+        "ca=${{SSL_CERT_FILE:+-o Acquire::https::CaInfo=$SSL_CERT_FILE}}\n\
+         apt-get $ca update -q\n\
          for p in {list}; do apt-cache show \"$p\" >/dev/null 2>&1 || {{ echo \"{UNKNOWN_MARK}$p\"; exit 100; }}; done\n\
-         apt-get install -y -q --no-install-recommends {list}\n\
+         apt-get $ca install -y -q --no-install-recommends {list}\n\
          apt-get clean\n\
          rm -rf /var/lib/apt/lists/*"
     );

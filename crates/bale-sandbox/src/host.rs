@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-/// Where the host's CA bundle appears inside a networked sandbox.
+/// Where the host's CA bundle appears inside a networked sandbox, by default.
 pub const SANDBOX_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 /// Variables that point tools at the CA bundle inside the sandbox.
@@ -35,9 +35,9 @@ pub fn host_proxies() -> Vec<(String, String)> {
         .collect()
 }
 
-/// The CA variables, all pointing at the bundle inside the sandbox.
-pub fn ca_env() -> Vec<(String, String)> {
-    CA_VARIABLES.iter().map(|k| (k.to_string(), SANDBOX_CA_BUNDLE.to_string())).collect()
+/// The CA variables, all pointing at the bundle at `at` inside the sandbox.
+pub fn ca_env(at: &Path) -> Vec<(String, String)> {
+    CA_VARIABLES.iter().map(|k| (k.to_string(), at.to_string_lossy().into_owned())).collect()
 }
 
 /// Whether `path` exists in one of `layers` (a sandbox path, absolute).

@@ -89,7 +89,9 @@ impl Scratch {
     /// Creates, in the upper layer, mount points the layers lack, so that
     /// binds work even where the sandbox could not create them itself.
     pub(crate) fn prepare_mount_point(&self, layers: &[PathBuf], dst: &Path, is_dir: bool) -> Result<(), SandboxError> {
-        if crate::host::exists_in_layers(layers, dst) {
+        // /tmp is the sandbox's own tmpfs, where bwrap makes mount points
+        // itself; a stub in the upper layer would outlive the run in a kept layer.
+        if crate::host::exists_in_layers(layers, dst) || dst.starts_with("/tmp") {
             return Ok(());
         }
         let comps: Vec<Component> = dst.components().filter(|c| matches!(c, Component::Normal(_))).collect();

@@ -12,7 +12,7 @@ use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use rustix::process::{pidfd_open, pidfd_send_signal, Pid, PidfdFlags, Signal};
 
 use crate::cgroup::{CgroupRoot, RunCgroup};
-use crate::host::{ca_env, host_ca_bundle, host_proxies, SANDBOX_CA_BUNDLE};
+use crate::host::{ca_env, host_ca_bundle, host_proxies};
 use crate::root::{host_read_only_args, RootMode, Scratch};
 use crate::spec::{SandboxSpec, Upper, DEFAULT_PATH};
 use crate::{LimitHit, Outcome, SandboxError};
@@ -165,7 +165,7 @@ impl Sandbox {
                     s.prepare_mount_point(&spec.lower_layers, &b.dst, b.src.is_dir())?;
                 }
                 if ca_bundle.is_some() {
-                    s.prepare_mount_point(&spec.lower_layers, Path::new(SANDBOX_CA_BUNDLE), false)?;
+                    s.prepare_mount_point(&spec.lower_layers, &spec.ca_bundle_path, false)?;
                 }
                 args.extend(["--bind".into(), path_arg(&s.merged), "/".into()]);
                 let target = CString::new(s.merged.as_os_str().as_encoded_bytes())
@@ -190,7 +190,7 @@ impl Sandbox {
             args.extend([flag.into(), path_arg(&b.src), path_arg(&b.dst)]);
         }
         if let Some(bundle) = &ca_bundle {
-            args.extend(["--ro-bind".into(), path_arg(bundle), SANDBOX_CA_BUNDLE.into()]);
+            args.extend(["--ro-bind".into(), path_arg(bundle), path_arg(&spec.ca_bundle_path)]);
         }
         args.extend(["--unshare-pid", "--unshare-ipc", "--unshare-uts"].map(String::from));
         if !spec.network {
@@ -313,7 +313,7 @@ fn validate(spec: &SandboxSpec) -> Result<(), SandboxError> {
             return Err(SandboxError::BindMissing { path: b.src.clone() });
         }
     }
-    for p in spec.hide.iter().chain([&spec.workdir]) {
+    for p in spec.hide.iter().chain([&spec.workdir, &spec.ca_bundle_path]) {
         if !p.is_absolute() {
             return Err(SandboxError::BadPath { path: p.clone(), reason: "a sandbox path must be absolute" });
         }
@@ -329,7 +329,7 @@ fn sandbox_env(spec: &SandboxSpec, with_ca: bool) -> Vec<(String, String)> {
     ];
     if spec.network {
         if with_ca {
-            env.extend(ca_env());
+            env.extend(ca_env(&spec.ca_bundle_path));
         }
         env.extend(host_proxies());
     }

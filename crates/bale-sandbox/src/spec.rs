@@ -93,6 +93,11 @@ pub struct SandboxSpec {
     /// Where the per-run writable layer is created; `None` = the system's
     /// temporary directory.
     pub scratch: Option<PathBuf>,
+    /// Where the host's CA bundle appears when the network is on, the CA
+    /// variables pointing at it; default [`crate::host::SANDBOX_CA_BUNDLE`].
+    /// A run that installs Debian's `ca-certificates` (which replaces that
+    /// file) puts the bundle aside instead, e.g. under `/tmp`.
+    pub ca_bundle_path: PathBuf,
 }
 
 impl SandboxSpec {
@@ -112,6 +117,7 @@ impl SandboxSpec {
             timeout: None,
             limits: Limits::default(),
             scratch: None,
+            ca_bundle_path: PathBuf::from(crate::host::SANDBOX_CA_BUNDLE),
         }
     }
 

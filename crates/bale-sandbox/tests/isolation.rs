@@ -141,6 +141,26 @@ fn network_on_trusts_the_hosts_certificate_authorities() {
 }
 
 #[test]
+fn the_ca_bundle_can_be_put_aside_leaving_the_usual_path_to_the_image() {
+    let Some(bundle) = bale_sandbox::host::host_ca_bundle() else {
+        eprintln!("this host has no CA bundle; nothing to pass on");
+        return;
+    };
+    let host_size = std::fs::metadata(&bundle).unwrap().len();
+    let script = "echo $SSL_CERT_FILE $NODE_EXTRA_CA_CERTS; wc -c < \"$SSL_CERT_FILE\"; \
+                  if [ -e /etc/ssl/certs/ca-certificates.crt ]; then echo present; else echo absent; fi";
+    let mut spec = SandboxSpec::new(vec![PathBuf::from("/usr")], sh(script));
+    spec.network = true;
+    spec.ca_bundle_path = PathBuf::from("/tmp/host-ca.crt");
+    let ran = run(&spec);
+    assert!(ran.outcome.success(), "{}", ran.stderr);
+    let lines: Vec<&str> = ran.stdout.lines().collect();
+    assert_eq!(lines[0], "/tmp/host-ca.crt /tmp/host-ca.crt");
+    assert_eq!(lines[1].trim().parse::<u64>().unwrap(), host_size);
+    assert_eq!(lines[2], "absent", "nothing is mounted at the usual path");
+}
+
+#[test]
 fn a_missing_layer_is_refused_before_anything_runs() {
     let err = try_run(&SandboxSpec::new(vec![PathBuf::from("/nonexistent/layer")], sh("true"))).err().unwrap();
     assert!(err.to_string().contains("bale stack create"), "{err}");
