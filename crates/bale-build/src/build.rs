@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use bale_archive::{SourceRef, StackRef, UnpackOptions};
-use bale_manifest::Manifest;
+use bale_manifest::{Kinds, Manifest};
 use bale_sandbox::{Bind, Limits, Sandbox, SandboxSpec, DEFAULT_PATH};
 use bale_stack::StackImage;
 
@@ -62,6 +62,7 @@ pub struct Built {
 #[derive(Debug)]
 pub struct Builder {
     sandbox: Sandbox,
+    kinds: Kinds,
 }
 
 /// The per-build state the steps share.
@@ -72,9 +73,17 @@ struct Run {
 }
 
 impl Builder {
-    /// A builder over this machine's sandbox.
+    /// A builder over this machine's sandbox, with the shipped kinds.
     pub fn new() -> Result<Builder, BuildError> {
-        Ok(Builder { sandbox: Sandbox::new()? })
+        Ok(Builder { sandbox: Sandbox::new()?, kinds: Kinds::builtin() })
+    }
+
+    /// Uses `kinds` (e.g. with the admin's kinds file merged in) for the
+    /// kinds' packages in the dependency layer. The manifest given to
+    /// [`Builder::build`] must be resolved against the same kinds.
+    pub fn with_kinds(mut self, kinds: Kinds) -> Builder {
+        self.kinds = kinds;
+        self
     }
 
     /// Builds, packs and tests the request's package; `events` hears every
@@ -104,7 +113,7 @@ impl Builder {
 
         // 2-3. runtime and dependencies
         let t = run.begin();
-        let layer = crate::layer::prepare(&self.sandbox, request, run.deadline, &mut log)?;
+        let layer = crate::layer::prepare_with_kinds(&self.sandbox, &self.kinds, request, run.deadline, &mut log)?;
         let status = match &layer {
             Some(l) if l.reused => "cached",
             Some(_) => "ok",
@@ -175,16 +184,18 @@ impl Builder {
         }
         run.end("collect", t, "ok");
 
-        // 7. pack
+        // 7. pack, into the build's own directory: only a tested package
+        // reaches the output directory.
         let t = run.begin();
-        let packed = pack(&PackRequest {
+        let staged = work.path().join("out");
+        let mut packed = pack(&PackRequest {
             root: &prefix_host,
             manifest,
             stack: StackRef { name: request.stack.name.clone(), digest: request.stack.digest.clone() },
             stack_root: Some(&request.stack.root),
             source: SourceRef { git: source.git.clone(), commit: source.commit.clone() },
             mtime: source.date_epoch,
-            out_dir,
+            out_dir: &staged,
         })?;
         run.end("pack", t, "ok");
 
@@ -196,12 +207,10 @@ impl Builder {
         } else {
             let result = self.test(request, layer.as_ref().map(|l| l.dir.clone()), &packed, &prefix, work.path(), &run, &mut log);
             run.end("test", t, if result.is_ok() { "ok" } else { "failed" });
-            if let Err(e) = result {
-                // A package whose tests fail is not a package to hand on.
-                let _ = fs::remove_file(&packed.path);
-                return Err(e);
-            }
+            // A package whose tests fail is not a package to hand on: it stays in the work dir.
+            result?;
         }
+        packed.path = publish(&packed.path, out_dir)?;
 
         let facts = BuildFacts {
             coordinate: coordinate.to_string(),
@@ -223,7 +232,7 @@ impl Builder {
         let facts_path = out_dir.join(format!("{stem}.build.json"));
         let mut text = serde_json::to_string_pretty(&facts)?;
         text.push('\n');
-        fs::write(&facts_path, text).map_err(|e| BuildError::io(&facts_path, e))?;
+        write_atomic(&facts_path, text.as_bytes())?;
         Ok(Built { package: packed, facts, facts_path })
     }
 
@@ -320,6 +329,38 @@ fn cache_binds(request: &BuildRequest<'_>, coordinate: &bale_coordinate::Coordin
         binds.push(Bind::writable(host, inside));
     }
     Ok(binds)
+}
+
+/// Moves the tested package from the build's directory into `out_dir`
+/// under the same name, in one rename (copying first when `out_dir` is on
+/// another file system), and returns its new path.
+fn publish(package: &Path, out_dir: &Path) -> Result<PathBuf, BuildError> {
+    let name = package.file_name().ok_or_else(|| BuildError::io(package, std::io::ErrorKind::InvalidInput.into()))?;
+    let dest = out_dir.join(name);
+    match fs::rename(package, &dest) {
+        Ok(()) => Ok(dest),
+        Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices => {
+            let mut from = fs::File::open(package).map_err(|e| BuildError::io(package, e))?;
+            let mut tmp = tempfile::NamedTempFile::new_in(out_dir).map_err(|e| BuildError::io(out_dir, e))?;
+            std::io::copy(&mut from, tmp.as_file_mut()).map_err(|e| BuildError::io(&dest, e))?;
+            tmp.as_file().set_permissions(fs::metadata(package).map_err(|e| BuildError::io(package, e))?.permissions())
+                .map_err(|e| BuildError::io(&dest, e))?;
+            tmp.as_file().sync_all().map_err(|e| BuildError::io(&dest, e))?;
+            tmp.persist(&dest).map_err(|e| BuildError::io(&dest, e.error))?;
+            Ok(dest)
+        }
+        Err(e) => Err(BuildError::io(&dest, e)),
+    }
+}
+
+/// Writes `path` through a temporary file and a rename, so it is whole or absent.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), BuildError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| BuildError::io(dir, e))?;
+    std::io::Write::write_all(tmp.as_file_mut(), bytes).map_err(|e| BuildError::io(path, e))?;
+    tmp.as_file().set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644)).map_err(|e| BuildError::io(path, e))?;
+    tmp.persist(path).map_err(|e| BuildError::io(path, e.error))?;
+    Ok(())
 }
 
 fn now_ms() -> u64 {

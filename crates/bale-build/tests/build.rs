@@ -208,6 +208,35 @@ fn a_failing_test_fails_the_build_and_leaves_no_package() {
     assert!(!p.out().join("fixture-1.0.0.bale").exists());
 }
 
+/// The names of the files in `dir`, sorted.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir).expect("read_dir").map(|e| e.expect("entry").file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_failed_build_writes_only_its_log_and_leaves_an_earlier_package_and_facts_alone() {
+    let p = Project::new("[build]\ndestinations = [\"flag\"]\n\n[test]\ncommands = [\"grep -qx yes app/flag\"]\n");
+    p.write("flag", "no\n");
+    p.build().0.expect_err("the test fails");
+    assert_eq!(listing(&p.out()), ["fixture-1.0.0.build.log"], "a failed build leaves only its log");
+
+    p.write("flag", "yes\n");
+    let built = p.build().0.unwrap_or_else(|e| panic!("build failed: {e}"));
+    let package = std::fs::read(&built.package.path).expect("the package");
+    let facts = std::fs::read(&built.facts_path).expect("the facts");
+
+    p.write("flag", "no\n");
+    p.build().0.expect_err("the test fails again");
+    assert_eq!(listing(&p.out()), ["fixture-1.0.0.bale", "fixture-1.0.0.build.json", "fixture-1.0.0.build.log"]);
+    assert!(std::fs::read(&built.package.path).expect("the package") == package, "the earlier package is untouched");
+    assert_eq!(std::fs::read(&built.facts_path).expect("the facts"), facts, "the earlier facts are untouched");
+    let log = std::fs::read_to_string(p.out().join("fixture-1.0.0.build.log")).expect("the log");
+    assert!(log.contains("==> test FAILED"), "the log is the failed build's: {log}");
+}
+
 #[test]
 fn the_package_is_read_only_during_its_tests() {
     let p = Project::new("[build]\nmain = [\"mkdir -p $BALE_PREFIX/etc\"]\n\n[test]\ncommands = [\"touch etc/written\"]\n");

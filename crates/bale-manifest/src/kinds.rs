@@ -68,6 +68,12 @@ impl Kinds {
         Ok(kinds)
     }
 
+    /// The shipped kinds with the admin's kinds file at `path` merged over
+    /// them when that file exists (e.g. `$BALE_HOME/kinds.toml`).
+    pub fn load_if_present(path: &Path) -> Result<Self, ManifestError> {
+        Self::load(path.is_file().then_some(path))
+    }
+
     /// The kind called `name`.
     pub fn get(&self, name: &str) -> Option<&Kind> {
         self.kinds.get(name)
@@ -159,6 +165,15 @@ mod tests {
         assert_eq!(node.main, ["npm ci"]);
         assert_eq!(node.runtime, ["nodejs", "npm"]);
         assert_eq!(kinds.get("php").unwrap().runtime, ["php"]);
+    }
+
+    #[test]
+    fn an_absent_admin_file_leaves_the_shipped_kinds() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(Kinds::load_if_present(&dir.path().join("kinds.toml")).unwrap(), Kinds::builtin());
+        std::fs::write(dir.path().join("kinds.toml"), "[static]\nmain = [\"true\"]\n").unwrap();
+        let kinds = Kinds::load_if_present(&dir.path().join("kinds.toml")).unwrap();
+        assert_eq!(kinds.get("static").unwrap().main, ["true"]);
     }
 
     #[test]

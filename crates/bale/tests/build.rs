@@ -88,3 +88,49 @@ fn check_refuses_a_build_that_differs_and_names_the_file() {
         .code(1)
         .stderr(predicate::str::contains("not reproducible").and(predicate::str::contains("share/random")));
 }
+
+#[test]
+fn the_admins_kinds_file_changes_a_kinds_default_main_and_the_build_runs_it() {
+    let s = Scratch::new();
+    s.write(
+        "home/kinds.toml",
+        "[static]\nmain = [\"mkdir -p $BALE_PREFIX/share\", \"echo set by the admin > $BALE_PREFIX/share/origin\"]\n",
+    );
+    s.write(
+        "app/bale.toml",
+        "[package]\ngroup = \"org.example\"\nname = \"kinded\"\nversion = \"1.0.0\"\n\n[stack]\nname = \"host\"\nkind = \"static\"\n\n[test]\ncommands = [\"grep -qx 'set by the admin' share/origin\"]\n",
+    );
+    // The [test] passes only when the admin's main action wrote the file.
+    s.bale().args(["build", "app", "-o", "out"]).assert().success();
+    s.bale().args(["inspect", "out/kinded-1.0.0.bale"]).assert().success().stdout(predicate::str::contains("share/origin"));
+
+    // Without the file the shipped static kind has no main action.
+    std::fs::remove_file(s.home().join("kinds.toml")).expect("rm");
+    s.bale().args(["build", "app", "-o", "out2"]).assert().code(1).stderr(predicate::str::contains("step `test` failed"));
+}
+
+#[test]
+fn a_kind_the_admin_adds_is_accepted_by_build() {
+    let s = Scratch::new();
+    s.write("home/kinds.toml", "[site]\nmain = [\"mkdir -p $BALE_PREFIX/www\", \"cp index.html $BALE_PREFIX/www/\"]\n");
+    s.write("app/index.html", "<h1>hi</h1>\n");
+    s.write(
+        "app/bale.toml",
+        "[package]\ngroup = \"org.example\"\nname = \"sited\"\nversion = \"1.0.0\"\n\n[stack]\nname = \"host\"\nkind = \"site\"\n",
+    );
+    s.bale().args(["build", "app", "-o", "out"]).assert().success();
+    assert!(s.path().join("out/sited-1.0.0.bale").is_file());
+}
+
+#[test]
+fn a_broken_kinds_file_stops_the_build_naming_the_file() {
+    let s = Scratch::new();
+    s.write("home/kinds.toml", "[static]\nmian = []\n");
+    static_docs(&s);
+    s.bale()
+        .args(["build", "static-docs", "-o", "out"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("kinds.toml").and(predicate::str::contains("mian")));
+    assert!(!s.path().join("out").exists());
+}
