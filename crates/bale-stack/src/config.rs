@@ -50,6 +50,10 @@ pub struct StacksConfig {
     /// The Debian mirror used when neither the command nor the stack names one.
     #[serde(default)]
     pub mirror: Option<String>,
+    /// A directory of pristine images that `create` copies from instead of
+    /// running debootstrap, and fills after a run (see [`crate::Stacks::with_image_cache`]).
+    #[serde(default, rename = "image-cache")]
+    pub image_cache: Option<PathBuf>,
     /// The stacks by name.
     #[serde(default)]
     pub stacks: BTreeMap<String, StackDef>,
@@ -67,10 +71,13 @@ impl StacksConfig {
     }
 
     /// The shipped configuration with `over` laid on top: its stacks replace
-    /// or add to the shipped ones, its mirror wins when set.
+    /// or add to the shipped ones, its mirror and image cache win when set.
     pub fn merged(mut self, over: StacksConfig) -> StacksConfig {
         if over.mirror.is_some() {
             self.mirror = over.mirror;
+        }
+        if over.image_cache.is_some() {
+            self.image_cache = over.image_cache;
         }
         self.stacks.extend(over.stacks);
         self
@@ -132,6 +139,17 @@ mod tests {
         assert_eq!(variant, "minbase");
         assert!(c.stacks.contains_key("debian-trixie"));
         assert!(c.stacks.contains_key("host"));
+        assert_eq!(c.image_cache, None);
+    }
+
+    #[test]
+    fn an_override_can_name_an_image_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("stacks.toml");
+        std::fs::write(&file, "image-cache = \"/var/tmp/images\"\n").unwrap();
+        let c = StacksConfig::load(dir.path().join("absent.toml"), Some(&file)).unwrap();
+        assert_eq!(c.image_cache.as_deref(), Some(Path::new("/var/tmp/images")));
+        assert!(c.stacks.contains_key("debian-bookworm"));
     }
 
     #[test]

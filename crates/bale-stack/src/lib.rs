@@ -17,7 +17,8 @@
 //!
 //! `sanitize` recomputes the digest and package list, reports what differs
 //! and rebuilds through `create`. Rebuilding re-runs debootstrap unless an
-//! image cache is configured ([`Stacks::with_image_cache`]): a directory of
+//! image cache is configured (`image-cache` in stacks.toml, or
+//! [`Stacks::with_image_cache`]): a directory of
 //! pristine stacks that `create` fills after a debootstrap and copies from
 //! (after re-verifying the cached copy's digest) instead of downloading
 //! again. The cache holds images that were never used as a root, so it is

@@ -92,10 +92,12 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StackError + '_ {
 }
 
 impl Stacks {
-    /// The shipped stacks with `config_override` (else `$BALE_HOME/stacks.toml`) on top.
+    /// The shipped stacks with `config_override` (else `$BALE_HOME/stacks.toml`)
+    /// on top, using the image cache the configuration names, if any.
     pub fn load(home: &Home, config_override: Option<&Path>) -> Result<Stacks, StackError> {
         let config = StacksConfig::load(home.root().join("stacks.toml"), config_override)?;
-        Ok(Stacks { dir: home.stacks_dir(), config, image_cache: None })
+        let image_cache = config.image_cache.clone();
+        Ok(Stacks { dir: home.stacks_dir(), config, image_cache })
     }
 
     /// Uses `dir` as a cache of pristine images (`<dir>/<name>/` shaped like
