@@ -61,7 +61,15 @@ pub enum Command {
     /// Install a package into $BALE_HOME/pkgs, verified and read-only.
     Install(InstallArgs),
     /// Serve the repository (the package tree and /api/v1) over HTTP.
-    Serve(ServeArgs),
+    Serve(crate::commands::serve::ServeArgs),
+    /// Run build workers only, sharing the database and storage with `bale serve`.
+    Worker(crate::commands::worker::WorkerArgs),
+    /// Queue a build of a source directory or git URL on the build service.
+    Submit(crate::commands::submit::SubmitArgs),
+    /// List the build service's builds, newest first.
+    Builds(crate::commands::builds::BuildsArgs),
+    /// Cancel a queued or running build.
+    Cancel(crate::commands::cancel::CancelArgs),
     /// Tokens for the repository's write calls.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -181,25 +189,6 @@ pub struct InstallArgs {
     /// The repository to fetch a coordinate from (default: $BALE_REPO, else http://127.0.0.1:7070).
     #[arg(long)]
     pub repo: Option<String>,
-}
-
-#[derive(Debug, Args)]
-pub struct ServeArgs {
-    /// The address to listen on.
-    #[arg(long, default_value = "127.0.0.1:7070")]
-    pub listen: std::net::SocketAddr,
-    /// The database: sqlite:///path or postgres://… (default: $BALE_HOME/bale.db).
-    #[arg(long)]
-    pub database: Option<String>,
-    /// Package storage: a directory or s3://bucket?endpoint=… (default: $BALE_HOME/repo).
-    #[arg(long)]
-    pub storage: Option<String>,
-    /// Accept packages that carry no signature from a trusted key.
-    #[arg(long)]
-    pub allow_unsigned: bool,
-    /// Refuse uploads larger than this many bytes (413).
-    #[arg(long)]
-    pub max_upload_bytes: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -357,7 +346,14 @@ pub struct ServiceArgs {
 #[derive(Debug, Args)]
 pub struct LogsArgs {
     /// The app.
-    pub app: String,
+    #[arg(required_unless_present = "build")]
+    pub app: Option<String>,
+    /// Show the log of a build of the build service instead (with -f: until it ends).
+    #[arg(long, value_name = "ID", conflicts_with_all = ["app", "service"])]
+    pub build: Option<i64>,
+    /// The build service, with --build (default: $BALE_REPO, else http://127.0.0.1:7070).
+    #[arg(long, requires = "build")]
+    pub server: Option<String>,
     /// Only this service (default: every service, each line prefixed with its name).
     pub service: Option<String>,
     /// Keep printing what the services write.

@@ -4,6 +4,8 @@
 mod app;
 mod apps;
 mod build;
+pub mod builds;
+pub mod cancel;
 mod check;
 mod deploy;
 pub(crate) mod hosts;
@@ -15,11 +17,14 @@ mod logs;
 mod pack;
 mod repo;
 mod rollback;
+pub mod serve;
 mod service;
 mod stack;
+pub mod submit;
 pub mod supervise;
 mod uninstall;
 mod verify;
+pub mod worker;
 
 use anyhow::Context;
 use bale_home::Home;
@@ -41,7 +46,11 @@ pub fn run(command: Command, printer: &Printer) -> Result<(), Failure> {
         Command::Key(cmd) => key::run(cmd, printer),
         Command::Sign(args) => key::sign(args, printer),
         Command::Install(args) => install::run(args, printer),
-        Command::Serve(args) => repo::serve(args, printer),
+        Command::Serve(args) => serve::run(args, printer),
+        Command::Worker(args) => worker::run(args, printer),
+        Command::Submit(args) => submit::run(args, printer),
+        Command::Builds(args) => builds::run(args, printer),
+        Command::Cancel(args) => cancel::run(args, printer),
         Command::Token(cmd) => repo::token(cmd, printer),
         Command::Publish(args) => repo::publish(args, printer),
         Command::Fetch(args) => repo::fetch(args, printer),
