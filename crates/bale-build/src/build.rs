@@ -59,11 +59,19 @@ pub struct Built {
 }
 
 /// Runs builds in the sandbox.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Builder {
     sandbox: Sandbox,
     kinds: Kinds,
+    varied: bool,
 }
+
+/// The host name and umask of every build's sandbox, so neither comes
+/// from the machine; [`Builder::varied`] uses the others.
+const HOSTNAME: &str = "bale";
+const UMASK: u32 = 0o022;
+const VARIED_HOSTNAME: &str = "bale-check";
+const VARIED_UMASK: u32 = 0o002;
 
 /// The per-build state the steps share.
 struct Run {
@@ -75,7 +83,14 @@ struct Run {
 impl Builder {
     /// A builder over this machine's sandbox, with the shipped kinds.
     pub fn new() -> Result<Builder, BuildError> {
-        Ok(Builder { sandbox: Sandbox::new()?, kinds: Kinds::builtin() })
+        Ok(Builder { sandbox: Sandbox::new()?, kinds: Kinds::builtin(), varied: false })
+    }
+
+    /// This builder with another host name and umask in the sandbox, for
+    /// building a second time to check that the package does not depend on
+    /// them (the build path and times differ by themselves).
+    pub fn varied(&self) -> Builder {
+        Builder { varied: true, ..self.clone() }
     }
 
     /// Uses `kinds` (e.g. with the admin's kinds file merged in) for the
@@ -243,6 +258,11 @@ impl Builder {
         layers.push(request.stack.root.clone());
         let mut spec = SandboxSpec::new(layers, Vec::new());
         spec.hide = request.hide.clone();
+        (spec.hostname, spec.umask) = if self.varied {
+            (VARIED_HOSTNAME.to_string(), Some(VARIED_UMASK))
+        } else {
+            (HOSTNAME.to_string(), Some(UMASK))
+        };
         spec
     }
 

@@ -32,6 +32,7 @@ struct ChildSetup {
     cgroup_procs: Vec<OwnedFd>,
     id_maps: Option<(Vec<u8>, Vec<u8>)>,
     overlay: Option<(CString, CString)>,
+    umask: Option<rustix::fs::Mode>,
     info_write: OwnedFd,
 }
 
@@ -68,6 +69,10 @@ impl ChildSetup {
                 rustix::mount::MountFlags::empty(),
                 Some(options.as_c_str()),
             )?;
+        }
+        if let Some(mask) = self.umask {
+            // bwrap and everything it starts inherit it.
+            rustix::process::umask(mask);
         }
         rustix::io::write(&self.info_write, &[STEP_EXEC])?;
         rustix::io::fcntl_setfd(&self.info_write, rustix::io::FdFlags::empty())?;
@@ -210,6 +215,7 @@ impl Sandbox {
             id_maps: (mode == RootMode::Overlay { userns: true })
                 .then(|| (format!("0 {} 1", self.uid).into_bytes(), format!("0 {} 1", self.gid).into_bytes())),
             overlay,
+            umask: spec.umask.map(|m| rustix::fs::Mode::from_raw_mode(m & 0o777)),
             info_write,
         };
         let mut cmd = Command::new(&self.bwrap);

@@ -77,6 +77,8 @@ pub struct SandboxSpec {
     pub network: bool,
     /// The host name inside.
     pub hostname: String,
+    /// The file mode creation mask inside; `None` keeps the caller's.
+    pub umask: Option<u32>,
     /// Environment variables inside, applied over the defaults (`PATH`,
     /// `HOME=/root`, `LANG=C.UTF-8`, and with the network the CA and proxy
     /// variables). Nothing else of the caller's environment passes.
@@ -111,6 +113,7 @@ impl SandboxSpec {
             hide: Vec::new(),
             network: false,
             hostname: "bale".to_string(),
+            umask: None,
             env: Vec::new(),
             workdir: PathBuf::from("/"),
             command,

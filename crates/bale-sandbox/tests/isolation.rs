@@ -161,6 +161,16 @@ fn the_ca_bundle_can_be_put_aside_leaving_the_usual_path_to_the_image() {
 }
 
 #[test]
+fn the_umask_and_host_name_are_the_specs() {
+    let mut spec = SandboxSpec::host(sh("umask; cat /proc/sys/kernel/hostname"));
+    spec.umask = Some(0o027);
+    spec.hostname = "elsewhere".into();
+    let ran = run(&spec);
+    assert!(ran.outcome.success(), "{}", ran.stderr);
+    assert_eq!(ran.stdout, "0027\nelsewhere\n");
+}
+
+#[test]
 fn a_missing_layer_is_refused_before_anything_runs() {
     let err = try_run(&SandboxSpec::new(vec![PathBuf::from("/nonexistent/layer")], sh("true"))).err().unwrap();
     assert!(err.to_string().contains("bale stack create"), "{err}");

@@ -90,6 +90,24 @@ fn check_refuses_a_build_that_differs_and_names_the_file() {
 }
 
 #[test]
+fn check_refuses_a_build_that_records_the_host_name_or_the_umask() {
+    let s = Scratch::new();
+    project(&s, "\"mkdir -p $BALE_PREFIX/share\", \"cat /proc/sys/kernel/hostname > $BALE_PREFIX/share/host\"");
+    s.bale()
+        .args(["build", "app", "-o", "out", "--check"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("not reproducible").and(predicate::str::contains("share/host")));
+    let s = Scratch::new();
+    project(&s, "\"mkdir -p $BALE_PREFIX/share\", \"umask > $BALE_PREFIX/share/umask\"");
+    s.bale()
+        .args(["build", "app", "-o", "out", "--check"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("not reproducible").and(predicate::str::contains("share/umask")));
+}
+
+#[test]
 fn the_admins_kinds_file_changes_a_kinds_default_main_and_the_build_runs_it() {
     let s = Scratch::new();
     s.write(

@@ -73,9 +73,9 @@ pub fn run(args: BuildArgs, printer: &Printer) -> Result<(), Failure> {
             .prefix("check-")
             .tempdir_in(request.scratch_dir)
             .map_err(|e| Failure::internal(e.into()))?;
-        printer.status("Checking", "building a second time to compare");
+        printer.status("Checking", "building a second time, with another build path, host name and umask, to compare");
         let again = BuildRequest { out_dir: again_dir.path(), ..request.clone() };
-        let second = builder.build(&again, &mut events).map_err(|e| Failure::user(e.into()))?;
+        let second = builder.varied().build(&again, &mut events).map_err(|e| Failure::user(e.into()))?;
         compare(&built.package, &second.package)?;
         printer.status("Reproduced", format!("sha256:{}", built.package.written.sha256));
     }
