@@ -141,6 +141,36 @@ pub fn write_env(path: &Path, vars: &BTreeMap<String, String>) -> Result<(), Dep
 mod tests {
     use super::*;
 
+    fn manifest(variables: &str) -> Manifest {
+        let text = format!(
+            "[package]\ngroup = \"org.example\"\nname = \"web\"\nversion = \"1.0.0\"\n\n[stack]\nname = \"host\"\n\n\
+             [run.services]\nweb = \"true\"\n\n[kits.web]\nports = [{{ name = \"http\", port = 8080 }}]\n[kits.web.variables]\n{variables}"
+        );
+        Manifest::parse("bale.toml", &text, &bale_manifest::Catalog::default(), &bale_manifest::ParseOptions::default())
+            .unwrap_or_else(|d| panic!("{d}"))
+    }
+
+    #[test]
+    fn every_missing_required_variable_is_named_at_once() {
+        let m = manifest("A = { required = true }\nB = { required = true, description = \"the b\" }\nC = { default = \"c\" }\n");
+        let error = resolve("web", &m, &BTreeMap::new(), &BTreeMap::new()).unwrap_err();
+        let DeployError::MissingVariables { names, .. } = &error else { panic!("{error}") };
+        assert_eq!(names, &["A", "B (the b)"]);
+    }
+
+    #[test]
+    fn a_secret_is_generated_once_kept_and_a_given_value_wins_over_a_default() {
+        let m = manifest("S = { provision = \"secret\" }\nC = { default = \"c\" }\n");
+        let first = resolve("web", &m, &BTreeMap::new(), &BTreeMap::new()).unwrap();
+        assert_eq!(first.values["C"], "c");
+        assert!(!first.kept.contains_key("C"));
+        let mut given = BTreeMap::new();
+        given.insert("C".to_owned(), "given".to_owned());
+        let second = resolve("web", &m, &given, &first.kept).unwrap();
+        assert_eq!(second.values["S"], first.values["S"], "the secret changed");
+        assert_eq!(second.values["C"], "given");
+    }
+
     #[test]
     fn env_files_round_trip_quotes_and_newlines() {
         let dir = tempfile::tempdir().unwrap();
