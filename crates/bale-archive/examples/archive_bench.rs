@@ -1,13 +1,13 @@
 //! Times packing and unpacking, for comparing with `tar | zstd`:
-//! `archive_bench pack ROOT OUT`, `archive_bench unpack FILE DEST [--sync]`,
+//! `archive_bench pack ROOT OUT [--sync [--write-behind]]`, `archive_bench unpack FILE DEST [--sync]`,
 //! `archive_bench verify FILE`.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::BufWriter;
 use std::path::Path;
 use std::time::Instant;
 
-use bale_archive::{unpack, verify, Limits, PackMeta, PackageTree, UnpackOptions};
+use bale_archive::{unpack, verify, Limits, PackMeta, PackageTree, UnpackOptions, WriteBehind};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
@@ -23,12 +23,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 source: Default::default(),
                 mtime: 0,
             };
-            let mut out = BufWriter::with_capacity(1 << 20, File::create(&args[3])?);
-            let written = tree.write(&meta, b"", &mut out)?;
-            out.flush()?;
+            // `--sync` makes the package durable as `bale pack` does;
+            // `--write-behind` starts its writeback while packing.
+            let sync = args.iter().any(|a| a == "--sync");
+            let behind = args.iter().any(|a| a == "--write-behind");
+            let file = File::create(&args[3])?;
+            let (written, file) = if behind {
+                let mut out = BufWriter::with_capacity(1 << 20, WriteBehind::new(file));
+                let written = tree.write(&meta, b"", &mut out)?;
+                (written, out.into_inner().map_err(|e| e.into_error())?.into_inner())
+            } else {
+                let mut out = BufWriter::with_capacity(1 << 20, file);
+                let written = tree.write(&meta, b"", &mut out)?;
+                (written, out.into_inner().map_err(|e| e.into_error())?)
+            };
+            let packed = start.elapsed();
+            if sync {
+                file.sync_all()?;
+            }
             eprintln!(
-                "pack: scan {:.3}s, total {:.3}s, {} bytes",
+                "pack: scan {:.3}s, write {:.3}s, sync {:.3}s, total {:.3}s, {} bytes",
                 scanned.as_secs_f64(),
+                (packed - scanned).as_secs_f64(),
+                (start.elapsed() - packed).as_secs_f64(),
                 start.elapsed().as_secs_f64(),
                 written.size
             );

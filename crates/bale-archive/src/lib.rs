@@ -13,6 +13,7 @@ mod reader;
 mod tar_header;
 mod tar_stream;
 mod tree;
+mod write_behind;
 mod writer;
 
 pub use error::ArchiveError;
@@ -20,4 +21,5 @@ pub use index::{Dependencies, EntryType, FileRecord, Index, SourceRef, StackRef}
 pub use limits::Limits;
 pub use reader::{read_index, read_index_with, unpack, verify, UnpackOptions, Unpacked};
 pub use tree::PackageTree;
+pub use write_behind::WriteBehind;
 pub use writer::{compress_with_workers, PackMeta, Written, ZSTD_LEVEL};

@@ -1,0 +1,43 @@
+//! Writing a package through `WriteBehind` keeps every byte.
+
+mod common;
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+
+use bale_archive::{PackageTree, WriteBehind};
+use common::*;
+
+#[test]
+fn a_package_written_behind_is_the_same_bytes_as_in_memory() {
+    let root = tempfile::tempdir().unwrap();
+    sample_tree(root.path());
+    // Incompressible, so the archive spans several writeback windows.
+    let mut x: u64 = 0x2545f4914f6cdd1d;
+    let noise: Vec<u8> = (0..(20 << 20) / 8)
+        .flat_map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x.to_le_bytes()
+        })
+        .collect();
+    write_file(root.path(), "share/noise.bin", &noise, 0o644);
+    let tree = PackageTree::scan(root.path()).unwrap();
+
+    let out_dir = tempfile::tempdir().unwrap();
+    let path = out_dir.path().join("hello-1.0.0.bale");
+    let mut out = BufWriter::new(WriteBehind::new(File::create(&path).unwrap()));
+    let written = tree.write(&meta(), MANIFEST, &mut out).unwrap();
+    out.flush().unwrap();
+    let file = out.into_inner().unwrap().into_inner();
+    file.sync_all().unwrap();
+
+    let on_disk = std::fs::read(&path).unwrap();
+    assert!(on_disk.len() > 16 << 20);
+    assert_eq!(written.size, on_disk.len() as u64);
+    assert_eq!(written.sha256, sha256(&on_disk));
+    let mut in_memory = Vec::new();
+    tree.write(&meta(), MANIFEST, &mut in_memory).unwrap();
+    assert_eq!(on_disk, in_memory);
+}
