@@ -98,6 +98,8 @@ pub enum Command {
     Uninstall(UninstallArgs),
     /// Keep every app's services running, restarting crashed ones with growing delays.
     Supervise(crate::commands::supervise::SuperviseArgs),
+    /// Poll a git remote and submit a build for each pushed `<name>-<version>` branch or `v<version>` tag.
+    Watch(crate::commands::watch::WatchArgs),
 }
 
 #[derive(Debug, Args)]

@@ -25,6 +25,7 @@ pub mod supervise;
 mod uninstall;
 mod verify;
 pub mod worker;
+pub mod watch;
 
 use anyhow::Context;
 use bale_home::Home;
@@ -64,6 +65,7 @@ pub fn run(command: Command, printer: &Printer) -> Result<(), Failure> {
         Command::App(args) => app::run(args, printer),
         Command::Uninstall(args) => uninstall::run(args, printer),
         Command::Supervise(args) => supervise::run(args, printer),
+        Command::Watch(args) => watch::run(args, printer),
     }
 }
 
