@@ -20,6 +20,14 @@ pub enum ServiceError {
         #[source]
         source: std::io::Error,
     },
+    /// The configuration file is not what bale reads.
+    #[error("{}: {message}", path.display())]
+    Config {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// The build's source could not be prepared.
     #[error("cannot prepare the source: {0}")]
     Source(String),

@@ -11,6 +11,8 @@
 //! - **The API** ([`Service::router`]) adds `/api/v1/builds…`, `/api/v1/stacks…`,
 //!   `/api/v1/hooks/git`, `/api/v1/openapi.json` and `/metrics` to the
 //!   repository's own routes; errors are `{"error": {"code", "message"}}`.
+//! - **Failure notices** go through bale-notice (webhook, SMTP) as the
+//!   `[notice]` table of `$BALE_HOME/config.toml` says ([`notice_config`]).
 //! - **The client** ([`client::ServiceClient`]) is what `bale submit`,
 //!   `bale builds`, `bale cancel` and `bale logs --build` use.
 
@@ -18,11 +20,13 @@ mod api;
 pub mod client;
 mod error;
 mod metrics;
+mod notify;
 pub mod openapi;
 mod serve;
 pub mod worker;
 
 pub use api::{route_table, Service};
 pub use error::ServiceError;
+pub use notify::notice_config;
 pub use serve::{bind, BoundService, ServiceOptions};
 pub use worker::{Worker, WorkerOptions};

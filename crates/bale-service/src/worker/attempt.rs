@@ -70,7 +70,8 @@ pub(super) async fn run(ctx: Arc<Context>, claimed: Claimed) {
 
     let (stop_tx, stop_rx) = watch::channel(None::<Stop>);
     let renewer = tokio::spawn(renew(db.clone(), id, attempt, ctx.options.lease, stop_tx));
-    let ended = build(&ctx, &claimed, &log, stop_rx).await;
+    let mut maintainer = None;
+    let ended = build(&ctx, &claimed, &log, stop_rx, &mut maintainer).await;
     renewer.abort();
 
     let Some(mut ended) = ended else {
@@ -86,11 +87,11 @@ pub(super) async fn run(ctx: Arc<Context>, claimed: Claimed) {
     log.close().await;
 
     let key = log_key(id);
+    let mut text = String::new();
     let stored = match build_log::read(&db, id, 0, i64::MAX).await {
         Ok(lines) => {
-            let mut text = lines.into_iter().map(|l| l.line).collect::<Vec<_>>().join("\n");
-            text.push('\n');
-            ctx.storage.put_bytes(&key, bytes::Bytes::from(text)).await.map_err(ServiceError::from)
+            text = lines.into_iter().map(|l| l.line + "\n").collect();
+            ctx.storage.put_bytes(&key, bytes::Bytes::from(text.clone())).await.map_err(ServiceError::from)
         }
         Err(error) => Err(error.into()),
     };
@@ -115,6 +116,18 @@ pub(super) async fn run(ctx: Arc<Context>, claimed: Claimed) {
                 let _ = build_log::clear(&db, id).await;
             }
             tracing::info!(build = id, status = %end.status, "build ended");
+            let failed = matches!(end.status, BuildStatus::Failed | BuildStatus::TimedOut | BuildStatus::NotReproducible);
+            if let (true, Some(config)) = (failed, &ctx.options.notice) {
+                let failure = crate::notify::Failure {
+                    build: id,
+                    coordinate: end.start.coordinate.clone().unwrap_or_else(|| claimed.build.source.clone()),
+                    status: end.status.to_string(),
+                    reason: end.error.clone().unwrap_or_default(),
+                    log: text,
+                    maintainer,
+                };
+                crate::notify::tell(config, &ctx.options.public_url, failure);
+            }
         }
         Ok(false) => tracing::warn!(build = id, attempt, "the build was taken over before it could be recorded"),
         Err(error) => tracing::error!(build = id, %error, "cannot record the build's end; its lease will run out"),
@@ -155,7 +168,13 @@ async fn stopped(stop: &mut watch::Receiver<Option<Stop>>) -> Stop {
 }
 
 /// Builds and publishes; `None` when the lease was lost.
-async fn build(ctx: &Context, claimed: &Claimed, log: &LiveLog, mut stop: watch::Receiver<Option<Stop>>) -> Option<Ended> {
+async fn build(
+    ctx: &Context,
+    claimed: &Claimed,
+    log: &LiveLog,
+    mut stop: watch::Receiver<Option<Stop>>,
+    maintainer: &mut Option<String>,
+) -> Option<Ended> {
     let record = &claimed.build;
     let scratch = ctx.options.home.tmp_dir().join("service");
     let work = match std::fs::create_dir_all(&scratch)
@@ -174,7 +193,13 @@ async fn build(ctx: &Context, claimed: &Claimed, log: &LiveLog, mut stop: watch:
         Ok(prepared) => prepared,
         Err(error) => return Some(Ended::failed(&error, BuildStart::default())),
     };
-    let start = describe(ctx, &prepared).await;
+    match source::apply_version_ref(&prepared, &record.source, record.git_ref.as_deref()) {
+        Ok(Some(version)) => log.line(format!("building version {version}, as the ref names")),
+        Ok(None) => {}
+        Err(error) => return Some(Ended::failed(&error, BuildStart { commit: prepared.commit.clone(), ..BuildStart::default() })),
+    }
+    let (start, named) = describe(ctx, &prepared).await;
+    *maintainer = named;
     let _ = queue::record_start(&ctx.db, record.id, claimed.attempt, &start).await;
 
     let out_dir = work.path().join("out");
@@ -291,8 +316,8 @@ fn stopped_early(reason: Stop) -> Option<Ended> {
     }
 }
 
-/// Coordinate and stack facts from the manifest and the stack's record.
-async fn describe(ctx: &Context, prepared: &source::Prepared) -> BuildStart {
+/// Coordinate and stack facts from the manifest and the stack's record, and the maintainer.
+async fn describe(ctx: &Context, prepared: &source::Prepared) -> (BuildStart, Option<String>) {
     let home = ctx.options.home.clone();
     let manifest_path = prepared.dir.join("bale.toml");
     let commit = prepared.commit.clone();
@@ -300,7 +325,7 @@ async fn describe(ctx: &Context, prepared: &source::Prepared) -> BuildStart {
         let mut start = BuildStart { commit, ..BuildStart::default() };
         let Ok(manifest) = Manifest::from_path(&manifest_path, &Catalog::default(), &ParseOptions::default()) else {
             // `bale build` reports the manifest's errors in the log.
-            return start;
+            return (start, None);
         };
         if let Ok(coordinate) = manifest.coordinate() {
             start.package = Some(coordinate.name().to_owned());
@@ -311,7 +336,7 @@ async fn describe(ctx: &Context, prepared: &source::Prepared) -> BuildStart {
             start.stack_digest = stacks.image(&manifest.stack.name).ok().map(|image| image.digest);
             start.stack_packages = stacks.record(&manifest.stack.name).map(|r| r.packages).unwrap_or_default();
         }
-        start
+        (start, manifest.package.maintainer.clone())
     })
     .await
     .unwrap_or_default()

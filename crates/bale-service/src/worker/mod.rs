@@ -48,6 +48,10 @@ pub struct WorkerOptions {
     pub key: Option<Arc<SecretKey>>,
     /// Publish unsigned packages when there is no key (else such builds fail at publishing).
     pub allow_unsigned: bool,
+    /// Where failure notices go (none when `None`).
+    pub notice: Option<Arc<bale_notice::NoticeConfig>>,
+    /// The service's URL as people reach it, for links in notices.
+    pub public_url: String,
 }
 
 impl WorkerOptions {
@@ -62,6 +66,8 @@ impl WorkerOptions {
             home,
             key: None,
             allow_unsigned: false,
+            notice: None,
+            public_url: "http://127.0.0.1:7070".into(),
         }
     }
 }

@@ -87,6 +87,8 @@ pub fn run(args: ServeArgs, printer: &Printer) -> Result<(), Failure> {
     let mut worker = worker_options(&home, default_worker_name())?;
     worker.key = signing_key(&home, args.key.as_deref())?;
     worker.allow_unsigned = args.allow_unsigned;
+    worker.notice = bale_service::notice_config(&home).map_err(|e| Failure::user(e.into()))?.map(Arc::new);
+    worker.public_url = format!("http://{}", options.listen);
     if workers > 0 && worker.key.is_none() && !args.allow_unsigned {
         printer.warn("no signing key: builds will fail to publish; run `bale key generate` or pass --key (or --allow-unsigned)");
     }

@@ -45,6 +45,8 @@ pub fn run(args: WorkerArgs, printer: &Printer) -> Result<(), Failure> {
     options.concurrency = args.concurrency.unwrap_or_else(cores).max(1);
     options.key = signing_key(&home, args.key.as_deref())?;
     options.allow_unsigned = args.allow_unsigned;
+    options.notice = bale_service::notice_config(&home).map_err(|e| Failure::user(e.into()))?.map(std::sync::Arc::new);
+    options.public_url = super::builds::server_url(None);
     options.lease = std::time::Duration::from_secs(args.lease_secs.max(1));
     if options.key.is_none() && !args.allow_unsigned {
         return Err(Failure::user(anyhow::anyhow!(
