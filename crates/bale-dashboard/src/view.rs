@@ -1,0 +1,122 @@
+//! What the pages show, as plain data.
+
+use serde::Serialize;
+
+/// The front page: queue, recent builds, packages, stacks and apps.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Overview {
+    /// Builds waiting or running, oldest first.
+    pub queue: Vec<BuildRow>,
+    /// Finished builds, newest first.
+    pub recent: Vec<BuildRow>,
+    /// Published packages, newest first.
+    pub packages: Vec<PackageRow>,
+    /// Stack images on this machine.
+    pub stacks: Vec<StackRow>,
+    /// Apps deployed on this machine.
+    pub apps: Vec<AppRow>,
+}
+
+/// One build in a listing.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BuildRow {
+    /// The build's id.
+    pub id: i64,
+    /// Its package, once known (`group:name:version`).
+    pub coordinate: Option<String>,
+    /// Where its source came from.
+    pub source: String,
+    /// queued, running, succeeded, failed, timed-out, canceled, not-reproducible.
+    pub status: String,
+    /// Whole build time in milliseconds, once finished.
+    pub duration_ms: Option<u64>,
+    /// Each step's timing.
+    pub steps: Vec<StepRow>,
+    /// Why it failed, when it did.
+    pub error: Option<String>,
+}
+
+/// One step of a build.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StepRow {
+    /// The step's name (stack, layer, source, before, main, …).
+    pub name: String,
+    /// How long it took, in milliseconds.
+    pub duration_ms: u64,
+    /// succeeded, failed or running.
+    pub status: String,
+}
+
+/// One build with its log.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BuildPage {
+    /// The build.
+    pub build: BuildRow,
+    /// Who asked for it.
+    pub requested_by: Option<String>,
+    /// The worker that ran it.
+    pub worker: Option<String>,
+    /// The commit built, for git sources.
+    pub commit: Option<String>,
+    /// The log so far (the whole log once finished).
+    pub log: String,
+}
+
+/// One published package in a listing.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PackageRow {
+    /// `group:name:version`.
+    pub coordinate: String,
+    /// Archive size in bytes.
+    pub size: u64,
+    /// The signing key's id, when signed.
+    pub key_id: Option<String>,
+}
+
+/// One package with its files.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PackagePage {
+    /// The package.
+    pub package: PackageRow,
+    /// Its files in path order.
+    pub files: Vec<FileRow>,
+}
+
+/// One file of a package.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FileRow {
+    /// Its path in the package.
+    pub path: String,
+    /// binary, library, script, config, data, …
+    pub class: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// static, dynamic or static-pie for ELF files.
+    pub linkage: Option<String>,
+    /// The libraries it needs (DT_NEEDED).
+    pub needed: Vec<String>,
+}
+
+/// One stack image.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StackRow {
+    /// Its name.
+    pub name: String,
+    /// absent, cold, warm, …
+    pub state: String,
+    /// Size on disk in bytes, when present.
+    pub size: Option<u64>,
+    /// Its digest, when created.
+    pub digest: Option<String>,
+}
+
+/// One deployed app.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AppRow {
+    /// The app's name.
+    pub name: String,
+    /// The current package, if any.
+    pub coordinate: Option<String>,
+    /// Each service and its state, e.g. `web: running`.
+    pub services: Vec<(String, String)>,
+}
