@@ -27,10 +27,25 @@ pub fn host_ca_bundle() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// The host's proxy settings, to pass through when the network is on.
+/// Variables naming the package registries (mirrors) the host's pip, npm
+/// and cargo use, copied into a networked sandbox so its downloads go where
+/// the host's would. They choose where packages come from, not which.
+pub const REGISTRY_VARIABLES: [&str; 8] = [
+    "PIP_INDEX_URL",
+    "PIP_EXTRA_INDEX_URL",
+    "PIP_TRUSTED_HOST",
+    "npm_config_registry",
+    "NPM_CONFIG_REGISTRY",
+    "CARGO_REGISTRIES_CRATES_IO_PROTOCOL",
+    "CARGO_HTTP_PROXY",
+    "CARGO_NET_GIT_FETCH_WITH_CLI",
+];
+
+/// The host's proxy and registry settings, to pass through when the network is on.
 pub fn host_proxies() -> Vec<(String, String)> {
     PROXY_VARIABLES
         .iter()
+        .chain(&REGISTRY_VARIABLES)
         .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
         .collect()
 }
