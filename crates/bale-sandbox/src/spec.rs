@@ -80,7 +80,7 @@ pub struct SandboxSpec {
     /// The file mode creation mask inside; `None` keeps the caller's.
     pub umask: Option<u32>,
     /// Environment variables inside, applied over the defaults (`PATH`,
-    /// `HOME=/root`, `LANG=C.UTF-8`, and with the network the CA and proxy
+    /// `HOME=/root`, `LANG=C.UTF-8`, and with the network the CA, proxy and registry
     /// variables). Nothing else of the caller's environment passes.
     pub env: Vec<(String, String)>,
     /// The working directory inside.
