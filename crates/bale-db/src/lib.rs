@@ -88,6 +88,18 @@ impl Database {
         }
         let pool = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 4 } else { 10 })
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // In WAL mode NORMAL keeps the database consistent across
+                        // crashes and skips an fsync per commit; a power cut may
+                        // lose the last commits, which the queue's leases retry.
+                        sqlx::query("PRAGMA synchronous = NORMAL").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut *conn).await?;
+                    }
+                    Ok(())
+                })
+            })
             .connect(&url)
             .await
             .map_err(|source| DbError::Connect { url: shown.clone(), source })?;

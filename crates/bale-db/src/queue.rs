@@ -136,14 +136,16 @@ async fn claim_in(
 
 /// Extends the lease of a held build; says whether it is still held and whether a cancel was asked.
 pub async fn renew(db: &Database, id: i64, attempt: i64, lease_ms: i64) -> Result<Renewal, DbError> {
+    let mut tx = begin_relaxed(db).await?;
     let row = sqlx::query(
         "UPDATE builds SET lease_until = $1 WHERE id = $2 AND tries = $3 AND status = 'running' RETURNING cancel_requested",
     )
     .bind(now_ms() + lease_ms)
     .bind(id)
     .bind(attempt)
-    .fetch_optional(db.pool())
+    .fetch_optional(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(match row {
         None => Renewal::Lost,
         Some(row) if column::<i64>(&row, "cancel_requested")? != 0 => Renewal::CancelRequested,
@@ -154,6 +156,7 @@ pub async fn renew(db: &Database, id: i64, attempt: i64, lease_ms: i64) -> Resul
 /// Records what a worker learned about a held build; false when it no longer holds it.
 pub async fn record_start(db: &Database, id: i64, attempt: i64, start: &BuildStart) -> Result<bool, DbError> {
     let packages = serde_json::to_string(&start.stack_packages).map_err(|e| DbError::Corrupt(e.to_string()))?;
+    let mut tx = begin_relaxed(db).await?;
     let changed = sqlx::query(
         "UPDATE builds SET coordinate = COALESCE($1, coordinate), package_name = COALESCE($2, package_name), \
          commit_id = COALESCE($3, commit_id), stack_name = COALESCE($4, stack_name), \
@@ -168,13 +171,27 @@ pub async fn record_start(db: &Database, id: i64, attempt: i64, start: &BuildSta
     .bind(packages)
     .bind(id)
     .bind(attempt)
-    .execute(db.pool())
+    .execute(&mut *tx)
     .await?
     .rows_affected();
+    tx.commit().await?;
     Ok(changed > 0)
 }
 
+/// A transaction whose commit does not wait for the disk on PostgreSQL: for
+/// writes that a database crash may lose without harm (a lease renewal, facts
+/// that the build's end records again).
+async fn begin_relaxed(db: &Database) -> Result<sqlx::Transaction<'static, Any>, DbError> {
+    let mut tx = db.pool().begin().await?;
+    if db.backend() == Backend::Postgres {
+        sqlx::query("SET LOCAL synchronous_commit = off").execute(&mut *tx).await?;
+    }
+    Ok(tx)
+}
+
 /// Ends a held build with its outcome and steps; false when it was no longer held.
+///
+/// With a stored log (`log_key`), the build's live log lines are dropped in the same transaction.
 pub async fn finish(db: &Database, id: i64, attempt: i64, end: &BuildEnd) -> Result<bool, DbError> {
     if !end.status.is_finished() {
         return Err(DbError::Corrupt(format!("a build cannot finish as {}", end.status)));
@@ -232,6 +249,10 @@ pub async fn finish(db: &Database, id: i64, attempt: i64, end: &BuildEnd) -> Res
         .bind(attempt)
         .execute(&mut *tx)
         .await?;
+    if end.log_key.is_some() {
+        // The log is in the object store now: its live lines are no longer needed.
+        sqlx::query("DELETE FROM build_log_lines WHERE build_id = $1").bind(id).execute(&mut *tx).await?;
+    }
     tx.commit().await?;
     Ok(true)
 }

@@ -93,7 +93,9 @@ async fn a_build_goes_from_queued_to_running_to_succeeded_with_its_steps(db: &Da
     assert_eq!(claimed.build.worker.as_deref(), Some("w1"));
     assert!(queue::claim(db, "w2", 30_000).await.unwrap().is_none(), "a running build is not claimed again");
     assert_eq!(queue::renew(db, submitted.id, 1, 30_000).await.unwrap(), Renewal::Held);
+    build_log::append(db, submitted.id, 0, &["building".into()]).await.unwrap();
     assert!(queue::finish(db, submitted.id, 1, &succeeded("org.example:hello:1.0")).await.unwrap());
+    assert!(build_log::read(db, submitted.id, 0, 10).await.unwrap().is_empty(), "a stored log drops the live lines");
     let build = builds::get(db, submitted.id).await.unwrap().unwrap();
     assert_eq!(build.status, BuildStatus::Succeeded);
     assert_eq!(build.coordinate.as_deref(), Some("org.example:hello:1.0"));

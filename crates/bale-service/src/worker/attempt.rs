@@ -112,9 +112,6 @@ pub(super) async fn run(ctx: Arc<Context>, claimed: Claimed) {
     };
     match queue::finish(&db, id, attempt, &end).await {
         Ok(true) => {
-            if stored.is_ok() {
-                let _ = build_log::clear(&db, id).await;
-            }
             tracing::info!(build = id, status = %end.status, "build ended");
             let failed = matches!(end.status, BuildStatus::Failed | BuildStatus::TimedOut | BuildStatus::NotReproducible);
             if let (true, Some(config)) = (failed, &ctx.options.notice) {
