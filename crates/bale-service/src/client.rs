@@ -46,6 +46,12 @@ impl ServiceClient {
         self.send(self.http.get(self.url("/api/v1/builds")).query(&query)).await
     }
 
+    /// Packages that ship `file`, or whose ELF files need `library` (exactly one is given).
+    pub async fn search(&self, file: Option<&str>, library: Option<&str>) -> Result<Value, ServiceError> {
+        let query: Vec<(&str, &str)> = file.map(|f| ("file", f)).into_iter().chain(library.map(|l| ("library", l))).collect();
+        self.send(self.http.get(self.url("/api/v1/search")).query(&query)).await
+    }
+
     /// Cancels a build.
     pub async fn cancel(&self, id: i64) -> Result<Value, ServiceError> {
         let request = self.http.post(self.url(&format!("/api/v1/builds/{id}/cancel")));

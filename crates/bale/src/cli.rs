@@ -70,6 +70,8 @@ pub enum Command {
     Builds(crate::commands::builds::BuildsArgs),
     /// Cancel a queued or running build.
     Cancel(crate::commands::cancel::CancelArgs),
+    /// Which published packages ship a file or need a library.
+    Query(crate::commands::query::QueryArgs),
     /// Tokens for the repository's write calls.
     #[command(subcommand)]
     Token(TokenCommand),

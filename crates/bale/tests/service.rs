@@ -155,6 +155,9 @@ fn a_submitted_build_succeeds_and_its_signed_package_is_published_and_fetchable(
     assert!(out_dir.join("static-docs-1.0.0.bale.minisig").is_file(), "signed by the service's key");
     let hits = get_json(&format!("{url}/api/v1/search?file=app/site/index.html")).unwrap();
     assert_eq!(hits["packages"][0]["coordinate"], "org.example:static-docs:1.0.0");
+    let query = s.bale().args(["query", "--file", "app/site/index.html", "--repo", &url, "--json"]).output().unwrap();
+    let query: Value = serde_json::from_slice(&query.stdout).unwrap();
+    assert_eq!(query[0]["coordinate"], "org.example:static-docs:1.0.0");
 
     // The stored log and the listing.
     let log = s.bale().args(["logs", "--build", &id.to_string()]).env("BALE_REPO", &url).output().unwrap();

@@ -15,6 +15,7 @@ mod install;
 mod key;
 mod logs;
 mod pack;
+pub mod query;
 mod repo;
 mod rollback;
 pub mod serve;
@@ -52,6 +53,7 @@ pub fn run(command: Command, printer: &Printer) -> Result<(), Failure> {
         Command::Submit(args) => submit::run(args, printer),
         Command::Builds(args) => builds::run(args, printer),
         Command::Cancel(args) => cancel::run(args, printer),
+        Command::Query(args) => query::run(args, printer),
         Command::Token(cmd) => repo::token(cmd, printer),
         Command::Publish(args) => repo::publish(args, printer),
         Command::Fetch(args) => repo::fetch(args, printer),
