@@ -237,3 +237,27 @@ async fn a_signed_push_of_a_version_branch_queues_a_build_and_a_bad_signature_qu
     assert_eq!(build["ref"], "refs/heads/hello-1.2.0");
     assert_eq!(build["source"], "https://git.example.org/hello.git");
 }
+
+#[tokio::test]
+async fn stacks_are_listed_and_kept_warm_or_stopped_with_an_admin_token() {
+    let s = start().await;
+    let admin = tokens::create(&s.db, Scope::Admin).await.unwrap();
+    let (status, list) = json_of(client().get(format!("{}/api/v1/stacks", s.url)).send().await.unwrap()).await;
+    assert_eq!(status, 200);
+    let host = list["stacks"].as_array().unwrap().iter().find(|st| st["name"] == "host").cloned().expect("the host stack");
+    assert_eq!(host["state"], "created");
+    let (status, started) =
+        json_of(client().post(format!("{}/api/v1/stacks/host/start", s.url)).bearer_auth(&admin).send().await.unwrap()).await;
+    assert_eq!((status, started["state"].as_str()), (200, Some("warm")), "{started}");
+    let (_, list) = json_of(client().get(format!("{}/api/v1/stacks", s.url)).send().await.unwrap()).await;
+    let host = list["stacks"].as_array().unwrap().iter().find(|st| st["name"] == "host").cloned().unwrap();
+    assert_eq!(host["state"], "warm");
+    let (status, _) =
+        json_of(client().post(format!("{}/api/v1/stacks/host/stop", s.url)).bearer_auth(&admin).send().await.unwrap()).await;
+    assert_eq!(status, 200);
+    let (status, error) = json_of(
+        client().post(format!("{}/api/v1/stacks/no-such-stack/start", s.url)).bearer_auth(&admin).send().await.unwrap(),
+    )
+    .await;
+    assert_eq!((status, error["error"]["code"].as_str()), (404, Some("not_found")), "{error}");
+}
