@@ -194,6 +194,25 @@ fn a_failing_build_exits_one_with_its_reason_and_keeps_its_log() {
 }
 
 #[test]
+fn a_build_past_its_time_limit_is_recorded_as_timed_out() {
+    let s = Scratch::new();
+    s.write(
+        "slow/bale.toml",
+        "[package]\ngroup = \"org.example\"\nname = \"slow\"\nversion = \"1.0.0\"\n\n[stack]\nname = \"host\"\n\n[build]\ntimeout = \"1s\"\nmain = [\"sleep 60\"]\n",
+    );
+    s.bale().args(["key", "generate"]).assert().success();
+    let token = token(&s, "build", None);
+    let (_server, url) = serve(&s, &["--workers", "1"], &[]);
+    let out = s.bale().args(["submit", "slow", "--wait"]).env("BALE_REPO", &url).env("BALE_TOKEN", &token).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("build 1 timed-out"), "{}", String::from_utf8_lossy(&out.stderr));
+    let build = build_record(&url, 1);
+    assert_eq!(build["status"], "timed-out");
+    let timed: Value = get_json(&format!("{url}/api/v1/builds?status=timed-out")).unwrap();
+    assert_eq!(timed["builds"][0]["id"], 1);
+}
+
+#[test]
 fn cancel_kills_the_whole_build_process_tree_and_marks_it_canceled() {
     let s = Scratch::new();
     let marker = "7391.25";
