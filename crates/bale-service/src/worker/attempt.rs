@@ -131,9 +131,10 @@ pub(super) async fn run(ctx: Arc<Context>, claimed: Claimed) {
     }
 }
 
-/// Renews the lease a few times per lease period, telling the build when to stop.
+/// Renews the lease a few times per lease period (at least every 2 s, which
+/// is also how soon a cancel is noticed), telling the build when to stop.
 async fn renew(db: Database, id: i64, attempt: i64, lease: std::time::Duration, stop: watch::Sender<Option<Stop>>) {
-    let every = (lease / 3).max(std::time::Duration::from_millis(50));
+    let every = (lease / 3).clamp(std::time::Duration::from_millis(50), std::time::Duration::from_secs(2));
     let lease_ms = lease.as_millis() as i64;
     loop {
         tokio::time::sleep(every).await;
