@@ -1,6 +1,7 @@
 //! The service's HTTP routes, added to the repository's router.
 
 mod builds;
+mod dashboard;
 mod hooks;
 mod log;
 mod stacks;
@@ -68,6 +69,7 @@ impl Service {
             .repo
             .router()
             .merge(routes.with_state(self.clone()))
+            .merge(bale_dashboard::router(Arc::new(self.clone())))
             .layer(axum::middleware::from_fn_with_state(self.inner.metrics.clone(), crate::metrics::count))
     }
 
