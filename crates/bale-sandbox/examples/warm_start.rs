@@ -1,8 +1,11 @@
 //! Times a warm sandbox start (`true` inside) against `bwrap --ro-bind <root> / true`,
 //! and against bwrap with the same namespaces as a bale sandbox.
 //!
-//! Usage: `cargo run --release -p bale-sandbox --example warm_start [ROOT] [RUNS]`
-//! (ROOT defaults to `/`, the host stack).
+//! Usage: `cargo run --release -p bale-sandbox --example warm_start [ROOT] [RUNS] [LAYER...]`
+//! (ROOT, the lowest layer, defaults to `/`, the host stack; LAYERs go above
+//! it, top first, e.g. a dependency layer). `BWRAP_ROOT` names the root bwrap
+//! gets (default ROOT); give it a read-only overlay of the same layers to
+//! compare over the same files.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -17,10 +20,13 @@ fn median(mut v: Vec<Duration>) -> Duration {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let root = PathBuf::from(args.next().unwrap_or_else(|| "/".into()));
+    let lowest = PathBuf::from(args.next().unwrap_or_else(|| "/".into()));
     let runs: usize = args.next().map(|r| r.parse()).transpose()?.unwrap_or(50);
+    let mut layers: Vec<PathBuf> = args.map(PathBuf::from).collect();
+    layers.push(lowest.clone());
+    let root = std::env::var_os("BWRAP_ROOT").map(PathBuf::from).unwrap_or(lowest);
     let sandbox = Sandbox::new()?;
-    let spec = SandboxSpec::new(vec![root.clone()], vec!["true".into()]);
+    let spec = SandboxSpec::new(layers, vec!["true".into()]);
     let (mut ours, mut theirs, mut isolated) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..runs {
         let t = Instant::now();
