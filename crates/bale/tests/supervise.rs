@@ -83,3 +83,25 @@ fn rustix_free_kill(pid: u32) {
     let sent = std::process::Command::new("kill").args(["-s", "TERM", &pid.to_string()]).status().expect("kill");
     assert!(sent.success());
 }
+
+#[test]
+fn bale_serve_also_restarts_a_service_that_exits() {
+    let world = World::new();
+    world.isolation_none();
+    let package = world.package("flaky", FLAKY, &[]);
+    world.bale().args(["deploy", "flaky"]).arg(&package).arg("--allow-unsigned").assert().success();
+    let before = starts(&world).len();
+
+    let listen = format!("127.0.0.1:{}", std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port());
+    let mut server = std::process::Command::new(assert_cmd::cargo::cargo_bin("bale"))
+        .args(["serve", "--workers", "0", "--listen", &listen])
+        .env("BALE_HOME", world.home())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("bale serve");
+    wait_for("a restart by bale serve", || starts(&world).len() >= before + 2);
+    assert!(status(&world)["restarts"].as_u64().expect("restarts") >= 1);
+    let _ = server.kill();
+    let _ = server.wait();
+}

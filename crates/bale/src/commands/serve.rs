@@ -42,6 +42,10 @@ pub struct ServeArgs {
     /// The shared secret of signed git push webhooks (POST /api/v1/hooks/git; off when unset).
     #[arg(long, env = "BALE_HOOK_SECRET", hide_env_values = true)]
     pub hook_secret: Option<String>,
+    /// Do not keep this machine's apps running (by default `bale serve` also does
+    /// what `bale supervise` does: restart crashed services with back-off).
+    #[arg(long)]
+    pub no_supervise: bool,
 }
 
 pub(super) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
@@ -97,11 +101,39 @@ pub fn run(args: ServeArgs, printer: &Printer) -> Result<(), Failure> {
         "Serving",
         format!("the repository and build service on http://{} (storage {}, {workers} local worker(s))", options.listen, options.storage_url),
     );
-    runtime()?.block_on(async {
-        let bound = bale_service::bind(service).await?;
-        bound.run_until(shutdown_signal()).await
-    })
-    .map_err(|e| Failure::user(e.into()))
+    let supervisor = if args.no_supervise { None } else { Some(supervise_in_background(&service.home)?) };
+    let served = runtime()?
+        .block_on(async {
+            let bound = bale_service::bind(service).await?;
+            bound.run_until(shutdown_signal()).await
+        })
+        .map_err(|e| Failure::user(e.into()));
+    if let Some((stop, thread)) = supervisor {
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = thread.join();
+    }
+    served
+}
+
+/// Keeps this machine's apps running on a thread of its own until the returned flag is set.
+fn supervise_in_background(
+    home: &Home,
+) -> Result<(Arc<std::sync::atomic::AtomicBool>, std::thread::JoinHandle<()>), Failure> {
+    let isolation = super::deploy::machine_isolation(home)?;
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    let home = home.clone();
+    let thread = std::thread::Builder::new()
+        .name("supervise".into())
+        .spawn(move || {
+            let progress = |verb: &str, text: &str| eprintln!("{verb:>12} {text}");
+            if let Err(e) = bale_deploy::supervise(&home, isolation, &bale_deploy::SuperviseOptions::default(), &flag, &progress) {
+                eprintln!("warning: supervising the apps stopped: {e}");
+            }
+        })
+        .context("starting the supervisor thread")
+        .internal()?;
+    Ok((stop, thread))
 }
 
 pub(super) async fn shutdown_signal() {
