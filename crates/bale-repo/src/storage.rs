@@ -28,7 +28,7 @@ const PART_SIZE: usize = 8 << 20;
 /// Local files up to this size are read whole when opened.
 const INLINE_MAX: u64 = 256 << 10;
 /// Read buffer when streaming a local file to a client.
-const STREAM_CHUNK: usize = 128 << 10;
+const STREAM_CHUNK: usize = 256 << 10;
 
 /// A stream of an object's bytes.
 pub type ByteStream = BoxStream<'static, std::io::Result<Bytes>>;
@@ -53,6 +53,16 @@ pub struct OpenObject {
     content: Content,
 }
 
+impl OpenObject {
+    /// The bytes of `range` when the object was read whole on opening
+    /// (small local files); `None` when they have to be streamed.
+    pub fn inline(&self, range: Range<u64>) -> Option<Bytes> {
+        let Content::Inline(bytes) = &self.content else { return None };
+        let (start, end) = (range.start.min(self.info.size) as usize, range.end.min(self.info.size) as usize);
+        Some(bytes.slice(start..end.max(start)))
+    }
+}
+
 /// Where an opened object's bytes come from.
 #[derive(Debug)]
 enum Content {
@@ -70,6 +80,8 @@ pub struct Storage {
     store: Arc<dyn ObjectStore>,
     local: Option<Arc<LocalFileSystem>>,
     local_dir: Option<PathBuf>,
+    /// The canonical directory the local store resolves keys under.
+    local_root: Option<PathBuf>,
     prefix: Option<String>,
     description: String,
 }
@@ -97,10 +109,12 @@ impl Storage {
         std::fs::create_dir_all(dir).map_err(|e| RepoError::io(dir, e))?;
         let fs = LocalFileSystem::new_with_prefix(dir).map_err(|e| RepoError::storage(dir.display().to_string(), e))?;
         let fs = Arc::new(fs);
+        let root = std::fs::canonicalize(dir).map_err(|e| RepoError::io(dir, e))?;
         Ok(Storage {
             store: fs.clone(),
             local: Some(fs),
             local_dir: Some(dir.to_path_buf()),
+            local_root: Some(root),
             prefix: None,
             description: dir.display().to_string(),
         })
@@ -135,6 +149,7 @@ impl Storage {
             store: Arc::new(store),
             local: None,
             local_dir: None,
+            local_root: None,
             prefix: (!prefix.is_empty()).then(|| prefix.to_owned()),
             description: format!("s3://{bucket_and_prefix}"),
         })
@@ -181,10 +196,12 @@ impl Storage {
     /// the blocking pool costs more than the work itself and would hold
     /// `bale serve` well below a static web server on small files.
     pub async fn open_object(&self, key: &str) -> Result<Option<OpenObject>, RepoError> {
-        let Some(fs) = &self.local else {
+        let Some(root) = &self.local_root else {
             return Ok(self.head(key).await?.map(|info| OpenObject { info, key: key.to_owned(), content: Content::Remote }));
         };
-        let path = fs.path_to_filesystem(&self.location(key)?).map_err(|e| RepoError::storage(key, e))?;
+        // The key is checked as an object path, then joined under the root as
+        // the local store does, without its detour through a `file://` URL.
+        let path = root.join(self.location(key)?.as_ref());
         let file = match std::fs::File::open(&path) {
             Ok(file) => file,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),

@@ -3,8 +3,8 @@
 use std::ops::Range;
 
 use axum::body::Body;
-use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::problem::ApiError;
@@ -12,24 +12,24 @@ use super::{publish, Repository};
 use crate::paths::{PackageFile, PathRefusal, TreePath};
 
 /// Every request outside `/api/v1`: a package file, or an error.
-pub(super) async fn handle(
-    State(repo): State<Repository>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let path = match TreePath::parse(uri.path()) {
+///
+/// It takes the request whole: separate `HeaderMap` and `Uri` extractors
+/// would copy them for every download.
+pub(super) async fn handle(State(repo): State<Repository>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let path = match TreePath::parse(parts.uri.path()) {
         Ok(path) => path,
         Err(PathRefusal::Malformed(reason)) => return ApiError::bad_request("bad_path", reason).into_response(),
         Err(PathRefusal::NotAPackageFile) => {
             return ApiError::not_found(format!(
                 "{} is not a package file: the repository serves /<group as path>/<name>/<version>/<name>-<version>.bale[.minisig] and .json",
-                uri.path()
+                parts.uri.path()
             ))
             .into_response()
         }
     };
+    let method = parts.method;
+    let headers = parts.headers;
     let result = match method {
         Method::GET | Method::HEAD => serve_file(&repo, &path, &headers, method == Method::HEAD).await,
         Method::PUT => publish::put(&repo, &path, &headers, body).await,
@@ -51,19 +51,23 @@ async fn serve_file(repo: &Repository, path: &TreePath, headers: &HeaderMap, hea
     let key = path.key();
     let not_found = || ApiError::not_found(format!("{} has no {}", path.coordinate, path.file.file_name(&path.coordinate)));
     let object = repo.storage().open_object(&key).await?.ok_or_else(not_found)?;
-    let info = object.info.clone();
+    let info = &object.info;
     let modified = info.last_modified.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    let etag = format!("\"{}\"", info.e_tag.clone().unwrap_or_else(|| format!("{:x}-{modified:x}", info.size)));
+    let etag = match &info.e_tag {
+        Some(tag) => format!("\"{tag}\""),
+        None => format!("\"{:x}-{modified:x}\"", info.size),
+    };
 
-    let mut builder = Response::builder()
-        .header(header::ETAG, &etag)
-        .header(header::LAST_MODIFIED, httpdate::fmt_http_date(info.last_modified))
-        .header(header::ACCEPT_RANGES, "bytes")
-        .header(header::CACHE_CONTROL, cache_control(path.file));
+    // Values built once per response from parts that are always valid header text.
+    let mut out = HeaderMap::with_capacity(8);
+    out.insert(header::ETAG, header_value(&etag)?);
+    out.insert(header::LAST_MODIFIED, header_value(&httpdate::fmt_http_date(info.last_modified))?);
+    out.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    out.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache_control(path.file)));
 
     if let Some(value) = headers.get(header::IF_NONE_MATCH) {
         if etag_matches(value, &etag) {
-            return builder.status(StatusCode::NOT_MODIFIED).body(Body::empty()).map_err(internal);
+            return Ok(respond(StatusCode::NOT_MODIFIED, out, Body::empty()));
         }
     }
 
@@ -77,32 +81,40 @@ async fn serve_file(repo: &Repository, path: &TreePath, headers: &HeaderMap, hea
         match parse_range(value.to_str().unwrap_or(""), info.size) {
             RangeRequest::Whole => {}
             RangeRequest::Part(part) => {
-                builder = builder.header(
-                    header::CONTENT_RANGE,
-                    format!("bytes {}-{}/{}", part.start, part.end - 1, info.size),
-                );
+                let content_range = format!("bytes {}-{}/{}", part.start, part.end - 1, info.size);
+                out.insert(header::CONTENT_RANGE, header_value(&content_range)?);
                 status = StatusCode::PARTIAL_CONTENT;
                 range = part;
             }
             RangeRequest::Unsatisfiable => {
-                return builder
-                    .status(StatusCode::RANGE_NOT_SATISFIABLE)
-                    .header(header::CONTENT_RANGE, format!("bytes */{}", info.size))
-                    .body(Body::empty())
-                    .map_err(internal);
+                out.insert(header::CONTENT_RANGE, header_value(&format!("bytes */{}", info.size))?);
+                return Ok(respond(StatusCode::RANGE_NOT_SATISFIABLE, out, Body::empty()));
             }
         }
     }
 
-    builder = builder
-        .status(status)
-        .header(header::CONTENT_TYPE, path.file.content_type())
-        .header(header::CONTENT_LENGTH, range.end - range.start);
+    out.insert(header::CONTENT_TYPE, HeaderValue::from_static(path.file.content_type()));
+    out.insert(header::CONTENT_LENGTH, HeaderValue::from(range.end - range.start));
     if head_only || range.is_empty() {
-        return builder.body(Body::empty()).map_err(internal);
+        return Ok(respond(status, out, Body::empty()));
+    }
+    // A body of known bytes goes out with the headers in one write.
+    if let Some(bytes) = object.inline(range.clone()) {
+        return Ok(respond(status, out, Body::from(bytes)));
     }
     let stream = repo.storage().stream(object, range).await?.ok_or_else(not_found)?;
-    builder.body(Body::from_stream(stream)).map_err(internal)
+    Ok(respond(status, out, Body::from_stream(stream)))
+}
+
+fn respond(status: StatusCode, headers: HeaderMap, body: Body) -> Response {
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    *response.headers_mut() = headers;
+    response
+}
+
+fn header_value(text: &str) -> Result<HeaderValue, ApiError> {
+    HeaderValue::from_str(text).map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))
 }
 
 fn cache_control(file: PackageFile) -> &'static str {
@@ -112,10 +124,6 @@ fn cache_control(file: PackageFile) -> &'static str {
         // A signature may be added to a package published unsigned.
         PackageFile::Signature => "public, max-age=60",
     }
-}
-
-fn internal(error: axum::http::Error) -> ApiError {
-    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", error.to_string())
 }
 
 fn etag_matches(value: &HeaderValue, etag: &str) -> bool {
