@@ -64,6 +64,7 @@ pub struct Builder {
     sandbox: Sandbox,
     kinds: Kinds,
     varied: bool,
+    keep_failed: Option<PathBuf>,
 }
 
 /// The host name and umask of every build's sandbox, so neither comes
@@ -83,7 +84,7 @@ struct Run {
 impl Builder {
     /// A builder over this machine's sandbox, with the shipped kinds.
     pub fn new() -> Result<Builder, BuildError> {
-        Ok(Builder { sandbox: Sandbox::new()?, kinds: Kinds::builtin(), varied: false })
+        Ok(Builder { sandbox: Sandbox::new()?, kinds: Kinds::builtin(), varied: false, keep_failed: None })
     }
 
     /// This builder with another host name and umask in the sandbox, for
@@ -91,6 +92,13 @@ impl Builder {
     /// them (the build path and times differ by themselves).
     pub fn varied(&self) -> Builder {
         Builder { varied: true, ..self.clone() }
+    }
+
+    /// Keeps a failed build's environment (its source, prefix, staged and
+    /// test directories) in a new directory under `dir` instead of removing it.
+    pub fn keeping_failed(mut self, dir: PathBuf) -> Builder {
+        self.keep_failed = Some(dir);
+        self
     }
 
     /// Uses `kinds` (e.g. with the admin's kinds file merged in) for the
@@ -117,6 +125,30 @@ impl Builder {
         let stem = format!("{}-{}", coordinate.name(), coordinate.version());
         let log_path = out_dir.join(format!("{stem}.build.log"));
         let mut log = Log::create(&log_path, events)?;
+        let result = self.build_in(request, &mut log, work.path(), &coordinate, &prefix, &stem);
+        if result.is_err() {
+            if let Some(keep) = &self.keep_failed {
+                match keep_environment(work, keep, &stem) {
+                    Ok(kept) => log.event(BuildEvent::Note(&format!("the failed build's environment is kept in {}", kept.display()))),
+                    Err(e) => log.event(BuildEvent::Note(&format!("cannot keep the failed build's environment: {e}"))),
+                }
+            }
+        }
+        result
+    }
+
+    /// The steps of [`Builder::build`] in the build's work directory.
+    fn build_in(
+        &self,
+        request: &BuildRequest<'_>,
+        log: &mut Log<'_>,
+        work: &Path,
+        coordinate: &bale_coordinate::Coordinate,
+        prefix: &Path,
+        stem: &str,
+    ) -> Result<Built, BuildError> {
+        let manifest = request.manifest;
+        let out_dir = request.out_dir;
         let started_at = now_ms();
         let started = Instant::now();
         let mut run = Run { started, deadline: started + manifest.build_timeout(), steps: Vec::new() };
@@ -128,7 +160,7 @@ impl Builder {
 
         // 2-3. runtime and dependencies
         let t = run.begin();
-        let layer = crate::layer::prepare_with_kinds(&self.sandbox, &self.kinds, request, run.deadline, &mut log)?;
+        let layer = crate::layer::prepare_with_kinds(&self.sandbox, &self.kinds, request, run.deadline, log)?;
         let status = match &layer {
             Some(l) if l.reused => "cached",
             Some(_) => "ok",
@@ -138,9 +170,9 @@ impl Builder {
 
         // 4. source
         let t = run.begin();
-        let src = work.path().join("src");
+        let src = work.join("src");
         fs::create_dir_all(&src).map_err(|e| BuildError::io(&src, e))?;
-        let source = fetch_source(request, work.path(), &src)?;
+        let source = fetch_source(request, work, &src)?;
         log.event(BuildEvent::Note(&format!(
             "source: {} files, commit {}",
             source.files,
@@ -149,14 +181,14 @@ impl Builder {
         run.end("source", t, "ok");
 
         // 5. actions
-        let prefix_host = work.path().join("prefix");
+        let prefix_host = work.join("prefix");
         fs::create_dir_all(&prefix_host).map_err(|e| BuildError::io(&prefix_host, e))?;
         let mut base = self.base_spec(request, layer.as_ref().map(|l| l.dir.clone()));
         base.network = manifest.build.network;
         base.workdir = PathBuf::from(SANDBOX_SRC);
         base.binds.push(Bind::writable(&src, SANDBOX_SRC));
-        base.binds.push(Bind::writable(&prefix_host, &prefix));
-        base.binds.extend(cache_binds(request, &coordinate, work.path())?);
+        base.binds.push(Bind::writable(&prefix_host, prefix));
+        base.binds.extend(cache_binds(request, &coordinate, work)?);
         base.env.extend([
             ("BALE_SRC".to_string(), SANDBOX_SRC.to_string()),
             ("BALE_PREFIX".to_string(), prefix.to_string_lossy().into_owned()),
@@ -186,7 +218,7 @@ impl Builder {
                 run.end(step, t, "skipped");
                 continue;
             }
-            let result = run_step(&self.sandbox, &base, step, commands, run.deadline, &mut log);
+            let result = run_step(&self.sandbox, &base, step, commands, run.deadline, log);
             run.end(step, t, if result.is_ok() { "ok" } else { "failed" });
             result?;
         }
@@ -202,7 +234,7 @@ impl Builder {
         // 7. pack, into the build's own directory: only a tested package
         // reaches the output directory.
         let t = run.begin();
-        let staged = work.path().join("out");
+        let staged = work.join("out");
         let mut packed = pack(&PackRequest {
             root: &prefix_host,
             manifest,
@@ -220,7 +252,7 @@ impl Builder {
         if tests.is_empty() {
             run.end("test", t, "skipped");
         } else {
-            let result = self.test(request, layer.as_ref().map(|l| l.dir.clone()), &packed, &prefix, work.path(), &run, &mut log);
+            let result = self.test(request, layer.as_ref().map(|l| l.dir.clone()), &packed, prefix, work, &run, log);
             run.end("test", t, if result.is_ok() { "ok" } else { "failed" });
             // A package whose tests fail is not a package to hand on: it stays in the work dir.
             result?;
@@ -311,6 +343,15 @@ impl Run {
 }
 
 /// The source step: `[source] git` cloned, else the manifest's directory copied.
+/// Moves a failed build's work directory to `<keep>/<stem>-<time>` and returns where.
+fn keep_environment(work: tempfile::TempDir, keep: &Path, stem: &str) -> Result<PathBuf, BuildError> {
+    fs::create_dir_all(keep).map_err(|e| BuildError::io(keep, e))?;
+    let kept = keep.join(format!("{stem}-{}", now_ms()));
+    let from = work.keep();
+    fs::rename(&from, &kept).map_err(|e| BuildError::io(&kept, e))?;
+    Ok(kept)
+}
+
 fn fetch_source(request: &BuildRequest<'_>, work: &Path, src: &Path) -> Result<SourceTree, BuildError> {
     match &request.manifest.source {
         Some(source) => {

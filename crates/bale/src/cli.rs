@@ -249,6 +249,10 @@ pub struct BuildArgs {
     /// Sign with this secret key (a name in $BALE_HOME/keys or a path to a .key file).
     #[arg(long)]
     pub key: Option<String>,
+    /// When the build fails, keep its environment (source, prefix, test root) under
+    /// $BALE_HOME/failed for this many minutes; builds remove expired ones.
+    #[arg(long, value_name = "MINUTES")]
+    pub keep_failed: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -179,7 +179,7 @@ fn a_failing_build_exits_one_with_its_reason_and_keeps_its_log() {
     );
     s.bale().args(["key", "generate"]).assert().success();
     let token = token(&s, "build", None);
-    let (_server, url) = serve(&s, &["--workers", "1"], &[]);
+    let (_server, url) = serve(&s, &["--workers", "1", "--keep-failed", "30"], &[]);
     let out = s.bale().args(["submit", "broken", "--wait"]).env("BALE_REPO", &url).env("BALE_TOKEN", &token).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -191,6 +191,10 @@ fn a_failing_build_exits_one_with_its_reason_and_keeps_its_log() {
     assert_eq!(failed_step.map(|s| s["name"].clone()), Some("main".into()), "{build}");
     let log = s.bale().args(["logs", "--build", "1"]).env("BALE_REPO", &url).output().unwrap();
     assert!(String::from_utf8_lossy(&log.stdout).contains("the reason"));
+    // --keep-failed: the environment stays under $BALE_HOME/failed/<until>/.
+    let kept: Vec<_> = std::fs::read_dir(s.home().join("failed")).unwrap().flatten().flat_map(|d| std::fs::read_dir(d.path()).unwrap().flatten()).collect();
+    assert_eq!(kept.len(), 1, "one environment kept");
+    assert!(kept[0].path().join("src/bale.toml").is_file());
 }
 
 #[test]

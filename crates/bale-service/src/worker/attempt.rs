@@ -206,6 +206,9 @@ async fn build(
     if record.fresh {
         args.push("--fresh".to_owned());
     }
+    if let Some(minutes) = ctx.options.keep_failed {
+        args.extend(["--keep-failed".to_owned(), minutes.to_string()]);
+    }
     let envs = vec![
         ("BALE_HOME".to_owned(), ctx.options.home.root().display().to_string()),
         ("NO_COLOR".to_owned(), "1".to_owned()),

@@ -52,6 +52,8 @@ pub struct WorkerOptions {
     pub notice: Option<Arc<bale_notice::NoticeConfig>>,
     /// The service's URL as people reach it, for links in notices.
     pub public_url: String,
+    /// Keep a failed build's environment for this many minutes (`bale build --keep-failed`).
+    pub keep_failed: Option<u64>,
 }
 
 impl WorkerOptions {
@@ -68,6 +70,7 @@ impl WorkerOptions {
             allow_unsigned: false,
             notice: None,
             public_url: "http://127.0.0.1:7070".into(),
+            keep_failed: None,
         }
     }
 }

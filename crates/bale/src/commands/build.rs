@@ -15,6 +15,29 @@ use crate::printer::Printer;
 /// (as `stacks.toml` there is over the shipped stacks).
 pub const KINDS_FILE: &str = "kinds.toml";
 
+/// Where `--keep-failed` keeps failed builds' environments: one directory
+/// per expiry time (seconds since the epoch), removed by the first build
+/// after it.
+pub const FAILED_DIR: &str = "failed";
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// Removes the kept environments whose time is up; a failure here only warns.
+fn remove_expired_environments(failed_dir: &Path, printer: &Printer) {
+    let Ok(entries) = std::fs::read_dir(failed_dir) else { return };
+    let now = now_secs();
+    for entry in entries.flatten() {
+        let expired = entry.file_name().to_str().and_then(|n| n.parse::<u64>().ok()).is_some_and(|until| until <= now);
+        if expired {
+            if let Err(e) = std::fs::remove_dir_all(entry.path()) {
+                printer.warn(format!("cannot remove the expired build environment {}: {e}", entry.path().display()));
+            }
+        }
+    }
+}
+
 pub fn run(args: BuildArgs, printer: &Printer) -> Result<(), Failure> {
     let home = super::home()?;
     let kinds_file = home.root().join(KINDS_FILE);
@@ -66,7 +89,13 @@ pub fn run(args: BuildArgs, printer: &Printer) -> Result<(), Failure> {
             }
         }
     };
-    let builder = Builder::new().map_err(|e| Failure::user(e.into()))?.with_kinds(kinds);
+    let mut builder = Builder::new().map_err(|e| Failure::user(e.into()))?.with_kinds(kinds);
+    let failed_dir = home.root().join(FAILED_DIR);
+    remove_expired_environments(&failed_dir, printer);
+    if let Some(minutes) = args.keep_failed {
+        let until = now_secs() + minutes.saturating_mul(60);
+        builder = builder.keeping_failed(failed_dir.join(until.to_string()));
+    }
     let built = builder.build(&request, &mut events).map_err(|e| Failure::user(e.into()))?;
     if args.check {
         let again_dir = tempfile::Builder::new()

@@ -46,6 +46,9 @@ pub struct ServeArgs {
     /// what `bale supervise` does: restart crashed services with back-off).
     #[arg(long)]
     pub no_supervise: bool,
+    /// Keep a failed build's environment under $BALE_HOME/failed for this many minutes.
+    #[arg(long, value_name = "MINUTES")]
+    pub keep_failed: Option<u64>,
 }
 
 pub(super) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
@@ -93,6 +96,7 @@ pub fn run(args: ServeArgs, printer: &Printer) -> Result<(), Failure> {
     worker.allow_unsigned = args.allow_unsigned;
     worker.notice = bale_service::notice_config(&home).map_err(|e| Failure::user(e.into()))?.map(Arc::new);
     worker.public_url = format!("http://{}", options.listen);
+    worker.keep_failed = args.keep_failed;
     if workers > 0 && worker.key.is_none() && !args.allow_unsigned {
         printer.warn("no signing key: builds will fail to publish; run `bale key generate` or pass --key (or --allow-unsigned)");
     }

@@ -36,6 +36,9 @@ pub struct WorkerArgs {
     /// Seconds a build's lease runs without renewal before another worker may retry it.
     #[arg(long, default_value_t = 30)]
     pub lease_secs: u64,
+    /// Keep a failed build's environment under $BALE_HOME/failed for this many minutes.
+    #[arg(long, value_name = "MINUTES")]
+    pub keep_failed: Option<u64>,
 }
 
 pub fn run(args: WorkerArgs, printer: &Printer) -> Result<(), Failure> {
@@ -47,6 +50,7 @@ pub fn run(args: WorkerArgs, printer: &Printer) -> Result<(), Failure> {
     options.allow_unsigned = args.allow_unsigned;
     options.notice = bale_service::notice_config(&home).map_err(|e| Failure::user(e.into()))?.map(std::sync::Arc::new);
     options.public_url = super::builds::server_url(None);
+    options.keep_failed = args.keep_failed;
     options.lease = std::time::Duration::from_secs(args.lease_secs.max(1));
     if options.key.is_none() && !args.allow_unsigned {
         return Err(Failure::user(anyhow::anyhow!(
