@@ -172,17 +172,18 @@ impl Drop for Server {
 }
 
 fn serve(s: &Scratch, port: u16) -> Server {
-    let child = StdCommand::new(assert_cmd::cargo::cargo_bin("bale"))
+    // Held by the guard from the start, so a failed wait still stops it.
+    let server = Server(StdCommand::new(assert_cmd::cargo::cargo_bin("bale"))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .env("BALE_HOME", s.home())
         .env("NO_COLOR", "1")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("bale serve starts");
+        .expect("bale serve starts"));
     for _ in 0..100 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Server(child);
+            return server;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
