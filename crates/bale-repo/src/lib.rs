@@ -24,6 +24,7 @@
 
 pub mod client;
 mod error;
+mod inline_cache;
 pub mod paths;
 pub mod server;
 pub mod storage;

@@ -19,6 +19,7 @@ use object_store::path::Path as ObjectPath;
 use object_store::{GetOptions, GetRange, ObjectStore, PutPayload, WriteMultipart};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
+use crate::inline_cache::InlineCache;
 use crate::RepoError;
 
 /// Objects up to this size are written in one request; larger ones in parts.
@@ -82,6 +83,8 @@ pub struct Storage {
     local_dir: Option<PathBuf>,
     /// The canonical directory the local store resolves keys under.
     local_root: Option<PathBuf>,
+    /// Small local files served from memory while they are unchanged on disk.
+    inline_cache: Arc<InlineCache>,
     prefix: Option<String>,
     description: String,
 }
@@ -115,6 +118,7 @@ impl Storage {
             local: Some(fs),
             local_dir: Some(dir.to_path_buf()),
             local_root: Some(root),
+            inline_cache: Arc::default(),
             prefix: None,
             description: dir.display().to_string(),
         })
@@ -150,6 +154,7 @@ impl Storage {
             local: None,
             local_dir: None,
             local_root: None,
+            inline_cache: Arc::default(),
             prefix: (!prefix.is_empty()).then(|| prefix.to_owned()),
             description: format!("s3://{bucket_and_prefix}"),
         })
@@ -191,10 +196,11 @@ impl Storage {
     /// Opens an object for serving: its facts and, on local disk, its bytes
     /// (small files) or the open file; `None` when it does not exist.
     ///
-    /// On local disk this runs on the calling thread: an open, a stat and a
-    /// read of at most 256 KiB, mostly from the page cache. Handing that to
-    /// the blocking pool costs more than the work itself and would hold
-    /// `bale serve` well below a static web server on small files.
+    /// On local disk this runs on the calling thread: a stat, and for a file
+    /// not in the inline cache an open, a stat and a read of at most 256 KiB,
+    /// mostly from the page cache. Handing that to the blocking pool costs
+    /// more than the work itself and would hold `bale serve` well below a
+    /// static web server on small files.
     pub async fn open_object(&self, key: &str) -> Result<Option<OpenObject>, RepoError> {
         let Some(root) = &self.local_root else {
             return Ok(self.head(key).await?.map(|info| OpenObject { info, key: key.to_owned(), content: Content::Remote }));
@@ -202,22 +208,27 @@ impl Storage {
         // The key is checked as an object path, then joined under the root as
         // the local store does, without its detour through a `file://` URL.
         let path = root.join(self.location(key)?.as_ref());
+        let meta = match std::fs::metadata(&path) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(RepoError::io(&path, e)),
+        };
+        if !meta.is_file() {
+            return Ok(None);
+        }
+        if let Some(bytes) = self.inline_cache.get(&path, &meta) {
+            return Ok(Some(OpenObject { info: local_info(&meta), key: key.to_owned(), content: Content::Inline(bytes) }));
+        }
         let file = match std::fs::File::open(&path) {
             Ok(file) => file,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(RepoError::io(&path, e)),
         };
+        // The file opened may be a newer one than the one just stat'ed.
         let meta = file.metadata().map_err(|e| RepoError::io(&path, e))?;
         if !meta.is_file() {
             return Ok(None);
         }
-        let modified = meta.modified().unwrap_or(UNIX_EPOCH);
-        let micros = modified.duration_since(UNIX_EPOCH).map(|d| d.as_micros()).unwrap_or(0);
-        let info = ObjectInfo {
-            size: meta.len(),
-            e_tag: Some(format!("{:x}-{micros:x}-{:x}", std::os::unix::fs::MetadataExt::ino(&meta), meta.len())),
-            last_modified: modified,
-        };
         let content = if meta.len() <= INLINE_MAX {
             let mut bytes = Vec::with_capacity(meta.len() as usize);
             std::io::Read::read_to_end(&mut std::io::Read::take(&file, INLINE_MAX), &mut bytes)
@@ -225,11 +236,13 @@ impl Storage {
             if bytes.len() as u64 != meta.len() {
                 return Err(RepoError::Internal(format!("{} changed size while being read", path.display())));
             }
-            Content::Inline(Bytes::from(bytes))
+            let bytes = Bytes::from(bytes);
+            self.inline_cache.put(&path, &meta, bytes.clone());
+            Content::Inline(bytes)
         } else {
             Content::File(file)
         };
-        Ok(Some(OpenObject { info, key: key.to_owned(), content }))
+        Ok(Some(OpenObject { info: local_info(&meta), key: key.to_owned(), content }))
     }
 
     /// Streams `range` of an opened object.
@@ -348,6 +361,17 @@ impl Storage {
         })
         .await
         .map_err(|e| RepoError::Internal(e.to_string()))?
+    }
+}
+
+/// Size, tag and time of a local file; the tag changes when the file is replaced or rewritten.
+fn local_info(meta: &std::fs::Metadata) -> ObjectInfo {
+    let modified = meta.modified().unwrap_or(UNIX_EPOCH);
+    let micros = modified.duration_since(UNIX_EPOCH).map(|d| d.as_micros()).unwrap_or(0);
+    ObjectInfo {
+        size: meta.len(),
+        e_tag: Some(format!("{:x}-{micros:x}-{:x}", std::os::unix::fs::MetadataExt::ino(meta), meta.len())),
+        last_modified: modified,
     }
 }
 
