@@ -15,7 +15,17 @@ pub fn run(args: DeployArgs, printer: &Printer) -> Result<(), Failure> {
         return super::hosts::run(&args, printer);
     }
     let home = super::home()?;
-    let package = package_ref(&args.package)?;
+    let mut package = package_ref(&args.package)?;
+    // Step 1 of a deploy is the install: a coordinate not installed here comes from the repository.
+    let mut _fetched = None;
+    if let PackageRef::Installed(coordinate) = &package {
+        if !home.package_dir(coordinate).is_dir() {
+            let (scratch, archive) =
+                super::repo::fetch_for_install(&home, &args.package, args.hosts.repo.clone(), printer)?;
+            _fetched = Some(scratch);
+            package = PackageRef::File(archive);
+        }
+    }
     let options = DeployOptions {
         env: args.env.into_iter().collect::<BTreeMap<_, _>>(),
         keep: args.keep,

@@ -26,9 +26,10 @@ pub struct HostsArgs {
     /// With --hosts: bale's path on the hosts (default: this bale's path, else `bale` on their PATH).
     #[arg(long, value_name = "PATH", requires = "hosts")]
     pub remote_bale: Option<String>,
-    /// With --hosts: the repository the hosts install from (default: $BALE_REPO, else
-    /// http://127.0.0.1:7070); one on this machine's loopback is forwarded to theirs over ssh.
-    #[arg(long, value_name = "URL", requires = "hosts")]
+    /// The repository a coordinate that is not installed yet is fetched from (default:
+    /// $BALE_REPO, else http://127.0.0.1:7070); with --hosts, the one the hosts install from
+    /// (one on this machine's loopback is forwarded to theirs over ssh).
+    #[arg(long, value_name = "URL")]
     pub repo: Option<String>,
     /// With --hosts: the ssh command, e.g. `ssh -F FILE` (default: $BALE_SSH, else `ssh`; the
     /// user's ssh config applies; BatchMode is always on).
