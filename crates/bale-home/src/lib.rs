@@ -15,6 +15,12 @@ pub mod env {
     pub const BALE_REPO: &str = "BALE_REPO";
     /// Bearer token for publish and submit.
     pub const BALE_TOKEN: &str = "BALE_TOKEN";
+    /// The ssh command `bale deploy --hosts` runs (default `ssh`).
+    pub const BALE_SSH: &str = "BALE_SSH";
+    /// The shared secret of signed git push webhooks (`bale serve --hook-secret`).
+    pub const BALE_HOOK_SECRET: &str = "BALE_HOOK_SECRET";
+    /// Testing aid: the deploy step at which a deploy kills itself (crash tests).
+    pub const BALE_TEST_KILL_AT: &str = "BALE_TEST_KILL_AT";
     /// Turns colour off when set to anything.
     pub const NO_COLOR: &str = "NO_COLOR";
     /// The home directory, used to find the default `BALE_HOME` for non-root users.
