@@ -64,26 +64,7 @@ impl Scratch {
 
     /// The overlayfs mount options for these layers.
     pub(crate) fn overlay_options(&self, layers: &[PathBuf], userns: bool) -> Result<CString, SandboxError> {
-        for p in layers.iter().chain([&self.upper, &self.work]) {
-            check_overlay_path(p)?;
-        }
-        let lower: Vec<String> = layers.iter().map(|l| l.to_string_lossy().into_owned()).collect();
-        let mut opts = format!(
-            "lowerdir={},upperdir={},workdir={}",
-            lower.join(":"),
-            self.upper.display(),
-            self.work.display()
-        );
-        if userns {
-            // Without privileges overlayfs keeps its metadata in user.* xattrs.
-            opts.push_str(",userxattr");
-        }
-        if self.work_beside_upper.is_none() {
-            // A discarded upper never needs to reach the disk: skip the sync
-            // at unmount, which would otherwise dominate a short run.
-            opts.push_str(",volatile");
-        }
-        CString::new(opts).map_err(|_| SandboxError::BadPath { path: self.upper.clone(), reason: "contains a NUL byte" })
+        overlay_options(layers, &self.upper, &self.work, userns, self.work_beside_upper.is_none())
     }
 
     /// Creates, in the upper layer, mount points the layers lack, so that
@@ -118,11 +99,14 @@ impl Scratch {
 
 impl Drop for Scratch {
     fn drop(&mut self) {
-        // A build may leave directories it made unreadable; open them up so
-        // the whole run can go.
-        make_removable(self.dir.path());
-        if let Some(w) = &self.work_beside_upper {
-            make_removable(w.path());
+        // A build may leave directories it made unreadable (and overlayfs
+        // makes its work dir so): open them up so the whole run can go. Only
+        // when removing fails, as root it does not, and the walk would double
+        // the cost of a short run's teardown.
+        for dir in std::iter::once(self.dir.path()).chain(self.work_beside_upper.as_ref().map(|w| w.path())) {
+            if fs::remove_dir_all(dir).is_err() {
+                make_removable(dir);
+            }
         }
     }
 }
@@ -147,6 +131,32 @@ fn fix_entry(path: &Path) {
             make_removable(path);
         }
     }
+}
+
+/// The overlayfs mount options for `layers` over `upper`; `discarded`
+/// marks an upper thrown away after the run.
+pub(crate) fn overlay_options(
+    layers: &[PathBuf],
+    upper: &Path,
+    work: &Path,
+    userns: bool,
+    discarded: bool,
+) -> Result<CString, SandboxError> {
+    for p in layers.iter().map(PathBuf::as_path).chain([upper, work]) {
+        check_overlay_path(p)?;
+    }
+    let lower: Vec<String> = layers.iter().map(|l| l.to_string_lossy().into_owned()).collect();
+    let mut opts = format!("lowerdir={},upperdir={},workdir={}", lower.join(":"), upper.display(), work.display());
+    if userns {
+        // Without privileges overlayfs keeps its metadata in user.* xattrs.
+        opts.push_str(",userxattr");
+    }
+    if discarded {
+        // A discarded upper never needs to reach the disk: skip the sync
+        // at unmount, which would otherwise dominate a short run.
+        opts.push_str(",volatile");
+    }
+    CString::new(opts).map_err(|_| SandboxError::BadPath { path: upper.to_path_buf(), reason: "contains a NUL byte" })
 }
 
 fn top_entry(layers: &[PathBuf], rel: &Path) -> Option<fs::Metadata> {

@@ -6,6 +6,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
@@ -25,12 +26,25 @@ pub struct Sandbox {
     uid: u32,
     gid: u32,
     cgroups: Result<CgroupRoot, String>,
+    /// As root: an empty private directory every run mounts its own tmpfs
+    /// on, inside its own mount namespace, to hold a discarded upper layer.
+    memory_scratch: Option<Arc<tempfile::TempDir>>,
+}
+
+/// A run's writable layer on a tmpfs of its own: mounted, filled and gone
+/// with the run's mount namespace, so a short run makes and removes nothing
+/// on the host's disk (whose metadata writes cost milliseconds each).
+struct MemoryScratch {
+    mount_point: CString,
+    upper: CString,
+    work: CString,
 }
 
 /// What the sandbox's first process does between fork and exec.
 struct ChildSetup {
     cgroup_procs: Vec<OwnedFd>,
     id_maps: Option<(Vec<u8>, Vec<u8>)>,
+    memory_scratch: Option<MemoryScratch>,
     overlay: Option<(CString, CString)>,
     umask: Option<rustix::fs::Mode>,
     info_write: OwnedFd,
@@ -62,6 +76,19 @@ impl ChildSetup {
                 c"/",
                 rustix::mount::MountPropagationFlags::PRIVATE | rustix::mount::MountPropagationFlags::REC,
             )?;
+            if let Some(m) = &self.memory_scratch {
+                rustix::mount::mount(
+                    c"tmpfs",
+                    m.mount_point.as_c_str(),
+                    c"tmpfs",
+                    rustix::mount::MountFlags::NOSUID | rustix::mount::MountFlags::NODEV,
+                    Some(c"mode=0755"),
+                )?;
+                let mode = rustix::fs::Mode::from_raw_mode(0o755);
+                rustix::fs::mkdir(m.upper.as_c_str(), mode)?;
+                rustix::fs::mkdir(m.work.as_c_str(), mode)?;
+                rustix::fs::mkdir(target.as_c_str(), mode)?;
+            }
             rustix::mount::mount(
                 c"overlay",
                 target.as_c_str(),
@@ -115,7 +142,13 @@ impl Sandbox {
         let bwrap = find_in_path("bwrap").ok_or(SandboxError::BwrapMissing)?;
         let uid = rustix::process::geteuid().as_raw();
         let gid = rustix::process::getegid().as_raw();
-        Ok(Sandbox { bwrap, privileged: uid == 0, uid, gid, cgroups: CgroupRoot::probe() })
+        let privileged = uid == 0;
+        // Without it runs fall back to a scratch directory on disk.
+        let memory_scratch = privileged
+            .then(|| tempfile::Builder::new().prefix("bale-sandbox-").tempdir().ok())
+            .flatten()
+            .map(Arc::new);
+        Ok(Sandbox { bwrap, privileged, uid, gid, cgroups: CgroupRoot::probe(), memory_scratch })
     }
 
     /// Whether runs mount their overlay as root rather than in a user namespace.
@@ -155,17 +188,34 @@ impl Sandbox {
         } else {
             None
         };
+        // A discarded upper of a privileged run lives in memory, unless the
+        // spec names where it goes.
+        let in_memory = match (&self.memory_scratch, mode) {
+            (Some(dir), RootMode::Overlay { userns: false }) if spec.upper == Upper::Discard && spec.scratch.is_none() => {
+                Some(dir.path().to_path_buf())
+            }
+            _ => None,
+        };
         let scratch = match mode {
-            RootMode::Overlay { .. } => Some(Scratch::create(spec)?),
-            RootMode::HostReadOnly => None,
+            RootMode::Overlay { .. } if in_memory.is_none() => Some(Scratch::create(spec)?),
+            _ => None,
         };
         let ca_bundle = if spec.network { host_ca_bundle() } else { None };
         let (info_read, info_write) =
             rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(|e| SandboxError::Spawn { step: "making a pipe", source: e.into() })?;
 
         let mut args: Vec<String> = Vec::new();
-        let overlay = match (&scratch, mode) {
-            (Some(s), RootMode::Overlay { userns }) => {
+        let mut memory_scratch = None;
+        let overlay = match (&scratch, mode, &in_memory) {
+            (None, RootMode::Overlay { .. }, Some(dir)) => {
+                // bwrap, as root over a writable root, makes the binds' mount points itself.
+                let (upper, work, merged) = (dir.join("upper"), dir.join("work"), dir.join("merged"));
+                let options = crate::root::overlay_options(&spec.lower_layers, &upper, &work, false, true)?;
+                args.extend(["--bind".into(), path_arg(&merged), "/".into()]);
+                memory_scratch = Some(MemoryScratch { mount_point: c_path(dir)?, upper: c_path(&upper)?, work: c_path(&work)? });
+                Some((c_path(&merged)?, options))
+            }
+            (Some(s), RootMode::Overlay { userns }, _) => {
                 for b in &spec.binds {
                     s.prepare_mount_point(&spec.lower_layers, &b.dst, b.src.is_dir())?;
                 }
@@ -214,6 +264,7 @@ impl Sandbox {
             },
             id_maps: (mode == RootMode::Overlay { userns: true })
                 .then(|| (format!("0 {} 1", self.uid).into_bytes(), format!("0 {} 1", self.gid).into_bytes())),
+            memory_scratch,
             overlay,
             umask: spec.umask.map(|m| rustix::fs::Mode::from_raw_mode(m & 0o777)),
             info_write,
@@ -286,6 +337,10 @@ impl Sandbox {
 
 fn path_arg(p: &Path) -> String {
     p.to_string_lossy().into_owned()
+}
+
+fn c_path(p: &Path) -> Result<CString, SandboxError> {
+    CString::new(p.as_os_str().as_encoded_bytes()).map_err(|_| SandboxError::BadPath { path: p.to_path_buf(), reason: "contains a NUL byte" })
 }
 
 fn validate(spec: &SandboxSpec) -> Result<(), SandboxError> {
