@@ -20,8 +20,9 @@
 //!
 //! The overlay is mounted between fork and exec of bwrap, in a private mount
 //! namespace, so it never appears in the host's mount table and disappears
-//! when the run's last process exits, even if bale is killed. As root that
-//! is all; as an ordinary user the same child first enters a new user
+//! when the run's last process exits, even if bale is killed. As root the
+//! discarded upper layer sits on a tmpfs mounted in that same namespace, so
+//! a run makes and removes nothing on the host's disk. As root that is all; as an ordinary user the same child first enters a new user
 //! namespace mapping the user to root (overlayfs allows this on kernels
 //! ≥ 5.11), and bwrap runs inside it with that namespace's capabilities.
 //!

@@ -92,8 +92,9 @@ pub struct SandboxSpec {
     pub timeout: Option<Duration>,
     /// Memory and process limits.
     pub limits: Limits,
-    /// Where the per-run writable layer is created; `None` = the system's
-    /// temporary directory.
+    /// Where a discarded writable layer is created; `None` = as root, a
+    /// tmpfs of the run's own (what the run writes outside its binds takes
+    /// memory until it ends), else the system's temporary directory.
     pub scratch: Option<PathBuf>,
     /// Where the host's CA bundle appears when the network is on, the CA
     /// variables pointing at it; default [`crate::host::SANDBOX_CA_BUNDLE`].
