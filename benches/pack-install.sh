@@ -30,15 +30,30 @@ size_gib=$(du -sb "$tree" | awk '{printf "%.2f", $1/1073741824}')
 # Warm the page cache for both sides alike.
 tar -cf - -C "$tree" . > /dev/null
 
-pack_bale=(); pack_tar=(); inst_bale=(); inst_tar=()
-for i in $(seq "$runs"); do
-  rm -rf "$work/out" && mkdir -p "$work/out"
+pack_bale=(); pack_tar=(); pack_sync=(); inst_bale=(); inst_tar=(); loads=()
+pack_with_bale() {
+  local t0 t1
   t0=$(now); "$bale" -q pack "$tree" --manifest "$work/bale.toml" -o "$work/out"; t1=$(now)
   pack_bale+=("$(echo "$t1 - $t0" | bc)")
+}
+# The peer as the target states it; then, apart, the fsync that `bale pack`
+# also does before it returns, for the comparison at equal durability.
+pack_with_peer() {
+  local t0 t1 t2
   t0=$(now)
   tar --sort=name --mtime=@0 --owner=0 --group=0 -cf - -C "$tree" . | zstd -q -3 -T0 > "$work/out/peer.tar.zst"
   t1=$(now)
+  sync -f "$work/out/peer.tar.zst"
+  t2=$(now)
   pack_tar+=("$(echo "$t1 - $t0" | bc)")
+  pack_sync+=("$(echo "$t2 - $t0" | bc)")
+}
+for i in $(seq "$runs"); do
+  rm -rf "$work/out" && mkdir -p "$work/out"
+  loads+=("$(cut -d' ' -f1 /proc/loadavg)")
+  # Alternate which goes first, so neither always meets the other's leftovers.
+  if [ $((i % 2)) = 1 ]; then pack_with_bale; pack_with_peer; else pack_with_peer; pack_with_bale; fi
+  echo "pack run $i: bale ${pack_bale[-1]}s, tar|zstd ${pack_tar[-1]}s (+fsync ${pack_sync[-1]}s), load ${loads[-1]}" >&2
 
   rm -rf "$work/home" "$work/untar" && mkdir -p "$work/untar"
   t0=$(now); BALE_HOME="$work/home" "$bale" -q install --allow-unsigned "$work/out/bench-1.0.0.bale"; t1=$(now)
@@ -49,10 +64,13 @@ for i in $(seq "$runs"); do
 done
 
 pb=$(printf '%s\n' "${pack_bale[@]}" | median); pt=$(printf '%s\n' "${pack_tar[@]}" | median)
+ps=$(printf '%s\n' "${pack_sync[@]}" | median); load=$(printf '%s\n' "${loads[@]}" | median)
 ib=$(printf '%s\n' "${inst_bale[@]}" | median); it=$(printf '%s\n' "${inst_tar[@]}" | median)
 bale_size=$(stat -c %s "$work/out/bench-1.0.0.bale"); peer_size=$(stat -c %s "$work/out/peer.tar.zst")
 printf 'pack     %s GiB tree: bale %.2fs  tar|zstd -3 -T0 %.2fs  ratio %.2fx (target <= 1.0x)  sizes %d vs %d bytes\n' \
   "$size_gib" "$pb" "$pt" "$(echo "$pb / $pt" | bc -l)" "$bale_size" "$peer_size"
+printf 'pack     at equal durability: bale (fsyncs its package) %.2fs  tar|zstd + sync -f %.2fs  ratio %.2fx; medians of %d runs, load %s\n' \
+  "$pb" "$ps" "$(echo "$pb / $ps" | bc -l)" "$runs" "$load"
 printf 'install  (verify+unpack+sync): bale %.2fs  zstd -d|tar -x + sync %.2fs  ratio %.2fx (target <= 1.2x)\n' \
   "$ib" "$it" "$(echo "$ib / $it" | bc -l)"
 rm -rf "$work/home" "$work/untar" "$work/out"
