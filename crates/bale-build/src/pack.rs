@@ -73,10 +73,11 @@ pub fn pack(request: &PackRequest<'_>) -> Result<Packed, BuildError> {
     fs::create_dir_all(request.out_dir).map_err(|e| BuildError::io(request.out_dir, e))?;
     let path = request.out_dir.join(coordinate.file_name());
     let tmp = tempfile::NamedTempFile::new_in(request.out_dir).map_err(|e| BuildError::io(request.out_dir, e))?;
-    let mut out = BufWriter::with_capacity(1 << 20, tmp);
+    // Writeback starts as the archive grows, so the final sync has little left to do.
+    let mut out = BufWriter::with_capacity(1 << 20, bale_archive::WriteBehind::new(tmp));
     let written = tree.write(&meta, manifest.to_toml().as_bytes(), &mut out)?;
     out.flush().map_err(|e| BuildError::io(&path, e))?;
-    let tmp = out.into_inner().map_err(|e| BuildError::io(&path, e.into_error()))?;
+    let tmp = out.into_inner().map_err(|e| BuildError::io(&path, e.into_error()))?.into_inner();
     // A package is for others to read; the temporary file starts private.
     tmp.as_file().set_permissions(fs::Permissions::from_mode(0o644)).map_err(|e| BuildError::io(&path, e))?;
     tmp.as_file().sync_all().map_err(|e| BuildError::io(&path, e))?;
