@@ -150,8 +150,8 @@ pub fn starter_manifest(dir: &Path) -> String {
         let _ = writeln!(w, "# main = []   # the {kind} kind has no default actions");
     } else {
         let _ = writeln!(w, "# main: unset, so the {kind} kind's default runs:");
-        for action in &default_main {
-            let _ = writeln!(w, "#   {action}");
+        for line in default_main.iter().flat_map(|action| action.lines()) {
+            let _ = writeln!(w, "#   {line}");
         }
     }
     let _ = writeln!(w, "# Copied from the source tree into the package's app/ directory:");
