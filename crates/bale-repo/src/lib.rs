@@ -22,6 +22,7 @@
 //! signature, 413 past the size limit. A `PUT` of the `.minisig` path adds a
 //! signature to a package published unsigned.
 
+pub mod catalog;
 pub mod client;
 mod error;
 mod inline_cache;

@@ -15,8 +15,8 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::Engine;
-use bale_archive::{EntryType, Index, Limits};
-use bale_db::packages::{self, Claim, NewFile, NewPackage};
+use bale_archive::Limits;
+use bale_db::packages;
 use bale_db::tokens::{self, Scope, TokenCheck};
 use bale_sign::{Keyring, SignError, Signature};
 use bytes::Bytes;
@@ -26,6 +26,7 @@ use tokio::io::AsyncWriteExt;
 
 use super::problem::ApiError;
 use super::Repository;
+use crate::catalog::{store_package, Stored, VerifiedPackage};
 use crate::paths::{key, PackageFile, TreePath};
 use crate::RepoError;
 
@@ -199,61 +200,31 @@ async fn put_archive(repo: &Repository, path: &TreePath, headers: &HeaderMap, bo
         }
     };
 
-    let index_json = index.to_json().map_err(|e| RepoError::Internal(e.to_string()))?;
-    let record = new_package(path, &index, &upload, key_id.clone(), &index_json)?;
-    let claimed = match packages::claim(repo.database(), &record).await? {
-        Claim::Claimed => true,
-        Claim::Existing(existing) if existing.digest != upload.digest => {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "conflict",
-                format!(
-                    "{expected} is already published as {} and the upload is {}; a coordinate never changes, so publish a new version",
-                    existing.digest, upload.digest
-                ),
-            )
-            .with_details(serde_json::json!({ "existing": existing.digest, "uploaded": upload.digest })));
-        }
-        Claim::Existing(existing) if existing.stored && archive_present(repo, path).await? => {
-            return Ok(outcome(StatusCode::OK, "unchanged", &expected, &existing.digest, existing.size, existing.key_id.as_deref()));
-        }
-        // Same bytes, claimed by a publish that has not finished (or died), or
-        // lost from storage since: store them (again).
-        Claim::Existing(_) => false,
+    let package = VerifiedPackage {
+        coordinate: &path.coordinate,
+        index: &index,
+        archive: &upload.file,
+        digest: &upload.digest,
+        size: upload.size,
+        signature: signature.as_ref().map(|(text, _)| text.as_str()),
+        key_id: key_id.as_deref(),
     };
-
-    let stored = store(repo, path, &upload, signature.as_ref().map(|(text, _)| text.clone()), index_json).await;
-    if let Err(error) = stored {
-        if claimed {
-            let _ = packages::release(repo.database(), &expected, &upload.digest).await;
+    match store_package(repo.storage(), repo.database(), &package).await? {
+        Stored::New => Ok(outcome(StatusCode::CREATED, "published", &expected, &upload.digest, upload.size, key_id.as_deref())),
+        Stored::Again => Ok(outcome(StatusCode::OK, "unchanged", &expected, &upload.digest, upload.size, key_id.as_deref())),
+        Stored::Unchanged(existing) => {
+            Ok(outcome(StatusCode::OK, "unchanged", &expected, &existing.digest, existing.size, existing.key_id.as_deref()))
         }
-        return Err(error.into());
+        Stored::Conflict(existing) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            format!(
+                "{expected} is already published as {} and the upload is {}; a coordinate never changes, so publish a new version",
+                existing.digest, upload.digest
+            ),
+        )
+        .with_details(serde_json::json!({ "existing": existing.digest, "uploaded": upload.digest }))),
     }
-    packages::mark_stored(repo.database(), &expected).await?;
-    let status = if claimed { StatusCode::CREATED } else { StatusCode::OK };
-    let word = if claimed { "published" } else { "unchanged" };
-    Ok(outcome(status, word, &expected, &upload.digest, upload.size, key_id.as_deref()))
-}
-
-async fn archive_present(repo: &Repository, path: &TreePath) -> Result<bool, RepoError> {
-    Ok(repo.storage().head(&key(&path.coordinate, PackageFile::Archive)).await?.is_some())
-}
-
-/// Writes the signature and index first, the archive last: whoever sees the
-/// archive also finds its signature, on a static mirror too.
-async fn store(
-    repo: &Repository,
-    path: &TreePath,
-    upload: &Upload,
-    signature: Option<String>,
-    index_json: Vec<u8>,
-) -> Result<(), RepoError> {
-    let storage = repo.storage();
-    if let Some(text) = signature {
-        storage.put_bytes(&key(&path.coordinate, PackageFile::Signature), Bytes::from(text)).await?;
-    }
-    storage.put_bytes(&key(&path.coordinate, PackageFile::Index), Bytes::from(index_json)).await?;
-    storage.put_file(&key(&path.coordinate, PackageFile::Archive), &upload.file).await
 }
 
 fn outcome(status: StatusCode, word: &str, coordinate: &str, digest: &str, size: u64, key_id: Option<&str>) -> Response {
@@ -265,32 +236,6 @@ fn outcome(status: StatusCode, word: &str, coordinate: &str, digest: &str, size:
         "signed_by": key_id,
     });
     (status, Json(body)).into_response()
-}
-
-fn new_package(path: &TreePath, index: &Index, upload: &Upload, key_id: Option<String>, index_json: &[u8]) -> Result<NewPackage, ApiError> {
-    let files = index
-        .files
-        .iter()
-        .filter(|f| f.entry_type == EntryType::File)
-        .map(|f| NewFile {
-            path: f.path.clone(),
-            class: f.class.and_then(|c| serde_json::to_value(c).ok()).and_then(|v| v.as_str().map(str::to_owned)),
-            sha256: f.sha256.clone(),
-            needed: f.elf.as_ref().map(|e| e.needed.clone()).unwrap_or_default(),
-        })
-        .collect();
-    let c = &path.coordinate;
-    Ok(NewPackage {
-        coordinate: c.to_string(),
-        group: c.group().to_owned(),
-        name: c.name().to_owned(),
-        version: c.version().to_owned(),
-        digest: upload.digest.clone(),
-        size: upload.size,
-        key_id,
-        index_json: String::from_utf8(index_json.to_vec()).map_err(|e| RepoError::Internal(e.to_string()))?,
-        files,
-    })
 }
 
 fn decode_signature_header(value: &[u8]) -> Result<(String, Signature), ApiError> {

@@ -1,20 +1,16 @@
 //! Publishing a built package from a worker: signed outside the sandbox
-//! with the service's key, then written to the repository's storage and
-//! recorded in its database, by the same rules as a `PUT`: the coordinate is
-//! claimed first so exactly one content wins, the archive is written last,
-//! and the package becomes visible once everything is stored.
+//! with the service's key, then stored through the repository's catalog by
+//! the same rules as a `PUT`.
 
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use bale_archive::{EntryType, Index, Limits};
+use bale_archive::{Index, Limits};
 use bale_coordinate::Coordinate;
-use bale_db::packages::{self, Claim, NewFile, NewPackage};
 use bale_db::Database;
-use bale_repo::paths::{key, PackageFile};
+use bale_repo::catalog::{store_package, Stored, VerifiedPackage};
 use bale_repo::Storage;
 use bale_sign::SecretKey;
-use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
 use crate::ServiceError;
@@ -61,96 +57,51 @@ pub(crate) async fn publish(
         .coordinate
         .parse()
         .map_err(|e| ServiceError::Publish(format!("the package names no valid coordinate: {e}")))?;
-    let index_json = index.to_json().map_err(|e| ServiceError::Publish(e.to_string()))?;
-    let record = NewPackage {
-        coordinate: coordinate.to_string(),
-        group: coordinate.group().to_owned(),
-        name: coordinate.name().to_owned(),
-        version: coordinate.version().to_owned(),
-        digest: digest.clone(),
+    let package = VerifiedPackage {
+        coordinate: &coordinate,
+        index: &index,
+        archive,
+        digest: &digest,
         size,
-        key_id: signature.as_ref().map(|(_, id)| id.clone()),
-        index_json: String::from_utf8_lossy(&index_json).into_owned(),
-        files: files(&index),
+        signature: signature.as_ref().map(|(text, _)| text.as_str()),
+        key_id: signature.as_ref().map(|(_, id)| id.as_str()),
     };
-    let key_id = record.key_id.clone();
-    let claimed = match packages::claim(db, &record).await? {
-        Claim::Claimed => true,
-        Claim::Existing(existing) if existing.digest != digest => {
+    let (new, key_id) = match store_package(storage, db, &package).await? {
+        Stored::New | Stored::Again => (true, package.key_id.map(str::to_owned)),
+        Stored::Unchanged(existing) => (false, existing.key_id),
+        Stored::Conflict(existing) => {
             return Err(ServiceError::Publish(format!(
                 "{coordinate} is already published as {} and this build made {digest}; a coordinate never changes, so raise the version",
                 existing.digest
             )))
         }
-        Claim::Existing(existing) if existing.stored => {
-            return Ok(Published {
-                coordinate: coordinate.to_string(),
-                digest,
-                installed_size: index.installed_size,
-                key_id: existing.key_id,
-                new: false,
-            })
-        }
-        Claim::Existing(_) => false,
     };
-    let stored = store(storage, &coordinate, archive, signature.map(|(text, _)| text), index_json).await;
-    if let Err(error) = stored {
-        if claimed {
-            let _ = packages::release(db, &coordinate.to_string(), &digest).await;
-        }
-        return Err(error);
-    }
-    packages::mark_stored(db, &coordinate.to_string()).await?;
-    Ok(Published { coordinate: coordinate.to_string(), digest, installed_size: index.installed_size, key_id, new: true })
+    Ok(Published { coordinate: coordinate.to_string(), digest, installed_size: index.installed_size, key_id, new })
 }
 
-/// Verifies the archive whole and hashes it.
+/// Verifies the archive whole and hashes it, in one read.
 fn read_archive(file: &Path) -> Result<(Index, String, u64), ServiceError> {
-    let open = || std::fs::File::open(file).map_err(|e| ServiceError::io(file, e));
-    let index = bale_archive::verify(BufReader::new(open()?), &Limits::default())
+    let input = std::fs::File::open(file).map_err(|e| ServiceError::io(file, e))?;
+    let mut hashed = Hashed { inner: BufReader::with_capacity(1 << 20, input), hasher: Sha256::new(), size: 0 };
+    let index = bale_archive::verify(&mut hashed, &Limits::default())
         .map_err(|e| ServiceError::Publish(format!("the built package is not valid: {e}")))?;
-    let mut hasher = Sha256::new();
-    let mut input = BufReader::with_capacity(1 << 20, open()?);
-    let mut buf = vec![0u8; 1 << 20];
-    let mut size = 0u64;
-    loop {
-        let n = input.read(&mut buf).map_err(|e| ServiceError::io(file, e))?;
-        if n == 0 {
-            break;
-        }
-        size += n as u64;
-        hasher.update(&buf[..n]);
-    }
-    Ok((index, format!("sha256:{}", hex::encode(hasher.finalize())), size))
+    // Whatever the reader left (padding after the last frame) is part of the file's digest.
+    std::io::copy(&mut hashed, &mut std::io::sink()).map_err(|e| ServiceError::io(file, e))?;
+    Ok((index, format!("sha256:{}", hex::encode(hashed.hasher.finalize())), hashed.size))
 }
 
-/// The files search needs: regular files with class, hash and needed libraries.
-fn files(index: &Index) -> Vec<NewFile> {
-    index
-        .files
-        .iter()
-        .filter(|f| f.entry_type == EntryType::File)
-        .map(|f| NewFile {
-            path: f.path.clone(),
-            class: f.class.and_then(|c| serde_json::to_value(c).ok()).and_then(|v| v.as_str().map(str::to_owned)),
-            sha256: f.sha256.clone(),
-            needed: f.elf.as_ref().map(|e| e.needed.clone()).unwrap_or_default(),
-        })
-        .collect()
+/// A reader that hashes and counts what passes through it.
+struct Hashed<R> {
+    inner: R,
+    hasher: Sha256,
+    size: u64,
 }
 
-/// Signature and index first, the archive last (as a `PUT` does).
-async fn store(
-    storage: &Storage,
-    coordinate: &Coordinate,
-    archive: &Path,
-    signature: Option<String>,
-    index_json: Vec<u8>,
-) -> Result<(), ServiceError> {
-    if let Some(text) = signature {
-        storage.put_bytes(&key(coordinate, PackageFile::Signature), Bytes::from(text)).await?;
+impl<R: Read> Read for Hashed<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
     }
-    storage.put_bytes(&key(coordinate, PackageFile::Index), Bytes::from(index_json)).await?;
-    storage.put_file(&key(coordinate, PackageFile::Archive), archive).await?;
-    Ok(())
 }
