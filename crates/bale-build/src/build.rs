@@ -188,7 +188,7 @@ impl Builder {
         base.workdir = PathBuf::from(SANDBOX_SRC);
         base.binds.push(Bind::writable(&src, SANDBOX_SRC));
         base.binds.push(Bind::writable(&prefix_host, prefix));
-        base.binds.extend(cache_binds(request, &coordinate, work)?);
+        base.binds.extend(cache_binds(request, coordinate, work)?);
         base.env.extend([
             ("BALE_SRC".to_string(), SANDBOX_SRC.to_string()),
             ("BALE_PREFIX".to_string(), prefix.to_string_lossy().into_owned()),

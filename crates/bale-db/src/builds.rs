@@ -251,6 +251,33 @@ pub async fn steps(db: &Database, id: i64) -> Result<Vec<StepRecord>, DbError> {
         .collect()
 }
 
+/// The recorded steps of several builds at once, each build's in order.
+pub async fn steps_of(db: &Database, ids: &[i64]) -> Result<std::collections::HashMap<i64, Vec<StepRecord>>, DbError> {
+    let mut by_build = std::collections::HashMap::new();
+    if ids.is_empty() {
+        return Ok(by_build);
+    }
+    let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT build_id, name, started_at, duration_ms, status FROM build_steps WHERE build_id IN ({}) ORDER BY build_id, position",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query(&sql);
+    for id in ids {
+        query = query.bind(*id);
+    }
+    for row in query.fetch_all(db.pool()).await? {
+        let build: i64 = column(&row, "build_id")?;
+        by_build.entry(build).or_insert_with(Vec::new).push(StepRecord {
+            name: column(&row, "name")?,
+            started_at: column(&row, "started_at")?,
+            duration_ms: column(&row, "duration_ms")?,
+            status: column(&row, "status")?,
+        });
+    }
+    Ok(by_build)
+}
+
 /// Every claim of a build, first first.
 pub async fn attempts(db: &Database, id: i64) -> Result<Vec<AttemptRecord>, DbError> {
     let rows = sqlx::query(

@@ -70,12 +70,17 @@ fn files_of(index_json: &str) -> Vec<FileRow> {
         .unwrap_or_default()
 }
 
-/// Builds with their steps (listings leave steps out; the bars need them).
-async fn with_steps(service: &Service, mut list: Vec<BuildRecord>) -> Result<Vec<BuildRow>, SourceError> {
-    for b in &mut list {
-        b.steps = builds::steps(service.db(), b.id).await.map_err(|e| failure("build steps", e))?;
-    }
-    Ok(list.iter().map(row).collect())
+/// Builds with their steps (listings leave steps out; the bars need them), read in one query.
+async fn with_steps(service: &Service, list: Vec<BuildRecord>) -> Result<Vec<BuildRow>, SourceError> {
+    let ids: Vec<i64> = list.iter().map(|b| b.id).collect();
+    let mut steps = builds::steps_of(service.db(), &ids).await.map_err(|e| failure("build steps", e))?;
+    Ok(list
+        .into_iter()
+        .map(|mut b| {
+            b.steps = steps.remove(&b.id).unwrap_or_default();
+            row(&b)
+        })
+        .collect())
 }
 
 impl Source for Service {
@@ -95,7 +100,7 @@ impl Source for Service {
             .take(RECENT as usize)
             .collect();
         let mut published = packages::search_name(db, "").await.map_err(|e| failure("packages", e))?;
-        published.sort_by(|a, b| b.published_at.cmp(&a.published_at));
+        published.sort_by_key(|p| std::cmp::Reverse(p.published_at));
         published.truncate(RECENT as usize);
 
         let home = self.inner.home.clone();
