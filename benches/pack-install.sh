@@ -31,8 +31,12 @@ size_gib=$(du -sb "$tree" | awk '{printf "%.2f", $1/1073741824}')
 tar -cf - -C "$tree" . > /dev/null
 
 pack_bale=(); pack_tar=(); pack_sync=(); inst_bale=(); inst_tar=(); loads=()
+# Each side starts with nothing dirty in the page cache, so neither pays
+# for writing back what the other left behind (the peer leaves its output
+# unsynced).
 pack_with_bale() {
   local t0 t1
+  sync
   t0=$(now); "$bale" -q pack "$tree" --manifest "$work/bale.toml" -o "$work/out"; t1=$(now)
   pack_bale+=("$(echo "$t1 - $t0" | bc)")
 }
@@ -40,6 +44,7 @@ pack_with_bale() {
 # also does before it returns, for the comparison at equal durability.
 pack_with_peer() {
   local t0 t1 t2
+  sync
   t0=$(now)
   tar --sort=name --mtime=@0 --owner=0 --group=0 -cf - -C "$tree" . | zstd -q -3 -T0 > "$work/out/peer.tar.zst"
   t1=$(now)

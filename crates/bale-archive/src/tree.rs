@@ -1,12 +1,13 @@
 //! The first pass of packing: walk the package root, hash and classify every
-//! file (in parallel), and hold the sorted records the index is made of.
+//! file (in parallel), and hold the sorted records the index is made of,
+//! with the content of small files, so the second pass need not reopen them.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
 use std::io::Read;
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use sha2::{Digest, Sha256};
@@ -25,6 +26,9 @@ pub struct PackageTree {
     /// What each regular file looked like when hashed (`None` for others),
     /// so the second pass can tell a file changed in between.
     stamps: Vec<Option<Stamp>>,
+    /// The content of small files as hashed (aligned with `records`), so the
+    /// second pass need not open them again.
+    kept: Vec<Option<Box<[u8]>>>,
     /// Files bale adds that are not on disk (e.g. generated `script.d/`), by path.
     generated: BTreeMap<String, Vec<u8>>,
 }
@@ -53,8 +57,8 @@ impl PackageTree {
         let mut records = Vec::new();
         walk(root, "", &mut records)?;
         records.sort_by(|a, b| a.path.cmp(&b.path));
-        let stamps = hash_files(root, &mut records)?;
-        Ok(PackageTree { root: root.to_path_buf(), records, stamps, generated: BTreeMap::new() })
+        let (stamps, kept) = hash_files(root, &mut records)?;
+        Ok(PackageTree { root: root.to_path_buf(), records, stamps, kept, generated: BTreeMap::new() })
     }
 
     /// The package root that was scanned.
@@ -95,6 +99,11 @@ impl PackageTree {
 
     pub(crate) fn stamps(&self) -> &[Option<Stamp>] {
         &self.stamps
+    }
+
+    /// The content kept from the first pass, aligned with [`Self::records`].
+    pub(crate) fn kept(&self) -> &[Option<Box<[u8]>>] {
+        &self.kept
     }
 
     /// The content of a file added with [`Self::add_generated`].
@@ -139,6 +148,7 @@ impl PackageTree {
         let at = self.records.partition_point(|r| r.path < record.path);
         self.records.insert(at, record);
         self.stamps.insert(at, stamp);
+        self.kept.insert(at, None);
     }
 }
 
@@ -154,16 +164,14 @@ fn walk(dir: &Path, rel: &str, out: &mut Vec<FileRecord>) -> Result<(), ArchiveE
         if child == paths::BALE_DIR {
             return Err(ArchiveError::ReservedPath { path });
         }
-        let meta = fs::symlink_metadata(&path).map_err(|e| ArchiveError::io(&path, e))?;
-        let file_type = meta.file_type();
+        // The directory entry's type saves a stat per file; a regular
+        // file's mode and size come from the descriptor it is hashed through.
+        let file_type = entry.file_type().map_err(|e| ArchiveError::io(&path, e))?;
         let record = if file_type.is_dir() {
             walk(&path, &child, out)?;
             record(child, EntryType::Dir, Some(0o755))
         } else if file_type.is_file() {
-            let mode = if meta.mode() & 0o111 != 0 { 0o755 } else { 0o644 };
-            let mut r = record(child, EntryType::File, Some(mode));
-            r.size = Some(meta.len());
-            r
+            record(child, EntryType::File, None)
         } else if file_type.is_symlink() {
             let target = fs::read_link(&path).map_err(|e| ArchiveError::io(&path, e))?;
             let target = target
@@ -202,13 +210,24 @@ fn record(path: String, entry_type: EntryType, mode: Option<u32>) -> FileRecord 
     }
 }
 
-/// Hashes and classifies every regular file in `records`, one worker per core.
-fn hash_files(root: &Path, records: &mut [FileRecord]) -> Result<Vec<Option<Stamp>>, ArchiveError> {
+/// Files up to this size are kept in memory between the two passes...
+const KEEP_FILE: u64 = 64 << 10;
+/// ...while their total stays under this.
+const KEEP_TOTAL: u64 = 256 << 20;
+
+/// Hashes and classifies every regular file in `records`, one worker per core;
+/// returns each file's stamp and the small files' content.
+#[allow(clippy::type_complexity)]
+fn hash_files(
+    root: &Path,
+    records: &mut [FileRecord],
+) -> Result<(Vec<Option<Stamp>>, Vec<Option<Box<[u8]>>>), ArchiveError> {
     let files: Vec<usize> = (0..records.len())
         .filter(|&i| records[i].entry_type == EntryType::File)
         .collect();
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(files.len().max(1));
     let next = AtomicUsize::new(0);
+    let keep_budget = AtomicU64::new(KEEP_TOTAL);
     let results: Mutex<Vec<(usize, Result<Hashed, ArchiveError>)>> = Mutex::new(Vec::new());
     let shared: &[FileRecord] = records;
     std::thread::scope(|scope| {
@@ -220,7 +239,7 @@ fn hash_files(root: &Path, records: &mut [FileRecord]) -> Result<Vec<Option<Stam
                     let at = next.fetch_add(1, Ordering::Relaxed);
                     let Some(&i) = files.get(at) else { break };
                     let rel = &shared[i].path;
-                    mine.push((i, hash_file(&root.join(rel), rel, &mut buffer)));
+                    mine.push((i, hash_file(&root.join(rel), rel, &mut buffer, &keep_budget)));
                 }
                 if let Ok(mut all) = results.lock() {
                     all.extend(mine);
@@ -232,31 +251,43 @@ fn hash_files(root: &Path, records: &mut [FileRecord]) -> Result<Vec<Option<Stam
     // The first failing file by path, whatever the scheduling was.
     results.sort_by_key(|(i, _)| *i);
     let mut stamps = vec![None; records.len()];
+    let mut kept = vec![None; records.len()];
     for (i, result) in results {
         let hashed = result?;
         let record = &mut records[i];
+        record.mode = Some(hashed.mode);
         record.size = Some(hashed.stamp.size);
         record.sha256 = Some(hashed.sha256);
         record.class = Some(hashed.facts.class);
         record.elf = hashed.facts.elf;
         stamps[i] = Some(hashed.stamp);
+        kept[i] = hashed.content;
     }
-    Ok(stamps)
+    Ok((stamps, kept))
 }
 
 struct Hashed {
     sha256: String,
     facts: bale_inspect::FileFacts,
     stamp: Stamp,
+    mode: u32,
+    content: Option<Box<[u8]>>,
 }
 
-fn hash_file(path: &Path, rel: &str, buffer: &mut [u8]) -> Result<Hashed, ArchiveError> {
+fn hash_file(path: &Path, rel: &str, buffer: &mut [u8], keep_budget: &AtomicU64) -> Result<Hashed, ArchiveError> {
     let io = |e| ArchiveError::io(path, e);
-    let mut file = File::open(path).map_err(io)?;
-    let stamp = Stamp::of(&file.metadata().map_err(io)?);
+    let mut file = File::options().read(true).custom_flags(libc::O_NONBLOCK).open(path).map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    if !meta.is_file() {
+        // Replaced since the walk saw a regular file there.
+        return Err(ArchiveError::ChangedWhilePacking { path: rel.to_string() });
+    }
+    let mode = if meta.mode() & 0o111 != 0 { 0o755 } else { 0o644 };
+    let stamp = Stamp::of(&meta);
     let mut hasher = Sha256::new();
     let mut remaining = stamp.size;
     let mut facts = None;
+    let mut content = None;
     // Reading exactly the size seen avoids a last empty read per small file;
     // a file that grows afterwards is caught by its stamp in the second pass.
     while facts.is_none() || remaining > 0 {
@@ -267,6 +298,9 @@ fn hash_file(path: &Path, rel: &str, buffer: &mut [u8]) -> Result<Hashed, Archiv
         }
         if facts.is_none() {
             facts = Some(facts::file_facts(path, rel, &buffer[..n])?);
+            if stamp.size <= KEEP_FILE && n as u64 == stamp.size && take(keep_budget, stamp.size) {
+                content = Some(Box::from(&buffer[..n]));
+            }
         }
         hasher.update(&buffer[..n]);
         remaining -= n as u64;
@@ -275,7 +309,12 @@ fn hash_file(path: &Path, rel: &str, buffer: &mut [u8]) -> Result<Hashed, Archiv
         Some(facts) => facts,
         None => facts::file_facts(path, rel, &[])?,
     };
-    Ok(Hashed { sha256: hex::encode(hasher.finalize()), facts, stamp })
+    Ok(Hashed { sha256: hex::encode(hasher.finalize()), facts, stamp, mode, content })
+}
+
+/// Takes `size` bytes from `budget` if that many are left.
+fn take(budget: &AtomicU64, size: u64) -> bool {
+    budget.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| left.checked_sub(size)).is_ok()
 }
 
 /// Reads until `buffer` is full or the end of the file.

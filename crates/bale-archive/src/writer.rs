@@ -1,5 +1,6 @@
-//! The second pass of packing: the tar stream, built on a reading thread and
-//! compressed by zstd's workers on the caller's.
+//! The second pass of packing: the tar stream, built on a reading thread,
+//! compressed by zstd's workers fed from the caller's, and written and
+//! hashed on a writing thread.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -20,6 +21,10 @@ pub const ZSTD_LEVEL: i32 = 3;
 const CHUNK: usize = 4 << 20;
 /// Chunks in flight: enough to keep zstd busy while a large file is read.
 const CHUNKS_IN_FLIGHT: usize = 4;
+/// Size of the compressed buffers handed to the writing thread.
+const OUTPUT_BUFFER: usize = 1 << 20;
+/// Compressed buffers in flight: enough to ride out a slow disk write.
+const OUTPUT_IN_FLIGHT: usize = 32;
 
 /// What the package says about itself besides its files.
 #[derive(Debug, Clone)]
@@ -70,7 +75,7 @@ impl PackageTree {
         &self,
         meta: &PackMeta,
         manifest_toml: &[u8],
-        out: impl Write,
+        out: impl Write + Send,
     ) -> Result<Written, ArchiveError> {
         let index = Index {
             format: FORMAT,
@@ -88,10 +93,43 @@ impl PackageTree {
         append_file(&mut head, paths::INDEX_PATH, &index_json, mtime);
         append_file(&mut head, paths::MANIFEST_PATH, manifest_toml, mtime);
 
-        let mut counted = CountingWriter { inner: out, sha256: Sha256::new(), size: 0 };
-        let mut zstd = encoder(&mut counted, zstd_workers()).map_err(ArchiveError::Output)?;
-        zstd.write_all(&head).map_err(ArchiveError::Output)?;
+        let (output_tx, output_rx) = mpsc::sync_channel::<Vec<u8>>(OUTPUT_IN_FLIGHT);
+        let (output_free_tx, output_free_rx) = mpsc::channel::<Vec<u8>>();
+        std::thread::scope(|scope| {
+            // Writing, hashing and syncing the compressed bytes happen on
+            // their own thread, so the compressor never waits for the disk.
+            let writer = scope.spawn(move || {
+                let mut counted = CountingWriter { inner: out, sha256: Sha256::new(), size: 0 };
+                for buf in output_rx.iter() {
+                    counted.write_all(&buf)?;
+                    let _ = output_free_tx.send(buf);
+                }
+                counted.flush()?;
+                Ok::<_, io::Error>(counted)
+            });
+            let pipe = OutputPipe { full: output_tx, free: output_free_rx, buf: Vec::with_capacity(OUTPUT_BUFFER) };
+            let compressed = self.compress(&head, mtime, pipe);
+            // The pipe is gone by now, so the writing thread ends.
+            let written = writer
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("the writing thread panicked")));
+            match (compressed, written) {
+                // A write error explains a compression that stopped short.
+                (_, Err(e)) => Err(ArchiveError::Output(e)),
+                (Err(e), Ok(_)) => Err(e),
+                (Ok(()), Ok(counted)) => Ok(Written {
+                    index,
+                    sha256: hex::encode(counted.sha256.finalize()),
+                    size: counted.size,
+                }),
+            }
+        })
+    }
 
+    /// Compresses `head`, then every entry read on a thread of its own, into `pipe`.
+    fn compress(&self, head: &[u8], mtime: u64, pipe: OutputPipe) -> Result<(), ArchiveError> {
+        let mut zstd = encoder(pipe, zstd_workers()).map_err(ArchiveError::Output)?;
+        zstd.write_all(head).map_err(ArchiveError::Output)?;
         let (full_tx, full_rx) = mpsc::sync_channel::<(Vec<u8>, usize)>(CHUNKS_IN_FLIGHT);
         let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
         let mut output_error = None;
@@ -120,14 +158,14 @@ impl PackageTree {
             return Err(ArchiveError::Output(e));
         }
         read_result?;
-        zstd.finish().map_err(ArchiveError::Output)?;
-        Ok(Written { index, sha256: hex::encode(counted.sha256.finalize()), size: counted.size })
+        let mut pipe = zstd.finish().map_err(ArchiveError::Output)?;
+        pipe.send().map_err(ArchiveError::Output)
     }
 
     /// Appends every entry's headers and content to `stream`, then the end marker.
     fn stream_entries(&self, mtime: u64, stream: &mut ChunkedStream) -> Result<(), ArchiveError> {
         let mut header = Vec::with_capacity(2048);
-        for (record, stamp) in self.records().iter().zip(self.stamps()) {
+        for ((record, stamp), kept) in self.records().iter().zip(self.stamps()).zip(self.kept()) {
             header.clear();
             match record.entry_type {
                 EntryType::Dir => append_dir(&mut header, &record.path, mtime),
@@ -161,7 +199,7 @@ impl PackageTree {
                         return Ok(());
                     }
                     header.clear();
-                    if !self.stream_file(record, stamp, stream)? {
+                    if !self.stream_file(record, stamp, kept.as_deref(), stream)? {
                         return Ok(());
                     }
                     continue;
@@ -182,9 +220,10 @@ impl PackageTree {
         &self,
         record: &FileRecord,
         stamp: &Stamp,
+        kept: Option<&[u8]>,
         stream: &mut ChunkedStream,
     ) -> Result<bool, ArchiveError> {
-        if let Some(content) = self.generated(&record.path) {
+        if let Some(content) = kept.or_else(|| self.generated(&record.path)) {
             let pad = tar_header::padding(stamp.size);
             return Ok(stream.put(content) && stream.put(&[0u8; tar_header::BLOCK][..pad]));
         }
@@ -282,6 +321,43 @@ impl ChunkedStream {
         }
         self.fresh();
         true
+    }
+}
+
+/// The compressor's output, gathered into buffers sent to the writing thread;
+/// buffers come back through `free` to be reused.
+struct OutputPipe {
+    full: mpsc::SyncSender<Vec<u8>>,
+    free: mpsc::Receiver<Vec<u8>>,
+    buf: Vec<u8>,
+}
+
+impl OutputPipe {
+    /// Sends the current buffer if it holds anything.
+    fn send(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let mut next = self.free.try_recv().unwrap_or_else(|_| Vec::with_capacity(OUTPUT_BUFFER));
+        next.clear();
+        let full = std::mem::replace(&mut self.buf, next);
+        // The writing thread only goes away after a write error, which it reports.
+        self.full.send(full).map_err(|_| io::Error::other("the package file could not be written"))
+    }
+}
+
+impl Write for OutputPipe {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = buf.len().min(OUTPUT_BUFFER - self.buf.len());
+        self.buf.extend_from_slice(&buf[..n]);
+        if self.buf.len() == OUTPUT_BUFFER {
+            self.send()?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 

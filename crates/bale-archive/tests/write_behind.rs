@@ -41,3 +41,46 @@ fn a_package_written_behind_is_the_same_bytes_as_in_memory() {
     tree.write(&meta(), MANIFEST, &mut in_memory).unwrap();
     assert_eq!(on_disk, in_memory);
 }
+
+/// Accepts `room` bytes, then fails every write as a full disk would.
+struct FillsUp {
+    room: usize,
+}
+
+impl Write for FillsUp {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.room == 0 {
+            return Err(std::io::Error::from_raw_os_error(28));
+        }
+        let n = buf.len().min(self.room);
+        self.room -= n;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_failing_output_stops_the_write_with_the_outputs_own_error() {
+    let root = tempfile::tempdir().unwrap();
+    sample_tree(root.path());
+    let mut x: u64 = 0x9e3779b97f4a7c15;
+    let noise: Vec<u8> = (0..(8 << 20) / 8)
+        .flat_map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x.to_le_bytes()
+        })
+        .collect();
+    write_file(root.path(), "share/noise.bin", &noise, 0o644);
+    let tree = PackageTree::scan(root.path()).unwrap();
+
+    let err = tree.write(&meta(), MANIFEST, FillsUp { room: 1 << 20 }).unwrap_err();
+    match err {
+        bale_archive::ArchiveError::Output(e) => assert_eq!(e.raw_os_error(), Some(28), "{e}"),
+        other => panic!("expected the output's error, got {other:?}"),
+    }
+}
