@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use bale_coordinate::Coordinate;
 use bale_home::Home;
-use bale_manifest::{Catalog, Manifest, ParseOptions};
+use bale_manifest::Manifest;
 use sha2::{Digest, Sha256};
 
 use crate::deployment::{self, AppDirs, Deployment};
@@ -412,7 +412,7 @@ pub(crate) fn read_manifest(package_dir: &Path) -> Result<Manifest, DeployError>
     let path = package_dir.join(MANIFEST_PATH);
     let text = fs::read_to_string(&path).map_err(|e| DeployError::io(&path, e))?;
     let origin = path.display().to_string();
-    Manifest::parse(&origin, &text, &Catalog::default(), &ParseOptions::default()).map_err(|d| {
+    Manifest::parse_installed(&origin, &text).map_err(|d| {
         DeployError::Manifest {
             path,
             message: d.to_string(),

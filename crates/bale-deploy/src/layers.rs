@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use bale_build::layer::{self, LayerInputs};
 use bale_build::{BuildEvent, BuildRequest};
 use bale_home::Home;
-use bale_manifest::Manifest;
+use bale_manifest::{Kinds, Manifest};
 use bale_sandbox::Sandbox;
 use bale_stack::Stacks;
 
@@ -52,7 +52,12 @@ pub(crate) fn runtime_root(home: &Home, manifest: &Manifest, progress: Progress<
         fresh: false,
         verbose: false,
     };
-    let inputs = LayerInputs::of(&request);
+    // The admin's kinds, as the build had them, so the key is the build's.
+    let kinds = Kinds::load_if_present(&home.kinds_path()).map_err(|e| DeployError::Layer {
+        stack: name.clone(),
+        message: e.to_string(),
+    })?;
+    let inputs = LayerInputs::with_kinds(&request, &kinds);
     if inputs.packages().is_empty() {
         return Ok(Root { layers: vec![image.root], hide: Vec::new() });
     }
@@ -60,13 +65,13 @@ pub(crate) fn runtime_root(home: &Home, manifest: &Manifest, progress: Progress<
     let dir = layers_dir.join(&key);
     if !dir.is_dir() {
         progress("Preparing", &format!("the dependency layer of stack {name} ({})", inputs.packages().join(" ")));
-        make_layer(home, &request, &key)?;
+        make_layer(home, &kinds, &request, &key)?;
     }
     Ok(Root { layers: vec![dir, image.root], hide: Vec::new() })
 }
 
 /// Makes the dependency layer of `request` as a build would, its output logged under `tmp/`.
-fn make_layer(home: &Home, request: &BuildRequest<'_>, key: &str) -> Result<(), DeployError> {
+fn make_layer(home: &Home, kinds: &Kinds, request: &BuildRequest<'_>, key: &str) -> Result<(), DeployError> {
     let failed = |message: String| DeployError::Layer {
         stack: request.stack.name.clone(),
         message,
@@ -78,7 +83,7 @@ fn make_layer(home: &Home, request: &BuildRequest<'_>, key: &str) -> Result<(), 
     let mut events = |_: BuildEvent<'_>| {};
     let mut log = bale_build::step::Log::create(&log_path, &mut events).map_err(|e| failed(e.to_string()))?;
     let deadline = Instant::now() + LAYER_TIMEOUT;
-    layer::prepare(&sandbox, request, deadline, &mut log)
+    layer::prepare_with_kinds(&sandbox, kinds, request, deadline, &mut log)
         .map(|_| ())
         .map_err(|e| failed(format!("{e} (the log is {})", log_path.display())))
 }

@@ -128,6 +128,11 @@ impl Home {
     pub fn config_path(&self) -> PathBuf {
         self.root.join("config.toml")
     }
+
+    /// The admin's kinds, read over the shipped ones when present.
+    pub fn kinds_path(&self) -> PathBuf {
+        self.root.join("kinds.toml")
+    }
 }
 
 fn is_root() -> bool {

@@ -86,6 +86,28 @@ impl Manifest {
         }
     }
 
+    /// Parses the resolved manifest an installed package carries. Its stack
+    /// and kind were checked on the machine that built it, against that
+    /// machine's catalog, so here any stack or kind name is accepted; every
+    /// other rule holds.
+    pub fn parse_installed(origin: &str, text: &str) -> Result<Manifest, Diagnostics> {
+        let mut catalog = Catalog::default();
+        if let Ok(doc) = ImDocument::parse(text) {
+            let stack = doc.get("stack");
+            if let Some(name) = stack.and_then(|s| s.get("name")).and_then(|n| n.as_str()) {
+                if !catalog.stacks.iter().any(|s| s == name) {
+                    catalog.stacks.push(name.to_owned());
+                }
+            }
+            if let Some(kind) = stack.and_then(|s| s.get("kind")).and_then(|k| k.as_str()) {
+                if catalog.kinds.get(kind).is_none() {
+                    catalog.kinds.insert(kind, crate::Kind::default());
+                }
+            }
+        }
+        Self::parse(origin, text, &catalog, &ParseOptions::default())
+    }
+
     /// This manifest with the kind's default `main` and `finalize` filled in where unset (empty without a kind).
     pub fn resolved(&self, kinds: &Kinds) -> Manifest {
         let mut resolved = self.clone();

@@ -152,3 +152,16 @@ fn a_broken_kinds_file_stops_the_build_naming_the_file() {
         .stderr(predicate::str::contains("kinds.toml").and(predicate::str::contains("mian")));
     assert!(!s.path().join("out").exists());
 }
+
+#[test]
+fn a_kind_the_admin_adds_is_accepted_by_check_and_unknown_without_the_file() {
+    let s = Scratch::new();
+    s.write("home/kinds.toml", "[site]\nmain = [\"true\"]\n");
+    s.write(
+        "app/bale.toml",
+        "[package]\ngroup = \"org.example\"\nname = \"sited\"\nversion = \"1.0.0\"\n\n[stack]\nname = \"host\"\nkind = \"site\"\n",
+    );
+    s.bale().args(["check", "app"]).assert().success().stderr(predicate::str::contains("kind site"));
+    std::fs::remove_file(s.home().join("kinds.toml")).expect("rm");
+    s.bale().args(["check", "app"]).assert().code(1).stderr(predicate::str::contains("site"));
+}

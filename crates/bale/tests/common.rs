@@ -13,6 +13,12 @@ pub struct Scratch {
     pub dir: TempDir,
 }
 
+impl Default for Scratch {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Scratch {
     pub fn new() -> Self {
         Self { dir: tempfile::tempdir().expect("tempdir") }

@@ -20,17 +20,20 @@ impl Drop for Server {
 
 fn serve(s: &Scratch, port: u16) -> Server {
     let bin = assert_cmd::cargo::cargo_bin("bale");
-    let child = StdCommand::new(bin)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .env("BALE_HOME", s.home())
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("bale serve starts");
+    // Held by a `Server` at once, so the process is killed and reaped however this ends.
+    let server = Server(
+        StdCommand::new(bin)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .env("BALE_HOME", s.home())
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("bale serve starts"),
+    );
     for _ in 0..100 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Server(child);
+            return server;
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }

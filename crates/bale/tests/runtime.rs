@@ -170,6 +170,37 @@ fn a_service_on_debian_bookworm_sees_the_stack_image_as_its_root() {
     wait_for("the worker's SIGTERM", || run.join("worker-stopped").exists());
 }
 
+#[test]
+fn deploy_takes_the_dependency_layer_of_a_kind_from_the_admins_kinds_file() {
+    let cache = std::env::var_os("BALE_TEST_STACK_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/tmp/bale-stack-cache"));
+    if !can_sandbox() || !cache.join("debian-bookworm/stack.json").is_file() {
+        eprintln!("needs root and a cached debian-bookworm image; skipped");
+        return;
+    }
+    let world = World::new();
+    let stacks = bale_stack::Stacks::load(&bale_home::Home::new(world.home()), None)
+        .expect("stacks")
+        .with_image_cache(&cache);
+    stacks.create("debian-bookworm", None, &mut |_| {}).expect("the stack from the cache");
+    // A kind only this machine's admin defines, whose run-time package no
+    // Debian name can be: deploy must read it to get that far.
+    std::fs::write(world.home().join("kinds.toml"), "[probekind]\nruntime = [\"Not_A_Package\"]\n").expect("kinds");
+    let port = deploy_fixture_port();
+    let manifest = probe_manifest("debian-bookworm", port, "exec probe sleep 60")
+        .replace("name = \"debian-bookworm\"", "name = \"debian-bookworm\"\nkind = \"probekind\"");
+    let package = world.package("kinded", &manifest, &[("bin/probe", PROBE, true)]);
+    world
+        .bale()
+        .args(["deploy", "probe"])
+        .arg(&package)
+        .arg("--allow-unsigned")
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("Not_A_Package"));
+}
+
 fn deploy_fixture_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }

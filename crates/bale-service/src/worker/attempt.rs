@@ -8,7 +8,7 @@ use std::sync::Arc;
 use bale_db::builds::{now_ms, BuildStatus, StepRecord};
 use bale_db::queue::{self, BuildEnd, BuildStart, Claimed, Renewal};
 use bale_db::{build_log, Database};
-use bale_manifest::{Catalog, Manifest, ParseOptions};
+use bale_manifest::{Catalog, Kinds, Manifest, ParseOptions};
 use bale_stack::Stacks;
 use tokio::sync::{mpsc, watch};
 
@@ -324,7 +324,16 @@ async fn describe(ctx: &Context, prepared: &source::Prepared) -> (BuildStart, Op
     let commit = prepared.commit.clone();
     tokio::task::spawn_blocking(move || {
         let mut start = BuildStart { commit, ..BuildStart::default() };
-        let Ok(manifest) = Manifest::from_path(&manifest_path, &Catalog::default(), &ParseOptions::default()) else {
+        let stacks = Stacks::load(&home, None).ok();
+        // What `bale build` will accept here: this machine's stacks and kinds.
+        let catalog = Catalog::new(
+            match &stacks {
+                Some(stacks) => stacks.config().stacks.keys().cloned().collect(),
+                None => Catalog::default().stacks,
+            },
+            Kinds::load_if_present(&home.kinds_path()).unwrap_or_else(|_| Kinds::builtin()),
+        );
+        let Ok(manifest) = Manifest::from_path(&manifest_path, &catalog, &ParseOptions::default()) else {
             // `bale build` reports the manifest's errors in the log.
             return (start, None);
         };
@@ -333,7 +342,7 @@ async fn describe(ctx: &Context, prepared: &source::Prepared) -> (BuildStart, Op
             start.coordinate = Some(coordinate.to_string());
         }
         start.stack = Some(manifest.stack.name.clone());
-        if let Ok(stacks) = Stacks::load(&home, None) {
+        if let Some(stacks) = stacks {
             start.stack_digest = stacks.image(&manifest.stack.name).ok().map(|image| image.digest);
             start.stack_packages = stacks.record(&manifest.stack.name).map(|r| r.packages).unwrap_or_default();
         }

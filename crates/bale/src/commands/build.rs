@@ -4,16 +4,11 @@
 use std::path::Path;
 
 use bale_build::{BuildEvent, BuildRequest, Builder};
-use bale_manifest::{Catalog, Kinds, Manifest, ParseOptions};
 use bale_stack::Stacks;
 
 use crate::cli::BuildArgs;
 use crate::exit::Failure;
 use crate::printer::Printer;
-
-/// The admin's kinds file in `$BALE_HOME`, merged over the shipped kinds
-/// (as `stacks.toml` there is over the shipped stacks).
-pub const KINDS_FILE: &str = "kinds.toml";
 
 /// Where `--keep-failed` keeps failed builds' environments: one directory
 /// per expiry time (seconds since the epoch), removed by the first build
@@ -40,13 +35,12 @@ fn remove_expired_environments(failed_dir: &Path, printer: &Printer) {
 
 pub fn run(args: BuildArgs, printer: &Printer) -> Result<(), Failure> {
     let home = super::home()?;
-    let kinds_file = home.root().join(KINDS_FILE);
-    let kinds = Kinds::load_if_present(&kinds_file).map_err(|e| Failure::user(e.into()))?;
     let stacks = Stacks::load(&home, None).map_err(|e| Failure::user(e.into()))?;
     // The admin's stacks and kinds are what a manifest may name here.
-    let catalog = Catalog::new(stacks.config().stacks.keys().cloned().collect(), kinds.clone());
+    let catalog = super::check::machine_catalog(&home)?;
+    let kinds = catalog.kinds.clone();
     let manifest_path = super::check::manifest_path(&args.dir);
-    let manifest = load(&manifest_path, &catalog, printer)?;
+    let manifest = super::check::load_with(&manifest_path, &catalog, printer)?;
     let source_dir = manifest_path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     // The facts name the source; a relative path would mean nothing later.
     let source_dir = &source_dir.canonicalize().unwrap_or_else(|_| source_dir.to_path_buf());
@@ -141,27 +135,6 @@ pub fn run(args: BuildArgs, printer: &Printer) -> Result<(), Failure> {
         ));
     }
     Ok(())
-}
-
-/// Reads and validates a manifest against `catalog` (the admin's stacks
-/// and kinds), resolving the kind's defaults; prints every diagnostic on failure.
-fn load(path: &Path, catalog: &Catalog, printer: &Printer) -> Result<Manifest, Failure> {
-    if !path.is_file() {
-        return Err(Failure::user(anyhow::anyhow!("no bale.toml at {}: run `bale init` to write one", path.display())));
-    }
-    match Manifest::from_path(path, catalog, &ParseOptions::default()) {
-        Ok(m) => Ok(m.resolved(&catalog.kinds)),
-        Err(diagnostics) => {
-            if printer.json() {
-                let _ = printer.print_json(&serde_json::json!({
-                    "ok": false, "path": path, "errors": diagnostics.located(),
-                }));
-            } else {
-                printer.raw_stderr(diagnostics.render(printer.colour()).trim_end());
-            }
-            Err(Failure::reported(anyhow::anyhow!("{} has {} error(s)", path.display(), diagnostics.len())))
-        }
-    }
 }
 
 /// Fails unless two builds of one source gave the same bytes, naming the

@@ -2,7 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use bale_manifest::{Catalog, Manifest, ParseOptions};
+use bale_home::Home;
+use bale_manifest::{Catalog, Kinds, Manifest, ParseOptions};
+use bale_stack::Stacks;
 
 use crate::cli::CheckArgs;
 use crate::exit::Failure;
@@ -32,16 +34,31 @@ pub fn manifest_path(dir: &Path) -> PathBuf {
     }
 }
 
-/// Reads and validates a manifest, printing every diagnostic on failure.
+/// The stacks and kinds a manifest may name on this machine: those of
+/// `$BALE_HOME/stacks.toml` and `kinds.toml` over the shipped ones.
+pub fn machine_catalog(home: &Home) -> Result<Catalog, Failure> {
+    let kinds = Kinds::load_if_present(&home.kinds_path()).map_err(|e| Failure::user(e.into()))?;
+    let stacks = Stacks::load(home, None).map_err(|e| Failure::user(e.into()))?;
+    Ok(Catalog::new(stacks.config().stacks.keys().cloned().collect(), kinds))
+}
+
+/// Reads and validates a manifest against this machine's stacks and kinds,
+/// printing every diagnostic on failure.
 pub fn load(path: &Path, printer: &Printer) -> Result<Manifest, Failure> {
+    let catalog = machine_catalog(&super::home()?)?;
+    load_with(path, &catalog, printer)
+}
+
+/// Reads and validates a manifest against `catalog`, printing every
+/// diagnostic on failure.
+pub fn load_with(path: &Path, catalog: &Catalog, printer: &Printer) -> Result<Manifest, Failure> {
     if !path.is_file() {
         return Err(Failure::user(anyhow::anyhow!(
             "no bale.toml at {}: run `bale init` to write one",
             path.display()
         )));
     }
-    let catalog = Catalog::default();
-    match Manifest::from_path(path, &catalog, &ParseOptions::default()) {
+    match Manifest::from_path(path, catalog, &ParseOptions::default()) {
         Ok(m) => Ok(m.resolved(&catalog.kinds)),
         Err(diagnostics) => {
             if printer.json() {
