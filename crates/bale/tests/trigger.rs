@@ -104,6 +104,29 @@ async fn watch_once_submits_each_version_branch_once_and_reports_other_branches_
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn skip_existing_builds_only_what_is_pushed_after_the_first_poll() {
+    let scratch = Scratch::new();
+    let remote = bare_repo(&scratch);
+    let (server, seen) = receiver(StatusCode::CREATED).await;
+
+    let first = watch_once(&scratch, &remote, &server, &["--skip-existing", "--json"]).await;
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    assert_eq!(report["skipped"], serde_json::json!(["hello-1.2.0"]));
+    assert!(seen.lock().unwrap().is_empty(), "an existing ref was submitted");
+
+    // A version pushed afterwards is built, the skipped one still is not.
+    let work = scratch.path().join("work");
+    git(&work, &["checkout", "-q", "-b", "hello-1.3.0"]);
+    git(&work, &["push", "-q", &remote, "hello-1.3.0"]);
+    let second = watch_once(&scratch, &remote, &server, &["--skip-existing"]).await;
+    assert!(second.status.success(), "{}", String::from_utf8_lossy(&second.stderr));
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0].1["ref"], "hello-1.3.0");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_build_the_service_refused_is_submitted_again_at_the_next_poll() {
     let scratch = Scratch::new();
     let remote = bare_repo(&scratch);

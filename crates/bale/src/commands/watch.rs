@@ -14,7 +14,7 @@ use crate::printer::Printer;
 
 /// `bale watch`.
 #[derive(Debug, Args)]
-#[command(after_help = "Each new or moved branch `<name>-<version>` or tag `v<version>` is submitted as a build (POST /api/v1/builds, token: BALE_TOKEN); other branches are reported as refused, once. The refs seen are kept in $BALE_HOME/watch/, so a restarted watch submits only what is new; the first poll of a remote submits every version ref it has.")]
+#[command(after_help = "Each new or moved branch `<name>-<version>` or tag `v<version>` is submitted as a build (POST /api/v1/builds, token: BALE_TOKEN); other branches are reported as refused, once. The refs seen are kept in $BALE_HOME/watch/, so a restarted watch submits only what is new; the first poll of a remote submits every version ref it has, unless --skip-existing.")]
 pub struct WatchArgs {
     /// The git remote to poll (a URL or a path; anything `git ls-remote` takes).
     pub remote: String,
@@ -27,6 +27,10 @@ pub struct WatchArgs {
     /// Poll once and exit (1 if a build could not be submitted).
     #[arg(long)]
     pub once: bool,
+    /// On the first poll of a remote, record the version refs it already has
+    /// without building them: only later pushes are built.
+    #[arg(long)]
+    pub skip_existing: bool,
 }
 
 pub fn run(args: WatchArgs, printer: &Printer) -> Result<(), Failure> {
@@ -40,6 +44,20 @@ pub fn run(args: WatchArgs, printer: &Printer) -> Result<(), Failure> {
     let watch = Watch::new(args.remote.clone(), &home.root().join("watch"));
     let service = Service { url: format!("{}/api/v1/builds", server.trim_end_matches('/')), token, client: reqwest::Client::new() };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime").internal()?;
+
+    if args.skip_existing && !watch.state_file().exists() {
+        // Polling records every ref as seen; nothing is submitted.
+        let poll = watch.poll().map_err(|e| Failure::user(e.into()))?;
+        let skipped: Vec<&str> = poll.triggers.iter().map(|t| t.git_ref.as_str()).collect();
+        printer.status("Skipped", format!("{} version ref(s) {} already has: {}", skipped.len(), args.remote, skipped.join(", ")));
+        if args.once {
+            if printer.json() {
+                return printer.print_json(&serde_json::json!({"queued": [], "refused": [], "failed": [], "skipped": skipped}));
+            }
+            return Ok(());
+        }
+        std::thread::sleep(interval.max(Duration::from_secs(1)));
+    }
 
     if args.once {
         let poll = watch.poll().map_err(|e| Failure::user(e.into()))?;
