@@ -28,6 +28,12 @@ pub enum RemoteError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A variable that cannot be sent as one `NAME=VALUE` line.
+    #[error("variable `{name}` holds a line break, which a deploy on --hosts cannot send; deploy on each machine with --env instead")]
+    BadVariable {
+        /// The variable's name.
+        name: String,
+    },
     /// The ssh command setting is empty.
     #[error("the ssh command is empty; set --ssh (or BALE_SSH) to e.g. `ssh -F ~/.ssh/bale_config`, or unset it")]
     EmptySsh,

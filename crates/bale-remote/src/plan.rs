@@ -58,7 +58,8 @@ pub struct RemoteDeploy {
     pub coordinate: String,
     /// The repository URL; `None` leaves it to the host's own `BALE_REPO`.
     pub repo: Option<String>,
-    /// `--env NAME=VALUE` for the deploy.
+    /// Variables for the deploy, sent on the ssh connection's standard
+    /// input (`--env-file -`), never on a command line where `ps` shows them.
     pub env: Vec<(String, String)>,
     /// `--keep N` for the deploy.
     pub keep: Option<usize>,
@@ -111,8 +112,8 @@ impl RemoteDeploy {
             script.push_str(" --allow-unsigned");
         }
         script.push_str(&format!(" && exec \"$b\" deploy {} {coordinate}", quote(&self.app)));
-        for (name, value) in &self.env {
-            script.push_str(&format!(" --env {}", quote(&format!("{name}={value}"))));
+        if !self.env.is_empty() {
+            script.push_str(" --env-file -");
         }
         if let Some(keep) = self.keep {
             script.push_str(&format!(" --keep {keep}"));
@@ -124,6 +125,22 @@ impl RemoteDeploy {
             script.push_str(" --allow-unsigned");
         }
         script
+    }
+
+    /// What the host's `bale deploy --env-file -` reads: one `NAME=VALUE`
+    /// per line; `None` without variables.
+    pub fn env_input(&self) -> Result<Option<Vec<u8>>, RemoteError> {
+        if self.env.is_empty() {
+            return Ok(None);
+        }
+        let mut input = String::new();
+        for (name, value) in &self.env {
+            if name.contains(['\n', '=']) || value.contains('\n') {
+                return Err(RemoteError::BadVariable { name: name.clone() });
+            }
+            input.push_str(&format!("{name}={value}\n"));
+        }
+        Ok(Some(input.into_bytes()))
     }
 
     /// The ssh command line (program first) that deploys on `host`.
@@ -167,11 +184,29 @@ mod tests {
     }
 
     #[test]
+    fn variables_go_on_standard_input_not_on_the_command_line() {
+        let p = plan(None);
+        let line = p.ssh_command(&Ssh::system(), &host()).expect("command").join(" ");
+        assert!(!line.contains("GREETING") && !line.contains("hi there"), "{line}");
+        assert_eq!(p.env_input().expect("input").as_deref(), Some(&b"GREETING=hi there\n"[..]));
+        let none = RemoteDeploy { env: Vec::new(), ..plan(None) };
+        assert_eq!(none.env_input().expect("input"), None);
+        assert!(!none.script().contains("--env-file"));
+    }
+
+    #[test]
+    fn a_variable_with_a_line_break_is_refused_naming_it() {
+        let p = RemoteDeploy { env: vec![("MOTD".into(), "two\nlines".into())], ..plan(None) };
+        let err = p.env_input().expect_err("refused").to_string();
+        assert!(err.contains("MOTD") && err.contains("line break"), "{err}");
+    }
+
+    #[test]
     fn the_script_installs_from_the_repository_then_deploys_with_the_options() {
         assert_eq!(
             plan(Some("http://repo.example:7070")).script(),
             "exec 2>&1; b=/opt/bale/bin/bale; \"$b\" install org.example:flask-notes:1.0.0 --repo http://repo.example:7070 \
-             && exec \"$b\" deploy notes org.example:flask-notes:1.0.0 --env 'GREETING=hi there' --keep 3 --wait"
+             && exec \"$b\" deploy notes org.example:flask-notes:1.0.0 --env-file - --keep 3 --wait"
         );
     }
 

@@ -2,7 +2,7 @@
 //! collecting what each host said.
 
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -76,12 +76,14 @@ pub fn roll_out(
     progress: &(dyn Fn(&Host, &str) + Sync),
 ) -> Result<Vec<HostResult>, RemoteError> {
     let commands = hosts.iter().map(|h| plan.ssh_command(ssh, h)).collect::<Result<Vec<_>, _>>()?;
+    let input = plan.env_input()?;
+    let input = input.as_deref();
     let results = match order {
         Order::Parallel => std::thread::scope(|scope| {
             let running: Vec<_> = hosts
                 .iter()
                 .zip(&commands)
-                .map(|(host, line)| scope.spawn(move || run_one(host, line, progress)))
+                .map(|(host, line)| scope.spawn(move || run_one(host, line, input, progress)))
                 .collect();
             running
                 .into_iter()
@@ -109,7 +111,7 @@ pub fn roll_out(
                     });
                     continue;
                 }
-                results.push(run_one(host, line, progress));
+                results.push(run_one(host, line, input, progress));
             }
             results
         }
@@ -117,8 +119,9 @@ pub fn roll_out(
     Ok(results)
 }
 
-/// Runs one host's ssh command, streaming and keeping its output.
-fn run_one(host: &Host, line: &[String], progress: &(dyn Fn(&Host, &str) + Sync)) -> HostResult {
+/// Runs one host's ssh command with `input` on its standard input,
+/// streaming and keeping its output.
+fn run_one(host: &Host, line: &[String], input: Option<&[u8]>, progress: &(dyn Fn(&Host, &str) + Sync)) -> HostResult {
     let started = Instant::now();
     let failed = |reason: String, output: Vec<String>| HostResult {
         host: host.clone(),
@@ -128,7 +131,7 @@ fn run_one(host: &Host, line: &[String], progress: &(dyn Fn(&Host, &str) + Sync)
     };
     let mut child = match Command::new(&line[0])
         .args(&line[1..])
-        .stdin(Stdio::null())
+        .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -136,6 +139,7 @@ fn run_one(host: &Host, line: &[String], progress: &(dyn Fn(&Host, &str) + Sync)
         Ok(child) => child,
         Err(e) => return failed(format!("could not run `{}`: {e}; is the ssh client installed?", line[0]), Vec::new()),
     };
+    let stdin = child.stdin.take();
     let kept = Mutex::new(VecDeque::with_capacity(KEPT_LINES));
     let forward = |stream: Box<dyn Read + Send>| {
         for text in BufReader::new(stream).lines().map_while(Result::ok) {
@@ -150,6 +154,14 @@ fn run_one(host: &Host, line: &[String], progress: &(dyn Fn(&Host, &str) + Sync)
     let stdout = child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>);
     let stderr = child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>);
     std::thread::scope(|scope| {
+        if let (Some(input), Some(mut stdin)) = (input, stdin) {
+            // Written while the output is read, and closed, so the host's
+            // `--env-file -` sees its end; a host that stops reading fails
+            // its deploy, which its output shows.
+            scope.spawn(move || {
+                let _ = stdin.write_all(input);
+            });
+        }
         for stream in [stdout, stderr].into_iter().flatten() {
             scope.spawn(|| forward(stream));
         }

@@ -300,6 +300,11 @@ pub struct DeployArgs {
     /// Give the app a variable (kept for later deploys); repeat for more.
     #[arg(long = "env", value_name = "NAME=VALUE", value_parser = crate::commands::parse_env)]
     pub env: Vec<(String, String)>,
+    /// Read variables from FILE (`-`: standard input), one NAME=VALUE per
+    /// line; blank lines and lines starting with `#` are skipped. `--env`
+    /// wins over the file. Keeps secrets off the command line.
+    #[arg(long, value_name = "FILE")]
+    pub env_file: Option<PathBuf>,
     /// Keep the newest N deployments; the current one and the one before it always stay.
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub keep: usize,

@@ -288,10 +288,13 @@ impl Lab {
 #[test]
 fn a_deploy_to_two_hosts_installs_from_the_repository_and_runs_on_each() {
     let Some(lab) = lab() else { return };
-    lab.deploy("1.0.0", &[]).success().stderr(
+    lab.deploy("1.0.0", &["--env", "GREETING=hi there"]).success().stderr(
         predicate::str::contains("Deployed bale-test-host1").and(predicate::str::contains("Deployed bale-test-host2")),
     );
     for host in &lab.hosts {
+        // The variable travelled on the connection's input, not its command line.
+        let env = std::fs::read_to_string(host.home().join("apps/web/env")).unwrap_or_default();
+        assert!(env.contains("GREETING") && env.contains("hi there"), "{}: {env}", host.name);
         assert_eq!(host.current(&lab.s, "web").as_deref(), Some("org.example:web:1.0.0"), "{}", host.name);
         assert!(host.home().join("pkgs/org/example/web/1.0.0").is_dir(), "installed on {}", host.name);
         assert_eq!(host.get(lab.app_port).as_deref(), Some("web 1.0.0\n"), "{} answers", host.name);

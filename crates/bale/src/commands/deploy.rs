@@ -10,7 +10,12 @@ use crate::cli::DeployArgs;
 use crate::exit::Failure;
 use crate::printer::Printer;
 
-pub fn run(args: DeployArgs, printer: &Printer) -> Result<(), Failure> {
+pub fn run(mut args: DeployArgs, printer: &Printer) -> Result<(), Failure> {
+    if let Some(file) = &args.env_file {
+        let mut env = read_env_file(file)?;
+        env.append(&mut args.env);
+        args.env = env;
+    }
     if args.hosts.hosts.is_some() {
         return super::hosts::run(&args, printer);
     }
@@ -64,6 +69,30 @@ pub fn run(args: DeployArgs, printer: &Printer) -> Result<(), Failure> {
         ),
     );
     Ok(())
+}
+
+/// The `NAME=VALUE` lines of `--env-file` (`-`: standard input), in order.
+fn read_env_file(path: &std::path::Path) -> Result<Vec<(String, String)>, Failure> {
+    let shown = if path == std::path::Path::new("-") { "standard input".to_owned() } else { path.display().to_string() };
+    let text = if path == std::path::Path::new("-") {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+            .map_err(|e| Failure::user(anyhow::anyhow!("--env-file: cannot read {shown}: {e}")))?;
+        text
+    } else {
+        std::fs::read_to_string(path).map_err(|e| Failure::user(anyhow::anyhow!("--env-file: cannot read {shown}: {e}")))?
+    };
+    let mut env = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let pair = parse_env(line)
+            .map_err(|e| Failure::user(anyhow::anyhow!("--env-file {shown}, line {}: {e}", number + 1)))?;
+        env.push(pair);
+    }
+    Ok(env)
 }
 
 /// A package file when the argument names one (or ends in `.bale`), else a coordinate.
