@@ -267,6 +267,30 @@ pub async fn requeue_expired(db: &Database) -> Result<u64, DbError> {
     end_write(&mut conn, result).await
 }
 
+/// Lets go of attempt `attempt` of build `id` at once, as a worker that is
+/// stopping does: the build goes back to the queue (or fails after
+/// [`MAX_TRIES`], or is canceled if a cancel was asked) as if its lease had
+/// run out. `false` when the attempt no longer held the build.
+pub async fn release(db: &Database, id: i64, attempt: i64) -> Result<bool, DbError> {
+    let mut conn = db.pool().acquire().await?;
+    begin_write(db, &mut conn).await?;
+    let result = async {
+        let held = sqlx::query("UPDATE builds SET lease_until = 0 WHERE id = $1 AND tries = $2 AND status = 'running'")
+            .bind(id)
+            .bind(attempt)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+        if held == 0 {
+            return Ok(false);
+        }
+        requeue_in(db.backend(), &mut conn).await?;
+        Ok(true)
+    }
+    .await;
+    end_write(&mut conn, result).await
+}
+
 async fn requeue_in(backend: Backend, conn: &mut PoolConnection<Any>) -> Result<u64, DbError> {
     let lock = if backend == Backend::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
     let now = now_ms();

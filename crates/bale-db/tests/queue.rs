@@ -175,6 +175,21 @@ async fn an_expired_lease_requeues_the_build_until_the_third_loss_fails_it(db: &
 }
 on_each_backend!(an_expired_lease_requeues_the_build_until_the_third_loss_fails_it);
 
+async fn a_released_build_is_queued_at_once_and_its_worker_lets_go(db: &Database) {
+    let id = builds::submit(db, &source("released")).await.unwrap().id;
+    // A lease far in the future: only the release makes the build claimable.
+    let claimed = queue::claim(db, "stopping", 3_600_000).await.unwrap().unwrap();
+    assert!(queue::release(db, id, claimed.attempt).await.unwrap());
+    assert_eq!(builds::get(db, id).await.unwrap().unwrap().status, BuildStatus::Queued);
+    assert_eq!(queue::renew(db, id, claimed.attempt, 30_000).await.unwrap(), Renewal::Lost);
+    assert!(!queue::release(db, id, claimed.attempt).await.unwrap(), "an attempt that let go holds nothing");
+    let again = queue::claim(db, "other", 30_000).await.unwrap().expect("claimable again");
+    assert_eq!((again.build.id, again.attempt), (id, 2));
+    let attempts = builds::attempts(db, id).await.unwrap();
+    assert_eq!(attempts[0].outcome.as_deref(), Some("lost"));
+}
+on_each_backend!(a_released_build_is_queued_at_once_and_its_worker_lets_go);
+
 async fn cancel_stops_queued_builds_at_once_and_asks_running_ones(db: &Database) {
     let queued = builds::submit(db, &source("a")).await.unwrap().id;
     assert_eq!(queue::request_cancel(db, queued).await.unwrap(), CancelOutcome::Canceled);

@@ -260,6 +260,41 @@ fn cancel_kills_the_whole_build_process_tree_and_marks_it_canceled() {
     s.bale().args(["cancel", &id]).env("BALE_REPO", &url).env("BALE_TOKEN", &token).assert().code(1);
 }
 
+#[test]
+fn a_worker_stopped_by_sigterm_kills_its_build_and_puts_it_back_in_the_queue_at_once() {
+    let s = Scratch::new();
+    let marker = "5183.75";
+    sleeper(&s, "slow", "1.0.0", marker, true);
+    s.bale().args(["key", "generate"]).assert().success();
+    let token = token(&s, "build", None);
+    let (_server, url) = serve(&s, &["--workers", "0"], &[]);
+    let out = s.bale().args(["submit", "slow"]).env("BALE_REPO", &url).env("BALE_TOKEN", &token).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let id: i64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    // A lease far longer than the test: only the release can requeue the build.
+    let database = format!("sqlite://{}", s.home().join("bale.db").display());
+    let storage = s.home().join("repo").display().to_string();
+    let mut worker = spawn(
+        &s,
+        &["worker", "--database", &database, "--storage", &storage, "--concurrency", "1", "--lease-secs", "600", "--name", "worker-a"],
+        &[],
+    );
+    wait_until("the build's processes", Duration::from_secs(60), || (processes_with(marker).len() >= 2).then_some(()));
+    assert_eq!(build_record(&url, id)["status"], "running");
+
+    let term = Command::new("kill").args(["-TERM", &worker.0.id().to_string()]).status().unwrap();
+    assert!(term.success());
+    let exited = wait_until("the worker to exit", Duration::from_secs(30), || worker.0.try_wait().unwrap());
+    assert!(exited.success(), "the worker exited with {exited}");
+    assert!(processes_with(marker).is_empty(), "the build's processes outlived the worker");
+    let build = build_record(&url, id);
+    assert_eq!(build["status"], "queued", "{build}");
+    let attempts = build["attempts"].as_array().unwrap();
+    assert_eq!((attempts[0]["worker"].as_str(), attempts[0]["outcome"].as_str()), (Some("worker-a"), Some("lost")), "{build}");
+    let log = s.bale().args(["logs", "--build", &id.to_string()]).env("BALE_REPO", &url).output().unwrap();
+    assert!(String::from_utf8_lossy(&log.stdout).contains("the worker is stopping"), "{}", String::from_utf8_lossy(&log.stdout));
+}
+
 /// A moto S3 server with one bucket, or `None` outside CI when moto is missing.
 fn moto() -> Option<(Running, String)> {
     let installed = Command::new("moto_server").arg("--help").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());

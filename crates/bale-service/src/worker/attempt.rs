@@ -52,10 +52,14 @@ impl Ended {
 enum Stop {
     Cancel,
     Lost,
+    /// The worker is stopping: the build goes back to the queue.
+    Shutdown,
 }
 
-/// Runs one claimed build to its end and records it (unless the lease was lost).
-pub(super) async fn run(ctx: Arc<Context>, claimed: Claimed) {
+/// Runs one claimed build to its end and records it (unless the lease was
+/// lost); when `shutdown` turns true first, kills the build and puts it
+/// back in the queue.
+pub(super) async fn run(ctx: Arc<Context>, claimed: Claimed, shutdown: watch::Receiver<bool>) {
     let id = claimed.build.id;
     let attempt = claimed.attempt;
     let db = ctx.db.clone();
@@ -69,11 +73,21 @@ pub(super) async fn run(ctx: Arc<Context>, claimed: Claimed) {
     log.line(format!("worker {}: build {id}, attempt {attempt}", ctx.options.name));
 
     let (stop_tx, stop_rx) = watch::channel(None::<Stop>);
-    let renewer = tokio::spawn(renew(db.clone(), id, attempt, ctx.options.lease, stop_tx));
+    let why = stop_rx.clone();
+    let renewer = tokio::spawn(renew(db.clone(), id, attempt, ctx.options.lease, stop_tx, shutdown));
     let mut maintainer = None;
     let ended = build(&ctx, &claimed, &log, stop_rx, &mut maintainer).await;
     renewer.abort();
 
+    if ended.is_none() && *why.borrow() == Some(Stop::Shutdown) {
+        log.line("the worker stopped: the build goes back to the queue");
+        log.close().await;
+        match queue::release(&db, id, attempt).await {
+            Ok(_) => tracing::info!(build = id, attempt, "released: the worker is stopping"),
+            Err(error) => tracing::error!(build = id, %error, "cannot release the build; its lease will run out"),
+        }
+        return;
+    }
     let Some(mut ended) = ended else {
         log.line("the lease was lost: another worker has the build now");
         log.close().await;
@@ -132,12 +146,26 @@ pub(super) async fn run(ctx: Arc<Context>, claimed: Claimed) {
 }
 
 /// Renews the lease a few times per lease period (at least every 2 s, which
-/// is also how soon a cancel is noticed), telling the build when to stop.
-async fn renew(db: Database, id: i64, attempt: i64, lease: std::time::Duration, stop: watch::Sender<Option<Stop>>) {
+/// is also how soon a cancel is noticed), telling the build when to stop,
+/// and at once when the worker is `shutdown`.
+async fn renew(
+    db: Database,
+    id: i64,
+    attempt: i64,
+    lease: std::time::Duration,
+    stop: watch::Sender<Option<Stop>>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let every = (lease / 3).clamp(std::time::Duration::from_millis(50), std::time::Duration::from_secs(2));
     let lease_ms = lease.as_millis() as i64;
     loop {
-        tokio::time::sleep(every).await;
+        tokio::select! {
+            () = tokio::time::sleep(every) => {}
+            Ok(_) = shutdown.wait_for(|stopping| *stopping) => {
+                let _ = stop.send(Some(Stop::Shutdown));
+                return;
+            }
+        }
         match queue::renew(&db, id, attempt, lease_ms).await {
             Ok(Renewal::Held) => {}
             Ok(Renewal::CancelRequested) => {
@@ -228,6 +256,7 @@ async fn build(
                 log.line(match reason {
                     Stop::Cancel => "cancel requested: killing the build's processes",
                     Stop::Lost => "lease lost: killing the build's processes",
+                    Stop::Shutdown => "the worker is stopping: killing the build's processes",
                 });
                 killer.kill();
                 stopped_by = Some(reason);
@@ -236,7 +265,7 @@ async fn build(
     };
     let seen_steps = steps.await.unwrap_or_default();
     match stopped_by {
-        Some(Stop::Lost) => return None,
+        Some(Stop::Lost | Stop::Shutdown) => return None,
         Some(Stop::Cancel) => {
             return Some(Ended {
                 status: BuildStatus::Canceled,
@@ -305,7 +334,7 @@ async fn build(
 
 fn stopped_early(reason: Stop) -> Option<Ended> {
     match reason {
-        Stop::Lost => None,
+        Stop::Lost | Stop::Shutdown => None,
         Stop::Cancel => Some(Ended {
             status: BuildStatus::Canceled,
             error: Some("canceled by request".into()),

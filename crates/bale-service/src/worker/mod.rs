@@ -19,7 +19,8 @@ use bale_db::{queue, Database};
 use bale_home::Home;
 use bale_repo::Storage;
 use bale_sign::SecretKey;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::{watch, Notify, Semaphore};
+use tokio::task::JoinSet;
 
 pub use attempt::log_key;
 pub use source::is_git_url as source_is_git;
@@ -28,6 +29,10 @@ pub use source::is_git_url as source_is_git;
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
 /// How often an idle worker looks for queued builds.
 pub const DEFAULT_POLL: Duration = Duration::from_millis(500);
+
+/// How long a stopping worker waits for its builds to be killed and put
+/// back in the queue.
+const RELEASE_TIME: Duration = Duration::from_secs(30);
 
 /// How a worker runs.
 #[derive(Debug, Clone)]
@@ -108,12 +113,35 @@ impl Worker {
     }
 
     /// Claims and runs builds until `shutdown` completes; builds in flight
-    /// are then left to finish within their lease or be retried elsewhere.
+    /// are then killed and put back in the queue at once, for this or
+    /// another worker to run again.
     pub async fn run(&self, shutdown: impl std::future::Future<Output = ()>) {
+        let (stopping_tx, stopping) = watch::channel(false);
+        let mut running = JoinSet::new();
+        self.claim_until(shutdown, &stopping, &mut running).await;
+        if !running.is_empty() {
+            tracing::info!(builds = running.len(), "stopping: putting the builds in flight back in the queue");
+        }
+        let _ = stopping_tx.send(true);
+        let drained = tokio::time::timeout(RELEASE_TIME, async { while running.join_next().await.is_some() {} }).await;
+        if drained.is_err() {
+            tracing::warn!("builds still stopping after {RELEASE_TIME:?}; their leases will run out");
+        }
+    }
+
+    /// The claiming loop of [`Worker::run`]: each claimed build runs in `running`.
+    async fn claim_until(
+        &self,
+        shutdown: impl std::future::Future<Output = ()>,
+        stopping: &watch::Receiver<bool>,
+        running: &mut JoinSet<()>,
+    ) {
         let concurrency = self.context.options.concurrency.max(1);
         let slots = Arc::new(Semaphore::new(concurrency));
         tokio::pin!(shutdown);
         loop {
+            // Forget the builds that ended.
+            while running.try_join_next().is_some() {}
             let permit = tokio::select! {
                 permit = slots.clone().acquire_owned() => match permit {
                     Ok(permit) => permit,
@@ -129,8 +157,9 @@ impl Worker {
                 Ok(Some(claimed)) => {
                     tracing::info!(build = claimed.build.id, attempt = claimed.attempt, worker = %self.context.options.name, "claimed");
                     let context = self.context.clone();
-                    tokio::spawn(async move {
-                        attempt::run(context, claimed).await;
+                    let stopping = stopping.clone();
+                    running.spawn(async move {
+                        attempt::run(context, claimed, stopping).await;
                         drop(permit);
                     });
                 }
