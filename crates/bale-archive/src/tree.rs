@@ -2,7 +2,7 @@
 //! file (in parallel), and hold the sorted records the index is made of,
 //! with the content of small files, so the second pass need not reopen them.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fs::{self, File};
 use std::io::Read;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
@@ -26,12 +26,14 @@ pub struct PackageTree {
     /// What each regular file looked like when hashed (`None` for others),
     /// so the second pass can tell a file changed in between.
     stamps: Vec<Option<Stamp>>,
-    /// The content of small files as hashed (aligned with `records`), so the
-    /// second pass need not open them again.
-    kept: Vec<Option<Box<[u8]>>>,
-    /// Files bale adds that are not on disk (e.g. generated `script.d/`), by path.
-    generated: BTreeMap<String, Vec<u8>>,
+    /// Content held in memory (aligned with `records`): small files as they
+    /// were hashed, so the second pass need not open them again, and the
+    /// files bale adds that are not on disk (e.g. generated `script.d/`).
+    kept: Vec<Option<Content>>,
 }
+
+/// A file's bytes held in memory.
+pub(crate) type Content = Box<[u8]>;
 
 /// Size and modification time of a file when it was hashed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,8 +59,8 @@ impl PackageTree {
         let mut records = Vec::new();
         walk(root, "", &mut records)?;
         records.sort_by(|a, b| a.path.cmp(&b.path));
-        let (stamps, kept) = hash_files(root, &mut records)?;
-        Ok(PackageTree { root: root.to_path_buf(), records, stamps, kept, generated: BTreeMap::new() })
+        let Hashes { stamps, kept } = hash_files(root, &mut records)?;
+        Ok(PackageTree { root: root.to_path_buf(), records, stamps, kept })
     }
 
     /// The package root that was scanned.
@@ -101,14 +103,9 @@ impl PackageTree {
         &self.stamps
     }
 
-    /// The content kept from the first pass, aligned with [`Self::records`].
-    pub(crate) fn kept(&self) -> &[Option<Box<[u8]>>] {
+    /// The content held in memory, aligned with [`Self::records`].
+    pub(crate) fn kept(&self) -> &[Option<Content>] {
         &self.kept
-    }
-
-    /// The content of a file added with [`Self::add_generated`].
-    pub(crate) fn generated(&self, path: &str) -> Option<&[u8]> {
-        self.generated.get(path).map(Vec::as_slice)
     }
 
     /// Adds a file that is not in the root on disk (such as a generated
@@ -130,7 +127,7 @@ impl PackageTree {
             match self.records.iter().find(|r| r.path == parent) {
                 Some(r) if r.entry_type == EntryType::Dir => {}
                 Some(_) => return Err(ArchiveError::Duplicate { path: parent.clone() }),
-                None => self.insert(record(parent.clone(), EntryType::Dir, Some(0o755)), None),
+                None => self.insert(record(parent.clone(), EntryType::Dir, Some(0o755)), None, None),
             }
         }
         let mut file = record(path.to_string(), EntryType::File, Some(if executable { 0o755 } else { 0o644 }));
@@ -138,17 +135,16 @@ impl PackageTree {
         file.sha256 = Some(hex::encode(Sha256::digest(&content)));
         file.class = Some(bale_inspect::classify(path, &content));
         let stamp = Stamp { size: content.len() as u64, mtime: 0, mtime_nsec: 0 };
-        self.insert(file, Some(stamp));
-        self.generated.insert(path.to_string(), content);
+        self.insert(file, Some(stamp), Some(content.into_boxed_slice()));
         Ok(())
     }
 
-    /// Inserts a record at its sorted place, keeping stamps aligned.
-    fn insert(&mut self, record: FileRecord, stamp: Option<Stamp>) {
+    /// Inserts a record at its sorted place, keeping stamps and content aligned.
+    fn insert(&mut self, record: FileRecord, stamp: Option<Stamp>, content: Option<Content>) {
         let at = self.records.partition_point(|r| r.path < record.path);
         self.records.insert(at, record);
         self.stamps.insert(at, stamp);
-        self.kept.insert(at, None);
+        self.kept.insert(at, content);
     }
 }
 
@@ -215,13 +211,15 @@ const KEEP_FILE: u64 = 64 << 10;
 /// ...while their total stays under this.
 const KEEP_TOTAL: u64 = 256 << 20;
 
-/// Hashes and classifies every regular file in `records`, one worker per core;
-/// returns each file's stamp and the small files' content.
-#[allow(clippy::type_complexity)]
-fn hash_files(
-    root: &Path,
-    records: &mut [FileRecord],
-) -> Result<(Vec<Option<Stamp>>, Vec<Option<Box<[u8]>>>), ArchiveError> {
+/// What hashing leaves beside the records, aligned with them.
+struct Hashes {
+    stamps: Vec<Option<Stamp>>,
+    kept: Vec<Option<Content>>,
+}
+
+/// Hashes and classifies every regular file in `records`, one worker per core,
+/// keeping the small files' content.
+fn hash_files(root: &Path, records: &mut [FileRecord]) -> Result<Hashes, ArchiveError> {
     let files: Vec<usize> = (0..records.len())
         .filter(|&i| records[i].entry_type == EntryType::File)
         .collect();
@@ -263,7 +261,7 @@ fn hash_files(
         stamps[i] = Some(hashed.stamp);
         kept[i] = hashed.content;
     }
-    Ok((stamps, kept))
+    Ok(Hashes { stamps, kept })
 }
 
 struct Hashed {
@@ -271,7 +269,7 @@ struct Hashed {
     facts: bale_inspect::FileFacts,
     stamp: Stamp,
     mode: u32,
-    content: Option<Box<[u8]>>,
+    content: Option<Content>,
 }
 
 fn hash_file(path: &Path, rel: &str, buffer: &mut [u8], keep_budget: &AtomicU64) -> Result<Hashed, ArchiveError> {

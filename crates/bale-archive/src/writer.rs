@@ -215,7 +215,8 @@ impl PackageTree {
         Ok(())
     }
 
-    /// Reads one file straight into the chunks; `false` when the compressor is gone.
+    /// Puts one file into the chunks, from memory when `kept` holds it, else
+    /// read straight from disk; `false` when the compressor is gone.
     fn stream_file(
         &self,
         record: &FileRecord,
@@ -223,7 +224,7 @@ impl PackageTree {
         kept: Option<&[u8]>,
         stream: &mut ChunkedStream,
     ) -> Result<bool, ArchiveError> {
-        if let Some(content) = kept.or_else(|| self.generated(&record.path)) {
+        if let Some(content) = kept {
             let pad = tar_header::padding(stamp.size);
             return Ok(stream.put(content) && stream.put(&[0u8; tar_header::BLOCK][..pad]));
         }

@@ -13,16 +13,7 @@ fn a_package_written_behind_is_the_same_bytes_as_in_memory() {
     let root = tempfile::tempdir().unwrap();
     sample_tree(root.path());
     // Incompressible, so the archive spans several writeback windows.
-    let mut x: u64 = 0x2545f4914f6cdd1d;
-    let noise: Vec<u8> = (0..(20 << 20) / 8)
-        .flat_map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x.to_le_bytes()
-        })
-        .collect();
-    write_file(root.path(), "share/noise.bin", &noise, 0o644);
+    write_file(root.path(), "share/noise.bin", &noise(20 << 20, 0x2545f4914f6cdd1d), 0o644);
     let tree = PackageTree::scan(root.path()).unwrap();
 
     let out_dir = tempfile::tempdir().unwrap();
@@ -66,16 +57,7 @@ impl Write for FillsUp {
 fn a_failing_output_stops_the_write_with_the_outputs_own_error() {
     let root = tempfile::tempdir().unwrap();
     sample_tree(root.path());
-    let mut x: u64 = 0x9e3779b97f4a7c15;
-    let noise: Vec<u8> = (0..(8 << 20) / 8)
-        .flat_map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x.to_le_bytes()
-        })
-        .collect();
-    write_file(root.path(), "share/noise.bin", &noise, 0o644);
+    write_file(root.path(), "share/noise.bin", &noise(8 << 20, 0x9e3779b97f4a7c15), 0o644);
     let tree = PackageTree::scan(root.path()).unwrap();
 
     let err = tree.write(&meta(), MANIFEST, FillsUp { room: 1 << 20 }).unwrap_err();

@@ -113,6 +113,11 @@ impl Stacks {
         &self.config
     }
 
+    /// The name of every stack this machine defines, shipped or the admin's.
+    pub fn names(&self) -> Vec<String> {
+        self.config.stacks.keys().cloned().collect()
+    }
+
     /// How stack `name` is made.
     pub fn definition(&self, name: &str) -> Result<&StackDef, StackError> {
         check_name(name)?;

@@ -143,18 +143,7 @@ fn with_isolation_none_services_run_on_the_host_from_the_installed_package() {
 
 #[test]
 fn a_service_on_debian_bookworm_sees_the_stack_image_as_its_root() {
-    let cache = std::env::var_os("BALE_TEST_STACK_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/var/tmp/bale-stack-cache"));
-    if !can_sandbox() || !cache.join("debian-bookworm/stack.json").is_file() {
-        eprintln!("needs root and a cached debian-bookworm image; skipped");
-        return;
-    }
-    let world = World::new();
-    let stacks = bale_stack::Stacks::load(&bale_home::Home::new(world.home()), None)
-        .expect("stacks")
-        .with_image_cache(&cache);
-    stacks.create("debian-bookworm", None, &mut |_| {}).expect("the stack from the cache");
+    let Some(world) = bookworm_world() else { return };
     let port = deploy_fixture_port();
     // The base image has no python: the service only reports and waits.
     let web = "exec probe sh -c 'while :; do sleep 1; done'";
@@ -172,18 +161,7 @@ fn a_service_on_debian_bookworm_sees_the_stack_image_as_its_root() {
 
 #[test]
 fn deploy_takes_the_dependency_layer_of_a_kind_from_the_admins_kinds_file() {
-    let cache = std::env::var_os("BALE_TEST_STACK_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/var/tmp/bale-stack-cache"));
-    if !can_sandbox() || !cache.join("debian-bookworm/stack.json").is_file() {
-        eprintln!("needs root and a cached debian-bookworm image; skipped");
-        return;
-    }
-    let world = World::new();
-    let stacks = bale_stack::Stacks::load(&bale_home::Home::new(world.home()), None)
-        .expect("stacks")
-        .with_image_cache(&cache);
-    stacks.create("debian-bookworm", None, &mut |_| {}).expect("the stack from the cache");
+    let Some(world) = bookworm_world() else { return };
     // A kind only this machine's admin defines, whose run-time package no
     // Debian name can be: deploy must read it to get that far.
     std::fs::write(world.home().join("kinds.toml"), "[probekind]\nruntime = [\"Not_A_Package\"]\n").expect("kinds");
@@ -199,6 +177,24 @@ fn deploy_takes_the_dependency_layer_of_a_kind_from_the_admins_kinds_file() {
         .assert()
         .code(1)
         .stderr(predicates::str::contains("Not_A_Package"));
+}
+
+/// A world with the debian-bookworm stack made from the cached image
+/// (`BALE_TEST_STACK_CACHE`), or `None`, said, without root or that image.
+fn bookworm_world() -> Option<World> {
+    let cache = std::env::var_os("BALE_TEST_STACK_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/tmp/bale-stack-cache"));
+    if !can_sandbox() || !cache.join("debian-bookworm/stack.json").is_file() {
+        eprintln!("needs root and a cached debian-bookworm image; skipped");
+        return None;
+    }
+    let world = World::new();
+    let stacks = bale_stack::Stacks::load(&bale_home::Home::new(world.home()), None)
+        .expect("stacks")
+        .with_image_cache(&cache);
+    stacks.create("debian-bookworm", None, &mut |_| {}).expect("the stack from the cache");
+    Some(world)
 }
 
 fn deploy_fixture_port() -> u16 {

@@ -50,6 +50,19 @@ pub fn sample_tree(root: &Path) {
     std::os::unix::fs::symlink("/usr/bin/python3", root.join("lib/python")).unwrap();
 }
 
+/// `bytes` of incompressible noise (xorshift from `seed`).
+pub fn noise(bytes: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed;
+    (0..bytes / 8)
+        .flat_map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x.to_le_bytes()
+        })
+        .collect()
+}
+
 pub fn zstd(tar: &[u8]) -> Vec<u8> {
     zstd::encode_all(tar, 3).unwrap()
 }

@@ -356,10 +356,7 @@ async fn describe(ctx: &Context, prepared: &source::Prepared) -> (BuildStart, Op
         let stacks = Stacks::load(&home, None).ok();
         // What `bale build` will accept here: this machine's stacks and kinds.
         let catalog = Catalog::new(
-            match &stacks {
-                Some(stacks) => stacks.config().stacks.keys().cloned().collect(),
-                None => Catalog::default().stacks,
-            },
+            stacks.as_ref().map_or_else(|| Catalog::default().stacks, Stacks::names),
             Kinds::load_if_present(&home.kinds_path()).unwrap_or_else(|_| Kinds::builtin()),
         );
         let Ok(manifest) = Manifest::from_path(&manifest_path, &catalog, &ParseOptions::default()) else {

@@ -4,7 +4,6 @@
 use std::path::Path;
 
 use bale_build::{BuildEvent, BuildRequest, Builder};
-use bale_stack::Stacks;
 
 use crate::cli::BuildArgs;
 use crate::exit::Failure;
@@ -35,9 +34,9 @@ fn remove_expired_environments(failed_dir: &Path, printer: &Printer) {
 
 pub fn run(args: BuildArgs, printer: &Printer) -> Result<(), Failure> {
     let home = super::home()?;
-    let stacks = Stacks::load(&home, None).map_err(|e| Failure::user(e.into()))?;
+    let stacks = super::check::machine_stacks(&home)?;
     // The admin's stacks and kinds are what a manifest may name here.
-    let catalog = super::check::machine_catalog(&home)?;
+    let catalog = super::check::machine_catalog(&home, &stacks)?;
     let kinds = catalog.kinds.clone();
     let manifest_path = super::check::manifest_path(&args.dir);
     let manifest = super::check::load_with(&manifest_path, &catalog, printer)?;

@@ -34,18 +34,23 @@ pub fn manifest_path(dir: &Path) -> PathBuf {
     }
 }
 
-/// The stacks and kinds a manifest may name on this machine: those of
-/// `$BALE_HOME/stacks.toml` and `kinds.toml` over the shipped ones.
-pub fn machine_catalog(home: &Home) -> Result<Catalog, Failure> {
+/// This machine's stacks, as `$BALE_HOME/stacks.toml` has them over the shipped ones.
+pub fn machine_stacks(home: &Home) -> Result<Stacks, Failure> {
+    Stacks::load(home, None).map_err(|e| Failure::user(e.into()))
+}
+
+/// The stacks and kinds a manifest may name on this machine: `stacks`, and
+/// the kinds of `$BALE_HOME/kinds.toml` over the shipped ones.
+pub fn machine_catalog(home: &Home, stacks: &Stacks) -> Result<Catalog, Failure> {
     let kinds = Kinds::load_if_present(&home.kinds_path()).map_err(|e| Failure::user(e.into()))?;
-    let stacks = Stacks::load(home, None).map_err(|e| Failure::user(e.into()))?;
-    Ok(Catalog::new(stacks.config().stacks.keys().cloned().collect(), kinds))
+    Ok(Catalog::new(stacks.names(), kinds))
 }
 
 /// Reads and validates a manifest against this machine's stacks and kinds,
 /// printing every diagnostic on failure.
 pub fn load(path: &Path, printer: &Printer) -> Result<Manifest, Failure> {
-    let catalog = machine_catalog(&super::home()?)?;
+    let home = super::home()?;
+    let catalog = machine_catalog(&home, &machine_stacks(&home)?)?;
     load_with(path, &catalog, printer)
 }
 

@@ -73,15 +73,10 @@ pub fn run(mut args: DeployArgs, printer: &Printer) -> Result<(), Failure> {
 
 /// The `NAME=VALUE` lines of `--env-file` (`-`: standard input), in order.
 fn read_env_file(path: &std::path::Path) -> Result<Vec<(String, String)>, Failure> {
-    let shown = if path == std::path::Path::new("-") { "standard input".to_owned() } else { path.display().to_string() };
-    let text = if path == std::path::Path::new("-") {
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
-            .map_err(|e| Failure::user(anyhow::anyhow!("--env-file: cannot read {shown}: {e}")))?;
-        text
-    } else {
-        std::fs::read_to_string(path).map_err(|e| Failure::user(anyhow::anyhow!("--env-file: cannot read {shown}: {e}")))?
-    };
+    let stdin = path == std::path::Path::new("-");
+    let shown = if stdin { "standard input".to_owned() } else { path.display().to_string() };
+    let text = if stdin { std::io::read_to_string(std::io::stdin()) } else { std::fs::read_to_string(path) }
+        .map_err(|e| Failure::user(anyhow::anyhow!("--env-file: cannot read {shown}: {e}")))?;
     let mut env = Vec::new();
     for (number, line) in text.lines().enumerate() {
         let trimmed = line.trim_start();

@@ -2,7 +2,6 @@
 
 use bale_archive::{SourceRef, StackRef};
 use bale_build::{pack, PackRequest};
-use bale_stack::Stacks;
 
 use crate::cli::PackArgs;
 use crate::exit::Failure;
@@ -12,8 +11,10 @@ pub fn run(args: PackArgs, printer: &Printer) -> Result<(), Failure> {
     if !args.root.is_dir() {
         return Err(Failure::user(anyhow::anyhow!("{} is not a directory (the prepared package root)", args.root.display())));
     }
-    let manifest = super::check::load(&args.manifest, printer)?;
     let home = super::home()?;
+    let stacks = super::check::machine_stacks(&home)?;
+    let catalog = super::check::machine_catalog(&home, &stacks)?;
+    let manifest = super::check::load_with(&args.manifest, &catalog, printer)?;
     // Load the key before the work, so a missing key fails fast.
     let key = match &args.key {
         Some(k) => Some(super::key::load_secret_key(&home, Some(k))?),
@@ -21,7 +22,7 @@ pub fn run(args: PackArgs, printer: &Printer) -> Result<(), Failure> {
     };
     // The stack's image, when this machine has it (`host` always), names the
     // digest and maps needed libraries to its Debian packages.
-    let image = Stacks::load(&home, None).ok().and_then(|stacks| stacks.image(&manifest.stack.name).ok());
+    let image = stacks.image(&manifest.stack.name).ok();
     let spinner = printer.spinner(&format!("packing {}", args.root.display()));
     let packed = pack(&PackRequest {
         root: &args.root,
