@@ -31,7 +31,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let (written, file) = if behind {
                 let mut out = BufWriter::with_capacity(1 << 20, WriteBehind::new(file));
                 let written = tree.write(&meta, b"", &mut out)?;
-                (written, out.into_inner().map_err(|e| e.into_error())?.into_inner())
+                (
+                    written,
+                    out.into_inner().map_err(|e| e.into_error())?.into_inner(),
+                )
             } else {
                 let mut out = BufWriter::with_capacity(1 << 20, file);
                 let written = tree.write(&meta, b"", &mut out)?;
@@ -52,7 +55,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         Some("unpack") => {
             let sync = args.get(4).is_some_and(|a| a == "--sync");
-            let opts = UnpackOptions { sync, ..UnpackOptions::default() };
+            let opts = UnpackOptions {
+                sync,
+                ..UnpackOptions::default()
+            };
             unpack(File::open(&args[2])?, Path::new(&args[3]), &opts)?;
             eprintln!("unpack: {:.3}s", start.elapsed().as_secs_f64());
         }
@@ -69,13 +75,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let start = Instant::now();
             let digest = sha2::Sha256::digest(&data);
             let secs = start.elapsed().as_secs_f64();
-            eprintln!("sha256 {:.0} MB/s {:x}", data.len() as f64 / secs / 1e6, digest[0]);
+            eprintln!(
+                "sha256 {:.0} MB/s {:x}",
+                data.len() as f64 / secs / 1e6,
+                digest[0]
+            );
         }
         Some("verify") => {
             verify(File::open(&args[2])?, &Limits::default())?;
             eprintln!("verify: {:.3}s", start.elapsed().as_secs_f64());
         }
-        _ => return Err("usage: archive_bench pack ROOT OUT | unpack FILE DEST [--sync] | verify FILE".into()),
+        _ => {
+            return Err(
+                "usage: archive_bench pack ROOT OUT | unpack FILE DEST [--sync] | verify FILE"
+                    .into(),
+            )
+        }
     }
     Ok(())
 }

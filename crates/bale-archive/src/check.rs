@@ -111,8 +111,12 @@ pub(crate) fn check_entries<R: BufRead>(
     index: &Index,
     sink: &mut impl Sink,
 ) -> Result<(), ArchiveError> {
-    let positions: HashMap<&str, usize> =
-        index.files.iter().enumerate().map(|(i, r)| (r.path.as_str(), i)).collect();
+    let positions: HashMap<&str, usize> = index
+        .files
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.path.as_str(), i))
+        .collect();
     let mut seen = vec![false; index.files.len()];
     loop {
         let entry = tar.next_entry()?;
@@ -129,10 +133,14 @@ pub(crate) fn check_entries<R: BufRead>(
             paths::check_symlink(path, target)?;
         }
         let Some(&i) = positions.get(path) else {
-            return Err(ArchiveError::ExtraEntry { path: path.to_string() });
+            return Err(ArchiveError::ExtraEntry {
+                path: path.to_string(),
+            });
         };
         if seen[i] {
-            return Err(ArchiveError::Duplicate { path: path.to_string() });
+            return Err(ArchiveError::Duplicate {
+                path: path.to_string(),
+            });
         }
         let record = &index.files[i];
         let found = match &entry {
@@ -143,7 +151,10 @@ pub(crate) fn check_entries<R: BufRead>(
         if found != record.entry_type {
             return Err(ArchiveError::mismatch(
                 path,
-                format!("the index says {:?}, the archive has {found:?}", record.entry_type),
+                format!(
+                    "the index says {:?}, the archive has {found:?}",
+                    record.entry_type
+                ),
             ));
         }
         match &entry {
@@ -155,7 +166,10 @@ pub(crate) fn check_entries<R: BufRead>(
                 if record.target.as_deref() != Some(target.as_str()) {
                     return Err(ArchiveError::mismatch(
                         path,
-                        format!("the index says target {:?}, the archive has {target:?}", record.target),
+                        format!(
+                            "the index says target {:?}, the archive has {target:?}",
+                            record.target
+                        ),
                     ));
                 }
                 sink.symlink(path, target)?;
@@ -164,7 +178,10 @@ pub(crate) fn check_entries<R: BufRead>(
                 if record.size != Some(*size) {
                     return Err(ArchiveError::mismatch(
                         path,
-                        format!("the index says {:?} bytes, the archive has {size}", record.size),
+                        format!(
+                            "the index says {:?} bytes, the archive has {size}",
+                            record.size
+                        ),
                     ));
                 }
                 expect_mode(path, mode, record.mode)?;
@@ -188,7 +205,9 @@ pub(crate) fn check_entries<R: BufRead>(
         seen[i] = true;
     }
     if let Some(i) = seen.iter().position(|s| !s) {
-        return Err(ArchiveError::MissingEntry { path: index.files[i].path.clone() });
+        return Err(ArchiveError::MissingEntry {
+            path: index.files[i].path.clone(),
+        });
     }
     tar.finish()?;
     sink.finish()
@@ -197,7 +216,10 @@ pub(crate) fn check_entries<R: BufRead>(
 /// Refuses setuid, setgid and sticky bits.
 fn check_mode_bits(path: &str, mode: u32) -> Result<(), ArchiveError> {
     if mode & 0o7000 != 0 {
-        return Err(ArchiveError::SpecialMode { path: path.to_string(), mode });
+        return Err(ArchiveError::SpecialMode {
+            path: path.to_string(),
+            mode,
+        });
     }
     Ok(())
 }
@@ -206,7 +228,11 @@ fn expect_mode(path: &str, mode: u32, recorded: Option<u32>) -> Result<(), Archi
     if Some(mode & 0o777) != recorded {
         return Err(ArchiveError::mismatch(
             path,
-            format!("mode is {:o}, the index says {:o}", mode & 0o777, recorded.unwrap_or(0)),
+            format!(
+                "mode is {:o}, the index says {:o}",
+                mode & 0o777,
+                recorded.unwrap_or(0)
+            ),
         ));
     }
     Ok(())
@@ -220,7 +246,9 @@ fn check_parent(
     positions: &HashMap<&str, usize>,
     seen: &[bool],
 ) -> Result<(), ArchiveError> {
-    let Some(parent) = paths::parent(path) else { return Ok(()) };
+    let Some(parent) = paths::parent(path) else {
+        return Ok(());
+    };
     let mut ancestor = Some(parent);
     while let Some(dir) = ancestor {
         if let Some(&j) = positions.get(dir) {
@@ -235,7 +263,10 @@ fn check_parent(
     }
     match positions.get(parent) {
         Some(&j) if seen[j] && index.files[j].entry_type == EntryType::Dir => Ok(()),
-        _ => Err(ArchiveError::MissingParent { path: path.to_string(), parent: parent.to_string() }),
+        _ => Err(ArchiveError::MissingParent {
+            path: path.to_string(),
+            parent: parent.to_string(),
+        }),
     }
 }
 

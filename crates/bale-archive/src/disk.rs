@@ -26,7 +26,13 @@ pub(crate) struct DiskSink {
 
 impl DiskSink {
     pub(crate) fn new(dest: &Path, read_only: bool, sync: bool) -> DiskSink {
-        DiskSink { dest: dest.to_path_buf(), read_only, sync, umask: current_umask(), current: None }
+        DiskSink {
+            dest: dest.to_path_buf(),
+            read_only,
+            sync,
+            umask: current_umask(),
+            current: None,
+        }
     }
 
     fn set_mode(&self, path: &Path, mode: u32) -> Result<(), ArchiveError> {
@@ -41,7 +47,10 @@ impl DiskSink {
 impl Sink for DiskSink {
     fn dir(&mut self, path: &str) -> Result<(), ArchiveError> {
         let full = self.dest.join(path);
-        DirBuilder::new().mode(0o755).create(&full).map_err(|e| ArchiveError::io(&full, e))?;
+        DirBuilder::new()
+            .mode(0o755)
+            .create(&full)
+            .map_err(|e| ArchiveError::io(&full, e))?;
         self.set_mode(&full, 0o755)
     }
 
@@ -75,7 +84,8 @@ impl Sink for DiskSink {
 
     fn write(&mut self, bytes: &[u8]) -> Result<(), ArchiveError> {
         if let Some((file, path)) = &mut self.current {
-            file.write_all(bytes).map_err(|e| ArchiveError::io(path.as_path(), e))?;
+            file.write_all(bytes)
+                .map_err(|e| ArchiveError::io(path.as_path(), e))?;
         }
         Ok(())
     }

@@ -36,7 +36,9 @@ pub enum ArchiveError {
         kind: &'static str,
     },
     /// The package root has a `.bale/` directory of its own.
-    #[error("{path}: `.bale/` is reserved for the package's index and manifest — remove or rename it")]
+    #[error(
+        "{path}: `.bale/` is reserved for the package's index and manifest — remove or rename it"
+    )]
     ReservedPath {
         /// The offending path.
         path: PathBuf,
@@ -69,7 +71,9 @@ pub enum ArchiveError {
     #[error("not a bale package: {0}")]
     MissingIndex(String),
     /// A path has a `..` component.
-    #[error("{path}: refused, the path has a `..` component and would land outside the package root")]
+    #[error(
+        "{path}: refused, the path has a `..` component and would land outside the package root"
+    )]
     ParentComponent {
         /// The entry's path.
         path: String,
@@ -171,11 +175,17 @@ pub enum ArchiveError {
 impl ArchiveError {
     /// An I/O error on `path`.
     pub(crate) fn io(path: impl Into<PathBuf>, source: io::Error) -> Self {
-        ArchiveError::Io { path: path.into(), source }
+        ArchiveError::Io {
+            path: path.into(),
+            source,
+        }
     }
 
     /// The index and the content disagree about `path`.
     pub(crate) fn mismatch(path: &str, what: impl Into<String>) -> Self {
-        ArchiveError::IndexMismatch { path: path.to_string(), what: what.into() }
+        ArchiveError::IndexMismatch {
+            path: path.to_string(),
+            what: what.into(),
+        }
     }
 }

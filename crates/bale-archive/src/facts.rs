@@ -16,9 +16,14 @@ const ELF_MAGIC: &[u8] = b"\x7fELF";
 /// again, which is what [`bale_inspect::inspect_file`] does for it too.
 pub(crate) fn file_facts(path: &Path, rel: &str, head: &[u8]) -> Result<FileFacts, ArchiveError> {
     if head.starts_with(ELF_MAGIC) {
-        bale_inspect::inspect_file(path, rel)
-            .map_err(|source| ArchiveError::Inspect { path: rel.to_string(), source })
+        bale_inspect::inspect_file(path, rel).map_err(|source| ArchiveError::Inspect {
+            path: rel.to_string(),
+            source,
+        })
     } else {
-        Ok(FileFacts { class: bale_inspect::classify(rel, head), elf: None })
+        Ok(FileFacts {
+            class: bale_inspect::classify(rel, head),
+            elf: None,
+        })
     }
 }

@@ -124,7 +124,10 @@ impl Index {
             .parse::<bale_coordinate::Coordinate>()
             .map_err(|e| ArchiveError::Index(format!("coordinate {:?}: {e}", self.coordinate)))?;
         if self.files.len() as u64 > limits.max_entries {
-            return Err(ArchiveError::LimitExceeded { what: "entries", limit: limits.max_entries });
+            return Err(ArchiveError::LimitExceeded {
+                what: "entries",
+                limit: limits.max_entries,
+            });
         }
         let mut total: u64 = 0;
         let mut previous: Option<&str> = None;
@@ -136,7 +139,9 @@ impl Index {
                 return Err(ArchiveError::Index(format!("{path}: `.bale/` is reserved")));
             }
             if previous.is_some_and(|p| p >= path) {
-                return Err(ArchiveError::Index(format!("{path}: records are not sorted and unique")));
+                return Err(ArchiveError::Index(format!(
+                    "{path}: records are not sorted and unique"
+                )));
             }
             previous = Some(path);
             record.check_shape()?;
@@ -200,7 +205,9 @@ impl FileRecord {
                 }
             }
             EntryType::Symlink => {
-                let Some(target) = &self.target else { return bad("a symlink needs a target") };
+                let Some(target) = &self.target else {
+                    return bad("a symlink needs a target");
+                };
                 crate::paths::check_symlink(&self.path, target)?;
                 if self.mode.is_some() || self.size.is_some() || self.sha256.is_some() {
                     return bad("a symlink has no mode, size or sha256");
@@ -213,5 +220,7 @@ impl FileRecord {
 
 /// Whether `s` is 64 lower-case hex digits.
 fn is_sha256_hex(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }

@@ -24,7 +24,9 @@ fn write_value(value: &Value, out: &mut Vec<u8>) -> Result<(), ArchiveError> {
         Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
         Value::Number(n) => {
             if n.is_f64() {
-                return Err(ArchiveError::Index(format!("floating-point number {n} in the index")));
+                return Err(ArchiveError::Index(format!(
+                    "floating-point number {n} in the index"
+                )));
             }
             out.extend_from_slice(n.to_string().as_bytes());
         }

@@ -13,14 +13,19 @@ pub(crate) const MANIFEST_PATH: &str = ".bale/manifest.toml";
 /// `..`, `.` or empty components, no NUL.
 pub(crate) fn check_relative(path: &str) -> Result<(), ArchiveError> {
     if path.starts_with('/') {
-        return Err(ArchiveError::AbsolutePath { path: path.to_string() });
+        return Err(ArchiveError::AbsolutePath {
+            path: path.to_string(),
+        });
     }
     if path.split('/').any(|c| c == "..") {
-        return Err(ArchiveError::ParentComponent { path: path.to_string() });
+        return Err(ArchiveError::ParentComponent {
+            path: path.to_string(),
+        });
     }
-    if path.is_empty() || path.contains('\0') || path.split('/').any(|c| c.is_empty() || c == ".")
-    {
-        return Err(ArchiveError::InvalidPath { path: path.to_string() });
+    if path.is_empty() || path.contains('\0') || path.split('/').any(|c| c.is_empty() || c == ".") {
+        return Err(ArchiveError::InvalidPath {
+            path: path.to_string(),
+        });
     }
     Ok(())
 }
@@ -81,11 +86,26 @@ mod tests {
 
     #[test]
     fn paths_with_dot_dot_empty_or_absolute_components_are_refused() {
-        assert!(matches!(check_relative("a/../b"), Err(ArchiveError::ParentComponent { .. })));
-        assert!(matches!(check_relative("/a"), Err(ArchiveError::AbsolutePath { .. })));
-        assert!(matches!(check_relative("a//b"), Err(ArchiveError::InvalidPath { .. })));
-        assert!(matches!(check_relative("./a"), Err(ArchiveError::InvalidPath { .. })));
-        assert!(matches!(check_relative(""), Err(ArchiveError::InvalidPath { .. })));
+        assert!(matches!(
+            check_relative("a/../b"),
+            Err(ArchiveError::ParentComponent { .. })
+        ));
+        assert!(matches!(
+            check_relative("/a"),
+            Err(ArchiveError::AbsolutePath { .. })
+        ));
+        assert!(matches!(
+            check_relative("a//b"),
+            Err(ArchiveError::InvalidPath { .. })
+        ));
+        assert!(matches!(
+            check_relative("./a"),
+            Err(ArchiveError::InvalidPath { .. })
+        ));
+        assert!(matches!(
+            check_relative(""),
+            Err(ArchiveError::InvalidPath { .. })
+        ));
         assert!(check_relative("a/b.c/d").is_ok());
     }
 }

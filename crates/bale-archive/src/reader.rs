@@ -46,7 +46,10 @@ pub fn read_index(input: impl Read) -> Result<(Index, Vec<u8>), ArchiveError> {
 }
 
 /// [`read_index`] with explicit limits.
-pub fn read_index_with(input: impl Read, limits: &Limits) -> Result<(Index, Vec<u8>), ArchiveError> {
+pub fn read_index_with(
+    input: impl Read,
+    limits: &Limits,
+) -> Result<(Index, Vec<u8>), ArchiveError> {
     let decoder = zstd::Decoder::new(input).map_err(ArchiveError::Compression)?;
     let mut tar = TarStream::new(BufReader::with_capacity(64 << 10, decoder), limits);
     check::read_head(&mut tar, limits, &mut NullSink)
@@ -63,7 +66,11 @@ pub fn verify(input: impl Read, limits: &Limits) -> Result<Index, ArchiveError> 
 ///
 /// Nothing is written outside `dest`. On error `dest` may hold part of the
 /// package; nothing in it is to be trusted.
-pub fn unpack(input: impl Read, dest: &Path, opts: &UnpackOptions) -> Result<Unpacked, ArchiveError> {
+pub fn unpack(
+    input: impl Read,
+    dest: &Path,
+    opts: &UnpackOptions,
+) -> Result<Unpacked, ArchiveError> {
     let mut listing = std::fs::read_dir(dest).map_err(|e| ArchiveError::io(dest, e))?;
     if listing.next().is_some() {
         return Err(ArchiveError::io(
@@ -73,7 +80,10 @@ pub fn unpack(input: impl Read, dest: &Path, opts: &UnpackOptions) -> Result<Unp
     }
     let sink = DiskSink::new(dest, opts.read_only, opts.sync);
     let (index, manifest_toml) = run(input, &opts.limits, sink)?;
-    Ok(Unpacked { index, manifest_toml })
+    Ok(Unpacked {
+        index,
+        manifest_toml,
+    })
 }
 
 /// Decompresses `input` here while a second thread checks the stream into `sink`.
@@ -86,16 +96,24 @@ fn run<S: Sink + Send>(
     let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
     std::thread::scope(|scope| {
         let checker = scope.spawn(move || {
-            let chunks = ChunkReader { full: full_rx, empty: empty_tx, buf: Vec::new(), pos: 0, len: 0 };
+            let chunks = ChunkReader {
+                full: full_rx,
+                empty: empty_tx,
+                buf: Vec::new(),
+                pos: 0,
+                len: 0,
+            };
             let mut tar = TarStream::new(chunks, limits);
             let (index, manifest) = check::read_head(&mut tar, limits, &mut sink)?;
             check::check_entries(&mut tar, &index, &mut sink)?;
             Ok((index, manifest))
         });
         let pumped = pump(input, limits, full_tx, empty_rx);
-        let checked = checker
-            .join()
-            .unwrap_or_else(|_| Err(ArchiveError::CorruptTar("the checking thread panicked".into())));
+        let checked = checker.join().unwrap_or_else(|_| {
+            Err(ArchiveError::CorruptTar(
+                "the checking thread panicked".into(),
+            ))
+        });
         // A broken zstd stream or a passed limit explains whatever the
         // checker saw after it (a truncated tar), so it is reported first.
         pumped.and(checked)

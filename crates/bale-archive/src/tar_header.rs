@@ -84,7 +84,11 @@ pub(crate) fn append(out: &mut Vec<u8>, entry: &EntryHeader<'_>) {
     out.extend_from_slice(&ustar(
         truncate(entry.name, 100),
         entry.mode,
-        if entry.size > OCTAL_11_MAX { 0 } else { entry.size },
+        if entry.size > OCTAL_11_MAX {
+            0
+        } else {
+            entry.size
+        },
         entry.mtime.min(OCTAL_11_MAX),
         entry.kind.flag(),
         truncate(entry.link, 100),

@@ -18,7 +18,11 @@ pub(crate) enum Entry {
     /// A directory (trailing `/` removed).
     Dir { path: String, mode: u32 },
     /// A symbolic link.
-    Symlink { path: String, mode: u32, target: String },
+    Symlink {
+        path: String,
+        mode: u32,
+        target: String,
+    },
     /// The end-of-archive marker.
     End,
 }
@@ -43,7 +47,12 @@ impl<R: BufRead> TarStream<R> {
     /// A parser over `src` counting entries against `limits`.
     pub(crate) fn new(src: R, limits: &Limits) -> Self {
         // The three `.bale/` entries come on top of the index's records.
-        TarStream { src, offset: 0, entries: 0, max_entries: limits.max_entries.saturating_add(3) }
+        TarStream {
+            src,
+            offset: 0,
+            entries: 0,
+            max_entries: limits.max_entries.saturating_add(3),
+        }
     }
 
     /// The next entry's header; its content (files) must be read with
@@ -118,8 +127,14 @@ impl<R: BufRead> TarStream<R> {
                     Ok(Entry::Symlink { path, mode, target })
                 }
                 b'1' => Err(ArchiveError::HardLink { path }),
-                b'3' | b'4' => Err(ArchiveError::SpecialEntry { path, kind: "device node".into() }),
-                b'6' => Err(ArchiveError::SpecialEntry { path, kind: "fifo".into() }),
+                b'3' | b'4' => Err(ArchiveError::SpecialEntry {
+                    path,
+                    kind: "device node".into(),
+                }),
+                b'6' => Err(ArchiveError::SpecialEntry {
+                    path,
+                    kind: "fifo".into(),
+                }),
                 b'0' | 0 => Err(ArchiveError::InvalidPath { path }),
                 other => Err(ArchiveError::SpecialEntry {
                     path,
@@ -144,7 +159,9 @@ impl<R: BufRead> TarStream<R> {
                     self.offset
                 )));
             }
-            let n = available.len().min(remaining.min(usize::MAX as u64) as usize);
+            let n = available
+                .len()
+                .min(remaining.min(usize::MAX as u64) as usize);
             each(&available[..n])?;
             self.consume(n);
             remaining -= n as u64;
@@ -243,16 +260,26 @@ impl<R: BufRead> TarStream<R> {
 /// Verifies the magic and the checksum of a header block.
 fn check_header(block: &[u8; BLOCK], at: u64) -> Result<(), ArchiveError> {
     if &block[257..262] != b"ustar" {
-        return Err(ArchiveError::CorruptTar(format!("the header at byte {at} is not a ustar header")));
+        return Err(ArchiveError::CorruptTar(format!(
+            "the header at byte {at} is not a ustar header"
+        )));
     }
     let recorded = octal(&block[148..156], "checksum", at)?;
     let sum: u64 = block
         .iter()
         .enumerate()
-        .map(|(i, &b)| if (148..156).contains(&i) { u64::from(b' ') } else { u64::from(b) })
+        .map(|(i, &b)| {
+            if (148..156).contains(&i) {
+                u64::from(b' ')
+            } else {
+                u64::from(b)
+            }
+        })
         .sum();
     if sum != recorded {
-        return Err(ArchiveError::CorruptTar(format!("the header at byte {at} has a wrong checksum")));
+        return Err(ArchiveError::CorruptTar(format!(
+            "the header at byte {at} has a wrong checksum"
+        )));
     }
     Ok(())
 }
@@ -276,8 +303,14 @@ fn cstr(field: &[u8]) -> &[u8] {
 
 /// An octal numeric field (spaces and NUL around the digits allowed).
 fn octal(field: &[u8], what: &str, at: u64) -> Result<u64, ArchiveError> {
-    let bad = || ArchiveError::CorruptTar(format!("the header at byte {at} has a malformed {what} field"));
-    let text = std::str::from_utf8(cstr(field)).map_err(|_| bad())?.trim_matches(' ');
+    let bad = || {
+        ArchiveError::CorruptTar(format!(
+            "the header at byte {at} has a malformed {what} field"
+        ))
+    };
+    let text = std::str::from_utf8(cstr(field))
+        .map_err(|_| bad())?
+        .trim_matches(' ');
     if text.is_empty() {
         return Ok(0);
     }

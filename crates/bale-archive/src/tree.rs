@@ -45,7 +45,11 @@ pub(crate) struct Stamp {
 
 impl Stamp {
     pub(crate) fn of(meta: &fs::Metadata) -> Stamp {
-        Stamp { size: meta.len(), mtime: meta.mtime(), mtime_nsec: meta.mtime_nsec() }
+        Stamp {
+            size: meta.len(),
+            mtime: meta.mtime(),
+            mtime_nsec: meta.mtime_nsec(),
+        }
     }
 }
 
@@ -60,7 +64,12 @@ impl PackageTree {
         walk(root, "", &mut records)?;
         records.sort_by(|a, b| a.path.cmp(&b.path));
         let Hashes { stamps, kept } = hash_files(root, &mut records)?;
-        Ok(PackageTree { root: root.to_path_buf(), records, stamps, kept })
+        Ok(PackageTree {
+            root: root.to_path_buf(),
+            records,
+            stamps,
+            kept,
+        })
     }
 
     /// The package root that was scanned.
@@ -112,10 +121,17 @@ impl PackageTree {
     /// `script.d/start.sh`), with any missing parent directories.
     ///
     /// Refuses a path the root already holds, and paths outside the root.
-    pub fn add_generated(&mut self, path: &str, content: Vec<u8>, executable: bool) -> Result<(), ArchiveError> {
+    pub fn add_generated(
+        &mut self,
+        path: &str,
+        content: Vec<u8>,
+        executable: bool,
+    ) -> Result<(), ArchiveError> {
         paths::check_relative(path)?;
         if self.records.iter().any(|r| r.path == path) {
-            return Err(ArchiveError::Duplicate { path: path.to_string() });
+            return Err(ArchiveError::Duplicate {
+                path: path.to_string(),
+            });
         }
         let mut parent = String::new();
         let parts: Vec<&str> = path.split('/').collect();
@@ -126,15 +142,31 @@ impl PackageTree {
             parent.push_str(part);
             match self.records.iter().find(|r| r.path == parent) {
                 Some(r) if r.entry_type == EntryType::Dir => {}
-                Some(_) => return Err(ArchiveError::Duplicate { path: parent.clone() }),
-                None => self.insert(record(parent.clone(), EntryType::Dir, Some(0o755)), None, None),
+                Some(_) => {
+                    return Err(ArchiveError::Duplicate {
+                        path: parent.clone(),
+                    })
+                }
+                None => self.insert(
+                    record(parent.clone(), EntryType::Dir, Some(0o755)),
+                    None,
+                    None,
+                ),
             }
         }
-        let mut file = record(path.to_string(), EntryType::File, Some(if executable { 0o755 } else { 0o644 }));
+        let mut file = record(
+            path.to_string(),
+            EntryType::File,
+            Some(if executable { 0o755 } else { 0o644 }),
+        );
         file.size = Some(content.len() as u64);
         file.sha256 = Some(hex::encode(Sha256::digest(&content)));
         file.class = Some(bale_inspect::classify(path, &content));
-        let stamp = Stamp { size: content.len() as u64, mtime: 0, mtime_nsec: 0 };
+        let stamp = Stamp {
+            size: content.len() as u64,
+            mtime: 0,
+            mtime_nsec: 0,
+        };
         self.insert(file, Some(stamp), Some(content.into_boxed_slice()));
         Ok(())
     }
@@ -155,8 +187,14 @@ fn walk(dir: &Path, rel: &str, out: &mut Vec<FileRecord>) -> Result<(), ArchiveE
         let entry = entry.map_err(|e| ArchiveError::io(dir, e))?;
         let path = entry.path();
         let name = entry.file_name();
-        let name = name.to_str().ok_or_else(|| ArchiveError::NonUtf8Path { path: path.clone() })?;
-        let child = if rel.is_empty() { name.to_string() } else { format!("{rel}/{name}") };
+        let name = name
+            .to_str()
+            .ok_or_else(|| ArchiveError::NonUtf8Path { path: path.clone() })?;
+        let child = if rel.is_empty() {
+            name.to_string()
+        } else {
+            format!("{rel}/{name}")
+        };
         if child == paths::BALE_DIR {
             return Err(ArchiveError::ReservedPath { path });
         }
@@ -223,7 +261,9 @@ fn hash_files(root: &Path, records: &mut [FileRecord]) -> Result<Hashes, Archive
     let files: Vec<usize> = (0..records.len())
         .filter(|&i| records[i].entry_type == EntryType::File)
         .collect();
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(files.len().max(1));
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(files.len().max(1));
     let next = AtomicUsize::new(0);
     let keep_budget = AtomicU64::new(KEEP_TOTAL);
     let results: Mutex<Vec<(usize, Result<Hashed, ArchiveError>)>> = Mutex::new(Vec::new());
@@ -237,7 +277,10 @@ fn hash_files(root: &Path, records: &mut [FileRecord]) -> Result<Hashes, Archive
                     let at = next.fetch_add(1, Ordering::Relaxed);
                     let Some(&i) = files.get(at) else { break };
                     let rel = &shared[i].path;
-                    mine.push((i, hash_file(&root.join(rel), rel, &mut buffer, &keep_budget)));
+                    mine.push((
+                        i,
+                        hash_file(&root.join(rel), rel, &mut buffer, &keep_budget),
+                    ));
                 }
                 if let Ok(mut all) = results.lock() {
                     all.extend(mine);
@@ -272,15 +315,30 @@ struct Hashed {
     content: Option<Content>,
 }
 
-fn hash_file(path: &Path, rel: &str, buffer: &mut [u8], keep_budget: &AtomicU64) -> Result<Hashed, ArchiveError> {
+fn hash_file(
+    path: &Path,
+    rel: &str,
+    buffer: &mut [u8],
+    keep_budget: &AtomicU64,
+) -> Result<Hashed, ArchiveError> {
     let io = |e| ArchiveError::io(path, e);
-    let mut file = File::options().read(true).custom_flags(libc::O_NONBLOCK).open(path).map_err(io)?;
+    let mut file = File::options()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(io)?;
     let meta = file.metadata().map_err(io)?;
     if !meta.is_file() {
         // Replaced since the walk saw a regular file there.
-        return Err(ArchiveError::ChangedWhilePacking { path: rel.to_string() });
+        return Err(ArchiveError::ChangedWhilePacking {
+            path: rel.to_string(),
+        });
     }
-    let mode = if meta.mode() & 0o111 != 0 { 0o755 } else { 0o644 };
+    let mode = if meta.mode() & 0o111 != 0 {
+        0o755
+    } else {
+        0o644
+    };
     let stamp = Stamp::of(&meta);
     let mut hasher = Sha256::new();
     let mut remaining = stamp.size;
@@ -292,7 +350,9 @@ fn hash_file(path: &Path, rel: &str, buffer: &mut [u8], keep_budget: &AtomicU64)
         let want = remaining.min(buffer.len() as u64) as usize;
         let n = read_full(&mut file, &mut buffer[..want]).map_err(io)?;
         if n < want {
-            return Err(ArchiveError::ChangedWhilePacking { path: rel.to_string() });
+            return Err(ArchiveError::ChangedWhilePacking {
+                path: rel.to_string(),
+            });
         }
         if facts.is_none() {
             facts = Some(facts::file_facts(path, rel, &buffer[..n])?);
@@ -307,12 +367,22 @@ fn hash_file(path: &Path, rel: &str, buffer: &mut [u8], keep_budget: &AtomicU64)
         Some(facts) => facts,
         None => facts::file_facts(path, rel, &[])?,
     };
-    Ok(Hashed { sha256: hex::encode(hasher.finalize()), facts, stamp, mode, content })
+    Ok(Hashed {
+        sha256: hex::encode(hasher.finalize()),
+        facts,
+        stamp,
+        mode,
+        content,
+    })
 }
 
 /// Takes `size` bytes from `budget` if that many are left.
 fn take(budget: &AtomicU64, size: u64) -> bool {
-    budget.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| left.checked_sub(size)).is_ok()
+    budget
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+            left.checked_sub(size)
+        })
+        .is_ok()
 }
 
 /// Reads until `buffer` is full or the end of the file.

@@ -24,7 +24,11 @@ pub struct WriteBehind<F> {
 impl<F: Write + AsRawFd> WriteBehind<F> {
     /// Wraps `file`, positioned at its start.
     pub fn new(file: F) -> WriteBehind<F> {
-        WriteBehind { file, written: 0, pending: 0 }
+        WriteBehind {
+            file,
+            written: 0,
+            pending: 0,
+        }
     }
 
     /// The wrapped file (not yet synced).
@@ -44,7 +48,9 @@ impl<F: Write + AsRawFd> WriteBehind<F> {
                     fd,
                     before as i64,
                     WINDOW as i64,
-                    libc::SYNC_FILE_RANGE_WAIT_BEFORE | libc::SYNC_FILE_RANGE_WRITE | libc::SYNC_FILE_RANGE_WAIT_AFTER,
+                    libc::SYNC_FILE_RANGE_WAIT_BEFORE
+                        | libc::SYNC_FILE_RANGE_WRITE
+                        | libc::SYNC_FILE_RANGE_WAIT_AFTER,
                 );
             }
         }

@@ -55,7 +55,9 @@ pub struct Written {
 /// The zstd worker count. Any count from 1 up gives the same bytes (pinned
 /// by a test); 0 would be zstd's single-threaded mode, whose framing differs.
 pub(crate) fn zstd_workers() -> u32 {
-    std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 64) as u32
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 64) as u32
 }
 
 /// A zstd encoder at the package level, with a content checksum, over `out`.
@@ -99,7 +101,11 @@ impl PackageTree {
             // Writing, hashing and syncing the compressed bytes happen on
             // their own thread, so the compressor never waits for the disk.
             let writer = scope.spawn(move || {
-                let mut counted = CountingWriter { inner: out, sha256: Sha256::new(), size: 0 };
+                let mut counted = CountingWriter {
+                    inner: out,
+                    sha256: Sha256::new(),
+                    size: 0,
+                };
                 for buf in output_rx.iter() {
                     counted.write_all(&buf)?;
                     let _ = output_free_tx.send(buf);
@@ -107,7 +113,11 @@ impl PackageTree {
                 counted.flush()?;
                 Ok::<_, io::Error>(counted)
             });
-            let pipe = OutputPipe { full: output_tx, free: output_free_rx, buf: Vec::with_capacity(OUTPUT_BUFFER) };
+            let pipe = OutputPipe {
+                full: output_tx,
+                free: output_free_rx,
+                buf: Vec::with_capacity(OUTPUT_BUFFER),
+            };
             let compressed = self.compress(&head, mtime, pipe);
             // The pipe is gone by now, so the writing thread ends.
             let written = writer
@@ -135,7 +145,12 @@ impl PackageTree {
         let mut output_error = None;
         let read_result = std::thread::scope(|scope| {
             let reader = scope.spawn(move || {
-                let mut stream = ChunkedStream { full: full_tx, empty: empty_rx, buf: Vec::new(), len: 0 };
+                let mut stream = ChunkedStream {
+                    full: full_tx,
+                    empty: empty_rx,
+                    buf: Vec::new(),
+                    len: 0,
+                };
                 stream.fresh();
                 let result = self.stream_entries(mtime, &mut stream);
                 if result.is_ok() {
@@ -152,7 +167,11 @@ impl PackageTree {
             }
             // Dropping the receiver stops the reader if the output failed.
             drop(full_rx);
-            reader.join().unwrap_or(Err(ArchiveError::Output(io::Error::other("the reading thread panicked"))))
+            reader
+                .join()
+                .unwrap_or(Err(ArchiveError::Output(io::Error::other(
+                    "the reading thread panicked",
+                ))))
         });
         if let Some(e) = output_error {
             return Err(ArchiveError::Output(e));
@@ -182,7 +201,9 @@ impl PackageTree {
                 ),
                 EntryType::File => {
                     let Some(stamp) = stamp else {
-                        return Err(ArchiveError::ChangedWhilePacking { path: record.path.clone() });
+                        return Err(ArchiveError::ChangedWhilePacking {
+                            path: record.path.clone(),
+                        });
                     };
                     tar_header::append(
                         &mut header,
@@ -232,7 +253,9 @@ impl PackageTree {
         let io = |e| ArchiveError::io(&path, e);
         let mut file = File::open(&path).map_err(io)?;
         if Stamp::of(&file.metadata().map_err(io)?) != *stamp {
-            return Err(ArchiveError::ChangedWhilePacking { path: record.path.clone() });
+            return Err(ArchiveError::ChangedWhilePacking {
+                path: record.path.clone(),
+            });
         }
         let mut remaining = stamp.size;
         while remaining > 0 {
@@ -240,7 +263,9 @@ impl PackageTree {
             let want = remaining.min(space.len() as u64) as usize;
             let n = read_full(&mut file, &mut space[..want]).map_err(io)?;
             if n < want {
-                return Err(ArchiveError::ChangedWhilePacking { path: record.path.clone() });
+                return Err(ArchiveError::ChangedWhilePacking {
+                    path: record.path.clone(),
+                });
             }
             remaining -= n as u64;
             if !stream.advance(n) {
@@ -255,14 +280,28 @@ impl PackageTree {
 /// Appends a directory entry (`name/`, 0755).
 fn append_dir(out: &mut Vec<u8>, path: &str, mtime: u64) {
     let name = format!("{path}/");
-    let entry = EntryHeader { name: &name, kind: Kind::Dir, mode: 0o755, size: 0, mtime, link: "" };
+    let entry = EntryHeader {
+        name: &name,
+        kind: Kind::Dir,
+        mode: 0o755,
+        size: 0,
+        mtime,
+        link: "",
+    };
     tar_header::append(out, &entry);
 }
 
 /// Appends a 0644 file held in memory.
 fn append_file(out: &mut Vec<u8>, path: &str, content: &[u8], mtime: u64) {
     let size = content.len() as u64;
-    let entry = EntryHeader { name: path, kind: Kind::File, mode: 0o644, size, mtime, link: "" };
+    let entry = EntryHeader {
+        name: path,
+        kind: Kind::File,
+        mode: 0o644,
+        size,
+        mtime,
+        link: "",
+    };
     tar_header::append(out, &entry);
     out.extend_from_slice(content);
     out.resize(out.len() + tar_header::padding(size), 0);
@@ -339,11 +378,16 @@ impl OutputPipe {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let mut next = self.free.try_recv().unwrap_or_else(|_| Vec::with_capacity(OUTPUT_BUFFER));
+        let mut next = self
+            .free
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(OUTPUT_BUFFER));
         next.clear();
         let full = std::mem::replace(&mut self.buf, next);
         // The writing thread only goes away after a write error, which it reports.
-        self.full.send(full).map_err(|_| io::Error::other("the package file could not be written"))
+        self.full
+            .send(full)
+            .map_err(|_| io::Error::other("the package file could not be written"))
     }
 }
 
@@ -385,7 +429,11 @@ impl<W: Write> Write for CountingWriter<W> {
 /// Compresses `input` as packages are compressed, with `workers` zstd
 /// workers; for tests and benchmarks comparing worker counts.
 #[doc(hidden)]
-pub fn compress_with_workers(mut input: impl Read, out: impl Write, workers: u32) -> io::Result<()> {
+pub fn compress_with_workers(
+    mut input: impl Read,
+    out: impl Write,
+    workers: u32,
+) -> io::Result<()> {
     let mut zstd = encoder(out, workers)?;
     io::copy(&mut input, &mut zstd)?;
     zstd.finish()?;

@@ -37,9 +37,21 @@ fn a_small_file_changed_after_scanning_is_packed_as_it_was_hashed() {
     tree.write(&meta(), MANIFEST, &mut archive).unwrap();
     // The archive's bytes and its index agree: both are the content hashed.
     let index = bale_archive::verify(&archive[..], &bale_archive::Limits::default()).unwrap();
-    let record = index.files.iter().find(|f| f.path == "etc/small.conf").unwrap();
+    let record = index
+        .files
+        .iter()
+        .find(|f| f.path == "etc/small.conf")
+        .unwrap();
     assert_eq!(record.sha256.as_deref(), Some(sha256(b"before\n").as_str()));
     let dest = tempfile::tempdir().unwrap();
-    bale_archive::unpack(&archive[..], dest.path(), &bale_archive::UnpackOptions::default()).unwrap();
-    assert_eq!(std::fs::read(dest.path().join("etc/small.conf")).unwrap(), b"before\n");
+    bale_archive::unpack(
+        &archive[..],
+        dest.path(),
+        &bale_archive::UnpackOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        std::fs::read(dest.path().join("etc/small.conf")).unwrap(),
+        b"before\n"
+    );
 }

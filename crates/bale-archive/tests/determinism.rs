@@ -15,7 +15,11 @@ fn trees_made_differently_with_the_same_content_pack_to_identical_bytes() {
     // Tree A: natural order, a hard link for the second copy.
     sample_tree(a.path());
     write_file(a.path(), "lib/data.bin", &vec![7u8; 100_000], 0o640);
-    fs::hard_link(a.path().join("lib/data.bin"), a.path().join("lib/data-copy.bin")).unwrap();
+    fs::hard_link(
+        a.path().join("lib/data.bin"),
+        a.path().join("lib/data-copy.bin"),
+    )
+    .unwrap();
 
     // Tree B: reverse creation order, other modes with the same x bits,
     // another owner, other mtimes, a plain copy instead of the hard link.
@@ -32,7 +36,10 @@ fn trees_made_differently_with_the_same_content_pack_to_identical_bytes() {
     fs::set_permissions(b.path().join("share"), fs::Permissions::from_mode(0o700)).unwrap();
     let old = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
     for rel in ["bin/hello", "lib/data.bin", "etc/hello.conf"] {
-        let file = fs::File::options().write(true).open(b.path().join(rel)).unwrap();
+        let file = fs::File::options()
+            .write(true)
+            .open(b.path().join(rel))
+            .unwrap();
         file.set_modified(old).unwrap();
     }
     // Owners differ when the tests run as root (they do in CI).

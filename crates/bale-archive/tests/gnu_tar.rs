@@ -12,10 +12,22 @@ fn tar_list(archive: &[u8], verbose: bool) -> String {
     std::fs::write(&file, archive).unwrap();
     let flags = if verbose { "--zstd -tvf" } else { "--zstd -tf" };
     let mut command = Command::new("tar");
-    command.args(flags.split(' ')).arg(&file).env("TZ", "UTC").env("LC_ALL", "C");
+    command
+        .args(flags.split(' '))
+        .arg(&file)
+        .env("TZ", "UTC")
+        .env("LC_ALL", "C");
     let out = command.output().unwrap();
-    assert!(out.status.success(), "tar failed: {}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.stderr.is_empty(), "tar warned: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "tar failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "tar warned: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -58,13 +70,28 @@ fn gnu_tar_shows_normalised_modes_root_owner_and_the_source_date() {
             .unwrap_or_else(|| panic!("{name} not listed in\n{listing}"))
             .to_string()
     };
-    assert!(line("bin/").starts_with("drwxr-xr-x 0/0 "), "{}", line("bin/"));
-    assert!(line("bin/hello").starts_with("-rwxr-xr-x 0/0 "), "{}", line("bin/hello"));
+    assert!(
+        line("bin/").starts_with("drwxr-xr-x 0/0 "),
+        "{}",
+        line("bin/")
+    );
+    assert!(
+        line("bin/hello").starts_with("-rwxr-xr-x 0/0 "),
+        "{}",
+        line("bin/hello")
+    );
     // 0600 on disk becomes 0644.
-    assert!(line("share/doc/README").starts_with("-rw-r--r-- 0/0 "), "{}", line("share/doc/README"));
+    assert!(
+        line("share/doc/README").starts_with("-rw-r--r-- 0/0 "),
+        "{}",
+        line("share/doc/README")
+    );
     assert!(line("lib/hello-link").starts_with("lrwxrwxrwx 0/0 "));
     assert!(line("lib/hello-link").ends_with("lib/hello-link -> ../bin/hello"));
     for l in listing.lines() {
-        assert!(l.contains(" 2023-11-14 22:13 "), "mtime is not SOURCE_DATE_EPOCH: {l}");
+        assert!(
+            l.contains(" 2023-11-14 22:13 "),
+            "mtime is not SOURCE_DATE_EPOCH: {l}"
+        );
     }
 }

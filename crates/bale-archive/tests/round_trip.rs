@@ -23,19 +23,29 @@ fn unpacking_a_package_gives_back_its_files_modes_and_symlinks() {
     assert_eq!(unpacked.manifest_toml, MANIFEST);
 
     let mut expected = listing(root.path());
-    expected.extend([".bale/".into(), ".bale/index.json".into(), ".bale/manifest.toml".into()]);
+    expected.extend([
+        ".bale/".into(),
+        ".bale/index.json".into(),
+        ".bale/manifest.toml".into(),
+    ]);
     expected.sort();
     assert_eq!(listing(dest.path()), expected);
     for record in &unpacked.index.files {
         let got = dest.path().join(&record.path);
         match record.entry_type {
             bale_archive::EntryType::File => {
-                assert_eq!(fs::read(&got).unwrap(), fs::read(root.path().join(&record.path)).unwrap());
+                assert_eq!(
+                    fs::read(&got).unwrap(),
+                    fs::read(root.path().join(&record.path)).unwrap()
+                );
                 assert_eq!(Some(mode(&got)), record.mode, "{}", record.path);
             }
             bale_archive::EntryType::Dir => assert_eq!(mode(&got), 0o755),
             bale_archive::EntryType::Symlink => {
-                assert_eq!(fs::read_link(&got).unwrap().to_str(), record.target.as_deref());
+                assert_eq!(
+                    fs::read_link(&got).unwrap().to_str(),
+                    record.target.as_deref()
+                );
             }
         }
     }
@@ -52,7 +62,11 @@ fn read_only_unpack_makes_files_0444_and_executables_0555() {
     sample_tree(root.path());
     let archive = pack(root.path());
     let dest = tempfile::tempdir().unwrap();
-    let opts = UnpackOptions { read_only: true, sync: true, ..UnpackOptions::default() };
+    let opts = UnpackOptions {
+        read_only: true,
+        sync: true,
+        ..UnpackOptions::default()
+    };
     unpack(&archive[..], dest.path(), &opts).unwrap();
     assert_eq!(mode(&dest.path().join("bin/hello")), 0o555);
     assert_eq!(mode(&dest.path().join("etc/hello.conf")), 0o444);
@@ -82,7 +96,9 @@ fn unpack_refuses_a_destination_that_is_not_empty() {
 #[test]
 fn a_file_larger_than_the_chunks_round_trips() {
     let root = tempfile::tempdir().unwrap();
-    let big: Vec<u8> = (0..9_000_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+    let big: Vec<u8> = (0..9_000_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
     write_file(root.path(), "lib/big.bin", &big, 0o644);
     let archive = pack(root.path());
     let dest = tempfile::tempdir().unwrap();

@@ -10,10 +10,16 @@ fn a_fifo_in_the_tree_is_refused_naming_it() {
     let root = tempfile::tempdir().unwrap();
     sample_tree(root.path());
     let fifo = root.path().join("lib/pipe");
-    let status = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
     assert!(status.success());
     let err = PackageTree::scan(root.path()).unwrap_err();
-    assert!(matches!(&err, ArchiveError::UnsupportedFileType { kind: "fifo", .. }), "{err}");
+    assert!(
+        matches!(&err, ArchiveError::UnsupportedFileType { kind: "fifo", .. }),
+        "{err}"
+    );
     assert!(err.to_string().contains("lib/pipe"), "{err}");
 }
 
@@ -22,7 +28,13 @@ fn a_socket_in_the_tree_is_refused() {
     let root = tempfile::tempdir().unwrap();
     let _socket = std::os::unix::net::UnixListener::bind(root.path().join("sock")).unwrap();
     let err = PackageTree::scan(root.path()).unwrap_err();
-    assert!(matches!(err, ArchiveError::UnsupportedFileType { kind: "socket", .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            ArchiveError::UnsupportedFileType { kind: "socket", .. }
+        ),
+        "{err}"
+    );
 }
 
 #[test]

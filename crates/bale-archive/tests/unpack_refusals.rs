@@ -30,14 +30,27 @@ fn refuse(archive: &[u8], limits: Limits) -> ArchiveError {
     fs::create_dir(&dest).unwrap();
     fs::create_dir(&canary).unwrap();
     fs::write(canary.join("keep"), b"keep").unwrap();
-    let opts = UnpackOptions { limits, ..UnpackOptions::default() };
+    let opts = UnpackOptions {
+        limits,
+        ..UnpackOptions::default()
+    };
     let err = unpack(archive, &dest, &opts).expect_err("the archive was accepted");
-    let outside: Vec<String> =
-        listing(tmp.path()).into_iter().filter(|p| p == "dest/" || !p.starts_with("dest/")).collect();
-    assert_eq!(outside, ["canary/", "canary/keep", "dest/"], "something was written outside dest");
+    let outside: Vec<String> = listing(tmp.path())
+        .into_iter()
+        .filter(|p| p == "dest/" || !p.starts_with("dest/"))
+        .collect();
+    assert_eq!(
+        outside,
+        ["canary/", "canary/keep", "dest/"],
+        "something was written outside dest"
+    );
     assert_eq!(fs::read(canary.join("keep")).unwrap(), b"keep");
     let verified = verify(archive, &limits).expect_err("verify accepted the archive");
-    assert_eq!(std::mem::discriminant(&verified), std::mem::discriminant(&err), "{verified} vs {err}");
+    assert_eq!(
+        std::mem::discriminant(&verified),
+        std::mem::discriminant(&err),
+        "{verified} vs {err}"
+    );
     err
 }
 
@@ -46,7 +59,10 @@ fn refuse_default(archive: &[u8]) -> ArchiveError {
 }
 
 fn assert_names(err: &ArchiveError, entry: &str) {
-    assert!(err.to_string().contains(entry), "the error does not name {entry}: {err}");
+    assert!(
+        err.to_string().contains(entry),
+        "the error does not name {entry}: {err}"
+    );
 }
 
 #[test]
@@ -105,9 +121,14 @@ fn an_entry_through_a_symlink_is_refused() {
     index.files.push(symlink_record("link", target));
     let mut tar = RawTar::default();
     base(&mut tar, &index);
-    tar.symlink("link", target).file("link/evil", 0o644, b"x").end();
+    tar.symlink("link", target)
+        .file("link/evil", 0o644, b"x")
+        .end();
     let err = refuse_default(&zstd(&tar.bytes));
-    assert!(matches!(&err, ArchiveError::ThroughSymlink { symlink, .. } if symlink == "link"), "{err}");
+    assert!(
+        matches!(&err, ArchiveError::ThroughSymlink { symlink, .. } if symlink == "link"),
+        "{err}"
+    );
     assert_names(&err, "link/evil");
     assert_eq!(fs::read_dir(&outside).unwrap().count(), 0);
 }
@@ -119,7 +140,9 @@ fn an_index_listing_a_path_under_a_symlink_is_refused() {
     index.files.push(file_record("link/evil", b"x"));
     let mut tar = RawTar::default();
     base(&mut tar, &index);
-    tar.symlink("link", "bin").file("link/evil", 0o644, b"x").end();
+    tar.symlink("link", "bin")
+        .file("link/evil", 0o644, b"x")
+        .end();
     let err = refuse_default(&zstd(&tar.bytes));
     assert!(matches!(err, ArchiveError::ThroughSymlink { .. }), "{err}");
 }
@@ -142,7 +165,10 @@ fn a_device_node_is_refused() {
     base(&mut tar, &index);
     tar.header("bin/null", b'3', 0o666, 0, "").end();
     let err = refuse_default(&zstd(&tar.bytes));
-    assert!(matches!(&err, ArchiveError::SpecialEntry { kind, .. } if kind == "device node"), "{err}");
+    assert!(
+        matches!(&err, ArchiveError::SpecialEntry { kind, .. } if kind == "device node"),
+        "{err}"
+    );
     assert_names(&err, "bin/null");
 }
 
@@ -153,17 +179,27 @@ fn a_fifo_is_refused() {
     base(&mut tar, &index);
     tar.header("bin/pipe", b'6', 0o644, 0, "").end();
     let err = refuse_default(&zstd(&tar.bytes));
-    assert!(matches!(&err, ArchiveError::SpecialEntry { kind, .. } if kind == "fifo"), "{err}");
+    assert!(
+        matches!(&err, ArchiveError::SpecialEntry { kind, .. } if kind == "fifo"),
+        "{err}"
+    );
 }
 
 #[test]
 fn a_setuid_bit_is_refused() {
-    let index = index_of(vec![dir_record("bin"), file_record("bin/a", A), file_record("bin/su", b"x")]);
+    let index = index_of(vec![
+        dir_record("bin"),
+        file_record("bin/a", A),
+        file_record("bin/su", b"x"),
+    ]);
     let mut tar = RawTar::default();
     base(&mut tar, &index);
     tar.file("bin/su", 0o4755, b"x").end();
     let err = refuse_default(&zstd(&tar.bytes));
-    assert!(matches!(err, ArchiveError::SpecialMode { mode: 0o4755, .. }), "{err}");
+    assert!(
+        matches!(err, ArchiveError::SpecialMode { mode: 0o4755, .. }),
+        "{err}"
+    );
     assert_names(&err, "bin/su");
 }
 
@@ -171,7 +207,10 @@ fn a_setuid_bit_is_refused() {
 fn a_sticky_directory_is_refused() {
     let index = base_index();
     let mut tar = RawTar::default();
-    tar.head(&index).header("bin/", b'5', 0o1777, 0, "").file("bin/a", 0o644, A).end();
+    tar.head(&index)
+        .header("bin/", b'5', 0o1777, 0, "")
+        .file("bin/a", 0o644, A)
+        .end();
     let err = refuse_default(&zstd(&tar.bytes));
     assert!(matches!(err, ArchiveError::SpecialMode { .. }), "{err}");
 }
@@ -180,9 +219,15 @@ fn a_sticky_directory_is_refused() {
 fn content_whose_hash_differs_from_the_index_is_refused() {
     let index = base_index();
     let mut tar = RawTar::default();
-    tar.head(&index).dir("bin").file("bin/a", 0o644, b"B\n").end();
+    tar.head(&index)
+        .dir("bin")
+        .file("bin/a", 0o644, b"B\n")
+        .end();
     let err = refuse_default(&zstd(&tar.bytes));
-    assert!(matches!(&err, ArchiveError::IndexMismatch { what, .. } if what.contains("sha256")), "{err}");
+    assert!(
+        matches!(&err, ArchiveError::IndexMismatch { what, .. } if what.contains("sha256")),
+        "{err}"
+    );
     assert_names(&err, "bin/a");
 }
 
@@ -190,9 +235,15 @@ fn content_whose_hash_differs_from_the_index_is_refused() {
 fn content_whose_size_differs_from_the_index_is_refused() {
     let index = base_index();
     let mut tar = RawTar::default();
-    tar.head(&index).dir("bin").file("bin/a", 0o644, b"A longer\n").end();
+    tar.head(&index)
+        .dir("bin")
+        .file("bin/a", 0o644, b"A longer\n")
+        .end();
     let err = refuse_default(&zstd(&tar.bytes));
-    assert!(matches!(&err, ArchiveError::IndexMismatch { what, .. } if what.contains("bytes")), "{err}");
+    assert!(
+        matches!(&err, ArchiveError::IndexMismatch { what, .. } if what.contains("bytes")),
+        "{err}"
+    );
 }
 
 #[test]
@@ -201,7 +252,10 @@ fn a_mode_that_differs_from_the_index_is_refused() {
     let mut tar = RawTar::default();
     tar.head(&index).dir("bin").file("bin/a", 0o755, A).end();
     let err = refuse_default(&zstd(&tar.bytes));
-    assert!(matches!(&err, ArchiveError::IndexMismatch { what, .. } if what.contains("mode")), "{err}");
+    assert!(
+        matches!(&err, ArchiveError::IndexMismatch { what, .. } if what.contains("mode")),
+        "{err}"
+    );
 }
 
 #[test]
@@ -215,7 +269,11 @@ fn a_type_that_differs_from_the_index_is_refused() {
 
 #[test]
 fn a_file_missing_from_the_archive_is_refused() {
-    let index = index_of(vec![dir_record("bin"), file_record("bin/a", A), file_record("bin/b", b"b")]);
+    let index = index_of(vec![
+        dir_record("bin"),
+        file_record("bin/a", A),
+        file_record("bin/b", b"b"),
+    ]);
     let mut tar = RawTar::default();
     base(&mut tar, &index);
     tar.end();
@@ -327,7 +385,9 @@ fn an_archive_without_the_index_first_is_refused() {
 #[test]
 fn a_malformed_index_is_refused() {
     let mut tar = RawTar::default();
-    tar.dir(".bale").file(".bale/index.json", 0o644, b"{\"format\": 1, \"files\": [").end();
+    tar.dir(".bale")
+        .file(".bale/index.json", 0o644, b"{\"format\": 1, \"files\": [")
+        .end();
     let err = refuse_default(&zstd(&tar.bytes));
     assert!(matches!(err, ArchiveError::Index(_)), "{err}");
 }
@@ -338,7 +398,10 @@ fn an_index_larger_than_the_limit_is_refused() {
     let mut tar = RawTar::default();
     base(&mut tar, &index);
     tar.end();
-    let limits = Limits { max_index_bytes: 64, ..Limits::default() };
+    let limits = Limits {
+        max_index_bytes: 64,
+        ..Limits::default()
+    };
     let err = refuse(&zstd(&tar.bytes), limits);
     assert!(matches!(err, ArchiveError::LimitExceeded { .. }), "{err}");
 }
@@ -354,9 +417,21 @@ fn more_entries_than_the_limit_are_refused() {
         tar.file(&format!("bin/x{i}"), 0o644, b"");
     }
     tar.end();
-    let limits = Limits { max_entries: 5, ..Limits::default() };
+    let limits = Limits {
+        max_entries: 5,
+        ..Limits::default()
+    };
     let err = refuse(&zstd(&tar.bytes), limits);
-    assert!(matches!(err, ArchiveError::LimitExceeded { what: "entries", .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            ArchiveError::LimitExceeded {
+                what: "entries",
+                ..
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -370,9 +445,21 @@ fn a_decompression_bomb_is_stopped_by_counting_decompressed_bytes() {
     tar.bytes.resize(tar.bytes.len() + (64 << 20), 0);
     let archive = zstd(&tar.bytes);
     assert!(archive.len() < 1 << 20);
-    let limits = Limits { max_unpacked_bytes: 8 << 20, ..Limits::default() };
+    let limits = Limits {
+        max_unpacked_bytes: 8 << 20,
+        ..Limits::default()
+    };
     let err = refuse(&archive, limits);
-    assert!(matches!(err, ArchiveError::LimitExceeded { what: "unpacked bytes", .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            ArchiveError::LimitExceeded {
+                what: "unpacked bytes",
+                ..
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[test]

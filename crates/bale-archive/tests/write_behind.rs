@@ -13,7 +13,12 @@ fn a_package_written_behind_is_the_same_bytes_as_in_memory() {
     let root = tempfile::tempdir().unwrap();
     sample_tree(root.path());
     // Incompressible, so the archive spans several writeback windows.
-    write_file(root.path(), "share/noise.bin", &noise(20 << 20, 0x2545f4914f6cdd1d), 0o644);
+    write_file(
+        root.path(),
+        "share/noise.bin",
+        &noise(20 << 20, 0x2545f4914f6cdd1d),
+        0o644,
+    );
     let tree = PackageTree::scan(root.path()).unwrap();
 
     let out_dir = tempfile::tempdir().unwrap();
@@ -57,10 +62,17 @@ impl Write for FillsUp {
 fn a_failing_output_stops_the_write_with_the_outputs_own_error() {
     let root = tempfile::tempdir().unwrap();
     sample_tree(root.path());
-    write_file(root.path(), "share/noise.bin", &noise(8 << 20, 0x9e3779b97f4a7c15), 0o644);
+    write_file(
+        root.path(),
+        "share/noise.bin",
+        &noise(8 << 20, 0x9e3779b97f4a7c15),
+        0o644,
+    );
     let tree = PackageTree::scan(root.path()).unwrap();
 
-    let err = tree.write(&meta(), MANIFEST, FillsUp { room: 1 << 20 }).unwrap_err();
+    let err = tree
+        .write(&meta(), MANIFEST, FillsUp { room: 1 << 20 })
+        .unwrap_err();
     match err {
         bale_archive::ArchiveError::Output(e) => assert_eq!(e.raw_os_error(), Some(28), "{e}"),
         other => panic!("expected the output's error, got {other:?}"),

@@ -9,7 +9,9 @@ fn stream() -> Vec<u8> {
     let mut x: u64 = 0x9e3779b97f4a7c15;
     for i in 0..24u64 {
         for line in 0..20_000u64 {
-            out.extend_from_slice(format!("file {i} line {line} value {}\n", line * 7 % 13).as_bytes());
+            out.extend_from_slice(
+                format!("file {i} line {line} value {}\n", line * 7 % 13).as_bytes(),
+            );
         }
         for _ in 0..(256 << 10) / 8 {
             x ^= x << 13;

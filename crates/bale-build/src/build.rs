@@ -84,14 +84,22 @@ struct Run {
 impl Builder {
     /// A builder over this machine's sandbox, with the shipped kinds.
     pub fn new() -> Result<Builder, BuildError> {
-        Ok(Builder { sandbox: Sandbox::new()?, kinds: Kinds::builtin(), varied: false, keep_failed: None })
+        Ok(Builder {
+            sandbox: Sandbox::new()?,
+            kinds: Kinds::builtin(),
+            varied: false,
+            keep_failed: None,
+        })
     }
 
     /// This builder with another host name and umask in the sandbox, for
     /// building a second time to check that the package does not depend on
     /// them (the build path and times differ by themselves).
     pub fn varied(&self) -> Builder {
-        Builder { varied: true, ..self.clone() }
+        Builder {
+            varied: true,
+            ..self.clone()
+        }
     }
 
     /// Keeps a failed build's environment (its source, prefix, staged and
@@ -111,13 +119,18 @@ impl Builder {
 
     /// Builds, packs and tests the request's package; `events` hears every
     /// step and every line of output.
-    pub fn build(&self, request: &BuildRequest<'_>, events: &mut Events<'_>) -> Result<Built, BuildError> {
+    pub fn build(
+        &self,
+        request: &BuildRequest<'_>,
+        events: &mut Events<'_>,
+    ) -> Result<Built, BuildError> {
         let manifest = request.manifest;
         let coordinate = manifest.coordinate().map_err(BuildError::Coordinate)?;
         let prefix = PathBuf::from(format!("/bale/pkgs/{}", coordinate.relative_dir()));
         let out_dir = request.out_dir;
         fs::create_dir_all(out_dir).map_err(|e| BuildError::io(out_dir, e))?;
-        fs::create_dir_all(request.scratch_dir).map_err(|e| BuildError::io(request.scratch_dir, e))?;
+        fs::create_dir_all(request.scratch_dir)
+            .map_err(|e| BuildError::io(request.scratch_dir, e))?;
         let work = tempfile::Builder::new()
             .prefix("build-")
             .tempdir_in(request.scratch_dir)
@@ -129,8 +142,13 @@ impl Builder {
         if result.is_err() {
             if let Some(keep) = &self.keep_failed {
                 match keep_environment(work, keep, &stem) {
-                    Ok(kept) => log.event(BuildEvent::Note(&format!("the failed build's environment is kept in {}", kept.display()))),
-                    Err(e) => log.event(BuildEvent::Note(&format!("cannot keep the failed build's environment: {e}"))),
+                    Ok(kept) => log.event(BuildEvent::Note(&format!(
+                        "the failed build's environment is kept in {}",
+                        kept.display()
+                    ))),
+                    Err(e) => log.event(BuildEvent::Note(&format!(
+                        "cannot keep the failed build's environment: {e}"
+                    ))),
                 }
             }
         }
@@ -151,16 +169,29 @@ impl Builder {
         let out_dir = request.out_dir;
         let started_at = now_ms();
         let started = Instant::now();
-        let mut run = Run { started, deadline: started + manifest.build_timeout(), steps: Vec::new() };
+        let mut run = Run {
+            started,
+            deadline: started + manifest.build_timeout(),
+            steps: Vec::new(),
+        };
 
         // 1. stack
         let t = run.begin();
-        log.event(BuildEvent::Note(&format!("stack {} ({})", request.stack.name, request.stack.digest)));
+        log.event(BuildEvent::Note(&format!(
+            "stack {} ({})",
+            request.stack.name, request.stack.digest
+        )));
         run.end("stack", t, "ok");
 
         // 2-3. runtime and dependencies
         let t = run.begin();
-        let layer = crate::layer::prepare_with_kinds(&self.sandbox, &self.kinds, request, run.deadline, log)?;
+        let layer = crate::layer::prepare_with_kinds(
+            &self.sandbox,
+            &self.kinds,
+            request,
+            run.deadline,
+            log,
+        )?;
         let status = match &layer {
             Some(l) if l.reused => "cached",
             Some(_) => "ok",
@@ -191,18 +222,37 @@ impl Builder {
         base.binds.extend(cache_binds(request, coordinate, work)?);
         base.env.extend([
             ("BALE_SRC".to_string(), SANDBOX_SRC.to_string()),
-            ("BALE_PREFIX".to_string(), prefix.to_string_lossy().into_owned()),
+            (
+                "BALE_PREFIX".to_string(),
+                prefix.to_string_lossy().into_owned(),
+            ),
             ("BALE_CACHE".to_string(), SANDBOX_CACHE.to_string()),
             ("BALE_GROUP".to_string(), coordinate.group().to_string()),
             ("BALE_NAME".to_string(), coordinate.name().to_string()),
             ("BALE_VERSION".to_string(), coordinate.version().to_string()),
-            ("SOURCE_DATE_EPOCH".to_string(), source.date_epoch.to_string()),
+            (
+                "SOURCE_DATE_EPOCH".to_string(),
+                source.date_epoch.to_string(),
+            ),
         ]);
-        base.env.extend(manifest.build.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+        base.env.extend(
+            manifest
+                .build
+                .env
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone())),
+        );
         if let Some(bytes) = manifest.build_memory() {
             match self.sandbox.limits_available() {
-                Ok(()) => base.limits = Limits { memory_bytes: Some(bytes), pids: None },
-                Err(e) => log.event(BuildEvent::Note(&format!("[build] memory is not enforced: {e}"))),
+                Ok(()) => {
+                    base.limits = Limits {
+                        memory_bytes: Some(bytes),
+                        pids: None,
+                    }
+                }
+                Err(e) => log.event(BuildEvent::Note(&format!(
+                    "[build] memory is not enforced: {e}"
+                ))),
             }
         }
         let empty = Vec::new();
@@ -210,7 +260,10 @@ impl Builder {
             ("before", &manifest.build.before),
             ("main", manifest.build.main.as_ref().unwrap_or(&empty)),
             ("after", &manifest.build.after),
-            ("finalize", manifest.build.finalize.as_ref().unwrap_or(&empty)),
+            (
+                "finalize",
+                manifest.build.finalize.as_ref().unwrap_or(&empty),
+            ),
         ];
         for (step, commands) in actions {
             let t = run.begin();
@@ -225,9 +278,12 @@ impl Builder {
 
         // 6. collect
         let t = run.begin();
-        let files = collect_destinations(&src, &manifest.build.destinations, &prefix_host.join("app"))?;
+        let files =
+            collect_destinations(&src, &manifest.build.destinations, &prefix_host.join("app"))?;
         if files > 0 {
-            log.event(BuildEvent::Note(&format!("collected {files} file(s) into app/")));
+            log.event(BuildEvent::Note(&format!(
+                "collected {files} file(s) into app/"
+            )));
         }
         run.end("collect", t, "ok");
 
@@ -238,9 +294,15 @@ impl Builder {
         let mut packed = pack(&PackRequest {
             root: &prefix_host,
             manifest,
-            stack: StackRef { name: request.stack.name.clone(), digest: request.stack.digest.clone() },
+            stack: StackRef {
+                name: request.stack.name.clone(),
+                digest: request.stack.digest.clone(),
+            },
             stack_root: Some(&request.stack.root),
-            source: SourceRef { git: source.git.clone(), commit: source.commit.clone() },
+            source: SourceRef {
+                git: source.git.clone(),
+                commit: source.commit.clone(),
+            },
             mtime: source.date_epoch,
             out_dir: &staged,
         })?;
@@ -252,7 +314,15 @@ impl Builder {
         if tests.is_empty() {
             run.end("test", t, "skipped");
         } else {
-            let result = self.test(request, layer.as_ref().map(|l| l.dir.clone()), &packed, prefix, work, &run, log);
+            let result = self.test(
+                request,
+                layer.as_ref().map(|l| l.dir.clone()),
+                &packed,
+                prefix,
+                work,
+                &run,
+                log,
+            );
             run.end("test", t, if result.is_ok() { "ok" } else { "failed" });
             // A package whose tests fail is not a package to hand on: it stays in the work dir.
             result?;
@@ -267,7 +337,10 @@ impl Builder {
             stack: request.stack.name.clone(),
             stack_digest: request.stack.digest.clone(),
             layer: layer.map(|l| l.key),
-            source: source.git.clone().unwrap_or_else(|| request.source_dir.display().to_string()),
+            source: source
+                .git
+                .clone()
+                .unwrap_or_else(|| request.source_dir.display().to_string()),
             commit: source.commit.clone(),
             source_date_epoch: source.date_epoch,
             steps: run.steps,
@@ -280,7 +353,11 @@ impl Builder {
         let mut text = serde_json::to_string_pretty(&facts)?;
         text.push('\n');
         write_atomic(&facts_path, text.as_bytes())?;
-        Ok(Built { package: packed, facts, facts_path })
+        Ok(Built {
+            package: packed,
+            facts,
+            facts_path,
+        })
     }
 
     /// The spec every run of this build starts from: its layers, hidden
@@ -314,16 +391,31 @@ impl Builder {
         let root = work.join("test-root");
         fs::create_dir_all(&root).map_err(|e| BuildError::io(&root, e))?;
         let file = fs::File::open(&packed.path).map_err(|e| BuildError::io(&packed.path, e))?;
-        bale_archive::unpack(std::io::BufReader::new(file), &root, &UnpackOptions::default())?;
+        bale_archive::unpack(
+            std::io::BufReader::new(file),
+            &root,
+            &UnpackOptions::default(),
+        )?;
         let mut spec = self.base_spec(request, layer);
         spec.binds.push(Bind::read_only(&root, prefix));
         spec.workdir = prefix.to_path_buf();
         let prefix_text = prefix.to_string_lossy().into_owned();
         spec.env.extend([
-            ("PATH".to_string(), format!("{prefix_text}/bin:{DEFAULT_PATH}")),
+            (
+                "PATH".to_string(),
+                format!("{prefix_text}/bin:{DEFAULT_PATH}"),
+            ),
             ("BALE_PREFIX".to_string(), prefix_text),
         ]);
-        run_step(&self.sandbox, &spec, "test", &request.manifest.test.commands, run.deadline, log).map(|_| ())
+        run_step(
+            &self.sandbox,
+            &spec,
+            "test",
+            &request.manifest.test.commands,
+            run.deadline,
+            log,
+        )
+        .map(|_| ())
     }
 }
 
@@ -344,7 +436,11 @@ impl Run {
 
 /// The source step: `[source] git` cloned, else the manifest's directory copied.
 /// Moves a failed build's work directory to `<keep>/<stem>-<time>` and returns where.
-fn keep_environment(work: tempfile::TempDir, keep: &Path, stem: &str) -> Result<PathBuf, BuildError> {
+fn keep_environment(
+    work: tempfile::TempDir,
+    keep: &Path,
+    stem: &str,
+) -> Result<PathBuf, BuildError> {
     fs::create_dir_all(keep).map_err(|e| BuildError::io(keep, e))?;
     let kept = keep.join(format!("{stem}-{}", now_ms()));
     let from = work.keep();
@@ -352,11 +448,16 @@ fn keep_environment(work: tempfile::TempDir, keep: &Path, stem: &str) -> Result<
     Ok(kept)
 }
 
-fn fetch_source(request: &BuildRequest<'_>, work: &Path, src: &Path) -> Result<SourceTree, BuildError> {
+fn fetch_source(
+    request: &BuildRequest<'_>,
+    work: &Path,
+    src: &Path,
+) -> Result<SourceTree, BuildError> {
     match &request.manifest.source {
         Some(source) => {
             let local = request.source_dir.join(&source.git);
-            let url = if !source.git.contains("://") && !source.git.contains('@') && local.exists() {
+            let url = if !source.git.contains("://") && !source.git.contains('@') && local.exists()
+            {
                 local.to_string_lossy().into_owned()
             } else {
                 source.git.clone()
@@ -370,11 +471,18 @@ fn fetch_source(request: &BuildRequest<'_>, work: &Path, src: &Path) -> Result<S
 /// `BALE_CACHE` and each `[build] cache` directory, bound from
 /// `$BALE_HOME/cache/<group>/<name>/`; with `--fresh`, from empty
 /// directories of this build instead.
-fn cache_binds(request: &BuildRequest<'_>, coordinate: &bale_coordinate::Coordinate, work: &Path) -> Result<Vec<Bind>, BuildError> {
+fn cache_binds(
+    request: &BuildRequest<'_>,
+    coordinate: &bale_coordinate::Coordinate,
+    work: &Path,
+) -> Result<Vec<Bind>, BuildError> {
     let root = if request.fresh {
         work.join("cache")
     } else {
-        request.cache_dir.join(coordinate.group()).join(coordinate.name())
+        request
+            .cache_dir
+            .join(coordinate.group())
+            .join(coordinate.name())
     };
     let mut binds = Vec::new();
     let own = root.join("bale");
@@ -383,7 +491,9 @@ fn cache_binds(request: &BuildRequest<'_>, coordinate: &bale_coordinate::Coordin
     for dir in &request.manifest.build.cache {
         let inside = Path::new(dir);
         if !inside.is_absolute() || dir.split('/').any(|c| c == "..") {
-            return Err(BuildError::Source(format!("[build] cache `{dir}` must be an absolute path without `..`")));
+            return Err(BuildError::Source(format!(
+                "[build] cache `{dir}` must be an absolute path without `..`"
+            )));
         }
         let host = root.join("dirs").join(dir.trim_start_matches('/'));
         fs::create_dir_all(&host).map_err(|e| BuildError::io(&host, e))?;
@@ -396,18 +506,29 @@ fn cache_binds(request: &BuildRequest<'_>, coordinate: &bale_coordinate::Coordin
 /// under the same name, in one rename (copying first when `out_dir` is on
 /// another file system), and returns its new path.
 fn publish(package: &Path, out_dir: &Path) -> Result<PathBuf, BuildError> {
-    let name = package.file_name().ok_or_else(|| BuildError::io(package, std::io::ErrorKind::InvalidInput.into()))?;
+    let name = package
+        .file_name()
+        .ok_or_else(|| BuildError::io(package, std::io::ErrorKind::InvalidInput.into()))?;
     let dest = out_dir.join(name);
     match fs::rename(package, &dest) {
         Ok(()) => Ok(dest),
         Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices => {
             let mut from = fs::File::open(package).map_err(|e| BuildError::io(package, e))?;
-            let mut tmp = tempfile::NamedTempFile::new_in(out_dir).map_err(|e| BuildError::io(out_dir, e))?;
+            let mut tmp =
+                tempfile::NamedTempFile::new_in(out_dir).map_err(|e| BuildError::io(out_dir, e))?;
             std::io::copy(&mut from, tmp.as_file_mut()).map_err(|e| BuildError::io(&dest, e))?;
-            tmp.as_file().set_permissions(fs::metadata(package).map_err(|e| BuildError::io(package, e))?.permissions())
+            tmp.as_file()
+                .set_permissions(
+                    fs::metadata(package)
+                        .map_err(|e| BuildError::io(package, e))?
+                        .permissions(),
+                )
                 .map_err(|e| BuildError::io(&dest, e))?;
-            tmp.as_file().sync_all().map_err(|e| BuildError::io(&dest, e))?;
-            tmp.persist(&dest).map_err(|e| BuildError::io(&dest, e.error))?;
+            tmp.as_file()
+                .sync_all()
+                .map_err(|e| BuildError::io(&dest, e))?;
+            tmp.persist(&dest)
+                .map_err(|e| BuildError::io(&dest, e.error))?;
             Ok(dest)
         }
         Err(e) => Err(BuildError::io(&dest, e)),
@@ -419,13 +540,19 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), BuildError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| BuildError::io(dir, e))?;
     std::io::Write::write_all(tmp.as_file_mut(), bytes).map_err(|e| BuildError::io(path, e))?;
-    tmp.as_file().set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644)).map_err(|e| BuildError::io(path, e))?;
-    tmp.persist(path).map_err(|e| BuildError::io(path, e.error))?;
+    tmp.as_file()
+        .set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
+        .map_err(|e| BuildError::io(path, e))?;
+    tmp.persist(path)
+        .map_err(|e| BuildError::io(path, e.error))?;
     Ok(())
 }
 
 fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 /// This machine's host name, as recorded in the build's facts.

@@ -12,24 +12,41 @@ use crate::BuildError;
 ///
 /// A glob that matches nothing fails: a destination that is missing after
 /// the build is a broken build, not an empty directory to ship.
-pub fn collect_destinations(src: &Path, patterns: &[String], app: &Path) -> Result<usize, BuildError> {
+pub fn collect_destinations(
+    src: &Path,
+    patterns: &[String],
+    app: &Path,
+) -> Result<usize, BuildError> {
     let mut copied = 0;
     for pattern in patterns {
-        let bad = |problem: String| BuildError::Destination { pattern: pattern.clone(), problem };
+        let bad = |problem: String| BuildError::Destination {
+            pattern: pattern.clone(),
+            problem,
+        };
         if pattern.starts_with('/') || pattern.split('/').any(|c| c == "..") {
-            return Err(bad("must be relative to the source tree, without `..`".into()));
+            return Err(bad(
+                "must be relative to the source tree, without `..`".into()
+            ));
         }
-        let full = format!("{}/{}", glob::Pattern::escape(&src.to_string_lossy()), pattern);
+        let full = format!(
+            "{}/{}",
+            glob::Pattern::escape(&src.to_string_lossy()),
+            pattern
+        );
         let matches = glob::glob(&full).map_err(|e| bad(format!("is not a valid glob: {e}")))?;
         let mut any = false;
         for found in matches {
             let found = found.map_err(|e| bad(format!("cannot be read: {e}")))?;
-            let Ok(rel) = found.strip_prefix(src) else { continue };
+            let Ok(rel) = found.strip_prefix(src) else {
+                continue;
+            };
             any = true;
             copied += copy_tree(&found, &app.join(rel))?;
         }
         if !any {
-            return Err(bad("matches nothing in the source tree after the build".into()));
+            return Err(bad(
+                "matches nothing in the source tree after the build".into()
+            ));
         }
     }
     Ok(copied)
@@ -37,7 +54,9 @@ pub fn collect_destinations(src: &Path, patterns: &[String], app: &Path) -> Resu
 
 /// Copies a file, symlink or directory tree; returns the number of files and links.
 fn copy_tree(from: &Path, to: &Path) -> Result<usize, BuildError> {
-    let meta = from.symlink_metadata().map_err(|e| BuildError::io(from, e))?;
+    let meta = from
+        .symlink_metadata()
+        .map_err(|e| BuildError::io(from, e))?;
     if let Some(parent) = to.parent() {
         fs::create_dir_all(parent).map_err(|e| BuildError::io(parent, e))?;
     }

@@ -28,7 +28,10 @@ pub fn detect_packages(needed: &BTreeSet<String>, stack_root: &Path) -> Detectio
         return Detection::default();
     }
     if !admindir.join("status").is_file() {
-        return Detection { packages: Vec::new(), unresolved: needed.iter().cloned().collect() };
+        return Detection {
+            packages: Vec::new(),
+            unresolved: needed.iter().cloned().collect(),
+        };
     }
     for soname in needed {
         let output = Command::new("dpkg-query")
@@ -37,7 +40,9 @@ pub fn detect_packages(needed: &BTreeSet<String>, stack_root: &Path) -> Detectio
             .arg(format!("*/{soname}"))
             .output();
         let found = match output {
-            Ok(out) if out.status.success() => owners(&String::from_utf8_lossy(&out.stdout), soname),
+            Ok(out) if out.status.success() => {
+                owners(&String::from_utf8_lossy(&out.stdout), soname)
+            }
             _ => Vec::new(),
         };
         match found.into_iter().next() {
@@ -47,14 +52,19 @@ pub fn detect_packages(needed: &BTreeSet<String>, stack_root: &Path) -> Detectio
             None => unresolved.push(soname.clone()),
         }
     }
-    Detection { packages: packages.into_iter().collect(), unresolved }
+    Detection {
+        packages: packages.into_iter().collect(),
+        unresolved,
+    }
 }
 
 /// Parses `dpkg-query -S` lines (`pkg[:arch][, pkg2]: /path`) for an exact file name.
 fn owners(listing: &str, soname: &str) -> Vec<String> {
     let mut found = Vec::new();
     for line in listing.lines() {
-        let Some((pkgs, path)) = line.split_once(": ") else { continue };
+        let Some((pkgs, path)) = line.split_once(": ") else {
+            continue;
+        };
         if !path.trim().ends_with(&format!("/{soname}")) {
             continue;
         }
@@ -80,7 +90,8 @@ mod tests {
 
     #[test]
     fn the_hosts_libc_is_found_in_the_hosts_database() {
-        let needed: BTreeSet<String> = ["libc.so.6".to_owned(), "libdoesnotexist.so.9".to_owned()].into();
+        let needed: BTreeSet<String> =
+            ["libc.so.6".to_owned(), "libdoesnotexist.so.9".to_owned()].into();
         let found = detect_packages(&needed, Path::new("/"));
         assert_eq!(found.packages, vec!["libc6".to_owned()]);
         assert_eq!(found.unresolved, vec!["libdoesnotexist.so.9".to_owned()]);

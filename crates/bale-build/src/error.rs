@@ -62,6 +62,9 @@ pub enum BuildError {
 
 impl BuildError {
     pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
-        BuildError::Io { path: path.to_path_buf(), source }
+        BuildError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
     }
 }

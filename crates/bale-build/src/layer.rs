@@ -66,8 +66,10 @@ impl LayerInputs {
     pub fn with_kinds(request: &BuildRequest<'_>, kinds: &Kinds) -> LayerInputs {
         let manifest = request.manifest;
         let kind = manifest.kind().unwrap_or_default().to_string();
-        let mut kind_packages: Vec<String> =
-            kinds.get(&kind).map(|k| k.runtime.iter().chain(&k.build).cloned().collect()).unwrap_or_default();
+        let mut kind_packages: Vec<String> = kinds
+            .get(&kind)
+            .map(|k| k.runtime.iter().chain(&k.build).cloned().collect())
+            .unwrap_or_default();
         let sorted = |mut v: Vec<String>| {
             v.sort();
             v.dedup();
@@ -85,7 +87,13 @@ impl LayerInputs {
 
     /// Every package to install, sorted, once each.
     pub fn packages(&self) -> Vec<String> {
-        let mut all: Vec<String> = self.kind_packages.iter().chain(&self.build).chain(&self.runtime).cloned().collect();
+        let mut all: Vec<String> = self
+            .kind_packages
+            .iter()
+            .chain(&self.build)
+            .chain(&self.runtime)
+            .cloned()
+            .collect();
         all.sort();
         all.dedup();
         all
@@ -129,7 +137,9 @@ pub fn prepare_with_kinds(
     deadline: Instant,
     log: &mut Log<'_>,
 ) -> Result<Option<DepsLayer>, BuildError> {
-    let Some(layers_dir) = request.layers_dir else { return Ok(None) };
+    let Some(layers_dir) = request.layers_dir else {
+        return Ok(None);
+    };
     let inputs = LayerInputs::with_kinds(request, kinds);
     let packages = inputs.packages();
     if packages.is_empty() {
@@ -141,13 +151,20 @@ pub fn prepare_with_kinds(
     }
     let key = inputs.key();
     if request.verbose {
-        log.event(BuildEvent::Note(&format!("dependency layer {key} from:\n{}", inputs.describe())));
+        log.event(BuildEvent::Note(&format!(
+            "dependency layer {key} from:\n{}",
+            inputs.describe()
+        )));
     }
     let dir = layers_dir.join(&key);
     // The layer is moved into place only once complete, so its presence means it is whole.
     if dir.is_dir() && !request.fresh {
         log.event(BuildEvent::Note(&format!("dependency layer {key}: reused")));
-        return Ok(Some(DepsLayer { dir, key, reused: true }));
+        return Ok(Some(DepsLayer {
+            dir,
+            key,
+            reused: true,
+        }));
     }
     fs::create_dir_all(layers_dir).map_err(|e| BuildError::io(layers_dir, e))?;
     let staging = tempfile::Builder::new()
@@ -160,7 +177,8 @@ pub fn prepare_with_kinds(
     // The only step with the network: apt fetches from the stack's mirror.
     spec.network = true;
     spec.ca_bundle_path = PathBuf::from(ASIDE_CA_BUNDLE);
-    spec.env.push(("DEBIAN_FRONTEND".into(), "noninteractive".into()));
+    spec.env
+        .push(("DEBIAN_FRONTEND".into(), "noninteractive".into()));
     let list = packages.join(" ");
     // An https mirror behind a TLS-inspecting proxy needs the host's CAs too.
     let script = format!(
@@ -187,13 +205,21 @@ pub fn prepare_with_kinds(
         fs::remove_dir_all(&dir).map_err(|e| BuildError::io(&dir, e))?;
     }
     fs::rename(&upper, &dir).map_err(|e| BuildError::io(&dir, e))?;
-    Ok(Some(DepsLayer { dir, key, reused: false }))
+    Ok(Some(DepsLayer {
+        dir,
+        key,
+        reused: false,
+    }))
 }
 
 /// Debian's package name syntax: `[a-z0-9][a-z0-9+.-]+`, with an optional `:arch`.
 fn is_package_name(name: &str) -> bool {
     let base = name.split_once(':').map_or(name, |(b, arch)| {
-        if arch.is_empty() || !arch.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-') {
+        if arch.is_empty()
+            || !arch
+                .bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+        {
             ""
         } else {
             b
@@ -202,7 +228,9 @@ fn is_package_name(name: &str) -> bool {
     let mut bytes = base.bytes();
     matches!(bytes.next(), Some(c) if c.is_ascii_lowercase() || c.is_ascii_digit())
         && base.len() >= 2
-        && bytes.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'+' | b'.' | b'-'))
+        && bytes.all(|c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'+' | b'.' | b'-')
+        })
 }
 
 #[cfg(test)]

@@ -11,9 +11,9 @@ pub mod scripts;
 pub mod source;
 pub mod step;
 
-pub use error::BuildError;
-pub use pack::{pack, PackRequest, Packed};
 pub use build::{BuildRequest, Builder, Built};
 pub use collect::collect_destinations;
+pub use error::BuildError;
 pub use facts::{BuildFacts, StepFacts};
+pub use pack::{pack, PackRequest, Packed};
 pub use step::{BuildEvent, Events};

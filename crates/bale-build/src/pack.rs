@@ -57,7 +57,10 @@ pub fn pack(request: &PackRequest<'_>) -> Result<Packed, BuildError> {
     let needed = tree.needed_not_shipped();
     let detection = match request.stack_root {
         Some(root) => detect_packages(&needed, root),
-        None => Detection { packages: Vec::new(), unresolved: needed.into_iter().collect() },
+        None => Detection {
+            packages: Vec::new(),
+            unresolved: needed.into_iter().collect(),
+        },
     };
     let meta = PackMeta {
         coordinate: coordinate.clone(),
@@ -72,29 +75,55 @@ pub fn pack(request: &PackRequest<'_>) -> Result<Packed, BuildError> {
 
     fs::create_dir_all(request.out_dir).map_err(|e| BuildError::io(request.out_dir, e))?;
     let path = request.out_dir.join(coordinate.file_name());
-    let tmp = tempfile::NamedTempFile::new_in(request.out_dir).map_err(|e| BuildError::io(request.out_dir, e))?;
+    let tmp = tempfile::NamedTempFile::new_in(request.out_dir)
+        .map_err(|e| BuildError::io(request.out_dir, e))?;
     // Writeback starts as the archive grows, so the final sync has little left to do.
     let mut out = BufWriter::with_capacity(1 << 20, bale_archive::WriteBehind::new(tmp));
     let written = tree.write(&meta, manifest.to_toml().as_bytes(), &mut out)?;
     out.flush().map_err(|e| BuildError::io(&path, e))?;
-    let tmp = out.into_inner().map_err(|e| BuildError::io(&path, e.into_error()))?.into_inner();
+    let tmp = out
+        .into_inner()
+        .map_err(|e| BuildError::io(&path, e.into_error()))?
+        .into_inner();
     // A package is for others to read; the temporary file starts private.
-    tmp.as_file().set_permissions(fs::Permissions::from_mode(0o644)).map_err(|e| BuildError::io(&path, e))?;
-    tmp.as_file().sync_all().map_err(|e| BuildError::io(&path, e))?;
-    tmp.persist(&path).map_err(|e| BuildError::io(&path, e.error))?;
-    Ok(Packed { path, written, unresolved_libraries: detection.unresolved, generated_scripts })
+    tmp.as_file()
+        .set_permissions(fs::Permissions::from_mode(0o644))
+        .map_err(|e| BuildError::io(&path, e))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| BuildError::io(&path, e))?;
+    tmp.persist(&path)
+        .map_err(|e| BuildError::io(&path, e.error))?;
+    Ok(Packed {
+        path,
+        written,
+        unresolved_libraries: detection.unresolved,
+        generated_scripts,
+    })
 }
 
 /// Adds generated `script.d/start.sh` and `stop.sh` from `[run]` unless the
 /// root ships its own start script or there is nothing to run.
-fn add_scripts(tree: &mut PackageTree, manifest: &Manifest, coordinate: &str) -> Result<bool, BuildError> {
+fn add_scripts(
+    tree: &mut PackageTree,
+    manifest: &Manifest,
+    coordinate: &str,
+) -> Result<bool, BuildError> {
     let ships_own = tree.records().iter().any(|r| r.path == "script.d/start.sh");
     if ships_own || manifest.services().is_empty() {
         return Ok(false);
     }
     let services = service_scripts(manifest);
-    tree.add_generated("script.d/start.sh", start_sh(coordinate, &services).into_bytes(), true)?;
-    tree.add_generated("script.d/stop.sh", stop_sh(coordinate, &services).into_bytes(), true)?;
+    tree.add_generated(
+        "script.d/start.sh",
+        start_sh(coordinate, &services).into_bytes(),
+        true,
+    )?;
+    tree.add_generated(
+        "script.d/stop.sh",
+        stop_sh(coordinate, &services).into_bytes(),
+        true,
+    )?;
     Ok(true)
 }
 

@@ -36,16 +36,48 @@ pub fn copy_local(dir: &Path, dest: &Path) -> Result<SourceTree, BuildError> {
             copied += 1;
         }
     }
-    let (commit, date_epoch) = if tracked.is_some() { head_commit(dir) } else { (None, 0) };
-    Ok(SourceTree { git: None, commit, date_epoch, files: copied })
+    let (commit, date_epoch) = if tracked.is_some() {
+        head_commit(dir)
+    } else {
+        (None, 0)
+    };
+    Ok(SourceTree {
+        git: None,
+        commit,
+        date_epoch,
+        files: copied,
+    })
 }
 
 /// Clones `url` (a URL or a local repository) at `reference` into `clone`,
 /// then copies its tracked files into `dest`.
-pub fn clone_git(url: &str, reference: Option<&str>, clone: &Path, dest: &Path) -> Result<SourceTree, BuildError> {
-    git(None, &["clone", "--quiet", "--no-checkout", url, &clone.to_string_lossy()])?;
+pub fn clone_git(
+    url: &str,
+    reference: Option<&str>,
+    clone: &Path,
+    dest: &Path,
+) -> Result<SourceTree, BuildError> {
+    git(
+        None,
+        &[
+            "clone",
+            "--quiet",
+            "--no-checkout",
+            url,
+            &clone.to_string_lossy(),
+        ],
+    )?;
     let target = reference.unwrap_or("HEAD");
-    git(Some(clone), &["-c", "advice.detachedHead=false", "checkout", "--quiet", target])?;
+    git(
+        Some(clone),
+        &[
+            "-c",
+            "advice.detachedHead=false",
+            "checkout",
+            "--quiet",
+            target,
+        ],
+    )?;
     let mut tree = copy_local(clone, dest)?;
     tree.git = Some(url.to_string());
     Ok(tree)
@@ -56,7 +88,10 @@ fn git(dir: Option<&Path>, args: &[&str]) -> Result<String, BuildError> {
     if let Some(d) = dir {
         cmd.arg("-C").arg(d);
     }
-    let out = cmd.args(args).output().map_err(|e| BuildError::Source(format!("cannot run git: {e}")))?;
+    let out = cmd
+        .args(args)
+        .output()
+        .map_err(|e| BuildError::Source(format!("cannot run git: {e}")))?;
     if !out.status.success() {
         return Err(BuildError::Source(format!(
             "`git {}` failed: {}",
@@ -69,11 +104,21 @@ fn git(dir: Option<&Path>, args: &[&str]) -> Result<String, BuildError> {
 
 /// The tracked files under `dir`, relative to it; `None` outside a git work tree.
 fn git_tracked(dir: &Path) -> Option<Vec<PathBuf>> {
-    let inside = Command::new("git").arg("-C").arg(dir).args(["rev-parse", "--is-inside-work-tree"]).output().ok()?;
+    let inside = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["rev-parse", "--is-inside-work-tree"])
+        .output()
+        .ok()?;
     if !inside.status.success() || inside.stdout.trim_ascii() != b"true" {
         return None;
     }
-    let out = Command::new("git").arg("-C").arg(dir).args(["ls-files", "-z"]).output().ok()?;
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["ls-files", "-z"])
+        .output()
+        .ok()?;
     if !out.status.success() {
         return None;
     }
@@ -111,7 +156,9 @@ fn walk(dir: &Path) -> Result<Vec<PathBuf>, BuildError> {
             if rel.as_os_str().is_empty() && name == ".git" {
                 continue;
             }
-            let kind = entry.file_type().map_err(|e| BuildError::io(&entry.path(), e))?;
+            let kind = entry
+                .file_type()
+                .map_err(|e| BuildError::io(&entry.path(), e))?;
             if kind.is_dir() {
                 pending.push(rel.join(&name));
             } else {
@@ -126,7 +173,9 @@ fn walk(dir: &Path) -> Result<Vec<PathBuf>, BuildError> {
 /// Copies one file or symlink, making parents; a tracked file missing from
 /// the work tree (deleted, not committed) or a submodule is skipped.
 fn copy_entry(from: &Path, to: &Path) -> Result<bool, BuildError> {
-    let Ok(meta) = from.symlink_metadata() else { return Ok(false) };
+    let Ok(meta) = from.symlink_metadata() else {
+        return Ok(false);
+    };
     if meta.is_dir() {
         return Ok(false);
     }

@@ -58,7 +58,12 @@ impl<'e> Log<'e> {
     /// A log written to `path` (created or truncated), echoed to `events`.
     pub fn create(path: &Path, events: &'e mut Events<'e>) -> Result<Self, BuildError> {
         let file = File::create(path).map_err(|e| BuildError::io(path, e))?;
-        Ok(Self { path: path.to_path_buf(), file, events, tail: VecDeque::new() })
+        Ok(Self {
+            path: path.to_path_buf(),
+            file,
+            events,
+            tail: VecDeque::new(),
+        })
     }
 
     /// The log file's path.
@@ -71,8 +76,16 @@ impl<'e> Log<'e> {
         // The log is a record, not a gate: a full disk must not fail the build here.
         let _ = match event {
             BuildEvent::StepStarted { step } => writeln!(self.file, "==> {step}"),
-            BuildEvent::StepFinished { step, duration_ms, ok } => {
-                writeln!(self.file, "==> {step} {} in {duration_ms} ms", if ok { "done" } else { "FAILED" })
+            BuildEvent::StepFinished {
+                step,
+                duration_ms,
+                ok,
+            } => {
+                writeln!(
+                    self.file,
+                    "==> {step} {} in {duration_ms} ms",
+                    if ok { "done" } else { "FAILED" }
+                )
             }
             BuildEvent::Note(text) => writeln!(self.file, "--- {text}"),
             BuildEvent::Output { .. } => Ok(()),
@@ -94,7 +107,11 @@ impl<'e> Log<'e> {
 
     /// The last lines of the current step.
     pub fn tail(&self) -> String {
-        self.tail.iter().map(String::as_str).collect::<Vec<_>>().join("\n")
+        self.tail
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 }
 
@@ -159,7 +176,11 @@ pub fn run_step(
         }
     }
     let duration_ms = started.elapsed().as_millis() as u64;
-    log.event(BuildEvent::StepFinished { step, duration_ms, ok: result.is_ok() });
+    log.event(BuildEvent::StepFinished {
+        step,
+        duration_ms,
+        ok: result.is_ok(),
+    });
     result.map(|()| duration_ms)
 }
 
@@ -177,22 +198,43 @@ fn run_command(
     spec.timeout = Some(left);
     let outcome = {
         let shared = Mutex::new(&mut *log);
-        let mut out = Stream { log: &shared, step, pending: Vec::new() };
-        let mut err = Stream { log: &shared, step, pending: Vec::new() };
-        let outcome = if left.is_zero() { None } else { Some(sandbox.run(&spec, &mut out, &mut err)) };
+        let mut out = Stream {
+            log: &shared,
+            step,
+            pending: Vec::new(),
+        };
+        let mut err = Stream {
+            log: &shared,
+            step,
+            pending: Vec::new(),
+        };
+        let outcome = if left.is_zero() {
+            None
+        } else {
+            Some(sandbox.run(&spec, &mut out, &mut err))
+        };
         out.finish();
         err.finish();
         outcome
     };
     let (status, reason) = match outcome {
         Some(Ok(o)) if o.success() => return Ok(()),
-        Some(Ok(o)) if o.timed_out => (o.status, "timed out: the build's time limit ([build] timeout) passed".to_string()),
+        Some(Ok(o)) if o.timed_out => (
+            o.status,
+            "timed out: the build's time limit ([build] timeout) passed".to_string(),
+        ),
         Some(Ok(o)) => match o.limit_hit {
-            Some(limit) => (o.status, format!("exited with {} after hitting {limit}", o.status)),
+            Some(limit) => (
+                o.status,
+                format!("exited with {} after hitting {limit}", o.status),
+            ),
             None => (o.status, format!("exited with {}", o.status)),
         },
         Some(Err(e)) => return Err(e.into()),
-        None => (-1, "was not started: the build's time limit ([build] timeout) passed".to_string()),
+        None => (
+            -1,
+            "was not started: the build's time limit ([build] timeout) passed".to_string(),
+        ),
     };
     Err(BuildError::StepFailed {
         step: step.to_string(),

@@ -48,9 +48,13 @@ impl Project {
 
     fn manifest(&self) -> Manifest {
         let catalog = Catalog::default();
-        Manifest::from_path(&self.src().join("bale.toml"), &catalog, &ParseOptions::default())
-            .unwrap_or_else(|d| panic!("bad manifest: {}", d.render(false)))
-            .resolved(&catalog.kinds)
+        Manifest::from_path(
+            &self.src().join("bale.toml"),
+            &catalog,
+            &ParseOptions::default(),
+        )
+        .unwrap_or_else(|d| panic!("bad manifest: {}", d.render(false)))
+        .resolved(&catalog.kinds)
     }
 
     /// The BALE_HOME of this project's builds (hidden from them).
@@ -61,7 +65,11 @@ impl Project {
     /// Builds, returning the result and every output line as (step, line).
     fn build(&self) -> (Result<Built, BuildError>, Vec<(String, String)>) {
         let manifest = self.manifest();
-        let stack = StackImage { name: "host".into(), root: PathBuf::from("/"), digest: HOST_DIGEST.into() };
+        let stack = StackImage {
+            name: "host".into(),
+            root: PathBuf::from("/"),
+            digest: HOST_DIGEST.into(),
+        };
         let home = self.home();
         let out = self.out();
         let scratch = home.join("tmp");
@@ -81,10 +89,15 @@ impl Project {
         let lines = Mutex::new(Vec::new());
         let mut events = |e: BuildEvent<'_>| {
             if let BuildEvent::Output { step, line } = e {
-                lines.lock().expect("lock").push((step.to_string(), line.to_string()));
+                lines
+                    .lock()
+                    .expect("lock")
+                    .push((step.to_string(), line.to_string()));
             }
         };
-        let result = Builder::new().expect("sandbox").build(&request, &mut events);
+        let result = Builder::new()
+            .expect("sandbox")
+            .build(&request, &mut events);
         (result, lines.into_inner().expect("lock"))
     }
 }
@@ -115,15 +128,32 @@ fn a_build_on_the_host_stack_packs_the_prefix_and_the_destinations_and_runs_the_
     let built = result.unwrap_or_else(|e| panic!("build failed: {e}"));
     assert_eq!(built.package.path, p.out().join("fixture-1.0.0.bale"));
     assert!(built.package.path.is_file());
-    let paths: Vec<&str> = built.package.written.index.files.iter().map(|f| f.path.as_str()).collect();
+    let paths: Vec<&str> = built
+        .package
+        .written
+        .index
+        .files
+        .iter()
+        .map(|f| f.path.as_str())
+        .collect();
     assert!(paths.contains(&"bin/hello"), "{paths:?}");
     assert!(paths.contains(&"app/site/index.html"), "{paths:?}");
     assert!(
         said(&lines, "main", "prefix=/bale/pkgs/org/example/fixture/1.0.0 src=/bale/src cache=/bale/cache name=fixture pwd=/bale/src greeting=hi"),
         "{lines:?}"
     );
-    assert!(said(&lines, "test", "hello from the package"), "the test ran the package's bin/ from PATH: {lines:?}");
-    assert!(said(&lines, "test", "test-in=/bale/pkgs/org/example/fixture/1.0.0"), "{lines:?}");
+    assert!(
+        said(&lines, "test", "hello from the package"),
+        "the test ran the package's bin/ from PATH: {lines:?}"
+    );
+    assert!(
+        said(
+            &lines,
+            "test",
+            "test-in=/bale/pkgs/org/example/fixture/1.0.0"
+        ),
+        "{lines:?}"
+    );
 }
 
 #[test]
@@ -132,14 +162,18 @@ fn build_json_records_each_step_with_its_timing_and_the_stack() {
     p.write("site/index.html", "x\n");
     let built = p.build().0.unwrap_or_else(|e| panic!("build failed: {e}"));
     assert_eq!(built.facts_path, p.out().join("fixture-1.0.0.build.json"));
-    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&built.facts_path).expect("read")).expect("json");
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&built.facts_path).expect("read")).expect("json");
     let steps: Vec<(&str, &str)> = json["steps"]
         .as_array()
         .expect("steps")
         .iter()
         .map(|s| {
             assert!(s["duration_ms"].is_u64() && s["started_at"].is_u64(), "{s}");
-            (s["name"].as_str().expect("name"), s["status"].as_str().expect("status"))
+            (
+                s["name"].as_str().expect("name"),
+                s["status"].as_str().expect("status"),
+            )
         })
         .collect();
     assert_eq!(
@@ -169,7 +203,14 @@ fn a_failing_action_names_the_step_the_command_its_exit_code_and_the_last_thirty
     let p = Project::new("[build]\nbefore = [\"echo ready\"]\nmain = [\"echo first\", \"seq 1 50; exit 3\", \"echo never\"]\n");
     let (result, lines) = p.build();
     match result {
-        Err(BuildError::StepFailed { step, command, status, last_lines, log, .. }) => {
+        Err(BuildError::StepFailed {
+            step,
+            command,
+            status,
+            last_lines,
+            log,
+            ..
+        }) => {
             assert_eq!(step, "main");
             assert_eq!(command, "seq 1 50; exit 3");
             assert_eq!(status, 3);
@@ -181,7 +222,10 @@ fn a_failing_action_names_the_step_the_command_its_exit_code_and_the_last_thirty
         }
         other => panic!("expected a failed step, got {other:?}"),
     }
-    assert!(!said(&lines, "main", "never"), "the step stops at its first failure");
+    assert!(
+        !said(&lines, "main", "never"),
+        "the step stops at its first failure"
+    );
     assert!(!p.out().join("fixture-1.0.0.bale").exists());
 }
 
@@ -190,7 +234,10 @@ fn the_error_message_shows_step_command_and_exit_code() {
     let p = Project::new("[build]\nmain = [\"echo boom >&2; exit 7\"]\n");
     let err = p.build().0.expect_err("the build fails");
     let text = err.to_string();
-    assert!(text.contains("step `main` failed: `echo boom >&2; exit 7` exited with 7"), "{text}");
+    assert!(
+        text.contains("step `main` failed: `echo boom >&2; exit 7` exited with 7"),
+        "{text}"
+    );
     assert!(text.contains("boom"), "{text}");
 }
 
@@ -210,18 +257,26 @@ fn a_failing_test_fails_the_build_and_leaves_no_package() {
 
 /// The names of the files in `dir`, sorted.
 fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> =
-        std::fs::read_dir(dir).expect("read_dir").map(|e| e.expect("entry").file_name().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("read_dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
     names.sort();
     names
 }
 
 #[test]
 fn a_failed_build_writes_only_its_log_and_leaves_an_earlier_package_and_facts_alone() {
-    let p = Project::new("[build]\ndestinations = [\"flag\"]\n\n[test]\ncommands = [\"grep -qx yes app/flag\"]\n");
+    let p = Project::new(
+        "[build]\ndestinations = [\"flag\"]\n\n[test]\ncommands = [\"grep -qx yes app/flag\"]\n",
+    );
     p.write("flag", "no\n");
     p.build().0.expect_err("the test fails");
-    assert_eq!(listing(&p.out()), ["fixture-1.0.0.build.log"], "a failed build leaves only its log");
+    assert_eq!(
+        listing(&p.out()),
+        ["fixture-1.0.0.build.log"],
+        "a failed build leaves only its log"
+    );
 
     p.write("flag", "yes\n");
     let built = p.build().0.unwrap_or_else(|e| panic!("build failed: {e}"));
@@ -230,27 +285,56 @@ fn a_failed_build_writes_only_its_log_and_leaves_an_earlier_package_and_facts_al
 
     p.write("flag", "no\n");
     p.build().0.expect_err("the test fails again");
-    assert_eq!(listing(&p.out()), ["fixture-1.0.0.bale", "fixture-1.0.0.build.json", "fixture-1.0.0.build.log"]);
-    assert!(std::fs::read(&built.package.path).expect("the package") == package, "the earlier package is untouched");
-    assert_eq!(std::fs::read(&built.facts_path).expect("the facts"), facts, "the earlier facts are untouched");
+    assert_eq!(
+        listing(&p.out()),
+        [
+            "fixture-1.0.0.bale",
+            "fixture-1.0.0.build.json",
+            "fixture-1.0.0.build.log"
+        ]
+    );
+    assert!(
+        std::fs::read(&built.package.path).expect("the package") == package,
+        "the earlier package is untouched"
+    );
+    assert_eq!(
+        std::fs::read(&built.facts_path).expect("the facts"),
+        facts,
+        "the earlier facts are untouched"
+    );
     let log = std::fs::read_to_string(p.out().join("fixture-1.0.0.build.log")).expect("the log");
-    assert!(log.contains("==> test FAILED"), "the log is the failed build's: {log}");
+    assert!(
+        log.contains("==> test FAILED"),
+        "the log is the failed build's: {log}"
+    );
 }
 
 #[test]
 fn the_package_is_read_only_during_its_tests() {
     let p = Project::new("[build]\nmain = [\"mkdir -p $BALE_PREFIX/etc\"]\n\n[test]\ncommands = [\"touch etc/written\"]\n");
     let err = p.build().0.expect_err("writing into the package fails");
-    assert!(matches!(err, BuildError::StepFailed { ref step, .. } if step == "test"), "{err}");
+    assert!(
+        matches!(err, BuildError::StepFailed { ref step, .. } if step == "test"),
+        "{err}"
+    );
 }
 
 #[test]
 fn a_build_does_not_see_what_a_previous_build_wrote_outside_its_binds() {
     let first = Project::new("[build]\nmain = [\"echo leaked > /tmp/bale-build-leak\", \"mkdir -p /root && echo leaked > /root/bale-build-leak || true\"]\n");
-    first.build().0.unwrap_or_else(|e| panic!("first build failed: {e}"));
-    assert!(!Path::new("/root/bale-build-leak").exists(), "the host's root stays untouched");
+    first
+        .build()
+        .0
+        .unwrap_or_else(|e| panic!("first build failed: {e}"));
+    assert!(
+        !Path::new("/root/bale-build-leak").exists(),
+        "the host's root stays untouched"
+    );
     let second = Project::new("[build]\nmain = [\"test ! -e /tmp/bale-build-leak\", \"test ! -e /root/bale-build-leak\"]\n");
-    second.build().0.unwrap_or_else(|e| panic!("the second build saw the first one's files: {e}"));
+    second
+        .build()
+        .0
+        .unwrap_or_else(|e| panic!("the second build saw the first one's files: {e}"));
 }
 
 /// A command that exits 0 only when it can connect to 127.0.0.1:`port`.
@@ -262,7 +346,10 @@ fn connect(port: u16) -> String {
 fn actions_have_no_network_by_default() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
     let port = listener.local_addr().expect("addr").port();
-    let p = Project::new(&format!("[build]\nmain = [\"if {}; then echo reached; exit 1; fi\"]\n", connect(port)));
+    let p = Project::new(&format!(
+        "[build]\nmain = [\"if {}; then echo reached; exit 1; fi\"]\n",
+        connect(port)
+    ));
     let (result, lines) = p.build();
     result.unwrap_or_else(|e| panic!("the connection should have failed: {e}"));
     assert!(!said(&lines, "main", "reached"));
@@ -272,15 +359,23 @@ fn actions_have_no_network_by_default() {
 fn actions_reach_the_network_when_the_manifest_turns_it_on() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
     let port = listener.local_addr().expect("addr").port();
-    let p = Project::new(&format!("[build]\nnetwork = true\nmain = [\"{}\"]\n", connect(port)));
-    p.build().0.unwrap_or_else(|e| panic!("the connection should have worked: {e}"));
+    let p = Project::new(&format!(
+        "[build]\nnetwork = true\nmain = [\"{}\"]\n",
+        connect(port)
+    ));
+    p.build()
+        .0
+        .unwrap_or_else(|e| panic!("the connection should have worked: {e}"));
 }
 
 #[test]
 fn a_destination_that_matches_nothing_fails_naming_the_glob() {
     let p = Project::new("[build]\ndestinations = [\"dist/*.js\"]\n");
     let err = p.build().0.expect_err("nothing to collect");
-    assert!(matches!(err, BuildError::Destination { ref pattern, .. } if pattern == "dist/*.js"), "{err}");
+    assert!(
+        matches!(err, BuildError::Destination { ref pattern, .. } if pattern == "dist/*.js"),
+        "{err}"
+    );
 }
 
 fn git(dir: &Path, args: &[&str]) -> String {
@@ -293,7 +388,11 @@ fn git(dir: &Path, args: &[&str]) -> String {
         .env("GIT_AUTHOR_DATE", "1700000000 +0000")
         .output()
         .expect("git");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -313,7 +412,10 @@ fn a_git_work_tree_gives_only_its_tracked_files_and_its_commit_time() {
     assert!(!said(&lines, "main", ".git"), "{lines:?}");
     assert!(said(&lines, "main", "epoch=1700000000"), "{lines:?}");
     assert_eq!(built.facts.commit.as_deref(), Some(commit.as_str()));
-    assert_eq!(built.package.written.index.source.commit.as_deref(), Some(commit.as_str()));
+    assert_eq!(
+        built.package.written.index.source.commit.as_deref(),
+        Some(commit.as_str())
+    );
 }
 
 #[test]
@@ -331,7 +433,12 @@ fn cache_directories_survive_from_one_build_to_the_next() {
 fn a_build_past_its_timeout_is_killed_and_says_so() {
     let p = Project::new("[build]\ntimeout = \"1s\"\nmain = [\"echo started\", \"sleep 60\"]\n");
     match p.build().0 {
-        Err(BuildError::StepFailed { step, command, reason, .. }) => {
+        Err(BuildError::StepFailed {
+            step,
+            command,
+            reason,
+            ..
+        }) => {
             assert_eq!(step, "main");
             assert_eq!(command, "sleep 60");
             assert!(reason.contains("timed out"), "{reason}");
@@ -355,5 +462,7 @@ fn bale_home_and_its_keys_are_out_of_sight_on_the_host_stack() {
         ),
     )
     .expect("write");
-    p.build().0.unwrap_or_else(|e| panic!("the build saw the secret key: {e}"));
+    p.build()
+        .0
+        .unwrap_or_else(|e| panic!("the build saw the secret key: {e}"));
 }

@@ -14,7 +14,9 @@ use bale_manifest::{Catalog, Manifest, ParseOptions};
 use bale_stack::{StackImage, Stacks};
 
 fn cache_dir() -> PathBuf {
-    std::env::var_os("BALE_TEST_STACK_CACHE").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/var/tmp/bale-stack-cache"))
+    std::env::var_os("BALE_TEST_STACK_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/tmp/bale-stack-cache"))
 }
 
 fn manifest(runtime: &str) -> Manifest {
@@ -57,24 +59,38 @@ impl Setup {
                 notes.lock().expect("lock").push(text.to_string());
             }
         };
-        let result = Builder::new().expect("sandbox").build(&request, &mut events);
+        let result = Builder::new()
+            .expect("sandbox")
+            .build(&request, &mut events);
         (result, notes.into_inner().expect("lock"))
     }
 }
 
 fn setup() -> Option<Setup> {
-    if !rustix::process::geteuid().is_root() || !cache_dir().join("debian-bookworm/stack.json").is_file() {
+    if !rustix::process::geteuid().is_root()
+        || !cache_dir().join("debian-bookworm/stack.json").is_file()
+    {
         eprintln!("needs root and a cached debian-bookworm image; skipped");
         return None;
     }
     let dir = tempfile::tempdir_in("/var/tmp").expect("tempdir");
-    let stacks = Stacks::load(&Home::new(dir.path().join("home")), None).expect("stacks").with_image_cache(cache_dir());
-    let image = stacks.create("debian-bookworm", None, &mut |_| {}).expect("stack from the cache");
+    let stacks = Stacks::load(&Home::new(dir.path().join("home")), None)
+        .expect("stacks")
+        .with_image_cache(cache_dir());
+    let image = stacks
+        .create("debian-bookworm", None, &mut |_| {})
+        .expect("stack from the cache");
     Some(Setup { dir, stacks, image })
 }
 
 fn step_status(built: &Built, name: &str) -> String {
-    built.facts.steps.iter().find(|s| s.name == name).map(|s| s.status.clone()).unwrap_or_default()
+    built
+        .facts
+        .steps
+        .iter()
+        .find(|s| s.name == name)
+        .map(|s| s.status.clone())
+        .unwrap_or_default()
 }
 
 #[test]
@@ -85,10 +101,23 @@ fn runtime_packages_go_into_a_layer_that_the_next_build_reuses_and_an_unknown_pa
     let (first, notes) = setup.build(&m, false);
     let first = first.unwrap_or_else(|e| panic!("first build: {e}"));
     assert_eq!(step_status(&first, "dependencies"), "ok");
-    assert_eq!(step_status(&first, "test"), "ok", "the test stage sees the layer's `hello`");
+    assert_eq!(
+        step_status(&first, "test"),
+        "ok",
+        "the test stage sees the layer's `hello`"
+    );
     let key = first.facts.layer.clone().expect("a layer key");
-    assert!(setup.stacks.layers_dir("debian-bookworm").join(&key).is_dir());
-    assert!(notes.iter().any(|n| n.contains(&key) && n.contains("runtime hello")), "-v shows the key's inputs: {notes:?}");
+    assert!(setup
+        .stacks
+        .layers_dir("debian-bookworm")
+        .join(&key)
+        .is_dir());
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains(&key) && n.contains("runtime hello")),
+        "-v shows the key's inputs: {notes:?}"
+    );
 
     let (second, _) = setup.build(&m, false);
     let second = second.unwrap_or_else(|e| panic!("second build: {e}"));
@@ -96,7 +125,13 @@ fn runtime_packages_go_into_a_layer_that_the_next_build_reuses_and_an_unknown_pa
     assert_eq!(second.facts.layer.as_deref(), Some(key.as_str()));
 
     let (fresh, _) = setup.build(&m, true);
-    assert_eq!(step_status(&fresh.unwrap_or_else(|e| panic!("fresh build: {e}")), "dependencies"), "ok");
+    assert_eq!(
+        step_status(
+            &fresh.unwrap_or_else(|e| panic!("fresh build: {e}")),
+            "dependencies"
+        ),
+        "ok"
+    );
 
     let (unknown, _) = setup.build(&manifest("\"hello\", \"no-such-package-bale\""), false);
     match unknown {

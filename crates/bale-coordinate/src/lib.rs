@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CoordinateError {
     /// The text does not have three `:`-separated parts.
-    #[error("`{0}` is not a coordinate: expected `group:name:version`, e.g. `org.example:hello:2.10`")]
+    #[error(
+        "`{0}` is not a coordinate: expected `group:name:version`, e.g. `org.example:hello:2.10`"
+    )]
     Shape(String),
     /// The group is not a dotted lower-case name.
     #[error("`{0}` is not a valid group: use dotted lower-case words like `org.example` ([a-z0-9][a-z0-9_-]* separated by dots)")]
@@ -32,7 +34,8 @@ pub fn check_group(group: &str) -> Result<(), CoordinateError> {
         && group.split('.').all(|word| {
             let mut chars = word.chars();
             matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c.is_ascii_digit())
-                && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+                && chars
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
         });
     if ok {
         Ok(())
@@ -46,7 +49,8 @@ pub fn check_name(name: &str) -> Result<(), CoordinateError> {
     let mut chars = name.chars();
     let ok = name.len() <= 128
         && matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c.is_ascii_digit())
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
+        && chars
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
     if ok {
         Ok(())
     } else {
@@ -84,7 +88,11 @@ impl Coordinate {
         check_group(group)?;
         check_name(name)?;
         check_version(version)?;
-        Ok(Self { group: group.to_owned(), name: name.to_owned(), version: version.to_owned() })
+        Ok(Self {
+            group: group.to_owned(),
+            name: name.to_owned(),
+            version: version.to_owned(),
+        })
     }
 
     /// The dotted group, e.g. `org.example`.
@@ -169,14 +177,28 @@ mod tests {
         let c: Coordinate = "org.example:hello:2.10".parse().unwrap();
         assert_eq!(c.group(), "org.example");
         assert_eq!(c.to_string(), "org.example:hello:2.10");
-        assert_eq!(c.repository_path(), "org/example/hello/2.10/hello-2.10.bale");
+        assert_eq!(
+            c.repository_path(),
+            "org/example/hello/2.10/hello-2.10.bale"
+        );
         assert_eq!(c.prefix(), "/bale/pkgs/org/example/hello/2.10");
     }
 
     #[test]
     fn path_tricks_are_not_coordinates() {
-        for bad in ["org..x:a:1", "org.example:..:1", "org.example:a:1/../2", "a:b", "a:b:1:2", "Org:a:1", "org:a:v1"] {
-            assert!(bad.parse::<Coordinate>().is_err(), "{bad} should be refused");
+        for bad in [
+            "org..x:a:1",
+            "org.example:..:1",
+            "org.example:a:1/../2",
+            "a:b",
+            "a:b:1:2",
+            "Org:a:1",
+            "org:a:v1",
+        ] {
+            assert!(
+                bad.parse::<Coordinate>().is_err(),
+                "{bad} should be refused"
+            );
         }
     }
 

@@ -72,7 +72,11 @@ nav a{margin-right:1em}";
 pub fn page(title: &str, body: &str, script: Option<&str>) -> String {
     let mut out = String::with_capacity(body.len() + 1024);
     out.push_str("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
-    let _ = write!(out, "<title>{} · bale</title><style>{STYLE}</style></head><body>", escape(title));
+    let _ = write!(
+        out,
+        "<title>{} · bale</title><style>{STYLE}</style></head><body>",
+        escape(title)
+    );
     out.push_str("<nav><a href=\"/\">bale</a><a href=\"/#builds\">builds</a><a href=\"/#packages\">packages</a><a href=\"/#stacks\">stacks</a><a href=\"/#apps\">apps</a></nav>");
     out.push_str(body);
     if let Some(script) = script {

@@ -89,7 +89,11 @@ pub fn overview_page(o: &Overview) -> String {
     } else {
         body.push_str("<table id=\"stack-list\"><thead><tr><th>stack</th><th>state</th><th>size</th><th>digest</th></tr></thead><tbody>");
         for s in &o.stacks {
-            let digest = s.digest.as_deref().map(|d| d.chars().take(16).collect::<String>()).unwrap_or_default();
+            let digest = s
+                .digest
+                .as_deref()
+                .map(|d| d.chars().take(16).collect::<String>())
+                .unwrap_or_default();
             let _ = write!(
                 body,
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
@@ -108,8 +112,11 @@ pub fn overview_page(o: &Overview) -> String {
     } else {
         body.push_str("<table id=\"app-list\"><thead><tr><th>app</th><th>package</th><th>services</th></tr></thead><tbody>");
         for a in &o.apps {
-            let services: Vec<String> =
-                a.services.iter().map(|(name, state)| format!("{}: {}", escape(name), escape(state))).collect();
+            let services: Vec<String> = a
+                .services
+                .iter()
+                .map(|(name, state)| format!("{}: {}", escape(name), escape(state)))
+                .collect();
             let _ = write!(
                 body,
                 "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -133,7 +140,10 @@ pub fn build_page(p: &BuildPage) -> String {
         let _ = write!(body, "<tr><th>{k}</th><td>{v}</td></tr>");
     };
     row("status", status_cell(&b.status));
-    row("package", escape(b.coordinate.as_deref().unwrap_or("not yet known")));
+    row(
+        "package",
+        escape(b.coordinate.as_deref().unwrap_or("not yet known")),
+    );
     row("source", escape(&b.source));
     if let Some(commit) = &p.commit {
         row("commit", format!("<code>{}</code>", escape(commit)));
@@ -148,7 +158,10 @@ pub fn build_page(p: &BuildPage) -> String {
         row("duration", duration(ms));
     }
     if let Some(error) = &b.error {
-        row("error", format!("<span class=\"failed\">{}</span>", escape(error)));
+        row(
+            "error",
+            format!("<span class=\"failed\">{}</span>", escape(error)),
+        );
     }
     body.push_str("</table>");
     if !b.steps.is_empty() {
@@ -166,7 +179,11 @@ pub fn build_page(p: &BuildPage) -> String {
         }
         body.push_str("</tbody></table>");
     }
-    let _ = write!(body, "<h2>Log</h2><pre class=\"log\" id=\"log\">{}</pre>", escape(&p.log));
+    let _ = write!(
+        body,
+        "<h2>Log</h2><pre class=\"log\" id=\"log\">{}</pre>",
+        escape(&p.log)
+    );
     let script = (!finished(&b.status)).then(|| live_log_script(b.id));
     page(&format!("build #{}", b.id), &body, script.as_deref())
 }

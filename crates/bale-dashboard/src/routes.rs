@@ -24,9 +24,13 @@ pub trait Source: Send + Sync + 'static {
     /// Everything the front page shows.
     fn overview(&self) -> impl Future<Output = Result<Overview, SourceError>> + Send;
     /// One build with its log so far; `None` when there is no such build.
-    fn build(&self, id: i64) -> impl Future<Output = Result<Option<BuildPage>, SourceError>> + Send;
+    fn build(&self, id: i64)
+        -> impl Future<Output = Result<Option<BuildPage>, SourceError>> + Send;
     /// One package with its files; `None` when it is not published.
-    fn package(&self, coordinate: &str) -> impl Future<Output = Result<Option<PackagePage>, SourceError>> + Send;
+    fn package(
+        &self,
+        coordinate: &str,
+    ) -> impl Future<Output = Result<Option<PackagePage>, SourceError>> + Send;
 }
 
 /// The dashboard's routes: `/`, `/-/builds/{id}` and `/-/packages/{coordinate}`.
@@ -46,7 +50,11 @@ fn html(body: String) -> Response {
 }
 
 fn problem(status: StatusCode, message: &str) -> Response {
-    let body = page(status.as_str(), &format!("<h1>{}</h1><p>{}</p>", status, escape(message)), None);
+    let body = page(
+        status.as_str(),
+        &format!("<h1>{}</h1><p>{}</p>", status, escape(message)),
+        None,
+    );
     (status, Html(body)).into_response()
 }
 
@@ -59,7 +67,10 @@ async fn overview<S: Source>(State(source): State<Arc<S>>) -> Response {
 
 async fn build<S: Source>(State(source): State<Arc<S>>, Path(id): Path<String>) -> Response {
     let Ok(id) = id.parse::<i64>() else {
-        return problem(StatusCode::NOT_FOUND, "a build id is a number, as in /-/builds/12");
+        return problem(
+            StatusCode::NOT_FOUND,
+            "a build id is a number, as in /-/builds/12",
+        );
     };
     match source.build(id).await {
         Ok(Some(p)) => html(build_page(&p)),
@@ -68,10 +79,16 @@ async fn build<S: Source>(State(source): State<Arc<S>>, Path(id): Path<String>) 
     }
 }
 
-async fn package<S: Source>(State(source): State<Arc<S>>, Path(coordinate): Path<String>) -> Response {
+async fn package<S: Source>(
+    State(source): State<Arc<S>>,
+    Path(coordinate): Path<String>,
+) -> Response {
     match source.package(&coordinate).await {
         Ok(Some(p)) => html(package_page(&p)),
-        Ok(None) => problem(StatusCode::NOT_FOUND, &format!("{coordinate} is not published here")),
+        Ok(None) => problem(
+            StatusCode::NOT_FOUND,
+            &format!("{coordinate} is not published here"),
+        ),
         Err(e) => problem(StatusCode::INTERNAL_SERVER_ERROR, &e.0),
     }
 }

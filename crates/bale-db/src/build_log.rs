@@ -23,7 +23,12 @@ pub async fn next_seq(db: &Database, build: i64) -> Result<i64, DbError> {
 }
 
 /// Appends lines numbered from `first_seq`, in one transaction.
-pub async fn append(db: &Database, build: i64, first_seq: i64, lines: &[String]) -> Result<(), DbError> {
+pub async fn append(
+    db: &Database,
+    build: i64,
+    first_seq: i64,
+    lines: &[String],
+) -> Result<(), DbError> {
     if lines.is_empty() {
         return Ok(());
     }
@@ -31,7 +36,9 @@ pub async fn append(db: &Database, build: i64, first_seq: i64, lines: &[String])
     if db.backend() == crate::Backend::Postgres {
         // A crash of the database may lose the last live lines (the worker
         // stores the whole log at the end anyway); commits need not wait for disk.
-        sqlx::query("SET LOCAL synchronous_commit = off").execute(&mut *tx).await?;
+        sqlx::query("SET LOCAL synchronous_commit = off")
+            .execute(&mut *tx)
+            .await?;
     }
     for (i, line) in lines.iter().enumerate() {
         sqlx::query("INSERT INTO build_log_lines (build_id, seq, line) VALUES ($1, $2, $3)")
@@ -46,7 +53,12 @@ pub async fn append(db: &Database, build: i64, first_seq: i64, lines: &[String])
 }
 
 /// The lines of a build from `from_seq` on, at most `limit`.
-pub async fn read(db: &Database, build: i64, from_seq: i64, limit: i64) -> Result<Vec<LogLine>, DbError> {
+pub async fn read(
+    db: &Database,
+    build: i64,
+    from_seq: i64,
+    limit: i64,
+) -> Result<Vec<LogLine>, DbError> {
     let rows = sqlx::query(
         "SELECT seq, line FROM build_log_lines WHERE build_id = $1 AND seq >= $2 ORDER BY seq LIMIT $3",
     )
@@ -55,11 +67,21 @@ pub async fn read(db: &Database, build: i64, from_seq: i64, limit: i64) -> Resul
     .bind(limit)
     .fetch_all(db.pool())
     .await?;
-    rows.iter().map(|row| Ok(LogLine { seq: column(row, "seq")?, line: column(row, "line")? })).collect()
+    rows.iter()
+        .map(|row| {
+            Ok(LogLine {
+                seq: column(row, "seq")?,
+                line: column(row, "line")?,
+            })
+        })
+        .collect()
 }
 
 /// Drops a build's live lines once its log is stored.
 pub async fn clear(db: &Database, build: i64) -> Result<(), DbError> {
-    sqlx::query("DELETE FROM build_log_lines WHERE build_id = $1").bind(build).execute(db.pool()).await?;
+    sqlx::query("DELETE FROM build_log_lines WHERE build_id = $1")
+        .bind(build)
+        .execute(db.pool())
+        .await?;
     Ok(())
 }

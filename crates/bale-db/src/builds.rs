@@ -11,7 +11,9 @@ use sqlx::any::AnyRow;
 use crate::{column, Database, DbError};
 
 /// Where a build is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum BuildStatus {
     /// Waiting for a worker.
@@ -226,7 +228,10 @@ pub async fn submit(db: &Database, build: &NewBuild) -> Result<BuildRecord, DbEr
 
 /// One build with its steps, or `None`.
 pub async fn get(db: &Database, id: i64) -> Result<Option<BuildRecord>, DbError> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM builds WHERE id = $1")).bind(id).fetch_optional(db.pool()).await?;
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM builds WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?;
     let Some(row) = row else { return Ok(None) };
     let mut build = record(&row)?;
     build.steps = steps(db, id).await?;
@@ -252,7 +257,10 @@ pub async fn steps(db: &Database, id: i64) -> Result<Vec<StepRecord>, DbError> {
 }
 
 /// The recorded steps of several builds at once, each build's in order.
-pub async fn steps_of(db: &Database, ids: &[i64]) -> Result<std::collections::HashMap<i64, Vec<StepRecord>>, DbError> {
+pub async fn steps_of(
+    db: &Database,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, Vec<StepRecord>>, DbError> {
     let mut by_build = std::collections::HashMap::new();
     if ids.is_empty() {
         return Ok(by_build);
@@ -268,12 +276,15 @@ pub async fn steps_of(db: &Database, ids: &[i64]) -> Result<std::collections::Ha
     }
     for row in query.fetch_all(db.pool()).await? {
         let build: i64 = column(&row, "build_id")?;
-        by_build.entry(build).or_insert_with(Vec::new).push(StepRecord {
-            name: column(&row, "name")?,
-            started_at: column(&row, "started_at")?,
-            duration_ms: column(&row, "duration_ms")?,
-            status: column(&row, "status")?,
-        });
+        by_build
+            .entry(build)
+            .or_insert_with(Vec::new)
+            .push(StepRecord {
+                name: column(&row, "name")?,
+                started_at: column(&row, "started_at")?,
+                duration_ms: column(&row, "duration_ms")?,
+                status: column(&row, "status")?,
+            });
     }
     Ok(by_build)
 }
@@ -309,7 +320,10 @@ pub async fn list(db: &Database, filter: &BuildFilter) -> Result<Vec<BuildRecord
         // `group:name` matches the coordinate's prefix; a bare name matches the name.
         if package.contains(':') {
             binds.push(format!("{package}:%"));
-            sql.push_str(&format!(" AND (coordinate = ${n} OR coordinate LIKE ${})", n + 1));
+            sql.push_str(&format!(
+                " AND (coordinate = ${n} OR coordinate LIKE ${})",
+                n + 1
+            ));
         } else {
             sql.push_str(&format!(" AND package_name = ${n}"));
         }
@@ -318,7 +332,10 @@ pub async fn list(db: &Database, filter: &BuildFilter) -> Result<Vec<BuildRecord
         binds.push(status.as_str().to_owned());
         sql.push_str(&format!(" AND status = ${}", binds.len()));
     }
-    sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", filter.limit.unwrap_or(100).clamp(1, 10_000)));
+    sql.push_str(&format!(
+        " ORDER BY id DESC LIMIT {}",
+        filter.limit.unwrap_or(100).clamp(1, 10_000)
+    ));
     let mut query = sqlx::query(&sql);
     for bind in binds {
         query = query.bind(bind);
@@ -329,7 +346,9 @@ pub async fn list(db: &Database, filter: &BuildFilter) -> Result<Vec<BuildRecord
 
 /// How many builds wait for a worker.
 pub async fn queue_length(db: &Database) -> Result<i64, DbError> {
-    let row = sqlx::query("SELECT COUNT(*) AS n FROM builds WHERE status = 'queued'").fetch_one(db.pool()).await?;
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM builds WHERE status = 'queued'")
+        .fetch_one(db.pool())
+        .await?;
     column(&row, "n")
 }
 
@@ -361,7 +380,8 @@ pub(crate) fn record(row: &AnyRow) -> Result<BuildRecord, DbError> {
     let cancel: i64 = column(row, "cancel_requested")?;
     let packages: Option<String> = column(row, "stack_packages")?;
     let stack_packages = match packages {
-        Some(text) => serde_json::from_str(&text).map_err(|e| DbError::Corrupt(format!("stack package list: {e}")))?,
+        Some(text) => serde_json::from_str(&text)
+            .map_err(|e| DbError::Corrupt(format!("stack package list: {e}")))?,
         None => Vec::new(),
     };
     Ok(BuildRecord {

@@ -77,7 +77,9 @@ impl Database {
         let (backend, url) = normalise_url(url)?;
         let shown = redact(&url);
         if backend == Backend::Sqlite {
-            if let Some(parent) = sqlite_path(&url).and_then(|p| Path::new(p).parent().map(Path::to_path_buf)) {
+            if let Some(parent) =
+                sqlite_path(&url).and_then(|p| Path::new(p).parent().map(Path::to_path_buf))
+            {
                 if !parent.as_os_str().is_empty() {
                     std::fs::create_dir_all(&parent).map_err(|e| DbError::Connect {
                         url: shown.clone(),
@@ -94,19 +96,28 @@ impl Database {
                         // In WAL mode NORMAL keeps the database consistent across
                         // crashes and skips an fsync per commit; a power cut may
                         // lose the last commits, which the queue's leases retry.
-                        sqlx::query("PRAGMA synchronous = NORMAL").execute(&mut *conn).await?;
-                        sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA synchronous = NORMAL")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA busy_timeout = 10000")
+                            .execute(&mut *conn)
+                            .await?;
                     }
                     Ok(())
                 })
             })
             .connect(&url)
             .await
-            .map_err(|source| DbError::Connect { url: shown.clone(), source })?;
+            .map_err(|source| DbError::Connect {
+                url: shown.clone(),
+                source,
+            })?;
         let db = Self { pool, backend };
         if backend == Backend::Sqlite {
             // WAL lets readers proceed while a publish writes; the mode is stored in the file.
-            sqlx::query("PRAGMA journal_mode = WAL").execute(&db.pool).await?;
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .execute(&db.pool)
+                .await?;
         }
         match backend {
             Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&db.pool).await?,
@@ -206,7 +217,10 @@ mod tests {
 
     #[test]
     fn passwords_never_reach_messages() {
-        assert_eq!(redact("postgres://bale:secret@db/bale"), "postgres://bale:***@db/bale");
+        assert_eq!(
+            redact("postgres://bale:secret@db/bale"),
+            "postgres://bale:***@db/bale"
+        );
         assert_eq!(redact("sqlite:///x.db"), "sqlite:///x.db");
     }
 

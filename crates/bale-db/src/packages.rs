@@ -130,17 +130,22 @@ pub async fn claim(db: &Database, package: &NewPackage) -> Result<Claim, DbError
         tx.rollback().await?;
         return match get(db, &package.coordinate).await? {
             Some(record) => Ok(Claim::Existing(record)),
-            None => Err(DbError::Corrupt(format!("{} was claimed but has no row", package.coordinate))),
+            None => Err(DbError::Corrupt(format!(
+                "{} was claimed but has no row",
+                package.coordinate
+            ))),
         };
     }
     for file in &package.files {
-        sqlx::query("INSERT INTO package_files (coordinate, path, class, sha256) VALUES ($1, $2, $3, $4)")
-            .bind(&package.coordinate)
-            .bind(&file.path)
-            .bind(file.class.as_deref())
-            .bind(file.sha256.as_deref())
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO package_files (coordinate, path, class, sha256) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&package.coordinate)
+        .bind(&file.path)
+        .bind(file.class.as_deref())
+        .bind(file.sha256.as_deref())
+        .execute(&mut *tx)
+        .await?;
         let mut needed = file.needed.clone();
         needed.sort();
         needed.dedup();
@@ -171,12 +176,13 @@ pub async fn mark_stored(db: &Database, coordinate: &str) -> Result<(), DbError>
 /// Only an unstored claim by this exact content is removed.
 pub async fn release(db: &Database, coordinate: &str, digest: &str) -> Result<(), DbError> {
     let mut tx = db.pool().begin().await?;
-    let removed = sqlx::query("DELETE FROM packages WHERE coordinate = $1 AND digest = $2 AND stored = 0")
-        .bind(coordinate)
-        .bind(digest)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+    let removed =
+        sqlx::query("DELETE FROM packages WHERE coordinate = $1 AND digest = $2 AND stored = 0")
+            .bind(coordinate)
+            .bind(digest)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
     if removed > 0 {
         for table in ["package_files", "package_needs"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE coordinate = $1"))
@@ -191,26 +197,33 @@ pub async fn release(db: &Database, coordinate: &str, digest: &str) -> Result<()
 
 /// Records the signing key of a package that had none; returns whether it changed.
 pub async fn set_key_id(db: &Database, coordinate: &str, key_id: &str) -> Result<bool, DbError> {
-    let changed = sqlx::query("UPDATE packages SET key_id = $1 WHERE coordinate = $2 AND key_id IS NULL")
-        .bind(key_id)
-        .bind(coordinate)
-        .execute(db.pool())
-        .await?
-        .rows_affected();
+    let changed =
+        sqlx::query("UPDATE packages SET key_id = $1 WHERE coordinate = $2 AND key_id IS NULL")
+            .bind(key_id)
+            .bind(coordinate)
+            .execute(db.pool())
+            .await?
+            .rows_affected();
     Ok(changed > 0)
 }
 
 /// The record of one coordinate, stored or not.
 pub async fn get(db: &Database, coordinate: &str) -> Result<Option<PackageRecord>, DbError> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM packages WHERE coordinate = $1"))
-        .bind(coordinate)
-        .fetch_optional(db.pool())
-        .await?;
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM packages WHERE coordinate = $1"
+    ))
+    .bind(coordinate)
+    .fetch_optional(db.pool())
+    .await?;
     row.as_ref().map(record).transpose()
 }
 
 /// The stored versions of `group:name`, oldest first.
-pub async fn versions(db: &Database, group: &str, name: &str) -> Result<Vec<PackageRecord>, DbError> {
+pub async fn versions(
+    db: &Database,
+    group: &str,
+    name: &str,
+) -> Result<Vec<PackageRecord>, DbError> {
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM packages WHERE group_name = $1 AND name = $2 AND stored = 1 \
          ORDER BY published_at, version"

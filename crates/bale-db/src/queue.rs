@@ -105,10 +105,16 @@ async fn claim_in(
     worker: &str,
     lease_ms: i64,
 ) -> Result<Option<Claimed>, DbError> {
-    let lock = if backend == Backend::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
-    let row = sqlx::query(&format!("SELECT id FROM builds WHERE status = 'queued' ORDER BY id LIMIT 1{lock}"))
-        .fetch_optional(&mut **conn)
-        .await?;
+    let lock = if backend == Backend::Postgres {
+        " FOR UPDATE SKIP LOCKED"
+    } else {
+        ""
+    };
+    let row = sqlx::query(&format!(
+        "SELECT id FROM builds WHERE status = 'queued' ORDER BY id LIMIT 1{lock}"
+    ))
+    .fetch_optional(&mut **conn)
+    .await?;
     let Some(row) = row else { return Ok(None) };
     let id: i64 = column(&row, "id")?;
     let now = now_ms();
@@ -123,19 +129,26 @@ async fn claim_in(
     .fetch_one(&mut **conn)
     .await?;
     let build = record(&row)?;
-    sqlx::query("INSERT INTO build_attempts (build_id, try, worker, started_at) VALUES ($1, $2, $3, $4)")
-        .bind(id)
-        .bind(build.tries)
-        .bind(worker)
-        .bind(now)
-        .execute(&mut **conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO build_attempts (build_id, try, worker, started_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(id)
+    .bind(build.tries)
+    .bind(worker)
+    .bind(now)
+    .execute(&mut **conn)
+    .await?;
     let attempt = build.tries;
     Ok(Some(Claimed { build, attempt }))
 }
 
 /// Extends the lease of a held build; says whether it is still held and whether a cancel was asked.
-pub async fn renew(db: &Database, id: i64, attempt: i64, lease_ms: i64) -> Result<Renewal, DbError> {
+pub async fn renew(
+    db: &Database,
+    id: i64,
+    attempt: i64,
+    lease_ms: i64,
+) -> Result<Renewal, DbError> {
     let mut tx = begin_relaxed(db).await?;
     let row = sqlx::query(
         "UPDATE builds SET lease_until = $1 WHERE id = $2 AND tries = $3 AND status = 'running' RETURNING cancel_requested",
@@ -154,8 +167,14 @@ pub async fn renew(db: &Database, id: i64, attempt: i64, lease_ms: i64) -> Resul
 }
 
 /// Records what a worker learned about a held build; false when it no longer holds it.
-pub async fn record_start(db: &Database, id: i64, attempt: i64, start: &BuildStart) -> Result<bool, DbError> {
-    let packages = serde_json::to_string(&start.stack_packages).map_err(|e| DbError::Corrupt(e.to_string()))?;
+pub async fn record_start(
+    db: &Database,
+    id: i64,
+    attempt: i64,
+    start: &BuildStart,
+) -> Result<bool, DbError> {
+    let packages = serde_json::to_string(&start.stack_packages)
+        .map_err(|e| DbError::Corrupt(e.to_string()))?;
     let mut tx = begin_relaxed(db).await?;
     let changed = sqlx::query(
         "UPDATE builds SET coordinate = COALESCE($1, coordinate), package_name = COALESCE($2, package_name), \
@@ -184,7 +203,9 @@ pub async fn record_start(db: &Database, id: i64, attempt: i64, start: &BuildSta
 async fn begin_relaxed(db: &Database) -> Result<sqlx::Transaction<'static, Any>, DbError> {
     let mut tx = db.pool().begin().await?;
     if db.backend() == Backend::Postgres {
-        sqlx::query("SET LOCAL synchronous_commit = off").execute(&mut *tx).await?;
+        sqlx::query("SET LOCAL synchronous_commit = off")
+            .execute(&mut *tx)
+            .await?;
     }
     Ok(tx)
 }
@@ -194,9 +215,13 @@ async fn begin_relaxed(db: &Database) -> Result<sqlx::Transaction<'static, Any>,
 /// With a stored log (`log_key`), the build's live log lines are dropped in the same transaction.
 pub async fn finish(db: &Database, id: i64, attempt: i64, end: &BuildEnd) -> Result<bool, DbError> {
     if !end.status.is_finished() {
-        return Err(DbError::Corrupt(format!("a build cannot finish as {}", end.status)));
+        return Err(DbError::Corrupt(format!(
+            "a build cannot finish as {}",
+            end.status
+        )));
     }
-    let packages = serde_json::to_string(&end.start.stack_packages).map_err(|e| DbError::Corrupt(e.to_string()))?;
+    let packages = serde_json::to_string(&end.start.stack_packages)
+        .map_err(|e| DbError::Corrupt(e.to_string()))?;
     let mut tx = db.pool().begin().await?;
     let now = now_ms();
     let changed = sqlx::query(
@@ -228,7 +253,10 @@ pub async fn finish(db: &Database, id: i64, attempt: i64, end: &BuildEnd) -> Res
         tx.rollback().await?;
         return Ok(false);
     }
-    sqlx::query("DELETE FROM build_steps WHERE build_id = $1").bind(id).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM build_steps WHERE build_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
     for (position, step) in end.steps.iter().enumerate() {
         sqlx::query(
             "INSERT INTO build_steps (build_id, position, name, started_at, duration_ms, status) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -242,16 +270,21 @@ pub async fn finish(db: &Database, id: i64, attempt: i64, end: &BuildEnd) -> Res
         .execute(&mut *tx)
         .await?;
     }
-    sqlx::query("UPDATE build_attempts SET finished_at = $1, outcome = $2 WHERE build_id = $3 AND try = $4")
-        .bind(now)
-        .bind(end.status.as_str())
-        .bind(id)
-        .bind(attempt)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "UPDATE build_attempts SET finished_at = $1, outcome = $2 WHERE build_id = $3 AND try = $4",
+    )
+    .bind(now)
+    .bind(end.status.as_str())
+    .bind(id)
+    .bind(attempt)
+    .execute(&mut *tx)
+    .await?;
     if end.log_key.is_some() {
         // The log is in the object store now: its live lines are no longer needed.
-        sqlx::query("DELETE FROM build_log_lines WHERE build_id = $1").bind(id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM build_log_lines WHERE build_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
     }
     tx.commit().await?;
     Ok(true)
@@ -275,12 +308,14 @@ pub async fn release(db: &Database, id: i64, attempt: i64) -> Result<bool, DbErr
     let mut conn = db.pool().acquire().await?;
     begin_write(db, &mut conn).await?;
     let result = async {
-        let held = sqlx::query("UPDATE builds SET lease_until = 0 WHERE id = $1 AND tries = $2 AND status = 'running'")
-            .bind(id)
-            .bind(attempt)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
+        let held = sqlx::query(
+            "UPDATE builds SET lease_until = 0 WHERE id = $1 AND tries = $2 AND status = 'running'",
+        )
+        .bind(id)
+        .bind(attempt)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
         if held == 0 {
             return Ok(false);
         }
@@ -292,7 +327,11 @@ pub async fn release(db: &Database, id: i64, attempt: i64) -> Result<bool, DbErr
 }
 
 async fn requeue_in(backend: Backend, conn: &mut PoolConnection<Any>) -> Result<u64, DbError> {
-    let lock = if backend == Backend::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
+    let lock = if backend == Backend::Postgres {
+        " FOR UPDATE SKIP LOCKED"
+    } else {
+        ""
+    };
     let now = now_ms();
     let rows = sqlx::query(&format!(
         "SELECT id, tries, lease_until, cancel_requested FROM builds \
@@ -353,15 +392,19 @@ pub async fn request_cancel(db: &Database, id: i64) -> Result<CancelOutcome, DbE
     if canceled > 0 {
         return Ok(CancelOutcome::Canceled);
     }
-    let requested = sqlx::query("UPDATE builds SET cancel_requested = 1 WHERE id = $1 AND status = 'running'")
-        .bind(id)
-        .execute(db.pool())
-        .await?
-        .rows_affected();
+    let requested =
+        sqlx::query("UPDATE builds SET cancel_requested = 1 WHERE id = $1 AND status = 'running'")
+            .bind(id)
+            .execute(db.pool())
+            .await?
+            .rows_affected();
     if requested > 0 {
         return Ok(CancelOutcome::Requested);
     }
-    let row = sqlx::query("SELECT status FROM builds WHERE id = $1").bind(id).fetch_optional(db.pool()).await?;
+    let row = sqlx::query("SELECT status FROM builds WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?;
     match row {
         None => Ok(CancelOutcome::NotFound),
         Some(row) => {
@@ -380,13 +423,20 @@ pub async fn request_cancel(db: &Database, id: i64) -> Result<CancelOutcome, DbE
 /// `BEGIN IMMEDIATE` on SQLite, `BEGIN` on PostgreSQL (whose rows are locked
 /// by the work's own `FOR UPDATE`).
 async fn begin_write(db: &Database, conn: &mut PoolConnection<Any>) -> Result<(), DbError> {
-    let begin = if db.backend() == Backend::Sqlite { "BEGIN IMMEDIATE" } else { "BEGIN" };
+    let begin = if db.backend() == Backend::Sqlite {
+        "BEGIN IMMEDIATE"
+    } else {
+        "BEGIN"
+    };
     sqlx::query(begin).execute(&mut **conn).await?;
     Ok(())
 }
 
 /// Commits after work that succeeded, rolls back after work that failed.
-async fn end_write<T>(conn: &mut PoolConnection<Any>, result: Result<T, DbError>) -> Result<T, DbError> {
+async fn end_write<T>(
+    conn: &mut PoolConnection<Any>,
+    result: Result<T, DbError>,
+) -> Result<T, DbError> {
     match result {
         Ok(value) => {
             sqlx::query("COMMIT").execute(&mut **conn).await?;

@@ -85,9 +85,15 @@ pub async fn check(db: &Database, token: &str, needed: Scope) -> Result<TokenChe
         .bind(hash(token))
         .fetch_optional(db.pool())
         .await?;
-    let Some(row) = row else { return Ok(TokenCheck::Unknown) };
+    let Some(row) = row else {
+        return Ok(TokenCheck::Unknown);
+    };
     let scope: Scope = column::<String>(&row, "scope")?.parse()?;
-    Ok(if scope.grants(needed) { TokenCheck::Granted } else { TokenCheck::WrongScope(scope) })
+    Ok(if scope.grants(needed) {
+        TokenCheck::Granted
+    } else {
+        TokenCheck::WrongScope(scope)
+    })
 }
 
 /// The stored form of a token: lower-case hex sha256.

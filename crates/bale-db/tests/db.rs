@@ -14,19 +14,31 @@ struct TestDb {
 async fn sqlite() -> TestDb {
     let dir = tempfile::tempdir().unwrap();
     let url = Database::sqlite_url(&dir.path().join("state/bale.db"));
-    TestDb { db: Database::connect(&url).await.unwrap(), _dir: Some(dir) }
+    TestDb {
+        db: Database::connect(&url).await.unwrap(),
+        _dir: Some(dir),
+    }
 }
 
 async fn postgres() -> Option<TestDb> {
     let Ok(url) = std::env::var("BALE_TEST_POSTGRES_URL") else {
-        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "BALE_TEST_POSTGRES_URL must name a PostgreSQL server in CI");
-        eprintln!("skipped: BALE_TEST_POSTGRES_URL is not set, so the PostgreSQL variant does not run");
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "BALE_TEST_POSTGRES_URL must name a PostgreSQL server in CI"
+        );
+        eprintln!(
+            "skipped: BALE_TEST_POSTGRES_URL is not set, so the PostgreSQL variant does not run"
+        );
         return None;
     };
     // A fresh database per test keeps tests independent on one server.
     let admin = Database::connect(&url).await.unwrap();
     let name = format!("bale_test_{}_{}", std::process::id(), next_id());
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(admin.pool()).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(admin.pool())
+        .await
+        .unwrap();
     let (base, _) = url.rsplit_once('/').unwrap();
     let db = Database::connect(&format!("{base}/{name}")).await.unwrap();
     Some(TestDb { db, _dir: None })
@@ -60,7 +72,11 @@ macro_rules! on_each_backend {
 
 fn package(coordinate: &str, digest: &str) -> NewPackage {
     let mut parts = coordinate.split(':');
-    let (group, name, version) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
+    let (group, name, version) = (
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+    );
     NewPackage {
         coordinate: coordinate.to_owned(),
         group: group.to_owned(),
@@ -77,28 +93,61 @@ fn package(coordinate: &str, digest: &str) -> NewPackage {
                 sha256: Some("ab".repeat(32)),
                 needed: vec!["libc.so.6".into(), "libssl.so.3".into(), "libc.so.6".into()],
             },
-            NewFile { path: "etc/app.conf".into(), class: Some("config".into()), sha256: None, needed: vec![] },
+            NewFile {
+                path: "etc/app.conf".into(),
+                class: Some("config".into()),
+                sha256: None,
+                needed: vec![],
+            },
         ],
     }
 }
 
 async fn publish(db: &Database, coordinate: &str, digest: &str) {
-    assert_eq!(packages::claim(db, &package(coordinate, digest)).await.unwrap(), Claim::Claimed);
+    assert_eq!(
+        packages::claim(db, &package(coordinate, digest))
+            .await
+            .unwrap(),
+        Claim::Claimed
+    );
     packages::mark_stored(db, coordinate).await.unwrap();
 }
 
 async fn tokens_are_checked_by_hash_and_scope(db: &Database) {
     let token = tokens::create(db, Scope::Publish).await.unwrap();
     assert!(token.starts_with("bale_") && token.len() > 40);
-    assert_eq!(tokens::check(db, &token, Scope::Publish).await.unwrap(), TokenCheck::Granted);
-    assert_eq!(tokens::check(db, &token, Scope::Admin).await.unwrap(), TokenCheck::WrongScope(Scope::Publish));
-    assert_eq!(tokens::check(db, "bale_nope", Scope::Publish).await.unwrap(), TokenCheck::Unknown);
-    let stored: Vec<String> = sqlx::query_scalar("SELECT token_sha256 FROM tokens").fetch_all(db.pool()).await.unwrap();
-    assert!(stored.iter().all(|h| h != &token && h.len() == 64), "tokens are stored hashed: {stored:?}");
+    assert_eq!(
+        tokens::check(db, &token, Scope::Publish).await.unwrap(),
+        TokenCheck::Granted
+    );
+    assert_eq!(
+        tokens::check(db, &token, Scope::Admin).await.unwrap(),
+        TokenCheck::WrongScope(Scope::Publish)
+    );
+    assert_eq!(
+        tokens::check(db, "bale_nope", Scope::Publish)
+            .await
+            .unwrap(),
+        TokenCheck::Unknown
+    );
+    let stored: Vec<String> = sqlx::query_scalar("SELECT token_sha256 FROM tokens")
+        .fetch_all(db.pool())
+        .await
+        .unwrap();
+    assert!(
+        stored.iter().all(|h| h != &token && h.len() == 64),
+        "tokens are stored hashed: {stored:?}"
+    );
     let admin = tokens::create(db, Scope::Admin).await.unwrap();
-    assert_eq!(tokens::check(db, &admin, Scope::Publish).await.unwrap(), TokenCheck::Granted);
+    assert_eq!(
+        tokens::check(db, &admin, Scope::Publish).await.unwrap(),
+        TokenCheck::Granted
+    );
 }
-on_each_backend!(tokens_are_checked_by_hash_and_scope_on, tokens_are_checked_by_hash_and_scope);
+on_each_backend!(
+    tokens_are_checked_by_hash_and_scope_on,
+    tokens_are_checked_by_hash_and_scope
+);
 
 async fn concurrent_claims_of_one_coordinate_have_one_winner(db: &Database) {
     let mut tasks = Vec::new();
@@ -106,7 +155,12 @@ async fn concurrent_claims_of_one_coordinate_have_one_winner(db: &Database) {
         let db = db.clone();
         tasks.push(tokio::spawn(async move {
             let digest = if i % 2 == 0 { "sha256:aa" } else { "sha256:bb" };
-            (digest, packages::claim(&db, &package("org.example:hello:2.10", digest)).await.unwrap())
+            (
+                digest,
+                packages::claim(&db, &package("org.example:hello:2.10", digest))
+                    .await
+                    .unwrap(),
+            )
         }));
     }
     let mut winners = Vec::new();
@@ -118,21 +172,46 @@ async fn concurrent_claims_of_one_coordinate_have_one_winner(db: &Database) {
         }
     }
     assert_eq!(winners.len(), 1, "exactly one claim wins: {winners:?}");
-    let record = packages::get(db, "org.example:hello:2.10").await.unwrap().unwrap();
+    let record = packages::get(db, "org.example:hello:2.10")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(record.digest, winners[0]);
     assert!(!record.stored);
 }
-on_each_backend!(concurrent_claims_of_one_coordinate_have_one_winner_on, concurrent_claims_of_one_coordinate_have_one_winner);
+on_each_backend!(
+    concurrent_claims_of_one_coordinate_have_one_winner_on,
+    concurrent_claims_of_one_coordinate_have_one_winner
+);
 
 async fn unstored_packages_are_invisible_to_readers(db: &Database) {
-    packages::claim(db, &package("org.example:hello:1.0", "sha256:aa")).await.unwrap();
-    assert!(packages::versions(db, "org.example", "hello").await.unwrap().is_empty());
+    packages::claim(db, &package("org.example:hello:1.0", "sha256:aa"))
+        .await
+        .unwrap();
+    assert!(packages::versions(db, "org.example", "hello")
+        .await
+        .unwrap()
+        .is_empty());
     assert!(packages::search_name(db, "hello").await.unwrap().is_empty());
-    assert!(packages::search_file(db, "bin/hello").await.unwrap().is_empty());
-    packages::mark_stored(db, "org.example:hello:1.0").await.unwrap();
-    assert_eq!(packages::versions(db, "org.example", "hello").await.unwrap().len(), 1);
+    assert!(packages::search_file(db, "bin/hello")
+        .await
+        .unwrap()
+        .is_empty());
+    packages::mark_stored(db, "org.example:hello:1.0")
+        .await
+        .unwrap();
+    assert_eq!(
+        packages::versions(db, "org.example", "hello")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
-on_each_backend!(unstored_packages_are_invisible_to_readers_on, unstored_packages_are_invisible_to_readers);
+on_each_backend!(
+    unstored_packages_are_invisible_to_readers_on,
+    unstored_packages_are_invisible_to_readers
+);
 
 async fn search_finds_packages_by_name_file_and_library(db: &Database) {
     publish(db, "org.example:hello:1.0", "sha256:01").await;
@@ -140,13 +219,35 @@ async fn search_finds_packages_by_name_file_and_library(db: &Database) {
     publish(db, "org.other:hello-web:0.1", "sha256:03").await;
     publish(db, "org.other:zlib_x:1", "sha256:04").await;
 
-    let versions: Vec<_> = packages::versions(db, "org.example", "hello").await.unwrap().into_iter().map(|r| r.version).collect();
+    let versions: Vec<_> = packages::versions(db, "org.example", "hello")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.version)
+        .collect();
     assert_eq!(versions, ["1.0", "2.10"]);
 
-    let names: Vec<_> = packages::search_name(db, "HELLO").await.unwrap().into_iter().map(|r| r.coordinate).collect();
-    assert_eq!(names, ["org.example:hello:1.0", "org.example:hello:2.10", "org.other:hello-web:0.1"]);
+    let names: Vec<_> = packages::search_name(db, "HELLO")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.coordinate)
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "org.example:hello:1.0",
+            "org.example:hello:2.10",
+            "org.other:hello-web:0.1"
+        ]
+    );
     // `_` is a literal, not a LIKE wildcard.
-    let names: Vec<_> = packages::search_name(db, "b_x").await.unwrap().into_iter().map(|r| r.coordinate).collect();
+    let names: Vec<_> = packages::search_name(db, "b_x")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.coordinate)
+        .collect();
     assert_eq!(names, ["org.other:zlib_x:1"]);
     assert!(packages::search_name(db, "o-w_").await.unwrap().is_empty());
 
@@ -157,20 +258,38 @@ async fn search_finds_packages_by_name_file_and_library(db: &Database) {
 
     let hits = packages::search_library(db, "libssl.so.3").await.unwrap();
     assert_eq!(hits.len(), 4);
-    assert!(hits.iter().all(|h| h.soname == "libssl.so.3" && h.path.starts_with("bin/")));
-    assert!(packages::search_library(db, "libnothing.so").await.unwrap().is_empty());
+    assert!(hits
+        .iter()
+        .all(|h| h.soname == "libssl.so.3" && h.path.starts_with("bin/")));
+    assert!(packages::search_library(db, "libnothing.so")
+        .await
+        .unwrap()
+        .is_empty());
 }
-on_each_backend!(search_finds_packages_by_name_file_and_library_on, search_finds_packages_by_name_file_and_library);
+on_each_backend!(
+    search_finds_packages_by_name_file_and_library_on,
+    search_finds_packages_by_name_file_and_library
+);
 
 async fn a_signature_key_is_recorded_once(db: &Database) {
     publish(db, "org.example:hello:1.0", "sha256:01").await;
-    assert!(packages::set_key_id(db, "org.example:hello:1.0", "KEY1").await.unwrap());
-    assert!(!packages::set_key_id(db, "org.example:hello:1.0", "KEY2").await.unwrap());
-    let record = packages::get(db, "org.example:hello:1.0").await.unwrap().unwrap();
+    assert!(packages::set_key_id(db, "org.example:hello:1.0", "KEY1")
+        .await
+        .unwrap());
+    assert!(!packages::set_key_id(db, "org.example:hello:1.0", "KEY2")
+        .await
+        .unwrap());
+    let record = packages::get(db, "org.example:hello:1.0")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(record.key_id.as_deref(), Some("KEY1"));
     assert_eq!(record.size, 1234);
 }
-on_each_backend!(a_signature_key_is_recorded_once_on, a_signature_key_is_recorded_once);
+on_each_backend!(
+    a_signature_key_is_recorded_once_on,
+    a_signature_key_is_recorded_once
+);
 
 #[tokio::test]
 async fn sqlite_runs_in_wal_mode_and_reopens_with_its_data() {
@@ -181,29 +300,67 @@ async fn sqlite_runs_in_wal_mode_and_reopens_with_its_data() {
     let token = tokens::create(&db, Scope::Build).await.unwrap();
     db.close().await;
     let db = Database::connect(&url).await.unwrap();
-    let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(db.pool()).await.unwrap();
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
     assert_eq!(mode.to_lowercase(), "wal");
-    assert_eq!(tokens::check(&db, &token, Scope::Build).await.unwrap(), TokenCheck::Granted);
+    assert_eq!(
+        tokens::check(&db, &token, Scope::Build).await.unwrap(),
+        TokenCheck::Granted
+    );
 }
 
 #[tokio::test]
 async fn an_unknown_database_url_is_refused_with_advice() {
-    let err = Database::connect("mysql://localhost/bale").await.unwrap_err();
+    let err = Database::connect("mysql://localhost/bale")
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("sqlite://"), "{err}");
 }
 
 async fn a_released_claim_frees_the_coordinate(db: &Database) {
-    packages::claim(db, &package("org.example:hello:1.0", "sha256:aa")).await.unwrap();
+    packages::claim(db, &package("org.example:hello:1.0", "sha256:aa"))
+        .await
+        .unwrap();
     // Another digest cannot release it.
-    packages::release(db, "org.example:hello:1.0", "sha256:bb").await.unwrap();
-    assert!(packages::get(db, "org.example:hello:1.0").await.unwrap().is_some());
-    packages::release(db, "org.example:hello:1.0", "sha256:aa").await.unwrap();
-    assert!(packages::get(db, "org.example:hello:1.0").await.unwrap().is_none());
-    assert_eq!(packages::claim(db, &package("org.example:hello:1.0", "sha256:bb")).await.unwrap(), Claim::Claimed);
+    packages::release(db, "org.example:hello:1.0", "sha256:bb")
+        .await
+        .unwrap();
+    assert!(packages::get(db, "org.example:hello:1.0")
+        .await
+        .unwrap()
+        .is_some());
+    packages::release(db, "org.example:hello:1.0", "sha256:aa")
+        .await
+        .unwrap();
+    assert!(packages::get(db, "org.example:hello:1.0")
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        packages::claim(db, &package("org.example:hello:1.0", "sha256:bb"))
+            .await
+            .unwrap(),
+        Claim::Claimed
+    );
     // A stored package is never released.
-    packages::mark_stored(db, "org.example:hello:1.0").await.unwrap();
-    packages::release(db, "org.example:hello:1.0", "sha256:bb").await.unwrap();
-    assert!(packages::get(db, "org.example:hello:1.0").await.unwrap().is_some());
-    assert_eq!(packages::search_file(db, "bin/hello").await.unwrap().len(), 1);
+    packages::mark_stored(db, "org.example:hello:1.0")
+        .await
+        .unwrap();
+    packages::release(db, "org.example:hello:1.0", "sha256:bb")
+        .await
+        .unwrap();
+    assert!(packages::get(db, "org.example:hello:1.0")
+        .await
+        .unwrap()
+        .is_some());
+    assert_eq!(
+        packages::search_file(db, "bin/hello").await.unwrap().len(),
+        1
+    );
 }
-on_each_backend!(a_released_claim_frees_the_coordinate_on, a_released_claim_frees_the_coordinate);
+on_each_backend!(
+    a_released_claim_frees_the_coordinate_on,
+    a_released_claim_frees_the_coordinate
+);

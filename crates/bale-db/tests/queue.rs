@@ -16,21 +16,36 @@ struct TestDb {
 async fn sqlite() -> TestDb {
     let dir = tempfile::tempdir().unwrap();
     let url = Database::sqlite_url(&dir.path().join("bale.db"));
-    TestDb { db: Database::connect(&url).await.unwrap(), _dir: Some(dir) }
+    TestDb {
+        db: Database::connect(&url).await.unwrap(),
+        _dir: Some(dir),
+    }
 }
 
 async fn postgres() -> Option<TestDb> {
     let Ok(url) = std::env::var("BALE_TEST_POSTGRES_URL") else {
-        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "BALE_TEST_POSTGRES_URL must name a PostgreSQL server in CI");
-        eprintln!("skipped: BALE_TEST_POSTGRES_URL is not set, so the PostgreSQL variant does not run");
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "BALE_TEST_POSTGRES_URL must name a PostgreSQL server in CI"
+        );
+        eprintln!(
+            "skipped: BALE_TEST_POSTGRES_URL is not set, so the PostgreSQL variant does not run"
+        );
         return None;
     };
     let admin = Database::connect(&url).await.unwrap();
     let name = format!("bale_queue_{}_{}", std::process::id(), next_id());
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(admin.pool()).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(admin.pool())
+        .await
+        .unwrap();
     admin.close().await;
     let (base, _) = url.rsplit_once('/').unwrap();
-    Some(TestDb { db: Database::connect(&format!("{base}/{name}")).await.unwrap(), _dir: None })
+    Some(TestDb {
+        db: Database::connect(&format!("{base}/{name}")).await.unwrap(),
+        _dir: None,
+    })
 }
 
 fn next_id() -> u64 {
@@ -59,7 +74,12 @@ macro_rules! on_each_backend {
 }
 
 fn source(name: &str) -> NewBuild {
-    NewBuild { source: format!("/src/{name}"), git_ref: None, fresh: false, requested_by: Some("test".into()) }
+    NewBuild {
+        source: format!("/src/{name}"),
+        git_ref: None,
+        fresh: false,
+        requested_by: Some("test".into()),
+    }
 }
 
 fn succeeded(coordinate: &str) -> BuildEnd {
@@ -67,8 +87,18 @@ fn succeeded(coordinate: &str) -> BuildEnd {
         status: BuildStatus::Succeeded,
         error: None,
         steps: vec![
-            StepRecord { name: "source".into(), started_at: 1000, duration_ms: 5, status: "ok".into() },
-            StepRecord { name: "main".into(), started_at: 1005, duration_ms: 70, status: "ok".into() },
+            StepRecord {
+                name: "source".into(),
+                started_at: 1000,
+                duration_ms: 5,
+                status: "ok".into(),
+            },
+            StepRecord {
+                name: "main".into(),
+                started_at: 1005,
+                duration_ms: 70,
+                status: "ok".into(),
+            },
         ],
         start: BuildStart {
             coordinate: Some(coordinate.into()),
@@ -88,36 +118,79 @@ async fn a_build_goes_from_queued_to_running_to_succeeded_with_its_steps(db: &Da
     let submitted = builds::submit(db, &source("hello")).await.unwrap();
     assert_eq!(submitted.status, BuildStatus::Queued);
     assert_eq!(builds::queue_length(db).await.unwrap(), 1);
-    let claimed = queue::claim(db, "w1", 30_000).await.unwrap().expect("a queued build");
-    assert_eq!((claimed.build.id, claimed.attempt, claimed.build.status), (submitted.id, 1, BuildStatus::Running));
+    let claimed = queue::claim(db, "w1", 30_000)
+        .await
+        .unwrap()
+        .expect("a queued build");
+    assert_eq!(
+        (claimed.build.id, claimed.attempt, claimed.build.status),
+        (submitted.id, 1, BuildStatus::Running)
+    );
     assert_eq!(claimed.build.worker.as_deref(), Some("w1"));
-    assert!(queue::claim(db, "w2", 30_000).await.unwrap().is_none(), "a running build is not claimed again");
-    assert_eq!(queue::renew(db, submitted.id, 1, 30_000).await.unwrap(), Renewal::Held);
-    build_log::append(db, submitted.id, 0, &["building".into()]).await.unwrap();
-    assert!(queue::finish(db, submitted.id, 1, &succeeded("org.example:hello:1.0")).await.unwrap());
-    assert!(build_log::read(db, submitted.id, 0, 10).await.unwrap().is_empty(), "a stored log drops the live lines");
+    assert!(
+        queue::claim(db, "w2", 30_000).await.unwrap().is_none(),
+        "a running build is not claimed again"
+    );
+    assert_eq!(
+        queue::renew(db, submitted.id, 1, 30_000).await.unwrap(),
+        Renewal::Held
+    );
+    build_log::append(db, submitted.id, 0, &["building".into()])
+        .await
+        .unwrap();
+    assert!(
+        queue::finish(db, submitted.id, 1, &succeeded("org.example:hello:1.0"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        build_log::read(db, submitted.id, 0, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a stored log drops the live lines"
+    );
     let build = builds::get(db, submitted.id).await.unwrap().unwrap();
     assert_eq!(build.status, BuildStatus::Succeeded);
     assert_eq!(build.coordinate.as_deref(), Some("org.example:hello:1.0"));
     assert_eq!(build.package.as_deref(), Some("hello"));
     assert_eq!(build.stack_packages, ["libc6=2.36"]);
     assert_eq!(build.installed_size, Some(4096));
-    assert_eq!(build.steps.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["source", "main"]);
+    assert_eq!(
+        build
+            .steps
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>(),
+        ["source", "main"]
+    );
     assert!(build.finished_at.unwrap() >= build.started_at.unwrap());
     assert_eq!(build.lease_until, None);
     let attempts = builds::attempts(db, submitted.id).await.unwrap();
     assert_eq!(attempts.len(), 1);
     assert_eq!(attempts[0].outcome.as_deref(), Some("succeeded"));
     // A finished build cannot be finished again.
-    assert!(!queue::finish(db, submitted.id, 1, &succeeded("org.example:hello:1.0")).await.unwrap());
-    assert_eq!(queue::renew(db, submitted.id, 1, 30_000).await.unwrap(), Renewal::Lost);
+    assert!(
+        !queue::finish(db, submitted.id, 1, &succeeded("org.example:hello:1.0"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        queue::renew(db, submitted.id, 1, 30_000).await.unwrap(),
+        Renewal::Lost
+    );
 }
 on_each_backend!(a_build_goes_from_queued_to_running_to_succeeded_with_its_steps);
 
 async fn concurrent_workers_claim_every_build_exactly_once(db: &Database) {
     let mut ids = BTreeSet::new();
     for i in 0..30 {
-        ids.insert(builds::submit(db, &source(&format!("p{i}"))).await.unwrap().id);
+        ids.insert(
+            builds::submit(db, &source(&format!("p{i}")))
+                .await
+                .unwrap()
+                .id,
+        );
     }
     let mut tasks = Vec::new();
     for w in 0..6 {
@@ -136,7 +209,11 @@ async fn concurrent_workers_claim_every_build_exactly_once(db: &Database) {
         claimed.extend(task.await.unwrap());
     }
     let unique: BTreeSet<_> = claimed.iter().copied().collect();
-    assert_eq!(claimed.len(), unique.len(), "no build was claimed twice: {claimed:?}");
+    assert_eq!(
+        claimed.len(),
+        unique.len(),
+        "no build was claimed twice: {claimed:?}"
+    );
     assert_eq!(unique, ids, "every build was claimed");
     assert_eq!(builds::queue_length(db).await.unwrap(), 0);
 }
@@ -146,12 +223,22 @@ async fn an_expired_lease_requeues_the_build_until_the_third_loss_fails_it(db: &
     let id = builds::submit(db, &source("flaky")).await.unwrap().id;
     for attempt in 1..=3 {
         // A lease already in the past: the worker "died" at once.
-        let claimed = queue::claim(db, &format!("w{attempt}"), -1).await.unwrap().expect("claimable");
+        let claimed = queue::claim(db, &format!("w{attempt}"), -1)
+            .await
+            .unwrap()
+            .expect("claimable");
         assert_eq!(claimed.attempt, attempt);
         assert_eq!(queue::requeue_expired(db).await.unwrap(), 1);
         // The lost worker can no longer touch the build.
-        assert_eq!(queue::renew(db, id, attempt, 30_000).await.unwrap(), Renewal::Lost);
-        assert!(!queue::finish(db, id, attempt, &succeeded("org.example:flaky:1")).await.unwrap());
+        assert_eq!(
+            queue::renew(db, id, attempt, 30_000).await.unwrap(),
+            Renewal::Lost
+        );
+        assert!(
+            !queue::finish(db, id, attempt, &succeeded("org.example:flaky:1"))
+                .await
+                .unwrap()
+        );
         let build = builds::get(db, id).await.unwrap().unwrap();
         if attempt < 3 {
             assert_eq!(build.status, BuildStatus::Queued, "attempt {attempt}");
@@ -163,27 +250,50 @@ async fn an_expired_lease_requeues_the_build_until_the_third_loss_fails_it(db: &
     assert!(queue::claim(db, "w4", 30_000).await.unwrap().is_none());
     let attempts = builds::attempts(db, id).await.unwrap();
     assert_eq!(attempts.len(), 3);
-    assert!(attempts.iter().all(|a| a.outcome.as_deref() == Some("lost")));
+    assert!(attempts
+        .iter()
+        .all(|a| a.outcome.as_deref() == Some("lost")));
     for pair in attempts.windows(2) {
-        assert!(pair[0].finished_at.unwrap() <= pair[1].started_at, "attempts never overlap: {attempts:?}");
+        assert!(
+            pair[0].finished_at.unwrap() <= pair[1].started_at,
+            "attempts never overlap: {attempts:?}"
+        );
     }
     // A live lease is left alone.
     let live = builds::submit(db, &source("live")).await.unwrap().id;
     queue::claim(db, "w5", 60_000).await.unwrap().unwrap();
     assert_eq!(queue::requeue_expired(db).await.unwrap(), 0);
-    assert_eq!(builds::get(db, live).await.unwrap().unwrap().status, BuildStatus::Running);
+    assert_eq!(
+        builds::get(db, live).await.unwrap().unwrap().status,
+        BuildStatus::Running
+    );
 }
 on_each_backend!(an_expired_lease_requeues_the_build_until_the_third_loss_fails_it);
 
 async fn a_released_build_is_queued_at_once_and_its_worker_lets_go(db: &Database) {
     let id = builds::submit(db, &source("released")).await.unwrap().id;
     // A lease far in the future: only the release makes the build claimable.
-    let claimed = queue::claim(db, "stopping", 3_600_000).await.unwrap().unwrap();
+    let claimed = queue::claim(db, "stopping", 3_600_000)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(queue::release(db, id, claimed.attempt).await.unwrap());
-    assert_eq!(builds::get(db, id).await.unwrap().unwrap().status, BuildStatus::Queued);
-    assert_eq!(queue::renew(db, id, claimed.attempt, 30_000).await.unwrap(), Renewal::Lost);
-    assert!(!queue::release(db, id, claimed.attempt).await.unwrap(), "an attempt that let go holds nothing");
-    let again = queue::claim(db, "other", 30_000).await.unwrap().expect("claimable again");
+    assert_eq!(
+        builds::get(db, id).await.unwrap().unwrap().status,
+        BuildStatus::Queued
+    );
+    assert_eq!(
+        queue::renew(db, id, claimed.attempt, 30_000).await.unwrap(),
+        Renewal::Lost
+    );
+    assert!(
+        !queue::release(db, id, claimed.attempt).await.unwrap(),
+        "an attempt that let go holds nothing"
+    );
+    let again = queue::claim(db, "other", 30_000)
+        .await
+        .unwrap()
+        .expect("claimable again");
     assert_eq!((again.build.id, again.attempt), (id, 2));
     let attempts = builds::attempts(db, id).await.unwrap();
     assert_eq!(attempts[0].outcome.as_deref(), Some("lost"));
@@ -192,53 +302,125 @@ on_each_backend!(a_released_build_is_queued_at_once_and_its_worker_lets_go);
 
 async fn cancel_stops_queued_builds_at_once_and_asks_running_ones(db: &Database) {
     let queued = builds::submit(db, &source("a")).await.unwrap().id;
-    assert_eq!(queue::request_cancel(db, queued).await.unwrap(), CancelOutcome::Canceled);
-    assert_eq!(builds::get(db, queued).await.unwrap().unwrap().status, BuildStatus::Canceled);
-    assert!(queue::claim(db, "w", 30_000).await.unwrap().is_none(), "a canceled build is never claimed");
+    assert_eq!(
+        queue::request_cancel(db, queued).await.unwrap(),
+        CancelOutcome::Canceled
+    );
+    assert_eq!(
+        builds::get(db, queued).await.unwrap().unwrap().status,
+        BuildStatus::Canceled
+    );
+    assert!(
+        queue::claim(db, "w", 30_000).await.unwrap().is_none(),
+        "a canceled build is never claimed"
+    );
 
     let running = builds::submit(db, &source("b")).await.unwrap().id;
     let claimed = queue::claim(db, "w", 30_000).await.unwrap().unwrap();
-    assert_eq!(queue::request_cancel(db, running).await.unwrap(), CancelOutcome::Requested);
-    assert_eq!(queue::renew(db, running, claimed.attempt, 30_000).await.unwrap(), Renewal::CancelRequested);
-    let end = BuildEnd { status: BuildStatus::Canceled, error: Some("canceled".into()), ..succeeded("org.example:b:1") };
-    assert!(queue::finish(db, running, claimed.attempt, &end).await.unwrap());
+    assert_eq!(
+        queue::request_cancel(db, running).await.unwrap(),
+        CancelOutcome::Requested
+    );
+    assert_eq!(
+        queue::renew(db, running, claimed.attempt, 30_000)
+            .await
+            .unwrap(),
+        Renewal::CancelRequested
+    );
+    let end = BuildEnd {
+        status: BuildStatus::Canceled,
+        error: Some("canceled".into()),
+        ..succeeded("org.example:b:1")
+    };
+    assert!(queue::finish(db, running, claimed.attempt, &end)
+        .await
+        .unwrap());
     assert_eq!(
         queue::request_cancel(db, running).await.unwrap(),
         CancelOutcome::AlreadyFinished(BuildStatus::Canceled)
     );
-    assert_eq!(queue::request_cancel(db, 999_999).await.unwrap(), CancelOutcome::NotFound);
+    assert_eq!(
+        queue::request_cancel(db, 999_999).await.unwrap(),
+        CancelOutcome::NotFound
+    );
 
     // A running build whose worker died while a cancel was pending ends canceled, not re-queued.
     let orphan = builds::submit(db, &source("c")).await.unwrap().id;
     queue::claim(db, "w", -1).await.unwrap().unwrap();
-    assert_eq!(queue::request_cancel(db, orphan).await.unwrap(), CancelOutcome::Requested);
+    assert_eq!(
+        queue::request_cancel(db, orphan).await.unwrap(),
+        CancelOutcome::Requested
+    );
     queue::requeue_expired(db).await.unwrap();
-    assert_eq!(builds::get(db, orphan).await.unwrap().unwrap().status, BuildStatus::Canceled);
+    assert_eq!(
+        builds::get(db, orphan).await.unwrap().unwrap().status,
+        BuildStatus::Canceled
+    );
 }
 on_each_backend!(cancel_stops_queued_builds_at_once_and_asks_running_ones);
 
 async fn builds_are_listed_by_package_and_status_and_counted(db: &Database) {
-    for (name, status) in [("hello", BuildStatus::Succeeded), ("hello", BuildStatus::Failed), ("other", BuildStatus::Succeeded)] {
+    for (name, status) in [
+        ("hello", BuildStatus::Succeeded),
+        ("hello", BuildStatus::Failed),
+        ("other", BuildStatus::Succeeded),
+    ] {
         let id = builds::submit(db, &source(name)).await.unwrap().id;
         let claimed = queue::claim(db, "w", 30_000).await.unwrap().unwrap();
         assert_eq!(claimed.build.id, id);
-        let end = BuildEnd { status, ..succeeded(&format!("org.example:{name}:1.{id}")) };
+        let end = BuildEnd {
+            status,
+            ..succeeded(&format!("org.example:{name}:1.{id}"))
+        };
         assert!(queue::finish(db, id, 1, &end).await.unwrap());
     }
     builds::submit(db, &source("waiting")).await.unwrap();
-    let hello = builds::list(db, &BuildFilter { package: Some("hello".into()), ..Default::default() }).await.unwrap();
+    let hello = builds::list(
+        db,
+        &BuildFilter {
+            package: Some("hello".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(hello.len(), 2);
     assert!(hello[0].id > hello[1].id, "newest first");
-    let by_group = builds::list(db, &BuildFilter { package: Some("org.example:hello".into()), ..Default::default() }).await.unwrap();
+    let by_group = builds::list(
+        db,
+        &BuildFilter {
+            package: Some("org.example:hello".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(by_group.len(), 2);
-    let failed = builds::list(db, &BuildFilter { status: Some(BuildStatus::Failed), ..Default::default() }).await.unwrap();
+    let failed = builds::list(
+        db,
+        &BuildFilter {
+            status: Some(BuildStatus::Failed),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0].package.as_deref(), Some("hello"));
     let all = builds::list(db, &BuildFilter::default()).await.unwrap();
     assert_eq!(all.len(), 4);
     let stats = builds::stats(db).await.unwrap();
-    let count = |s: &str| stats.iter().find(|x| x.status == s).map(|x| x.count).unwrap_or(0);
-    assert_eq!((count("succeeded"), count("failed"), count("queued")), (2, 1, 1));
+    let count = |s: &str| {
+        stats
+            .iter()
+            .find(|x| x.status == s)
+            .map(|x| x.count)
+            .unwrap_or(0)
+    };
+    assert_eq!(
+        (count("succeeded"), count("failed"), count("queued")),
+        (2, 1, 1)
+    );
     let timed: i64 = stats.iter().map(|s| s.timed).sum();
     assert_eq!(timed, 3, "finished builds have a run time: {stats:?}");
 }
@@ -247,11 +429,18 @@ on_each_backend!(builds_are_listed_by_package_and_status_and_counted);
 async fn live_log_lines_are_appended_read_in_order_and_cleared(db: &Database) {
     let id = builds::submit(db, &source("log")).await.unwrap().id;
     assert_eq!(build_log::next_seq(db, id).await.unwrap(), 0);
-    build_log::append(db, id, 0, &["one".into(), "two".into()]).await.unwrap();
-    build_log::append(db, id, 2, &["three".into()]).await.unwrap();
+    build_log::append(db, id, 0, &["one".into(), "two".into()])
+        .await
+        .unwrap();
+    build_log::append(db, id, 2, &["three".into()])
+        .await
+        .unwrap();
     assert_eq!(build_log::next_seq(db, id).await.unwrap(), 3);
     let lines = build_log::read(db, id, 1, 10).await.unwrap();
-    assert_eq!(lines.iter().map(|l| l.line.as_str()).collect::<Vec<_>>(), ["two", "three"]);
+    assert_eq!(
+        lines.iter().map(|l| l.line.as_str()).collect::<Vec<_>>(),
+        ["two", "three"]
+    );
     assert_eq!(lines[0].seq, 1);
     build_log::clear(db, id).await.unwrap();
     assert!(build_log::read(db, id, 0, 10).await.unwrap().is_empty());

@@ -95,7 +95,11 @@ pub fn list_apps(home: &Home) -> Result<Vec<AppStatus>, DeployError> {
 pub fn app_status(app: &AppDirs) -> Result<AppStatus, DeployError> {
     let current = deployment::current(app)?;
     let names: Vec<String> = match &current {
-        Some(d) => read_manifest(&d.package_dir)?.services().keys().cloned().collect(),
+        Some(d) => read_manifest(&d.package_dir)?
+            .services()
+            .keys()
+            .cloned()
+            .collect(),
         None => Vec::new(),
     };
     let supervision = crate::supervise::supervision(app);
@@ -108,7 +112,13 @@ pub fn app_status(app: &AppDirs) -> Result<AppStatus, DeployError> {
                 ServiceState::Stopped if record.next_start_ms.is_some() => ("restarting", None),
                 ServiceState::Stopped => ("stopped", None),
             };
-            ServiceStatus { name, state, pid, restarts: record.restarts, backoff_ms: record.delays_ms }
+            ServiceStatus {
+                name,
+                state,
+                pid,
+                restarts: record.restarts,
+                backoff_ms: record.delays_ms,
+            }
         })
         .collect();
     Ok(AppStatus {
@@ -189,7 +199,11 @@ pub fn command(
 }
 
 /// The log files of the current deployment's services (or of one of them), by service.
-pub fn log_files(home: &Home, name: &str, only: Option<&str>) -> Result<Vec<(String, PathBuf)>, DeployError> {
+pub fn log_files(
+    home: &Home,
+    name: &str,
+    only: Option<&str>,
+) -> Result<Vec<(String, PathBuf)>, DeployError> {
     let app = AppDirs::new(home, name)?;
     let (_, manifest) = current_deployment(&app, name)?;
     if let Some(service) = only {
@@ -245,7 +259,15 @@ pub fn uninstall(
         // The runtime directory moved with the app; the hook still sees its data.
         ctx.run_dir = away.join("run");
         let hook_app = AppDirs::at(name, away.clone());
-        result = run_hook_step(isolation, &ctx, &hook_app, m, "post-deinstall", &[], progress);
+        result = run_hook_step(
+            isolation,
+            &ctx,
+            &hook_app,
+            m,
+            "post-deinstall",
+            &[],
+            progress,
+        );
     }
     deployment::remove_tree(&away)?;
     result
@@ -253,7 +275,8 @@ pub fn uninstall(
 
 /// The app's current deployment and its package's manifest.
 fn current_deployment(app: &AppDirs, name: &str) -> Result<(Deployment, Manifest), DeployError> {
-    let current = deployment::current(app)?.ok_or_else(|| DeployError::NotDeployed(name.to_owned()))?;
+    let current =
+        deployment::current(app)?.ok_or_else(|| DeployError::NotDeployed(name.to_owned()))?;
     let manifest = read_manifest(&current.package_dir)?;
     Ok((current, manifest))
 }

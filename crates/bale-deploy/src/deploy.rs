@@ -44,7 +44,8 @@ pub const BALE_TEST_KILL_AT: &str = "BALE_TEST_KILL_AT";
 /// Marks the start of deploy step `name`; see [`BALE_TEST_KILL_AT`].
 fn step(name: &str) {
     if std::env::var_os(BALE_TEST_KILL_AT).is_some_and(|at| at == name) {
-        let _ = rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
+        let _ =
+            rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
     }
 }
 
@@ -172,18 +173,33 @@ fn deploy_locked(
     let id = deployment::deployment_id(&package_digest(&package_dir)?, &variables.values);
     let new = deployment::create(app, &coordinate, &package_dir, id, variables.values)?;
     fs::create_dir_all(app.run_dir()).map_err(|e| DeployError::io(app.run_dir(), e))?;
-    progress("Deploying", &format!("{coordinate} as {name} ({})", short(&new.id)));
+    progress(
+        "Deploying",
+        &format!("{coordinate} as {name} ({})", short(&new.id)),
+    );
     let ctx = context_on(app, &new, &manifest, root, home);
     let mut extra = Vec::new();
     if let Some(old) = &previous {
-        extra.push(("BALE_OLD_VERSION".to_owned(), old.coordinate.version().to_owned()));
-        extra.push(("BALE_NEW_VERSION".to_owned(), coordinate.version().to_owned()));
+        extra.push((
+            "BALE_OLD_VERSION".to_owned(),
+            old.coordinate.version().to_owned(),
+        ));
+        extra.push((
+            "BALE_NEW_VERSION".to_owned(),
+            coordinate.version().to_owned(),
+        ));
     }
 
     // 4. post-install or pre-upgrade, the old version still running
     step("hooks-before");
-    let first_hook = if previous.is_some() { "pre-upgrade" } else { "post-install" };
-    if let Err(cause) = run_hook_step(isolation, &ctx, app, &manifest, first_hook, &extra, progress) {
+    let first_hook = if previous.is_some() {
+        "pre-upgrade"
+    } else {
+        "post-install"
+    };
+    if let Err(cause) = run_hook_step(
+        isolation, &ctx, app, &manifest, first_hook, &extra, progress,
+    ) {
         deployment::remove(app, &new)?;
         let restored = match &previous {
             Some(old) => format!("nothing was changed; {} is still current", old.coordinate),
@@ -203,7 +219,15 @@ fn deploy_locked(
     deployment::switch(app, Some(&new))?;
 
     // 7.–9. hooks, start, health
-    let started = go_live(isolation, &ctx, app, &manifest, previous.is_some(), &extra, progress);
+    let started = go_live(
+        isolation,
+        &ctx,
+        app,
+        &manifest,
+        previous.is_some(),
+        &extra,
+        progress,
+    );
     let started = match started {
         Ok(started) => started,
         Err(cause) => {
@@ -238,14 +262,26 @@ fn go_live(
     progress: Progress<'_>,
 ) -> Result<Vec<String>, DeployError> {
     step("hooks-after");
-    let hooks: &[&str] = if upgrade { &["post-upgrade", "deploy"] } else { &["deploy"] };
+    let hooks: &[&str] = if upgrade {
+        &["post-upgrade", "deploy"]
+    } else {
+        &["deploy"]
+    };
     for hook in hooks {
         run_hook_step(isolation, ctx, app, manifest, hook, extra, progress)?;
     }
     step("start");
     let started = start_services(isolation, ctx, app, manifest, progress)?;
     step("post-deploy");
-    run_hook_step(isolation, ctx, app, manifest, "post-deploy", extra, progress)?;
+    run_hook_step(
+        isolation,
+        ctx,
+        app,
+        manifest,
+        "post-deploy",
+        extra,
+        progress,
+    )?;
     Ok(started)
 }
 
@@ -277,7 +313,10 @@ fn restore(
     previous: Option<&Deployment>,
     progress: Progress<'_>,
 ) -> String {
-    progress("Rolling back", previous.map_or("to nothing", |p| p.name.as_str()));
+    progress(
+        "Rolling back",
+        previous.map_or("to nothing", |p| p.name.as_str()),
+    );
     if let Err(e) = services::stop_all(app, STOP_TIMEOUT) {
         return format!("stopping the new services failed too ({e}); check `bale apps`");
     }
@@ -329,12 +368,17 @@ pub fn rollback(
 ) -> Result<RolledBack, DeployError> {
     let app = AppDirs::new(home, name)?;
     let _lock = AppLock::acquire(&app, wait)?;
-    let current = deployment::current(&app)?.ok_or_else(|| DeployError::NotDeployed(name.to_owned()))?;
+    let current =
+        deployment::current(&app)?.ok_or_else(|| DeployError::NotDeployed(name.to_owned()))?;
     let target = match to {
         Some(id) => find_by_id(&app, id)?,
-        None => deployment::before(&app, &current)?.ok_or_else(|| DeployError::NothingBefore(name.to_owned()))?,
+        None => deployment::before(&app, &current)?
+            .ok_or_else(|| DeployError::NothingBefore(name.to_owned()))?,
     };
-    progress("Rolling back", &format!("{} to {} ({})", name, target.coordinate, short(&target.id)));
+    progress(
+        "Rolling back",
+        &format!("{} to {} ({})", name, target.coordinate, short(&target.id)),
+    );
     services::stop_all(&app, STOP_TIMEOUT)?;
     deployment::switch(&app, Some(&target))?;
     let started = read_manifest(&target.package_dir).and_then(|manifest| {
@@ -348,7 +392,10 @@ pub fn rollback(
             restored,
         });
     }
-    Ok(RolledBack { from: current, to: target })
+    Ok(RolledBack {
+        from: current,
+        to: target,
+    })
 }
 
 /// The deployment whose id is `id`, or starts with it.
@@ -412,11 +459,9 @@ pub(crate) fn read_manifest(package_dir: &Path) -> Result<Manifest, DeployError>
     let path = package_dir.join(MANIFEST_PATH);
     let text = fs::read_to_string(&path).map_err(|e| DeployError::io(&path, e))?;
     let origin = path.display().to_string();
-    Manifest::parse_installed(&origin, &text).map_err(|d| {
-        DeployError::Manifest {
-            path,
-            message: d.to_string(),
-        }
+    Manifest::parse_installed(&origin, &text).map_err(|d| DeployError::Manifest {
+        path,
+        message: d.to_string(),
     })
 }
 

@@ -254,9 +254,7 @@ pub fn before(app: &AppDirs, deployment: &Deployment) -> Result<Option<Deploymen
 pub fn switch(app: &AppDirs, target: Option<&Deployment>) -> Result<(), DeployError> {
     let link = app.current_link();
     match target {
-        Some(deployment) => {
-            replace_link(&link, &Path::new("deployments").join(&deployment.name))
-        }
+        Some(deployment) => replace_link(&link, &Path::new("deployments").join(&deployment.name)),
         None => match fs::remove_file(&link) {
             Ok(()) => sync(app.root()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
@@ -329,7 +327,9 @@ pub fn clear_partial(app: &AppDirs) -> Result<(), DeployError> {
 /// Makes `link` point at `target` by renaming a fresh symlink over it.
 fn replace_link(link: &Path, target: &Path) -> Result<(), DeployError> {
     let parent = link.parent().unwrap_or(Path::new("."));
-    let name = link.file_name().map_or_else(Default::default, |n| n.to_string_lossy());
+    let name = link
+        .file_name()
+        .map_or_else(Default::default, |n| n.to_string_lossy());
     let fresh = parent.join(format!(".{name}.new-{}", std::process::id()));
     let _ = fs::remove_file(&fresh);
     symlink(target, &fresh).map_err(|e| DeployError::io(&fresh, e))?;
@@ -346,7 +346,8 @@ pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), DeployError
         .mode(0o600)
         .open(path)
         .map_err(|e| DeployError::io(path, e))?;
-    file.write_all(bytes).map_err(|e| DeployError::io(path, e))?;
+    file.write_all(bytes)
+        .map_err(|e| DeployError::io(path, e))?;
     file.sync_all().map_err(|e| DeployError::io(path, e))
 }
 

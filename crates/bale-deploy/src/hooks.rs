@@ -70,7 +70,9 @@ pub fn run_hook(
                 hook: name.to_owned(),
                 command: command.clone(),
                 status: status.to_string(),
-                output: String::from_utf8_lossy(&output[start..]).trim_end().to_owned(),
+                output: String::from_utf8_lossy(&output[start..])
+                    .trim_end()
+                    .to_owned(),
             });
         }
     }

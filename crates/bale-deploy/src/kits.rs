@@ -146,15 +146,22 @@ mod tests {
             "[package]\ngroup = \"org.example\"\nname = \"web\"\nversion = \"1.0.0\"\n\n[stack]\nname = \"host\"\n\n\
              [run.services]\nweb = \"true\"\n\n[kits.web]\nports = [{{ name = \"http\", port = 8080 }}]\n[kits.web.variables]\n{variables}"
         );
-        Manifest::parse("bale.toml", &text, &bale_manifest::Catalog::default(), &bale_manifest::ParseOptions::default())
-            .unwrap_or_else(|d| panic!("{d}"))
+        Manifest::parse(
+            "bale.toml",
+            &text,
+            &bale_manifest::Catalog::default(),
+            &bale_manifest::ParseOptions::default(),
+        )
+        .unwrap_or_else(|d| panic!("{d}"))
     }
 
     #[test]
     fn every_missing_required_variable_is_named_at_once() {
         let m = manifest("A = { required = true }\nB = { required = true, description = \"the b\" }\nC = { default = \"c\" }\n");
         let error = resolve("web", &m, &BTreeMap::new(), &BTreeMap::new()).unwrap_err();
-        let DeployError::MissingVariables { names, .. } = &error else { panic!("{error}") };
+        let DeployError::MissingVariables { names, .. } = &error else {
+            panic!("{error}")
+        };
         assert_eq!(names, &["A", "B (the b)"]);
     }
 
@@ -182,6 +189,9 @@ mod tests {
         write_env(&path, &vars).unwrap();
         assert_eq!(read_env(&path).unwrap(), vars);
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
 }

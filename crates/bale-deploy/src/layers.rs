@@ -27,7 +27,11 @@ pub(crate) struct Root {
 }
 
 /// The root the package of `manifest` runs on, making its dependency layer if missing.
-pub(crate) fn runtime_root(home: &Home, manifest: &Manifest, progress: Progress<'_>) -> Result<Root, DeployError> {
+pub(crate) fn runtime_root(
+    home: &Home,
+    manifest: &Manifest,
+    progress: Progress<'_>,
+) -> Result<Root, DeployError> {
     let name = &manifest.stack.name;
     let stacks = Stacks::load(home, None)?;
     let image = stacks.image(name)?;
@@ -59,19 +63,36 @@ pub(crate) fn runtime_root(home: &Home, manifest: &Manifest, progress: Progress<
     })?;
     let inputs = LayerInputs::with_kinds(&request, &kinds);
     if inputs.packages().is_empty() {
-        return Ok(Root { layers: vec![image.root], hide: Vec::new() });
+        return Ok(Root {
+            layers: vec![image.root],
+            hide: Vec::new(),
+        });
     }
     let key = inputs.key();
     let dir = layers_dir.join(&key);
     if !dir.is_dir() {
-        progress("Preparing", &format!("the dependency layer of stack {name} ({})", inputs.packages().join(" ")));
+        progress(
+            "Preparing",
+            &format!(
+                "the dependency layer of stack {name} ({})",
+                inputs.packages().join(" ")
+            ),
+        );
         make_layer(home, &kinds, &request, &key)?;
     }
-    Ok(Root { layers: vec![dir, image.root], hide: Vec::new() })
+    Ok(Root {
+        layers: vec![dir, image.root],
+        hide: Vec::new(),
+    })
 }
 
 /// Makes the dependency layer of `request` as a build would, its output logged under `tmp/`.
-fn make_layer(home: &Home, kinds: &Kinds, request: &BuildRequest<'_>, key: &str) -> Result<(), DeployError> {
+fn make_layer(
+    home: &Home,
+    kinds: &Kinds,
+    request: &BuildRequest<'_>,
+    key: &str,
+) -> Result<(), DeployError> {
     let failed = |message: String| DeployError::Layer {
         stack: request.stack.name.clone(),
         message,
@@ -81,7 +102,8 @@ fn make_layer(home: &Home, kinds: &Kinds, request: &BuildRequest<'_>, key: &str)
     let log_path = tmp.join(format!("layer-{key}.log"));
     let sandbox = Sandbox::new().map_err(|e| failed(e.to_string()))?;
     let mut events = |_: BuildEvent<'_>| {};
-    let mut log = bale_build::step::Log::create(&log_path, &mut events).map_err(|e| failed(e.to_string()))?;
+    let mut log =
+        bale_build::step::Log::create(&log_path, &mut events).map_err(|e| failed(e.to_string()))?;
     let deadline = Instant::now() + LAYER_TIMEOUT;
     layer::prepare_with_kinds(&sandbox, kinds, request, deadline, &mut log)
         .map(|_| ())

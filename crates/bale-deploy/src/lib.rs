@@ -23,16 +23,19 @@ pub use apps::{
     ServiceAction, ServiceStatus,
 };
 pub use deploy::{
-    deploy, rollback, short, DeployOptions, BALE_TEST_KILL_AT, DEPLOY_STEPS, Deployed, PackageRef, Progress, RolledBack,
-    DEFAULT_KEEP,
+    deploy, rollback, short, DeployOptions, Deployed, PackageRef, Progress, RolledBack,
+    BALE_TEST_KILL_AT, DEFAULT_KEEP, DEPLOY_STEPS,
 };
 pub use deploy_error::DeployError;
 pub use deployment::{AppDirs, Deployment};
 pub use error::StoreError;
 pub use kits::{read_env, resolve, write_env, Variables};
 pub use lock::{AppLock, Wait};
-pub use runner::{machine_isolation, sandboxed_entry, Isolation, RunContext, SANDBOX_ARG, SANDBOX_RUN_DIR, SANDBOX_RUN_ENV};
+pub use runner::{
+    machine_isolation, sandboxed_entry, Isolation, RunContext, SANDBOX_ARG, SANDBOX_RUN_DIR,
+    SANDBOX_RUN_ENV,
+};
 pub use services::{is_down, log_path, mark_down, Service, ServiceState};
-pub use supervise::{backoff, supervise, supervision, SuperviseOptions, Supervised, Supervision};
 pub use store::{InstallOptions, InstallOutcome, Installed, Store};
+pub use supervise::{backoff, supervise, supervision, SuperviseOptions, Supervised, Supervision};
 pub use verify::{Finding, Problem, VerifyReport};

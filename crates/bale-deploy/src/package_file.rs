@@ -50,8 +50,15 @@ impl PackageFile {
                     signature: bale_sign::signature_path(&self.path),
                 })
             }
-            Err(bale_sign::SignError::Io { path, source }) => return Err(StoreError::io(&path, source)),
-            Err(source) => return Err(StoreError::Signature { archive: self.path.clone(), source }),
+            Err(bale_sign::SignError::Io { path, source }) => {
+                return Err(StoreError::io(&path, source))
+            }
+            Err(source) => {
+                return Err(StoreError::Signature {
+                    archive: self.path.clone(),
+                    source,
+                })
+            }
         };
         let keyring = bale_sign::Keyring::load(trusted_keys_dir).map_err(StoreError::Keyring)?;
         let file = self.rewound()?;

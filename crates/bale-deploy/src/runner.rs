@@ -86,23 +86,35 @@ impl RunContext {
     pub fn prefix(&self, isolation: Isolation) -> PathBuf {
         match isolation {
             Isolation::None => self.package_dir.clone(),
-            Isolation::Stack => PathBuf::from(format!("/bale/pkgs/{}", self.coordinate.relative_dir())),
+            Isolation::Stack => {
+                PathBuf::from(format!("/bale/pkgs/{}", self.coordinate.relative_dir()))
+            }
         }
     }
 
     /// The environment of every process: the variables, then bale's own.
     /// `extra` (e.g. `PORT`, the versions of an upgrade) comes last and wins.
-    pub fn environment(&self, isolation: Isolation, extra: &[(String, String)]) -> Vec<(String, String)> {
+    pub fn environment(
+        &self,
+        isolation: Isolation,
+        extra: &[(String, String)],
+    ) -> Vec<(String, String)> {
         let prefix = self.prefix(isolation);
         let (run, base_path) = match isolation {
             Isolation::None => (
                 self.run_dir.clone(),
                 std::env::var("PATH").unwrap_or_else(|_| DEFAULT_PATH.to_owned()),
             ),
-            Isolation::Stack => (PathBuf::from(SANDBOX_RUN_DIR), bale_sandbox::DEFAULT_PATH.to_owned()),
+            Isolation::Stack => (
+                PathBuf::from(SANDBOX_RUN_DIR),
+                bale_sandbox::DEFAULT_PATH.to_owned(),
+            ),
         };
         let mut env: BTreeMap<String, String> = self.variables.clone();
-        env.insert("PATH".into(), format!("{}:{base_path}", prefix.join("bin").display()));
+        env.insert(
+            "PATH".into(),
+            format!("{}:{base_path}", prefix.join("bin").display()),
+        );
         env.insert("LANG".into(), "C.UTF-8".into());
         env.insert("BALE_PREFIX".into(), prefix.display().to_string());
         env.insert("BALE_RUN".into(), run.display().to_string());
@@ -128,7 +140,11 @@ impl RunContext {
                 let mut command = Command::new("/bin/sh");
                 command.arg("-ec").arg(script).arg("sh").args(args);
                 let workdir = self.package_dir.join(&self.workdir);
-                let dir = if workdir.is_dir() { workdir } else { self.package_dir.clone() };
+                let dir = if workdir.is_dir() {
+                    workdir
+                } else {
+                    self.package_dir.clone()
+                };
                 command.current_dir(dir);
                 command.env_clear().envs(env);
                 Ok(command)
@@ -140,7 +156,12 @@ impl RunContext {
                 } else {
                     prefix.clone()
                 };
-                let mut command = vec!["/bin/sh".to_owned(), "-ec".to_owned(), script.to_owned(), "sh".to_owned()];
+                let mut command = vec![
+                    "/bin/sh".to_owned(),
+                    "-ec".to_owned(),
+                    script.to_owned(),
+                    "sh".to_owned(),
+                ];
                 command.extend(args.iter().cloned());
                 let run = SandboxRun {
                     layers: self.layers.clone(),
@@ -166,7 +187,10 @@ impl RunContext {
                 keeper.arg(SANDBOX_ARG).arg(&self.app);
                 keeper.env_clear();
                 // The keeper finds bwrap on the host's PATH.
-                keeper.env("PATH", std::env::var("PATH").unwrap_or_else(|_| DEFAULT_PATH.to_owned()));
+                keeper.env(
+                    "PATH",
+                    std::env::var("PATH").unwrap_or_else(|_| DEFAULT_PATH.to_owned()),
+                );
                 keeper.env(SANDBOX_RUN_ENV, json);
                 keeper.current_dir("/");
                 Ok(keeper)
@@ -196,7 +220,8 @@ pub fn sandboxed_entry() -> Option<i32> {
 fn run_keeper() -> Result<i32, String> {
     let json = std::env::var(SANDBOX_RUN_ENV)
         .map_err(|_| format!("{SANDBOX_ARG} is started by bale, with {SANDBOX_RUN_ENV} set"))?;
-    let run: SandboxRun = serde_json::from_str(&json).map_err(|e| format!("{SANDBOX_RUN_ENV}: {e}"))?;
+    let run: SandboxRun =
+        serde_json::from_str(&json).map_err(|e| format!("{SANDBOX_RUN_ENV}: {e}"))?;
     let sandbox = Sandbox::new().map_err(|e| e.to_string())?;
     let mut spec = SandboxSpec::new(run.layers, run.command);
     spec.binds = run
@@ -224,13 +249,20 @@ pub fn machine_isolation(home: &bale_home::Home) -> Result<Isolation, DeployErro
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Isolation::Stack),
         Err(e) => return Err(DeployError::io(&path, e)),
     };
-    let bad = |message: String| DeployError::Config { path: path.clone(), message };
-    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| bad(e.to_string()))?;
+    let bad = |message: String| DeployError::Config {
+        path: path.clone(),
+        message,
+    };
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| bad(e.to_string()))?;
     match table.get("isolation") {
         None => Ok(Isolation::Stack),
         Some(toml::Value::String(s)) if s == "stack" => Ok(Isolation::Stack),
         Some(toml::Value::String(s)) if s == "none" => Ok(Isolation::None),
-        Some(other) => Err(bad(format!("`isolation` is {other}; use \"stack\" or \"none\""))),
+        Some(other) => Err(bad(format!(
+            "`isolation` is {other}; use \"stack\" or \"none\""
+        ))),
     }
 }
 

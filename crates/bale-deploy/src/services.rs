@@ -61,7 +61,10 @@ pub enum ServiceState {
 }
 
 /// The services of `manifest`, in name order; `PORT` among `variables` overrides the kits' ports.
-pub fn services_of(manifest: &Manifest, variables: &std::collections::BTreeMap<String, String>) -> Vec<Service> {
+pub fn services_of(
+    manifest: &Manifest,
+    variables: &std::collections::BTreeMap<String, String>,
+) -> Vec<Service> {
     let port_override = variables.get("PORT").and_then(|p| p.parse::<u16>().ok());
     manifest
         .services()
@@ -133,7 +136,11 @@ pub fn start(
     command.stdin(Stdio::null()).stdout(out).stderr(err);
     // SAFETY: setsid is async-signal-safe and touches no memory of the parent.
     unsafe {
-        command.pre_exec(|| rustix::process::setsid().map(|_| ()).map_err(io::Error::from));
+        command.pre_exec(|| {
+            rustix::process::setsid()
+                .map(|_| ())
+                .map_err(io::Error::from)
+        });
     }
     let child = command.spawn().map_err(|source| DeployError::Spawn {
         what: format!("service `{}`", service.name),
@@ -176,7 +183,13 @@ pub fn state(app: &AppDirs, service: &str) -> ServiceState {
 }
 
 fn read_pid(app: &AppDirs, service: &str) -> Option<i32> {
-    fs::read_to_string(pid_path(app, service)).ok()?.lines().next()?.trim().parse().ok()
+    fs::read_to_string(pid_path(app, service))
+        .ok()?
+        .lines()
+        .next()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// Whether the pid file of `service` names a sandbox keeper.
@@ -210,7 +223,12 @@ fn processes() -> Vec<ProcessEntry> {
             let mut fields = stat.get(close + 1..)?.split_whitespace();
             let ppid = fields.nth(1)?.parse().ok()?;
             let session = fields.nth(1)?.parse().ok()?;
-            Some(ProcessEntry { pid, ppid, session, command })
+            Some(ProcessEntry {
+                pid,
+                ppid,
+                session,
+                command,
+            })
         })
         .collect()
 }
@@ -314,7 +332,12 @@ pub fn stop_all(app: &AppDirs, timeout: Duration) -> Result<Vec<String>, DeployE
     };
     let mut names: Vec<String> = entries
         .flatten()
-        .filter_map(|e| e.file_name().to_str()?.strip_suffix(".pid").map(str::to_owned))
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()?
+                .strip_suffix(".pid")
+                .map(str::to_owned)
+        })
         .collect();
     names.sort();
     for name in names {
@@ -356,7 +379,9 @@ pub fn wait_healthy(
                     "its kit checks http {path} but gives no port; add `ports` to the kit"
                 )),
             },
-            HealthCheck::Command(script) => command_check(isolation, ctx, service, script, deadline),
+            HealthCheck::Command(script) => {
+                command_check(isolation, ctx, service, script, deadline)
+            }
         };
         let last = match attempt {
             Ok(()) => return Ok(()),
@@ -378,7 +403,8 @@ fn http_check(port: u16, path: &str) -> Result<(), String> {
     let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(2))
         .map_err(|e| format!("http://{address}{path}: {e}"))?;
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let request = format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+    let request =
+        format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
     stream
         .write_all(request.as_bytes())
         .map_err(|e| format!("http://{address}{path}: {e}"))?;

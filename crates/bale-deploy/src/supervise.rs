@@ -81,20 +81,26 @@ pub fn supervision(app: &AppDirs) -> Supervision {
 fn save(app: &AppDirs, record: &Supervision) -> Result<(), DeployError> {
     let path = record_path(app);
     let fresh = path.with_extension("json.new");
-    let json = serde_json::to_vec_pretty(record).map_err(|e| DeployError::io(&path, std::io::Error::other(e)))?;
+    let json = serde_json::to_vec_pretty(record)
+        .map_err(|e| DeployError::io(&path, std::io::Error::other(e)))?;
     fs::write(&fresh, json)
         .and_then(|()| fs::rename(&fresh, &path))
         .map_err(|e| DeployError::io(&path, e))
 }
 
 fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// The delay before restart number `failures` (from 1): doubling, capped.
 pub fn backoff(options: &SuperviseOptions, failures: u32) -> Duration {
     let factor = 2u32.saturating_pow(failures.saturating_sub(1));
-    options.first_delay.saturating_mul(factor).min(options.max_delay)
+    options
+        .first_delay
+        .saturating_mul(factor)
+        .min(options.max_delay)
 }
 
 /// Keeps every app's services running until `shutdown` is set; then returns,
@@ -108,7 +114,9 @@ pub fn supervise(
 ) -> Result<(), DeployError> {
     while !shutdown.load(Ordering::SeqCst) {
         for name in app_names(home)? {
-            let Ok(app) = AppDirs::new(home, &name) else { continue };
+            let Ok(app) = AppDirs::new(home, &name) else {
+                continue;
+            };
             if let Err(e) = watch_app(home, isolation, options, &app, progress) {
                 // One broken app must not stop the others being kept up.
                 progress("Failed", &format!("{name}: {e}"));
@@ -154,7 +162,9 @@ fn watch_app(
         Err(DeployError::Locked { .. }) => return Ok(()),
         Err(e) => return Err(e),
     };
-    let Some(current) = deployment::current(app)? else { return Ok(()) };
+    let Some(current) = deployment::current(app)? else {
+        return Ok(());
+    };
     let manifest = read_manifest(&current.package_dir)?;
     let list = services::services_of(&manifest, &current.variables);
     let mut record = supervision(app);
@@ -168,7 +178,9 @@ fn watch_app(
             entry.next_start_ms = None;
             continue;
         }
-        let stayed_up = entry.started_ms.is_none_or(|s| now.saturating_sub(s) >= reset_ms);
+        let stayed_up = entry
+            .started_ms
+            .is_none_or(|s| now.saturating_sub(s) >= reset_ms);
         match services::state(app, &service.name) {
             ServiceState::Running { .. } => {
                 if stayed_up {
@@ -177,7 +189,11 @@ fn watch_app(
             }
             ServiceState::Stopped => {
                 if entry.next_start_ms.is_none() {
-                    entry.failures = if stayed_up { 1 } else { entry.failures.saturating_add(1) };
+                    entry.failures = if stayed_up {
+                        1
+                    } else {
+                        entry.failures.saturating_add(1)
+                    };
                     let delay = backoff(options, entry.failures);
                     entry.delays_ms.push(delay.as_millis() as u64);
                     let extra = entry.delays_ms.len().saturating_sub(KEPT_DELAYS);
@@ -200,7 +216,10 @@ fn watch_app(
             entry.started_ms = Some(now_ms());
             entry.restarts += 1;
             if let Err(e) = services::start(isolation, &ctx, app, &service) {
-                progress("Failed", &format!("{} of {}: {e}", service.name, app.name()));
+                progress(
+                    "Failed",
+                    &format!("{} of {}: {e}", service.name, app.name()),
+                );
             }
         }
     }

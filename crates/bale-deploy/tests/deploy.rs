@@ -44,7 +44,11 @@ struct Flavour<'a> {
 
 impl<'a> Flavour<'a> {
     fn good(version: &'a str) -> Self {
-        Flavour { version, health_path: "/healthz", extra_hook: None }
+        Flavour {
+            version,
+            health_path: "/healthz",
+            extra_hook: None,
+        }
     }
 }
 
@@ -52,7 +56,11 @@ impl World {
     fn new() -> World {
         let dir = tempfile::tempdir().unwrap();
         let home = Home::new(dir.path().join("home"));
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         World { dir, home, port }
     }
 
@@ -68,7 +76,11 @@ impl World {
         fs::create_dir_all(root.join("bin")).unwrap();
         fs::write(root.join("app/healthz"), "ok\n").unwrap();
         fs::write(root.join("app/version"), format!("{version}\n")).unwrap();
-        fs::write(root.join("bin/greet"), "#!/bin/sh\necho \"$GREETING from $BALE_APP:\" \"$@\"\n").unwrap();
+        fs::write(
+            root.join("bin/greet"),
+            "#!/bin/sh\necho \"$GREETING from $BALE_APP:\" \"$@\"\n",
+        )
+        .unwrap();
         fs::set_permissions(root.join("bin/greet"), fs::Permissions::from_mode(0o755)).unwrap();
         let mut hooks = String::from("[hooks]\n");
         for hook in HOOKS {
@@ -114,19 +126,31 @@ GREETING = {{ default = "hello" }}
             port = self.port,
             health = flavour.health_path,
         );
-        let manifest = Manifest::parse("bale.toml", &text, &Catalog::default(), &ParseOptions::default())
-            .unwrap_or_else(|d| panic!("{d}"));
+        let manifest = Manifest::parse(
+            "bale.toml",
+            &text,
+            &Catalog::default(),
+            &ParseOptions::default(),
+        )
+        .unwrap_or_else(|d| panic!("{d}"));
         let out = self.dir.path().join(format!("web-{version}.bale"));
         let meta = PackMeta {
             coordinate: manifest.coordinate().unwrap(),
-            stack: StackRef { name: "host".into(), digest: String::new() },
+            stack: StackRef {
+                name: "host".into(),
+                digest: String::new(),
+            },
             dependencies: Default::default(),
             source: Default::default(),
             mtime: 0,
         };
         PackageTree::scan(&root)
             .unwrap()
-            .write(&meta, manifest.to_toml().as_bytes(), File::create(&out).unwrap())
+            .write(
+                &meta,
+                manifest.to_toml().as_bytes(),
+                File::create(&out).unwrap(),
+            )
             .unwrap();
         out
     }
@@ -134,11 +158,21 @@ GREETING = {{ default = "hello" }}
     fn options(&self) -> DeployOptions {
         let mut env = BTreeMap::new();
         env.insert("HOOK_LOG".to_owned(), self.hook_log().display().to_string());
-        DeployOptions { env, allow_unsigned: true, ..DeployOptions::default() }
+        DeployOptions {
+            env,
+            allow_unsigned: true,
+            ..DeployOptions::default()
+        }
     }
 
     fn deploy(&self, package: &Path) -> Result<bale_deploy::Deployed, DeployError> {
-        deploy(&self.home, "shop", &PackageRef::File(package.to_owned()), &self.options(), &|_, _| {})
+        deploy(
+            &self.home,
+            "shop",
+            &PackageRef::File(package.to_owned()),
+            &self.options(),
+            &|_, _| {},
+        )
     }
 
     fn app(&self) -> AppDirs {
@@ -151,7 +185,12 @@ GREETING = {{ default = "hello" }}
         stream.write_all(b"GET /version HTTP/1.0\r\n\r\n").unwrap();
         let mut answer = String::new();
         stream.read_to_string(&mut answer).unwrap();
-        answer.split("\r\n\r\n").nth(1).unwrap_or("").trim().to_owned()
+        answer
+            .split("\r\n\r\n")
+            .nth(1)
+            .unwrap_or("")
+            .trim()
+            .to_owned()
     }
 
     fn hooks_run(&self) -> Vec<String> {
@@ -163,7 +202,10 @@ GREETING = {{ default = "hello" }}
     }
 
     fn current_coordinate(&self) -> Option<String> {
-        bale_deploy::app_status(&self.app()).unwrap().current.map(|c| c.coordinate)
+        bale_deploy::app_status(&self.app())
+            .unwrap()
+            .current
+            .map(|c| c.coordinate)
     }
 }
 
@@ -171,7 +213,14 @@ impl Drop for World {
     fn drop(&mut self) {
         let app = self.app();
         if app.exists() {
-            let _ = bale_deploy::control(&self.home, "shop", ServiceAction::Stop, None, Isolation::None, &|_, _| {});
+            let _ = bale_deploy::control(
+                &self.home,
+                "shop",
+                ServiceAction::Stop,
+                None,
+                Isolation::None,
+                &|_, _| {},
+            );
         }
     }
 }
@@ -198,17 +247,31 @@ fn a_first_deploy_installs_runs_its_hooks_and_the_service_answers() {
     );
     let app = world.app();
     let current = fs::read_link(app.current_link()).unwrap();
-    assert_eq!(current, Path::new("deployments").join(&deployed.deployment.name));
+    assert_eq!(
+        current,
+        Path::new("deployments").join(&deployed.deployment.name)
+    );
     let by_id = app.by_id().join(&deployed.deployment.id);
-    assert_eq!(fs::canonicalize(by_id).unwrap(), fs::canonicalize(app.root().join(&current)).unwrap());
-    assert!(world.home.package_dir(&deployed.deployment.coordinate).join(".bale/index.json").is_file());
+    assert_eq!(
+        fs::canonicalize(by_id).unwrap(),
+        fs::canonicalize(app.root().join(&current)).unwrap()
+    );
+    assert!(world
+        .home
+        .package_dir(&deployed.deployment.coordinate)
+        .join(".bale/index.json")
+        .is_file());
 }
 
 #[test]
 fn every_hook_runs_in_its_place_over_install_upgrade_and_uninstall() {
     let world = World::new();
-    world.deploy(&world.package(&Flavour::good("1.0.0"))).unwrap();
-    world.deploy(&world.package(&Flavour::good("2.0.0"))).unwrap();
+    world
+        .deploy(&world.package(&Flavour::good("1.0.0")))
+        .unwrap();
+    world
+        .deploy(&world.package(&Flavour::good("2.0.0")))
+        .unwrap();
     uninstall(&world.home, "shop", Wait::No, Isolation::None, &|_, _| {}).unwrap();
 
     assert_eq!(
@@ -226,15 +289,22 @@ fn every_hook_runs_in_its_place_over_install_upgrade_and_uninstall() {
         ]
     );
     assert!(!world.app().exists());
-    assert!(TcpStream::connect(("127.0.0.1", world.port)).is_err(), "the service still answers");
+    assert!(
+        TcpStream::connect(("127.0.0.1", world.port)).is_err(),
+        "the service still answers"
+    );
     assert!(list_apps(&world.home).unwrap().is_empty());
 }
 
 #[test]
 fn an_upgrade_keeps_the_runtime_data_and_the_provisioned_secret() {
     let world = World::new();
-    let first = world.deploy(&world.package(&Flavour::good("1.0.0"))).unwrap();
-    let second = world.deploy(&world.package(&Flavour::good("2.0.0"))).unwrap();
+    let first = world
+        .deploy(&world.package(&Flavour::good("1.0.0")))
+        .unwrap();
+    let second = world
+        .deploy(&world.package(&Flavour::good("2.0.0")))
+        .unwrap();
 
     assert_eq!(world.version(), "2.0.0");
     let data = fs::read_to_string(world.app().run_dir().join("data")).unwrap();
@@ -244,24 +314,40 @@ fn an_upgrade_keeps_the_runtime_data_and_the_provisioned_secret() {
     assert_eq!(&second.deployment.variables["SECRET_KEY"], secret);
     assert_eq!(second.deployment.variables["GREETING"], "hello");
     let env = world.app().env_file();
-    assert_eq!(fs::metadata(&env).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        fs::metadata(&env).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     let kept = bale_deploy::read_env(&env).unwrap();
     assert_eq!(&kept["SECRET_KEY"], secret);
-    assert!(!kept.contains_key("GREETING"), "defaults are not kept: {kept:?}");
+    assert!(
+        !kept.contains_key("GREETING"),
+        "defaults are not kept: {kept:?}"
+    );
     assert_eq!(second.previous.unwrap().id, first.deployment.id);
 }
 
 #[test]
 fn a_failing_health_check_rolls_back_and_the_old_version_answers() {
     let world = World::new();
-    world.deploy(&world.package(&Flavour::good("1.0.0"))).unwrap();
-    world.deploy(&world.package(&Flavour::good("2.0.0"))).unwrap();
+    world
+        .deploy(&world.package(&Flavour::good("1.0.0")))
+        .unwrap();
+    world
+        .deploy(&world.package(&Flavour::good("2.0.0")))
+        .unwrap();
     let before = fs::read_link(world.app().current_link()).unwrap();
-    let v3 = world.package(&Flavour { version: "3.0.0", health_path: "/missing", extra_hook: None });
+    let v3 = world.package(&Flavour {
+        version: "3.0.0",
+        health_path: "/missing",
+        extra_hook: None,
+    });
 
     let error = world.deploy(&v3).unwrap_err();
 
-    let DeployError::RolledBack { cause, restored } = &error else { panic!("{error}") };
+    let DeployError::RolledBack { cause, restored } = &error else {
+        panic!("{error}")
+    };
     assert!(matches!(**cause, DeployError::Unhealthy { .. }), "{cause}");
     assert!(restored.contains("org.example:web:2.0.0"), "{restored}");
     assert!(error.to_string().contains("/missing"), "{error}");
@@ -279,7 +365,9 @@ fn a_failing_health_check_rolls_back_and_the_old_version_answers() {
 #[test]
 fn a_failing_hook_rolls_back_and_shows_its_output() {
     let world = World::new();
-    world.deploy(&world.package(&Flavour::good("1.0.0"))).unwrap();
+    world
+        .deploy(&world.package(&Flavour::good("1.0.0")))
+        .unwrap();
     let broken = Flavour {
         version: "2.0.0",
         health_path: "/healthz",
@@ -292,22 +380,37 @@ fn a_failing_hook_rolls_back_and_shows_its_output() {
     assert!(text.contains("post-upgrade hook failed"), "{text}");
     assert!(text.contains("migration exploded"), "{text}");
     assert!(text.contains("rolled back"), "{text}");
-    assert_eq!(world.current_coordinate().as_deref(), Some("org.example:web:1.0.0"));
+    assert_eq!(
+        world.current_coordinate().as_deref(),
+        Some("org.example:web:1.0.0")
+    );
     assert_eq!(world.version(), "1.0.0");
 }
 
 #[test]
 fn a_failing_pre_upgrade_hook_leaves_the_old_version_running_untouched() {
     let world = World::new();
-    world.deploy(&world.package(&Flavour::good("1.0.0"))).unwrap();
+    world
+        .deploy(&world.package(&Flavour::good("1.0.0")))
+        .unwrap();
     let pid_before = bale_deploy::app_status(&world.app()).unwrap().services[0].pid;
-    let broken = Flavour { version: "2.0.0", health_path: "/healthz", extra_hook: Some(("pre-upgrade", "false")) };
+    let broken = Flavour {
+        version: "2.0.0",
+        health_path: "/healthz",
+        extra_hook: Some(("pre-upgrade", "false")),
+    };
 
     let error = world.deploy(&world.package(&broken)).unwrap_err();
 
-    assert!(error.to_string().contains("pre-upgrade hook failed"), "{error}");
+    assert!(
+        error.to_string().contains("pre-upgrade hook failed"),
+        "{error}"
+    );
     let status = bale_deploy::app_status(&world.app()).unwrap();
-    assert_eq!(status.services[0].pid, pid_before, "the old service was restarted");
+    assert_eq!(
+        status.services[0].pid, pid_before,
+        "the old service was restarted"
+    );
     assert_eq!(status.deployments.len(), 1);
     assert_eq!(world.version(), "1.0.0");
 }
@@ -316,69 +419,163 @@ fn a_failing_pre_upgrade_hook_leaves_the_old_version_running_untouched() {
 fn a_missing_required_variable_stops_the_deploy_before_anything_changes() {
     let world = World::new();
     let v1 = world.package(&Flavour::good("1.0.0"));
-    let no_env = DeployOptions { allow_unsigned: true, ..DeployOptions::default() };
+    let no_env = DeployOptions {
+        allow_unsigned: true,
+        ..DeployOptions::default()
+    };
 
-    let error = deploy(&world.home, "shop", &PackageRef::File(v1.clone()), &no_env, &|_, _| {}).unwrap_err();
+    let error = deploy(
+        &world.home,
+        "shop",
+        &PackageRef::File(v1.clone()),
+        &no_env,
+        &|_, _| {},
+    )
+    .unwrap_err();
 
-    let DeployError::MissingVariables { names, .. } = &error else { panic!("{error}") };
+    let DeployError::MissingVariables { names, .. } = &error else {
+        panic!("{error}")
+    };
     assert_eq!(names, &["HOOK_LOG (where hooks write)"]);
     assert!(error.to_string().contains("--env"), "{error}");
-    assert!(!world.app().exists(), "a first deploy that failed left the app directory");
+    assert!(
+        !world.app().exists(),
+        "a first deploy that failed left the app directory"
+    );
     assert!(world.hooks_run().is_empty());
 
     // On an existing app, nothing changes either.
     world.deploy(&v1).unwrap();
     fs::remove_file(world.app().env_file()).unwrap();
     let env_before = fs::read_dir(world.app().root()).unwrap().count();
-    let error = deploy(&world.home, "shop", &PackageRef::File(v1), &no_env, &|_, _| {}).unwrap_err();
-    assert!(matches!(error, DeployError::MissingVariables { .. }), "{error}");
-    assert_eq!(fs::read_dir(world.app().root()).unwrap().count(), env_before);
-    assert_eq!(bale_deploy::app_status(&world.app()).unwrap().deployments.len(), 1);
+    let error = deploy(
+        &world.home,
+        "shop",
+        &PackageRef::File(v1),
+        &no_env,
+        &|_, _| {},
+    )
+    .unwrap_err();
+    assert!(
+        matches!(error, DeployError::MissingVariables { .. }),
+        "{error}"
+    );
+    assert_eq!(
+        fs::read_dir(world.app().root()).unwrap().count(),
+        env_before
+    );
+    assert_eq!(
+        bale_deploy::app_status(&world.app())
+            .unwrap()
+            .deployments
+            .len(),
+        1
+    );
 }
 
 #[test]
 fn given_variables_are_kept_for_the_next_deploy() {
     let world = World::new();
-    world.deploy(&world.package(&Flavour::good("1.0.0"))).unwrap();
-    let no_env = DeployOptions { allow_unsigned: true, ..DeployOptions::default() };
+    world
+        .deploy(&world.package(&Flavour::good("1.0.0")))
+        .unwrap();
+    let no_env = DeployOptions {
+        allow_unsigned: true,
+        ..DeployOptions::default()
+    };
     let v2 = world.package(&Flavour::good("2.0.0"));
 
-    let deployed = deploy(&world.home, "shop", &PackageRef::File(v2), &no_env, &|_, _| {}).unwrap();
+    let deployed = deploy(
+        &world.home,
+        "shop",
+        &PackageRef::File(v2),
+        &no_env,
+        &|_, _| {},
+    )
+    .unwrap();
 
-    assert_eq!(deployed.deployment.variables["HOOK_LOG"], world.hook_log().display().to_string());
+    assert_eq!(
+        deployed.deployment.variables["HOOK_LOG"],
+        world.hook_log().display().to_string()
+    );
 }
 
 #[test]
 fn rollback_by_hand_returns_to_the_previous_version_or_to_an_id() {
     let world = World::new();
-    let first = world.deploy(&world.package(&Flavour::good("1.0.0"))).unwrap();
-    world.deploy(&world.package(&Flavour::good("2.0.0"))).unwrap();
+    let first = world
+        .deploy(&world.package(&Flavour::good("1.0.0")))
+        .unwrap();
+    world
+        .deploy(&world.package(&Flavour::good("2.0.0")))
+        .unwrap();
 
-    let back = rollback(&world.home, "shop", None, Wait::No, Isolation::None, &|_, _| {}).unwrap();
+    let back = rollback(
+        &world.home,
+        "shop",
+        None,
+        Wait::No,
+        Isolation::None,
+        &|_, _| {},
+    )
+    .unwrap();
     assert_eq!(back.to.id, first.deployment.id);
     assert_eq!(world.version(), "1.0.0");
 
-    let third = world.deploy(&world.package(&Flavour::good("3.0.0"))).unwrap();
+    let third = world
+        .deploy(&world.package(&Flavour::good("3.0.0")))
+        .unwrap();
     assert_eq!(world.version(), "3.0.0");
     let short = &first.deployment.id[..12];
-    rollback(&world.home, "shop", Some(short), Wait::No, Isolation::None, &|_, _| {}).unwrap();
+    rollback(
+        &world.home,
+        "shop",
+        Some(short),
+        Wait::No,
+        Isolation::None,
+        &|_, _| {},
+    )
+    .unwrap();
     assert_eq!(world.version(), "1.0.0");
     assert_ne!(third.deployment.id, first.deployment.id);
 
-    let error = rollback(&world.home, "shop", Some("ffff"), Wait::No, Isolation::None, &|_, _| {}).unwrap_err();
-    assert!(matches!(error, DeployError::UnknownDeployment { .. }), "{error}");
+    let error = rollback(
+        &world.home,
+        "shop",
+        Some("ffff"),
+        Wait::No,
+        Isolation::None,
+        &|_, _| {},
+    )
+    .unwrap_err();
+    assert!(
+        matches!(error, DeployError::UnknownDeployment { .. }),
+        "{error}"
+    );
 }
 
 #[test]
 fn keep_removes_old_deployments_but_never_current_or_the_one_before() {
     let world = World::new();
     for version in ["1.0.0", "2.0.0", "3.0.0"] {
-        world.deploy(&world.package(&Flavour::good(version))).unwrap();
+        world
+            .deploy(&world.package(&Flavour::good(version)))
+            .unwrap();
     }
-    let options = DeployOptions { keep: 1, ..world.options() };
+    let options = DeployOptions {
+        keep: 1,
+        ..world.options()
+    };
     let v4 = world.package(&Flavour::good("4.0.0"));
 
-    let deployed = deploy(&world.home, "shop", &PackageRef::File(v4), &options, &|_, _| {}).unwrap();
+    let deployed = deploy(
+        &world.home,
+        "shop",
+        &PackageRef::File(v4),
+        &options,
+        &|_, _| {},
+    )
+    .unwrap();
 
     let left: Vec<String> = bale_deploy::app_status(&world.app())
         .unwrap()
@@ -403,16 +600,31 @@ fn a_second_deploy_fails_naming_the_holder_of_the_lock_or_waits_for_it() {
     let mut holder = hold_lock(&lock, "30");
 
     let error = world.deploy(&v1).unwrap_err();
-    let DeployError::Locked { holder: who, .. } = &error else { panic!("{error}") };
+    let DeployError::Locked { holder: who, .. } = &error else {
+        panic!("{error}")
+    };
     assert!(who.contains("deploy by the other process"), "{who}");
     assert!(error.to_string().contains("--wait"), "{error}");
     holder.kill().unwrap();
     holder.wait().unwrap();
 
     let mut short_holder = hold_lock(&lock, "1");
-    let options = DeployOptions { wait: Wait::Yes, ..world.options() };
-    deploy(&world.home, "shop", &PackageRef::File(v1), &options, &|_, _| {}).unwrap();
-    assert!(short_holder.try_wait().unwrap().is_some(), "the deploy did not wait for the holder");
+    let options = DeployOptions {
+        wait: Wait::Yes,
+        ..world.options()
+    };
+    deploy(
+        &world.home,
+        "shop",
+        &PackageRef::File(v1),
+        &options,
+        &|_, _| {},
+    )
+    .unwrap();
+    assert!(
+        short_holder.try_wait().unwrap().is_some(),
+        "the deploy did not wait for the holder"
+    );
     assert_eq!(world.version(), "1.0.0");
 }
 
@@ -441,38 +653,83 @@ fn hold_lock(lock: &Path, seconds: &str) -> Child {
 #[test]
 fn services_stop_start_and_commands_run_with_the_apps_environment() {
     let world = World::new();
-    world.deploy(&world.package(&Flavour::good("1.0.0"))).unwrap();
+    world
+        .deploy(&world.package(&Flavour::good("1.0.0")))
+        .unwrap();
 
-    bale_deploy::control(&world.home, "shop", ServiceAction::Stop, Some("web"), Isolation::None, &|_, _| {}).unwrap();
+    bale_deploy::control(
+        &world.home,
+        "shop",
+        ServiceAction::Stop,
+        Some("web"),
+        Isolation::None,
+        &|_, _| {},
+    )
+    .unwrap();
     let status = bale_deploy::app_status(&world.app()).unwrap();
     assert_eq!(status.services[0].state, "stopped");
     assert!(TcpStream::connect(("127.0.0.1", world.port)).is_err());
 
-    bale_deploy::control(&world.home, "shop", ServiceAction::Start, None, Isolation::None, &|_, _| {}).unwrap();
+    bale_deploy::control(
+        &world.home,
+        "shop",
+        ServiceAction::Start,
+        None,
+        Isolation::None,
+        &|_, _| {},
+    )
+    .unwrap();
     assert_eq!(world.version(), "1.0.0");
-    assert_eq!(bale_deploy::app_status(&world.app()).unwrap().services[0].state, "running");
+    assert_eq!(
+        bale_deploy::app_status(&world.app()).unwrap().services[0].state,
+        "running"
+    );
 
-    let output = bale_deploy::command(&world.home, "shop", "greet", &["two words".into()], Isolation::None)
-        .unwrap()
-        .output()
-        .unwrap();
+    let output = bale_deploy::command(
+        &world.home,
+        "shop",
+        "greet",
+        &["two words".into()],
+        Isolation::None,
+    )
+    .unwrap()
+    .output()
+    .unwrap();
     assert!(output.status.success());
-    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "hello from shop: two words");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        "hello from shop: two words"
+    );
 
-    let error = bale_deploy::command(&world.home, "shop", "nope", &[], Isolation::None).unwrap_err();
+    let error =
+        bale_deploy::command(&world.home, "shop", "nope", &[], Isolation::None).unwrap_err();
     assert!(error.to_string().contains("greet"), "{error}");
-    let error = bale_deploy::control(&world.home, "shop", ServiceAction::Stop, Some("db"), Isolation::None, &|_, _| {})
-        .unwrap_err();
+    let error = bale_deploy::control(
+        &world.home,
+        "shop",
+        ServiceAction::Stop,
+        Some("db"),
+        Isolation::None,
+        &|_, _| {},
+    )
+    .unwrap_err();
     assert!(error.to_string().contains("web"), "{error}");
 }
 
 #[test]
 fn a_crashed_service_shows_as_stopped_and_its_log_is_kept() {
     let world = World::new();
-    world.deploy(&world.package(&Flavour::good("1.0.0"))).unwrap();
-    let pid = bale_deploy::app_status(&world.app()).unwrap().services[0].pid.unwrap();
+    world
+        .deploy(&world.package(&Flavour::good("1.0.0")))
+        .unwrap();
+    let pid = bale_deploy::app_status(&world.app()).unwrap().services[0]
+        .pid
+        .unwrap();
 
-    let killed = Command::new("kill").args(["-s", "KILL", "--", &format!("-{pid}")]).status().unwrap();
+    let killed = Command::new("kill")
+        .args(["-s", "KILL", "--", &format!("-{pid}")])
+        .status()
+        .unwrap();
     assert!(killed.success());
     while bale_deploy::app_status(&world.app()).unwrap().services[0].state != "stopped" {
         std::thread::sleep(std::time::Duration::from_millis(20));

@@ -60,7 +60,9 @@ impl Home {
         if let Some(data) = std::env::var_os(env::XDG_DATA_HOME).filter(|d| !d.is_empty()) {
             return Ok(Self::new(PathBuf::from(data).join("bale")));
         }
-        let home = std::env::var_os(env::HOME).filter(|d| !d.is_empty()).ok_or(HomeError::NoHome)?;
+        let home = std::env::var_os(env::HOME)
+            .filter(|d| !d.is_empty())
+            .ok_or(HomeError::NoHome)?;
         Ok(Self::new(PathBuf::from(home).join(".local/share/bale")))
     }
 
@@ -153,6 +155,9 @@ mod tests {
     fn package_dirs_follow_the_coordinate() {
         let home = Home::new("/h");
         let c: Coordinate = "org.example:hello:2.10".parse().unwrap();
-        assert_eq!(home.package_dir(&c), PathBuf::from("/h/pkgs/org/example/hello/2.10"));
+        assert_eq!(
+            home.package_dir(&c),
+            PathBuf::from("/h/pkgs/org/example/hello/2.10")
+        );
     }
 }

@@ -24,8 +24,18 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// A problem at `span` with a message and the label under the span.
-    pub fn new(span: Option<Range<usize>>, message: impl Into<String>, label: impl Into<String>) -> Self {
-        Self { message: message.into(), span, label: label.into(), help: None, related: Vec::new() }
+    pub fn new(
+        span: Option<Range<usize>>,
+        message: impl Into<String>,
+        label: impl Into<String>,
+    ) -> Self {
+        Self {
+            message: message.into(),
+            span,
+            label: label.into(),
+            help: None,
+            related: Vec::new(),
+        }
     }
 
     /// Adds what would be right.
@@ -70,7 +80,11 @@ pub struct Located {
 
 impl Diagnostics {
     /// Collects problems about `source`, read from `origin`; sorted by position.
-    pub fn new(origin: impl Into<String>, source: impl Into<String>, mut items: Vec<Diagnostic>) -> Self {
+    pub fn new(
+        origin: impl Into<String>,
+        source: impl Into<String>,
+        mut items: Vec<Diagnostic>,
+    ) -> Self {
         let source = source.into();
         for item in &mut items {
             item.span = item.span.take().map(|span| clamp(&source, span));
@@ -80,7 +94,11 @@ impl Diagnostics {
         }
         // Whole-file problems last; the rest in file order, ties in finding order.
         items.sort_by_key(|d| d.span.as_ref().map_or(usize::MAX, |s| s.start));
-        Self { origin: origin.into(), source, items }
+        Self {
+            origin: origin.into(),
+            source,
+            items,
+        }
     }
 
     /// The file name shown in messages.
@@ -135,7 +153,11 @@ impl Diagnostics {
 
     /// All problems rustc-style, then a one-line summary; ANSI colours when `color`.
     pub fn render(&self, color: bool) -> String {
-        let renderer = if color { Renderer::styled() } else { Renderer::plain() };
+        let renderer = if color {
+            Renderer::styled()
+        } else {
+            Renderer::plain()
+        };
         let whole_file = format!("in {}", self.origin);
         let mut out = String::new();
         for d in &self.items {
@@ -149,7 +171,8 @@ impl Diagnostics {
                         .annotation(Level::Error.span(span.clone()).label(&d.label));
                     // Secondary spans at warning level render as rustc's plain `---` labels.
                     for (related, label) in &d.related {
-                        snippet = snippet.annotation(Level::Warning.span(related.clone()).label(label));
+                        snippet =
+                            snippet.annotation(Level::Warning.span(related.clone()).label(label));
                     }
                     message = message.snippet(snippet);
                 }
@@ -201,7 +224,11 @@ mod tests {
 
     #[test]
     fn line_and_column_count_characters_not_bytes() {
-        let d = Diagnostics::new("bale.toml", "a = \"é\"\nb = 1\n", vec![Diagnostic::new(Some(13..14), "m", "l")]);
+        let d = Diagnostics::new(
+            "bale.toml",
+            "a = \"é\"\nb = 1\n",
+            vec![Diagnostic::new(Some(13..14), "m", "l")],
+        );
         assert_eq!(d.line_column(13), (2, 5));
         assert_eq!(d.line_column(7), (1, 7));
         assert_eq!(d.located()[0].line, Some(2));
@@ -209,7 +236,11 @@ mod tests {
 
     #[test]
     fn a_span_past_the_end_is_moved_onto_the_last_line() {
-        let d = Diagnostics::new("bale.toml", "a = \n", vec![Diagnostic::new(Some(5..5), "unexpected end", "here")]);
+        let d = Diagnostics::new(
+            "bale.toml",
+            "a = \n",
+            vec![Diagnostic::new(Some(5..5), "unexpected end", "here")],
+        );
         assert!(d.render(false).contains("1 | a ="), "{}", d.render(false));
     }
 }

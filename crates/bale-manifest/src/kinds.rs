@@ -59,10 +59,17 @@ impl Kinds {
     pub fn load(override_file: Option<&Path>) -> Result<Self, ManifestError> {
         let mut kinds = Self::builtin();
         if let Some(path) = override_file {
-            let text = std::fs::read_to_string(path)
-                .map_err(|source| ManifestError::KindsRead { path: path.to_owned(), source })?;
-            let fields = read(&path.display().to_string(), &text)
-                .map_err(|d| ManifestError::KindsInvalid { path: path.to_owned(), reason: d.render(false) })?;
+            let text =
+                std::fs::read_to_string(path).map_err(|source| ManifestError::KindsRead {
+                    path: path.to_owned(),
+                    source,
+                })?;
+            let fields = read(&path.display().to_string(), &text).map_err(|d| {
+                ManifestError::KindsInvalid {
+                    path: path.to_owned(),
+                    reason: d.render(false),
+                }
+            })?;
             kinds.merge(fields);
         }
         Ok(kinds)
@@ -93,7 +100,12 @@ impl Kinds {
     fn merge(&mut self, fields: BTreeMap<String, KindFields>) {
         for (name, set) in fields {
             let kind = self.kinds.entry(name).or_default();
-            let KindFields { runtime, build, main, finalize } = set;
+            let KindFields {
+                runtime,
+                build,
+                main,
+                finalize,
+            } = set;
             for (slot, value) in [
                 (&mut kind.runtime, runtime),
                 (&mut kind.build, build),
@@ -123,7 +135,8 @@ fn read(origin: &str, text: &str) -> Result<BTreeMap<String, KindFields>, Diagno
         };
         walk.known_fields(&section, KIND_FIELDS, "field");
         let mut list = |key: &str| {
-            walk.strings(&section, key, "[\"...\"]").map(|l| l.into_iter().map(|s: Spanned<String>| s.value).collect())
+            walk.strings(&section, key, "[\"...\"]")
+                .map(|l| l.into_iter().map(|s: Spanned<String>| s.value).collect())
         };
         let fields = KindFields {
             runtime: list("runtime"),
@@ -148,9 +161,15 @@ mod tests {
     fn the_shipped_file_parses_and_holds_every_kind_of_the_spec() {
         let fields = read("kinds.toml", SHIPPED_KINDS).expect("shipped kinds.toml parses");
         let names: Vec<&str> = fields.keys().map(String::as_str).collect();
-        assert_eq!(names, ["c", "go", "node", "python", "ruby", "rust", "static"]);
+        assert_eq!(
+            names,
+            ["c", "go", "node", "python", "ruby", "rust", "static"]
+        );
         let kinds = Kinds::builtin();
-        assert_eq!(kinds.get("python").unwrap().runtime, ["python3", "python3-venv"]);
+        assert_eq!(
+            kinds.get("python").unwrap().runtime,
+            ["python3", "python3-venv"]
+        );
         assert_eq!(kinds.get("c").unwrap().build, ["build-essential"]);
         assert!(kinds.get("static").unwrap().main.is_empty());
     }
@@ -159,7 +178,11 @@ mod tests {
     fn an_override_replaces_only_the_fields_it_sets_and_adds_kinds() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("kinds.toml");
-        std::fs::write(&path, "[node]\nmain = [\"npm ci\"]\n[php]\nruntime = [\"php\"]\n").unwrap();
+        std::fs::write(
+            &path,
+            "[node]\nmain = [\"npm ci\"]\n[php]\nruntime = [\"php\"]\n",
+        )
+        .unwrap();
         let kinds = Kinds::load(Some(&path)).unwrap();
         let node = kinds.get("node").unwrap();
         assert_eq!(node.main, ["npm ci"]);
@@ -170,8 +193,15 @@ mod tests {
     #[test]
     fn an_absent_admin_file_leaves_the_shipped_kinds() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(Kinds::load_if_present(&dir.path().join("kinds.toml")).unwrap(), Kinds::builtin());
-        std::fs::write(dir.path().join("kinds.toml"), "[static]\nmain = [\"true\"]\n").unwrap();
+        assert_eq!(
+            Kinds::load_if_present(&dir.path().join("kinds.toml")).unwrap(),
+            Kinds::builtin()
+        );
+        std::fs::write(
+            dir.path().join("kinds.toml"),
+            "[static]\nmain = [\"true\"]\n",
+        )
+        .unwrap();
         let kinds = Kinds::load_if_present(&dir.path().join("kinds.toml")).unwrap();
         assert_eq!(kinds.get("static").unwrap().main, ["true"]);
     }

@@ -21,7 +21,11 @@ const PORTS_EXAMPLE: &str = "[{ name = \"http\", port = 8080 }]";
 type Coverage = BTreeMap<String, (String, Span)>;
 
 /// Reads every kit; `services` are the names in `[run.services]`.
-pub(crate) fn kits(walk: &mut Walk, root: &Section<'_>, services: &BTreeMap<String, String>) -> BTreeMap<String, Kit> {
+pub(crate) fn kits(
+    walk: &mut Walk,
+    root: &Section<'_>,
+    services: &BTreeMap<String, String>,
+) -> BTreeMap<String, Kit> {
     let mut out = BTreeMap::new();
     let Some(section) = walk.table(root, "kits") else {
         return out;
@@ -32,7 +36,10 @@ pub(crate) fn kits(walk: &mut Walk, root: &Section<'_>, services: &BTreeMap<Stri
         let Some(kit_section) = walk.table(&section, name) else {
             continue;
         };
-        let name = Spanned { value: name.to_owned(), span: section.key_span(name) };
+        let name = Spanned {
+            value: name.to_owned(),
+            span: section.key_span(name),
+        };
         check(walk, &name, "kit name", check_ident);
         walk.known_fields(&kit_section, KIT_FIELDS, "field");
         let mut kit = Kit::default();
@@ -69,7 +76,11 @@ fn ports(walk: &mut Walk, kit: &Section<'_>) -> Vec<Port> {
     for entry in walk.tables(kit, "ports", PORTS_EXAMPLE).unwrap_or_default() {
         walk.known_fields(&entry, PORT_FIELDS, "field");
         let name = if entry.get("name").is_none() {
-            walk.missing(&entry, "name", "give each port a name, like `{ name = \"http\", port = 8080 }`");
+            walk.missing(
+                &entry,
+                "name",
+                "give each port a name, like `{ name = \"http\", port = 8080 }`",
+            );
             None
         } else {
             walk.string(&entry, "name", "\"http\"")
@@ -79,30 +90,48 @@ fn ports(walk: &mut Walk, kit: &Section<'_>) -> Vec<Port> {
             names.push(name.clone());
         }
         let number = if entry.get("port").is_none() {
-            walk.missing(&entry, "port", "give the port number, like `{ name = \"http\", port = 8080 }`");
+            walk.missing(
+                &entry,
+                "port",
+                "give the port number, like `{ name = \"http\", port = 8080 }`",
+            );
             None
         } else {
             walk.integer(&entry, "port", "8080")
         };
         let number = number.and_then(|n| match u16::try_from(n.value) {
             Ok(port) if port > 0 => {
-                numbers.push(Spanned { value: port.to_string(), span: n.span });
+                numbers.push(Spanned {
+                    value: port.to_string(),
+                    span: n.span,
+                });
                 Some(port)
             }
             _ => {
                 walk.report(
-                    Diagnostic::new(n.span, format!("port {} is out of range", n.value), "not a TCP port")
-                        .help("a port is a number from 1 to 65535"),
+                    Diagnostic::new(
+                        n.span,
+                        format!("port {} is out of range", n.value),
+                        "not a TCP port",
+                    )
+                    .help("a port is a number from 1 to 65535"),
                 );
                 None
             }
         });
         if let (Some(name), Some(port)) = (name, number) {
-            out.push(Port { name: name.value, port });
+            out.push(Port {
+                name: name.value,
+                port,
+            });
         }
     }
     no_duplicates(walk, &names, &format!("the port names of {}", kit.title()));
-    no_duplicates(walk, &numbers, &format!("the port numbers of {}", kit.title()));
+    no_duplicates(
+        walk,
+        &numbers,
+        &format!("the port numbers of {}", kit.title()),
+    );
     out
 }
 
@@ -111,11 +140,13 @@ fn health(walk: &mut Walk, kit: &Section<'_>) -> Option<Health> {
     walk.known_fields(&section, HEALTH_FIELDS, "field");
     let http = walk.string(&section, "http", "\"/healthz\"");
     let command = walk.string(&section, "command", "\"./bin/check\"");
-    let timeout = walk.string(&section, "timeout", "\"30s\"").and_then(|t| match HumanDuration::parse(&t.value) {
-        Ok(duration) => Some(duration),
-        Err(error) => {
-            walk.report(unit_problem(&t, "duration", error));
-            None
+    let timeout = walk.string(&section, "timeout", "\"30s\"").and_then(|t| {
+        match HumanDuration::parse(&t.value) {
+            Ok(duration) => Some(duration),
+            Err(error) => {
+                walk.report(unit_problem(&t, "duration", error));
+                None
+            }
         }
     });
     if let Some(http) = &http {
@@ -131,8 +162,12 @@ fn health(walk: &mut Walk, kit: &Section<'_>) -> Option<Health> {
         }
     }
     let both_or_neither = |message: &str| {
-        Diagnostic::new(section.span.clone(), format!("{} has {message}", section.title()), "here")
-            .help("write exactly one of `http = \"/healthz\"` or `command = \"...\"`")
+        Diagnostic::new(
+            section.span.clone(),
+            format!("{} has {message}", section.title()),
+            "here",
+        )
+        .help("write exactly one of `http = \"/healthz\"` or `command = \"...\"`")
     };
     let present = |key: &str| section.get(key).is_some();
     let check = match (http, command) {
@@ -159,7 +194,15 @@ fn variables(walk: &mut Walk, kit: &Section<'_>) -> BTreeMap<String, Variable> {
         return out;
     };
     for (name, _) in section.table.iter() {
-        check(walk, &Spanned { value: name.to_owned(), span: section.key_span(name) }, "variable name", check_env_name);
+        check(
+            walk,
+            &Spanned {
+                value: name.to_owned(),
+                span: section.key_span(name),
+            },
+            "variable name",
+            check_env_name,
+        );
         let Some(entry) = walk.table(&section, name) else {
             continue;
         };
@@ -176,8 +219,12 @@ fn variables(walk: &mut Walk, kit: &Section<'_>) -> BTreeMap<String, Variable> {
             }
         }
         variable.required = walk.boolean(&entry, "required").is_some_and(|r| r.value);
-        variable.default = walk.string(&entry, "default", "\"production\"").map(|d| d.value);
-        variable.description = walk.string(&entry, "description", "\"what it is for\"").map(|d| d.value);
+        variable.default = walk
+            .string(&entry, "default", "\"production\"")
+            .map(|d| d.value);
+        variable.description = walk
+            .string(&entry, "description", "\"what it is for\"")
+            .map(|d| d.value);
         let given = [
             variable.provision.map(|_| "provision"),
             variable.required.then_some("required = true"),
@@ -218,7 +265,10 @@ fn covered_services(
                         format!("kit `{}` names no service", name.value),
                         "empty list",
                     )
-                    .help(format!("list the services it covers; {}", one_of_help(&name.value, &known, "services"))),
+                    .help(format!(
+                        "list the services it covers; {}",
+                        one_of_help(&name.value, &known, "services")
+                    )),
                 );
             }
             no_duplicates(walk, list, &format!("`services` of {}", kit.title()));
@@ -233,7 +283,11 @@ fn covered_services(
                             ),
                             "no such service",
                         )
-                        .help(one_of_help(&service.value, &known, "services")),
+                        .help(one_of_help(
+                            &service.value,
+                            &known,
+                            "services",
+                        )),
                     );
                 }
             }
@@ -271,14 +325,20 @@ fn covered_services(
             Some((other, other_span)) => walk.report(
                 Diagnostic::new(
                     service.span.clone(),
-                    format!("service `{}` is covered by kit `{}` and kit `{other}`", service.value, name.value),
+                    format!(
+                        "service `{}` is covered by kit `{}` and kit `{other}`",
+                        service.value, name.value
+                    ),
                     "covered a second time",
                 )
                 .related(other_span.clone(), format!("covered by kit `{other}` here"))
                 .help("each service belongs to one kit; remove it from one of them"),
             ),
             None => {
-                coverage.insert(service.value.clone(), (name.value.clone(), service.span.clone()));
+                coverage.insert(
+                    service.value.clone(),
+                    (name.value.clone(), service.span.clone()),
+                );
             }
         }
     }

@@ -46,7 +46,10 @@ impl Catalog {
 
     /// The [`DEFAULT_STACKS`] with the given kinds.
     pub fn with_default_stacks(kinds: Kinds) -> Self {
-        Self::new(DEFAULT_STACKS.iter().map(|s| (*s).to_owned()).collect(), kinds)
+        Self::new(
+            DEFAULT_STACKS.iter().map(|s| (*s).to_owned()).collect(),
+            kinds,
+        )
     }
 }
 

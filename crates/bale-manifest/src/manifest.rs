@@ -23,14 +23,28 @@ pub const DEFAULT_WORKDIR: &str = "app";
 
 /// The diagnostic for text that is not TOML at all.
 fn syntax_problem(source: &str, error: &toml_edit::TomlError) -> Diagnostic {
-    let message = error.message().trim().lines().collect::<Vec<_>>().join(": ");
+    let message = error
+        .message()
+        .trim()
+        .lines()
+        .collect::<Vec<_>>()
+        .join(": ");
     let duplicate = message.contains("duplicate key");
     let (label, help) = if duplicate {
-        ("defined again here", "each key may appear only once in a table: remove or rename one of them")
+        (
+            "defined again here",
+            "each key may appear only once in a table: remove or rename one of them",
+        )
     } else {
         ("here", "fix the TOML syntax here (see https://toml.io)")
     };
-    let span = error.span().map(|span| if duplicate { whole_key(source, span) } else { span });
+    let span = error.span().map(|span| {
+        if duplicate {
+            whole_key(source, span)
+        } else {
+            span
+        }
+    });
     Diagnostic::new(span, format!("invalid TOML: {message}"), label).help(help)
 }
 
@@ -57,7 +71,11 @@ fn whole_key(source: &str, span: std::ops::Range<usize>) -> std::ops::Range<usiz
 
 impl Manifest {
     /// Reads and checks the manifest at `path`.
-    pub fn from_path(path: &Path, catalog: &Catalog, options: &ParseOptions) -> Result<Manifest, Diagnostics> {
+    pub fn from_path(
+        path: &Path,
+        catalog: &Catalog,
+        options: &ParseOptions,
+    ) -> Result<Manifest, Diagnostics> {
         let origin = path.display().to_string();
         match std::fs::read_to_string(path) {
             Ok(text) => Manifest::parse(&origin, &text, catalog, options),
@@ -67,16 +85,22 @@ impl Manifest {
                 } else {
                     "check that the file exists and is readable"
                 };
-                let diagnostic = Diagnostic::new(None, format!("cannot read {origin}: {error}"), "").help(help);
+                let diagnostic =
+                    Diagnostic::new(None, format!("cannot read {origin}: {error}"), "").help(help);
                 Err(Diagnostics::new(origin, "", vec![diagnostic]))
             }
         }
     }
 
     /// Reads and checks manifest `text`; `origin` names it in messages. Every problem is reported at once.
-    pub fn parse(origin: &str, text: &str, catalog: &Catalog, options: &ParseOptions) -> Result<Manifest, Diagnostics> {
-        let doc =
-            ImDocument::parse(text).map_err(|e| Diagnostics::new(origin, text, vec![syntax_problem(text, &e)]))?;
+    pub fn parse(
+        origin: &str,
+        text: &str,
+        catalog: &Catalog,
+        options: &ParseOptions,
+    ) -> Result<Manifest, Diagnostics> {
+        let doc = ImDocument::parse(text)
+            .map_err(|e| Diagnostics::new(origin, text, vec![syntax_problem(text, &e)]))?;
         let mut walk = Walk::default();
         let manifest = parse::manifest(&doc, catalog, options, &mut walk);
         if walk.diags.is_empty() {
@@ -128,7 +152,11 @@ impl Manifest {
 
     /// The package's `group:name:version`.
     pub fn coordinate(&self) -> Result<Coordinate, CoordinateError> {
-        Coordinate::new(&self.package.group, &self.package.name, &self.package.version)
+        Coordinate::new(
+            &self.package.group,
+            &self.package.name,
+            &self.package.version,
+        )
     }
 
     /// The kind, if the manifest names one.
@@ -143,12 +171,17 @@ impl Manifest {
 
     /// The kit covering `service`, with the kit's name.
     pub fn kit_for_service(&self, service: &str) -> Option<(&str, &Kit)> {
-        self.kits.iter().find(|(name, kit)| kit.covers(name, service)).map(|(name, kit)| (name.as_str(), kit))
+        self.kits
+            .iter()
+            .find(|(name, kit)| kit.covers(name, service))
+            .map(|(name, kit)| (name.as_str(), kit))
     }
 
     /// The port `service` listens on: the first port of its kit (`$PORT`).
     pub fn port_for_service(&self, service: &str) -> Option<u16> {
-        self.kit_for_service(service).and_then(|(_, kit)| kit.first_port()).map(|p| p.port)
+        self.kit_for_service(service)
+            .and_then(|(_, kit)| kit.first_port())
+            .map(|p| p.port)
     }
 
     /// The kit with `main = true`, or else the first kit by name.
@@ -162,12 +195,18 @@ impl Manifest {
 
     /// Every variable of every kit, by name.
     pub fn variables(&self) -> BTreeMap<&str, &Variable> {
-        self.kits.values().flat_map(|kit| kit.variables.iter().map(|(name, v)| (name.as_str(), v))).collect()
+        self.kits
+            .values()
+            .flat_map(|kit| kit.variables.iter().map(|(name, v)| (name.as_str(), v)))
+            .collect()
     }
 
     /// Every variable that has a default, with that default.
     pub fn variable_defaults(&self) -> BTreeMap<String, String> {
-        self.kits.values().flat_map(Kit::variable_defaults).collect()
+        self.kits
+            .values()
+            .flat_map(Kit::variable_defaults)
+            .collect()
     }
 
     /// Run working directory relative to the package root (default `app`).
@@ -177,7 +216,10 @@ impl Manifest {
 
     /// Limit on the whole build (default one hour).
     pub fn build_timeout(&self) -> Duration {
-        self.build.timeout.as_ref().map_or(DEFAULT_BUILD_TIMEOUT, |t| t.as_duration())
+        self.build
+            .timeout
+            .as_ref()
+            .map_or(DEFAULT_BUILD_TIMEOUT, |t| t.as_duration())
     }
 
     /// Build memory limit in bytes, if set.
@@ -202,13 +244,18 @@ impl Kit {
 
     /// The variables with a default, with that default.
     pub fn variable_defaults(&self) -> BTreeMap<String, String> {
-        self.variables.iter().filter_map(|(name, v)| Some((name.clone(), v.default.clone()?))).collect()
+        self.variables
+            .iter()
+            .filter_map(|(name, v)| Some((name.clone(), v.default.clone()?)))
+            .collect()
     }
 }
 
 impl Health {
     /// How long the service may take to become healthy (default 30 seconds).
     pub fn timeout(&self) -> Duration {
-        self.timeout.as_ref().map_or(DEFAULT_HEALTH_TIMEOUT, |t| t.as_duration())
+        self.timeout
+            .as_ref()
+            .map_or(DEFAULT_HEALTH_TIMEOUT, |t| t.as_duration())
     }
 }

@@ -9,27 +9,62 @@ use toml_edit::ImDocument;
 
 use crate::diagnostics::Diagnostic;
 use crate::schema::{
-    Build, Dependencies, Hooks, Manifest, Package, Run, Source, Stack, Test, DEFAULT_STACK, HOOK_NAMES,
+    Build, Dependencies, Hooks, Manifest, Package, Run, Source, Stack, Test, DEFAULT_STACK,
+    HOOK_NAMES,
 };
 use crate::units::{ByteSize, HumanDuration};
 use crate::validate::{
-    check, check_absolute, check_env_name, check_ident, check_package_name, check_relative, no_duplicates, one_of_help,
+    check, check_absolute, check_env_name, check_ident, check_package_name, check_relative,
+    no_duplicates, one_of_help,
 };
 use crate::walk::{Section, Spanned, Walk};
 use crate::{kits, Catalog, ParseOptions};
 
-const SECTIONS: &[&str] = &["package", "stack", "dependencies", "source", "build", "test", "hooks", "run", "kits"];
-const PACKAGE_FIELDS: &[&str] = &["group", "name", "version", "description", "license", "maintainer", "homepage"];
+const SECTIONS: &[&str] = &[
+    "package",
+    "stack",
+    "dependencies",
+    "source",
+    "build",
+    "test",
+    "hooks",
+    "run",
+    "kits",
+];
+const PACKAGE_FIELDS: &[&str] = &[
+    "group",
+    "name",
+    "version",
+    "description",
+    "license",
+    "maintainer",
+    "homepage",
+];
 const STACK_FIELDS: &[&str] = &["name", "kind"];
 const DEPENDENCY_FIELDS: &[&str] = &["build", "runtime"];
 const SOURCE_FIELDS: &[&str] = &["git", "ref"];
-const BUILD_FIELDS: &[&str] =
-    &["network", "env", "before", "main", "after", "finalize", "destinations", "cache", "timeout", "memory"];
+const BUILD_FIELDS: &[&str] = &[
+    "network",
+    "env",
+    "before",
+    "main",
+    "after",
+    "finalize",
+    "destinations",
+    "cache",
+    "timeout",
+    "memory",
+];
 const TEST_FIELDS: &[&str] = &["commands"];
 const RUN_FIELDS: &[&str] = &["workdir", "services", "commands"];
 
 /// Reads the whole document; the manifest is complete only when `walk` holds no diagnostics.
-pub(crate) fn manifest(doc: &ImDocument<&str>, catalog: &Catalog, options: &ParseOptions, walk: &mut Walk) -> Manifest {
+pub(crate) fn manifest(
+    doc: &ImDocument<&str>,
+    catalog: &Catalog,
+    options: &ParseOptions,
+    walk: &mut Walk,
+) -> Manifest {
     let root = Section::root(doc.as_table());
     walk.known_fields(&root, SECTIONS, "section");
     let run = run(walk, &root);
@@ -68,11 +103,18 @@ fn coordinate_part(
 /// The rule part of a coordinate error (its message repeats the value first).
 fn rule_of(error: &CoordinateError) -> String {
     let text = error.to_string();
-    text.split_once(": ").map_or(text.clone(), |(_, rule)| rule.to_owned())
+    text.split_once(": ")
+        .map_or(text.clone(), |(_, rule)| rule.to_owned())
 }
 
 /// A string field that must be present.
-fn required(walk: &mut Walk, section: &Section<'_>, key: &str, example: &str, help: &str) -> Option<Spanned<String>> {
+fn required(
+    walk: &mut Walk,
+    section: &Section<'_>,
+    key: &str,
+    example: &str,
+    help: &str,
+) -> Option<Spanned<String>> {
     if section.get(key).is_none() {
         walk.missing(section, key, help);
         return None;
@@ -85,7 +127,11 @@ fn text(value: Option<Spanned<String>>) -> Option<String> {
 }
 
 fn texts(values: Option<Vec<Spanned<String>>>) -> Vec<String> {
-    values.unwrap_or_default().into_iter().map(|v| v.value).collect()
+    values
+        .unwrap_or_default()
+        .into_iter()
+        .map(|v| v.value)
+        .collect()
 }
 
 fn package(walk: &mut Walk, root: &Section<'_>, options: &ParseOptions) -> Package {
@@ -101,8 +147,12 @@ fn package(walk: &mut Walk, root: &Section<'_>, options: &ParseOptions) -> Packa
     if let Some(version) = &options.version_override {
         if let Err(error) = check_version(version) {
             walk.report(
-                Diagnostic::new(None, format!("the version `{version}` given by the git branch is not a version"), "")
-                    .help(rule_of(&error)),
+                Diagnostic::new(
+                    None,
+                    format!("the version `{version}` given by the git branch is not a version"),
+                    "",
+                )
+                .help(rule_of(&error)),
             );
         }
     }
@@ -126,7 +176,13 @@ fn package(walk: &mut Walk, root: &Section<'_>, options: &ParseOptions) -> Packa
         coordinate_part(walk, &group, "group", check_group);
         package.group = group.value;
     }
-    if let Some(name) = required(walk, &section, "name", "\"hello\"", "add `name = \"hello\"` ([a-z0-9][a-z0-9._-]*)") {
+    if let Some(name) = required(
+        walk,
+        &section,
+        "name",
+        "\"hello\"",
+        "add `name = \"hello\"` ([a-z0-9][a-z0-9._-]*)",
+    ) {
         coordinate_part(walk, &name, "name", check_name);
         package.name = name.value;
     }
@@ -149,18 +205,24 @@ fn package(walk: &mut Walk, root: &Section<'_>, options: &ParseOptions) -> Packa
     }
     package.description = text(walk.string(&section, "description", "\"what it does\""));
     package.license = text(walk.string(&section, "license", "\"Apache-2.0\""));
-    package.maintainer = text(walk.string(&section, "maintainer", "\"Jane Doe <jane@example.org>\""));
+    package.maintainer =
+        text(walk.string(&section, "maintainer", "\"Jane Doe <jane@example.org>\""));
     package.homepage = text(walk.string(&section, "homepage", "\"https://example.org\""));
     package
 }
 
 fn stack(walk: &mut Walk, root: &Section<'_>, catalog: &Catalog) -> Stack {
-    let mut stack = Stack { name: DEFAULT_STACK.to_owned(), kind: None };
+    let mut stack = Stack {
+        name: DEFAULT_STACK.to_owned(),
+        kind: None,
+    };
     let section = walk.table(root, "stack");
     if let Some(section) = &section {
         walk.known_fields(section, STACK_FIELDS, "field");
     }
-    let name = section.as_ref().and_then(|s| walk.string(s, "name", "\"debian-bookworm\""));
+    let name = section
+        .as_ref()
+        .and_then(|s| walk.string(s, "name", "\"debian-bookworm\""));
     let name_given = name.is_some() || section.as_ref().is_some_and(|s| s.get("name").is_some());
     match name {
         Some(name) if !catalog.stacks.contains(&name.value) => {
@@ -170,7 +232,10 @@ fn stack(walk: &mut Walk, root: &Section<'_>, catalog: &Catalog) -> Stack {
                     format!("unknown stack `{}`", name.value),
                     "no such stack on this machine",
                 )
-                .help(format!("{} (see `bale stack list`)", one_of_help(&name.value, &catalog.stacks, "stacks"))),
+                .help(format!(
+                    "{} (see `bale stack list`)",
+                    one_of_help(&name.value, &catalog.stacks, "stacks")
+                )),
             );
             stack.name = name.value;
         }
@@ -178,19 +243,31 @@ fn stack(walk: &mut Walk, root: &Section<'_>, catalog: &Catalog) -> Stack {
         None if !name_given && !catalog.stacks.iter().any(|s| s == DEFAULT_STACK) => walk.report(
             Diagnostic::new(
                 section.as_ref().and_then(|s| s.span.clone()),
-                format!("no stack is named and the default `{DEFAULT_STACK}` is not on this machine"),
+                format!(
+                    "no stack is named and the default `{DEFAULT_STACK}` is not on this machine"
+                ),
                 "no `name` here",
             )
-            .help(format!("add [stack] name = \"...\"; known stacks: {}", catalog.stacks.join(", "))),
+            .help(format!(
+                "add [stack] name = \"...\"; known stacks: {}",
+                catalog.stacks.join(", ")
+            )),
         ),
         None => {}
     }
-    if let Some(kind) = section.as_ref().and_then(|s| walk.string(s, "kind", "\"python\"")) {
+    if let Some(kind) = section
+        .as_ref()
+        .and_then(|s| walk.string(s, "kind", "\"python\""))
+    {
         let known = catalog.kinds.names();
         if !known.contains(&kind.value) {
             walk.report(
-                Diagnostic::new(kind.span.clone(), format!("unknown kind `{}`", kind.value), "no such kind")
-                    .help(one_of_help(&kind.value, &known, "kinds")),
+                Diagnostic::new(
+                    kind.span.clone(),
+                    format!("unknown kind `{}`", kind.value),
+                    "no such kind",
+                )
+                .help(one_of_help(&kind.value, &known, "kinds")),
             );
         }
         stack.kind = Some(kind.value);
@@ -215,7 +292,10 @@ fn dependencies(walk: &mut Walk, root: &Section<'_>) -> Dependencies {
         return Dependencies::default();
     };
     walk.known_fields(&section, DEPENDENCY_FIELDS, "field");
-    Dependencies { build: package_list(walk, &section, "build"), runtime: package_list(walk, &section, "runtime") }
+    Dependencies {
+        build: package_list(walk, &section, "build"),
+        runtime: package_list(walk, &section, "runtime"),
+    }
 }
 
 fn source(walk: &mut Walk, root: &Section<'_>) -> Option<Source> {
@@ -231,12 +311,16 @@ fn source(walk: &mut Walk, root: &Section<'_>) -> Option<Source> {
         }
     }
     let reference = text(walk.string(&section, "ref", "\"main\""));
-    Some(Source { git: text(git).unwrap_or_default(), reference })
+    Some(Source {
+        git: text(git).unwrap_or_default(),
+        reference,
+    })
 }
 
 /// A list of shell commands.
 fn commands(walk: &mut Walk, section: &Section<'_>, key: &str) -> Option<Vec<String>> {
-    walk.strings(section, key, "[\"make\"]").map(|list| texts(Some(list)))
+    walk.strings(section, key, "[\"make\"]")
+        .map(|list| texts(Some(list)))
 }
 
 /// A list of paths, each checked by `rule`.
@@ -266,11 +350,26 @@ fn build(walk: &mut Walk, root: &Section<'_>) -> Build {
         main: commands(walk, &section, "main"),
         after: commands(walk, &section, "after").unwrap_or_default(),
         finalize: commands(walk, &section, "finalize"),
-        destinations: paths(walk, &section, "destinations", "[\"app\", \"requirements.txt\"]", check_relative),
-        cache: paths(walk, &section, "cache", "[\"/root/.cache/pip\"]", check_absolute),
+        destinations: paths(
+            walk,
+            &section,
+            "destinations",
+            "[\"app\", \"requirements.txt\"]",
+            check_relative,
+        ),
+        cache: paths(
+            walk,
+            &section,
+            "cache",
+            "[\"/root/.cache/pip\"]",
+            check_absolute,
+        ),
         ..Build::default()
     };
-    for (name, value) in walk.string_table(&section, "env", "\"1\"").unwrap_or_default() {
+    for (name, value) in walk
+        .string_table(&section, "env", "\"1\"")
+        .unwrap_or_default()
+    {
         check(walk, &name, "environment variable name", check_env_name);
         build.env.insert(name.value, value.value);
     }
@@ -290,7 +389,11 @@ fn build(walk: &mut Walk, root: &Section<'_>) -> Build {
 }
 
 /// The diagnostic for a duration or size that does not read.
-pub(crate) fn unit_problem(value: &Spanned<String>, what: &str, error: crate::ManifestError) -> Diagnostic {
+pub(crate) fn unit_problem(
+    value: &Spanned<String>,
+    what: &str,
+    error: crate::ManifestError,
+) -> Diagnostic {
     let (reason, help) = match error {
         crate::ManifestError::Duration { reason, .. } => {
             (reason, "write a number and a unit, like \"90s\", \"30m\", \"1h\" or \"1h30m\"")
@@ -300,7 +403,12 @@ pub(crate) fn unit_problem(value: &Spanned<String>, what: &str, error: crate::Ma
         }
         other => (other.to_string(), ""),
     };
-    Diagnostic::new(value.span.clone(), format!("`{}` is not a {what}", value.value), reason).help(help)
+    Diagnostic::new(
+        value.span.clone(),
+        format!("`{}` is not a {what}", value.value),
+        reason,
+    )
+    .help(help)
 }
 
 fn test(walk: &mut Walk, root: &Section<'_>) -> Test {
@@ -308,7 +416,9 @@ fn test(walk: &mut Walk, root: &Section<'_>) -> Test {
         return Test::default();
     };
     walk.known_fields(&section, TEST_FIELDS, "field");
-    Test { commands: commands(walk, &section, "commands").unwrap_or_default() }
+    Test {
+        commands: commands(walk, &section, "commands").unwrap_or_default(),
+    }
 }
 
 fn hooks(walk: &mut Walk, root: &Section<'_>) -> Hooks {
@@ -326,14 +436,26 @@ fn hooks(walk: &mut Walk, root: &Section<'_>) -> Hooks {
 }
 
 /// A name → command table (`[run.services]`, `[run.commands]`).
-fn named_commands(walk: &mut Walk, section: &Section<'_>, key: &str, what: &str) -> BTreeMap<String, String> {
+fn named_commands(
+    walk: &mut Walk,
+    section: &Section<'_>,
+    key: &str,
+    what: &str,
+) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
-    for (name, command) in walk.string_table(section, key, "\"./bin/server --port=$PORT\"").unwrap_or_default() {
+    for (name, command) in walk
+        .string_table(section, key, "\"./bin/server --port=$PORT\"")
+        .unwrap_or_default()
+    {
         check(walk, &name, &format!("{what} name"), check_ident);
         if command.value.trim().is_empty() {
             walk.report(
-                Diagnostic::new(command.span.clone(), format!("{what} `{}` has an empty command", name.value), "empty")
-                    .help("write the shell command that starts it"),
+                Diagnostic::new(
+                    command.span.clone(),
+                    format!("{what} `{}` has an empty command", name.value),
+                    "empty",
+                )
+                .help("write the shell command that starts it"),
             );
         }
         out.insert(name.value, command.value);

@@ -22,7 +22,10 @@ fn list(items: &[String]) -> String {
 }
 
 fn inline<'a>(pairs: impl IntoIterator<Item = (&'a str, String)>) -> String {
-    let pairs: Vec<String> = pairs.into_iter().map(|(k, v)| format!("{} = {v}", key(k))).collect();
+    let pairs: Vec<String> = pairs
+        .into_iter()
+        .map(|(k, v)| format!("{} = {v}", key(k)))
+        .collect();
     format!("{{ {} }}", pairs.join(", "))
 }
 
@@ -102,8 +105,11 @@ fn kit(text: &mut Text, name: &str, kit: &Kit) {
         text.set("main", "true".to_owned());
     }
     if !kit.ports.is_empty() {
-        let ports: Vec<String> =
-            kit.ports.iter().map(|p| inline([("name", string(&p.name)), ("port", p.port.to_string())])).collect();
+        let ports: Vec<String> = kit
+            .ports
+            .iter()
+            .map(|p| inline([("name", string(&p.name)), ("port", p.port.to_string())]))
+            .collect();
         text.set("ports", format!("[{}]", ports.join(", ")));
     }
     if let Some(h) = &kit.health {
@@ -150,7 +156,10 @@ pub(crate) fn to_toml(manifest: &Manifest) -> String {
     let build = &manifest.build;
     text.set("network", build.network.to_string());
     if !build.env.is_empty() {
-        text.set("env", inline(build.env.iter().map(|(k, v)| (k.as_str(), string(v)))));
+        text.set(
+            "env",
+            inline(build.env.iter().map(|(k, v)| (k.as_str(), string(v)))),
+        );
     }
     text.list("before", &build.before);
     if let Some(main) = &build.main {

@@ -13,8 +13,15 @@ use crate::units::{ByteSize, HumanDuration};
 pub const DEFAULT_STACK: &str = "debian-bookworm";
 
 /// The names a `[hooks]` table may hold, in the order they run in a lifetime.
-pub const HOOK_NAMES: &[&str] =
-    &["post-install", "pre-upgrade", "post-upgrade", "deploy", "post-deploy", "pre-deinstall", "post-deinstall"];
+pub const HOOK_NAMES: &[&str] = &[
+    "post-install",
+    "pre-upgrade",
+    "post-upgrade",
+    "deploy",
+    "post-deploy",
+    "pre-deinstall",
+    "post-deinstall",
+];
 
 /// A whole `bale.toml`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

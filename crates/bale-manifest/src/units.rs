@@ -30,7 +30,10 @@ pub struct ByteSize {
 impl HumanDuration {
     /// Reads `90s`, `30m`, `1h`, `1h30m`, `2d`, `500ms`: numbers each followed by a unit.
     pub fn parse(text: &str) -> Result<Self, ManifestError> {
-        let fail = |reason: &str| ManifestError::Duration { text: text.to_owned(), reason: reason.to_owned() };
+        let fail = |reason: &str| ManifestError::Duration {
+            text: text.to_owned(),
+            reason: reason.to_owned(),
+        };
         let mut rest = text.trim();
         if rest.is_empty() {
             return Err(fail("it is empty"));
@@ -38,13 +41,19 @@ impl HumanDuration {
         let mut total = Duration::ZERO;
         let mut seen: Vec<&str> = Vec::new();
         while !rest.is_empty() {
-            let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+            let digits = rest
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(rest.len());
             if digits == 0 {
                 return Err(fail("expected a number"));
             }
-            let number: u64 = rest[..digits].parse().map_err(|_| fail("the number is too large"))?;
+            let number: u64 = rest[..digits]
+                .parse()
+                .map_err(|_| fail("the number is too large"))?;
             rest = &rest[digits..];
-            let letters = rest.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(rest.len());
+            let letters = rest
+                .find(|c: char| !c.is_ascii_alphabetic())
+                .unwrap_or(rest.len());
             let unit = &rest[..letters];
             rest = &rest[letters..];
             let scale = match unit {
@@ -54,7 +63,11 @@ impl HumanDuration {
                 "h" => Duration::from_secs(3600),
                 "d" => Duration::from_secs(86_400),
                 "" => return Err(fail("a number has no unit (s, m, h, d or ms)")),
-                _ => return Err(fail(&format!("`{unit}` is not a unit (use ms, s, m, h or d)"))),
+                _ => {
+                    return Err(fail(&format!(
+                        "`{unit}` is not a unit (use ms, s, m, h or d)"
+                    )))
+                }
             };
             if seen.contains(&unit) {
                 return Err(fail(&format!("the unit `{unit}` appears twice")));
@@ -64,12 +77,17 @@ impl HumanDuration {
                 .ok()
                 .and_then(|n| scale.checked_mul(n))
                 .ok_or_else(|| fail("the number is too large"))?;
-            total = total.checked_add(part).ok_or_else(|| fail("the number is too large"))?;
+            total = total
+                .checked_add(part)
+                .ok_or_else(|| fail("the number is too large"))?;
         }
         if total.is_zero() {
             return Err(fail("it must be more than zero"));
         }
-        Ok(Self { text: text.to_owned(), value: total })
+        Ok(Self {
+            text: text.to_owned(),
+            value: total,
+        })
     }
 
     /// The duration.
@@ -86,13 +104,24 @@ impl HumanDuration {
 impl ByteSize {
     /// Reads `1024`, `100K`, `512M`, `4G`, `1T` (binary multiples; `KiB`, `MB`, ... also read).
     pub fn parse(text: &str) -> Result<Self, ManifestError> {
-        let fail = |reason: &str| ManifestError::Size { text: text.to_owned(), reason: reason.to_owned() };
+        let fail = |reason: &str| ManifestError::Size {
+            text: text.to_owned(),
+            reason: reason.to_owned(),
+        };
         let trimmed = text.trim();
-        let digits = trimmed.find(|c: char| !c.is_ascii_digit()).unwrap_or(trimmed.len());
+        let digits = trimmed
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(trimmed.len());
         if digits == 0 {
-            return Err(fail(if trimmed.is_empty() { "it is empty" } else { "expected a number first" }));
+            return Err(fail(if trimmed.is_empty() {
+                "it is empty"
+            } else {
+                "expected a number first"
+            }));
         }
-        let number: u64 = trimmed[..digits].parse().map_err(|_| fail("the number is too large"))?;
+        let number: u64 = trimmed[..digits]
+            .parse()
+            .map_err(|_| fail("the number is too large"))?;
         let unit = trimmed[digits..].trim_start();
         let power = match unit.to_ascii_uppercase().as_str() {
             "" | "B" => 0,
@@ -109,7 +138,10 @@ impl ByteSize {
         if bytes == 0 {
             return Err(fail("it must be more than zero"));
         }
-        Ok(Self { text: text.to_owned(), bytes })
+        Ok(Self {
+            text: text.to_owned(),
+            bytes,
+        })
     }
 
     /// The size in bytes.
@@ -159,17 +191,44 @@ mod tests {
 
     #[test]
     fn durations_read_each_unit_and_combinations() {
-        let cases = [("90s", 90), ("30m", 1800), ("1h", 3600), ("1h30m", 5400), ("2d", 172_800), ("1m30s", 90)];
+        let cases = [
+            ("90s", 90),
+            ("30m", 1800),
+            ("1h", 3600),
+            ("1h30m", 5400),
+            ("2d", 172_800),
+            ("1m30s", 90),
+        ];
         for (text, secs) in cases {
-            assert_eq!(HumanDuration::parse(text).unwrap().as_duration(), Duration::from_secs(secs), "{text}");
+            assert_eq!(
+                HumanDuration::parse(text).unwrap().as_duration(),
+                Duration::from_secs(secs),
+                "{text}"
+            );
         }
-        assert_eq!(HumanDuration::parse("500ms").unwrap().as_duration(), Duration::from_millis(500));
+        assert_eq!(
+            HumanDuration::parse("500ms").unwrap().as_duration(),
+            Duration::from_millis(500)
+        );
     }
 
     #[test]
     fn durations_without_units_or_with_bad_units_are_refused() {
-        for bad in ["", "30", "1x", "h", "0s", "1h1h", "-1s", "1.5h", "99999999999h"] {
-            assert!(HumanDuration::parse(bad).is_err(), "{bad} should be refused");
+        for bad in [
+            "",
+            "30",
+            "1x",
+            "h",
+            "0s",
+            "1h1h",
+            "-1s",
+            "1.5h",
+            "99999999999h",
+        ] {
+            assert!(
+                HumanDuration::parse(bad).is_err(),
+                "{bad} should be refused"
+            );
         }
     }
 

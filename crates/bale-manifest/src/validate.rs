@@ -7,7 +7,10 @@ use crate::diagnostics::Diagnostic;
 use crate::walk::{Spanned, Walk};
 
 /// The closest of `candidates` to `word`, when it is close enough to be a likely typo.
-pub(crate) fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn suggest<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let limit = (word.chars().count() / 3).max(1);
     candidates
         .into_iter()
@@ -29,7 +32,9 @@ fn distance(a: &str, b: &str) -> usize {
     for i in 1..=a.len() {
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 best = best.min(d[i - 2][j - 2] + 1);
             }
@@ -41,7 +46,11 @@ fn distance(a: &str, b: &str) -> usize {
 
 /// "did you mean `x`? known X: a, b" for a value that must be one of `known`.
 pub(crate) fn one_of_help(word: &str, known: &[String], what: &str) -> String {
-    let list = if known.is_empty() { "none".to_owned() } else { known.join(", ") };
+    let list = if known.is_empty() {
+        "none".to_owned()
+    } else {
+        known.join(", ")
+    };
     match suggest(word, known.iter().map(String::as_str)) {
         Some(close) => format!("did you mean `{close}`? known {what}: {list}"),
         None => format!("known {what}: {list}"),
@@ -69,7 +78,10 @@ pub(crate) fn check_env_name(name: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err("use letters, digits and `_`, not starting with a digit, like `DATABASE_URL`".to_owned())
+        Err(
+            "use letters, digits and `_`, not starting with a digit, like `DATABASE_URL`"
+                .to_owned(),
+        )
     }
 }
 
@@ -109,7 +121,12 @@ pub(crate) fn check_package_name(name: &str) -> Result<(), String> {
 }
 
 /// Reports a value that breaks `rule`: the message names the field, the help the rule.
-pub(crate) fn check(walk: &mut Walk, value: &Spanned<String>, what: &str, rule: fn(&str) -> Result<(), String>) {
+pub(crate) fn check(
+    walk: &mut Walk,
+    value: &Spanned<String>,
+    what: &str,
+    rule: fn(&str) -> Result<(), String>,
+) {
     if let Err(help) = rule(&value.value) {
         walk.report(
             Diagnostic::new(
@@ -150,7 +167,10 @@ mod tests {
     #[test]
     fn close_words_are_suggested_and_far_ones_are_not() {
         assert_eq!(suggest("bild", ["build", "test"]), Some("build"));
-        assert_eq!(suggest("post-instal", ["post-install", "deploy"]), Some("post-install"));
+        assert_eq!(
+            suggest("post-instal", ["post-install", "deploy"]),
+            Some("post-install")
+        );
         assert_eq!(suggest("mian", ["main", "after"]), Some("main"));
         assert_eq!(suggest("zzz", ["build", "test"]), None);
     }

@@ -30,7 +30,11 @@ pub(crate) struct Section<'a> {
 impl<'a> Section<'a> {
     /// The document root.
     pub fn root(table: &'a dyn TableLike) -> Self {
-        Self { path: String::new(), table, span: None }
+        Self {
+            path: String::new(),
+            table,
+            span: None,
+        }
     }
 
     /// How the table is named in messages: `[build]`.
@@ -68,7 +72,10 @@ impl<'a> Section<'a> {
 
     /// Where the value of `key` is written (falling back to its key).
     pub fn value_span(&self, key: &str) -> Span {
-        self.table.get(key).and_then(Item::span).or_else(|| self.key_span(key))
+        self.table
+            .get(key)
+            .and_then(Item::span)
+            .or_else(|| self.key_span(key))
     }
 
     /// The item under `key`, if present.
@@ -80,7 +87,11 @@ impl<'a> Section<'a> {
 /// How a TOML value is named in a message: "an integer", "a table".
 pub(crate) fn a_type(item: &Item) -> String {
     let name = item.type_name();
-    let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+    let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
     format!("{article} {name}")
 }
 
@@ -107,7 +118,10 @@ impl Walk {
                 let sections: Vec<String> = known.iter().map(|k| format!("[{k}]")).collect();
                 let list = sections.join(", ");
                 if is_table {
-                    (format!("unknown section `[{key}]`"), format!("the top level holds only the sections {list}"))
+                    (
+                        format!("unknown section `[{key}]`"),
+                        format!("the top level holds only the sections {list}"),
+                    )
                 } else {
                     (
                         format!("`{key}` at the top level is not a section"),
@@ -123,7 +137,9 @@ impl Walk {
                 )
             };
             let help = match suggest(key, known.iter().copied()) {
-                Some(close) if section.path.is_empty() => format!("did you mean `[{close}]`? {list}"),
+                Some(close) if section.path.is_empty() => {
+                    format!("did you mean `[{close}]`? {list}")
+                }
                 Some(close) => format!("did you mean `{close}`? {list}"),
                 None => list,
             };
@@ -137,11 +153,22 @@ impl Walk {
     }
 
     /// Reports a value of the wrong type.
-    pub fn wrong_type(&mut self, section: &Section<'_>, key: &str, item: &Item, expected: &str, example: &str) {
+    pub fn wrong_type(
+        &mut self,
+        section: &Section<'_>,
+        key: &str,
+        item: &Item,
+        expected: &str,
+        example: &str,
+    ) {
         self.report(
             Diagnostic::new(
                 item.span().or_else(|| section.key_span(key)),
-                format!("`{key}` {} must be {expected}, not {}", section.location(), a_type(item)),
+                format!(
+                    "`{key}` {} must be {expected}, not {}",
+                    section.location(),
+                    a_type(item)
+                ),
                 format!("expected {expected}"),
             )
             .help(format!("write it like `{key} = {example}`")),
@@ -169,7 +196,11 @@ impl Walk {
                     Item::Table(_) => section.key_span(key),
                     _ => item.span(),
                 };
-                Some(Section { path: section.child(key), table, span })
+                Some(Section {
+                    path: section.child(key),
+                    table,
+                    span,
+                })
             }
             None => {
                 self.wrong_type(section, key, item, "a table", "{ ... }");
@@ -179,10 +210,18 @@ impl Walk {
     }
 
     /// A string field.
-    pub fn string(&mut self, section: &Section<'_>, key: &str, example: &str) -> Option<Spanned<String>> {
+    pub fn string(
+        &mut self,
+        section: &Section<'_>,
+        key: &str,
+        example: &str,
+    ) -> Option<Spanned<String>> {
         let item = section.get(key)?;
         match item.as_str() {
-            Some(text) => Some(Spanned { value: text.to_owned(), span: item.span() }),
+            Some(text) => Some(Spanned {
+                value: text.to_owned(),
+                span: item.span(),
+            }),
             None => {
                 self.wrong_type(section, key, item, "a string", example);
                 None
@@ -194,7 +233,10 @@ impl Walk {
     pub fn boolean(&mut self, section: &Section<'_>, key: &str) -> Option<Spanned<bool>> {
         let item = section.get(key)?;
         match item.as_bool() {
-            Some(flag) => Some(Spanned { value: flag, span: item.span() }),
+            Some(flag) => Some(Spanned {
+                value: flag,
+                span: item.span(),
+            }),
             None => {
                 self.wrong_type(section, key, item, "a boolean", "true");
                 None
@@ -203,10 +245,18 @@ impl Walk {
     }
 
     /// An integer field.
-    pub fn integer(&mut self, section: &Section<'_>, key: &str, example: &str) -> Option<Spanned<i64>> {
+    pub fn integer(
+        &mut self,
+        section: &Section<'_>,
+        key: &str,
+        example: &str,
+    ) -> Option<Spanned<i64>> {
         let item = section.get(key)?;
         match item.as_integer() {
-            Some(number) => Some(Spanned { value: number, span: item.span() }),
+            Some(number) => Some(Spanned {
+                value: number,
+                span: item.span(),
+            }),
             None => {
                 self.wrong_type(section, key, item, "an integer", example);
                 None
@@ -215,7 +265,12 @@ impl Walk {
     }
 
     /// A list of strings; elements of another type are reported and skipped.
-    pub fn strings(&mut self, section: &Section<'_>, key: &str, example: &str) -> Option<Vec<Spanned<String>>> {
+    pub fn strings(
+        &mut self,
+        section: &Section<'_>,
+        key: &str,
+        example: &str,
+    ) -> Option<Vec<Spanned<String>>> {
         let item = section.get(key)?;
         let Some(array) = item.as_array() else {
             self.wrong_type(section, key, item, "a list of strings", example);
@@ -224,7 +279,10 @@ impl Walk {
         let mut out = Vec::new();
         for (index, value) in array.iter().enumerate() {
             match value.as_str() {
-                Some(text) => out.push(Spanned { value: text.to_owned(), span: value.span() }),
+                Some(text) => out.push(Spanned {
+                    value: text.to_owned(),
+                    span: value.span(),
+                }),
                 None => self.report(
                     Diagnostic::new(
                         value.span(),
@@ -256,8 +314,14 @@ impl Walk {
             let name_span = table.key_span(name);
             match item.as_str() {
                 Some(text) => out.push((
-                    Spanned { value: name.to_owned(), span: name_span },
-                    Spanned { value: text.to_owned(), span: item.span() },
+                    Spanned {
+                        value: name.to_owned(),
+                        span: name_span,
+                    },
+                    Spanned {
+                        value: text.to_owned(),
+                        span: item.span(),
+                    },
                 )),
                 None => self.wrong_type(&table, name, item, "a string", example),
             }
@@ -266,7 +330,12 @@ impl Walk {
     }
 
     /// The elements of a list of tables, inline (`[{...}]`) or `[[header]]` form.
-    pub fn tables<'a>(&mut self, section: &Section<'a>, key: &str, example: &str) -> Option<Vec<Section<'a>>> {
+    pub fn tables<'a>(
+        &mut self,
+        section: &Section<'a>,
+        key: &str,
+        example: &str,
+    ) -> Option<Vec<Section<'a>>> {
         let item = section.get(key)?;
         let path = |i: usize| format!("{}[{i}]", section.child(key));
         match item {
@@ -274,14 +343,22 @@ impl Walk {
                 array
                     .iter()
                     .enumerate()
-                    .map(|(i, t)| Section { path: path(i), table: t as &dyn TableLike, span: t.span() })
+                    .map(|(i, t)| Section {
+                        path: path(i),
+                        table: t as &dyn TableLike,
+                        span: t.span(),
+                    })
                     .collect(),
             ),
             Item::Value(Value::Array(array)) => {
                 let mut out = Vec::new();
                 for (i, value) in array.iter().enumerate() {
                     match value.as_inline_table() {
-                        Some(t) => out.push(Section { path: path(i), table: t as &dyn TableLike, span: value.span() }),
+                        Some(t) => out.push(Section {
+                            path: path(i),
+                            table: t as &dyn TableLike,
+                            span: value.span(),
+                        }),
                         None => self.report(
                             Diagnostic::new(
                                 value.span(),

@@ -14,7 +14,9 @@ fn invalid_toml_syntax_is_reported_with_its_position() {
 
 #[test]
 fn a_duplicate_key_is_reported_by_the_toml_parser() {
-    assert_snapshot!(errors(&MINIMAL.replace("name = \"hello\"", "name = \"hello\"\nname = \"again\"")));
+    assert_snapshot!(errors(
+        &MINIMAL.replace("name = \"hello\"", "name = \"hello\"\nname = \"again\"")
+    ));
 }
 
 #[test]
@@ -46,7 +48,11 @@ fn a_missing_package_section_is_reported_for_the_whole_file() {
 
 #[test]
 fn a_bad_group_and_a_bad_name_follow_the_coordinate_rules() {
-    assert_snapshot!(errors(&MINIMAL.replace("org.example", "Org..Example").replace("\"hello\"", "\"Hello World\"")));
+    assert_snapshot!(errors(
+        &MINIMAL
+            .replace("org.example", "Org..Example")
+            .replace("\"hello\"", "\"Hello World\"")
+    ));
 }
 
 #[test]
@@ -56,14 +62,19 @@ fn a_version_that_is_not_one_is_refused() {
 
 #[test]
 fn a_bad_version_from_the_branch_is_refused() {
-    let options = ParseOptions { version_override: Some("next".to_owned()) };
-    let diagnostics = Manifest::parse("bale.toml", MINIMAL, &Catalog::default(), &options).unwrap_err();
+    let options = ParseOptions {
+        version_override: Some("next".to_owned()),
+    };
+    let diagnostics =
+        Manifest::parse("bale.toml", MINIMAL, &Catalog::default(), &options).unwrap_err();
     assert_snapshot!(diagnostics.render(false));
 }
 
 #[test]
 fn an_unknown_stack_lists_the_machines_stacks() {
-    assert_snapshot!(errors(&MINIMAL.replace("debian-bookworm", "debian-bokworm")));
+    assert_snapshot!(errors(
+        &MINIMAL.replace("debian-bookworm", "debian-bokworm")
+    ));
 }
 
 #[test]
@@ -73,27 +84,37 @@ fn an_unknown_kind_lists_the_known_kinds() {
 
 #[test]
 fn an_unknown_hook_name_suggests_the_close_one() {
-    assert_snapshot!(errors(&format!("{MINIMAL}\n[hooks]\npost-instal = [\"./setup\"]\n")));
+    assert_snapshot!(errors(&format!(
+        "{MINIMAL}\n[hooks]\npost-instal = [\"./setup\"]\n"
+    )));
 }
 
 #[test]
 fn a_kit_without_services_must_share_a_services_name() {
-    assert_snapshot!(errors(&format!("{MINIMAL}\n[kits.api]\nports = [{{ name = \"http\", port = 8080 }}]\n")));
+    assert_snapshot!(errors(&format!(
+        "{MINIMAL}\n[kits.api]\nports = [{{ name = \"http\", port = 8080 }}]\n"
+    )));
 }
 
 #[test]
 fn a_kit_listing_a_missing_service_suggests_the_close_one() {
-    assert_snapshot!(errors(&format!("{MINIMAL}\n[kits.back]\nservices = [\"wroker\"]\n")));
+    assert_snapshot!(errors(&format!(
+        "{MINIMAL}\n[kits.back]\nservices = [\"wroker\"]\n"
+    )));
 }
 
 #[test]
 fn only_one_kit_may_be_main() {
-    assert_snapshot!(errors(&format!("{MINIMAL}\n[kits.web]\nmain = true\n\n[kits.worker]\nmain = true\n")));
+    assert_snapshot!(errors(&format!(
+        "{MINIMAL}\n[kits.web]\nmain = true\n\n[kits.worker]\nmain = true\n"
+    )));
 }
 
 #[test]
 fn an_unparseable_duration_is_refused() {
-    assert_snapshot!(errors(&format!("{MINIMAL}\n[build]\ntimeout = \"30 minutes\"\n")));
+    assert_snapshot!(errors(&format!(
+        "{MINIMAL}\n[build]\ntimeout = \"30 minutes\"\n"
+    )));
 }
 
 #[test]
@@ -103,12 +124,16 @@ fn an_unparseable_size_is_refused() {
 
 #[test]
 fn a_package_listed_twice_points_at_both() {
-    assert_snapshot!(errors(&format!("{MINIMAL}\n[dependencies]\nruntime = [\"libpq5\", \"curl\", \"libpq5\"]\n")));
+    assert_snapshot!(errors(&format!(
+        "{MINIMAL}\n[dependencies]\nruntime = [\"libpq5\", \"curl\", \"libpq5\"]\n"
+    )));
 }
 
 #[test]
 fn two_kits_covering_one_service_is_refused() {
-    assert_snapshot!(errors(&format!("{MINIMAL}\n[kits.web]\n\n[kits.front]\nservices = [\"web\"]\n")));
+    assert_snapshot!(errors(&format!(
+        "{MINIMAL}\n[kits.web]\n\n[kits.front]\nservices = [\"web\"]\n"
+    )));
 }
 
 #[test]
@@ -119,7 +144,9 @@ fn duplicate_port_names_in_a_kit_are_refused() {
 
 #[test]
 fn a_provision_other_than_secret_is_refused() {
-    assert_snapshot!(errors(&format!("{MINIMAL}\n[kits.web.variables]\nTOKEN = {{ provision = \"random\" }}\n")));
+    assert_snapshot!(errors(&format!(
+        "{MINIMAL}\n[kits.web.variables]\nTOKEN = {{ provision = \"random\" }}\n"
+    )));
 }
 
 #[test]
@@ -131,7 +158,9 @@ fn health_with_both_http_and_command_is_refused() {
 
 #[test]
 fn health_with_neither_http_nor_command_is_refused() {
-    assert_snapshot!(errors(&format!("{MINIMAL}\n[kits.web]\nhealth = {{ timeout = \"30s\" }}\n")));
+    assert_snapshot!(errors(&format!(
+        "{MINIMAL}\n[kits.web]\nhealth = {{ timeout = \"30s\" }}\n"
+    )));
 }
 
 #[test]
@@ -180,7 +209,11 @@ fn diagnostics_give_line_and_column_for_machine_output() {
     assert_eq!(located.len(), 1);
     assert_eq!((located[0].line, located[0].column), (Some(8), Some(8)));
     assert_eq!(located[0].message, "unknown kind `pyhton`");
-    assert!(located[0].help.as_deref().unwrap_or("").contains("did you mean `python`?"));
+    assert!(located[0]
+        .help
+        .as_deref()
+        .unwrap_or("")
+        .contains("did you mean `python`?"));
 }
 
 #[test]
@@ -197,5 +230,7 @@ fn a_field_outside_any_section_is_refused() {
 
 #[test]
 fn a_table_defined_twice_is_underlined_whole() {
-    assert_snapshot!(errors(&format!("{MINIMAL}\n[package]\nlicense = \"MIT\"\n")));
+    assert_snapshot!(errors(&format!(
+        "{MINIMAL}\n[package]\nlicense = \"MIT\"\n"
+    )));
 }

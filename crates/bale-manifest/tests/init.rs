@@ -19,13 +19,37 @@ fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
 
 const TREES: &[(&str, &[(&str, &str)])] = &[
     ("python", &[("requirements.txt", "flask\n"), ("app.py", "")]),
-    ("python", &[("pyproject.toml", "[project]\nname = \"x\"\n"), ("x/__init__.py", "")]),
-    ("node", &[("package.json", "{\"scripts\": {\"start\": \"node index.js\"}}"), ("index.js", "")]),
-    ("ruby", &[("Gemfile", "source 'https://rubygems.org'\n"), ("config.ru", "")]),
+    (
+        "python",
+        &[
+            ("pyproject.toml", "[project]\nname = \"x\"\n"),
+            ("x/__init__.py", ""),
+        ],
+    ),
+    (
+        "node",
+        &[
+            (
+                "package.json",
+                "{\"scripts\": {\"start\": \"node index.js\"}}",
+            ),
+            ("index.js", ""),
+        ],
+    ),
+    (
+        "ruby",
+        &[
+            ("Gemfile", "source 'https://rubygems.org'\n"),
+            ("config.ru", ""),
+        ],
+    ),
     ("c", &[("configure", "#!/bin/sh\n"), ("main.c", "")]),
     ("c", &[("configure.ac", "AC_INIT\n")]),
     ("c", &[("Makefile", "all:\n")]),
-    ("rust", &[("Cargo.toml", "[package]\n"), ("Makefile", "all:\n")]),
+    (
+        "rust",
+        &[("Cargo.toml", "[package]\n"), ("Makefile", "all:\n")],
+    ),
     ("go", &[("go.mod", "module x\n")]),
     ("static", &[("index.html", "<p>hi</p>")]),
     ("static", &[]),
@@ -44,7 +68,8 @@ fn the_starting_manifest_of_every_kind_is_accepted() {
     for (kind, files) in TREES {
         let dir = tree(files);
         let text = starter_manifest(dir.path());
-        let manifest = parse(&text).unwrap_or_else(|d| panic!("{kind}:\n{}\n{text}", d.render(false)));
+        let manifest =
+            parse(&text).unwrap_or_else(|d| panic!("{kind}:\n{}\n{text}", d.render(false)));
         assert_eq!(manifest.stack.kind.as_deref(), Some(*kind));
         assert_eq!(manifest.package.group, "org.example");
         assert_eq!(manifest.package.version, "0.1.0");
@@ -71,7 +96,10 @@ fn a_web_service_and_its_kit_are_written_where_the_tree_shows_one() {
     assert_eq!(manifest.build.destinations, ["app.py", "requirements.txt"]);
 
     let library = tree(&[("requirements.txt", "flask\n")]);
-    assert!(parse(&starter_manifest(library.path())).unwrap().services().is_empty());
+    assert!(parse(&starter_manifest(library.path()))
+        .unwrap()
+        .services()
+        .is_empty());
 }
 
 #[test]
@@ -84,7 +112,10 @@ fn an_autotools_tree_without_configure_gets_autoreconf() {
 
 #[test]
 fn the_starting_manifest_of_a_flask_app_reads_well() {
-    let parent =
-        tree(&[("flaskr/requirements.txt", "flask\n"), ("flaskr/app.py", ""), ("flaskr/templates/index.html", "")]);
+    let parent = tree(&[
+        ("flaskr/requirements.txt", "flask\n"),
+        ("flaskr/app.py", ""),
+        ("flaskr/templates/index.html", ""),
+    ]);
     insta::assert_snapshot!(starter_manifest(&parent.path().join("flaskr")));
 }

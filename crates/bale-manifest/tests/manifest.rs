@@ -11,23 +11,47 @@ use common::{parse, MINIMAL, SPEC_EXAMPLE};
 #[test]
 fn the_spec_example_parses_with_every_field() {
     let m = parse(SPEC_EXAMPLE).unwrap_or_else(|d| panic!("{}", d.render(false)));
-    assert_eq!(m.coordinate().unwrap().to_string(), "org.example:flaskr:1.0.0");
-    assert_eq!(m.package.maintainer.as_deref(), Some("Jane Doe <jane@example.org>"));
+    assert_eq!(
+        m.coordinate().unwrap().to_string(),
+        "org.example:flaskr:1.0.0"
+    );
+    assert_eq!(
+        m.package.maintainer.as_deref(),
+        Some("Jane Doe <jane@example.org>")
+    );
     assert_eq!(m.stack.kind.as_deref(), Some("python"));
     assert_eq!(m.dependencies.runtime, ["libpq5"]);
-    assert_eq!(m.source.as_ref().unwrap().reference.as_deref(), Some("main"));
-    assert_eq!(m.build.env.get("PIP_NO_CACHE_DIR").map(String::as_str), Some("1"));
+    assert_eq!(
+        m.source.as_ref().unwrap().reference.as_deref(),
+        Some("main")
+    );
+    assert_eq!(
+        m.build.env.get("PIP_NO_CACHE_DIR").map(String::as_str),
+        Some("1")
+    );
     assert_eq!(m.build.finalize.as_deref(), Some(&[][..]));
     assert_eq!(m.build_timeout(), Duration::from_secs(1800));
     assert_eq!(m.build_memory(), Some(4 << 30));
-    assert_eq!(m.hooks.get("post-install").unwrap(), ["flask --app flaskr init-db"]);
+    assert_eq!(
+        m.hooks.get("post-install").unwrap(),
+        ["flask --app flaskr init-db"]
+    );
     assert_eq!(m.hooks.pre_upgrade, ["..."]);
     assert_eq!(m.run.commands.len(), 2);
     let web = &m.kits["web"];
     assert!(web.main);
-    assert_eq!(web.health.as_ref().unwrap().check, HealthCheck::Http("/healthz".to_owned()));
-    assert_eq!(web.health.as_ref().unwrap().timeout(), Duration::from_secs(30));
-    assert_eq!(web.variables["SECRET_KEY"].provision, Some(Provision::Secret));
+    assert_eq!(
+        web.health.as_ref().unwrap().check,
+        HealthCheck::Http("/healthz".to_owned())
+    );
+    assert_eq!(
+        web.health.as_ref().unwrap().timeout(),
+        Duration::from_secs(30)
+    );
+    assert_eq!(
+        web.variables["SECRET_KEY"].provision,
+        Some(Provision::Secret)
+    );
     assert!(web.variables["DATABASE_URL"].required);
 }
 
@@ -36,11 +60,17 @@ fn accessors_answer_what_deploy_needs() {
     let m = parse(SPEC_EXAMPLE).unwrap();
     assert_eq!(m.services().keys().collect::<Vec<_>>(), ["web", "worker"]);
     assert_eq!(m.kit_for_service("web").map(|(name, _)| name), Some("web"));
-    assert_eq!(m.kit_for_service("worker").map(|(name, _)| name), Some("worker"));
+    assert_eq!(
+        m.kit_for_service("worker").map(|(name, _)| name),
+        Some("worker")
+    );
     assert_eq!(m.port_for_service("web"), Some(8080));
     assert_eq!(m.port_for_service("worker"), None);
     assert_eq!(m.main_kit().map(|(name, _)| name), Some("web"));
-    assert_eq!(m.variable_defaults().get("FLASK_ENV").map(String::as_str), Some("production"));
+    assert_eq!(
+        m.variable_defaults().get("FLASK_ENV").map(String::as_str),
+        Some("production")
+    );
     assert_eq!(m.variables().len(), 3);
     assert_eq!(m.workdir(), "app");
 }
@@ -54,13 +84,18 @@ fn unset_fields_take_their_documented_defaults() {
     assert_eq!(m.build_memory(), None);
     assert_eq!(m.workdir(), "app");
     assert!(m.source.is_none());
-    let no_stack = MINIMAL.replace("[stack]\nname = \"debian-bookworm\"\nkind = \"python\"\n", "");
+    let no_stack = MINIMAL.replace(
+        "[stack]\nname = \"debian-bookworm\"\nkind = \"python\"\n",
+        "",
+    );
     assert_eq!(parse(&no_stack).unwrap().stack.name, "debian-bookworm");
 }
 
 #[test]
 fn the_branch_version_wins_over_the_file() {
-    let options = ParseOptions { version_override: Some("2.0.0".to_owned()) };
+    let options = ParseOptions {
+        version_override: Some("2.0.0".to_owned()),
+    };
     let m = Manifest::parse("bale.toml", MINIMAL, &Catalog::default(), &options).unwrap();
     assert_eq!(m.package.version, "2.0.0");
 }
@@ -69,7 +104,9 @@ fn the_branch_version_wins_over_the_file() {
 fn the_version_may_be_left_out_when_the_branch_gives_one() {
     let text = MINIMAL.replace("version = \"1.0.0\"\n", "");
     assert!(parse(&text).is_err());
-    let options = ParseOptions { version_override: Some("3.1".to_owned()) };
+    let options = ParseOptions {
+        version_override: Some("3.1".to_owned()),
+    };
     let m = Manifest::parse("bale.toml", &text, &Catalog::default(), &options).unwrap();
     assert_eq!(m.coordinate().unwrap().to_string(), "org.example:hello:3.1");
 }
@@ -92,18 +129,29 @@ fn resolving_fills_the_kinds_default_actions_only_where_unset() {
     assert!(python.main[1].contains("pyproject.toml"));
 
     let spec = parse(SPEC_EXAMPLE).unwrap().resolved(&kinds);
-    assert_eq!(spec.build.main.unwrap(), ["pip install -r requirements.txt"]);
+    assert_eq!(
+        spec.build.main.unwrap(),
+        ["pip install -r requirements.txt"]
+    );
     assert_eq!(spec.build.finalize.unwrap(), Vec::<String>::new());
 }
 
 #[test]
 fn resolving_uses_an_admins_kind_and_gives_empty_actions_without_a_kind() {
     let mut kinds = Kinds::builtin();
-    kinds.insert("python", Kind { main: vec!["make venv".to_owned()], ..Kind::default() });
+    kinds.insert(
+        "python",
+        Kind {
+            main: vec!["make venv".to_owned()],
+            ..Kind::default()
+        },
+    );
     let m = parse(MINIMAL).unwrap().resolved(&kinds);
     assert_eq!(m.build.main.unwrap(), ["make venv"]);
 
-    let no_kind = parse(&MINIMAL.replace("kind = \"python\"\n", "")).unwrap().resolved(&kinds);
+    let no_kind = parse(&MINIMAL.replace("kind = \"python\"\n", ""))
+        .unwrap()
+        .resolved(&kinds);
     assert_eq!(no_kind.build.main, Some(vec![]));
     assert_eq!(no_kind.build.finalize, Some(vec![]));
 }
@@ -135,7 +183,10 @@ version = "1.0.0"
 name = "hello"
 group = "org.example"
 "#;
-    assert_eq!(parse(reordered).unwrap().to_toml(), parse(MINIMAL).unwrap().to_toml());
+    assert_eq!(
+        parse(reordered).unwrap().to_toml(),
+        parse(MINIMAL).unwrap().to_toml()
+    );
 }
 
 #[test]
@@ -146,9 +197,13 @@ fn to_toml_of_the_spec_example_is_stable() {
 #[test]
 fn reading_a_missing_file_says_how_to_make_one() {
     let dir = tempfile::tempdir().unwrap();
-    let error = Manifest::from_path(&dir.path().join("bale.toml"), &Catalog::default(), &ParseOptions::default())
-        .unwrap_err()
-        .render(false);
+    let error = Manifest::from_path(
+        &dir.path().join("bale.toml"),
+        &Catalog::default(),
+        &ParseOptions::default(),
+    )
+    .unwrap_err()
+    .render(false);
     assert!(error.contains("bale init"), "{error}");
 }
 

@@ -79,8 +79,14 @@ mod tests {
         )
         .unwrap();
         let smtp = file.notice.smtp.unwrap();
-        assert_eq!(file.notice.webhook.unwrap().as_str(), "https://chat.example.org/hooks/bale");
-        assert_eq!((smtp.host.as_str(), smtp.port, smtp.starttls), ("smtp.example.org", 587, true));
+        assert_eq!(
+            file.notice.webhook.unwrap().as_str(),
+            "https://chat.example.org/hooks/bale"
+        );
+        assert_eq!(
+            (smtp.host.as_str(), smtp.port, smtp.starttls),
+            ("smtp.example.org", 587, true)
+        );
         assert_eq!(smtp.to, ["team@example.org"]);
         assert_eq!(smtp.username.as_deref(), Some("bale"));
     }
@@ -89,7 +95,9 @@ mod tests {
     fn an_empty_config_sends_nothing_and_a_misspelt_key_is_an_error() {
         let empty: NoticeConfig = toml::from_str("").unwrap();
         assert!(!empty.is_enabled());
-        let err = toml::from_str::<NoticeConfig>("webhok = \"http://x\"").unwrap_err().to_string();
+        let err = toml::from_str::<NoticeConfig>("webhok = \"http://x\"")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("webhok"), "{err}");
         assert!(toml::from_str::<NoticeConfig>("webhook = \"not a url\"").is_err());
     }

@@ -36,9 +36,15 @@ impl Notice {
 
     /// The e-mail body: the reason, the log's last lines and the link.
     pub fn text(&self) -> String {
-        let mut text = format!("Build {} of {}: {}.\n\n{}\n\n", self.build_id, self.coordinate, self.status, self.reason);
+        let mut text = format!(
+            "Build {} of {}: {}.\n\n{}\n\n",
+            self.build_id, self.coordinate, self.status, self.reason
+        );
         if !self.log_tail.is_empty() {
-            text.push_str(&format!("The last {} lines of the log:\n\n", self.log_tail.len()));
+            text.push_str(&format!(
+                "The last {} lines of the log:\n\n",
+                self.log_tail.len()
+            ));
             for line in &self.log_tail {
                 text.push_str("    ");
                 text.push_str(line);
@@ -46,7 +52,10 @@ impl Notice {
             }
             text.push('\n');
         }
-        text.push_str(&format!("The build, its whole log and its steps: {}\n", self.link));
+        text.push_str(&format!(
+            "The build, its whole log and its steps: {}\n",
+            self.link
+        ));
         text
     }
 }
@@ -79,7 +88,10 @@ mod tests {
             build_id: 42,
             status: "failed".into(),
             reason: "step `main` exited with status 2".into(),
-            log_tail: vec!["cc -o hello hello.c".into(), "hello.c:3: error: expected ';'".into()],
+            log_tail: vec![
+                "cc -o hello hello.c".into(),
+                "hello.c:3: error: expected ';'".into(),
+            ],
             link: "http://builder:7070/builds/42".into(),
             maintainer: None,
         }
@@ -99,7 +111,10 @@ mod tests {
     #[test]
     fn the_tail_survives_bytes_that_are_not_utf8_and_cuts_huge_lines() {
         let tail = log_tail(b"ok\n\xff\xfe broken\n");
-        assert_eq!(tail, vec!["ok".to_owned(), "\u{fffd}\u{fffd} broken".to_owned()]);
+        assert_eq!(
+            tail,
+            vec!["ok".to_owned(), "\u{fffd}\u{fffd} broken".to_owned()]
+        );
         let huge = log_tail("é".repeat(5000));
         assert_eq!(huge[0].chars().count(), 1001);
         assert!(huge[0].ends_with('…'));
@@ -110,7 +125,12 @@ mod tests {
         let notice = notice();
         assert_eq!(notice.subject(), "bale: acme:hello:1.2.0 build failed");
         let text = notice.text();
-        for part in ["Build 42 of acme:hello:1.2.0: failed", "step `main` exited with status 2", "    hello.c:3: error: expected ';'", "http://builder:7070/builds/42"] {
+        for part in [
+            "Build 42 of acme:hello:1.2.0: failed",
+            "step `main` exited with status 2",
+            "    hello.c:3: error: expected ';'",
+            "http://builder:7070/builds/42",
+        ] {
             assert!(text.contains(part), "{part} missing from\n{text}");
         }
     }
@@ -120,6 +140,16 @@ mod tests {
         let value = serde_json::to_value(notice()).unwrap();
         let mut keys: Vec<_> = value.as_object().unwrap().keys().cloned().collect();
         keys.sort();
-        assert_eq!(keys, ["build_id", "coordinate", "link", "log_tail", "reason", "status"]);
+        assert_eq!(
+            keys,
+            [
+                "build_id",
+                "coordinate",
+                "link",
+                "log_tail",
+                "reason",
+                "status"
+            ]
+        );
     }
 }

@@ -66,49 +66,97 @@ pub async fn send(config: &NoticeConfig, notice: &Notice) -> Result<Delivered, N
     if failures.is_empty() {
         Ok(delivered)
     } else {
-        Err(NoticeError::Undelivered { delivered, failures })
+        Err(NoticeError::Undelivered {
+            delivered,
+            failures,
+        })
     }
 }
 
 /// POSTs the notice as JSON to the webhook.
 async fn post(url: &url::Url, notice: &Notice) -> Result<(), NoticeError> {
-    let fail = |reason: String| NoticeError::Webhook { url: url.to_string(), reason };
-    let client = reqwest::Client::builder().timeout(TIMEOUT).build().map_err(|e| fail(e.to_string()))?;
-    let body = WebhookBody { notice, text: format!("{}: {}", notice.subject(), notice.reason) };
-    let response = client.post(url.clone()).json(&body).send().await.map_err(|e| fail(error_chain(&e)))?;
+    let fail = |reason: String| NoticeError::Webhook {
+        url: url.to_string(),
+        reason,
+    };
+    let client = reqwest::Client::builder()
+        .timeout(TIMEOUT)
+        .build()
+        .map_err(|e| fail(e.to_string()))?;
+    let body = WebhookBody {
+        notice,
+        text: format!("{}: {}", notice.subject(), notice.reason),
+    };
+    let response = client
+        .post(url.clone())
+        .json(&body)
+        .send()
+        .await
+        .map_err(|e| fail(error_chain(&e)))?;
     let status = response.status();
     if status.is_success() {
         return Ok(());
     }
     let text = response.text().await.unwrap_or_default();
     let said: String = text.chars().take(200).collect();
-    Err(fail(format!("it answered {status}{}", if said.trim().is_empty() { String::new() } else { format!(": {}", said.trim()) })))
+    Err(fail(format!(
+        "it answered {status}{}",
+        if said.trim().is_empty() {
+            String::new()
+        } else {
+            format!(": {}", said.trim())
+        }
+    )))
 }
 
 /// Mails the notice to the configured addresses and the package's maintainer.
 async fn mail(smtp: &SmtpConfig, notice: &Notice) -> Result<(), NoticeError> {
     let message = message(smtp, notice)?;
-    let fail = |reason: String| NoticeError::Email { host: smtp.host.clone(), port: smtp.port, reason };
+    let fail = |reason: String| NoticeError::Email {
+        host: smtp.host.clone(),
+        port: smtp.port,
+        reason,
+    };
     let builder = if smtp.starttls {
-        AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host).map_err(|e| fail(error_chain(&e)))?
+        AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host)
+            .map_err(|e| fail(error_chain(&e)))?
     } else {
         AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)
     };
     let mut builder = builder.port(smtp.port).timeout(Some(TIMEOUT));
     if let Some(username) = &smtp.username {
-        builder = builder.credentials(Credentials::new(username.clone(), smtp.password.clone().unwrap_or_default()));
+        builder = builder.credentials(Credentials::new(
+            username.clone(),
+            smtp.password.clone().unwrap_or_default(),
+        ));
     }
-    builder.build().send(message).await.map(drop).map_err(|e| fail(error_chain(&e)))
+    builder
+        .build()
+        .send(message)
+        .await
+        .map(drop)
+        .map_err(|e| fail(error_chain(&e)))
 }
 
 /// The e-mail: plain text, from the configured sender to `to` and the maintainer.
 fn message(smtp: &SmtpConfig, notice: &Notice) -> Result<Message, NoticeError> {
     let mailbox = |address: &str| {
-        address.parse::<Mailbox>().map_err(|e| NoticeError::Address { address: address.to_owned(), reason: e.to_string() })
+        address
+            .parse::<Mailbox>()
+            .map_err(|e| NoticeError::Address {
+                address: address.to_owned(),
+                reason: e.to_string(),
+            })
     };
-    let mut builder = Message::builder().from(mailbox(&smtp.from)?).subject(notice.subject());
+    let mut builder = Message::builder()
+        .from(mailbox(&smtp.from)?)
+        .subject(notice.subject());
     let mut recipients: Vec<&str> = smtp.to.iter().map(String::as_str).collect();
-    if let Some(maintainer) = notice.maintainer.as_deref().filter(|m| !m.trim().is_empty()) {
+    if let Some(maintainer) = notice
+        .maintainer
+        .as_deref()
+        .filter(|m| !m.trim().is_empty())
+    {
         recipients.push(maintainer);
     }
     if recipients.is_empty() {
@@ -120,7 +168,10 @@ fn message(smtp: &SmtpConfig, notice: &Notice) -> Result<Message, NoticeError> {
     builder
         .header(ContentType::TEXT_PLAIN)
         .body(notice.text())
-        .map_err(|e| NoticeError::Address { address: smtp.from.clone(), reason: e.to_string() })
+        .map_err(|e| NoticeError::Address {
+            address: smtp.from.clone(),
+            reason: e.to_string(),
+        })
 }
 
 /// An error and its causes on one line: the outermost alone often says only "error sending request".

@@ -47,7 +47,11 @@ async fn receiver(status: StatusCode) -> (url::Url, Arc<Mutex<Vec<serde_json::Va
 
 /// A port nothing listens on.
 fn closed_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// aiosmtpd writing each message it accepts into a Maildir; killed on drop.
@@ -83,18 +87,34 @@ impl SmtpServer {
         let maildir = tmp.path().join("mail");
         let port = closed_port();
         let child = Command::new("python3")
-            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+            .args([
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{port}"),
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+            ])
             .arg(&maildir)
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
-        let server = SmtpServer { port, maildir, child, _tmp: tmp };
+        let server = SmtpServer {
+            port,
+            maildir,
+            child,
+            _tmp: tmp,
+        };
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         // Readiness, not timing: the bound only stops a broken setup from hanging the test.
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect(addr).is_err() {
-            assert!(Instant::now() < deadline, "aiosmtpd did not start listening on {addr}");
+            assert!(
+                Instant::now() < deadline,
+                "aiosmtpd did not start listening on {addr}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         Some(server)
@@ -120,7 +140,9 @@ impl SmtpServer {
 
 fn read_dir(dir: &Path) -> Vec<String> {
     match std::fs::read_dir(dir) {
-        Ok(entries) => entries.map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap()).collect(),
+        Ok(entries) => entries
+            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+            .collect(),
         Err(_) => Vec::new(),
     }
 }
@@ -129,15 +151,27 @@ fn read_dir(dir: &Path) -> Vec<String> {
 fn split_message(raw: &str) -> (String, String) {
     let raw = raw.replace("\r\n", "\n");
     let (head, body) = raw.split_once("\n\n").unwrap();
-    (head.replace("\n ", " ").replace("\n\t", " "), body.to_owned())
+    (
+        head.replace("\n ", " ").replace("\n\t", " "),
+        body.to_owned(),
+    )
 }
 
 #[tokio::test]
 async fn a_webhook_receives_the_notice_as_json() {
     let (url, seen) = receiver(StatusCode::OK).await;
-    let config = NoticeConfig { webhook: Some(url), smtp: None };
+    let config = NoticeConfig {
+        webhook: Some(url),
+        smtp: None,
+    };
     let delivered = send(&config, &notice()).await.unwrap();
-    assert_eq!(delivered, Delivered { webhook: true, email: false });
+    assert_eq!(
+        delivered,
+        Delivered {
+            webhook: true,
+            email: false
+        }
+    );
     let seen = seen.lock().unwrap();
     assert_eq!(seen.len(), 1);
     let body = &seen[0];
@@ -148,56 +182,119 @@ async fn a_webhook_receives_the_notice_as_json() {
     assert_eq!(body["link"], "http://127.0.0.1:7070/builds/42");
     let tail = body["log_tail"].as_array().unwrap();
     assert_eq!(tail.len(), 50);
-    assert_eq!((tail[0].as_str(), tail[49].as_str()), (Some("step main: line 31"), Some("step main: line 80")));
-    assert_eq!(body["text"], "bale: acme:hello:1.2.0 build failed: step `main` exited with status 2");
+    assert_eq!(
+        (tail[0].as_str(), tail[49].as_str()),
+        (Some("step main: line 31"), Some("step main: line 80"))
+    );
+    assert_eq!(
+        body["text"],
+        "bale: acme:hello:1.2.0 build failed: step `main` exited with status 2"
+    );
 }
 
 #[tokio::test]
 async fn a_webhook_that_answers_an_error_is_reported_with_its_status() {
     let (url, _) = receiver(StatusCode::INTERNAL_SERVER_ERROR).await;
-    let config = NoticeConfig { webhook: Some(url), smtp: None };
-    let Err(NoticeError::Undelivered { delivered, failures }) = send(&config, &notice()).await else {
+    let config = NoticeConfig {
+        webhook: Some(url),
+        smtp: None,
+    };
+    let Err(NoticeError::Undelivered {
+        delivered,
+        failures,
+    }) = send(&config, &notice()).await
+    else {
         panic!("a 500 counted as delivered")
     };
     assert_eq!(delivered, Delivered::default());
     let text = failures[0].to_string();
-    assert!(text.contains("500") && text.contains("receiver says no"), "{text}");
+    assert!(
+        text.contains("500") && text.contains("receiver says no"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
 async fn nothing_configured_sends_nothing_and_succeeds() {
-    assert_eq!(send(&NoticeConfig::default(), &notice()).await.unwrap(), Delivered::default());
+    assert_eq!(
+        send(&NoticeConfig::default(), &notice()).await.unwrap(),
+        Delivered::default()
+    );
 }
 
 #[tokio::test]
 async fn an_smtp_server_receives_the_mail_with_subject_reason_tail_and_link() {
-    let Some(smtp) = SmtpServer::start() else { return };
-    let config = NoticeConfig { webhook: None, smtp: Some(smtp.config()) };
+    let Some(smtp) = SmtpServer::start() else {
+        return;
+    };
+    let config = NoticeConfig {
+        webhook: None,
+        smtp: Some(smtp.config()),
+    };
     let delivered = send(&config, &notice()).await.unwrap();
-    assert_eq!(delivered, Delivered { webhook: false, email: true });
+    assert_eq!(
+        delivered,
+        Delivered {
+            webhook: false,
+            email: true
+        }
+    );
     let messages = smtp.messages();
     assert_eq!(messages.len(), 1, "{messages:?}");
     let (head, body) = split_message(&messages[0]);
-    assert!(head.contains("Subject: bale: acme:hello:1.2.0 build failed"), "{head}");
-    assert!(head.contains("To: team@example.org, \"Jane Doe\" <jane@example.org>"), "{head}");
-    assert!(head.contains("From: bale <bale@builder.example.org>"), "{head}");
+    assert!(
+        head.contains("Subject: bale: acme:hello:1.2.0 build failed"),
+        "{head}"
+    );
+    assert!(
+        head.contains("To: team@example.org, \"Jane Doe\" <jane@example.org>"),
+        "{head}"
+    );
+    assert!(
+        head.contains("From: bale <bale@builder.example.org>"),
+        "{head}"
+    );
     assert!(body.contains("step `main` exited with status 2"), "{body}");
     assert!(body.contains("The last 50 lines of the log:"), "{body}");
-    assert!(body.contains("    step main: line 80\n") && !body.contains("line 30\n"), "{body}");
+    assert!(
+        body.contains("    step main: line 80\n") && !body.contains("line 30\n"),
+        "{body}"
+    );
     assert!(body.contains("http://127.0.0.1:7070/builds/42"), "{body}");
 }
 
 #[tokio::test]
 async fn a_dead_webhook_does_not_stop_the_mail() {
-    let Some(smtp) = SmtpServer::start() else { return };
-    let dead: url::Url = format!("http://127.0.0.1:{}/hook", closed_port()).parse().unwrap();
-    let config = NoticeConfig { webhook: Some(dead), smtp: Some(smtp.config()) };
-    let Err(NoticeError::Undelivered { delivered, failures }) = send(&config, &notice()).await else {
+    let Some(smtp) = SmtpServer::start() else {
+        return;
+    };
+    let dead: url::Url = format!("http://127.0.0.1:{}/hook", closed_port())
+        .parse()
+        .unwrap();
+    let config = NoticeConfig {
+        webhook: Some(dead),
+        smtp: Some(smtp.config()),
+    };
+    let Err(NoticeError::Undelivered {
+        delivered,
+        failures,
+    }) = send(&config, &notice()).await
+    else {
         panic!("a dead webhook counted as delivered")
     };
-    assert_eq!(delivered, Delivered { webhook: false, email: true });
+    assert_eq!(
+        delivered,
+        Delivered {
+            webhook: false,
+            email: true
+        }
+    );
     assert_eq!(failures.len(), 1);
-    assert!(matches!(&failures[0], NoticeError::Webhook { .. }), "{:?}", failures[0]);
+    assert!(
+        matches!(&failures[0], NoticeError::Webhook { .. }),
+        "{:?}",
+        failures[0]
+    );
     assert_eq!(smtp.messages().len(), 1);
 }
 
@@ -213,15 +310,39 @@ async fn a_dead_smtp_server_does_not_stop_the_webhook() {
         password: None,
         starttls: false,
     };
-    let config = NoticeConfig { webhook: Some(url), smtp: Some(smtp) };
-    let Err(NoticeError::Undelivered { delivered, failures }) = send(&config, &notice()).await else {
+    let config = NoticeConfig {
+        webhook: Some(url),
+        smtp: Some(smtp),
+    };
+    let Err(NoticeError::Undelivered {
+        delivered,
+        failures,
+    }) = send(&config, &notice()).await
+    else {
         panic!("a dead SMTP server counted as delivered")
     };
-    assert_eq!(delivered, Delivered { webhook: true, email: false });
-    assert!(matches!(&failures[0], NoticeError::Email { .. }), "{:?}", failures[0]);
+    assert_eq!(
+        delivered,
+        Delivered {
+            webhook: true,
+            email: false
+        }
+    );
+    assert!(
+        matches!(&failures[0], NoticeError::Email { .. }),
+        "{:?}",
+        failures[0]
+    );
     assert_eq!(seen.lock().unwrap().len(), 1);
-    let text = NoticeError::Undelivered { delivered, failures }.to_string();
-    assert!(text.contains("mailing the notice through 127.0.0.1"), "{text}");
+    let text = NoticeError::Undelivered {
+        delivered,
+        failures,
+    }
+    .to_string();
+    assert!(
+        text.contains("mailing the notice through 127.0.0.1"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -238,8 +359,19 @@ async fn a_bad_address_fails_only_the_mail_and_names_the_address() {
         password: None,
         starttls: false,
     };
-    let config = NoticeConfig { webhook: Some(url), smtp: Some(smtp) };
-    let Err(NoticeError::Undelivered { failures, .. }) = send(&config, &notice).await else { panic!("sent") };
-    assert!(failures[0].to_string().contains("`not an address` is not an e-mail address"), "{}", failures[0]);
+    let config = NoticeConfig {
+        webhook: Some(url),
+        smtp: Some(smtp),
+    };
+    let Err(NoticeError::Undelivered { failures, .. }) = send(&config, &notice).await else {
+        panic!("sent")
+    };
+    assert!(
+        failures[0]
+            .to_string()
+            .contains("`not an address` is not an e-mail address"),
+        "{}",
+        failures[0]
+    );
     assert_eq!(seen.lock().unwrap().len(), 1);
 }

@@ -33,7 +33,9 @@ pub fn parse_hosts(text: &str) -> Result<Vec<Host>, RemoteError> {
         check(entry)?;
         let host = Host(entry.to_owned());
         if hosts.contains(&host) {
-            return Err(RemoteError::DuplicateHost { host: entry.to_owned() });
+            return Err(RemoteError::DuplicateHost {
+                host: entry.to_owned(),
+            });
         }
         hosts.push(host);
     }
@@ -44,7 +46,12 @@ pub fn parse_hosts(text: &str) -> Result<Vec<Host>, RemoteError> {
 }
 
 fn check(entry: &str) -> Result<(), RemoteError> {
-    let bad = |reason| Err(RemoteError::BadHost { host: entry.to_owned(), reason });
+    let bad = |reason| {
+        Err(RemoteError::BadHost {
+            host: entry.to_owned(),
+            reason,
+        })
+    };
     // ssh would read a leading dash as one of its own options.
     if entry.starts_with('-') {
         return bad("a host cannot start with `-`");
@@ -63,12 +70,19 @@ mod tests {
     use super::*;
 
     fn names(text: &str) -> Vec<String> {
-        parse_hosts(text).expect("hosts").iter().map(|h| h.to_string()).collect()
+        parse_hosts(text)
+            .expect("hosts")
+            .iter()
+            .map(|h| h.to_string())
+            .collect()
     }
 
     #[test]
     fn hosts_are_split_on_commas_and_trimmed_in_order() {
-        assert_eq!(names("web2, web1,deploy@db:22 ,ssh://u@h:2222,"), ["web2", "web1", "deploy@db:22", "ssh://u@h:2222"]);
+        assert_eq!(
+            names("web2, web1,deploy@db:22 ,ssh://u@h:2222,"),
+            ["web2", "web1", "deploy@db:22", "ssh://u@h:2222"]
+        );
     }
 
     #[test]

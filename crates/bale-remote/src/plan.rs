@@ -24,14 +24,20 @@ pub struct Ssh {
 impl Ssh {
     /// Plain `ssh` from `PATH`.
     pub fn system() -> Ssh {
-        Ssh { program: "ssh".to_owned(), args: Vec::new() }
+        Ssh {
+            program: "ssh".to_owned(),
+            args: Vec::new(),
+        }
     }
 
     /// A command line such as `ssh -F /etc/bale/ssh_config`: words split on whitespace.
     pub fn from_command(text: &str) -> Result<Ssh, RemoteError> {
         let mut words = text.split_whitespace().map(str::to_owned);
         let program = words.next().ok_or(RemoteError::EmptySsh)?;
-        Ok(Ssh { program, args: words.collect() })
+        Ok(Ssh {
+            program,
+            args: words.collect(),
+        })
     }
 
     /// The program run.
@@ -74,9 +80,15 @@ pub struct RemoteDeploy {
 impl RemoteDeploy {
     /// The forward a repository on the local loopback needs, checking the URL.
     pub fn forward(&self) -> Result<Option<Forward>, RemoteError> {
-        let Some(text) = &self.repo else { return Ok(None) };
-        let bad = |reason: &str| RemoteError::BadRepo { url: text.clone(), reason: reason.to_owned() };
-        let url = url::Url::parse(text).map_err(|e| bad(&format!("{e}; give a URL such as http://repo.example:7070")))?;
+        let Some(text) = &self.repo else {
+            return Ok(None);
+        };
+        let bad = |reason: &str| RemoteError::BadRepo {
+            url: text.clone(),
+            reason: reason.to_owned(),
+        };
+        let url = url::Url::parse(text)
+            .map_err(|e| bad(&format!("{e}; give a URL such as http://repo.example:7070")))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(bad("only http and https repositories can be used"));
         }
@@ -89,7 +101,9 @@ impl RemoteDeploy {
         if !loopback {
             return Ok(None);
         }
-        let port = url.port_or_known_default().ok_or_else(|| bad("the URL has no port"))?;
+        let port = url
+            .port_or_known_default()
+            .ok_or_else(|| bad("the URL has no port"))?;
         Ok(Some(Forward { port }))
     }
 
@@ -99,7 +113,10 @@ impl RemoteDeploy {
         let mut script = "exec 2>&1; ".to_owned();
         script += &match &self.bale {
             RemoteBale::SameAsLocal(path) => {
-                format!("b={}; [ -x \"$b\" ] || b=bale; ", quote(&path.to_string_lossy()))
+                format!(
+                    "b={}; [ -x \"$b\" ] || b=bale; ",
+                    quote(&path.to_string_lossy())
+                )
             }
             RemoteBale::Given(path) => format!("b={}; ", quote(path)),
         };
@@ -111,7 +128,10 @@ impl RemoteDeploy {
         if self.allow_unsigned {
             script.push_str(" --allow-unsigned");
         }
-        script.push_str(&format!(" && exec \"$b\" deploy {} {coordinate}", quote(&self.app)));
+        script.push_str(&format!(
+            " && exec \"$b\" deploy {} {coordinate}",
+            quote(&self.app)
+        ));
         if !self.env.is_empty() {
             script.push_str(" --env-file -");
         }
@@ -186,17 +206,32 @@ mod tests {
     #[test]
     fn variables_go_on_standard_input_not_on_the_command_line() {
         let p = plan(None);
-        let line = p.ssh_command(&Ssh::system(), &host()).expect("command").join(" ");
-        assert!(!line.contains("GREETING") && !line.contains("hi there"), "{line}");
-        assert_eq!(p.env_input().expect("input").as_deref(), Some(&b"GREETING=hi there\n"[..]));
-        let none = RemoteDeploy { env: Vec::new(), ..plan(None) };
+        let line = p
+            .ssh_command(&Ssh::system(), &host())
+            .expect("command")
+            .join(" ");
+        assert!(
+            !line.contains("GREETING") && !line.contains("hi there"),
+            "{line}"
+        );
+        assert_eq!(
+            p.env_input().expect("input").as_deref(),
+            Some(&b"GREETING=hi there\n"[..])
+        );
+        let none = RemoteDeploy {
+            env: Vec::new(),
+            ..plan(None)
+        };
         assert_eq!(none.env_input().expect("input"), None);
         assert!(!none.script().contains("--env-file"));
     }
 
     #[test]
     fn a_variable_with_a_line_break_is_refused_naming_it() {
-        let p = RemoteDeploy { env: vec![("MOTD".into(), "two\nlines".into())], ..plan(None) };
+        let p = RemoteDeploy {
+            env: vec![("MOTD".into(), "two\nlines".into())],
+            ..plan(None)
+        };
         let err = p.env_input().expect_err("refused").to_string();
         assert!(err.contains("MOTD") && err.contains("line break"), "{err}");
     }
@@ -214,13 +249,25 @@ mod tests {
     fn the_local_bale_path_falls_back_to_bale_on_the_host_path() {
         let mut p = plan(None);
         p.bale = RemoteBale::SameAsLocal("/usr/local/bin/bale".into());
-        assert!(p.script().starts_with("exec 2>&1; b=/usr/local/bin/bale; [ -x \"$b\" ] || b=bale; \"$b\" install"), "{}", p.script());
+        assert!(
+            p.script().starts_with(
+                "exec 2>&1; b=/usr/local/bin/bale; [ -x \"$b\" ] || b=bale; \"$b\" install"
+            ),
+            "{}",
+            p.script()
+        );
     }
 
     #[test]
     fn a_loopback_repository_is_forwarded_to_the_same_port_on_the_host() {
-        for url in ["http://127.0.0.1:7070", "http://localhost:7070/", "http://[::1]:7070"] {
-            let line = plan(Some(url)).ssh_command(&Ssh::system(), &host()).expect("command");
+        for url in [
+            "http://127.0.0.1:7070",
+            "http://localhost:7070/",
+            "http://[::1]:7070",
+        ] {
+            let line = plan(Some(url))
+                .ssh_command(&Ssh::system(), &host())
+                .expect("command");
             let r = line.iter().position(|a| a == "-R").expect("a forward");
             assert_eq!(line[r + 1], "7070:127.0.0.1:7070", "{url}");
             assert!(line.contains(&"ExitOnForwardFailure=yes".to_owned()));
@@ -229,7 +276,9 @@ mod tests {
 
     #[test]
     fn a_repository_elsewhere_is_not_forwarded() {
-        let line = plan(Some("https://repo.example")).ssh_command(&Ssh::system(), &host()).expect("command");
+        let line = plan(Some("https://repo.example"))
+            .ssh_command(&Ssh::system(), &host())
+            .expect("command");
         assert!(!line.contains(&"-R".to_owned()));
     }
 
@@ -252,6 +301,9 @@ mod tests {
 
     #[test]
     fn an_empty_ssh_command_is_refused() {
-        assert!(matches!(Ssh::from_command("  "), Err(RemoteError::EmptySsh)));
+        assert!(matches!(
+            Ssh::from_command("  "),
+            Err(RemoteError::EmptySsh)
+        ));
     }
 }

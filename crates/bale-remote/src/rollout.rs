@@ -61,7 +61,11 @@ impl HostResult {
 
     /// The last non-empty output line, e.g. the `Deployed …` status or the error.
     pub fn last_line(&self) -> Option<&str> {
-        self.output.iter().rev().map(|l| l.trim()).find(|l| !l.is_empty())
+        self.output
+            .iter()
+            .rev()
+            .map(|l| l.trim())
+            .find(|l| !l.is_empty())
     }
 }
 
@@ -75,7 +79,10 @@ pub fn roll_out(
     order: Order,
     progress: &(dyn Fn(&Host, &str) + Sync),
 ) -> Result<Vec<HostResult>, RemoteError> {
-    let commands = hosts.iter().map(|h| plan.ssh_command(ssh, h)).collect::<Result<Vec<_>, _>>()?;
+    let commands = hosts
+        .iter()
+        .map(|h| plan.ssh_command(ssh, h))
+        .collect::<Result<Vec<_>, _>>()?;
     let input = plan.env_input()?;
     let input = input.as_deref();
     let results = match order {
@@ -91,7 +98,10 @@ pub fn roll_out(
                 .map(|(handle, host)| {
                     handle.join().unwrap_or_else(|_| HostResult {
                         host: host.clone(),
-                        outcome: Outcome::Failed { code: None, reason: "bale's thread for this host panicked".into() },
+                        outcome: Outcome::Failed {
+                            code: None,
+                            reason: "bale's thread for this host panicked".into(),
+                        },
                         output: Vec::new(),
                         elapsed: Duration::ZERO,
                     })
@@ -121,7 +131,12 @@ pub fn roll_out(
 
 /// Runs one host's ssh command with `input` on its standard input,
 /// streaming and keeping its output.
-fn run_one(host: &Host, line: &[String], input: Option<&[u8]>, progress: &(dyn Fn(&Host, &str) + Sync)) -> HostResult {
+fn run_one(
+    host: &Host,
+    line: &[String],
+    input: Option<&[u8]>,
+    progress: &(dyn Fn(&Host, &str) + Sync),
+) -> HostResult {
     let started = Instant::now();
     let failed = |reason: String, output: Vec<String>| HostResult {
         host: host.clone(),
@@ -131,13 +146,25 @@ fn run_one(host: &Host, line: &[String], input: Option<&[u8]>, progress: &(dyn F
     };
     let mut child = match Command::new(&line[0])
         .args(&line[1..])
-        .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
     {
         Ok(child) => child,
-        Err(e) => return failed(format!("could not run `{}`: {e}; is the ssh client installed?", line[0]), Vec::new()),
+        Err(e) => {
+            return failed(
+                format!(
+                    "could not run `{}`: {e}; is the ssh client installed?",
+                    line[0]
+                ),
+                Vec::new(),
+            )
+        }
     };
     let stdin = child.stdin.take();
     let kept = Mutex::new(VecDeque::with_capacity(KEPT_LINES));
@@ -151,8 +178,14 @@ fn run_one(host: &Host, line: &[String], input: Option<&[u8]>, progress: &(dyn F
             kept.push_back(text);
         }
     };
-    let stdout = child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>);
-    let stderr = child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>);
+    let stdout = child
+        .stdout
+        .take()
+        .map(|s| Box::new(s) as Box<dyn Read + Send>);
+    let stderr = child
+        .stderr
+        .take()
+        .map(|s| Box::new(s) as Box<dyn Read + Send>);
     std::thread::scope(|scope| {
         if let (Some(input), Some(mut stdin)) = (input, stdin) {
             // Written while the output is read, and closed, so the host's
@@ -167,7 +200,10 @@ fn run_one(host: &Host, line: &[String], input: Option<&[u8]>, progress: &(dyn F
         }
     });
     let status = child.wait();
-    let output: Vec<String> = kept.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner()).into();
+    let output: Vec<String> = kept
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .into();
     let status = match status {
         Ok(status) => status,
         Err(e) => return failed(format!("waiting for ssh failed: {e}"), output),
@@ -180,12 +216,24 @@ fn run_one(host: &Host, line: &[String], input: Option<&[u8]>, progress: &(dyn F
         },
         Some(127) => Outcome::Failed {
             code: Some(127),
-            reason: "bale was not found on the host; install it there or give --remote-bale PATH".into(),
+            reason: "bale was not found on the host; install it there or give --remote-bale PATH"
+                .into(),
         },
-        Some(code) => Outcome::Failed { code: Some(code), reason: format!("the deploy on the host failed (exit {code})") },
-        None => Outcome::Failed { code: None, reason: "ssh was killed by a signal".into() },
+        Some(code) => Outcome::Failed {
+            code: Some(code),
+            reason: format!("the deploy on the host failed (exit {code})"),
+        },
+        None => Outcome::Failed {
+            code: None,
+            reason: "ssh was killed by a signal".into(),
+        },
     };
-    HostResult { host: host.clone(), outcome, output, elapsed: started.elapsed() }
+    HostResult {
+        host: host.clone(),
+        outcome,
+        output,
+        elapsed: started.elapsed(),
+    }
 }
 
 #[cfg(test)]
@@ -209,7 +257,8 @@ mod tests {
             let write = |name: &str, text: &str| {
                 let path = dir.path().join(name);
                 std::fs::write(&path, text).expect("write");
-                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+                    .expect("chmod");
             };
             write(
                 "ssh",
@@ -239,14 +288,19 @@ mod tests {
                 keep: None,
                 wait: false,
                 allow_unsigned: false,
-                bale: RemoteBale::Given(self.dir.path().join("bale").to_string_lossy().into_owned()),
+                bale: RemoteBale::Given(
+                    self.dir.path().join("bale").to_string_lossy().into_owned(),
+                ),
             }
         }
 
         fn log(&self) -> Vec<String> {
             let path: &Path = &self.dir.path().join("log");
-            let mut lines: Vec<String> =
-                std::fs::read_to_string(path).unwrap_or_default().lines().map(str::to_owned).collect();
+            let mut lines: Vec<String> = std::fs::read_to_string(path)
+                .unwrap_or_default()
+                .lines()
+                .map(str::to_owned)
+                .collect();
             lines.sort();
             lines
         }
@@ -258,23 +312,46 @@ mod tests {
     fn a_parallel_deploy_runs_every_host_and_reports_each() {
         let fakes = Fakes::new();
         let hosts = parse_hosts("a,bad,c").expect("hosts");
-        let results = roll_out(&hosts, &fakes.plan(), &fakes.ssh(), Order::Parallel, &quiet).expect("rollout");
+        let results = roll_out(&hosts, &fakes.plan(), &fakes.ssh(), Order::Parallel, &quiet)
+            .expect("rollout");
         let outcomes: Vec<bool> = results.iter().map(HostResult::deployed).collect();
         assert_eq!(outcomes, [true, false, true]);
         assert_eq!(results[0].last_line(), Some("deploy on a"));
         assert_eq!(results[1].last_line(), Some("health check failed"));
-        assert_eq!(fakes.log(), ["a deploy", "a install", "bad deploy", "bad install", "c deploy", "c install"]);
+        assert_eq!(
+            fakes.log(),
+            [
+                "a deploy",
+                "a install",
+                "bad deploy",
+                "bad install",
+                "c deploy",
+                "c install"
+            ]
+        );
     }
 
     #[test]
     fn a_rolling_deploy_stops_at_the_first_failure_and_leaves_later_hosts_alone() {
         let fakes = Fakes::new();
         let hosts = parse_hosts("a,bad,c").expect("hosts");
-        let results = roll_out(&hosts, &fakes.plan(), &fakes.ssh(), Order::Rolling, &quiet).expect("rollout");
+        let results =
+            roll_out(&hosts, &fakes.plan(), &fakes.ssh(), Order::Rolling, &quiet).expect("rollout");
         assert!(results[0].deployed());
-        assert!(matches!(results[1].outcome, Outcome::Failed { code: Some(1), .. }));
-        assert_eq!(results[2].outcome, Outcome::NotAttempted { stopped_at: hosts[1].clone() });
-        assert_eq!(fakes.log(), ["a deploy", "a install", "bad deploy", "bad install"]);
+        assert!(matches!(
+            results[1].outcome,
+            Outcome::Failed { code: Some(1), .. }
+        ));
+        assert_eq!(
+            results[2].outcome,
+            Outcome::NotAttempted {
+                stopped_at: hosts[1].clone()
+            }
+        );
+        assert_eq!(
+            fakes.log(),
+            ["a deploy", "a install", "bad deploy", "bad install"]
+        );
     }
 
     #[test]
@@ -282,11 +359,24 @@ mod tests {
         let fakes = Fakes::new();
         let hosts = parse_hosts("a,c").expect("hosts");
         let seen = Mutex::new(Vec::new());
-        let progress = |h: &Host, line: &str| seen.lock().expect("lock").push(format!("{h}: {line}"));
-        roll_out(&hosts, &fakes.plan(), &fakes.ssh(), Order::Rolling, &progress).expect("rollout");
+        let progress =
+            |h: &Host, line: &str| seen.lock().expect("lock").push(format!("{h}: {line}"));
+        roll_out(
+            &hosts,
+            &fakes.plan(),
+            &fakes.ssh(),
+            Order::Rolling,
+            &progress,
+        )
+        .expect("rollout");
         assert_eq!(
             seen.into_inner().expect("lock"),
-            ["a: install on a", "a: deploy on a", "c: install on c", "c: deploy on c"]
+            [
+                "a: install on a",
+                "a: deploy on a",
+                "c: install on c",
+                "c: deploy on c"
+            ]
         );
     }
 
@@ -295,7 +385,8 @@ mod tests {
         let fakes = Fakes::new();
         let hosts = parse_hosts("a").expect("hosts");
         let ssh = Ssh::from_command("/nonexistent/ssh").expect("ssh");
-        let results = roll_out(&hosts, &fakes.plan(), &ssh, Order::Parallel, &quiet).expect("rollout");
+        let results =
+            roll_out(&hosts, &fakes.plan(), &ssh, Order::Parallel, &quiet).expect("rollout");
         match &results[0].outcome {
             Outcome::Failed { reason, .. } => assert!(reason.contains("ssh client"), "{reason}"),
             other => panic!("{other:?}"),

@@ -3,7 +3,9 @@
 /// `word` as one argument of a `sh` command line.
 pub(crate) fn quote(word: &str) -> String {
     let plain = !word.is_empty()
-        && word.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c));
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c));
     if plain {
         word.to_owned()
     } else {

@@ -49,15 +49,28 @@ pub enum Stored {
 /// Claims the package's coordinate, writes signature and index first and the
 /// archive last (whoever sees the archive also finds its signature, on a
 /// static mirror too), then marks it stored.
-pub async fn store_package(storage: &Storage, db: &Database, package: &VerifiedPackage<'_>) -> Result<Stored, RepoError> {
-    let index_json = package.index.to_json().map_err(|e| RepoError::Internal(e.to_string()))?;
+pub async fn store_package(
+    storage: &Storage,
+    db: &Database,
+    package: &VerifiedPackage<'_>,
+) -> Result<Stored, RepoError> {
+    let index_json = package
+        .index
+        .to_json()
+        .map_err(|e| RepoError::Internal(e.to_string()))?;
     let record = new_package(package, &index_json)?;
     let coordinate = package.coordinate;
     let claimed = match packages::claim(db, &record).await? {
         Claim::Claimed => true,
-        Claim::Existing(existing) if existing.digest != package.digest => return Ok(Stored::Conflict(existing)),
+        Claim::Existing(existing) if existing.digest != package.digest => {
+            return Ok(Stored::Conflict(existing))
+        }
         Claim::Existing(existing)
-            if existing.stored && storage.head(&key(coordinate, PackageFile::Archive)).await?.is_some() =>
+            if existing.stored
+                && storage
+                    .head(&key(coordinate, PackageFile::Archive))
+                    .await?
+                    .is_some() =>
         {
             return Ok(Stored::Unchanged(existing))
         }
@@ -76,13 +89,29 @@ pub async fn store_package(storage: &Storage, db: &Database, package: &VerifiedP
     Ok(if claimed { Stored::New } else { Stored::Again })
 }
 
-async fn write_objects(storage: &Storage, package: &VerifiedPackage<'_>, index_json: Vec<u8>) -> Result<(), RepoError> {
+async fn write_objects(
+    storage: &Storage,
+    package: &VerifiedPackage<'_>,
+    index_json: Vec<u8>,
+) -> Result<(), RepoError> {
     let coordinate = package.coordinate;
     if let Some(text) = package.signature {
-        storage.put_bytes(&key(coordinate, PackageFile::Signature), Bytes::from(text.to_owned())).await?;
+        storage
+            .put_bytes(
+                &key(coordinate, PackageFile::Signature),
+                Bytes::from(text.to_owned()),
+            )
+            .await?;
     }
-    storage.put_bytes(&key(coordinate, PackageFile::Index), Bytes::from(index_json)).await?;
-    storage.put_file(&key(coordinate, PackageFile::Archive), package.archive).await
+    storage
+        .put_bytes(
+            &key(coordinate, PackageFile::Index),
+            Bytes::from(index_json),
+        )
+        .await?;
+    storage
+        .put_file(&key(coordinate, PackageFile::Archive), package.archive)
+        .await
 }
 
 /// The database record: identity, digest, and the files search needs.
@@ -94,7 +123,10 @@ fn new_package(package: &VerifiedPackage<'_>, index_json: &[u8]) -> Result<NewPa
         .filter(|f| f.entry_type == EntryType::File)
         .map(|f| NewFile {
             path: f.path.clone(),
-            class: f.class.and_then(|c| serde_json::to_value(c).ok()).and_then(|v| v.as_str().map(str::to_owned)),
+            class: f
+                .class
+                .and_then(|c| serde_json::to_value(c).ok())
+                .and_then(|v| v.as_str().map(str::to_owned)),
             sha256: f.sha256.clone(),
             needed: f.elf.as_ref().map(|e| e.needed.clone()).unwrap_or_default(),
         })
@@ -108,7 +140,8 @@ fn new_package(package: &VerifiedPackage<'_>, index_json: &[u8]) -> Result<NewPa
         digest: package.digest.to_owned(),
         size: package.size,
         key_id: package.key_id.map(str::to_owned),
-        index_json: String::from_utf8(index_json.to_vec()).map_err(|e| RepoError::Internal(e.to_string()))?,
+        index_json: String::from_utf8(index_json.to_vec())
+            .map_err(|e| RepoError::Internal(e.to_string()))?,
         files,
     })
 }

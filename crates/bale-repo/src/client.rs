@@ -10,10 +10,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine;
 use bale_archive::{Index, Limits};
 use bale_coordinate::Coordinate;
 use bale_sign::{Keyring, Signature};
+use base64::Engine;
 use futures::StreamExt;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
@@ -100,20 +100,35 @@ fn http_client() -> Result<reqwest::Client, RepoError> {
 }
 
 /// The URL of a package file under the repository's base URL.
-pub fn file_url(repo: &str, coordinate: &Coordinate, file: PackageFile) -> Result<reqwest::Url, RepoError> {
-    let base = if repo.ends_with('/') { repo.to_owned() } else { format!("{repo}/") };
+pub fn file_url(
+    repo: &str,
+    coordinate: &Coordinate,
+    file: PackageFile,
+) -> Result<reqwest::Url, RepoError> {
+    let base = if repo.ends_with('/') {
+        repo.to_owned()
+    } else {
+        format!("{repo}/")
+    };
     let base = reqwest::Url::parse(&base).map_err(|_| RepoError::RepoUrl(repo.to_owned()))?;
     if !matches!(base.scheme(), "http" | "https") {
         return Err(RepoError::RepoUrl(repo.to_owned()));
     }
-    base.join(&key(coordinate, file)).map_err(|_| RepoError::RepoUrl(repo.to_owned()))
+    base.join(&key(coordinate, file))
+        .map_err(|_| RepoError::RepoUrl(repo.to_owned()))
 }
 
 fn transport_error(url: &reqwest::Url, error: reqwest::Error) -> RepoError {
     if error.is_connect() || error.is_timeout() {
-        RepoError::Unreachable { url: url.to_string(), reason: root_cause(&error) }
+        RepoError::Unreachable {
+            url: url.to_string(),
+            reason: root_cause(&error),
+        }
     } else {
-        RepoError::Download { url: url.to_string(), reason: root_cause(&error) }
+        RepoError::Download {
+            url: url.to_string(),
+            reason: root_cause(&error),
+        }
     }
 }
 
@@ -121,7 +136,10 @@ fn upload_error(url: &reqwest::Url, error: reqwest::Error) -> RepoError {
     if error.is_connect() || error.is_timeout() {
         return transport_error(url, error);
     }
-    RepoError::Upload { url: url.to_string(), reason: root_cause(&error) }
+    RepoError::Upload {
+        url: url.to_string(),
+        reason: root_cause(&error),
+    }
 }
 
 fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
@@ -140,29 +158,44 @@ async fn refused(response: reqwest::Response) -> RepoError {
     let body = response.text().await.unwrap_or_default();
     let parsed: Option<serde_json::Value> = serde_json::from_str(&body).ok();
     let field = |name: &str| {
-        parsed.as_ref().and_then(|v| v["error"][name].as_str()).map(str::to_owned)
+        parsed
+            .as_ref()
+            .and_then(|v| v["error"][name].as_str())
+            .map(str::to_owned)
     };
     RepoError::Refused {
         status: status.as_u16(),
-        code: field("code").unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_owned()),
+        code: field("code")
+            .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_owned()),
         message: field("message").unwrap_or_else(|| body.chars().take(500).collect()),
     }
 }
 
 /// Publishes a `.bale` (and its signature) with a PUT to its coordinate's path.
-pub async fn publish(options: &PublishOptions, progress: Progress<'_>) -> Result<Published, RepoError> {
+pub async fn publish(
+    options: &PublishOptions,
+    progress: Progress<'_>,
+) -> Result<Published, RepoError> {
     let file = options.file.clone();
     let index = tokio::task::spawn_blocking(move || {
         let input = std::fs::File::open(&file).map_err(|e| RepoError::io(&file, e))?;
         bale_archive::read_index(std::io::BufReader::new(input))
             .map(|(index, _)| index)
-            .map_err(|e| RepoError::Archive { file: file.display().to_string(), reason: e.to_string() })
+            .map_err(|e| RepoError::Archive {
+                file: file.display().to_string(),
+                reason: e.to_string(),
+            })
     })
     .await
     .map_err(|e| RepoError::Internal(e.to_string()))??;
-    let coordinate: Coordinate = index.coordinate.parse().map_err(|e: bale_coordinate::CoordinateError| {
-        RepoError::Archive { file: options.file.display().to_string(), reason: e.to_string() }
-    })?;
+    let coordinate: Coordinate =
+        index
+            .coordinate
+            .parse()
+            .map_err(|e: bale_coordinate::CoordinateError| RepoError::Archive {
+                file: options.file.display().to_string(),
+                reason: e.to_string(),
+            })?;
     let url = file_url(&options.repo, &coordinate, PackageFile::Archive)?;
 
     let signature_path = options.signature.clone().or_else(|| {
@@ -170,29 +203,45 @@ pub async fn publish(options: &PublishOptions, progress: Progress<'_>) -> Result
         candidate.exists().then_some(candidate)
     });
     let signature = match &signature_path {
-        Some(path) => Some(tokio::fs::read(path).await.map_err(|e| RepoError::io(path, e))?),
+        Some(path) => Some(
+            tokio::fs::read(path)
+                .await
+                .map_err(|e| RepoError::io(path, e))?,
+        ),
         None => None,
     };
 
-    let total = tokio::fs::metadata(&options.file).await.map_err(|e| RepoError::io(&options.file, e))?.len();
-    let input = tokio::fs::File::open(&options.file).await.map_err(|e| RepoError::io(&options.file, e))?;
+    let total = tokio::fs::metadata(&options.file)
+        .await
+        .map_err(|e| RepoError::io(&options.file, e))?
+        .len();
+    let input = tokio::fs::File::open(&options.file)
+        .await
+        .map_err(|e| RepoError::io(&options.file, e))?;
     let sent = Arc::new(AtomicU64::new(0));
     let counter = sent.clone();
-    let stream = tokio_util::io::ReaderStream::with_capacity(input, 256 << 10).inspect(move |chunk| {
-        if let Ok(chunk) = chunk {
-            counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
-        }
-    });
+    let stream =
+        tokio_util::io::ReaderStream::with_capacity(input, 256 << 10).inspect(move |chunk| {
+            if let Ok(chunk) = chunk {
+                counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+            }
+        });
     let mut request = http_client()?
         .put(url.clone())
         .header(reqwest::header::CONTENT_LENGTH, total)
-        .header(reqwest::header::CONTENT_TYPE, PackageFile::Archive.content_type())
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            PackageFile::Archive.content_type(),
+        )
         .body(reqwest::Body::wrap_stream(stream));
     if let Some(token) = &options.token {
         request = request.bearer_auth(token);
     }
     if let Some(bytes) = &signature {
-        request = request.header(SIGNATURE_HEADER, base64::engine::general_purpose::STANDARD.encode(bytes));
+        request = request.header(
+            SIGNATURE_HEADER,
+            base64::engine::general_purpose::STANDARD.encode(bytes),
+        );
     }
 
     progress(0, Some(total));
@@ -215,11 +264,17 @@ pub async fn publish(options: &PublishOptions, progress: Progress<'_>) -> Result
                 RepoError::Refused { message, .. } => message,
                 other => other.to_string(),
             };
-            return Err(RepoError::Conflict { coordinate: coordinate.to_string(), message });
+            return Err(RepoError::Conflict {
+                coordinate: coordinate.to_string(),
+                message,
+            });
         }
         _ => return Err(refused(response).await),
     };
-    let body: serde_json::Value = response.json().await.map_err(|e| transport_error(&url, e))?;
+    let body: serde_json::Value = response
+        .json()
+        .await
+        .map_err(|e| transport_error(&url, e))?;
     Ok(Published {
         coordinate,
         digest: body["digest"].as_str().unwrap_or_default().to_owned(),
@@ -234,13 +289,22 @@ pub async fn publish(options: &PublishOptions, progress: Progress<'_>) -> Result
 pub async fn fetch(options: &FetchOptions, progress: Progress<'_>) -> Result<Fetched, RepoError> {
     let coordinate = &options.coordinate;
     let out_dir = &options.out_dir;
-    tokio::fs::create_dir_all(out_dir).await.map_err(|e| RepoError::io(out_dir, e))?;
+    tokio::fs::create_dir_all(out_dir)
+        .await
+        .map_err(|e| RepoError::io(out_dir, e))?;
     let client = http_client()?;
 
     let archive_url = file_url(&options.repo, coordinate, PackageFile::Archive)?;
-    let response = client.get(archive_url.clone()).send().await.map_err(|e| transport_error(&archive_url, e))?;
+    let response = client
+        .get(archive_url.clone())
+        .send()
+        .await
+        .map_err(|e| transport_error(&archive_url, e))?;
     if response.status() == reqwest::StatusCode::NOT_FOUND {
-        return Err(RepoError::NotFound { coordinate: coordinate.to_string(), repo: options.repo.clone() });
+        return Err(RepoError::NotFound {
+            coordinate: coordinate.to_string(),
+            repo: options.repo.clone(),
+        });
     }
     if !response.status().is_success() {
         return Err(refused(response).await);
@@ -248,30 +312,53 @@ pub async fn fetch(options: &FetchOptions, progress: Progress<'_>) -> Result<Fet
     let (temp_archive, digest) = download(response, &archive_url, out_dir, progress).await?;
 
     let signature_url = file_url(&options.repo, coordinate, PackageFile::Signature)?;
-    let response = client.get(signature_url.clone()).send().await.map_err(|e| transport_error(&signature_url, e))?;
+    let response = client
+        .get(signature_url.clone())
+        .send()
+        .await
+        .map_err(|e| transport_error(&signature_url, e))?;
     let signature_text = match response.status() {
         reqwest::StatusCode::NOT_FOUND => None,
-        status if status.is_success() => Some(response.text().await.map_err(|e| transport_error(&signature_url, e))?),
+        status if status.is_success() => Some(
+            response
+                .text()
+                .await
+                .map_err(|e| transport_error(&signature_url, e))?,
+        ),
         _ => return Err(refused(response).await),
     };
 
     let checked_path = temp_archive.to_path_buf();
     let index = tokio::task::spawn_blocking(move || {
-        let input = std::fs::File::open(&checked_path).map_err(|e| RepoError::io(&checked_path, e))?;
-        bale_archive::verify(std::io::BufReader::new(input), &Limits::default())
-            .map_err(|e| RepoError::Archive { file: archive_url.to_string(), reason: e.to_string() })
+        let input =
+            std::fs::File::open(&checked_path).map_err(|e| RepoError::io(&checked_path, e))?;
+        bale_archive::verify(std::io::BufReader::new(input), &Limits::default()).map_err(|e| {
+            RepoError::Archive {
+                file: archive_url.to_string(),
+                reason: e.to_string(),
+            }
+        })
     })
     .await
     .map_err(|e| RepoError::Internal(e.to_string()))??;
     if index.coordinate != coordinate.to_string() {
-        return Err(RepoError::CoordinateMismatch { expected: coordinate.to_string(), found: index.coordinate });
+        return Err(RepoError::CoordinateMismatch {
+            expected: coordinate.to_string(),
+            found: index.coordinate,
+        });
     }
 
     let signed_by = match (&options.trusted_keys_dir, &signature_text) {
         (None, _) => None,
         (Some(_), None) if options.allow_unsigned => None,
-        (Some(_), None) => return Err(RepoError::Unsigned { coordinate: coordinate.to_string() }),
-        (Some(dir), Some(text)) => Some(check_signature(dir, &temp_archive, text, coordinate).await?),
+        (Some(_), None) => {
+            return Err(RepoError::Unsigned {
+                coordinate: coordinate.to_string(),
+            })
+        }
+        (Some(dir), Some(text)) => {
+            Some(check_signature(dir, &temp_archive, text, coordinate).await?)
+        }
     };
 
     let archive = out_dir.join(coordinate.file_name());
@@ -287,18 +374,36 @@ pub async fn fetch(options: &FetchOptions, progress: Progress<'_>) -> Result<Fet
             None
         }
     };
-    temp_archive.persist(&archive).map_err(|e| RepoError::io(&archive, e.error))?;
-    Ok(Fetched { archive, signature, index, digest, signed_by })
+    temp_archive
+        .persist(&archive)
+        .map_err(|e| RepoError::io(&archive, e.error))?;
+    Ok(Fetched {
+        archive,
+        signature,
+        index,
+        digest,
+        signed_by,
+    })
 }
 
-async fn check_signature(dir: &Path, archive: &Path, text: &str, coordinate: &Coordinate) -> Result<String, RepoError> {
-    let bad = |reason: String| RepoError::BadSignature { coordinate: coordinate.to_string(), reason };
+async fn check_signature(
+    dir: &Path,
+    archive: &Path,
+    text: &str,
+    coordinate: &Coordinate,
+) -> Result<String, RepoError> {
+    let bad = |reason: String| RepoError::BadSignature {
+        coordinate: coordinate.to_string(),
+        reason,
+    };
     let signature = Signature::from_file_string(text).map_err(|e| bad(e.to_string()))?;
     let (dir, archive) = (dir.to_path_buf(), archive.to_path_buf());
     let verdict = tokio::task::spawn_blocking(move || {
         let keyring = Keyring::load(&dir)?;
         let input = std::fs::File::open(&archive).map_err(bale_sign::SignError::ReadData)?;
-        keyring.verify(std::io::BufReader::new(input), &signature).map(|key| key.key_id().to_string())
+        keyring
+            .verify(std::io::BufReader::new(input), &signature)
+            .map(|key| key.key_id().to_string())
     })
     .await
     .map_err(|e| RepoError::Internal(e.to_string()))?;
@@ -313,7 +418,10 @@ async fn download(
     progress: Progress<'_>,
 ) -> Result<(tempfile::TempPath, String), RepoError> {
     let total = response.content_length();
-    let temp = tempfile::Builder::new().prefix(".fetch-").tempfile_in(dir).map_err(|e| RepoError::io(dir, e))?;
+    let temp = tempfile::Builder::new()
+        .prefix(".fetch-")
+        .tempfile_in(dir)
+        .map_err(|e| RepoError::io(dir, e))?;
     let (file, path) = temp.into_parts();
     let mut out = tokio::io::BufWriter::with_capacity(1 << 20, tokio::fs::File::from_std(file));
     let mut hasher = Sha256::new();
@@ -323,23 +431,36 @@ async fn download(
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| transport_error(url, e))?;
         hasher.update(&chunk);
-        out.write_all(&chunk).await.map_err(|e| RepoError::io(&*path, e))?;
+        out.write_all(&chunk)
+            .await
+            .map_err(|e| RepoError::io(&*path, e))?;
         done += chunk.len() as u64;
         progress(done, total);
     }
     out.flush().await.map_err(|e| RepoError::io(&*path, e))?;
-    out.get_ref().sync_all().await.map_err(|e| RepoError::io(&*path, e))?;
+    out.get_ref()
+        .sync_all()
+        .await
+        .map_err(|e| RepoError::io(&*path, e))?;
     if total.is_some_and(|t| t != done) {
-        return Err(RepoError::Download { url: url.to_string(), reason: format!("got {done} of {total:?} bytes") });
+        return Err(RepoError::Download {
+            url: url.to_string(),
+            reason: format!("got {done} of {total:?} bytes"),
+        });
     }
     Ok((path, format!("sha256:{}", hex::encode(hasher.finalize()))))
 }
 
 async fn write_atomic(dir: &Path, dest: &Path, bytes: &[u8]) -> Result<(), RepoError> {
-    let temp = tempfile::Builder::new().prefix(".fetch-").tempfile_in(dir).map_err(|e| RepoError::io(dir, e))?;
+    let temp = tempfile::Builder::new()
+        .prefix(".fetch-")
+        .tempfile_in(dir)
+        .map_err(|e| RepoError::io(dir, e))?;
     let (file, path) = temp.into_parts();
     let mut out = tokio::fs::File::from_std(file);
-    out.write_all(bytes).await.map_err(|e| RepoError::io(&*path, e))?;
+    out.write_all(bytes)
+        .await
+        .map_err(|e| RepoError::io(&*path, e))?;
     out.sync_all().await.map_err(|e| RepoError::io(&*path, e))?;
     path.persist(dest).map_err(|e| RepoError::io(dest, e.error))
 }

@@ -132,11 +132,17 @@ pub enum RepoError {
 impl RepoError {
     /// An I/O error on `path`.
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        RepoError::Io { path: path.into(), source }
+        RepoError::Io {
+            path: path.into(),
+            source,
+        }
     }
 
     /// A storage error on `key`.
     pub(crate) fn storage(key: impl Into<String>, source: object_store::Error) -> Self {
-        RepoError::Storage { key: key.into(), source }
+        RepoError::Storage {
+            key: key.into(),
+            source,
+        }
     }
 }

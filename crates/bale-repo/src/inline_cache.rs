@@ -61,8 +61,15 @@ struct State {
 
 impl std::fmt::Debug for InlineCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (entries, held) = self.state.lock().map(|s| (s.entries.len(), s.held)).unwrap_or((0, 0));
-        f.debug_struct("InlineCache").field("entries", &entries).field("held", &held).finish()
+        let (entries, held) = self
+            .state
+            .lock()
+            .map(|s| (s.entries.len(), s.held))
+            .unwrap_or((0, 0));
+        f.debug_struct("InlineCache")
+            .field("entries", &entries)
+            .field("held", &held)
+            .finish()
     }
 }
 
@@ -79,7 +86,9 @@ impl InlineCache {
         if !settled(meta) {
             return;
         }
-        let Ok(mut state) = self.state.lock() else { return };
+        let Ok(mut state) = self.state.lock() else {
+            return;
+        };
         let cost = bytes.len() as u64 + ENTRY_COST;
         if cost > BUDGET {
             return;
@@ -88,7 +97,10 @@ impl InlineCache {
             state.entries.clear();
             state.held = 0;
         }
-        if let Some((_, old)) = state.entries.insert(path.to_path_buf(), (Stamp::of(meta), bytes)) {
+        if let Some((_, old)) = state
+            .entries
+            .insert(path.to_path_buf(), (Stamp::of(meta), bytes))
+        {
             state.held -= old.len() as u64 + ENTRY_COST;
         }
         state.held += cost;
@@ -98,6 +110,12 @@ impl InlineCache {
 /// Whether the file's contents last changed at least [`SETTLED`] ago: any
 /// later write then gives it a newer mtime than its entry holds.
 fn settled(meta: &Metadata) -> bool {
-    let written = UNIX_EPOCH + Duration::new(meta.mtime().max(0) as u64, meta.mtime_nsec().clamp(0, 999_999_999) as u32);
-    SystemTime::now().duration_since(written).is_ok_and(|age| age >= SETTLED)
+    let written = UNIX_EPOCH
+        + Duration::new(
+            meta.mtime().max(0) as u64,
+            meta.mtime_nsec().clamp(0, 999_999_999) as u32,
+        );
+    SystemTime::now()
+        .duration_since(written)
+        .is_ok_and(|age| age >= SETTLED)
 }

@@ -30,7 +30,9 @@ pub mod paths;
 pub mod server;
 pub mod storage;
 
-pub use client::{fetch, publish, FetchOptions, Fetched, Progress, PublishOptions, PublishStatus, Published};
+pub use client::{
+    fetch, publish, FetchOptions, Fetched, Progress, PublishOptions, PublishStatus, Published,
+};
 pub use error::RepoError;
 pub use server::{bind, serve, BoundServer, Repository, ServeOptions};
 pub use storage::Storage;

@@ -40,7 +40,11 @@ impl PackageFile {
 
 /// The object key (and relative URL path) of one package file.
 pub fn key(coordinate: &Coordinate, file: PackageFile) -> String {
-    format!("{}/{}", coordinate.relative_dir(), file.file_name(coordinate))
+    format!(
+        "{}/{}",
+        coordinate.relative_dir(),
+        file.file_name(coordinate)
+    )
 }
 
 /// A URL path that names a package file.
@@ -64,11 +68,15 @@ pub enum PathRefusal {
 impl TreePath {
     /// Parses the raw (still percent-encoded) path of a request URL.
     pub fn parse(raw: &str) -> Result<TreePath, PathRefusal> {
-        let rest = raw.strip_prefix('/').ok_or_else(|| PathRefusal::Malformed("the path must start with `/`".into()))?;
+        let rest = raw
+            .strip_prefix('/')
+            .ok_or_else(|| PathRefusal::Malformed("the path must start with `/`".into()))?;
         let mut segments = Vec::new();
         for segment in rest.split('/') {
             if segment == "." || segment == ".." {
-                return Err(PathRefusal::Malformed(format!("`{segment}` is not allowed in a repository path")));
+                return Err(PathRefusal::Malformed(format!(
+                    "`{segment}` is not allowed in a repository path"
+                )));
             }
             let decoded = percent_decode(segment)?;
             if decoded == "." || decoded == ".." || decoded.contains(['/', '\\', '\0']) {
@@ -85,10 +93,14 @@ impl TreePath {
         let group = segments[..n - 3].join(".");
         let coordinate = Coordinate::new(&group, &segments[n - 3], &segments[n - 2])
             .map_err(|_| PathRefusal::NotAPackageFile)?;
-        let file = [PackageFile::Archive, PackageFile::Signature, PackageFile::Index]
-            .into_iter()
-            .find(|f| f.file_name(&coordinate) == segments[n - 1])
-            .ok_or(PathRefusal::NotAPackageFile)?;
+        let file = [
+            PackageFile::Archive,
+            PackageFile::Signature,
+            PackageFile::Index,
+        ]
+        .into_iter()
+        .find(|f| f.file_name(&coordinate) == segments[n - 1])
+        .ok_or(PathRefusal::NotAPackageFile)?;
         // `org.example/…` and `org/example/…` would name one package; only the canonical form exists.
         if key(&coordinate, file) != segments.join("/") {
             return Err(PathRefusal::NotAPackageFile);
@@ -111,11 +123,17 @@ fn percent_decode(segment: &str) -> Result<String, PathRefusal> {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' {
-            let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+            let hex = bytes
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok());
             let value = hex.and_then(|h| u8::from_str_radix(h, 16).ok());
             match value {
                 Some(v) => out.push(v),
-                None => return Err(PathRefusal::Malformed(format!("bad percent-escape in `{segment}`"))),
+                None => {
+                    return Err(PathRefusal::Malformed(format!(
+                        "bad percent-escape in `{segment}`"
+                    )))
+                }
             }
             i += 3;
         } else {
@@ -123,7 +141,8 @@ fn percent_decode(segment: &str) -> Result<String, PathRefusal> {
             i += 1;
         }
     }
-    String::from_utf8(out).map_err(|_| PathRefusal::Malformed(format!("`{segment}` is not UTF-8 once decoded")))
+    String::from_utf8(out)
+        .map_err(|_| PathRefusal::Malformed(format!("`{segment}` is not UTF-8 once decoded")))
 }
 
 #[cfg(test)]
@@ -136,10 +155,26 @@ mod tests {
         assert_eq!(p.coordinate.to_string(), "org.example:hello:2.10");
         assert_eq!(p.file, PackageFile::Archive);
         assert_eq!(p.key(), "org/example/hello/2.10/hello-2.10.bale");
-        assert_eq!(TreePath::parse("/org/example/hello/2.10/hello-2.10.bale.minisig").unwrap().file, PackageFile::Signature);
-        assert_eq!(TreePath::parse("/org/example/hello/2.10/hello-2.10.json").unwrap().file, PackageFile::Index);
+        assert_eq!(
+            TreePath::parse("/org/example/hello/2.10/hello-2.10.bale.minisig")
+                .unwrap()
+                .file,
+            PackageFile::Signature
+        );
+        assert_eq!(
+            TreePath::parse("/org/example/hello/2.10/hello-2.10.json")
+                .unwrap()
+                .file,
+            PackageFile::Index
+        );
         // An escaped `+` is the same version.
-        assert_eq!(TreePath::parse("/o/h/1%2Bdeb/h-1+deb.bale").unwrap().coordinate.version(), "1+deb");
+        assert_eq!(
+            TreePath::parse("/o/h/1%2Bdeb/h-1+deb.bale")
+                .unwrap()
+                .coordinate
+                .version(),
+            "1+deb"
+        );
     }
 
     #[test]
@@ -154,7 +189,10 @@ mod tests {
             "/org/example/hello/2.10/%zz",
             "/./org/example/hello/2.10/hello-2.10.bale",
         ] {
-            assert!(matches!(TreePath::parse(bad), Err(PathRefusal::Malformed(_))), "{bad}");
+            assert!(
+                matches!(TreePath::parse(bad), Err(PathRefusal::Malformed(_))),
+                "{bad}"
+            );
         }
     }
 
@@ -170,7 +208,11 @@ mod tests {
             "/org//hello/2.10/hello-2.10.bale",
             "/hello/2.10/hello-2.10.bale",
         ] {
-            assert_eq!(TreePath::parse(other), Err(PathRefusal::NotAPackageFile), "{other}");
+            assert_eq!(
+                TreePath::parse(other),
+                Err(PathRefusal::NotAPackageFile),
+                "{other}"
+            );
         }
     }
 }

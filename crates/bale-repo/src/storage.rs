@@ -58,8 +58,13 @@ impl OpenObject {
     /// The bytes of `range` when the object was read whole on opening
     /// (small local files); `None` when they have to be streamed.
     pub fn inline(&self, range: Range<u64>) -> Option<Bytes> {
-        let Content::Inline(bytes) = &self.content else { return None };
-        let (start, end) = (range.start.min(self.info.size) as usize, range.end.min(self.info.size) as usize);
+        let Content::Inline(bytes) = &self.content else {
+            return None;
+        };
+        let (start, end) = (
+            range.start.min(self.info.size) as usize,
+            range.end.min(self.info.size) as usize,
+        );
         Some(bytes.slice(start..end.max(start)))
     }
 }
@@ -110,7 +115,8 @@ impl Storage {
     /// Storage in a local directory, created when missing.
     pub fn local(dir: &Path) -> Result<Storage, RepoError> {
         std::fs::create_dir_all(dir).map_err(|e| RepoError::io(dir, e))?;
-        let fs = LocalFileSystem::new_with_prefix(dir).map_err(|e| RepoError::storage(dir.display().to_string(), e))?;
+        let fs = LocalFileSystem::new_with_prefix(dir)
+            .map_err(|e| RepoError::storage(dir.display().to_string(), e))?;
         let fs = Arc::new(fs);
         let root = std::fs::canonicalize(dir).map_err(|e| RepoError::io(dir, e))?;
         Ok(Storage {
@@ -127,18 +133,23 @@ impl Storage {
     fn s3(url: &str, rest: &str, options: &[(String, String)]) -> Result<Storage, RepoError> {
         let parsed = url::Url::parse(url).map_err(|_| RepoError::StorageUrl(url.to_owned()))?;
         let (bucket_and_prefix, _) = rest.split_once('?').unwrap_or((rest, ""));
-        let (bucket, prefix) = bucket_and_prefix.split_once('/').unwrap_or((bucket_and_prefix, ""));
+        let (bucket, prefix) = bucket_and_prefix
+            .split_once('/')
+            .unwrap_or((bucket_and_prefix, ""));
         if bucket.is_empty() {
             return Err(RepoError::StorageUrl(url.to_owned()));
         }
         let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
         let mut endpoint_is_http = false;
-        let pairs: Vec<(String, String)> =
-            parsed.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).chain(options.iter().cloned()).collect();
+        let pairs: Vec<(String, String)> = parsed
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .chain(options.iter().cloned())
+            .collect();
         for (key, value) in pairs {
-            let config: AmazonS3ConfigKey = key.parse().map_err(|_| {
-                RepoError::StorageUrl(format!("{url}: unknown S3 setting `{key}`"))
-            })?;
+            let config: AmazonS3ConfigKey = key
+                .parse()
+                .map_err(|_| RepoError::StorageUrl(format!("{url}: unknown S3 setting `{key}`")))?;
             if matches!(config, AmazonS3ConfigKey::Endpoint) && value.starts_with("http://") {
                 endpoint_is_http = true;
             }
@@ -147,7 +158,9 @@ impl Storage {
         if endpoint_is_http {
             builder = builder.with_allow_http(true);
         }
-        let store = builder.build().map_err(|e| RepoError::storage(url.to_owned(), e))?;
+        let store = builder
+            .build()
+            .map_err(|e| RepoError::storage(url.to_owned(), e))?;
         let prefix = prefix.trim_matches('/');
         Ok(Storage {
             store: Arc::new(store),
@@ -186,7 +199,8 @@ impl Storage {
             Ok(meta) => Ok(Some(ObjectInfo {
                 size: meta.size,
                 e_tag: meta.e_tag.map(|t| t.trim_matches('"').to_owned()),
-                last_modified: UNIX_EPOCH + Duration::from_secs(meta.last_modified.timestamp().max(0) as u64),
+                last_modified: UNIX_EPOCH
+                    + Duration::from_secs(meta.last_modified.timestamp().max(0) as u64),
             })),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(RepoError::storage(key, e)),
@@ -203,7 +217,11 @@ impl Storage {
     /// static web server on small files.
     pub async fn open_object(&self, key: &str) -> Result<Option<OpenObject>, RepoError> {
         let Some(root) = &self.local_root else {
-            return Ok(self.head(key).await?.map(|info| OpenObject { info, key: key.to_owned(), content: Content::Remote }));
+            return Ok(self.head(key).await?.map(|info| OpenObject {
+                info,
+                key: key.to_owned(),
+                content: Content::Remote,
+            }));
         };
         // The key is checked as an object path, then joined under the root as
         // the local store does, without its detour through a `file://` URL.
@@ -217,7 +235,11 @@ impl Storage {
             return Ok(None);
         }
         if let Some(bytes) = self.inline_cache.get(&path, &meta) {
-            return Ok(Some(OpenObject { info: local_info(&meta), key: key.to_owned(), content: Content::Inline(bytes) }));
+            return Ok(Some(OpenObject {
+                info: local_info(&meta),
+                key: key.to_owned(),
+                content: Content::Inline(bytes),
+            }));
         }
         let file = match std::fs::File::open(&path) {
             Ok(file) => file,
@@ -234,7 +256,10 @@ impl Storage {
             std::io::Read::read_to_end(&mut std::io::Read::take(&file, INLINE_MAX), &mut bytes)
                 .map_err(|e| RepoError::io(&path, e))?;
             if bytes.len() as u64 != meta.len() {
-                return Err(RepoError::Internal(format!("{} changed size while being read", path.display())));
+                return Err(RepoError::Internal(format!(
+                    "{} changed size while being read",
+                    path.display()
+                )));
             }
             let bytes = Bytes::from(bytes);
             self.inline_cache.put(&path, &meta, bytes.clone());
@@ -242,15 +267,26 @@ impl Storage {
         } else {
             Content::File(file)
         };
-        Ok(Some(OpenObject { info: local_info(&meta), key: key.to_owned(), content }))
+        Ok(Some(OpenObject {
+            info: local_info(&meta),
+            key: key.to_owned(),
+            content,
+        }))
     }
 
     /// Streams `range` of an opened object.
-    pub async fn stream(&self, object: OpenObject, range: Range<u64>) -> Result<Option<ByteStream>, RepoError> {
+    pub async fn stream(
+        &self,
+        object: OpenObject,
+        range: Range<u64>,
+    ) -> Result<Option<ByteStream>, RepoError> {
         let file = match object.content {
             Content::Remote => return self.read_range(&object.key, range).await,
             Content::Inline(bytes) => {
-                let (start, end) = (range.start.min(object.info.size) as usize, range.end.min(object.info.size) as usize);
+                let (start, end) = (
+                    range.start.min(object.info.size) as usize,
+                    range.end.min(object.info.size) as usize,
+                );
                 let part = bytes.slice(start..end.max(start));
                 return Ok(Some(futures::stream::once(async move { Ok(part) }).boxed()));
             }
@@ -260,26 +296,39 @@ impl Storage {
     }
 
     /// Streams `range` of an object; `None` when it does not exist.
-    pub async fn read_range(&self, key: &str, range: Range<u64>) -> Result<Option<ByteStream>, RepoError> {
+    pub async fn read_range(
+        &self,
+        key: &str,
+        range: Range<u64>,
+    ) -> Result<Option<ByteStream>, RepoError> {
         let location = self.location(key)?;
         if let Some(fs) = &self.local {
             // Read the file directly with large buffers: this is the download hot path.
-            let path = fs.path_to_filesystem(&location).map_err(|e| RepoError::storage(key, e))?;
+            let path = fs
+                .path_to_filesystem(&location)
+                .map_err(|e| RepoError::storage(key, e))?;
             let mut file = match tokio::fs::File::open(&path).await {
                 Ok(file) => file,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
                 Err(e) => return Err(RepoError::io(path, e)),
             };
             if range.start > 0 {
-                file.seek(SeekFrom::Start(range.start)).await.map_err(|e| RepoError::io(&path, e))?;
+                file.seek(SeekFrom::Start(range.start))
+                    .await
+                    .map_err(|e| RepoError::io(&path, e))?;
             }
             let reader = file.take(range.end.saturating_sub(range.start));
             let stream = tokio_util::io::ReaderStream::with_capacity(reader, STREAM_CHUNK);
             return Ok(Some(stream.boxed()));
         }
-        let options = GetOptions { range: Some(GetRange::Bounded(range)), ..GetOptions::default() };
+        let options = GetOptions {
+            range: Some(GetRange::Bounded(range)),
+            ..GetOptions::default()
+        };
         match self.store.get_opts(&location, options).await {
-            Ok(result) => Ok(Some(result.into_stream().map_err(std::io::Error::other).boxed())),
+            Ok(result) => Ok(Some(
+                result.into_stream().map_err(std::io::Error::other).boxed(),
+            )),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(RepoError::storage(key, e)),
         }
@@ -288,7 +337,11 @@ impl Storage {
     /// Reads a small object whole; `None` when it does not exist.
     pub async fn read_small(&self, key: &str) -> Result<Option<Bytes>, RepoError> {
         match self.store.get(&self.location(key)?).await {
-            Ok(result) => result.bytes().await.map(Some).map_err(|e| RepoError::storage(key, e)),
+            Ok(result) => result
+                .bytes()
+                .await
+                .map(Some)
+                .map_err(|e| RepoError::storage(key, e)),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(RepoError::storage(key, e)),
         }
@@ -296,12 +349,20 @@ impl Storage {
 
     /// Copies an object into a local file; `false` when it does not exist.
     pub async fn download(&self, key: &str, dest: &Path) -> Result<bool, RepoError> {
-        let Some(info) = self.head(key).await? else { return Ok(false) };
-        let Some(mut stream) = self.read_range(key, 0..info.size).await? else { return Ok(false) };
-        let mut out = tokio::fs::File::create(dest).await.map_err(|e| RepoError::io(dest, e))?;
+        let Some(info) = self.head(key).await? else {
+            return Ok(false);
+        };
+        let Some(mut stream) = self.read_range(key, 0..info.size).await? else {
+            return Ok(false);
+        };
+        let mut out = tokio::fs::File::create(dest)
+            .await
+            .map_err(|e| RepoError::io(dest, e))?;
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| RepoError::io(dest, e))?;
-            out.write_all(&chunk).await.map_err(|e| RepoError::io(dest, e))?;
+            out.write_all(&chunk)
+                .await
+                .map_err(|e| RepoError::io(dest, e))?;
         }
         out.flush().await.map_err(|e| RepoError::io(dest, e))?;
         Ok(true)
@@ -318,15 +379,26 @@ impl Storage {
 
     /// Writes an object atomically from a local file, in parts when it is large.
     pub async fn put_file(&self, key: &str, source: &Path) -> Result<(), RepoError> {
-        let size = tokio::fs::metadata(source).await.map_err(|e| RepoError::io(source, e))?.len();
+        let size = tokio::fs::metadata(source)
+            .await
+            .map_err(|e| RepoError::io(source, e))?
+            .len();
         if size <= SINGLE_PUT_MAX {
-            let bytes = tokio::fs::read(source).await.map_err(|e| RepoError::io(source, e))?;
+            let bytes = tokio::fs::read(source)
+                .await
+                .map_err(|e| RepoError::io(source, e))?;
             return self.put_bytes(key, Bytes::from(bytes)).await;
         }
         let location = self.location(key)?;
-        let upload = self.store.put_multipart(&location).await.map_err(|e| RepoError::storage(key, e))?;
+        let upload = self
+            .store
+            .put_multipart(&location)
+            .await
+            .map_err(|e| RepoError::storage(key, e))?;
         let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
-        let mut file = tokio::fs::File::open(source).await.map_err(|e| RepoError::io(source, e))?;
+        let mut file = tokio::fs::File::open(source)
+            .await
+            .map_err(|e| RepoError::io(source, e))?;
         let mut buf = vec![0u8; PART_SIZE];
         loop {
             let n = match file.read(&mut buf).await {
@@ -344,18 +416,27 @@ impl Storage {
             }
             writer.write(&buf[..n]);
         }
-        writer.finish().await.map_err(|e| RepoError::storage(key, e))?;
+        writer
+            .finish()
+            .await
+            .map_err(|e| RepoError::storage(key, e))?;
         self.sync_local(key).await
     }
 
     /// Flushes a locally written object to disk, so a crash keeps it whole.
     async fn sync_local(&self, key: &str) -> Result<(), RepoError> {
         let Some(fs) = &self.local else { return Ok(()) };
-        let path = fs.path_to_filesystem(&self.location(key)?).map_err(|e| RepoError::storage(key, e))?;
+        let path = fs
+            .path_to_filesystem(&self.location(key)?)
+            .map_err(|e| RepoError::storage(key, e))?;
         tokio::task::spawn_blocking(move || {
-            std::fs::File::open(&path).and_then(|f| f.sync_all()).map_err(|e| RepoError::io(&path, e))?;
+            std::fs::File::open(&path)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| RepoError::io(&path, e))?;
             if let Some(dir) = path.parent() {
-                std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| RepoError::io(dir, e))?;
+                std::fs::File::open(dir)
+                    .and_then(|d| d.sync_all())
+                    .map_err(|e| RepoError::io(dir, e))?;
             }
             Ok(())
         })
@@ -367,10 +448,17 @@ impl Storage {
 /// Size, tag and time of a local file; the tag changes when the file is replaced or rewritten.
 fn local_info(meta: &std::fs::Metadata) -> ObjectInfo {
     let modified = meta.modified().unwrap_or(UNIX_EPOCH);
-    let micros = modified.duration_since(UNIX_EPOCH).map(|d| d.as_micros()).unwrap_or(0);
+    let micros = modified
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros())
+        .unwrap_or(0);
     ObjectInfo {
         size: meta.len(),
-        e_tag: Some(format!("{:x}-{micros:x}-{:x}", std::os::unix::fs::MetadataExt::ino(meta), meta.len())),
+        e_tag: Some(format!(
+            "{:x}-{micros:x}-{:x}",
+            std::os::unix::fs::MetadataExt::ino(meta),
+            meta.len()
+        )),
         last_modified: modified,
     }
 }
@@ -394,7 +482,10 @@ fn stream_file(mut file: std::fs::File, range: Range<u64>) -> ByteStream {
             let mut buf = Vec::with_capacity(want);
             match (&mut file).take(want as u64).read_to_end(&mut buf) {
                 Ok(0) => {
-                    let _ = tx.blocking_send(Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the file shrank while being served")));
+                    let _ = tx.blocking_send(Err(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "the file shrank while being served",
+                    )));
                     return;
                 }
                 Ok(n) => {
@@ -412,5 +503,8 @@ fn stream_file(mut file: std::fs::File, range: Range<u64>) -> ByteStream {
             }
         }
     });
-    futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) }).boxed()
+    futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    })
+    .boxed()
 }

@@ -17,7 +17,9 @@ const HELLO: &str = "org.example:hello:2.10";
 #[test]
 #[ignore = "started as a child process by the crash test"]
 fn child_server() {
-    let Ok(home) = std::env::var(HOME_VAR) else { return };
+    let Ok(home) = std::env::var(HOME_VAR) else {
+        return;
+    };
     let home = PathBuf::from(home);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
@@ -33,7 +35,13 @@ fn child_server() {
 fn start_child(home: &Path) -> (ChildGuard, String) {
     let _ = std::fs::remove_file(home.join("addr"));
     let child = Command::new(std::env::current_exe().unwrap())
-        .args(["child_server", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .args([
+            "child_server",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(HOME_VAR, home)
         .stdout(Stdio::null())
         .spawn()
@@ -75,7 +83,9 @@ async fn a_server_killed_mid_upload_shows_nothing_partial_and_accepts_the_upload
     let signature = publisher.sign(&archive);
     let bytes = std::fs::read(&archive).unwrap();
     let token = {
-        let db = bale_db::Database::connect(&options.database_url).await.unwrap();
+        let db = bale_db::Database::connect(&options.database_url)
+            .await
+            .unwrap();
         let token = tokens::create(&db, Scope::Publish).await.unwrap();
         db.close().await;
         token
@@ -87,7 +97,8 @@ async fn a_server_killed_mid_upload_shows_nothing_partial_and_accepts_the_upload
 
     let (mut child, url) = start_child(home.path());
     let (tx, rx) = futures::channel::mpsc::unbounded::<Result<Vec<u8>, std::io::Error>>();
-    tx.unbounded_send(Ok(bytes[..bytes.len() / 2].to_vec())).unwrap();
+    tx.unbounded_send(Ok(bytes[..bytes.len() / 2].to_vec()))
+        .unwrap();
     let upload = tokio::spawn(
         reqwest::Client::new()
             .put(format!("{url}{}", archive_path(HELLO)))
@@ -101,27 +112,58 @@ async fn a_server_killed_mid_upload_shows_nothing_partial_and_accepts_the_upload
     // Wait until a good part of the upload is on the server's disk, then kill it.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let received: u64 = files_under(&options.scratch_dir).iter().filter_map(|p| p.metadata().ok()).map(|m| m.len()).sum();
+        let received: u64 = files_under(&options.scratch_dir)
+            .iter()
+            .filter_map(|p| p.metadata().ok())
+            .map(|m| m.len())
+            .sum();
         if received >= 1 << 20 {
             break;
         }
-        assert!(Instant::now() < deadline, "the server never wrote the first part to disk");
+        assert!(
+            Instant::now() < deadline,
+            "the server never wrote the first part to disk"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     child.0.kill().unwrap();
     child.0.wait().unwrap();
-    assert!(upload.await.unwrap().is_err(), "the interrupted upload failed for the client");
+    assert!(
+        upload.await.unwrap().is_err(),
+        "the interrupted upload failed for the client"
+    );
     drop(tx);
 
     let repo_dir = PathBuf::from(&options.storage_url);
-    assert_eq!(files_under(&repo_dir), Vec::<PathBuf>::new(), "nothing of the upload reached the repository tree");
+    assert_eq!(
+        files_under(&repo_dir),
+        Vec::<PathBuf>::new(),
+        "nothing of the upload reached the repository tree"
+    );
 
     let (_child, url) = start_child(home.path());
     let client = reqwest::Client::new();
-    assert_eq!(client.get(format!("{url}{}", archive_path(HELLO))).send().await.unwrap().status().as_u16(), 404);
-    let api = client.get(format!("{url}/api/v1/packages/org.example/hello/2.10")).send().await.unwrap();
+    assert_eq!(
+        client
+            .get(format!("{url}{}", archive_path(HELLO)))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        404
+    );
+    let api = client
+        .get(format!("{url}/api/v1/packages/org.example/hello/2.10"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(api.status().as_u16(), 404);
-    assert_eq!(files_under(&options.scratch_dir), Vec::<PathBuf>::new(), "the partial upload was removed at restart");
+    assert_eq!(
+        files_under(&options.scratch_dir),
+        Vec::<PathBuf>::new(),
+        "the partial upload was removed at restart"
+    );
 
     let response = client
         .put(format!("{url}{}", archive_path(HELLO)))
@@ -132,6 +174,13 @@ async fn a_server_killed_mid_upload_shows_nothing_partial_and_accepts_the_upload
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 201);
-    let served = client.get(format!("{url}{}", archive_path(HELLO))).send().await.unwrap().bytes().await.unwrap();
+    let served = client
+        .get(format!("{url}{}", archive_path(HELLO)))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
     assert_eq!(served.as_ref(), bytes.as_slice());
 }

@@ -11,14 +11,22 @@ use futures::TryStreamExt;
 /// cache keeps it.
 fn settle(path: &Path) {
     let file = std::fs::File::options().write(true).open(path).unwrap();
-    file.set_modified(SystemTime::now() - Duration::from_secs(3600)).unwrap();
+    file.set_modified(SystemTime::now() - Duration::from_secs(3600))
+        .unwrap();
 }
 
 async fn served(storage: &Storage, key: &str) -> (Vec<u8>, Option<String>) {
     let object = storage.open_object(key).await.unwrap().unwrap();
     let tag = object.info.e_tag.clone();
     let size = object.info.size;
-    let chunks: Vec<bytes::Bytes> = storage.stream(object, 0..size).await.unwrap().unwrap().try_collect().await.unwrap();
+    let chunks: Vec<bytes::Bytes> = storage
+        .stream(object, 0..size)
+        .await
+        .unwrap()
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
     (chunks.concat(), tag)
 }
 
@@ -35,7 +43,10 @@ async fn a_small_file_replaced_or_rewritten_is_served_anew() {
     let (first, first_tag) = served(&storage, key).await;
     assert_eq!(first, b"{\"v\": 1}");
     // Served twice: the second answer comes from memory and is the same.
-    assert_eq!(served(&storage, key).await, (first.clone(), first_tag.clone()));
+    assert_eq!(
+        served(&storage, key).await,
+        (first.clone(), first_tag.clone())
+    );
 
     // Replaced by rename, as the store writes: a new inode.
     let staged = dir.path().join("staged");

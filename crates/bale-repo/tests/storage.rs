@@ -47,25 +47,58 @@ async fn a_large_write_is_never_seen_partially(backend: common::Backend) {
     done.store(true, Ordering::Relaxed);
     reader.await.unwrap();
 
-    let stream = storage.read_range(key, 0..data.len() as u64).await.unwrap().unwrap();
+    let stream = storage
+        .read_range(key, 0..data.len() as u64)
+        .await
+        .unwrap()
+        .unwrap();
     let chunks: Vec<bytes::Bytes> = stream.try_collect().await.unwrap();
     assert_eq!(chunks.concat(), data);
     let middle = storage.read_range(key, 1000..2000).await.unwrap().unwrap();
     let middle: Vec<bytes::Bytes> = middle.try_collect().await.unwrap();
     assert_eq!(middle.concat(), &data[1000..2000]);
-    for range in [0..data.len() as u64, 5..(3 << 20) + 7, (39 << 20)..data.len() as u64] {
+    for range in [
+        0..data.len() as u64,
+        5..(3 << 20) + 7,
+        (39 << 20)..data.len() as u64,
+    ] {
         let object = storage.open_object(key).await.unwrap().unwrap();
         assert_eq!(object.info.size, data.len() as u64);
-        let chunks: Vec<bytes::Bytes> = storage.stream(object, range.clone()).await.unwrap().unwrap().try_collect().await.unwrap();
-        assert!(chunks.concat() == data[range.start as usize..range.end as usize], "range {range:?}");
+        let chunks: Vec<bytes::Bytes> = storage
+            .stream(object, range.clone())
+            .await
+            .unwrap()
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap();
+        assert!(
+            chunks.concat() == data[range.start as usize..range.end as usize],
+            "range {range:?}"
+        );
     }
-    assert!(storage.open_object("org/example/big/1/none.bale").await.unwrap().is_none());
-    assert!(storage.head("org/example/big/1/none.bale").await.unwrap().is_none());
-    assert!(storage.read_small("org/example/big/1/none.bale").await.unwrap().is_none());
+    assert!(storage
+        .open_object("org/example/big/1/none.bale")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(storage
+        .head("org/example/big/1/none.bale")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(storage
+        .read_small("org/example/big/1/none.bale")
+        .await
+        .unwrap()
+        .is_none());
 
     if let common::Backend::Local = backend {
         // Only the final name is in the directory: no staging file is left behind.
-        let names: Vec<_> = std::fs::read_dir(dir.path().join("repo/org/example/big/1")).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = std::fs::read_dir(dir.path().join("repo/org/example/big/1"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names, ["big-1.bale"]);
     }
 }
@@ -88,11 +121,21 @@ fn storage_urls_name_a_directory_or_an_s3_bucket() {
     let local = Storage::open(&format!("file://{}", dir.path().join("r").display()), &[]).unwrap();
     assert_eq!(local.local_dir(), Some(dir.path().join("r")));
     assert!(dir.path().join("r").is_dir());
-    assert!(matches!(Storage::open("ftp://host/x", &[]), Err(RepoError::StorageUrl(_))));
-    assert!(matches!(Storage::open("s3://?endpoint=http://127.0.0.1:1", &[]), Err(RepoError::StorageUrl(_))));
+    assert!(matches!(
+        Storage::open("ftp://host/x", &[]),
+        Err(RepoError::StorageUrl(_))
+    ));
+    assert!(matches!(
+        Storage::open("s3://?endpoint=http://127.0.0.1:1", &[]),
+        Err(RepoError::StorageUrl(_))
+    ));
     let err = Storage::open("s3://bucket?no_such_setting=1", &[]).unwrap_err();
     assert!(err.to_string().contains("no_such_setting"), "{err}");
-    let s3 = Storage::open("s3://bucket/prefix?endpoint=http://127.0.0.1:1&region=us-east-1", &[]).unwrap();
+    let s3 = Storage::open(
+        "s3://bucket/prefix?endpoint=http://127.0.0.1:1&region=us-east-1",
+        &[],
+    )
+    .unwrap();
     assert_eq!(s3.description(), "s3://bucket/prefix");
     assert_eq!(s3.local_dir(), None);
 }
@@ -102,7 +145,16 @@ async fn keys_are_stored_under_their_own_names() {
     let dir = tempfile::tempdir().unwrap();
     let storage = Storage::local(&dir.path().join("repo")).unwrap();
     let key = "org/example/hello/0~beta+deb1/hello-0~beta+deb1.bale";
-    storage.put_bytes(key, bytes::Bytes::from_static(b"x")).await.unwrap();
-    assert!(dir.path().join("repo").join(key).is_file(), "a static server finds the file at its URL path");
-    assert_eq!(storage.read_small(key).await.unwrap().unwrap().as_ref(), b"x");
+    storage
+        .put_bytes(key, bytes::Bytes::from_static(b"x"))
+        .await
+        .unwrap();
+    assert!(
+        dir.path().join("repo").join(key).is_file(),
+        "a static server finds the file at its URL path"
+    );
+    assert_eq!(
+        storage.read_small(key).await.unwrap().unwrap().as_ref(),
+        b"x"
+    );
 }

@@ -24,7 +24,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let runs: usize = args.next().map(|r| r.parse()).transpose()?.unwrap_or(50);
     let mut layers: Vec<PathBuf> = args.map(PathBuf::from).collect();
     layers.push(lowest.clone());
-    let root = std::env::var_os("BWRAP_ROOT").map(PathBuf::from).unwrap_or(lowest);
+    let root = std::env::var_os("BWRAP_ROOT")
+        .map(PathBuf::from)
+        .unwrap_or(lowest);
     let sandbox = Sandbox::new()?;
     let spec = SandboxSpec::new(layers, vec!["true".into()]);
     let (mut ours, mut theirs, mut isolated) = (Vec::new(), Vec::new(), Vec::new());
@@ -34,7 +36,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ours.push(t.elapsed());
         assert!(outcome.success(), "{outcome:?}");
         let t = Instant::now();
-        let status = Command::new("bwrap").arg("--ro-bind").arg(&root).arg("/").args(["--proc", "/proc", "--dev", "/dev", "true"]).status()?;
+        let status = Command::new("bwrap")
+            .arg("--ro-bind")
+            .arg(&root)
+            .arg("/")
+            .args(["--proc", "/proc", "--dev", "/dev", "true"])
+            .status()?;
         theirs.push(t.elapsed());
         assert!(status.success());
         let t = Instant::now();
@@ -42,14 +49,35 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .arg("--ro-bind")
             .arg(&root)
             .arg("/")
-            .args(["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--unshare-pid", "--unshare-ipc", "--unshare-uts"])
-            .args(["--unshare-net", "--die-with-parent", "--new-session", "true"])
+            .args([
+                "--proc",
+                "/proc",
+                "--dev",
+                "/dev",
+                "--tmpfs",
+                "/tmp",
+                "--unshare-pid",
+                "--unshare-ipc",
+                "--unshare-uts",
+            ])
+            .args([
+                "--unshare-net",
+                "--die-with-parent",
+                "--new-session",
+                "true",
+            ])
             .status()?;
         isolated.push(t.elapsed());
         assert!(status.success());
     }
     let (a, b, c) = (median(ours), median(theirs), median(isolated));
-    println!("bale sandbox: {a:?}  bwrap: {b:?} (ratio {:.2})", a.as_secs_f64() / b.as_secs_f64());
-    println!("bwrap with the same namespaces: {c:?} (ratio {:.2})", a.as_secs_f64() / c.as_secs_f64());
+    println!(
+        "bale sandbox: {a:?}  bwrap: {b:?} (ratio {:.2})",
+        a.as_secs_f64() / b.as_secs_f64()
+    );
+    println!(
+        "bwrap with the same namespaces: {c:?} (ratio {:.2})",
+        a.as_secs_f64() / c.as_secs_f64()
+    );
     Ok(())
 }

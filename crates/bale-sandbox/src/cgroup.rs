@@ -20,9 +20,15 @@ use crate::LimitHit;
 #[derive(Debug, Clone)]
 pub(crate) enum CgroupRoot {
     /// A unified (v2) cgroup directory with the controllers it can delegate.
-    V2 { dir: PathBuf, controllers: Vec<String> },
+    V2 {
+        dir: PathBuf,
+        controllers: Vec<String>,
+    },
     /// v1 hierarchies, one directory per controller.
-    V1 { pids: Option<PathBuf>, memory: Option<PathBuf> },
+    V1 {
+        pids: Option<PathBuf>,
+        memory: Option<PathBuf>,
+    },
 }
 
 /// One run's cgroup(s), removed on drop.
@@ -47,7 +53,9 @@ fn mounts() -> Vec<Mount> {
     let text = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
     let mut out = Vec::new();
     for line in text.lines() {
-        let Some((pre, post)) = line.split_once(" - ") else { continue };
+        let Some((pre, post)) = line.split_once(" - ") else {
+            continue;
+        };
         let pre: Vec<&str> = pre.split(' ').collect();
         let post: Vec<&str> = post.split(' ').collect();
         if pre.len() < 5 || post.len() < 3 {
@@ -71,7 +79,10 @@ fn unescape(s: &str) -> String {
     while i < b.len() {
         if b[i] == b'\\' && i + 3 < b.len() {
             let digits = &b[i + 1..i + 4];
-            if let Some(v) = std::str::from_utf8(digits).ok().and_then(|d| u8::from_str_radix(d, 8).ok()) {
+            if let Some(v) = std::str::from_utf8(digits)
+                .ok()
+                .and_then(|d| u8::from_str_radix(d, 8).ok())
+            {
                 out.push(v);
                 i += 4;
                 continue;
@@ -97,7 +108,9 @@ fn own_cgroups() -> Vec<(String, String)> {
 }
 
 fn join_cgroup(mount: &Mount, path: &str) -> PathBuf {
-    let rel = path.strip_prefix(mount.root.trim_end_matches('/')).unwrap_or(path);
+    let rel = path
+        .strip_prefix(mount.root.trim_end_matches('/'))
+        .unwrap_or(path);
     mount.point.join(rel.trim_start_matches('/'))
 }
 
@@ -123,9 +136,15 @@ impl CgroupRoot {
                 .map(str::to_string)
                 .collect();
             if controllers.is_empty() {
-                reasons.push(format!("cgroup v2 at {} offers no pids or memory controller", dir.display()));
+                reasons.push(format!(
+                    "cgroup v2 at {} offers no pids or memory controller",
+                    dir.display()
+                ));
             } else if !writable_dir(&dir) {
-                reasons.push(format!("cgroup v2 directory {} is not writable (not delegated to this user)", dir.display()));
+                reasons.push(format!(
+                    "cgroup v2 directory {} is not writable (not delegated to this user)",
+                    dir.display()
+                ));
             } else {
                 return Ok(CgroupRoot::V2 { dir, controllers });
             }
@@ -148,15 +167,26 @@ impl CgroupRoot {
 
     /// Creates a cgroup for one run with `limits` applied.
     pub(crate) fn create(&self, limits: &Limits) -> Result<RunCgroup, String> {
-        let name = format!("bale-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+        let name = format!(
+            "bale-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
         match self {
             CgroupRoot::V2 { dir, controllers } => {
-                for (wanted, c) in [(limits.pids.is_some(), "pids"), (limits.memory_bytes.is_some(), "memory")] {
+                for (wanted, c) in [
+                    (limits.pids.is_some(), "pids"),
+                    (limits.memory_bytes.is_some(), "memory"),
+                ] {
                     if wanted && !controllers.iter().any(|x| x == c) {
-                        return Err(format!("the {c} controller is not available in {}", dir.display()));
+                        return Err(format!(
+                            "the {c} controller is not available in {}",
+                            dir.display()
+                        ));
                     }
                 }
-                let enabled = fs::read_to_string(dir.join("cgroup.subtree_control")).unwrap_or_default();
+                let enabled =
+                    fs::read_to_string(dir.join("cgroup.subtree_control")).unwrap_or_default();
                 for c in controllers {
                     if !enabled.split_whitespace().any(|e| e == c) {
                         fs::write(dir.join("cgroup.subtree_control"), format!("+{c}")).map_err(|e| {
@@ -168,8 +198,14 @@ impl CgroupRoot {
                     }
                 }
                 let child = dir.join(&name);
-                fs::create_dir(&child).map_err(|e| format!("cannot create cgroup {}: {e}", child.display()))?;
-                let run = RunCgroup { dirs: vec![child.clone()], pids_dir: Some(child.clone()), memory_dir: Some(child.clone()), v2: true };
+                fs::create_dir(&child)
+                    .map_err(|e| format!("cannot create cgroup {}: {e}", child.display()))?;
+                let run = RunCgroup {
+                    dirs: vec![child.clone()],
+                    pids_dir: Some(child.clone()),
+                    memory_dir: Some(child.clone()),
+                    v2: true,
+                };
                 if let Some(p) = limits.pids {
                     write_limit(&child.join("pids.max"), p)?;
                 }
@@ -181,19 +217,30 @@ impl CgroupRoot {
                 Ok(run)
             }
             CgroupRoot::V1 { pids, memory } => {
-                let mut run = RunCgroup { dirs: Vec::new(), pids_dir: None, memory_dir: None, v2: false };
+                let mut run = RunCgroup {
+                    dirs: Vec::new(),
+                    pids_dir: None,
+                    memory_dir: None,
+                    v2: false,
+                };
                 if let Some(p) = limits.pids {
-                    let parent = pids.as_ref().ok_or("no writable cgroup v1 pids hierarchy")?;
+                    let parent = pids
+                        .as_ref()
+                        .ok_or("no writable cgroup v1 pids hierarchy")?;
                     let dir = parent.join(&name);
-                    fs::create_dir(&dir).map_err(|e| format!("cannot create cgroup {}: {e}", dir.display()))?;
+                    fs::create_dir(&dir)
+                        .map_err(|e| format!("cannot create cgroup {}: {e}", dir.display()))?;
                     run.dirs.push(dir.clone());
                     write_limit(&dir.join("pids.max"), p)?;
                     run.pids_dir = Some(dir);
                 }
                 if let Some(m) = limits.memory_bytes {
-                    let parent = memory.as_ref().ok_or("no writable cgroup v1 memory hierarchy")?;
+                    let parent = memory
+                        .as_ref()
+                        .ok_or("no writable cgroup v1 memory hierarchy")?;
                     let dir = parent.join(&name);
-                    fs::create_dir(&dir).map_err(|e| format!("cannot create cgroup {}: {e}", dir.display()))?;
+                    fs::create_dir(&dir)
+                        .map_err(|e| format!("cannot create cgroup {}: {e}", dir.display()))?;
                     run.dirs.push(dir.clone());
                     write_limit(&dir.join("memory.limit_in_bytes"), m)?;
                     // Only present with swap accounting; the limit above is what counts.
@@ -207,10 +254,17 @@ impl CgroupRoot {
 }
 
 fn write_limit(file: &Path, value: u64) -> Result<(), String> {
-    fs::write(file, value.to_string()).map_err(|e| format!("cannot set {}: {e}", file.display()))?;
+    fs::write(file, value.to_string())
+        .map_err(|e| format!("cannot set {}: {e}", file.display()))?;
     let back = fs::read_to_string(file).unwrap_or_default();
-    if back.trim() != value.to_string() && !(value > 0 && back.trim().parse::<u64>().is_ok_and(|b| b <= value)) {
-        return Err(format!("{} did not take the limit {value} (reads {})", file.display(), back.trim()));
+    if back.trim() != value.to_string()
+        && !(value > 0 && back.trim().parse::<u64>().is_ok_and(|b| b <= value))
+    {
+        return Err(format!(
+            "{} did not take the limit {value} (reads {})",
+            file.display(),
+            back.trim()
+        ));
     }
     Ok(())
 }
@@ -232,8 +286,12 @@ impl RunCgroup {
             .iter()
             .map(|d| {
                 let f = d.join("cgroup.procs");
-                rustix::fs::open(&f, rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::CLOEXEC, rustix::fs::Mode::empty())
-                    .map_err(|e| format!("cannot open {}: {e}", f.display()))
+                rustix::fs::open(
+                    &f,
+                    rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::CLOEXEC,
+                    rustix::fs::Mode::empty(),
+                )
+                .map_err(|e| format!("cannot open {}: {e}", f.display()))
             })
             .collect()
     }
@@ -241,7 +299,11 @@ impl RunCgroup {
     /// Which limit the run ran into, if any.
     pub(crate) fn hit(&self) -> Option<LimitHit> {
         if let Some(d) = &self.memory_dir {
-            let oom = if self.v2 { count(&d.join("memory.events"), "oom_kill") } else { count(&d.join("memory.oom_control"), "oom_kill") };
+            let oom = if self.v2 {
+                count(&d.join("memory.events"), "oom_kill")
+            } else {
+                count(&d.join("memory.oom_control"), "oom_kill")
+            };
             if oom > 0 {
                 return Some(LimitHit::Memory);
             }
@@ -295,9 +357,22 @@ mod tests {
 
     #[test]
     fn cgroup_paths_are_joined_below_the_mount_root() {
-        let m = Mount { root: "/".into(), point: "/sys/fs/cgroup/pids".into(), fstype: "cgroup".into(), options: "rw,pids".into() };
-        assert_eq!(join_cgroup(&m, "/a/b"), PathBuf::from("/sys/fs/cgroup/pids/a/b"));
-        let m = Mount { root: "/ns".into(), point: "/sys/fs/cgroup".into(), fstype: "cgroup2".into(), options: "rw".into() };
+        let m = Mount {
+            root: "/".into(),
+            point: "/sys/fs/cgroup/pids".into(),
+            fstype: "cgroup".into(),
+            options: "rw,pids".into(),
+        };
+        assert_eq!(
+            join_cgroup(&m, "/a/b"),
+            PathBuf::from("/sys/fs/cgroup/pids/a/b")
+        );
+        let m = Mount {
+            root: "/ns".into(),
+            point: "/sys/fs/cgroup".into(),
+            fstype: "cgroup2".into(),
+            options: "rw".into(),
+        };
         assert_eq!(join_cgroup(&m, "/ns/x"), PathBuf::from("/sys/fs/cgroup/x"));
     }
 }

@@ -6,12 +6,25 @@ use std::path::{Path, PathBuf};
 pub const SANDBOX_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 /// Variables that point tools at the CA bundle inside the sandbox.
-pub const CA_VARIABLES: [&str; 5] =
-    ["SSL_CERT_FILE", "PIP_CERT", "NODE_EXTRA_CA_CERTS", "CARGO_HTTP_CAINFO", "REQUESTS_CA_BUNDLE"];
+pub const CA_VARIABLES: [&str; 5] = [
+    "SSL_CERT_FILE",
+    "PIP_CERT",
+    "NODE_EXTRA_CA_CERTS",
+    "CARGO_HTTP_CAINFO",
+    "REQUESTS_CA_BUNDLE",
+];
 
 /// Proxy variables copied from the host into a networked sandbox.
-pub const PROXY_VARIABLES: [&str; 8] =
-    ["http_proxy", "https_proxy", "ftp_proxy", "all_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"];
+pub const PROXY_VARIABLES: [&str; 8] = [
+    "http_proxy",
+    "https_proxy",
+    "ftp_proxy",
+    "all_proxy",
+    "no_proxy",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+];
 
 /// The host's CA bundle: `SSL_CERT_FILE` if it names a file, else the
 /// usual locations of Debian, Fedora and Alpine.
@@ -20,9 +33,13 @@ pub fn host_ca_bundle() -> Option<PathBuf> {
     from_env
         .into_iter()
         .chain(
-            ["/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem"]
-                .iter()
-                .map(PathBuf::from),
+            [
+                "/etc/ssl/certs/ca-certificates.crt",
+                "/etc/pki/tls/certs/ca-bundle.crt",
+                "/etc/ssl/cert.pem",
+            ]
+            .iter()
+            .map(PathBuf::from),
         )
         .find(|p| p.is_file())
 }
@@ -52,11 +69,16 @@ pub fn host_proxies() -> Vec<(String, String)> {
 
 /// The CA variables, all pointing at the bundle at `at` inside the sandbox.
 pub fn ca_env(at: &Path) -> Vec<(String, String)> {
-    CA_VARIABLES.iter().map(|k| (k.to_string(), at.to_string_lossy().into_owned())).collect()
+    CA_VARIABLES
+        .iter()
+        .map(|k| (k.to_string(), at.to_string_lossy().into_owned()))
+        .collect()
 }
 
 /// Whether `path` exists in one of `layers` (a sandbox path, absolute).
 pub(crate) fn exists_in_layers(layers: &[PathBuf], path: &Path) -> bool {
     let rel = path.strip_prefix("/").unwrap_or(path);
-    layers.iter().any(|l| l.join(rel).symlink_metadata().is_ok())
+    layers
+        .iter()
+        .any(|l| l.join(rel).symlink_metadata().is_ok())
 }

@@ -96,7 +96,9 @@ impl Outcome {
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
     /// bubblewrap is not installed.
-    #[error("bubblewrap (`bwrap`) was not found on PATH: install it (`apt-get install bubblewrap`)")]
+    #[error(
+        "bubblewrap (`bwrap`) was not found on PATH: install it (`apt-get install bubblewrap`)"
+    )]
     BwrapMissing,
     /// The spec has no command.
     #[error("nothing to run: the sandbox command is empty")]

@@ -33,14 +33,20 @@ pub(crate) struct Scratch {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> SandboxError + '_ {
-    move |source| SandboxError::Scratch { path: path.to_path_buf(), source }
+    move |source| SandboxError::Scratch {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 impl Scratch {
     /// Creates the upper, work and mount-point directories for a run.
     pub(crate) fn create(spec: &SandboxSpec) -> Result<Scratch, SandboxError> {
         let base = spec.scratch.clone().unwrap_or_else(std::env::temp_dir);
-        let dir = tempfile::Builder::new().prefix("bale-run-").tempdir_in(&base).map_err(io_err(&base))?;
+        let dir = tempfile::Builder::new()
+            .prefix("bale-run-")
+            .tempdir_in(&base)
+            .map_err(io_err(&base))?;
         let merged = dir.path().join("merged");
         fs::create_dir(&merged).map_err(io_err(&merged))?;
         let (upper, work, work_beside_upper) = match &spec.upper {
@@ -55,27 +61,54 @@ impl Scratch {
                 fs::create_dir_all(upper).map_err(io_err(upper))?;
                 // overlayfs needs upper and work on the same file system.
                 let parent = upper.parent().unwrap_or(Path::new("/"));
-                let work = tempfile::Builder::new().prefix(".bale-work-").tempdir_in(parent).map_err(io_err(parent))?;
+                let work = tempfile::Builder::new()
+                    .prefix(".bale-work-")
+                    .tempdir_in(parent)
+                    .map_err(io_err(parent))?;
                 (upper.clone(), work.path().to_path_buf(), Some(work))
             }
         };
-        Ok(Scratch { dir, upper, work, merged, work_beside_upper })
+        Ok(Scratch {
+            dir,
+            upper,
+            work,
+            merged,
+            work_beside_upper,
+        })
     }
 
     /// The overlayfs mount options for these layers.
-    pub(crate) fn overlay_options(&self, layers: &[PathBuf], userns: bool) -> Result<CString, SandboxError> {
-        overlay_options(layers, &self.upper, &self.work, userns, self.work_beside_upper.is_none())
+    pub(crate) fn overlay_options(
+        &self,
+        layers: &[PathBuf],
+        userns: bool,
+    ) -> Result<CString, SandboxError> {
+        overlay_options(
+            layers,
+            &self.upper,
+            &self.work,
+            userns,
+            self.work_beside_upper.is_none(),
+        )
     }
 
     /// Creates, in the upper layer, mount points the layers lack, so that
     /// binds work even where the sandbox could not create them itself.
-    pub(crate) fn prepare_mount_point(&self, layers: &[PathBuf], dst: &Path, is_dir: bool) -> Result<(), SandboxError> {
+    pub(crate) fn prepare_mount_point(
+        &self,
+        layers: &[PathBuf],
+        dst: &Path,
+        is_dir: bool,
+    ) -> Result<(), SandboxError> {
         // /tmp is the sandbox's own tmpfs, where bwrap makes mount points
         // itself; a stub in the upper layer would outlive the run in a kept layer.
         if crate::host::exists_in_layers(layers, dst) || dst.starts_with("/tmp") {
             return Ok(());
         }
-        let comps: Vec<Component> = dst.components().filter(|c| matches!(c, Component::Normal(_))).collect();
+        let comps: Vec<Component> = dst
+            .components()
+            .filter(|c| matches!(c, Component::Normal(_)))
+            .collect();
         let mut rel = PathBuf::new();
         for (i, c) in comps.iter().enumerate() {
             rel.push(c);
@@ -88,9 +121,15 @@ impl Scratch {
                 // A symlink or file on the way: leave it to the sandbox to report.
                 Some(meta) if !meta.is_dir() => return Ok(()),
                 // Copy the lower directory's mode so the merged view keeps it.
-                Some(meta) => fs::DirBuilder::new().mode(meta.mode() & 0o7777).create(&in_upper).map_err(io_err(&in_upper))?,
+                Some(meta) => fs::DirBuilder::new()
+                    .mode(meta.mode() & 0o7777)
+                    .create(&in_upper)
+                    .map_err(io_err(&in_upper))?,
                 None if last && !is_dir => fs::write(&in_upper, b"").map_err(io_err(&in_upper))?,
-                None => fs::DirBuilder::new().mode(0o755).create(&in_upper).map_err(io_err(&in_upper))?,
+                None => fs::DirBuilder::new()
+                    .mode(0o755)
+                    .create(&in_upper)
+                    .map_err(io_err(&in_upper))?,
             }
         }
         Ok(())
@@ -103,7 +142,9 @@ impl Drop for Scratch {
         // makes its work dir so): open them up so the whole run can go. Only
         // when removing fails, as root it does not, and the walk would double
         // the cost of a short run's teardown.
-        for dir in std::iter::once(self.dir.path()).chain(self.work_beside_upper.as_ref().map(|w| w.path())) {
+        for dir in std::iter::once(self.dir.path())
+            .chain(self.work_beside_upper.as_ref().map(|w| w.path()))
+        {
             if fs::remove_dir_all(dir).is_err() {
                 make_removable(dir);
             }
@@ -145,8 +186,16 @@ pub(crate) fn overlay_options(
     for p in layers.iter().map(PathBuf::as_path).chain([upper, work]) {
         check_overlay_path(p)?;
     }
-    let lower: Vec<String> = layers.iter().map(|l| l.to_string_lossy().into_owned()).collect();
-    let mut opts = format!("lowerdir={},upperdir={},workdir={}", lower.join(":"), upper.display(), work.display());
+    let lower: Vec<String> = layers
+        .iter()
+        .map(|l| l.to_string_lossy().into_owned())
+        .collect();
+    let mut opts = format!(
+        "lowerdir={},upperdir={},workdir={}",
+        lower.join(":"),
+        upper.display(),
+        work.display()
+    );
     if userns {
         // Without privileges overlayfs keeps its metadata in user.* xattrs.
         opts.push_str(",userxattr");
@@ -156,18 +205,26 @@ pub(crate) fn overlay_options(
         // at unmount, which would otherwise dominate a short run.
         opts.push_str(",volatile");
     }
-    CString::new(opts).map_err(|_| SandboxError::BadPath { path: upper.to_path_buf(), reason: "contains a NUL byte" })
+    CString::new(opts).map_err(|_| SandboxError::BadPath {
+        path: upper.to_path_buf(),
+        reason: "contains a NUL byte",
+    })
 }
 
 fn top_entry(layers: &[PathBuf], rel: &Path) -> Option<fs::Metadata> {
-    layers.iter().find_map(|l| l.join(rel).symlink_metadata().ok())
+    layers
+        .iter()
+        .find_map(|l| l.join(rel).symlink_metadata().ok())
 }
 
 /// overlayfs separates layers with `:` and options with `,`.
 fn check_overlay_path(p: &Path) -> Result<(), SandboxError> {
     let bytes = p.as_os_str().as_bytes();
     if bytes.iter().any(|b| matches!(b, b':' | b',' | b'\\' | 0)) {
-        return Err(SandboxError::BadPath { path: p.to_path_buf(), reason: "overlay layer paths may not contain ':', ',' or '\\'" });
+        return Err(SandboxError::BadPath {
+            path: p.to_path_buf(),
+            reason: "overlay layer paths may not contain ':', ',' or '\\'",
+        });
     }
     Ok(())
 }
@@ -186,10 +243,16 @@ pub(crate) fn host_read_only_args() -> Result<Vec<String>, SandboxError> {
             continue;
         }
         let host = PathBuf::from("/").join(&name);
-        let Ok(meta) = host.symlink_metadata() else { continue };
+        let Ok(meta) = host.symlink_metadata() else {
+            continue;
+        };
         if meta.file_type().is_symlink() {
             if let Ok(target) = fs::read_link(&host) {
-                args.extend(["--symlink".into(), target.to_string_lossy().into_owned(), host.to_string_lossy().into_owned()]);
+                args.extend([
+                    "--symlink".into(),
+                    target.to_string_lossy().into_owned(),
+                    host.to_string_lossy().into_owned(),
+                ]);
             }
         } else {
             let h = host.to_string_lossy().into_owned();

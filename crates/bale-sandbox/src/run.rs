@@ -74,7 +74,8 @@ impl ChildSetup {
             // The overlay must never show up in the host's mount table.
             rustix::mount::mount_change(
                 c"/",
-                rustix::mount::MountPropagationFlags::PRIVATE | rustix::mount::MountPropagationFlags::REC,
+                rustix::mount::MountPropagationFlags::PRIVATE
+                    | rustix::mount::MountPropagationFlags::REC,
             )?;
             if let Some(m) = &self.memory_scratch {
                 rustix::mount::mount(
@@ -126,14 +127,20 @@ fn failed_step(info_read: OwnedFd) -> &'static str {
 }
 
 fn write_proc(path: &CStr, data: &[u8]) -> std::io::Result<()> {
-    let fd = rustix::fs::open(path, rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::CLOEXEC, rustix::fs::Mode::empty())?;
+    let fd = rustix::fs::open(
+        path,
+        rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )?;
     rustix::io::write(&fd, data)?;
     Ok(())
 }
 
 fn find_in_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_else(|| DEFAULT_PATH.into());
-    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file())
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
 }
 
 impl Sandbox {
@@ -145,10 +152,22 @@ impl Sandbox {
         let privileged = uid == 0;
         // Without it runs fall back to a scratch directory on disk.
         let memory_scratch = privileged
-            .then(|| tempfile::Builder::new().prefix("bale-sandbox-").tempdir().ok())
+            .then(|| {
+                tempfile::Builder::new()
+                    .prefix("bale-sandbox-")
+                    .tempdir()
+                    .ok()
+            })
             .flatten()
             .map(Arc::new);
-        Ok(Sandbox { bwrap, privileged, uid, gid, cgroups: CgroupRoot::probe(), memory_scratch })
+        Ok(Sandbox {
+            bwrap,
+            privileged,
+            uid,
+            gid,
+            cgroups: CgroupRoot::probe(),
+            memory_scratch,
+        })
     }
 
     /// Whether runs mount their overlay as root rather than in a user namespace.
@@ -158,14 +177,21 @@ impl Sandbox {
 
     /// Whether memory and process limits can be enforced here; the error says why not.
     pub fn limits_available(&self) -> Result<(), SandboxError> {
-        self.cgroups.as_ref().map(|_| ()).map_err(|reason| SandboxError::LimitsUnavailable { reason: reason.clone() })
+        self.cgroups
+            .as_ref()
+            .map(|_| ())
+            .map_err(|reason| SandboxError::LimitsUnavailable {
+                reason: reason.clone(),
+            })
     }
 
     fn root_mode(&self, spec: &SandboxSpec) -> RootMode {
         if spec.is_host_root() && !self.privileged {
             RootMode::HostReadOnly
         } else {
-            RootMode::Overlay { userns: !self.privileged }
+            RootMode::Overlay {
+                userns: !self.privileged,
+            }
         }
     }
 
@@ -183,15 +209,23 @@ impl Sandbox {
             return Err(SandboxError::UpperUnavailable);
         }
         let cgroup = if spec.limits.any() {
-            let root = self.cgroups.as_ref().map_err(|r| SandboxError::LimitsUnavailable { reason: r.clone() })?;
-            Some(root.create(&spec.limits).map_err(|reason| SandboxError::LimitsUnavailable { reason })?)
+            let root = self
+                .cgroups
+                .as_ref()
+                .map_err(|r| SandboxError::LimitsUnavailable { reason: r.clone() })?;
+            Some(
+                root.create(&spec.limits)
+                    .map_err(|reason| SandboxError::LimitsUnavailable { reason })?,
+            )
         } else {
             None
         };
         // A discarded upper of a privileged run lives in memory, unless the
         // spec names where it goes.
         let in_memory = match (&self.memory_scratch, mode) {
-            (Some(dir), RootMode::Overlay { userns: false }) if spec.upper == Upper::Discard && spec.scratch.is_none() => {
+            (Some(dir), RootMode::Overlay { userns: false })
+                if spec.upper == Upper::Discard && spec.scratch.is_none() =>
+            {
                 Some(dir.path().to_path_buf())
             }
             _ => None,
@@ -201,18 +235,27 @@ impl Sandbox {
             _ => None,
         };
         let ca_bundle = if spec.network { host_ca_bundle() } else { None };
-        let (info_read, info_write) =
-            rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(|e| SandboxError::Spawn { step: "making a pipe", source: e.into() })?;
+        let (info_read, info_write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+            .map_err(|e| SandboxError::Spawn {
+                step: "making a pipe",
+                source: e.into(),
+            })?;
 
         let mut args: Vec<String> = Vec::new();
         let mut memory_scratch = None;
         let overlay = match (&scratch, mode, &in_memory) {
             (None, RootMode::Overlay { .. }, Some(dir)) => {
                 // bwrap, as root over a writable root, makes the binds' mount points itself.
-                let (upper, work, merged) = (dir.join("upper"), dir.join("work"), dir.join("merged"));
-                let options = crate::root::overlay_options(&spec.lower_layers, &upper, &work, false, true)?;
+                let (upper, work, merged) =
+                    (dir.join("upper"), dir.join("work"), dir.join("merged"));
+                let options =
+                    crate::root::overlay_options(&spec.lower_layers, &upper, &work, false, true)?;
                 args.extend(["--bind".into(), path_arg(&merged), "/".into()]);
-                memory_scratch = Some(MemoryScratch { mount_point: c_path(dir)?, upper: c_path(&upper)?, work: c_path(&work)? });
+                memory_scratch = Some(MemoryScratch {
+                    mount_point: c_path(dir)?,
+                    upper: c_path(&upper)?,
+                    work: c_path(&work)?,
+                });
                 Some((c_path(&merged)?, options))
             }
             (Some(s), RootMode::Overlay { userns }, _) => {
@@ -223,12 +266,23 @@ impl Sandbox {
                     s.prepare_mount_point(&spec.lower_layers, &spec.ca_bundle_path, false)?;
                 }
                 args.extend(["--bind".into(), path_arg(&s.merged), "/".into()]);
-                let target = CString::new(s.merged.as_os_str().as_encoded_bytes())
-                    .map_err(|_| SandboxError::BadPath { path: s.merged.clone(), reason: "contains a NUL byte" })?;
+                let target =
+                    CString::new(s.merged.as_os_str().as_encoded_bytes()).map_err(|_| {
+                        SandboxError::BadPath {
+                            path: s.merged.clone(),
+                            reason: "contains a NUL byte",
+                        }
+                    })?;
                 Some((target, s.overlay_options(&spec.lower_layers, userns)?))
             }
             _ => {
-                args.extend(["--unshare-user".into(), "--uid".into(), "0".into(), "--gid".into(), "0".into()]);
+                args.extend([
+                    "--unshare-user".into(),
+                    "--uid".into(),
+                    "0".into(),
+                    "--gid".into(),
+                    "0".into(),
+                ]);
                 args.extend(host_read_only_args()?);
                 args.extend(["--tmpfs".into(), "/run".into()]);
                 None
@@ -245,7 +299,11 @@ impl Sandbox {
             args.extend([flag.into(), path_arg(&b.src), path_arg(&b.dst)]);
         }
         if let Some(bundle) = &ca_bundle {
-            args.extend(["--ro-bind".into(), path_arg(bundle), path_arg(&spec.ca_bundle_path)]);
+            args.extend([
+                "--ro-bind".into(),
+                path_arg(bundle),
+                path_arg(&spec.ca_bundle_path),
+            ]);
         }
         args.extend(["--unshare-pid", "--unshare-ipc", "--unshare-uts"].map(String::from));
         if !spec.network {
@@ -254,19 +312,31 @@ impl Sandbox {
         args.extend(["--hostname".into(), spec.hostname.clone()]);
         args.extend(["--die-with-parent", "--new-session"].map(String::from));
         args.extend(["--chdir".into(), path_arg(&spec.workdir)]);
-        args.extend(["--info-fd".into(), info_write.as_raw_fd().to_string(), "--".into()]);
+        args.extend([
+            "--info-fd".into(),
+            info_write.as_raw_fd().to_string(),
+            "--".into(),
+        ]);
         args.extend(spec.command.iter().cloned());
 
         let setup = ChildSetup {
             cgroup_procs: match &cgroup {
-                Some(c) => c.procs_files().map_err(|reason| SandboxError::LimitsUnavailable { reason })?,
+                Some(c) => c
+                    .procs_files()
+                    .map_err(|reason| SandboxError::LimitsUnavailable { reason })?,
                 None => Vec::new(),
             },
-            id_maps: (mode == RootMode::Overlay { userns: true })
-                .then(|| (format!("0 {} 1", self.uid).into_bytes(), format!("0 {} 1", self.gid).into_bytes())),
+            id_maps: (mode == RootMode::Overlay { userns: true }).then(|| {
+                (
+                    format!("0 {} 1", self.uid).into_bytes(),
+                    format!("0 {} 1", self.gid).into_bytes(),
+                )
+            }),
             memory_scratch,
             overlay,
-            umask: spec.umask.map(|m| rustix::fs::Mode::from_raw_mode(m & 0o777)),
+            umask: spec
+                .umask
+                .map(|m| rustix::fs::Mode::from_raw_mode(m & 0o777)),
             info_write,
         };
         let mut cmd = Command::new(&self.bwrap);
@@ -283,55 +353,81 @@ impl Sandbox {
         drop(cmd);
         let mut child = match spawned {
             Ok(child) => child,
-            Err(source) => return Err(SandboxError::Spawn { step: failed_step(info_read), source }),
+            Err(source) => {
+                return Err(SandboxError::Spawn {
+                    step: failed_step(info_read),
+                    source,
+                })
+            }
         };
 
-        let outer = Pid::from_raw(child.id() as i32).and_then(|p| pidfd_open(p, PidfdFlags::empty()).ok());
+        let outer =
+            Pid::from_raw(child.id() as i32).and_then(|p| pidfd_open(p, PidfdFlags::empty()).ok());
         let inner = read_child_pid(info_read).and_then(|p| pidfd_open(p, PidfdFlags::empty()).ok());
         let (mut out_pipe, mut err_pipe) = (child.stdout.take(), child.stderr.take());
 
         let mut timed_out = false;
-        let status = std::thread::scope(|scope| -> Result<std::process::ExitStatus, SandboxError> {
-            let out_thread = scope.spawn(move || copy_all(out_pipe.as_mut(), stdout));
-            let err_thread = scope.spawn(move || copy_all(err_pipe.as_mut(), stderr));
-            let deadline = spec.timeout.map(|t| Instant::now() + t);
-            if let Some(outer) = &outer {
-                if !wait_readable(outer.as_fd(), deadline) {
-                    timed_out = true;
-                    kill_tree(inner.as_ref(), Some(outer), cgroup.as_ref());
-                }
-            } else if let Some(deadline) = deadline {
-                // No pidfd (an old kernel): poll the child instead.
-                loop {
-                    if child.try_wait().map_err(|source| SandboxError::Wait { source })?.is_some() {
-                        break;
-                    }
-                    if Instant::now() >= deadline {
+        let status =
+            std::thread::scope(|scope| -> Result<std::process::ExitStatus, SandboxError> {
+                let out_thread = scope.spawn(move || copy_all(out_pipe.as_mut(), stdout));
+                let err_thread = scope.spawn(move || copy_all(err_pipe.as_mut(), stderr));
+                let deadline = spec.timeout.map(|t| Instant::now() + t);
+                if let Some(outer) = &outer {
+                    if !wait_readable(outer.as_fd(), deadline) {
                         timed_out = true;
-                        let _ = child.kill();
-                        break;
+                        kill_tree(inner.as_ref(), Some(outer), cgroup.as_ref());
                     }
-                    std::thread::sleep(Duration::from_millis(10));
+                } else if let Some(deadline) = deadline {
+                    // No pidfd (an old kernel): poll the child instead.
+                    loop {
+                        if child
+                            .try_wait()
+                            .map_err(|source| SandboxError::Wait { source })?
+                            .is_some()
+                        {
+                            break;
+                        }
+                        if Instant::now() >= deadline {
+                            timed_out = true;
+                            let _ = child.kill();
+                            break;
+                        }
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
                 }
-            }
-            let status = child.wait().map_err(|source| SandboxError::Wait { source })?;
-            // The namespace's first process exits only after every other one is gone.
-            if let Some(inner) = &inner {
-                wait_readable(inner.as_fd(), Some(Instant::now() + Duration::from_secs(10)));
-            }
-            if let Some(c) = &cgroup {
-                c.kill_all();
-            }
-            out_thread.join().map_err(|_| SandboxError::Output { source: std::io::Error::other("output reader panicked") })??;
-            err_thread.join().map_err(|_| SandboxError::Output { source: std::io::Error::other("output reader panicked") })??;
-            Ok(status)
-        })?;
+                let status = child
+                    .wait()
+                    .map_err(|source| SandboxError::Wait { source })?;
+                // The namespace's first process exits only after every other one is gone.
+                if let Some(inner) = &inner {
+                    wait_readable(
+                        inner.as_fd(),
+                        Some(Instant::now() + Duration::from_secs(10)),
+                    );
+                }
+                if let Some(c) = &cgroup {
+                    c.kill_all();
+                }
+                out_thread.join().map_err(|_| SandboxError::Output {
+                    source: std::io::Error::other("output reader panicked"),
+                })??;
+                err_thread.join().map_err(|_| SandboxError::Output {
+                    source: std::io::Error::other("output reader panicked"),
+                })??;
+                Ok(status)
+            })?;
 
-        let code = status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+        let code = status
+            .code()
+            .unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
         let limit_hit: Option<LimitHit> = cgroup.as_ref().and_then(RunCgroup::hit);
         drop(cgroup);
         drop(scratch);
-        Ok(Outcome { status: code, timed_out, limit_hit })
+        Ok(Outcome {
+            status: code,
+            timed_out,
+            limit_hit,
+        })
     }
 }
 
@@ -340,7 +436,10 @@ fn path_arg(p: &Path) -> String {
 }
 
 fn c_path(p: &Path) -> Result<CString, SandboxError> {
-    CString::new(p.as_os_str().as_encoded_bytes()).map_err(|_| SandboxError::BadPath { path: p.to_path_buf(), reason: "contains a NUL byte" })
+    CString::new(p.as_os_str().as_encoded_bytes()).map_err(|_| SandboxError::BadPath {
+        path: p.to_path_buf(),
+        reason: "contains a NUL byte",
+    })
 }
 
 fn validate(spec: &SandboxSpec) -> Result<(), SandboxError> {
@@ -368,15 +467,27 @@ fn validate(spec: &SandboxSpec) -> Result<(), SandboxError> {
     }
     for b in &spec.binds {
         if !b.dst.is_absolute() {
-            return Err(SandboxError::BadPath { path: b.dst.clone(), reason: "a sandbox path must be absolute" });
+            return Err(SandboxError::BadPath {
+                path: b.dst.clone(),
+                reason: "a sandbox path must be absolute",
+            });
         }
         if b.src.symlink_metadata().is_err() {
-            return Err(SandboxError::BindMissing { path: b.src.clone() });
+            return Err(SandboxError::BindMissing {
+                path: b.src.clone(),
+            });
         }
     }
-    for p in spec.hide.iter().chain([&spec.workdir, &spec.ca_bundle_path]) {
+    for p in spec
+        .hide
+        .iter()
+        .chain([&spec.workdir, &spec.ca_bundle_path])
+    {
         if !p.is_absolute() {
-            return Err(SandboxError::BadPath { path: p.clone(), reason: "a sandbox path must be absolute" });
+            return Err(SandboxError::BadPath {
+                path: p.clone(),
+                reason: "a sandbox path must be absolute",
+            });
         }
     }
     Ok(())
@@ -414,7 +525,11 @@ fn read_child_pid(fd: OwnedFd) -> Option<Pid> {
     }
     let text = String::from_utf8_lossy(&text);
     let rest = &text[text.find("\"child-pid\"")? + "\"child-pid\"".len()..];
-    let digits: String = rest.trim_start_matches([':', ' ']).chars().take_while(char::is_ascii_digit).collect();
+    let digits: String = rest
+        .trim_start_matches([':', ' '])
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
     Pid::from_raw(digits.parse().ok()?)
 }
 
@@ -427,7 +542,10 @@ fn wait_readable(fd: BorrowedFd<'_>, deadline: Option<Instant>) -> bool {
                 if left.is_zero() {
                     return false;
                 }
-                Some(Timespec { tv_sec: left.as_secs() as i64, tv_nsec: left.subsec_nanos() as i64 })
+                Some(Timespec {
+                    tv_sec: left.as_secs() as i64,
+                    tv_nsec: left.subsec_nanos() as i64,
+                })
             }
             None => None,
         };

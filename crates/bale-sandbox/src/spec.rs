@@ -20,12 +20,20 @@ pub struct Bind {
 impl Bind {
     /// A writable bind of `src` at `dst`.
     pub fn writable(src: impl Into<PathBuf>, dst: impl Into<PathBuf>) -> Self {
-        Self { src: src.into(), dst: dst.into(), writable: true }
+        Self {
+            src: src.into(),
+            dst: dst.into(),
+            writable: true,
+        }
     }
 
     /// A read-only bind of `src` at `dst`.
     pub fn read_only(src: impl Into<PathBuf>, dst: impl Into<PathBuf>) -> Self {
-        Self { src: src.into(), dst: dst.into(), writable: false }
+        Self {
+            src: src.into(),
+            dst: dst.into(),
+            writable: false,
+        }
     }
 }
 

@@ -39,7 +39,10 @@ fn limited(limits: Limits, script: &str) -> Option<common::Ran> {
         Err(_) => {
             let err = try_run(&spec).err().expect("limits were refused");
             assert!(matches!(err, SandboxError::LimitsUnavailable { .. }));
-            assert!(err.to_string().contains("allows no resource limits"), "{err}");
+            assert!(
+                err.to_string().contains("allows no resource limits"),
+                "{err}"
+            );
             eprintln!("this machine allows no limits: {err}");
             None
         }
@@ -49,9 +52,23 @@ fn limited(limits: Limits, script: &str) -> Option<common::Ran> {
 #[test]
 fn fork_bomb_is_contained_by_the_pids_limit_and_reported() {
     // Exponential, but bounded at 2^12 processes should the limit ever fail.
-    let bomb = "f() { if [ $1 -lt 11 ]; then f $(($1+1)) & f $(($1+1)) & wait; fi; }; f 0; echo finished";
-    let Some(ran) = limited(Limits { pids: Some(32), memory_bytes: None }, bomb) else { return };
-    assert_eq!(ran.outcome.limit_hit, Some(LimitHit::Pids), "{}", ran.stderr);
+    let bomb =
+        "f() { if [ $1 -lt 11 ]; then f $(($1+1)) & f $(($1+1)) & wait; fi; }; f 0; echo finished";
+    let Some(ran) = limited(
+        Limits {
+            pids: Some(32),
+            memory_bytes: None,
+        },
+        bomb,
+    ) else {
+        return;
+    };
+    assert_eq!(
+        ran.outcome.limit_hit,
+        Some(LimitHit::Pids),
+        "{}",
+        ran.stderr
+    );
     assert!(!ran.outcome.timed_out);
 }
 
@@ -59,13 +76,35 @@ fn fork_bomb_is_contained_by_the_pids_limit_and_reported() {
 fn memory_hog_is_killed_by_the_memory_limit_and_reported() {
     // `tail -n 1` keeps the whole newline-free stream in memory.
     let hog = "head -c 400000000 /dev/zero | tail -n 1 | wc -c";
-    let Some(ran) = limited(Limits { pids: None, memory_bytes: Some(64 << 20) }, hog) else { return };
-    assert_eq!(ran.outcome.limit_hit, Some(LimitHit::Memory), "{} {}", ran.stdout, ran.stderr);
+    let Some(ran) = limited(
+        Limits {
+            pids: None,
+            memory_bytes: Some(64 << 20),
+        },
+        hog,
+    ) else {
+        return;
+    };
+    assert_eq!(
+        ran.outcome.limit_hit,
+        Some(LimitHit::Memory),
+        "{} {}",
+        ran.stdout,
+        ran.stderr
+    );
 }
 
 #[test]
 fn a_run_under_generous_limits_succeeds_and_reports_no_hit() {
-    let Some(ran) = limited(Limits { pids: Some(256), memory_bytes: Some(512 << 20) }, "echo ok") else { return };
+    let Some(ran) = limited(
+        Limits {
+            pids: Some(256),
+            memory_bytes: Some(512 << 20),
+        },
+        "echo ok",
+    ) else {
+        return;
+    };
     assert!(ran.outcome.success(), "{}", ran.stderr);
     assert_eq!(ran.outcome.limit_hit, None);
     assert_eq!(ran.stdout, "ok\n");

@@ -15,15 +15,25 @@ use bale_db::{build_log, Database};
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let dir = tempfile::tempdir()?;
-    let url = args.next().filter(|a| !a.is_empty()).unwrap_or_else(|| Database::sqlite_url(&dir.path().join("bench.db")));
+    let url = args
+        .next()
+        .filter(|a| !a.is_empty())
+        .unwrap_or_else(|| Database::sqlite_url(&dir.path().join("bench.db")));
     let count: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(1000);
     let workers: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(2);
     let db = Database::connect(&url).await?;
 
     let started = Instant::now();
     for n in 0..count {
-        builds::submit(&db, &NewBuild { source: format!("/src/noop-{n}"), requested_by: Some("bench".into()), ..NewBuild::default() })
-            .await?;
+        builds::submit(
+            &db,
+            &NewBuild {
+                source: format!("/src/noop-{n}"),
+                requested_by: Some("bench".into()),
+                ..NewBuild::default()
+            },
+        )
+        .await?;
     }
     let submit = started.elapsed();
 
@@ -31,14 +41,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut tasks = Vec::new();
     for w in 0..workers {
         let db = db.clone();
-        tasks.push(tokio::spawn(async move { work(&db, &format!("bench-{w}")).await }));
+        tasks.push(tokio::spawn(async move {
+            work(&db, &format!("bench-{w}")).await
+        }));
     }
     let mut done = 0;
     for task in tasks {
         done += task.await??;
     }
     let work_time = started.elapsed();
-    let backend = if url.starts_with("postgres") { "PostgreSQL" } else { "SQLite" };
+    let backend = if url.starts_with("postgres") {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
     let per = |d: Duration| d.as_secs_f64() * 1000.0 / count as f64;
     println!(
         "queue on {backend}: {count} builds, {workers} workers: submit {:.2} ms/build, claim+lease+log+record {:.2} ms/build (wall), total {:.2} ms/build; {done} recorded",
@@ -67,10 +83,26 @@ async fn work(db: &Database, name: &str) -> Result<usize, bale_db::DbError> {
         let lines: Vec<String> = (0..8).map(|n| format!("line {n} of build {id}")).collect();
         build_log::append(db, id, 0, &lines).await?;
         let _ = build_log::read(db, id, 0, i64::MAX).await?;
-        let steps = ["stack", "dependencies", "source", "before", "main", "after", "finalize", "collect", "pack", "test"]
-            .iter()
-            .map(|name| StepRecord { name: (*name).into(), started_at: 0, duration_ms: 1, status: "ok".into() })
-            .collect();
+        let steps = [
+            "stack",
+            "dependencies",
+            "source",
+            "before",
+            "main",
+            "after",
+            "finalize",
+            "collect",
+            "pack",
+            "test",
+        ]
+        .iter()
+        .map(|name| StepRecord {
+            name: (*name).into(),
+            started_at: 0,
+            duration_ms: 1,
+            status: "ok".into(),
+        })
+        .collect();
         let end = BuildEnd {
             status: BuildStatus::Succeeded,
             error: None,

@@ -20,22 +20,39 @@ impl ServiceClient {
         let http = reqwest::Client::builder()
             .build()
             .map_err(|e| ServiceError::Client(format!("cannot set up HTTP: {e}")))?;
-        Ok(ServiceClient { base: base.trim_end_matches('/').to_owned(), token, http })
+        Ok(ServiceClient {
+            base: base.trim_end_matches('/').to_owned(),
+            token,
+            http,
+        })
     }
 
     /// Queues a build; returns the build record (`id`, `status`, …).
-    pub async fn submit(&self, source: &str, git_ref: Option<&str>, fresh: bool) -> Result<Value, ServiceError> {
-        let request = self.http.post(self.url("/api/v1/builds")).json(&json!({ "source": source, "ref": git_ref, "fresh": fresh }));
+    pub async fn submit(
+        &self,
+        source: &str,
+        git_ref: Option<&str>,
+        fresh: bool,
+    ) -> Result<Value, ServiceError> {
+        let request = self
+            .http
+            .post(self.url("/api/v1/builds"))
+            .json(&json!({ "source": source, "ref": git_ref, "fresh": fresh }));
         self.send(self.authorized(request)).await
     }
 
     /// One build with its steps.
     pub async fn build(&self, id: i64) -> Result<Value, ServiceError> {
-        self.send(self.http.get(self.url(&format!("/api/v1/builds/{id}")))).await
+        self.send(self.http.get(self.url(&format!("/api/v1/builds/{id}"))))
+            .await
     }
 
     /// Builds, newest first, optionally of one package and in one status.
-    pub async fn list(&self, package: Option<&str>, status: Option<&str>) -> Result<Value, ServiceError> {
+    pub async fn list(
+        &self,
+        package: Option<&str>,
+        status: Option<&str>,
+    ) -> Result<Value, ServiceError> {
         let mut query: Vec<(&str, &str)> = Vec::new();
         if let Some(package) = package {
             query.push(("package", package));
@@ -43,31 +60,55 @@ impl ServiceClient {
         if let Some(status) = status {
             query.push(("status", status));
         }
-        self.send(self.http.get(self.url("/api/v1/builds")).query(&query)).await
+        self.send(self.http.get(self.url("/api/v1/builds")).query(&query))
+            .await
     }
 
     /// Packages that ship `file`, or whose ELF files need `library` (exactly one is given).
-    pub async fn search(&self, file: Option<&str>, library: Option<&str>) -> Result<Value, ServiceError> {
-        let query: Vec<(&str, &str)> = file.map(|f| ("file", f)).into_iter().chain(library.map(|l| ("library", l))).collect();
-        self.send(self.http.get(self.url("/api/v1/search")).query(&query)).await
+    pub async fn search(
+        &self,
+        file: Option<&str>,
+        library: Option<&str>,
+    ) -> Result<Value, ServiceError> {
+        let query: Vec<(&str, &str)> = file
+            .map(|f| ("file", f))
+            .into_iter()
+            .chain(library.map(|l| ("library", l)))
+            .collect();
+        self.send(self.http.get(self.url("/api/v1/search")).query(&query))
+            .await
     }
 
     /// Cancels a build.
     pub async fn cancel(&self, id: i64) -> Result<Value, ServiceError> {
-        let request = self.http.post(self.url(&format!("/api/v1/builds/{id}/cancel")));
+        let request = self
+            .http
+            .post(self.url(&format!("/api/v1/builds/{id}/cancel")));
         self.send(self.authorized(request)).await
     }
 
     /// The build's log so far (all of it once it ended).
     pub async fn log_text(&self, id: i64) -> Result<String, ServiceError> {
-        let response = self.http.get(self.url(&format!("/api/v1/builds/{id}/log"))).send().await.map_err(|e| self.unreachable(e))?;
+        let response = self
+            .http
+            .get(self.url(&format!("/api/v1/builds/{id}/log")))
+            .send()
+            .await
+            .map_err(|e| self.unreachable(e))?;
         let response = check(response).await?;
-        response.text().await.map_err(|e| ServiceError::Client(format!("reading the log: {e}")))
+        response
+            .text()
+            .await
+            .map_err(|e| ServiceError::Client(format!("reading the log: {e}")))
     }
 
     /// Follows the build's log, calling `on_line` for each line, until it
     /// ends; returns its final status.
-    pub async fn follow_log(&self, id: i64, on_line: &mut (dyn FnMut(&str) + Send)) -> Result<String, ServiceError> {
+    pub async fn follow_log(
+        &self,
+        id: i64,
+        on_line: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<String, ServiceError> {
         let response = self
             .http
             .get(self.url(&format!("/api/v1/builds/{id}/log")))
@@ -83,7 +124,10 @@ impl ServiceClient {
             .is_some_and(|v| v.starts_with("text/event-stream"));
         if !streaming {
             // It had already ended: the whole log, then the record's status.
-            let text = response.text().await.map_err(|e| ServiceError::Client(format!("reading the log: {e}")))?;
+            let text = response
+                .text()
+                .await
+                .map_err(|e| ServiceError::Client(format!("reading the log: {e}")))?;
             text.lines().for_each(&mut *on_line);
             return self.status_of(id).await;
         }
@@ -92,7 +136,8 @@ impl ServiceClient {
         let mut event = String::new();
         let mut data: Vec<String> = Vec::new();
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| ServiceError::Client(format!("the log stream broke off: {e}")))?;
+            let chunk = chunk
+                .map_err(|e| ServiceError::Client(format!("the log stream broke off: {e}")))?;
             buffer.extend_from_slice(&chunk);
             while let Some(end) = buffer.iter().position(|b| *b == b'\n') {
                 let raw: Vec<u8> = buffer.drain(..=end).collect();
@@ -135,13 +180,19 @@ impl ServiceClient {
     }
 
     fn unreachable(&self, error: reqwest::Error) -> ServiceError {
-        ServiceError::Client(format!("cannot reach the build service at {}: {error} (is `bale serve` running there?)", self.base))
+        ServiceError::Client(format!(
+            "cannot reach the build service at {}: {error} (is `bale serve` running there?)",
+            self.base
+        ))
     }
 
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<Value, ServiceError> {
         let response = request.send().await.map_err(|e| self.unreachable(e))?;
         let response = check(response).await?;
-        response.json().await.map_err(|e| ServiceError::Client(format!("the service sent no JSON: {e}")))
+        response
+            .json()
+            .await
+            .map_err(|e| ServiceError::Client(format!("the service sent no JSON: {e}")))
     }
 }
 
@@ -153,5 +204,7 @@ async fn check(response: reqwest::Response) -> Result<reqwest::Response, Service
     }
     let body: Value = response.json().await.unwrap_or(Value::Null);
     let message = body["error"]["message"].as_str().unwrap_or("no message");
-    Err(ServiceError::Client(format!("the service answered {status}: {message}")))
+    Err(ServiceError::Client(format!(
+        "the service answered {status}: {message}"
+    )))
 }

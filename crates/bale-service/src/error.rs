@@ -32,7 +32,9 @@ pub enum ServiceError {
     #[error("cannot prepare the source: {0}")]
     Source(String),
     /// The `bale build` child could not be run.
-    #[error("cannot run the build process {program}: {source} (is the bale binary still installed?)")]
+    #[error(
+        "cannot run the build process {program}: {source} (is the bale binary still installed?)"
+    )]
     Spawn {
         /// The program.
         program: PathBuf,
@@ -66,6 +68,9 @@ pub enum ServiceError {
 impl ServiceError {
     /// An I/O error at `path`.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        ServiceError::Io { path: path.into(), source }
+        ServiceError::Io {
+            path: path.into(),
+            source,
+        }
     }
 }

@@ -21,7 +21,11 @@ pub(crate) struct Metrics {
 }
 
 /// Middleware: counts every response.
-pub(crate) async fn count(State(metrics): State<Metrics>, request: Request, next: Next) -> Response {
+pub(crate) async fn count(
+    State(metrics): State<Metrics>,
+    request: Request,
+    next: Next,
+) -> Response {
     let method = request.method().to_string();
     let response = next.run(request).await;
     let status = response.status().as_u16();
@@ -43,20 +47,51 @@ pub(crate) async fn serve(State(service): State<Service>) -> Result<Response, Ap
     let _ = writeln!(out, "# HELP bale_builds Builds recorded, by status.");
     let _ = writeln!(out, "# TYPE bale_builds gauge");
     for status in BuildStatus::ALL {
-        let n = stats.iter().find(|s| s.status == status.as_str()).map(|s| s.count).unwrap_or(0);
+        let n = stats
+            .iter()
+            .find(|s| s.status == status.as_str())
+            .map(|s| s.count)
+            .unwrap_or(0);
         let _ = writeln!(out, "bale_builds{{status=\"{status}\"}} {n}");
     }
-    let _ = writeln!(out, "# HELP bale_build_duration_seconds Run time of ended builds, by status.");
+    let _ = writeln!(
+        out,
+        "# HELP bale_build_duration_seconds Run time of ended builds, by status."
+    );
     let _ = writeln!(out, "# TYPE bale_build_duration_seconds summary");
     for s in stats.iter().filter(|s| s.timed > 0) {
-        let _ = writeln!(out, "bale_build_duration_seconds_sum{{status=\"{}\"}} {:.3}", s.status, s.duration_ms_sum as f64 / 1000.0);
-        let _ = writeln!(out, "bale_build_duration_seconds_count{{status=\"{}\"}} {}", s.status, s.timed);
+        let _ = writeln!(
+            out,
+            "bale_build_duration_seconds_sum{{status=\"{}\"}} {:.3}",
+            s.status,
+            s.duration_ms_sum as f64 / 1000.0
+        );
+        let _ = writeln!(
+            out,
+            "bale_build_duration_seconds_count{{status=\"{}\"}} {}",
+            s.status, s.timed
+        );
     }
     let _ = writeln!(out, "# HELP bale_http_requests_total HTTP requests served by this process, by method and status.");
     let _ = writeln!(out, "# TYPE bale_http_requests_total counter");
-    let requests = service.metrics().requests.lock().map(|m| m.clone()).unwrap_or_default();
+    let requests = service
+        .metrics()
+        .requests
+        .lock()
+        .map(|m| m.clone())
+        .unwrap_or_default();
     for ((method, status), n) in requests {
-        let _ = writeln!(out, "bale_http_requests_total{{method=\"{method}\",status=\"{status}\"}} {n}");
+        let _ = writeln!(
+            out,
+            "bale_http_requests_total{{method=\"{method}\",status=\"{status}\"}} {n}"
+        );
     }
-    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out).into_response())
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        out,
+    )
+        .into_response())
 }

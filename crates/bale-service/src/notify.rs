@@ -15,10 +15,19 @@ pub fn notice_config(home: &Home) -> Result<Option<NoticeConfig>, ServiceError> 
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(ServiceError::io(&path, e)),
     };
-    let bad = |message: String| ServiceError::Config { path: path.clone(), message };
-    let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| bad(e.to_string()))?;
-    let Some(notice) = table.remove("notice") else { return Ok(None) };
-    let config: NoticeConfig = notice.try_into().map_err(|e: toml::de::Error| bad(format!("[notice]: {e}")))?;
+    let bad = |message: String| ServiceError::Config {
+        path: path.clone(),
+        message,
+    };
+    let mut table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| bad(e.to_string()))?;
+    let Some(notice) = table.remove("notice") else {
+        return Ok(None);
+    };
+    let config: NoticeConfig = notice
+        .try_into()
+        .map_err(|e: toml::de::Error| bad(format!("[notice]: {e}")))?;
     Ok(config.is_enabled().then_some(config))
 }
 
@@ -41,14 +50,20 @@ pub(crate) fn tell(config: &NoticeConfig, public_url: &str, failure: Failure) {
         status: failure.status,
         reason: failure.reason,
         log_tail: log_tail(failure.log.as_bytes()),
-        link: format!("{}/api/v1/builds/{}", public_url.trim_end_matches('/'), failure.build),
+        link: format!(
+            "{}/api/v1/builds/{}",
+            public_url.trim_end_matches('/'),
+            failure.build
+        ),
         maintainer: failure.maintainer,
     };
     let config = config.clone();
     tokio::spawn(async move {
         match bale_notice::send(&config, &notice).await {
             Ok(_) => tracing::info!(build = notice.build_id, "failure notice sent"),
-            Err(error) => tracing::warn!(build = notice.build_id, %error, "cannot send the failure notice"),
+            Err(error) => {
+                tracing::warn!(build = notice.build_id, %error, "cannot send the failure notice")
+            }
         }
     });
 }

@@ -26,7 +26,11 @@ pub fn documented_routes() -> Vec<(String, String)> {
     let mut out = Vec::new();
     if let Some(paths) = doc["paths"].as_object() {
         for (path, ops) in paths {
-            for method in ops.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()).unwrap_or_default() {
+            for method in ops
+                .as_object()
+                .map(|o| o.keys().cloned().collect::<Vec<_>>())
+                .unwrap_or_default()
+            {
                 out.push((method.to_uppercase(), path.clone()));
             }
         }

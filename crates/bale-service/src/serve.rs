@@ -38,19 +38,40 @@ pub async fn bind(options: ServiceOptions) -> Result<BoundService, ServiceError>
     let repo = Repository::open(&options.serve).await?;
     let listener = tokio::net::TcpListener::bind(options.serve.listen)
         .await
-        .map_err(|source| ServiceError::Bind { addr: options.serve.listen, source })?;
+        .map_err(|source| ServiceError::Bind {
+            addr: options.serve.listen,
+            source,
+        })?;
     let worker = (options.workers > 0).then(|| {
-        let worker_options = WorkerOptions { concurrency: options.workers, ..options.worker.clone() };
-        Worker::new(repo.database().clone(), repo.storage().clone(), worker_options)
+        let worker_options = WorkerOptions {
+            concurrency: options.workers,
+            ..options.worker.clone()
+        };
+        Worker::new(
+            repo.database().clone(),
+            repo.storage().clone(),
+            worker_options,
+        )
     });
-    let service = Service::with(repo, options.home.clone(), worker.as_ref().map(Worker::waker), options.hook_secret.clone());
-    Ok(BoundService { listener, service, worker })
+    let service = Service::with(
+        repo,
+        options.home.clone(),
+        worker.as_ref().map(Worker::waker),
+        options.hook_secret.clone(),
+    );
+    Ok(BoundService {
+        listener,
+        service,
+        worker,
+    })
 }
 
 impl BoundService {
     /// The address actually bound (useful with port 0).
     pub fn local_addr(&self) -> Result<SocketAddr, ServiceError> {
-        self.listener.local_addr().map_err(|e| ServiceError::Internal(format!("cannot read the bound address: {e}")))
+        self.listener
+            .local_addr()
+            .map_err(|e| ServiceError::Internal(format!("cannot read the bound address: {e}")))
     }
 
     /// The service being served.
@@ -59,7 +80,10 @@ impl BoundService {
     }
 
     /// Serves (and runs local workers) until `shutdown` completes.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServiceError> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServiceError> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let workers = self.worker.map(|worker| {
             let mut stop = stop_rx.clone();

@@ -36,7 +36,12 @@ async fn start() -> Server {
     tokio::spawn(bound.run_until(async move {
         let _ = rx.await;
     }));
-    Server { url, db, _home: home, _stop: tx }
+    Server {
+        url,
+        db,
+        _home: home,
+        _stop: tx,
+    }
 }
 
 async fn json_of(response: reqwest::Response) -> (u16, Value) {
@@ -54,27 +59,76 @@ async fn write_calls_without_the_right_token_are_refused_and_queue_nothing() {
     let publish = tokens::create(&s.db, Scope::Publish).await.unwrap();
     let build = tokens::create(&s.db, Scope::Build).await.unwrap();
     let body = json!({ "source": "/src/app" });
-    let response = client().post(format!("{}/api/v1/builds", s.url)).json(&body).send().await.unwrap();
+    let response = client()
+        .post(format!("{}/api/v1/builds", s.url))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.headers()["www-authenticate"], "Bearer");
     let (status, error) = json_of(response).await;
-    assert_eq!((status, error["error"]["code"].as_str()), (401, Some("unauthorized")));
-    assert!(error["error"]["message"].as_str().unwrap().contains("bale token create --scope build"));
-    let (status, _) =
-        json_of(client().post(format!("{}/api/v1/builds", s.url)).bearer_auth("bale_unknown").json(&body).send().await.unwrap()).await;
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (401, Some("unauthorized"))
+    );
+    assert!(error["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("bale token create --scope build"));
+    let (status, _) = json_of(
+        client()
+            .post(format!("{}/api/v1/builds", s.url))
+            .bearer_auth("bale_unknown")
+            .json(&body)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 401);
-    let (status, error) =
-        json_of(client().post(format!("{}/api/v1/builds", s.url)).bearer_auth(&publish).json(&body).send().await.unwrap()).await;
-    assert_eq!((status, error["error"]["code"].as_str()), (403, Some("forbidden")));
-    let (status, _) = json_of(client().post(format!("{}/api/v1/builds/1/cancel", s.url)).send().await.unwrap()).await;
+    let (status, error) = json_of(
+        client()
+            .post(format!("{}/api/v1/builds", s.url))
+            .bearer_auth(&publish)
+            .json(&body)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (403, Some("forbidden"))
+    );
+    let (status, _) = json_of(
+        client()
+            .post(format!("{}/api/v1/builds/1/cancel", s.url))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 401);
     for verb in ["create", "start", "stop", "sanitize"] {
         let (status, _) = json_of(
-            client().post(format!("{}/api/v1/stacks/host/{verb}", s.url)).bearer_auth(&build).send().await.unwrap(),
+            client()
+                .post(format!("{}/api/v1/stacks/host/{verb}", s.url))
+                .bearer_auth(&build)
+                .send()
+                .await
+                .unwrap(),
         )
         .await;
         assert_eq!(status, 403, "stacks need the admin scope ({verb})");
     }
-    let (_, list) = json_of(client().get(format!("{}/api/v1/builds", s.url)).send().await.unwrap()).await;
+    let (_, list) = json_of(
+        client()
+            .get(format!("{}/api/v1/builds", s.url))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(list["builds"], json!([]), "nothing was queued");
 }
 
@@ -83,37 +137,122 @@ async fn a_submitted_build_is_queued_listed_shown_and_canceled() {
     let s = start().await;
     let token = tokens::create(&s.db, Scope::Build).await.unwrap();
     let body = json!({ "source": "/src/app", "ref": null, "fresh": true });
-    let (status, build) =
-        json_of(client().post(format!("{}/api/v1/builds", s.url)).bearer_auth(&token).json(&body).send().await.unwrap()).await;
+    let (status, build) = json_of(
+        client()
+            .post(format!("{}/api/v1/builds", s.url))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 201, "{build}");
     assert_eq!(build["status"], "queued");
     assert_eq!(build["fresh"], true);
     let id = build["id"].as_i64().unwrap();
 
-    let (_, list) = json_of(client().get(format!("{}/api/v1/builds?status=queued", s.url)).send().await.unwrap()).await;
+    let (_, list) = json_of(
+        client()
+            .get(format!("{}/api/v1/builds?status=queued", s.url))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(list["builds"][0]["id"], id);
-    let (_, none) = json_of(client().get(format!("{}/api/v1/builds?status=failed", s.url)).send().await.unwrap()).await;
+    let (_, none) = json_of(
+        client()
+            .get(format!("{}/api/v1/builds?status=failed", s.url))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(none["builds"], json!([]));
-    let (status, error) = json_of(client().get(format!("{}/api/v1/builds?status=done", s.url)).send().await.unwrap()).await;
-    assert_eq!((status, error["error"]["code"].as_str()), (400, Some("bad_status")));
+    let (status, error) = json_of(
+        client()
+            .get(format!("{}/api/v1/builds?status=done", s.url))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (400, Some("bad_status"))
+    );
 
-    let (status, one) = json_of(client().get(format!("{}/api/v1/builds/{id}", s.url)).send().await.unwrap()).await;
+    let (status, one) = json_of(
+        client()
+            .get(format!("{}/api/v1/builds/{id}", s.url))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(one["source"], "/src/app");
     assert_eq!(one["steps"], json!([]));
-    let (status, error) = json_of(client().get(format!("{}/api/v1/builds/999", s.url)).send().await.unwrap()).await;
-    assert_eq!((status, error["error"]["code"].as_str()), (404, Some("not_found")));
+    let (status, error) = json_of(
+        client()
+            .get(format!("{}/api/v1/builds/999", s.url))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
 
     let cancel = format!("{}/api/v1/builds/{id}/cancel", s.url);
-    let (status, canceled) = json_of(client().post(&cancel).bearer_auth(&token).send().await.unwrap()).await;
-    assert_eq!((status, canceled["status"].as_str()), (200, Some("canceled")));
-    let (status, error) = json_of(client().post(&cancel).bearer_auth(&token).send().await.unwrap()).await;
-    assert_eq!((status, error["error"]["code"].as_str()), (409, Some("already_finished")));
-    let (_, one) = json_of(client().get(format!("{}/api/v1/builds/{id}", s.url)).send().await.unwrap()).await;
+    let (status, canceled) = json_of(
+        client()
+            .post(&cancel)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, canceled["status"].as_str()),
+        (200, Some("canceled"))
+    );
+    let (status, error) = json_of(
+        client()
+            .post(&cancel)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (409, Some("already_finished"))
+    );
+    let (_, one) = json_of(
+        client()
+            .get(format!("{}/api/v1/builds/{id}", s.url))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(one["status"], "canceled");
-    let log = client().get(format!("{}/api/v1/builds/{id}/log", s.url)).send().await.unwrap();
+    let log = client()
+        .get(format!("{}/api/v1/builds/{id}/log", s.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(log.status(), 200);
-    assert!(log.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    assert!(log.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
 }
 
 #[tokio::test]
@@ -136,7 +275,11 @@ async fn bad_submissions_get_json_errors_that_say_what_is_expected() {
             .await
             .unwrap();
         let (status, error) = json_of(response).await;
-        assert_eq!((status, error["error"]["code"].as_str()), (400, Some(code)), "{body}: {error}");
+        assert_eq!(
+            (status, error["error"]["code"].as_str()),
+            (400, Some(code)),
+            "{body}: {error}"
+        );
     }
 }
 
@@ -154,24 +297,42 @@ fn concrete(path: &str) -> String {
 async fn the_openapi_document_describes_exactly_the_routes_served() {
     let s = start().await;
     let mut served = bale_service::route_table();
-    served.extend(bale_service::openapi::REPOSITORY_ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())));
+    served.extend(
+        bale_service::openapi::REPOSITORY_ROUTES
+            .iter()
+            .map(|(m, p)| (m.to_string(), p.to_string())),
+    );
     served.sort();
     let documented = bale_service::openapi::documented_routes();
     assert_eq!(documented, served, "openapi.json and the router differ");
 
-    let (status, doc) = json_of(client().get(format!("{}/api/v1/openapi.json", s.url)).send().await.unwrap()).await;
+    let (status, doc) = json_of(
+        client()
+            .get(format!("{}/api/v1/openapi.json", s.url))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(doc["openapi"], "3.1.0");
     // Every documented operation reaches a handler: never "no such route" nor 405.
     for (method, path) in documented {
         let url = format!("{}{}", s.url, concrete(&path));
         let request = client().request(method.parse().unwrap(), &url);
-        let request = if method == "POST" || method == "PUT" { request.body("{}") } else { request };
+        let request = if method == "POST" || method == "PUT" {
+            request.body("{}")
+        } else {
+            request
+        };
         let response = request.send().await.unwrap();
         let status = response.status().as_u16();
         let text = response.text().await.unwrap_or_default();
         assert_ne!(status, 405, "{method} {path}");
-        assert!(!text.contains("is not an API route"), "{method} {path}: {text}");
+        assert!(
+            !text.contains("is not an API route"),
+            "{method} {path}: {text}"
+        );
     }
 }
 
@@ -182,21 +343,48 @@ async fn metrics_count_the_queue_builds_by_status_and_requests() {
     let mut ids = Vec::new();
     for _ in 0..2 {
         let (_, build) = json_of(
-            client().post(format!("{}/api/v1/builds", s.url)).bearer_auth(&token).json(&json!({"source": "/src"})).send().await.unwrap(),
+            client()
+                .post(format!("{}/api/v1/builds", s.url))
+                .bearer_auth(&token)
+                .json(&json!({"source": "/src"}))
+                .send()
+                .await
+                .unwrap(),
         )
         .await;
         ids.push(build["id"].as_i64().unwrap());
     }
-    client().post(format!("{}/api/v1/builds/{}/cancel", s.url, ids[0])).bearer_auth(&token).send().await.unwrap();
-    let response = client().get(format!("{}/metrics", s.url)).send().await.unwrap();
-    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    client()
+        .post(format!("{}/api/v1/builds/{}/cancel", s.url, ids[0]))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let response = client()
+        .get(format!("{}/metrics", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
     let text = response.text().await.unwrap();
     assert!(text.contains("\nbale_queue_length 1\n"), "{text}");
-    assert!(text.contains("bale_builds{status=\"canceled\"} 1"), "{text}");
+    assert!(
+        text.contains("bale_builds{status=\"canceled\"} 1"),
+        "{text}"
+    );
     assert!(text.contains("bale_builds{status=\"queued\"} 1"), "{text}");
-    assert!(text.contains("bale_builds{status=\"succeeded\"} 0"), "{text}");
+    assert!(
+        text.contains("bale_builds{status=\"succeeded\"} 0"),
+        "{text}"
+    );
     assert!(text.contains("bale_build_duration_seconds"), "{text}");
-    assert!(text.contains("bale_http_requests_total{method=\"POST\",status=\"201\"} 2"), "{text}");
+    assert!(
+        text.contains("bale_http_requests_total{method=\"POST\",status=\"201\"} 2"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -212,20 +400,33 @@ async fn a_signed_push_of_a_version_branch_queues_a_build_and_a_bad_signature_qu
     let forged = client()
         .post(&hook)
         .header("x-github-event", "push")
-        .header("x-hub-signature-256", bale_trigger::sign(b"wrong", body.as_bytes()))
+        .header(
+            "x-hub-signature-256",
+            bale_trigger::sign(b"wrong", body.as_bytes()),
+        )
         .body(body.clone())
         .send()
         .await
         .unwrap();
     assert_eq!(forged.status(), 401);
-    let (_, list) = json_of(client().get(format!("{}/api/v1/builds", s.url)).send().await.unwrap()).await;
+    let (_, list) = json_of(
+        client()
+            .get(format!("{}/api/v1/builds", s.url))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(list["builds"], json!([]));
 
     let (status, build) = json_of(
         client()
             .post(&hook)
             .header("x-github-event", "push")
-            .header("x-hub-signature-256", bale_trigger::sign(HOOK_SECRET.as_bytes(), body.as_bytes()))
+            .header(
+                "x-hub-signature-256",
+                bale_trigger::sign(HOOK_SECRET.as_bytes(), body.as_bytes()),
+            )
             .body(body)
             .send()
             .await
@@ -242,22 +443,75 @@ async fn a_signed_push_of_a_version_branch_queues_a_build_and_a_bad_signature_qu
 async fn stacks_are_listed_and_kept_warm_or_stopped_with_an_admin_token() {
     let s = start().await;
     let admin = tokens::create(&s.db, Scope::Admin).await.unwrap();
-    let (status, list) = json_of(client().get(format!("{}/api/v1/stacks", s.url)).send().await.unwrap()).await;
-    assert_eq!(status, 200);
-    let host = list["stacks"].as_array().unwrap().iter().find(|st| st["name"] == "host").cloned().expect("the host stack");
-    assert_eq!(host["state"], "created");
-    let (status, started) =
-        json_of(client().post(format!("{}/api/v1/stacks/host/start", s.url)).bearer_auth(&admin).send().await.unwrap()).await;
-    assert_eq!((status, started["state"].as_str()), (200, Some("warm")), "{started}");
-    let (_, list) = json_of(client().get(format!("{}/api/v1/stacks", s.url)).send().await.unwrap()).await;
-    let host = list["stacks"].as_array().unwrap().iter().find(|st| st["name"] == "host").cloned().unwrap();
-    assert_eq!(host["state"], "warm");
-    let (status, _) =
-        json_of(client().post(format!("{}/api/v1/stacks/host/stop", s.url)).bearer_auth(&admin).send().await.unwrap()).await;
-    assert_eq!(status, 200);
-    let (status, error) = json_of(
-        client().post(format!("{}/api/v1/stacks/no-such-stack/start", s.url)).bearer_auth(&admin).send().await.unwrap(),
+    let (status, list) = json_of(
+        client()
+            .get(format!("{}/api/v1/stacks", s.url))
+            .send()
+            .await
+            .unwrap(),
     )
     .await;
-    assert_eq!((status, error["error"]["code"].as_str()), (404, Some("not_found")), "{error}");
+    assert_eq!(status, 200);
+    let host = list["stacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|st| st["name"] == "host")
+        .cloned()
+        .expect("the host stack");
+    assert_eq!(host["state"], "created");
+    let (status, started) = json_of(
+        client()
+            .post(format!("{}/api/v1/stacks/host/start", s.url))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, started["state"].as_str()),
+        (200, Some("warm")),
+        "{started}"
+    );
+    let (_, list) = json_of(
+        client()
+            .get(format!("{}/api/v1/stacks", s.url))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let host = list["stacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|st| st["name"] == "host")
+        .cloned()
+        .unwrap();
+    assert_eq!(host["state"], "warm");
+    let (status, _) = json_of(
+        client()
+            .post(format!("{}/api/v1/stacks/host/stop", s.url))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, error) = json_of(
+        client()
+            .post(format!("{}/api/v1/stacks/no-such-stack/start", s.url))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (404, Some("not_found")),
+        "{error}"
+    );
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::files::{io_error, write_atomic, PUBLIC_MODE};
 use crate::signature::{default_trusted_comment, sign};
-use crate::{SecretKey, Signature, SignError};
+use crate::{SecretKey, SignError, Signature};
 
 /// Where the signature of `file` lives: `<file>.minisig` beside it.
 pub fn signature_path(file: &Path) -> PathBuf {
@@ -29,10 +29,18 @@ pub fn read_signature(file: &Path) -> Result<Option<Signature>, SignError> {
 /// writes the signature beside it atomically; returns the signature's path.
 pub fn sign_file(key: &SecretKey, file: &Path, unix_secs: u64) -> Result<PathBuf, SignError> {
     let data = File::open(file).map_err(|e| io_error(file, e))?;
-    let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("package");
+    let name = file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("package");
     let signature = sign(key, data, &default_trusted_comment(name, unix_secs))?;
     let path = signature_path(file);
-    write_atomic(&path, signature.to_file_string().as_bytes(), PUBLIC_MODE, true)?;
+    write_atomic(
+        &path,
+        signature.to_file_string().as_bytes(),
+        PUBLIC_MODE,
+        true,
+    )?;
     Ok(path)
 }
 

@@ -311,6 +311,9 @@ mod tests {
     fn a_key_id_with_a_leading_zero_prints_as_minisign_prints_it() {
         let id = KeyId([0xA8, 0xF4, 0x73, 0x45, 0x26, 0x0F, 0xB4, 0x06]);
         assert_eq!(id.to_string(), "6B40F264573F4A8");
-        assert_eq!(KeyId([0x01, 0, 0, 0, 0, 0, 0, 0x10]).to_string(), "1000000000000001");
+        assert_eq!(
+            KeyId([0x01, 0, 0, 0, 0, 0, 0, 0x10]).to_string(),
+            "1000000000000001"
+        );
     }
 }

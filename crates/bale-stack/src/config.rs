@@ -62,8 +62,10 @@ pub struct StacksConfig {
 impl StacksConfig {
     /// Parses one configuration file's text; `origin` names it in errors.
     pub fn parse(text: &str, origin: &Path) -> Result<StacksConfig, StackError> {
-        let config: StacksConfig =
-            toml::from_str(text).map_err(|e| StackError::Config { path: origin.to_path_buf(), message: e.to_string() })?;
+        let config: StacksConfig = toml::from_str(text).map_err(|e| StackError::Config {
+            path: origin.to_path_buf(),
+            message: e.to_string(),
+        })?;
         for name in config.stacks.keys() {
             check_name(name)?;
         }
@@ -85,14 +87,20 @@ impl StacksConfig {
 
     /// The shipped configuration, then `override_path` if given, else
     /// `$BALE_HOME/stacks.toml` if it exists.
-    pub fn load(home_override: PathBuf, override_path: Option<&Path>) -> Result<StacksConfig, StackError> {
+    pub fn load(
+        home_override: PathBuf,
+        override_path: Option<&Path>,
+    ) -> Result<StacksConfig, StackError> {
         let shipped = StacksConfig::parse(SHIPPED_STACKS, Path::new("<shipped stacks.toml>"))?;
         let path = match override_path {
             Some(p) => Some(p.to_path_buf()),
             None => home_override.is_file().then_some(home_override),
         };
         let Some(path) = path else { return Ok(shipped) };
-        let text = std::fs::read_to_string(&path).map_err(|source| StackError::Io { path: path.clone(), source })?;
+        let text = std::fs::read_to_string(&path).map_err(|source| StackError::Io {
+            path: path.clone(),
+            source,
+        })?;
         Ok(shipped.merged(StacksConfig::parse(&text, &path)?))
     }
 }
@@ -101,12 +109,19 @@ impl StacksConfig {
 pub fn check_name(name: &str) -> Result<(), StackError> {
     let ok = !name.is_empty()
         && name.len() <= 64
-        && name.bytes().next().is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.' || b == b'_');
+        && name
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && name.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.' || b == b'_'
+        });
     if ok {
         Ok(())
     } else {
-        Err(StackError::BadName { name: name.to_string() })
+        Err(StackError::BadName {
+            name: name.to_string(),
+        })
     }
 }
 
@@ -118,7 +133,15 @@ mod tests {
     fn shipped_stacks_include_bookworm_and_host() {
         let c = StacksConfig::parse(SHIPPED_STACKS, Path::new("stacks.toml")).unwrap();
         assert_eq!(c.stacks["host"], StackDef::Host {});
-        let StackDef::Debootstrap { suite, variant, components, .. } = &c.stacks["debian-bookworm"] else { panic!() };
+        let StackDef::Debootstrap {
+            suite,
+            variant,
+            components,
+            ..
+        } = &c.stacks["debian-bookworm"]
+        else {
+            panic!()
+        };
         assert_eq!((suite.as_str(), variant.as_str()), ("bookworm", "minbase"));
         assert_eq!(components, &["main"]);
     }
@@ -134,7 +157,12 @@ mod tests {
         .unwrap();
         let c = StacksConfig::load(dir.path().join("absent.toml"), Some(&file)).unwrap();
         assert_eq!(c.mirror.as_deref(), Some("http://mirror.example/debian"));
-        let StackDef::Debootstrap { include, variant, .. } = &c.stacks["debian-bookworm"] else { panic!() };
+        let StackDef::Debootstrap {
+            include, variant, ..
+        } = &c.stacks["debian-bookworm"]
+        else {
+            panic!()
+        };
         assert_eq!(include, &["ca-certificates"]);
         assert_eq!(variant, "minbase");
         assert!(c.stacks.contains_key("debian-trixie"));
@@ -154,9 +182,16 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_errors_that_name_the_file() {
-        let err = StacksConfig::parse("[stacks.x]\nkind = \"host\"\nsuit = \"a\"\n", Path::new("/etc/bale/stacks.toml")).unwrap_err();
+        let err = StacksConfig::parse(
+            "[stacks.x]\nkind = \"host\"\nsuit = \"a\"\n",
+            Path::new("/etc/bale/stacks.toml"),
+        )
+        .unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("/etc/bale/stacks.toml") && msg.contains("suit"), "{msg}");
+        assert!(
+            msg.contains("/etc/bale/stacks.toml") && msg.contains("suit"),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -20,25 +20,49 @@ fn tool(name: &'static str, package: &'static str) -> Result<Command, StackError
     let mut dirs: Vec<_> = std::env::split_paths(&path).collect();
     // debootstrap lives in sbin, which an ordinary PATH may lack.
     dirs.extend(["/usr/sbin", "/sbin"].map(Into::into));
-    let found = dirs.into_iter().map(|d| d.join(name)).find(|p| p.is_file()).ok_or(StackError::ToolMissing { tool: name, package })?;
+    let found = dirs
+        .into_iter()
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+        .ok_or(StackError::ToolMissing {
+            tool: name,
+            package,
+        })?;
     Ok(Command::new(found))
 }
 
 impl Bootstrap<'_> {
     /// Runs debootstrap into `target` (an empty or absent directory), passing
     /// each line of its output to `progress`.
-    pub(crate) fn run(&self, target: &Path, progress: &mut dyn FnMut(&str)) -> Result<(), StackError> {
+    pub(crate) fn run(
+        &self,
+        target: &Path,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<(), StackError> {
         let mut cmd = tool("debootstrap", "debootstrap")?;
-        cmd.arg(format!("--variant={}", self.variant)).arg(format!("--components={}", self.components.join(",")));
+        cmd.arg(format!("--variant={}", self.variant))
+            .arg(format!("--components={}", self.components.join(",")));
         if !self.include.is_empty() {
             cmd.arg(format!("--include={}", self.include.join(",")));
         }
         cmd.arg(self.suite).arg(target).arg(self.mirror);
-        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = cmd.spawn().map_err(|source| StackError::Spawn { tool: "debootstrap", source })?;
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().map_err(|source| StackError::Spawn {
+            tool: "debootstrap",
+            source,
+        })?;
         let stderr = child.stderr.take();
         let err_lines = std::thread::spawn(move || {
-            stderr.map(|s| BufReader::new(s).lines().map_while(Result::ok).collect::<Vec<_>>()).unwrap_or_default()
+            stderr
+                .map(|s| {
+                    BufReader::new(s)
+                        .lines()
+                        .map_while(Result::ok)
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
         });
         let mut last = Vec::new();
         if let Some(out) = child.stdout.take() {
@@ -50,15 +74,29 @@ impl Bootstrap<'_> {
                 }
             }
         }
-        let status = child.wait().map_err(|source| StackError::Spawn { tool: "debootstrap", source })?;
+        let status = child.wait().map_err(|source| StackError::Spawn {
+            tool: "debootstrap",
+            source,
+        })?;
         let errs = err_lines.join().unwrap_or_default();
         if !status.success() {
             // debootstrap keeps its own log inside the target.
-            let log = std::fs::read_to_string(target.join("debootstrap/debootstrap.log")).unwrap_or_default();
-            let tail: Vec<&str> = log.lines().rev().take(10).collect::<Vec<_>>().into_iter().rev().collect();
+            let log = std::fs::read_to_string(target.join("debootstrap/debootstrap.log"))
+                .unwrap_or_default();
+            let tail: Vec<&str> = log
+                .lines()
+                .rev()
+                .take(10)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
             last.extend(errs);
             last.extend(tail.into_iter().map(str::to_string));
-            return Err(StackError::Debootstrap { status: status.to_string(), output: last.join("\n") });
+            return Err(StackError::Debootstrap {
+                status: status.to_string(),
+                output: last.join("\n"),
+            });
         }
         Ok(())
     }
@@ -72,7 +110,10 @@ pub(crate) fn installed_packages(root: &Path) -> Result<Vec<String>, StackError>
         .args(["-W", "-f", "${db:Status-Abbrev}\t${Package}=${Version}\n"])
         .stderr(Stdio::piped())
         .output()
-        .map_err(|source| StackError::Spawn { tool: "dpkg-query", source })?;
+        .map_err(|source| StackError::Spawn {
+            tool: "dpkg-query",
+            source,
+        })?;
     if !out.status.success() {
         return Err(StackError::Debootstrap {
             status: format!("dpkg-query {}", out.status),
@@ -99,7 +140,11 @@ pub(crate) fn copy_image(from: &Path, to: &Path) -> Result<(), StackError> {
         .output()
         .map_err(|source| StackError::Spawn { tool: "cp", source })?;
     if !out.status.success() {
-        return Err(StackError::Copy { from: from.to_path_buf(), to: to.to_path_buf(), message: String::from_utf8_lossy(&out.stderr).into_owned() });
+        return Err(StackError::Copy {
+            from: from.to_path_buf(),
+            to: to.to_path_buf(),
+            message: String::from_utf8_lossy(&out.stderr).into_owned(),
+        });
     }
     Ok(())
 }

@@ -65,7 +65,10 @@ fn escape(bytes: &[u8], out: &mut String) {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StackError + '_ {
-    move |source| StackError::Io { path: path.to_path_buf(), source }
+    move |source| StackError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Walks the image at `root` (not following symlinks) and builds its manifest.
@@ -80,11 +83,23 @@ pub fn image_manifest(root: &Path) -> Result<ImageManifest, StackError> {
         text.push('\n');
     }
     let digest = format!("sha256:{}", hex::encode(Sha256::digest(text.as_bytes())));
-    Ok(ImageManifest { text, digest, size_bytes })
+    Ok(ImageManifest {
+        text,
+        digest,
+        size_bytes,
+    })
 }
 
-fn walk(dir: &Path, rel: &mut Vec<u8>, lines: &mut Vec<String>, size: &mut u64) -> Result<(), StackError> {
-    let mut entries: Vec<_> = fs::read_dir(dir).map_err(io(dir))?.collect::<Result<_, _>>().map_err(io(dir))?;
+fn walk(
+    dir: &Path,
+    rel: &mut Vec<u8>,
+    lines: &mut Vec<String>,
+    size: &mut u64,
+) -> Result<(), StackError> {
+    let mut entries: Vec<_> = fs::read_dir(dir)
+        .map_err(io(dir))?
+        .collect::<Result<_, _>>()
+        .map_err(io(dir))?;
     entries.sort_by(|a, b| a.file_name().as_bytes().cmp(b.file_name().as_bytes()));
     for e in entries {
         let path = e.path();
@@ -113,16 +128,33 @@ fn walk(dir: &Path, rel: &mut Vec<u8>, lines: &mut Vec<String>, size: &mut u64) 
             's'
         };
         let entry_size = if ft.is_file() { meta.len() } else { 0 };
-        let _ = write!(line, " {kind} {:o} {} {} {entry_size} ", meta.mode() & 0o7777, meta.uid(), meta.gid());
+        let _ = write!(
+            line,
+            " {kind} {:o} {} {} {entry_size} ",
+            meta.mode() & 0o7777,
+            meta.uid(),
+            meta.gid()
+        );
         match kind {
             'f' => {
                 *size += meta.len();
                 line.push_str(&hash_file(&path)?);
             }
-            'l' => escape(fs::read_link(&path).map_err(io(&path))?.as_os_str().as_bytes(), &mut line),
+            'l' => escape(
+                fs::read_link(&path)
+                    .map_err(io(&path))?
+                    .as_os_str()
+                    .as_bytes(),
+                &mut line,
+            ),
             'c' | 'b' => {
                 let dev = meta.rdev();
-                let _ = write!(line, "{}:{}", rustix::fs::major(dev), rustix::fs::minor(dev));
+                let _ = write!(
+                    line,
+                    "{}:{}",
+                    rustix::fs::major(dev),
+                    rustix::fs::minor(dev)
+                );
             }
             _ => line.push('-'),
         }
@@ -164,7 +196,11 @@ pub fn manifest_differences(recorded: &str, current: &str) -> Vec<Difference> {
             Some(_) => {}
         }
     }
-    out.extend(new.keys().filter(|p| !old.contains_key(*p)).map(|p| Difference::Added(p.to_string())));
+    out.extend(
+        new.keys()
+            .filter(|p| !old.contains_key(*p))
+            .map(|p| Difference::Added(p.to_string())),
+    );
     out
 }
 
@@ -175,7 +211,12 @@ pub fn package_differences(recorded: &[String], current: &[String]) -> Vec<Diffe
         .filter(|p| !current.contains(p))
         .map(|p| Difference::Package(format!("{p} no longer installed")))
         .collect();
-    out.extend(current.iter().filter(|p| !recorded.contains(p)).map(|p| Difference::Package(format!("{p} newly installed"))));
+    out.extend(
+        current
+            .iter()
+            .filter(|p| !recorded.contains(p))
+            .map(|p| Difference::Package(format!("{p} newly installed"))),
+    );
     out
 }
 
@@ -196,7 +237,10 @@ mod tests {
     #[test]
     fn the_same_tree_gives_the_same_digest() {
         let (a, b) = (tree(), tree());
-        assert_eq!(image_manifest(a.path()).unwrap().digest, image_manifest(b.path()).unwrap().digest);
+        assert_eq!(
+            image_manifest(a.path()).unwrap().digest,
+            image_manifest(b.path()).unwrap().digest
+        );
     }
 
     #[test]
@@ -206,7 +250,11 @@ mod tests {
         fs::write(t.path().join("usr/bin/tool"), "#!/bin/bash\n").unwrap();
         assert_ne!(image_manifest(t.path()).unwrap().digest, base);
         let t = tree();
-        fs::set_permissions(t.path().join("usr/bin/tool"), fs::Permissions::from_mode(0o755)).unwrap();
+        fs::set_permissions(
+            t.path().join("usr/bin/tool"),
+            fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
         assert_ne!(image_manifest(t.path()).unwrap().digest, base);
         let t = tree();
         fs::remove_file(t.path().join("bin")).unwrap();

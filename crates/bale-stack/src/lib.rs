@@ -39,7 +39,9 @@ mod stacks;
 use std::path::PathBuf;
 
 pub use config::{check_name, StackDef, StacksConfig, SHIPPED_STACKS};
-pub use digest::{image_manifest, manifest_differences, package_differences, Difference, ImageManifest};
+pub use digest::{
+    image_manifest, manifest_differences, package_differences, Difference, ImageManifest,
+};
 pub use mirror::{host_mirror, mirror_from_sources};
 pub use record::StackRecord;
 pub use stacks::{SanitizeReport, StackImage, StackInfo, StackState, Stacks, HOST_DIGEST};
@@ -62,7 +64,9 @@ pub enum StackError {
         name: String,
     },
     /// No stack of that name is configured.
-    #[error("no stack named `{name}`: known stacks are {known} (add others in $BALE_HOME/stacks.toml)")]
+    #[error(
+        "no stack named `{name}`: known stacks are {known} (add others in $BALE_HOME/stacks.toml)"
+    )]
     Unknown {
         /// The name asked for.
         name: String,

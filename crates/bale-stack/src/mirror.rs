@@ -25,7 +25,9 @@ pub fn mirror_from_sources(root: &Path, suite: &str) -> Option<String> {
         let mut files: Vec<_> = entries.flatten().map(|e| e.path()).collect();
         files.sort();
         for f in files {
-            let Ok(text) = std::fs::read_to_string(&f) else { continue };
+            let Ok(text) = std::fs::read_to_string(&f) else {
+                continue;
+            };
             match f.extension().and_then(|e| e.to_str()) {
                 Some("list") => sources.extend(parse_one_line(&text)),
                 Some("sources") => sources.extend(parse_deb822(&text)),
@@ -38,7 +40,12 @@ pub fn mirror_from_sources(root: &Path, suite: &str) -> Option<String> {
         .iter()
         .filter(main)
         .find(|s| s.suites.iter().any(|x| x == suite))
-        .or_else(|| sources.iter().filter(main).find(|s| s.uri.trim_end_matches('/').ends_with("/debian")))
+        .or_else(|| {
+            sources
+                .iter()
+                .filter(main)
+                .find(|s| s.uri.trim_end_matches('/').ends_with("/debian"))
+        })
         .map(|s| s.uri.trim_end_matches('/').to_string())
 }
 
@@ -51,38 +58,64 @@ fn parse_one_line(text: &str) -> Vec<Source> {
     let mut out = Vec::new();
     for line in text.lines() {
         let line = line.split('#').next().unwrap_or("").trim();
-        let Some(rest) = line.strip_prefix("deb ").or_else(|| line.strip_prefix("deb\t")) else { continue };
+        let Some(rest) = line
+            .strip_prefix("deb ")
+            .or_else(|| line.strip_prefix("deb\t"))
+        else {
+            continue;
+        };
         let mut rest = rest.trim_start();
         if rest.starts_with('[') {
             let Some(end) = rest.find(']') else { continue };
             rest = rest[end + 1..].trim_start();
         }
         let mut words = rest.split_whitespace();
-        let (Some(uri), Some(suite)) = (words.next(), words.next()) else { continue };
-        out.push(Source { uri: uri.to_string(), suites: vec![suite.to_string()], components: words.map(str::to_string).collect() });
+        let (Some(uri), Some(suite)) = (words.next(), words.next()) else {
+            continue;
+        };
+        out.push(Source {
+            uri: uri.to_string(),
+            suites: vec![suite.to_string()],
+            components: words.map(str::to_string).collect(),
+        });
     }
     out
 }
 
 fn parse_deb822(text: &str) -> Vec<Source> {
     let mut out = Vec::new();
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim_start().starts_with('#')).collect();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .collect();
     for stanza in lines.split(|l| l.trim().is_empty()) {
         let field = |name: &str| -> Vec<String> {
             stanza
                 .iter()
                 .find_map(|l| {
                     let (k, v) = l.split_once(':')?;
-                    k.trim().eq_ignore_ascii_case(name).then(|| v.split_whitespace().map(str::to_string).collect())
+                    k.trim()
+                        .eq_ignore_ascii_case(name)
+                        .then(|| v.split_whitespace().map(str::to_string).collect())
                 })
                 .unwrap_or_default()
         };
         let enabled = field("Enabled");
-        if enabled.first().is_some_and(|e| e.eq_ignore_ascii_case("no")) || !field("Types").iter().any(|t| t == "deb") {
+        if enabled
+            .first()
+            .is_some_and(|e| e.eq_ignore_ascii_case("no"))
+            || !field("Types").iter().any(|t| t == "deb")
+        {
             continue;
         }
-        let Some(uri) = field("URIs").into_iter().next() else { continue };
-        out.push(Source { uri, suites: field("Suites"), components: field("Components") });
+        let Some(uri) = field("URIs").into_iter().next() else {
+            continue;
+        };
+        out.push(Source {
+            uri,
+            suites: field("Suites"),
+            components: field("Components"),
+        });
     }
     out
 }
@@ -107,7 +140,10 @@ mod tests {
             "etc/apt/sources.list.d/debian.sources",
             "Types: deb\n# a comment\nURIs: http://mirror.example/debian\nSuites: bookworm bookworm-updates\nComponents: main\n\nTypes: deb\nURIs: http://mirror.example/debian-security\nSuites: bookworm-security\nComponents: main\n",
         )]);
-        assert_eq!(mirror_from_sources(root.path(), "bookworm").as_deref(), Some("http://mirror.example/debian"));
+        assert_eq!(
+            mirror_from_sources(root.path(), "bookworm").as_deref(),
+            Some("http://mirror.example/debian")
+        );
     }
 
     #[test]
@@ -117,13 +153,22 @@ mod tests {
             ("etc/apt/sources.list.d/a.sources", "Types: deb\nURIs: https://nodes.example/node_20.x\nSuites: nodistro\nComponents: main\n"),
             ("etc/apt/sources.list.d/z.list", "deb http://mirror.example/debian/ bookworm main contrib\n"),
         ]);
-        assert_eq!(mirror_from_sources(root.path(), "bookworm").as_deref(), Some("http://mirror.example/debian"));
+        assert_eq!(
+            mirror_from_sources(root.path(), "bookworm").as_deref(),
+            Some("http://mirror.example/debian")
+        );
     }
 
     #[test]
     fn a_debian_path_is_the_fallback_for_another_suite() {
-        let root = root_with(&[("etc/apt/sources.list", "deb http://mirror.example/debian bookworm main\n")]);
-        assert_eq!(mirror_from_sources(root.path(), "trixie").as_deref(), Some("http://mirror.example/debian"));
+        let root = root_with(&[(
+            "etc/apt/sources.list",
+            "deb http://mirror.example/debian bookworm main\n",
+        )]);
+        assert_eq!(
+            mirror_from_sources(root.path(), "trixie").as_deref(),
+            Some("http://mirror.example/debian")
+        );
     }
 
     #[test]

@@ -35,20 +35,32 @@ pub struct StackRecord {
 impl StackRecord {
     /// Reads a `stack.json`.
     pub fn read(path: &Path) -> Result<StackRecord, StackError> {
-        let text = std::fs::read(path).map_err(|source| StackError::Io { path: path.to_path_buf(), source })?;
-        serde_json::from_slice(&text).map_err(|e| StackError::Record { path: path.to_path_buf(), message: e.to_string() })
+        let text = std::fs::read(path).map_err(|source| StackError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        serde_json::from_slice(&text).map_err(|e| StackError::Record {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
     }
 
     /// Writes a `stack.json` durably: temporary name, fsync, rename.
     pub fn write(&self, path: &Path) -> Result<(), StackError> {
-        let json = serde_json::to_vec_pretty(self).map_err(|e| StackError::Record { path: path.to_path_buf(), message: e.to_string() })?;
+        let json = serde_json::to_vec_pretty(self).map_err(|e| StackError::Record {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
         write_atomic(path, &json)
     }
 }
 
 /// Writes `bytes` to `path` so that a crash leaves the old file or the new one.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StackError> {
-    let io = |source| StackError::Io { path: path.to_path_buf(), source };
+    let io = |source| StackError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
     tmp.write_all(bytes).map_err(io)?;

@@ -88,7 +88,10 @@ pub struct Stacks {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StackError + '_ {
-    move |source| StackError::Io { path: path.to_path_buf(), source }
+    move |source| StackError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 impl Stacks {
@@ -97,7 +100,11 @@ impl Stacks {
     pub fn load(home: &Home, config_override: Option<&Path>) -> Result<Stacks, StackError> {
         let config = StacksConfig::load(home.root().join("stacks.toml"), config_override)?;
         let image_cache = config.image_cache.clone();
-        Ok(Stacks { dir: home.stacks_dir(), config, image_cache })
+        Ok(Stacks {
+            dir: home.stacks_dir(),
+            config,
+            image_cache,
+        })
     }
 
     /// Uses `dir` as a cache of pristine images (`<dir>/<name>/` shaped like
@@ -121,10 +128,19 @@ impl Stacks {
     /// How stack `name` is made.
     pub fn definition(&self, name: &str) -> Result<&StackDef, StackError> {
         check_name(name)?;
-        self.config.stacks.get(name).ok_or_else(|| StackError::Unknown {
-            name: name.to_string(),
-            known: self.config.stacks.keys().cloned().collect::<Vec<_>>().join(", "),
-        })
+        self.config
+            .stacks
+            .get(name)
+            .ok_or_else(|| StackError::Unknown {
+                name: name.to_string(),
+                known: self
+                    .config
+                    .stacks
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
     }
 
     /// The directory of stack `name`.
@@ -142,7 +158,9 @@ impl Stacks {
         self.definition(name)?;
         let path = self.stack_dir(name).join("stack.json");
         if !path.is_file() {
-            return Err(StackError::NotCreated { name: name.to_string() });
+            return Err(StackError::NotCreated {
+                name: name.to_string(),
+            });
         }
         StackRecord::read(&path)
     }
@@ -153,13 +171,22 @@ impl Stacks {
             return Ok(host_image(name));
         }
         let record = self.record(name)?;
-        Ok(StackImage { name: name.to_string(), root: self.stack_dir(name).join("image"), digest: record.digest })
+        Ok(StackImage {
+            name: name.to_string(),
+            root: self.stack_dir(name).join("image"),
+            digest: record.digest,
+        })
     }
 
     /// Which mirror a create of `name` would use, and whether one was found.
     pub fn mirror_for(&self, name: &str, mirror: Option<&str>) -> Result<String, StackError> {
-        let StackDef::Debootstrap { suite, mirror: own, .. } = self.definition(name)? else {
-            return Err(StackError::NotDebian { name: name.to_string() });
+        let StackDef::Debootstrap {
+            suite, mirror: own, ..
+        } = self.definition(name)?
+        else {
+            return Err(StackError::NotDebian {
+                name: name.to_string(),
+            });
         };
         mirror
             .map(str::to_string)
@@ -167,40 +194,78 @@ impl Stacks {
             .or_else(|| self.config.mirror.clone())
             .or_else(|| host_mirror(suite))
             .map(|m| m.trim_end_matches('/').to_string())
-            .ok_or_else(|| StackError::NoMirror { name: name.to_string() })
+            .ok_or_else(|| StackError::NoMirror {
+                name: name.to_string(),
+            })
     }
 
     /// Makes a clean image of stack `name` (replacing any existing one
     /// atomically), from the image cache when it holds a verified copy, else
     /// with debootstrap. `progress` receives one line at a time.
-    pub fn create(&self, name: &str, mirror: Option<&str>, progress: &mut dyn FnMut(&str)) -> Result<StackImage, StackError> {
+    pub fn create(
+        &self,
+        name: &str,
+        mirror: Option<&str>,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<StackImage, StackError> {
         let def = self.definition(name)?.clone();
-        let StackDef::Debootstrap { suite, variant, components, include, .. } = &def else {
+        let StackDef::Debootstrap {
+            suite,
+            variant,
+            components,
+            include,
+            ..
+        } = &def
+        else {
             return Ok(host_image(name));
         };
         let mirror = self.mirror_for(name, mirror)?;
         if !rustix::process::geteuid().is_root() {
-            return Err(StackError::NeedsRoot { name: name.to_string() });
+            return Err(StackError::NeedsRoot {
+                name: name.to_string(),
+            });
         }
         fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
-        let staging = tempfile::Builder::new().prefix(&format!(".new-{name}-")).tempdir_in(&self.dir).map_err(io(&self.dir))?;
+        let staging = tempfile::Builder::new()
+            .prefix(&format!(".new-{name}-"))
+            .tempdir_in(&self.dir)
+            .map_err(io(&self.dir))?;
         let image = staging.path().join("image");
         let wanted = |r: &StackRecord| {
-            r.suite == *suite && r.variant == *variant && r.components == *components && r.include == *include && r.mirror == mirror
+            r.suite == *suite
+                && r.variant == *variant
+                && r.components == *components
+                && r.include == *include
+                && r.mirror == mirror
         };
 
         // The copy is verified against the cached record, so a damaged cache
         // entry costs one walk and falls back to debootstrap.
         let mut from_cache = None;
         if let Some(entry) = self.image_cache.as_ref().map(|c| c.join(name)) {
-            if let Some(record) = StackRecord::read(&entry.join("stack.json")).ok().filter(|r| wanted(r)) {
-                progress(&format!("copying the pristine image of {name} from {}", entry.display()));
+            if let Some(record) = StackRecord::read(&entry.join("stack.json"))
+                .ok()
+                .filter(|r| wanted(r))
+            {
+                progress(&format!(
+                    "copying the pristine image of {name} from {}",
+                    entry.display()
+                ));
                 copy_image(&entry.join("image"), &image)?;
                 let manifest = image_manifest(&image)?;
                 if manifest.digest == record.digest {
-                    from_cache = Some((StackRecord { name: name.to_string(), ..record }, manifest));
+                    from_cache = Some((
+                        StackRecord {
+                            name: name.to_string(),
+                            ..record
+                        },
+                        manifest,
+                    ));
                 } else {
-                    progress(&format!("the cached image at {} no longer matches its digest; not used", entry.display()));
+                    progress(&format!(
+                        "the cached image at {} no longer matches its digest; not used",
+                        entry.display()
+                    ));
                     remove_tree(&image)?;
                 }
             }
@@ -210,7 +275,14 @@ impl Stacks {
             Some(found) => found,
             None => {
                 progress(&format!("debootstrap {suite} ({variant}) from {mirror}"));
-                Bootstrap { suite, variant, components, include, mirror: &mirror }.run(&image, progress)?;
+                Bootstrap {
+                    suite,
+                    variant,
+                    components,
+                    include,
+                    mirror: &mirror,
+                }
+                .run(&image, progress)?;
                 finish_image(&image, suite, components, &mirror)?;
                 let manifest = image_manifest(&image)?;
                 let record = StackRecord {
@@ -222,13 +294,19 @@ impl Stacks {
                     mirror: mirror.clone(),
                     digest: manifest.digest.clone(),
                     packages: installed_packages(&image)?,
-                    created: SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
+                    created: SystemTime::now()
+                        .duration_since(UNIX_EPOCH)
+                        .map(|d| d.as_secs())
+                        .unwrap_or(0),
                     size_bytes: manifest.size_bytes,
                 };
                 (record, manifest)
             }
         };
-        write_atomic(&staging.path().join("manifest.txt"), manifest.text.as_bytes())?;
+        write_atomic(
+            &staging.path().join("manifest.txt"),
+            manifest.text.as_bytes(),
+        )?;
         record.write(&staging.path().join("stack.json"))?;
 
         if let (Some(cache), false) = (&self.image_cache, cached) {
@@ -237,7 +315,11 @@ impl Stacks {
         }
         let final_dir = self.stack_dir(name);
         swap_in(staging, &final_dir)?;
-        Ok(StackImage { name: name.to_string(), root: final_dir.join("image"), digest: record.digest })
+        Ok(StackImage {
+            name: name.to_string(),
+            root: final_dir.join("image"),
+            digest: record.digest,
+        })
     }
 
     /// Every configured stack and every image on disk, with state and size.
@@ -246,7 +328,10 @@ impl Stacks {
         if let Ok(entries) = fs::read_dir(&self.dir) {
             for e in entries.flatten() {
                 let n = e.file_name().to_string_lossy().into_owned();
-                if !n.starts_with('.') && e.path().join("stack.json").is_file() && !names.contains(&n) {
+                if !n.starts_with('.')
+                    && e.path().join("stack.json").is_file()
+                    && !names.contains(&n)
+                {
                     names.push(n);
                 }
             }
@@ -257,8 +342,19 @@ impl Stacks {
             let warm = self.stack_dir(&name).join("warm").exists();
             let kind = match self.config.stacks.get(&name) {
                 Some(StackDef::Host {}) => {
-                    let state = if warm { StackState::Warm } else { StackState::Created };
-                    out.push(StackInfo { name, kind: "host", state, size_bytes: None, digest: Some(HOST_DIGEST.into()), created: None });
+                    let state = if warm {
+                        StackState::Warm
+                    } else {
+                        StackState::Created
+                    };
+                    out.push(StackInfo {
+                        name,
+                        kind: "host",
+                        state,
+                        size_bytes: None,
+                        digest: Some(HOST_DIGEST.into()),
+                        created: None,
+                    });
                     continue;
                 }
                 Some(StackDef::Debootstrap { .. }) => "debootstrap",
@@ -309,9 +405,17 @@ impl Stacks {
 
     /// Checks stack `name` against its recorded digest and package list and
     /// rebuilds it when anything differs, saying what did.
-    pub fn sanitize(&self, name: &str, progress: &mut dyn FnMut(&str)) -> Result<SanitizeReport, StackError> {
+    pub fn sanitize(
+        &self,
+        name: &str,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<SanitizeReport, StackError> {
         if let StackDef::Host {} = self.definition(name)? {
-            return Ok(SanitizeReport { differences: Vec::new(), rebuilt: false, digest: HOST_DIGEST.into() });
+            return Ok(SanitizeReport {
+                differences: Vec::new(),
+                rebuilt: false,
+                digest: HOST_DIGEST.into(),
+            });
         }
         let record = self.record(name)?;
         let dir = self.stack_dir(name);
@@ -319,24 +423,41 @@ impl Stacks {
         let differences = if image.is_dir() {
             let current = image_manifest(&image)?;
             let recorded = fs::read_to_string(dir.join("manifest.txt")).unwrap_or_default();
-            let mut d = if current.digest == record.digest { Vec::new() } else { manifest_differences(&recorded, &current.text) };
+            let mut d = if current.digest == record.digest {
+                Vec::new()
+            } else {
+                manifest_differences(&recorded, &current.text)
+            };
             if current.digest != record.digest && d.is_empty() {
                 // The manifest beside the record is gone or altered too.
-                d.push(Difference::Changed("(manifest.txt does not match stack.json)".into()));
+                d.push(Difference::Changed(
+                    "(manifest.txt does not match stack.json)".into(),
+                ));
             }
-            d.extend(package_differences(&record.packages, &installed_packages(&image)?));
+            d.extend(package_differences(
+                &record.packages,
+                &installed_packages(&image)?,
+            ));
             d
         } else {
             vec![Difference::Removed(String::new())]
         };
         if differences.is_empty() {
-            return Ok(SanitizeReport { differences, rebuilt: false, digest: record.digest });
+            return Ok(SanitizeReport {
+                differences,
+                rebuilt: false,
+                digest: record.digest,
+            });
         }
         for d in &differences {
             progress(&d.to_string());
         }
         let rebuilt = self.create(name, Some(&record.mirror), progress)?;
-        Ok(SanitizeReport { differences, rebuilt: true, digest: rebuilt.digest })
+        Ok(SanitizeReport {
+            differences,
+            rebuilt: true,
+            digest: rebuilt.digest,
+        })
     }
 
     /// Removes stack `name`'s image, record and layers.
@@ -347,14 +468,26 @@ impl Stacks {
 }
 
 fn host_image(name: &str) -> StackImage {
-    StackImage { name: name.to_string(), root: PathBuf::from("/"), digest: HOST_DIGEST.into() }
+    StackImage {
+        name: name.to_string(),
+        root: PathBuf::from("/"),
+        digest: HOST_DIGEST.into(),
+    }
 }
 
 /// Points the image's apt at the mirror it was made from and drops the
 /// downloaded archives debootstrap leaves behind.
-fn finish_image(image: &Path, suite: &str, components: &[String], mirror: &str) -> Result<(), StackError> {
+fn finish_image(
+    image: &Path,
+    suite: &str,
+    components: &[String],
+    mirror: &str,
+) -> Result<(), StackError> {
     let sources = image.join("etc/apt/sources.list");
-    write_atomic(&sources, format!("deb {mirror} {suite} {}\n", components.join(" ")).as_bytes())?;
+    write_atomic(
+        &sources,
+        format!("deb {mirror} {suite} {}\n", components.join(" ")).as_bytes(),
+    )?;
     let archives = image.join("var/cache/apt/archives");
     if let Ok(entries) = fs::read_dir(&archives) {
         for e in entries.flatten() {
@@ -368,7 +501,10 @@ fn finish_image(image: &Path, suite: &str, components: &[String], mirror: &str) 
 
 fn fill_cache(cache: &Path, name: &str, staging: &Path) -> Result<(), StackError> {
     fs::create_dir_all(cache).map_err(io(cache))?;
-    let tmp = tempfile::Builder::new().prefix(&format!(".new-{name}-")).tempdir_in(cache).map_err(io(cache))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".new-{name}-"))
+        .tempdir_in(cache)
+        .map_err(io(cache))?;
     copy_image(&staging.join("image"), &tmp.path().join("image"))?;
     for f in ["stack.json", "manifest.txt"] {
         fs::copy(staging.join(f), tmp.path().join(f)).map_err(io(&staging.join(f)))?;
@@ -382,12 +518,22 @@ fn fill_cache(cache: &Path, name: &str, staging: &Path) -> Result<(), StackError
 fn swap_in(staging: tempfile::TempDir, dest: &Path) -> Result<(), StackError> {
     let staged = staging.keep();
     // Temporary directories are private; a stack is read by every builder.
-    fs::set_permissions(&staged, std::os::unix::fs::PermissionsExt::from_mode(0o755)).map_err(io(&staged))?;
+    fs::set_permissions(&staged, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .map_err(io(&staged))?;
     if !dest.exists() {
         return fs::rename(&staged, dest).map_err(io(dest));
     }
-    rustix::fs::renameat_with(rustix::fs::CWD, &staged, rustix::fs::CWD, dest, rustix::fs::RenameFlags::EXCHANGE)
-        .map_err(|e| StackError::Io { path: dest.to_path_buf(), source: e.into() })?;
+    rustix::fs::renameat_with(
+        rustix::fs::CWD,
+        &staged,
+        rustix::fs::CWD,
+        dest,
+        rustix::fs::RenameFlags::EXCHANGE,
+    )
+    .map_err(|e| StackError::Io {
+        path: dest.to_path_buf(),
+        source: e.into(),
+    })?;
     // `staged` now holds the old stack.
     for keep in ["layers", "warm"] {
         let (old, new) = (staged.join(keep), dest.join(keep));
@@ -402,13 +548,18 @@ fn remove_tree(path: &Path) -> Result<(), StackError> {
     match fs::remove_dir_all(path) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(StackError::Io { path: path.to_path_buf(), source: e }),
+        Err(e) => Err(StackError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        }),
     }
 }
 
 /// Reads every regular file under `dir` once, ignoring errors: warming only.
 fn read_through(dir: &Path) {
-    let Ok(entries) = fs::read_dir(dir) else { return };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let Ok(ft) = e.file_type() else { continue };
         if ft.is_dir() {

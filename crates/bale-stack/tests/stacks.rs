@@ -11,7 +11,9 @@ use bale_home::Home;
 use bale_stack::{image_manifest, Difference, StackError, StackState, Stacks, HOST_DIGEST};
 
 fn cache_dir() -> PathBuf {
-    std::env::var_os("BALE_TEST_STACK_CACHE").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/var/tmp/bale-stack-cache"))
+    std::env::var_os("BALE_TEST_STACK_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/tmp/bale-stack-cache"))
 }
 
 fn is_root() -> bool {
@@ -19,7 +21,13 @@ fn is_root() -> bool {
 }
 
 fn state_of(stacks: &Stacks, name: &str) -> StackState {
-    stacks.list().unwrap().into_iter().find(|s| s.name == name).unwrap().state
+    stacks
+        .list()
+        .unwrap()
+        .into_iter()
+        .find(|s| s.name == name)
+        .unwrap()
+        .state
 }
 
 #[test]
@@ -29,12 +37,19 @@ fn debian_stack_is_created_verified_kept_warm_and_restored_by_sanitize() {
         return;
     }
     let home_dir = tempfile::tempdir_in("/var/tmp").unwrap();
-    let stacks = Stacks::load(&Home::new(home_dir.path()), None).unwrap().with_image_cache(cache_dir());
+    let stacks = Stacks::load(&Home::new(home_dir.path()), None)
+        .unwrap()
+        .with_image_cache(cache_dir());
     let name = "debian-bookworm";
     assert_eq!(state_of(&stacks, name), StackState::Absent);
 
-    let image = stacks.create(name, None, &mut |line| eprintln!("{line}")).unwrap();
-    assert_eq!(image.root, home_dir.path().join("stacks/debian-bookworm/image"));
+    let image = stacks
+        .create(name, None, &mut |line| eprintln!("{line}"))
+        .unwrap();
+    assert_eq!(
+        image.root,
+        home_dir.path().join("stacks/debian-bookworm/image")
+    );
 
     // The digest is a function of the image alone.
     let first = image_manifest(&image.root).unwrap();
@@ -47,10 +62,19 @@ fn debian_stack_is_created_verified_kept_warm_and_restored_by_sanitize() {
     assert_eq!(record.mirror, stacks.mirror_for(name, None).unwrap());
     let sources = fs::read_to_string(image.root.join("etc/apt/sources.list")).unwrap();
     assert_eq!(sources, format!("deb {} bookworm main\n", record.mirror));
-    assert!(record.packages.iter().any(|p| p.starts_with("apt=")), "{:?}", record.packages);
+    assert!(
+        record.packages.iter().any(|p| p.starts_with("apt=")),
+        "{:?}",
+        record.packages
+    );
     assert!(record.packages.windows(2).all(|w| w[0] < w[1]));
 
-    let listed = stacks.list().unwrap().into_iter().find(|s| s.name == name).unwrap();
+    let listed = stacks
+        .list()
+        .unwrap()
+        .into_iter()
+        .find(|s| s.name == name)
+        .unwrap();
     assert_eq!(listed.state, StackState::Created);
     assert!(listed.size_bytes.unwrap() > 50 << 20, "{listed:?}");
     assert_eq!(listed.digest.as_deref(), Some(image.digest.as_str()));
@@ -59,14 +83,20 @@ fn debian_stack_is_created_verified_kept_warm_and_restored_by_sanitize() {
     let sandbox = bale_sandbox::Sandbox::new().unwrap();
     let spec = bale_sandbox::SandboxSpec::new(
         vec![image.root.clone()],
-        vec!["/bin/sh".into(), "-c".into(), "cat /etc/debian_version; dpkg-query -W -f '${Version}' apt".into()],
+        vec![
+            "/bin/sh".into(),
+            "-c".into(),
+            "cat /etc/debian_version; dpkg-query -W -f '${Version}' apt".into(),
+        ],
     );
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let ran = sandbox.run(&spec, &mut out, &mut err).unwrap();
     assert!(ran.success(), "{}", String::from_utf8_lossy(&err));
     let out = String::from_utf8_lossy(&out);
     assert!(out.starts_with("12."), "{out}");
-    assert!(record.packages.contains(&format!("apt={}", out.lines().nth(1).unwrap())));
+    assert!(record
+        .packages
+        .contains(&format!("apt={}", out.lines().nth(1).unwrap())));
 
     // Warm keeps layers; stop evicts them and keeps the image.
     let layer = stacks.layers_dir(name).join("some-layer");
@@ -83,11 +113,22 @@ fn debian_stack_is_created_verified_kept_warm_and_restored_by_sanitize() {
     let original = fs::read(image.root.join("etc/debian_version")).unwrap();
     fs::write(image.root.join("etc/debian_version"), "tampered\n").unwrap();
     fs::remove_file(image.root.join("etc/hostname")).ok();
-    let report = stacks.sanitize(name, &mut |line| eprintln!("{line}")).unwrap();
+    let report = stacks
+        .sanitize(name, &mut |line| eprintln!("{line}"))
+        .unwrap();
     assert!(report.rebuilt);
-    assert!(report.differences.contains(&Difference::Changed("etc/debian_version".into())), "{:?}", report.differences);
+    assert!(
+        report
+            .differences
+            .contains(&Difference::Changed("etc/debian_version".into())),
+        "{:?}",
+        report.differences
+    );
     assert_eq!(report.digest, image.digest);
-    assert_eq!(fs::read(image.root.join("etc/debian_version")).unwrap(), original);
+    assert_eq!(
+        fs::read(image.root.join("etc/debian_version")).unwrap(),
+        original
+    );
 
     let clean = stacks.sanitize(name, &mut |_| {}).unwrap();
     assert!(!clean.rebuilt);
@@ -95,7 +136,10 @@ fn debian_stack_is_created_verified_kept_warm_and_restored_by_sanitize() {
 
     stacks.rm(name).unwrap();
     assert_eq!(state_of(&stacks, name), StackState::Absent);
-    assert!(matches!(stacks.image(name), Err(StackError::NotCreated { .. })));
+    assert!(matches!(
+        stacks.image(name),
+        Err(StackError::NotCreated { .. })
+    ));
 }
 
 #[test]
@@ -115,7 +159,10 @@ fn an_unknown_stack_names_the_known_ones() {
     let home_dir = tempfile::tempdir().unwrap();
     let stacks = Stacks::load(&Home::new(home_dir.path()), None).unwrap();
     let err = stacks.image("debian-sid").unwrap_err().to_string();
-    assert!(err.contains("debian-bookworm") && err.contains("host"), "{err}");
+    assert!(
+        err.contains("debian-bookworm") && err.contains("host"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -135,6 +182,14 @@ fn the_admins_stacks_toml_in_bale_home_is_read() {
     )
     .unwrap();
     let stacks = Stacks::load(&Home::new(home_dir.path()), None).unwrap();
-    assert_eq!(stacks.mirror_for("debian-bookworm", None).unwrap(), "http://mirror.example/debian");
-    assert_eq!(stacks.mirror_for("debian-bookworm", Some("http://other.example/debian")).unwrap(), "http://other.example/debian");
+    assert_eq!(
+        stacks.mirror_for("debian-bookworm", None).unwrap(),
+        "http://mirror.example/debian"
+    );
+    assert_eq!(
+        stacks
+            .mirror_for("debian-bookworm", Some("http://other.example/debian"))
+            .unwrap(),
+        "http://other.example/debian"
+    );
 }

@@ -49,13 +49,17 @@ impl TriggeredBuild {
     /// Checks the trigger against the manifest's package name once the source is cloned:
     /// a branch must be `<package>-<version>`; returns the version to build.
     pub fn check_package(&self, package: &str) -> Result<String, TriggerError> {
-        version_from_branch(package, &self.git_ref).map_err(|e| TriggerError::Refused { reason: e.to_string() })
+        version_from_branch(package, &self.git_ref).map_err(|e| TriggerError::Refused {
+            reason: e.to_string(),
+        })
     }
 }
 
 /// Decides what a pushed ref (`refs/heads/…` or `refs/tags/…`) at `commit` builds, or why it builds nothing.
 pub fn decide(source: &str, full_ref: &str, commit: &str) -> Result<TriggeredBuild, TriggerError> {
-    let refuse = |reason: String| TriggerError::Refused { reason: format!("{reason}; {ACCEPTED}") };
+    let refuse = |reason: String| TriggerError::Refused {
+        reason: format!("{reason}; {ACCEPTED}"),
+    };
     let build = |git_ref: &str, kind, name, version| TriggeredBuild {
         source: source.to_owned(),
         git_ref: git_ref.to_owned(),
@@ -71,28 +75,40 @@ pub fn decide(source: &str, full_ref: &str, commit: &str) -> Result<TriggeredBui
         check_name(name).map_err(|_| {
             refuse(format!("branch `{branch}`: `{name}` is not a package name (lowercase letters, digits, `.`, `_`, `-`)"))
         })?;
-        let version =
-            version_from_branch(name, branch).map_err(|e| refuse(format!("branch `{branch}`: {}", reason_of(&e))))?;
-        return Ok(build(branch, RefKind::Branch, Some(name.to_owned()), version));
+        let version = version_from_branch(name, branch)
+            .map_err(|e| refuse(format!("branch `{branch}`: {}", reason_of(&e))))?;
+        return Ok(build(
+            branch,
+            RefKind::Branch,
+            Some(name.to_owned()),
+            version,
+        ));
     }
     if let Some(tag) = full_ref.strip_prefix("refs/tags/") {
-        let is_v_tag = tag.strip_prefix('v').is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()));
+        let is_v_tag = tag
+            .strip_prefix('v')
+            .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()));
         if !is_v_tag {
             return Err(refuse(format!("tag `{tag}` is not `v<version>`")));
         }
         // The name is only a placeholder here: a `v` tag never uses it.
-        let version =
-            version_from_branch("package", tag).map_err(|e| refuse(format!("tag `{tag}`: {}", reason_of(&e))))?;
+        let version = version_from_branch("package", tag)
+            .map_err(|e| refuse(format!("tag `{tag}`: {}", reason_of(&e))))?;
         return Ok(build(tag, RefKind::Tag, None, version));
     }
-    Err(refuse(format!("`{full_ref}` is neither a branch nor a tag")))
+    Err(refuse(format!(
+        "`{full_ref}` is neither a branch nor a tag"
+    )))
 }
 
 /// The package part of `<name>-<version>`: everything before the first `-` that a digit follows.
 /// Names may hold `-` and digits, but a version always starts with a digit.
 fn package_of_branch(branch: &str) -> Option<&str> {
     let bytes = branch.as_bytes();
-    (1..bytes.len()).find(|&i| bytes[i - 1] == b'-' && bytes[i].is_ascii_digit()).map(|i| &branch[..i - 1]).filter(|n| !n.is_empty())
+    (1..bytes.len())
+        .find(|&i| bytes[i - 1] == b'-' && bytes[i].is_ascii_digit())
+        .map(|i| &branch[..i - 1])
+        .filter(|n| !n.is_empty())
 }
 
 /// The reason inside a manifest branch error, without its own advice (the refusal adds it).
@@ -118,7 +134,12 @@ mod tests {
 
     #[test]
     fn a_branch_named_after_a_package_builds_that_package_s_version() {
-        let build = decide("https://git.example/a.git", "refs/heads/hello-1.2.0", COMMIT).unwrap();
+        let build = decide(
+            "https://git.example/a.git",
+            "refs/heads/hello-1.2.0",
+            COMMIT,
+        )
+        .unwrap();
         assert_eq!(build.git_ref, "hello-1.2.0");
         assert_eq!(build.kind, RefKind::Branch);
         assert_eq!(build.name.as_deref(), Some("hello"));
@@ -131,13 +152,19 @@ mod tests {
     #[test]
     fn a_package_name_with_dashes_and_a_version_with_a_suffix_split_at_the_first_digit() {
         let build = decide("s", "refs/heads/my-app-2.0-rc1", COMMIT).unwrap();
-        assert_eq!((build.name.as_deref(), build.version.as_str()), (Some("my-app"), "2.0-rc1"));
+        assert_eq!(
+            (build.name.as_deref(), build.version.as_str()),
+            (Some("my-app"), "2.0-rc1")
+        );
     }
 
     #[test]
     fn a_v_tag_builds_its_version_without_naming_a_package() {
         let build = decide("s", "refs/tags/v1.3.0", COMMIT).unwrap();
-        assert_eq!((build.git_ref.as_str(), build.kind, build.version.as_str()), ("v1.3.0", RefKind::Tag, "1.3.0"));
+        assert_eq!(
+            (build.git_ref.as_str(), build.kind, build.version.as_str()),
+            ("v1.3.0", RefKind::Tag, "1.3.0")
+        );
         assert_eq!(build.name, None);
         assert_eq!(build.full_ref(), "refs/tags/v1.3.0");
     }
@@ -146,14 +173,20 @@ mod tests {
     fn branches_without_a_version_are_refused_saying_what_is_accepted() {
         for (full_ref, says) in [
             ("refs/heads/main", "branch `main` does not name a version"),
-            ("refs/heads/feature-x", "branch `feature-x` does not name a version"),
+            (
+                "refs/heads/feature-x",
+                "branch `feature-x` does not name a version",
+            ),
             ("refs/heads/v1.0", "branch `v1.0` does not name a version"),
             ("refs/heads/Hello-1.0", "`Hello` is not a package name"),
             ("refs/heads/hello-1..2", "is not a version"),
         ] {
             let reason = refused(full_ref);
             assert!(reason.contains(says), "{full_ref}: {reason}");
-            assert!(reason.contains("branch `<name>-<version>`") && reason.contains("tag `v<version>`"), "{reason}");
+            assert!(
+                reason.contains("branch `<name>-<version>`") && reason.contains("tag `v<version>`"),
+                "{reason}"
+            );
         }
     }
 

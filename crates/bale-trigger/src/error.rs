@@ -61,7 +61,9 @@ impl TriggerError {
     /// A short machine-readable code for the JSON error body.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::MissingSignature | Self::MalformedSignature { .. } | Self::BadSignature => "bad_signature",
+            Self::MissingSignature | Self::MalformedSignature { .. } | Self::BadSignature => {
+                "bad_signature"
+            }
             Self::Event { .. } => "bad_event",
             Self::Refused { .. } => "refused",
             Self::Git { .. } => "git",

@@ -44,19 +44,31 @@ struct RawRepository {
 /// Reads a push event body (GitHub's and Gitea's share these fields: `ref`, `after`,
 /// `repository.clone_url`).
 pub fn parse_push(body: &[u8]) -> Result<PushEvent, TriggerError> {
-    let raw: RawPush = serde_json::from_slice(body).map_err(|e| TriggerError::Event { reason: e.to_string() })?;
+    let raw: RawPush = serde_json::from_slice(body).map_err(|e| TriggerError::Event {
+        reason: e.to_string(),
+    })?;
     let clone_url = raw
         .repository
         .clone_url
         .filter(|u| !u.is_empty())
         // Some servers leave clone_url out; their web URL clones too.
         .or_else(|| raw.repository.html_url.filter(|u| !u.is_empty()))
-        .ok_or_else(|| TriggerError::Event { reason: "`repository.clone_url` is missing".to_owned() })?;
+        .ok_or_else(|| TriggerError::Event {
+            reason: "`repository.clone_url` is missing".to_owned(),
+        })?;
     let deleted = raw.deleted || (!raw.after.is_empty() && raw.after.bytes().all(|b| b == b'0'));
     if !deleted && (raw.after.len() < 7 || !raw.after.bytes().all(|b| b.is_ascii_hexdigit())) {
-        return Err(TriggerError::Event { reason: format!("`after` is `{}`, not a commit id", raw.after) });
+        return Err(TriggerError::Event {
+            reason: format!("`after` is `{}`, not a commit id", raw.after),
+        });
     }
-    Ok(PushEvent { full_ref: raw.full_ref, after: raw.after, clone_url, repository: raw.repository.full_name, deleted })
+    Ok(PushEvent {
+        full_ref: raw.full_ref,
+        after: raw.after,
+        clone_url,
+        repository: raw.repository.full_name,
+        deleted,
+    })
 }
 
 impl PushEvent {
@@ -85,15 +97,26 @@ pub enum HookOutcome {
 /// [`TriggerError::http_status`]), skips events that are not pushes and
 /// deleted refs, reads the push and decides the build (422 with the reason
 /// when the ref names no version).
-pub fn hook(secret: &[u8], headers: &http::HeaderMap, body: &[u8]) -> Result<HookOutcome, TriggerError> {
+pub fn hook(
+    secret: &[u8],
+    headers: &http::HeaderMap,
+    body: &[u8],
+) -> Result<HookOutcome, TriggerError> {
     verify_signature(secret, body, signature_header(headers).unwrap_or(""))?;
-    let event = EVENT_HEADERS.iter().find_map(|name| headers.get(*name)).and_then(|v| v.to_str().ok());
+    let event = EVENT_HEADERS
+        .iter()
+        .find_map(|name| headers.get(*name))
+        .and_then(|v| v.to_str().ok());
     if let Some(event) = event.filter(|e| *e != "push") {
-        return Ok(HookOutcome::Ignored { reason: format!("a `{event}` event is not a push") });
+        return Ok(HookOutcome::Ignored {
+            reason: format!("a `{event}` event is not a push"),
+        });
     }
     let push = parse_push(body)?;
     Ok(match push.trigger()? {
         Some(build) => HookOutcome::Build(build),
-        None => HookOutcome::Ignored { reason: format!("the push deleted `{}`", push.full_ref) },
+        None => HookOutcome::Ignored {
+            reason: format!("the push deleted `{}`", push.full_ref),
+        },
     })
 }

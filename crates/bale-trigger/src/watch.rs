@@ -77,9 +77,11 @@ impl Watch {
             }
             match decide(&self.remote, full_ref, commit) {
                 Ok(build) => poll.triggers.push(build),
-                Err(TriggerError::Refused { reason }) => {
-                    poll.refused.push(Refusal { full_ref: full_ref.clone(), commit: commit.clone(), reason })
-                }
+                Err(TriggerError::Refused { reason }) => poll.refused.push(Refusal {
+                    full_ref: full_ref.clone(),
+                    commit: commit.clone(),
+                    reason,
+                }),
                 Err(other) => return Err(other),
             }
         }
@@ -101,7 +103,10 @@ impl Watch {
     }
 
     fn list_refs(&self) -> Result<BTreeMap<String, String>, TriggerError> {
-        let fail = |reason: String| TriggerError::Git { remote: self.remote.clone(), reason };
+        let fail = |reason: String| TriggerError::Git {
+            remote: self.remote.clone(),
+            reason,
+        };
         let output = Command::new("git")
             .args(["ls-remote", "--heads", "--tags", "--", &self.remote])
             // A remote that wants a password must fail, not wait for one.
@@ -111,13 +116,18 @@ impl Watch {
             .output()
             .map_err(|e| fail(format!("cannot run git ({e}); install git")))?;
         if !output.status.success() {
-            return Err(fail(String::from_utf8_lossy(&output.stderr).trim().to_owned()));
+            return Err(fail(
+                String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+            ));
         }
         parse_ls_remote(&String::from_utf8_lossy(&output.stdout)).map_err(fail)
     }
 
     fn load(&self) -> Result<Seen, TriggerError> {
-        let fail = |reason: String| TriggerError::State { path: self.state_file.clone(), reason };
+        let fail = |reason: String| TriggerError::State {
+            path: self.state_file.clone(),
+            reason,
+        };
         match std::fs::read(&self.state_file) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| fail(e.to_string())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Seen::default()),
@@ -126,7 +136,10 @@ impl Watch {
     }
 
     fn save(&self, seen: &Seen) -> Result<(), TriggerError> {
-        let fail = |reason: String| TriggerError::State { path: self.state_file.clone(), reason };
+        let fail = |reason: String| TriggerError::State {
+            path: self.state_file.clone(),
+            reason,
+        };
         let dir = self.state_file.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
         let text = serde_json::to_vec_pretty(seen).map_err(|e| fail(e.to_string()))?;
@@ -143,8 +156,9 @@ fn parse_ls_remote(text: &str) -> Result<BTreeMap<String, String>, String> {
     let mut refs = BTreeMap::new();
     let mut peeled = Vec::new();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        let (commit, full_ref) =
-            line.split_once('\t').ok_or_else(|| format!("unexpected line from git ls-remote: `{line}`"))?;
+        let (commit, full_ref) = line
+            .split_once('\t')
+            .ok_or_else(|| format!("unexpected line from git ls-remote: `{line}`"))?;
         match full_ref.strip_suffix("^{}") {
             Some(tag) => peeled.push((tag.to_owned(), commit.to_owned())),
             None => {
@@ -169,8 +183,14 @@ mod tests {
                     3333333333333333333333333333333333333333\trefs/tags/v1.0^{}\n";
         let refs = parse_ls_remote(text).unwrap();
         assert_eq!(refs.len(), 2);
-        assert_eq!(refs["refs/tags/v1.0"], "3333333333333333333333333333333333333333");
-        assert_eq!(refs["refs/heads/hello-1.0"], "1111111111111111111111111111111111111111");
+        assert_eq!(
+            refs["refs/tags/v1.0"],
+            "3333333333333333333333333333333333333333"
+        );
+        assert_eq!(
+            refs["refs/heads/hello-1.0"],
+            "1111111111111111111111111111111111111111"
+        );
     }
 
     #[test]

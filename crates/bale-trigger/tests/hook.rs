@@ -76,7 +76,10 @@ fn gitea_push(full_ref: &str, after: &str) -> Vec<u8> {
 fn github_headers(body: &[u8], event: &str) -> http::HeaderMap {
     let mut headers = http::HeaderMap::new();
     headers.insert("X-GitHub-Event", event.parse().unwrap());
-    headers.insert("X-GitHub-Delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958".parse().unwrap());
+    headers.insert(
+        "X-GitHub-Delivery",
+        "72d3162e-cc78-11e3-81ab-4c9367dc0958".parse().unwrap(),
+    );
     headers.insert("X-Hub-Signature-256", sign(SECRET, body).parse().unwrap());
     headers.insert("Content-Type", "application/json".parse().unwrap());
     headers
@@ -85,16 +88,26 @@ fn github_headers(body: &[u8], event: &str) -> http::HeaderMap {
 fn gitea_headers(body: &[u8]) -> http::HeaderMap {
     let mut headers = http::HeaderMap::new();
     headers.insert("X-Gitea-Event", "push".parse().unwrap());
-    headers.insert("X-Gitea-Delivery", "f6266f16-1bf3-46a5-9ea4-602e06ead473".parse().unwrap());
+    headers.insert(
+        "X-Gitea-Delivery",
+        "f6266f16-1bf3-46a5-9ea4-602e06ead473".parse().unwrap(),
+    );
     // Gitea sends the bare hex digest.
-    headers.insert("X-Gitea-Signature", sign(SECRET, body).trim_start_matches("sha256=").parse().unwrap());
+    headers.insert(
+        "X-Gitea-Signature",
+        sign(SECRET, body)
+            .trim_start_matches("sha256=")
+            .parse()
+            .unwrap(),
+    );
     headers
 }
 
 #[test]
 fn a_signed_github_push_of_a_version_branch_becomes_a_build() {
     let body = github_push("refs/heads/hello-1.2.0", AFTER, false);
-    let HookOutcome::Build(build) = hook(SECRET, &github_headers(&body, "push"), &body).unwrap() else {
+    let HookOutcome::Build(build) = hook(SECRET, &github_headers(&body, "push"), &body).unwrap()
+    else {
         panic!("no build")
     };
     assert_eq!(build.source, "https://github.com/acme/hello.git");
@@ -108,9 +121,14 @@ fn a_signed_github_push_of_a_version_branch_becomes_a_build() {
 #[test]
 fn a_signed_gitea_push_of_a_v_tag_becomes_a_build() {
     let body = gitea_push("refs/tags/v1.3.0", AFTER);
-    let HookOutcome::Build(build) = hook(SECRET, &gitea_headers(&body), &body).unwrap() else { panic!("no build") };
+    let HookOutcome::Build(build) = hook(SECRET, &gitea_headers(&body), &body).unwrap() else {
+        panic!("no build")
+    };
     assert_eq!(build.source, "https://gitea.example.org/acme/hello.git");
-    assert_eq!((build.git_ref.as_str(), build.kind, build.version.as_str()), ("v1.3.0", RefKind::Tag, "1.3.0"));
+    assert_eq!(
+        (build.git_ref.as_str(), build.kind, build.version.as_str()),
+        ("v1.3.0", RefKind::Tag, "1.3.0")
+    );
     assert_eq!(build.name, None);
 }
 
@@ -142,31 +160,59 @@ fn a_push_of_a_branch_without_a_version_is_refused_with_422_and_the_accepted_nam
     assert_eq!(err.http_status(), 422);
     assert_eq!(err.code(), "refused");
     let text = err.to_string();
-    assert!(text.contains("branch `feature-x` does not name a version"), "{text}");
-    assert!(text.contains("`<name>-<version>`") && text.contains("`v<version>`"), "{text}");
+    assert!(
+        text.contains("branch `feature-x` does not name a version"),
+        "{text}"
+    );
+    assert!(
+        text.contains("`<name>-<version>`") && text.contains("`v<version>`"),
+        "{text}"
+    );
 }
 
 #[test]
 fn deleting_a_version_branch_builds_nothing() {
-    let github = github_push("refs/heads/hello-1.2.0", "0000000000000000000000000000000000000000", true);
+    let github = github_push(
+        "refs/heads/hello-1.2.0",
+        "0000000000000000000000000000000000000000",
+        true,
+    );
     let outcome = hook(SECRET, &github_headers(&github, "push"), &github).unwrap();
-    assert!(matches!(&outcome, HookOutcome::Ignored { reason } if reason.contains("deleted")), "{outcome:?}");
+    assert!(
+        matches!(&outcome, HookOutcome::Ignored { reason } if reason.contains("deleted")),
+        "{outcome:?}"
+    );
     // Gitea marks a deletion only by the zero commit.
-    let gitea = gitea_push("refs/heads/hello-1.2.0", "0000000000000000000000000000000000000000");
+    let gitea = gitea_push(
+        "refs/heads/hello-1.2.0",
+        "0000000000000000000000000000000000000000",
+    );
     assert!(parse_push(&gitea).unwrap().deleted);
-    assert!(matches!(hook(SECRET, &gitea_headers(&gitea), &gitea).unwrap(), HookOutcome::Ignored { .. }));
+    assert!(matches!(
+        hook(SECRET, &gitea_headers(&gitea), &gitea).unwrap(),
+        HookOutcome::Ignored { .. }
+    ));
 }
 
 #[test]
 fn a_github_ping_is_answered_without_a_build() {
     let body = br#"{"zen":"Keep it logically awesome.","hook_id":1,"hook":{"type":"Repository","events":["push"]}}"#;
     let outcome = hook(SECRET, &github_headers(body, "ping"), body).unwrap();
-    assert_eq!(outcome, HookOutcome::Ignored { reason: "a `ping` event is not a push".to_owned() });
+    assert_eq!(
+        outcome,
+        HookOutcome::Ignored {
+            reason: "a `ping` event is not a push".to_owned()
+        }
+    );
 }
 
 #[test]
 fn a_signed_body_that_is_not_a_push_event_is_refused_with_400() {
-    for body in [&b"not json"[..], br#"{"ref":"refs/heads/hello-1.0","after":"9f3c2a7d"}"#, br#"{"ref":"refs/heads/a-1","after":"zz","repository":{"clone_url":"x"}}"#] {
+    for body in [
+        &b"not json"[..],
+        br#"{"ref":"refs/heads/hello-1.0","after":"9f3c2a7d"}"#,
+        br#"{"ref":"refs/heads/a-1","after":"zz","repository":{"clone_url":"x"}}"#,
+    ] {
         let err = hook(SECRET, &github_headers(body, "push"), body).unwrap_err();
         assert_eq!(err.http_status(), 400, "{err}");
     }

@@ -291,7 +291,9 @@ pub enum StackCommand {
 
 /// `bale deploy`.
 #[derive(Debug, Args)]
-#[command(after_help = "Steps: install the package; check the kits' variables; make deployments/<date_time>/; run post-install (first deploy) or pre-upgrade; stop the old services; switch `current`; run post-upgrade and deploy; start the services and wait for their health checks; run post-deploy; keep the newest N deployments. If a hook or a health check fails, the previous deployment is made current again and its services started.")]
+#[command(
+    after_help = "Steps: install the package; check the kits' variables; make deployments/<date_time>/; run post-install (first deploy) or pre-upgrade; stop the old services; switch `current`; run post-upgrade and deploy; start the services and wait for their health checks; run post-deploy; keep the newest N deployments. If a hook or a health check fails, the previous deployment is made current again and its services started."
+)]
 pub struct DeployArgs {
     /// The app: a name for this instance of the package, e.g. `shop`.
     pub app: String,

@@ -18,17 +18,29 @@ pub struct Failure {
 impl Failure {
     /// The input or the operation was refused or failed.
     pub fn user(error: anyhow::Error) -> Self {
-        Self { error, code: USER, reported: false }
+        Self {
+            error,
+            code: USER,
+            reported: false,
+        }
     }
 
     /// bale could not do its own work (I/O on its own state, a bug).
     pub fn internal(error: anyhow::Error) -> Self {
-        Self { error, code: INTERNAL, reported: false }
+        Self {
+            error,
+            code: INTERNAL,
+            reported: false,
+        }
     }
 
     /// A failure whose details were already printed.
     pub fn reported(error: anyhow::Error) -> Self {
-        Self { error, code: USER, reported: true }
+        Self {
+            error,
+            code: USER,
+            reported: true,
+        }
     }
 
     /// The process exit code.

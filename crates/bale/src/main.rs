@@ -34,7 +34,9 @@ fn main() -> ExitCode {
     };
     let printer = Printer::new(cli.global.quiet, cli.global.json_requested(&cli.command));
     // A panic is a bug in bale, never the user's fault: report it as internal.
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| commands::run(cli.command, &printer)));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        commands::run(cli.command, &printer)
+    }));
     match outcome {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(failure)) => {

@@ -21,7 +21,11 @@ impl Printer {
     /// A printer for these global flags.
     pub fn new(quiet: bool, json: bool) -> Self {
         let terminal = std::io::stderr().is_terminal();
-        Self { quiet, json, terminal }
+        Self {
+            quiet,
+            json,
+            terminal,
+        }
     }
 
     /// Whether the command should print JSON instead of text.
@@ -39,14 +43,22 @@ impl Printer {
     /// A status line on stderr: what bale is doing (suppressed by `--quiet`).
     pub fn status(&self, verb: &str, text: impl std::fmt::Display) {
         if !self.quiet {
-            let verb = if self.colour() { format!("\x1b[1;32m{verb:>12}\x1b[0m") } else { format!("{verb:>12}") };
+            let verb = if self.colour() {
+                format!("\x1b[1;32m{verb:>12}\x1b[0m")
+            } else {
+                format!("{verb:>12}")
+            };
             eprintln!("{verb} {text}");
         }
     }
 
     /// A warning on stderr.
     pub fn warn(&self, text: impl std::fmt::Display) {
-        let label = if self.colour() { "\x1b[1;33mwarning\x1b[0m" } else { "warning" };
+        let label = if self.colour() {
+            "\x1b[1;33mwarning\x1b[0m"
+        } else {
+            "warning"
+        };
         eprintln!("{label}: {text}");
     }
 
@@ -71,9 +83,11 @@ impl Printer {
     pub fn bytes_bar(&self, message: &str, total: u64) -> ProgressBar {
         let bar = ProgressBar::with_draw_target(Some(total), self.draw_target());
         bar.set_style(
-            ProgressStyle::with_template("{msg:>12.green.bold} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "{msg:>12.green.bold} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
         );
         bar.set_message(message.to_owned());
         bar
@@ -112,7 +126,11 @@ impl Printer {
             println!("{value}");
             return;
         }
-        let label = if self.colour() { "\x1b[1;31merror\x1b[0m" } else { "error" };
+        let label = if self.colour() {
+            "\x1b[1;31merror\x1b[0m"
+        } else {
+            "error"
+        };
         let mut chain = failure.error().chain();
         if let Some(first) = chain.next() {
             eprintln!("{label}: {first}");

@@ -21,29 +21,45 @@ impl Drop for Running {
 }
 
 fn chromium() -> Option<&'static str> {
-    ["chromium", "chromium-browser"]
-        .into_iter()
-        .find(|name| Command::new(name).arg("--version").output().is_ok_and(|o| o.status.success()))
+    ["chromium", "chromium-browser"].into_iter().find(|name| {
+        Command::new(name)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })
 }
 
 fn dump_dom(browser: &str, url: &str) -> String {
     let profile = tempfile::tempdir().unwrap();
     let out = Command::new(browser)
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-dev-shm-usage"])
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-dev-shm-usage",
+        ])
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .arg("--virtual-time-budget=1000")
         .arg("--dump-dom")
         .arg(url)
         .output()
         .unwrap();
-    assert!(out.status.success(), "chromium: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "chromium: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[test]
 fn the_dashboard_shows_a_finished_build_its_log_and_its_package() {
     let Some(browser) = chromium() else {
-        assert!(std::env::var_os("CI").is_none(), "chromium is missing; scripts/setup installs it");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "chromium is missing; scripts/setup installs it"
+        );
         eprintln!("skipped: chromium is not installed (scripts/setup installs it)");
         return;
     };
@@ -51,9 +67,17 @@ fn the_dashboard_shows_a_finished_build_its_log_and_its_package() {
     let dir = s.path().join("static-docs");
     copy_tree(&examples().join("static-docs"), &dir);
     let manifest = std::fs::read_to_string(dir.join("bale.toml")).unwrap();
-    std::fs::write(dir.join("bale.toml"), manifest.replace("name = \"debian-bookworm\"", "name = \"host\"")).unwrap();
+    std::fs::write(
+        dir.join("bale.toml"),
+        manifest.replace("name = \"debian-bookworm\"", "name = \"host\""),
+    )
+    .unwrap();
     s.bale().args(["key", "generate"]).assert().success();
-    let token = s.bale().args(["token", "create", "--scope", "build"]).output().unwrap();
+    let token = s
+        .bale()
+        .args(["token", "create", "--scope", "build"])
+        .output()
+        .unwrap();
     let token = String::from_utf8(token.stdout).unwrap().trim().to_owned();
 
     let listen = format!("127.0.0.1:{}", free_port());
@@ -70,26 +94,63 @@ fn the_dashboard_shows_a_finished_build_its_log_and_its_package() {
     );
     let url = format!("http://{listen}");
     let deadline = Instant::now() + Duration::from_secs(30);
-    while Command::new("curl").args(["-sf", &format!("{url}/api/v1/health")]).output().map_or(true, |o| !o.status.success()) {
+    while Command::new("curl")
+        .args(["-sf", &format!("{url}/api/v1/health")])
+        .output()
+        .map_or(true, |o| !o.status.success())
+    {
         assert!(Instant::now() < deadline, "the server did not start");
         std::thread::sleep(Duration::from_millis(100));
     }
 
-    let out = s.bale().args(["submit", "static-docs", "--wait"]).env("BALE_REPO", &url).env("BALE_TOKEN", &token).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let id = String::from_utf8_lossy(&out.stdout).lines().next().unwrap().trim().to_owned();
+    let out = s
+        .bale()
+        .args(["submit", "static-docs", "--wait"])
+        .env("BALE_REPO", &url)
+        .env("BALE_TOKEN", &token)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .unwrap()
+        .trim()
+        .to_owned();
 
     let front = dump_dom(browser, &format!("{url}/"));
-    assert!(front.contains(&format!("href=\"/-/builds/{id}\"")), "the build is listed: {front}");
+    assert!(
+        front.contains(&format!("href=\"/-/builds/{id}\"")),
+        "the build is listed: {front}"
+    );
     assert!(front.contains("status succeeded"), "{front}");
-    assert!(front.contains("class=\"bar\""), "step timings drawn as bars: {front}");
-    assert!(front.contains("href=\"/-/packages/org.example:static-docs:1.0.0\""), "the package is listed: {front}");
+    assert!(
+        front.contains("class=\"bar\""),
+        "step timings drawn as bars: {front}"
+    );
+    assert!(
+        front.contains("href=\"/-/packages/org.example:static-docs:1.0.0\""),
+        "the package is listed: {front}"
+    );
     assert!(front.contains("host"), "the stacks are listed: {front}");
 
     let build = dump_dom(browser, &format!("{url}/-/builds/{id}"));
-    assert!(build.contains("published org.example:static-docs:1.0.0"), "the stored log: {build}");
+    assert!(
+        build.contains("published org.example:static-docs:1.0.0"),
+        "the stored log: {build}"
+    );
     assert!(build.contains("<td>pack</td>"), "the steps: {build}");
 
-    let package = dump_dom(browser, &format!("{url}/-/packages/org.example:static-docs:1.0.0"));
-    assert!(package.contains("app/site/index.html"), "the files: {package}");
+    let package = dump_dom(
+        browser,
+        &format!("{url}/-/packages/org.example:static-docs:1.0.0"),
+    );
+    assert!(
+        package.contains("app/site/index.html"),
+        "the files: {package}"
+    );
 }

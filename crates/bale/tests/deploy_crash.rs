@@ -36,16 +36,30 @@ health = {{ http = "/version", timeout = "10s" }}
 
 fn package(world: &World, version: &str, port: u16) -> PathBuf {
     let body = format!("{version}\n");
-    world.package(version, &manifest(version, port), &[("app/version", &body, false)])
+    world.package(
+        version,
+        &manifest(version, port),
+        &[("app/version", &body, false)],
+    )
 }
 
 fn killed_at(step: &str) {
     let world = World::new();
     world.isolation_none();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
     let v1 = package(&world, "1.0.0", port);
     let v2 = package(&world, "2.0.0", port);
-    world.bale().args(["deploy", "web"]).arg(&v1).arg("--allow-unsigned").assert().success();
+    world
+        .bale()
+        .args(["deploy", "web"])
+        .arg(&v1)
+        .arg("--allow-unsigned")
+        .assert()
+        .success();
 
     let out = world
         .bale()
@@ -55,25 +69,50 @@ fn killed_at(step: &str) {
         .env("BALE_TEST_KILL_AT", step)
         .output()
         .expect("deploy");
-    assert_eq!(out.status.signal(), Some(9), "the deploy was not killed at {step}: {out:?}");
+    assert_eq!(
+        out.status.signal(),
+        Some(9),
+        "the deploy was not killed at {step}: {out:?}"
+    );
 
     // Consistent: one current deployment, old or new, and only whole deployments listed.
     let apps = world.apps();
     let app = &apps[0];
-    let current = app["current"]["coordinate"].as_str().expect("a current deployment").to_owned();
-    assert!(current == "org.example:web:1.0.0" || current == "org.example:web:2.0.0", "{current}");
+    let current = app["current"]["coordinate"]
+        .as_str()
+        .expect("a current deployment")
+        .to_owned();
+    assert!(
+        current == "org.example:web:1.0.0" || current == "org.example:web:2.0.0",
+        "{current}"
+    );
     for deployment in app["deployments"].as_array().expect("deployments") {
         let coordinate = deployment["coordinate"].as_str().expect("coordinate");
-        assert!(coordinate.ends_with(":1.0.0") || coordinate.ends_with(":2.0.0"), "{deployment}");
+        assert!(
+            coordinate.ends_with(":1.0.0") || coordinate.ends_with(":2.0.0"),
+            "{deployment}"
+        );
     }
     assert!(
-        app["deployments"].as_array().expect("deployments").iter().any(|d| d["coordinate"] == current.as_str()),
+        app["deployments"]
+            .as_array()
+            .expect("deployments")
+            .iter()
+            .any(|d| d["coordinate"] == current.as_str()),
         "current is not among the deployments: {app}"
     );
 
     // The next deploy completes and the new version answers.
-    world.bale().args(["deploy", "web"]).arg(&v2).arg("--allow-unsigned").assert().success();
-    wait_for("the new version to answer", || http_get(port, "/version").as_deref() == Some("2.0.0"));
+    world
+        .bale()
+        .args(["deploy", "web"])
+        .arg(&v2)
+        .arg("--allow-unsigned")
+        .assert()
+        .success();
+    wait_for("the new version to answer", || {
+        http_get(port, "/version").as_deref() == Some("2.0.0")
+    });
     let apps = world.apps();
     assert_eq!(apps[0]["current"]["coordinate"], "org.example:web:2.0.0");
     assert_eq!(apps[0]["services"][0]["state"], "running");
@@ -106,6 +145,9 @@ crash_tests! {
 fn every_deploy_step_has_a_crash_test() {
     let source = include_str!("deploy_crash.rs");
     for step in bale_deploy::DEPLOY_STEPS {
-        assert!(source.contains(&format!("=> \"{step}\"")), "no crash test for step {step}");
+        assert!(
+            source.contains(&format!("=> \"{step}\"")),
+            "no crash test for step {step}"
+        );
     }
 }

@@ -26,11 +26,21 @@ fn variables_come_from_standard_input_and_env_wins_over_the_file() {
         .bale()
         .args(["deploy", "envy"])
         .arg(&package)
-        .args(["--allow-unsigned", "--env-file", "-", "--env", "COLOUR=green"])
+        .args([
+            "--allow-unsigned",
+            "--env-file",
+            "-",
+            "--env",
+            "COLOUR=green",
+        ])
         .write_stdin("# the app's settings\nGREETING=hi there\n\nCOLOUR=red\nSECRET=s3cr=t\n")
         .output()
         .expect("bale deploy");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let seen = std::fs::read_to_string(world.run_dir("envy").join("seen")).expect("the hook ran");
     assert_eq!(seen.trim_end(), "hi there|green|s3cr=t");
 }
@@ -42,9 +52,23 @@ fn a_line_that_is_not_name_value_is_refused_with_its_number() {
     let package = world.package("envy", MANIFEST, &[("share/readme", "envy\n", false)]);
     let file = world.home().join("../app.env");
     std::fs::write(&file, "GREETING=hi\njust words\n").expect("env file");
-    let out = world.bale().args(["deploy", "envy"]).arg(&package).arg("--allow-unsigned").arg("--env-file").arg(&file).output().expect("run");
+    let out = world
+        .bale()
+        .args(["deploy", "envy"])
+        .arg(&package)
+        .arg("--allow-unsigned")
+        .arg("--env-file")
+        .arg(&file)
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("line 2") && stderr.contains("NAME=VALUE"), "{stderr}");
-    assert!(!world.run_dir("envy").join("seen").exists(), "nothing was deployed");
+    assert!(
+        stderr.contains("line 2") && stderr.contains("NAME=VALUE"),
+        "{stderr}"
+    );
+    assert!(
+        !world.run_dir("envy").join("seen").exists(),
+        "nothing was deployed"
+    );
 }

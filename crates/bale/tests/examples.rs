@@ -19,23 +19,36 @@ use assert_cmd::Command;
 use common::examples;
 
 fn examples_home() -> PathBuf {
-    std::env::var_os("BALE_TEST_EXAMPLES_HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/var/tmp/bale-examples-home"))
+    std::env::var_os("BALE_TEST_EXAMPLES_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/tmp/bale-examples-home"))
 }
 
 fn stack_cache() -> PathBuf {
-    std::env::var_os("BALE_TEST_STACK_CACHE").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/var/tmp/bale-stack-cache"))
+    std::env::var_os("BALE_TEST_STACK_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/tmp/bale-stack-cache"))
 }
 
 fn is_root() -> bool {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"))
+    status
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"))
 }
 
 /// The SHA-256 of a file, by coreutils' sha256sum.
 fn sha256_of(path: &Path) -> String {
-    let out = std::process::Command::new("sha256sum").arg(path).output().expect("run sha256sum");
+    let out = std::process::Command::new("sha256sum")
+        .arg(path)
+        .output()
+        .expect("run sha256sum");
     assert!(out.status.success());
-    String::from_utf8_lossy(&out.stdout).split_whitespace().next().expect("a hash").to_string()
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .expect("a hash")
+        .to_string()
 }
 
 /// `bale` over the shared home.
@@ -98,22 +111,46 @@ fn build_checked(name: &str, tests: usize) {
         .output()
         .expect("run bale");
     let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(run.status.success(), "bale build --check {name} failed:\n{stderr}");
+    assert!(
+        run.status.success(),
+        "bale build --check {name} failed:\n{stderr}"
+    );
 
     let printed: serde_json::Value = serde_json::from_slice(&run.stdout).expect("json on stdout");
     let package = out.path().join(format!("{name}-1.0.0.bale"));
-    assert_eq!(printed["path"].as_str().map(PathBuf::from), Some(package.clone()));
+    assert_eq!(
+        printed["path"].as_str().map(PathBuf::from),
+        Some(package.clone())
+    );
     assert!(package.is_file(), "the package exists");
     let sha = sha256_of(&package);
-    assert!(stderr.contains(&format!("Reproduced sha256:{sha}")), "the second build gave the same bytes:\n{stderr}");
+    assert!(
+        stderr.contains(&format!("Reproduced sha256:{sha}")),
+        "the second build gave the same bytes:\n{stderr}"
+    );
 
     let facts_path = out.path().join(format!("{name}-1.0.0.build.json"));
-    let facts: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&facts_path).expect("build.json")).expect("json");
-    assert_eq!(facts["sha256"], sha.as_str(), "build.json names the package's hash");
+    let facts: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&facts_path).expect("build.json"))
+            .expect("json");
+    assert_eq!(
+        facts["sha256"],
+        sha.as_str(),
+        "build.json names the package's hash"
+    );
     assert_eq!(facts["stack"], "debian-bookworm");
     let steps = facts["steps"].as_array().expect("steps");
-    let status = |step: &str| steps.iter().find(|s| s["name"] == step).map(|s| s["status"].clone());
-    assert_eq!(status("test"), Some("ok".into()), "the test stage passed: {steps:?}");
+    let status = |step: &str| {
+        steps
+            .iter()
+            .find(|s| s["name"] == step)
+            .map(|s| s["status"].clone())
+    };
+    assert_eq!(
+        status("test"),
+        Some("ok".into()),
+        "the test stage passed: {steps:?}"
+    );
     assert_eq!(facts["tests"], tests, "every [test] command ran");
 }
 

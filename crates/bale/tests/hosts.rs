@@ -20,7 +20,10 @@ const SSHD: &str = "/usr/sbin/sshd";
 
 /// Why this machine cannot run the test, if it cannot.
 fn unsupported() -> Option<String> {
-    let uid = StdCommand::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+    let uid = StdCommand::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
     if uid.as_deref().ok() != Some("0") {
         return Some("needs root (ip netns, sshd)".into());
     }
@@ -29,14 +32,24 @@ fn unsupported() -> Option<String> {
     }
     match StdCommand::new("ip").args(["netns", "list"]).output() {
         Ok(out) if out.status.success() => None,
-        Ok(out) => Some(format!("`ip netns` is unavailable: {}", String::from_utf8_lossy(&out.stderr).trim())),
+        Ok(out) => Some(format!(
+            "`ip netns` is unavailable: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )),
         Err(e) => Some(format!("`ip` cannot run: {e}")),
     }
 }
 
 fn run(program: &str, args: &[&str]) {
-    let out = StdCommand::new(program).args(args).output().unwrap_or_else(|e| panic!("{program}: {e}"));
-    assert!(out.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = StdCommand::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// One machine: a network namespace reached over a veth pair, an sshd in it,
@@ -57,16 +70,44 @@ impl Host {
         let outside = format!("bh{}o{index}", pid % 100_000);
         let inside = format!("bh{}i{index}", pid % 100_000);
         let b = index * 4;
-        let (gateway, address) = (format!("10.213.{a}.{}", b + 1), format!("10.213.{a}.{}", b + 2));
+        let (gateway, address) = (
+            format!("10.213.{a}.{}", b + 1),
+            format!("10.213.{a}.{}", b + 2),
+        );
         let dir = dir.join(format!("host{index}"));
         std::fs::create_dir_all(dir.join("home")).expect("mkdir");
-        let mut host = Host { name: format!("bale-test-host{}", (index - 1) % 2 + 1), netns: netns.clone(), address: address.clone(), dir, sshd: None };
+        let mut host = Host {
+            name: format!("bale-test-host{}", (index - 1) % 2 + 1),
+            netns: netns.clone(),
+            address: address.clone(),
+            dir,
+            sshd: None,
+        };
         run("ip", &["netns", "add", &netns]);
-        run("ip", &["link", "add", &outside, "type", "veth", "peer", "name", &inside]);
+        run(
+            "ip",
+            &[
+                "link", "add", &outside, "type", "veth", "peer", "name", &inside,
+            ],
+        );
         run("ip", &["link", "set", &inside, "netns", &netns]);
-        run("ip", &["addr", "add", &format!("{gateway}/30"), "dev", &outside]);
+        run(
+            "ip",
+            &["addr", "add", &format!("{gateway}/30"), "dev", &outside],
+        );
         run("ip", &["link", "set", &outside, "up"]);
-        run("ip", &["-n", &netns, "addr", "add", &format!("{address}/30"), "dev", &inside]);
+        run(
+            "ip",
+            &[
+                "-n",
+                &netns,
+                "addr",
+                "add",
+                &format!("{address}/30"),
+                "dev",
+                &inside,
+            ],
+        );
         run("ip", &["-n", &netns, "link", "set", &inside, "up"]);
         run("ip", &["-n", &netns, "link", "set", "lo", "up"]);
         host.start_sshd(client_pub);
@@ -79,7 +120,18 @@ impl Host {
 
     fn start_sshd(&mut self, client_pub: &str) {
         let key = self.dir.join("ssh_host_ed25519_key");
-        run("ssh-keygen", &["-q", "-t", "ed25519", "-N", "", "-f", &key.to_string_lossy()]);
+        run(
+            "ssh-keygen",
+            &[
+                "-q",
+                "-t",
+                "ed25519",
+                "-N",
+                "",
+                "-f",
+                &key.to_string_lossy(),
+            ],
+        );
         std::fs::write(self.dir.join("authorized_keys"), client_pub).expect("authorized_keys");
         // sshd refuses to start without its privilege separation directory.
         std::fs::create_dir_all("/run/sshd").expect("/run/sshd");
@@ -105,25 +157,49 @@ impl Host {
             .expect("sshd starts");
         self.sshd = Some(child);
         for _ in 0..100 {
-            if std::net::TcpStream::connect_timeout(&format!("{}:22", self.address).parse().expect("addr"), Duration::from_millis(200)).is_ok() {
+            if std::net::TcpStream::connect_timeout(
+                &format!("{}:22", self.address).parse().expect("addr"),
+                Duration::from_millis(200),
+            )
+            .is_ok()
+            {
                 return;
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        panic!("sshd on {} did not listen: {}", self.address, std::fs::read_to_string(self.dir.join("sshd.log")).unwrap_or_default());
+        panic!(
+            "sshd on {} did not listen: {}",
+            self.address,
+            std::fs::read_to_string(self.dir.join("sshd.log")).unwrap_or_default()
+        );
     }
 
     /// The `known_hosts` line for this machine's host key.
     fn known_hosts_line(&self) -> String {
-        let public = std::fs::read_to_string(self.dir.join("ssh_host_ed25519_key.pub")).expect("host key");
+        let public =
+            std::fs::read_to_string(self.dir.join("ssh_host_ed25519_key.pub")).expect("host key");
         let mut words = public.split_whitespace();
-        format!("{} {} {}\n", self.address, words.next().expect("type"), words.next().expect("key"))
+        format!(
+            "{} {} {}\n",
+            self.address,
+            words.next().expect("type"),
+            words.next().expect("key")
+        )
     }
 
     /// The app's current version on this machine, as `bale apps` reports it.
     fn current(&self, s: &Scratch, app: &str) -> Option<String> {
-        let out = s.bale().env("BALE_HOME", self.home()).args(["apps", "--json"]).output().expect("bale apps");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = s
+            .bale()
+            .env("BALE_HOME", self.home())
+            .args(["apps", "--json"])
+            .output()
+            .expect("bale apps");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let apps: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
         apps.as_array()?
             .iter()
@@ -137,17 +213,31 @@ impl Host {
     /// What the app answers on the machine's own loopback.
     fn get(&self, port: u16) -> Option<String> {
         let out = StdCommand::new("ip")
-            .args(["netns", "exec", &self.netns, "curl", "-fsS", "--max-time", "5", &format!("http://127.0.0.1:{port}/")])
+            .args([
+                "netns",
+                "exec",
+                &self.netns,
+                "curl",
+                "-fsS",
+                "--max-time",
+                "5",
+                &format!("http://127.0.0.1:{port}/"),
+            ])
             .output()
             .ok()?;
-        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
     }
 }
 
 impl Drop for Host {
     fn drop(&mut self) {
         // Every process in the namespace: sshd and the app's services.
-        if let Ok(out) = StdCommand::new("ip").args(["netns", "pids", &self.netns]).output() {
+        if let Ok(out) = StdCommand::new("ip")
+            .args(["netns", "pids", &self.netns])
+            .output()
+        {
             for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
                 let _ = StdCommand::new("kill").args(["-KILL", pid]).status();
             }
@@ -157,7 +247,9 @@ impl Drop for Host {
             let _ = sshd.wait();
         }
         // Deleting the namespace removes its end of the veth pair, and with it the pair.
-        let _ = StdCommand::new("ip").args(["netns", "del", &self.netns]).status();
+        let _ = StdCommand::new("ip")
+            .args(["netns", "del", &self.netns])
+            .status();
     }
 }
 
@@ -173,14 +265,16 @@ impl Drop for Server {
 
 fn serve(s: &Scratch, port: u16) -> Server {
     // Held by the guard from the start, so a failed wait still stops it.
-    let server = Server(StdCommand::new(assert_cmd::cargo::cargo_bin("bale"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .env("BALE_HOME", s.home())
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("bale serve starts"));
+    let server = Server(
+        StdCommand::new(assert_cmd::cargo::cargo_bin("bale"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .env("BALE_HOME", s.home())
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("bale serve starts"),
+    );
     for _ in 0..100 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
             return server;
@@ -194,9 +288,16 @@ fn serve(s: &Scratch, port: u16) -> Server {
 /// machine whose runtime directory holds `broken`, so its health check fails there.
 fn package(s: &Scratch, version: &str, port: u16) -> String {
     let dir = format!("pkg-{version}");
-    s.write(&format!("{dir}/root/app/index.html"), &format!("web {version}\n"));
-    let check = r#"if [ -e "$BALE_RUN/broken" ]; then echo "this machine is broken" >&2; exit 1; fi; "#;
-    let service = format!(r#"{}exec python3 -m http.server --bind 127.0.0.1 "$PORT""#, if version == "1.0.0" { "" } else { check });
+    s.write(
+        &format!("{dir}/root/app/index.html"),
+        &format!("web {version}\n"),
+    );
+    let check =
+        r#"if [ -e "$BALE_RUN/broken" ]; then echo "this machine is broken" >&2; exit 1; fi; "#;
+    let service = format!(
+        r#"{}exec python3 -m http.server --bind 127.0.0.1 "$PORT""#,
+        if version == "1.0.0" { "" } else { check }
+    );
     s.write(
         &format!("{dir}/bale.toml"),
         &format!(
@@ -207,7 +308,16 @@ fn package(s: &Scratch, version: &str, port: u16) -> String {
     );
     s.bale()
         .current_dir(s.path().join(&dir))
-        .args(["pack", "root", "--manifest", "bale.toml", "--key", "default", "-o", ".."])
+        .args([
+            "pack",
+            "root",
+            "--manifest",
+            "bale.toml",
+            "--key",
+            "default",
+            "-o",
+            "..",
+        ])
         .assert()
         .success();
     format!("web-{version}.bale")
@@ -231,26 +341,52 @@ fn lab() -> Option<Lab> {
     let s = Scratch::new();
     s.bale().args(["key", "generate"]).assert().success();
     let app_port = free_port();
-    let packages = [package(&s, "1.0.0", app_port), package(&s, "2.0.0", app_port)];
+    let packages = [
+        package(&s, "1.0.0", app_port),
+        package(&s, "2.0.0", app_port),
+    ];
 
-    let out = s.bale().args(["token", "create", "--scope", "publish", "--json"]).assert().success().get_output().clone();
+    let out = s
+        .bale()
+        .args(["token", "create", "--scope", "publish", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
     let token: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     let token = token["token"].as_str().expect("token").to_owned();
     let port = free_port();
     let server = serve(&s, port);
     let repo = format!("http://127.0.0.1:{port}");
     for file in &packages {
-        s.bale().env("BALE_TOKEN", &token).args(["publish", file, "--repo", &repo]).assert().success();
+        s.bale()
+            .env("BALE_TOKEN", &token)
+            .args(["publish", file, "--repo", &repo])
+            .assert()
+            .success();
     }
 
     let client_key = s.path().join("id_ed25519");
-    run("ssh-keygen", &["-q", "-t", "ed25519", "-N", "", "-f", &client_key.to_string_lossy()]);
+    run(
+        "ssh-keygen",
+        &[
+            "-q",
+            "-t",
+            "ed25519",
+            "-N",
+            "",
+            "-f",
+            &client_key.to_string_lossy(),
+        ],
+    );
     let client_pub = std::fs::read_to_string(s.path().join("id_ed25519.pub")).expect("client key");
     // Tests run in parallel: each lab takes its own pair of host numbers.
     static LABS: AtomicU32 = AtomicU32::new(0);
     let lab = LABS.fetch_add(1, Ordering::SeqCst);
     let subnet = std::process::id() % 250;
-    let hosts: Vec<Host> = (1..=2).map(|i| Host::create(s.path(), lab * 2 + i, subnet, &client_pub)).collect();
+    let hosts: Vec<Host> = (1..=2)
+        .map(|i| Host::create(s.path(), lab * 2 + i, subnet, &client_pub))
+        .collect();
 
     let mut config = String::new();
     let mut known = String::new();
@@ -265,20 +401,47 @@ fn lab() -> Option<Lab> {
         );
         known += &host.known_hosts_line();
         // Each machine trusts the publisher's key, as a provisioned host would.
-        s.bale().env("BALE_HOME", host.home()).args(["key", "trust"]).arg(s.home().join("keys/default.pub")).assert().success();
+        s.bale()
+            .env("BALE_HOME", host.home())
+            .args(["key", "trust"])
+            .arg(s.home().join("keys/default.pub"))
+            .assert()
+            .success();
     }
     std::fs::write(s.path().join("known_hosts"), known).expect("known_hosts");
     std::fs::write(s.path().join("ssh_config"), config).expect("ssh_config");
     let ssh = format!("ssh -F {}", s.path().join("ssh_config").display());
-    Some(Lab { s, hosts, _server: server, repo, ssh, app_port })
+    Some(Lab {
+        s,
+        hosts,
+        _server: server,
+        repo,
+        ssh,
+        app_port,
+    })
 }
 
 impl Lab {
     fn deploy(&self, version: &str, extra: &[&str]) -> assert_cmd::assert::Assert {
-        let names = self.hosts.iter().map(|h| h.name.as_str()).collect::<Vec<_>>().join(",");
+        let names = self
+            .hosts
+            .iter()
+            .map(|h| h.name.as_str())
+            .collect::<Vec<_>>()
+            .join(",");
         self.s
             .bale()
-            .args(["deploy", "web", &format!("org.example:web:{version}"), "--hosts", &names, "--repo", &self.repo, "--ssh", &self.ssh])
+            .args([
+                "deploy",
+                "web",
+                &format!("org.example:web:{version}"),
+                "--hosts",
+                &names,
+                "--repo",
+                &self.repo,
+                "--ssh",
+                &self.ssh,
+            ])
             .args(extra)
             .timeout(Duration::from_secs(180))
             .assert()
@@ -288,18 +451,42 @@ impl Lab {
 #[test]
 fn a_deploy_to_two_hosts_installs_from_the_repository_and_runs_on_each() {
     let Some(lab) = lab() else { return };
-    lab.deploy("1.0.0", &["--env", "GREETING=hi there"]).success().stderr(
-        predicate::str::contains("Deployed bale-test-host1").and(predicate::str::contains("Deployed bale-test-host2")),
-    );
+    lab.deploy("1.0.0", &["--env", "GREETING=hi there"])
+        .success()
+        .stderr(
+            predicate::str::contains("Deployed bale-test-host1")
+                .and(predicate::str::contains("Deployed bale-test-host2")),
+        );
     for host in &lab.hosts {
         // The variable travelled on the connection's input, not its command line.
         let env = std::fs::read_to_string(host.home().join("apps/web/env")).unwrap_or_default();
-        assert!(env.contains("GREETING") && env.contains("hi there"), "{}: {env}", host.name);
-        assert_eq!(host.current(&lab.s, "web").as_deref(), Some("org.example:web:1.0.0"), "{}", host.name);
-        assert!(host.home().join("pkgs/org/example/web/1.0.0").is_dir(), "installed on {}", host.name);
-        assert_eq!(host.get(lab.app_port).as_deref(), Some("web 1.0.0\n"), "{} answers", host.name);
+        assert!(
+            env.contains("GREETING") && env.contains("hi there"),
+            "{}: {env}",
+            host.name
+        );
+        assert_eq!(
+            host.current(&lab.s, "web").as_deref(),
+            Some("org.example:web:1.0.0"),
+            "{}",
+            host.name
+        );
+        assert!(
+            host.home().join("pkgs/org/example/web/1.0.0").is_dir(),
+            "installed on {}",
+            host.name
+        );
+        assert_eq!(
+            host.get(lab.app_port).as_deref(),
+            Some("web 1.0.0\n"),
+            "{} answers",
+            host.name
+        );
     }
-    assert!(!lab.s.home().join("apps/web").exists(), "nothing was deployed on the machine that ran bale");
+    assert!(
+        !lab.s.home().join("apps/web").exists(),
+        "nothing was deployed on the machine that ran bale"
+    );
 }
 
 #[test]
@@ -311,15 +498,25 @@ fn a_rolling_deploy_stops_at_the_first_failing_host_and_leaves_the_next_untouche
 
     lab.deploy("2.0.0", &["--rolling"]).code(1).stderr(
         predicate::str::contains("bale-test-host1: the deploy on the host failed")
-            .and(predicate::str::contains("bale-test-host2: not attempted and left untouched"))
-            .and(predicate::str::contains("2 of 2 hosts do not have org.example:web:2.0.0")),
+            .and(predicate::str::contains(
+                "bale-test-host2: not attempted and left untouched",
+            ))
+            .and(predicate::str::contains(
+                "2 of 2 hosts do not have org.example:web:2.0.0",
+            )),
     );
     // Host 1 rolled itself back to 1.0.0, which answers again.
-    assert_eq!(broken.current(&lab.s, "web").as_deref(), Some("org.example:web:1.0.0"));
+    assert_eq!(
+        broken.current(&lab.s, "web").as_deref(),
+        Some("org.example:web:1.0.0")
+    );
     assert_eq!(broken.get(lab.app_port).as_deref(), Some("web 1.0.0\n"));
     // Host 2 never heard of 2.0.0.
     let untouched = &lab.hosts[1];
-    assert_eq!(untouched.current(&lab.s, "web").as_deref(), Some("org.example:web:1.0.0"));
+    assert_eq!(
+        untouched.current(&lab.s, "web").as_deref(),
+        Some("org.example:web:1.0.0")
+    );
     assert!(!untouched.home().join("pkgs/org/example/web/2.0.0").exists());
     assert_eq!(untouched.get(lab.app_port).as_deref(), Some("web 1.0.0\n"));
 }
@@ -332,8 +529,12 @@ fn an_unreachable_host_fails_with_the_ssh_reason_and_the_other_host_still_deploy
         sshd.wait().expect("wait");
     }
     lab.deploy("1.0.0", &[]).code(1).stderr(
-        predicate::str::contains("bale-test-host1: ssh could not connect").and(predicate::str::contains("Deployed bale-test-host2")),
+        predicate::str::contains("bale-test-host1: ssh could not connect")
+            .and(predicate::str::contains("Deployed bale-test-host2")),
     );
-    assert_eq!(lab.hosts[1].current(&lab.s, "web").as_deref(), Some("org.example:web:1.0.0"));
+    assert_eq!(
+        lab.hosts[1].current(&lab.s, "web").as_deref(),
+        Some("org.example:web:1.0.0")
+    );
     assert_eq!(lab.hosts[0].current(&lab.s, "web"), None);
 }

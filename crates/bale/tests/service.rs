@@ -27,7 +27,8 @@ fn bale_exe() -> PathBuf {
 
 /// `bale ARGS` with this scratch's home, as a background process.
 fn spawn(s: &Scratch, args: &[&str], envs: &[(&str, &str)]) -> Running {
-    let log = std::fs::File::create(s.path().join(format!("{}-{}.log", args[0], free_port()))).unwrap();
+    let log =
+        std::fs::File::create(s.path().join(format!("{}-{}.log", args[0], free_port()))).unwrap();
     let child = Command::new(bale_exe())
         .args(args)
         .envs(envs.iter().copied())
@@ -69,7 +70,9 @@ fn build_record(server: &str, id: i64) -> Value {
 fn processes_with(marker: &str) -> Vec<u32> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
         if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) {
             if String::from_utf8_lossy(&cmdline).contains(marker) {
                 found.push(pid);
@@ -85,9 +88,14 @@ fn descends_from(mut pid: u32, ancestor: u32) -> bool {
         if pid == ancestor {
             return true;
         }
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            return false;
+        };
         // The fields after the command name (which may hold spaces) start after the last ')'.
-        let Some(ppid) = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse().ok()) else {
+        let Some(ppid) = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse().ok())
+        else {
             return false;
         };
         pid = ppid;
@@ -119,7 +127,11 @@ fn token(s: &Scratch, scope: &str, database: Option<&str>) -> String {
         cmd.args(["--database", db]);
     }
     let out = cmd.output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
@@ -131,7 +143,9 @@ fn serve(s: &Scratch, extra: &[&str], envs: &[(&str, &str)]) -> (Running, String
     args.extend_from_slice(extra);
     let server = spawn(s, &args, envs);
     let url = format!("http://{listen}");
-    wait_until("the server", Duration::from_secs(30), || get_json(&format!("{url}/api/v1/health")));
+    wait_until("the server", Duration::from_secs(30), || {
+        get_json(&format!("{url}/api/v1/health"))
+    });
     (server, url)
 }
 
@@ -141,49 +155,114 @@ fn a_submitted_build_succeeds_and_its_signed_package_is_published_and_fetchable(
     let dir = s.path().join("static-docs");
     copy_tree(&examples().join("static-docs"), &dir);
     let manifest = std::fs::read_to_string(dir.join("bale.toml")).unwrap();
-    std::fs::write(dir.join("bale.toml"), manifest.replace("name = \"debian-bookworm\"", "name = \"host\"")).unwrap();
+    std::fs::write(
+        dir.join("bale.toml"),
+        manifest.replace("name = \"debian-bookworm\"", "name = \"host\""),
+    )
+    .unwrap();
     s.bale().args(["key", "generate"]).assert().success();
     let token = token(&s, "build", None);
     let (_server, url) = serve(&s, &["--workers", "1"], &[]);
 
-    let out = s.bale().args(["submit", "static-docs", "--wait"]).env("BALE_REPO", &url).env("BALE_TOKEN", &token).output().unwrap();
+    let out = s
+        .bale()
+        .args(["submit", "static-docs", "--wait"])
+        .env("BALE_REPO", &url)
+        .env("BALE_TOKEN", &token)
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    let id: i64 = String::from_utf8_lossy(&out.stdout).lines().next().unwrap().trim().parse().unwrap();
-    assert!(stderr.contains("published org.example:static-docs:1.0.0"), "the log was followed: {stderr}");
+    let id: i64 = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        stderr.contains("published org.example:static-docs:1.0.0"),
+        "the log was followed: {stderr}"
+    );
 
     let build = build_record(&url, id);
     assert_eq!(build["status"], "succeeded");
     assert_eq!(build["coordinate"], "org.example:static-docs:1.0.0");
     assert_eq!(build["stack"], "host");
     assert!(build["installed_size"].as_i64().unwrap() > 0);
-    let steps: Vec<&str> = build["steps"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
-    assert!(steps.contains(&"pack") && steps.contains(&"test"), "{steps:?}");
+    let steps: Vec<&str> = build["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        steps.contains(&"pack") && steps.contains(&"test"),
+        "{steps:?}"
+    );
 
     // Published, signed, fetchable, and its files searchable.
     let out_dir = s.path().join("fetched");
     s.bale()
-        .args(["fetch", "org.example:static-docs:1.0.0", "--repo", &url, "-o"])
+        .args([
+            "fetch",
+            "org.example:static-docs:1.0.0",
+            "--repo",
+            &url,
+            "-o",
+        ])
         .arg(&out_dir)
         .assert()
         .success();
     assert!(out_dir.join("static-docs-1.0.0.bale").is_file());
-    assert!(out_dir.join("static-docs-1.0.0.bale.minisig").is_file(), "signed by the service's key");
+    assert!(
+        out_dir.join("static-docs-1.0.0.bale.minisig").is_file(),
+        "signed by the service's key"
+    );
     let hits = get_json(&format!("{url}/api/v1/search?file=app/site/index.html")).unwrap();
-    assert_eq!(hits["packages"][0]["coordinate"], "org.example:static-docs:1.0.0");
-    let query = s.bale().args(["query", "--file", "app/site/index.html", "--repo", &url, "--json"]).output().unwrap();
+    assert_eq!(
+        hits["packages"][0]["coordinate"],
+        "org.example:static-docs:1.0.0"
+    );
+    let query = s
+        .bale()
+        .args([
+            "query",
+            "--file",
+            "app/site/index.html",
+            "--repo",
+            &url,
+            "--json",
+        ])
+        .output()
+        .unwrap();
     let query: Value = serde_json::from_slice(&query.stdout).unwrap();
     assert_eq!(query[0]["coordinate"], "org.example:static-docs:1.0.0");
 
     // The stored log and the listing.
-    let log = s.bale().args(["logs", "--build", &id.to_string()]).env("BALE_REPO", &url).output().unwrap();
+    let log = s
+        .bale()
+        .args(["logs", "--build", &id.to_string()])
+        .env("BALE_REPO", &url)
+        .output()
+        .unwrap();
     assert!(log.status.success());
     assert!(String::from_utf8_lossy(&log.stdout).contains("build 1 succeeded"));
-    let listed = s.bale().args(["builds", "--package", "static-docs", "--json"]).env("BALE_REPO", &url).output().unwrap();
+    let listed = s
+        .bale()
+        .args(["builds", "--package", "static-docs", "--json"])
+        .env("BALE_REPO", &url)
+        .output()
+        .unwrap();
     let listed: Value = serde_json::from_slice(&listed.stdout).unwrap();
     assert_eq!(listed[0]["id"], id);
-    let metrics = Command::new("curl").args(["-sf", &format!("{url}/metrics")]).output().unwrap();
-    assert!(String::from_utf8_lossy(&metrics.stdout).contains("bale_builds{status=\"succeeded\"} 1"));
+    let metrics = Command::new("curl")
+        .args(["-sf", &format!("{url}/metrics")])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&metrics.stdout).contains("bale_builds{status=\"succeeded\"} 1")
+    );
 }
 
 #[test]
@@ -196,19 +275,45 @@ fn a_failing_build_exits_one_with_its_reason_and_keeps_its_log() {
     s.bale().args(["key", "generate"]).assert().success();
     let token = token(&s, "build", None);
     let (_server, url) = serve(&s, &["--workers", "1", "--keep-failed", "30"], &[]);
-    let out = s.bale().args(["submit", "broken", "--wait"]).env("BALE_REPO", &url).env("BALE_TOKEN", &token).output().unwrap();
+    let out = s
+        .bale()
+        .args(["submit", "broken", "--wait"])
+        .env("BALE_REPO", &url)
+        .env("BALE_TOKEN", &token)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("build 1 failed") && stderr.contains("exited with 4"), "{stderr}");
+    assert!(
+        stderr.contains("build 1 failed") && stderr.contains("exited with 4"),
+        "{stderr}"
+    );
     let build = build_record(&url, 1);
     assert_eq!(build["status"], "failed");
     assert!(build["error"].as_str().unwrap().contains("exited with 4"));
-    let failed_step = build["steps"].as_array().unwrap().iter().find(|s| s["status"] == "failed");
-    assert_eq!(failed_step.map(|s| s["name"].clone()), Some("main".into()), "{build}");
-    let log = s.bale().args(["logs", "--build", "1"]).env("BALE_REPO", &url).output().unwrap();
+    let failed_step = build["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["status"] == "failed");
+    assert_eq!(
+        failed_step.map(|s| s["name"].clone()),
+        Some("main".into()),
+        "{build}"
+    );
+    let log = s
+        .bale()
+        .args(["logs", "--build", "1"])
+        .env("BALE_REPO", &url)
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&log.stdout).contains("the reason"));
     // --keep-failed: the environment stays under $BALE_HOME/failed/<until>/.
-    let kept: Vec<_> = std::fs::read_dir(s.home().join("failed")).unwrap().flatten().flat_map(|d| std::fs::read_dir(d.path()).unwrap().flatten()).collect();
+    let kept: Vec<_> = std::fs::read_dir(s.home().join("failed"))
+        .unwrap()
+        .flatten()
+        .flat_map(|d| std::fs::read_dir(d.path()).unwrap().flatten())
+        .collect();
     assert_eq!(kept.len(), 1, "one environment kept");
     assert!(kept[0].path().join("src/bale.toml").is_file());
 }
@@ -223,9 +328,19 @@ fn a_build_past_its_time_limit_is_recorded_as_timed_out() {
     s.bale().args(["key", "generate"]).assert().success();
     let token = token(&s, "build", None);
     let (_server, url) = serve(&s, &["--workers", "1"], &[]);
-    let out = s.bale().args(["submit", "slow", "--wait"]).env("BALE_REPO", &url).env("BALE_TOKEN", &token).output().unwrap();
+    let out = s
+        .bale()
+        .args(["submit", "slow", "--wait"])
+        .env("BALE_REPO", &url)
+        .env("BALE_TOKEN", &token)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("build 1 timed-out"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("build 1 timed-out"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let build = build_record(&url, 1);
     assert_eq!(build["status"], "timed-out");
     let timed: Value = get_json(&format!("{url}/api/v1/builds?status=timed-out")).unwrap();
@@ -240,24 +355,53 @@ fn cancel_kills_the_whole_build_process_tree_and_marks_it_canceled() {
     s.bale().args(["key", "generate"]).assert().success();
     let token = token(&s, "build", None);
     let (_server, url) = serve(&s, &["--workers", "1"], &[]);
-    let out = s.bale().args(["submit", "slow"]).env("BALE_REPO", &url).env("BALE_TOKEN", &token).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = s
+        .bale()
+        .args(["submit", "slow"])
+        .env("BALE_REPO", &url)
+        .env("BALE_TOKEN", &token)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let id = String::from_utf8_lossy(&out.stdout).trim().to_owned();
 
     // Both sleeps (one in the background) run inside the sandbox.
-    wait_until("the build's processes", Duration::from_secs(60), || (processes_with(marker).len() >= 2).then_some(()));
+    wait_until("the build's processes", Duration::from_secs(60), || {
+        (processes_with(marker).len() >= 2).then_some(())
+    });
     assert_eq!(build_record(&url, id.parse().unwrap())["status"], "running");
-    s.bale().args(["cancel", &id]).env("BALE_REPO", &url).env("BALE_TOKEN", &token).assert().success();
+    s.bale()
+        .args(["cancel", &id])
+        .env("BALE_REPO", &url)
+        .env("BALE_TOKEN", &token)
+        .assert()
+        .success();
     let build = wait_until("the canceled status", Duration::from_secs(30), || {
         let build = build_record(&url, id.parse().unwrap());
         (build["status"] == "canceled").then_some(build)
     });
     assert_eq!(build["error"], "canceled by request");
-    wait_until("no process of the build", Duration::from_secs(10), || processes_with(marker).is_empty().then_some(()));
-    let log = s.bale().args(["logs", "--build", &id]).env("BALE_REPO", &url).output().unwrap();
+    wait_until("no process of the build", Duration::from_secs(10), || {
+        processes_with(marker).is_empty().then_some(())
+    });
+    let log = s
+        .bale()
+        .args(["logs", "--build", &id])
+        .env("BALE_REPO", &url)
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&log.stdout).contains("cancel requested"));
     // A canceled build cannot be canceled again.
-    s.bale().args(["cancel", &id]).env("BALE_REPO", &url).env("BALE_TOKEN", &token).assert().code(1);
+    s.bale()
+        .args(["cancel", &id])
+        .env("BALE_REPO", &url)
+        .env("BALE_TOKEN", &token)
+        .assert()
+        .code(1);
 }
 
 #[test]
@@ -268,38 +412,95 @@ fn a_worker_stopped_by_sigterm_kills_its_build_and_puts_it_back_in_the_queue_at_
     s.bale().args(["key", "generate"]).assert().success();
     let token = token(&s, "build", None);
     let (_server, url) = serve(&s, &["--workers", "0"], &[]);
-    let out = s.bale().args(["submit", "slow"]).env("BALE_REPO", &url).env("BALE_TOKEN", &token).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = s
+        .bale()
+        .args(["submit", "slow"])
+        .env("BALE_REPO", &url)
+        .env("BALE_TOKEN", &token)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let id: i64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
     // A lease far longer than the test: only the release can requeue the build.
     let database = format!("sqlite://{}", s.home().join("bale.db").display());
     let storage = s.home().join("repo").display().to_string();
     let mut worker = spawn(
         &s,
-        &["worker", "--database", &database, "--storage", &storage, "--concurrency", "1", "--lease-secs", "600", "--name", "worker-a"],
+        &[
+            "worker",
+            "--database",
+            &database,
+            "--storage",
+            &storage,
+            "--concurrency",
+            "1",
+            "--lease-secs",
+            "600",
+            "--name",
+            "worker-a",
+        ],
         &[],
     );
-    wait_until("the build's processes", Duration::from_secs(60), || (processes_with(marker).len() >= 2).then_some(()));
+    wait_until("the build's processes", Duration::from_secs(60), || {
+        (processes_with(marker).len() >= 2).then_some(())
+    });
     assert_eq!(build_record(&url, id)["status"], "running");
 
-    let term = Command::new("kill").args(["-TERM", &worker.0.id().to_string()]).status().unwrap();
+    let term = Command::new("kill")
+        .args(["-TERM", &worker.0.id().to_string()])
+        .status()
+        .unwrap();
     assert!(term.success());
-    let exited = wait_until("the worker to exit", Duration::from_secs(30), || worker.0.try_wait().unwrap());
+    let exited = wait_until("the worker to exit", Duration::from_secs(30), || {
+        worker.0.try_wait().unwrap()
+    });
     assert!(exited.success(), "the worker exited with {exited}");
-    assert!(processes_with(marker).is_empty(), "the build's processes outlived the worker");
+    assert!(
+        processes_with(marker).is_empty(),
+        "the build's processes outlived the worker"
+    );
     let build = build_record(&url, id);
     assert_eq!(build["status"], "queued", "{build}");
     let attempts = build["attempts"].as_array().unwrap();
-    assert_eq!((attempts[0]["worker"].as_str(), attempts[0]["outcome"].as_str()), (Some("worker-a"), Some("lost")), "{build}");
-    let log = s.bale().args(["logs", "--build", &id.to_string()]).env("BALE_REPO", &url).output().unwrap();
-    assert!(String::from_utf8_lossy(&log.stdout).contains("the worker is stopping"), "{}", String::from_utf8_lossy(&log.stdout));
+    assert_eq!(
+        (
+            attempts[0]["worker"].as_str(),
+            attempts[0]["outcome"].as_str()
+        ),
+        (Some("worker-a"), Some("lost")),
+        "{build}"
+    );
+    let log = s
+        .bale()
+        .args(["logs", "--build", &id.to_string()])
+        .env("BALE_REPO", &url)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&log.stdout).contains("the worker is stopping"),
+        "{}",
+        String::from_utf8_lossy(&log.stdout)
+    );
 }
 
 /// A moto S3 server with one bucket, or `None` outside CI when moto is missing.
 fn moto() -> Option<(Running, String)> {
-    let installed = Command::new("moto_server").arg("--help").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
+    let installed = Command::new("moto_server")
+        .arg("--help")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
     if !installed {
-        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "moto_server is missing; install it with `pip install 'moto[server]'`");
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "moto_server is missing; install it with `pip install 'moto[server]'`"
+        );
         eprintln!("skipped: moto_server is not installed");
         return None;
     }
@@ -313,7 +514,10 @@ fn moto() -> Option<(Running, String)> {
     let running = Running(child);
     let endpoint = format!("http://127.0.0.1:{port}");
     wait_until("moto", Duration::from_secs(30), || {
-        let out = Command::new("curl").args(["-sf", "-X", "PUT", &format!("{endpoint}/bale-service")]).output().ok()?;
+        let out = Command::new("curl")
+            .args(["-sf", "-X", "PUT", &format!("{endpoint}/bale-service")])
+            .output()
+            .ok()?;
         out.status.success().then_some(())
     });
     Some((running, endpoint))
@@ -322,13 +526,24 @@ fn moto() -> Option<(Running, String)> {
 /// A fresh PostgreSQL database, or `None` outside CI when none is configured.
 fn postgres() -> Option<String> {
     let Ok(url) = std::env::var("BALE_TEST_POSTGRES_URL") else {
-        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "BALE_TEST_POSTGRES_URL must name a PostgreSQL server in CI");
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "BALE_TEST_POSTGRES_URL must name a PostgreSQL server in CI"
+        );
         eprintln!("skipped: BALE_TEST_POSTGRES_URL is not set");
         return None;
     };
     let name = format!("bale_service_{}_{}", std::process::id(), free_port());
-    let out = Command::new("psql").args([url.as_str(), "-qc", &format!("CREATE DATABASE {name}")]).output().unwrap();
-    assert!(out.status.success(), "creating the database: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("psql")
+        .args([url.as_str(), "-qc", &format!("CREATE DATABASE {name}")])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "creating the database: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let (base, _) = url.rsplit_once('/').unwrap();
     Some(format!("{base}/{name}"))
 }
@@ -336,26 +551,65 @@ fn postgres() -> Option<String> {
 #[test]
 fn two_workers_on_postgres_and_s3_finish_every_build_when_one_is_killed_mid_build() {
     let Some(database) = postgres() else { return };
-    let Some((_moto, endpoint)) = moto() else { return };
+    let Some((_moto, endpoint)) = moto() else {
+        return;
+    };
     let s = Scratch::new();
     let storage = format!("s3://bale-service?endpoint={endpoint}&region=us-east-1");
-    let aws = [("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing")];
+    let aws = [
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+    ];
     s.bale().args(["key", "generate"]).assert().success();
     let token = token(&s, "build", Some(&database));
-    let (_server, url) = serve(&s, &["--workers", "0", "--database", &database, "--storage", &storage], &aws);
+    let (_server, url) = serve(
+        &s,
+        &[
+            "--workers",
+            "0",
+            "--database",
+            &database,
+            "--storage",
+            &storage,
+        ],
+        &aws,
+    );
     let marker = "3.0917";
     let ids: Vec<i64> = (1..=3)
         .map(|n| {
             let dir = sleeper(&s, &format!("p{n}"), &format!("1.0.{n}"), marker, false);
-            let out = s.bale().arg("submit").arg(&dir).env("BALE_REPO", &url).env("BALE_TOKEN", &token).output().unwrap();
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            let out = s
+                .bale()
+                .arg("submit")
+                .arg(&dir)
+                .env("BALE_REPO", &url)
+                .env("BALE_TOKEN", &token)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
         })
         .collect();
     let worker = |name: &str| {
         spawn(
             &s,
-            &["worker", "--database", &database, "--storage", &storage, "--concurrency", "1", "--lease-secs", "3", "--name", name],
+            &[
+                "worker",
+                "--database",
+                &database,
+                "--storage",
+                &storage,
+                "--concurrency",
+                "1",
+                "--lease-secs",
+                "3",
+                "--name",
+                name,
+            ],
             &aws,
         )
     };
@@ -369,21 +623,33 @@ fn two_workers_on_postgres_and_s3_finish_every_build_when_one_is_killed_mid_buil
             build["status"] == "running" && build["worker"] == "worker-a"
         })
     });
-    wait_until("worker-a's sleep", Duration::from_secs(30), || (!processes_with(marker).is_empty()).then_some(()));
+    wait_until("worker-a's sleep", Duration::from_secs(30), || {
+        (!processes_with(marker).is_empty()).then_some(())
+    });
     a.0.kill().unwrap();
     a.0.wait().unwrap();
     // Its build's processes die with it, while its lease still holds the build.
-    wait_until("worker-a's processes to die", Duration::from_secs(10), || {
-        // Only worker-b's own build may still be sleeping.
-        let victims_running = processes_with(marker).into_iter().filter(|pid| !descends_from(*pid, b.0.id())).count();
-        let build = build_record(&url, victim);
-        (victims_running == 0 && build["tries"] == 1).then_some(())
-    });
+    wait_until(
+        "worker-a's processes to die",
+        Duration::from_secs(10),
+        || {
+            // Only worker-b's own build may still be sleeping.
+            let victims_running = processes_with(marker)
+                .into_iter()
+                .filter(|pid| !descends_from(*pid, b.0.id()))
+                .count();
+            let build = build_record(&url, victim);
+            (victims_running == 0 && build["tries"] == 1).then_some(())
+        },
+    );
 
     for id in &ids {
         let build = wait_until("every build to succeed", Duration::from_secs(120), || {
             let build = build_record(&url, *id);
-            build["status"].as_str().is_some_and(|s| s != "queued" && s != "running").then_some(build)
+            build["status"]
+                .as_str()
+                .is_some_and(|s| s != "queued" && s != "running")
+                .then_some(build)
         });
         assert_eq!(build["status"], "succeeded", "{build}");
         let attempts = build["attempts"].as_array().unwrap();
@@ -396,17 +662,39 @@ fn two_workers_on_postgres_and_s3_finish_every_build_when_one_is_killed_mid_buil
         let coordinate = build["coordinate"].as_str().unwrap().to_owned();
         let version = coordinate.rsplit(':').next().unwrap();
         let fetched = s.path().join(format!("fetched-{id}"));
-        s.bale().args(["fetch", &coordinate, "--repo", &url, "-o"]).arg(&fetched).assert().success();
+        s.bale()
+            .args(["fetch", &coordinate, "--repo", &url, "-o"])
+            .arg(&fetched)
+            .assert()
+            .success();
         assert!(fetched.join(format!("sleeper-{version}.bale")).is_file());
     }
     let victim = build_record(&url, victim);
     let attempts = victim["attempts"].as_array().unwrap();
     assert_eq!(attempts.len(), 2, "{victim}");
-    assert_eq!((attempts[0]["worker"].as_str(), attempts[0]["outcome"].as_str()), (Some("worker-a"), Some("lost")));
-    assert_eq!((attempts[1]["worker"].as_str(), attempts[1]["outcome"].as_str()), (Some("worker-b"), Some("succeeded")));
+    assert_eq!(
+        (
+            attempts[0]["worker"].as_str(),
+            attempts[0]["outcome"].as_str()
+        ),
+        (Some("worker-a"), Some("lost"))
+    );
+    assert_eq!(
+        (
+            attempts[1]["worker"].as_str(),
+            attempts[1]["outcome"].as_str()
+        ),
+        (Some("worker-b"), Some("succeeded"))
+    );
     // The log was stored in S3 and tells both attempts.
-    let log = Command::new("curl").args(["-sf", &format!("{url}/api/v1/builds/{}/log", victim["id"])]).output().unwrap();
+    let log = Command::new("curl")
+        .args(["-sf", &format!("{url}/api/v1/builds/{}/log", victim["id"])])
+        .output()
+        .unwrap();
     let log = String::from_utf8_lossy(&log.stdout);
-    assert!(log.contains("worker worker-a") && log.contains("worker worker-b"), "{log}");
+    assert!(
+        log.contains("worker worker-a") && log.contains("worker worker-b"),
+        "{log}"
+    );
     assert!(Path::new(&s.home()).is_dir());
 }

@@ -8,14 +8,28 @@ use predicates::prelude::*;
 #[test]
 fn stack_list_json_shows_the_host_stack_and_the_uncreated_bookworm() {
     let s = Scratch::new();
-    let out = s.bale().args(["stack", "list", "--json"]).output().expect("run bale");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = s
+        .bale()
+        .args(["stack", "list", "--json"])
+        .output()
+        .expect("run bale");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let list: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let list = list.as_array().expect("an array");
-    let host = list.iter().find(|s| s["name"] == "host").expect("host listed");
+    let host = list
+        .iter()
+        .find(|s| s["name"] == "host")
+        .expect("host listed");
     assert_eq!(host["kind"], "host");
     assert_eq!(host["digest"], "host");
-    let bookworm = list.iter().find(|s| s["name"] == "debian-bookworm").expect("bookworm listed");
+    let bookworm = list
+        .iter()
+        .find(|s| s["name"] == "debian-bookworm")
+        .expect("bookworm listed");
     assert_eq!(bookworm["state"], "absent");
 }
 
@@ -36,7 +50,10 @@ fn an_unknown_stack_fails_with_one_and_names_the_known_stacks() {
         .args(["stack", "start", "no-such-stack"])
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("no stack named `no-such-stack`").and(predicate::str::contains("host")));
+        .stderr(
+            predicate::str::contains("no stack named `no-such-stack`")
+                .and(predicate::str::contains("host")),
+        );
 }
 
 #[test]
@@ -46,5 +63,7 @@ fn starting_a_stack_that_was_never_created_says_how_to_create_it() {
         .args(["stack", "start", "debian-bookworm"])
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("bale stack create debian-bookworm"));
+        .stderr(predicate::str::contains(
+            "bale stack create debian-bookworm",
+        ));
 }

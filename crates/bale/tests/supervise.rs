@@ -29,8 +29,16 @@ fn starts(world: &World) -> Vec<String> {
 }
 
 fn status(world: &World) -> serde_json::Value {
-    let out = world.bale().args(["service", "flaky", "status", "--json"]).output().expect("status");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = world
+        .bale()
+        .args(["service", "flaky", "status", "--json"])
+        .output()
+        .expect("status");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let list: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     list[0].clone()
 }
@@ -40,10 +48,22 @@ fn a_service_that_exits_is_restarted_with_growing_delays_and_sigterm_stops_the_s
     let world = World::new();
     world.isolation_none();
     let package = world.package("flaky", FLAKY, &[]);
-    world.bale().args(["deploy", "flaky"]).arg(&package).arg("--allow-unsigned").assert().success();
+    world
+        .bale()
+        .args(["deploy", "flaky"])
+        .arg(&package)
+        .arg("--allow-unsigned")
+        .assert()
+        .success();
 
     let supervisor = std::process::Command::new(assert_cmd::cargo::cargo_bin("bale"))
-        .args(["supervise", "--first-delay-ms", "100", "--max-delay-ms", "400"])
+        .args([
+            "supervise",
+            "--first-delay-ms",
+            "100",
+            "--max-delay-ms",
+            "400",
+        ])
         .env("BALE_HOME", world.home())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -55,32 +75,66 @@ fn a_service_that_exits_is_restarted_with_growing_delays_and_sigterm_stops_the_s
     let mut distinct = pids.clone();
     distinct.sort();
     distinct.dedup();
-    assert_eq!(distinct.len(), pids.len(), "a restart did not make a new process: {pids:?}");
+    assert_eq!(
+        distinct.len(),
+        pids.len(),
+        "a restart did not make a new process: {pids:?}"
+    );
     let record = status(&world);
-    assert!(record["restarts"].as_u64().expect("restarts") >= 4, "{record}");
-    let delays: Vec<u64> =
-        record["backoff_ms"].as_array().expect("delays").iter().map(|d| d.as_u64().expect("ms")).collect();
+    assert!(
+        record["restarts"].as_u64().expect("restarts") >= 4,
+        "{record}"
+    );
+    let delays: Vec<u64> = record["backoff_ms"]
+        .as_array()
+        .expect("delays")
+        .iter()
+        .map(|d| d.as_u64().expect("ms"))
+        .collect();
     assert!(delays.len() >= 4, "{delays:?}");
-    assert!(delays.windows(2).all(|w| w[0] <= w[1]), "the delays shrank: {delays:?}");
-    assert!(delays[0] < delays[delays.len() - 1], "the delays did not grow: {delays:?}");
-    assert!(delays.iter().all(|&d| d <= 400), "a delay passed the cap: {delays:?}");
+    assert!(
+        delays.windows(2).all(|w| w[0] <= w[1]),
+        "the delays shrank: {delays:?}"
+    );
+    assert!(
+        delays[0] < delays[delays.len() - 1],
+        "the delays did not grow: {delays:?}"
+    );
+    assert!(
+        delays.iter().all(|&d| d <= 400),
+        "a delay passed the cap: {delays:?}"
+    );
 
     // A service stopped by hand stays down.
-    world.bale().args(["service", "flaky", "stop"]).assert().success();
+    world
+        .bale()
+        .args(["service", "flaky", "stop"])
+        .assert()
+        .success();
     let count = starts(&world).len();
     std::thread::sleep(std::time::Duration::from_millis(1500));
-    assert_eq!(starts(&world).len(), count, "the supervisor restarted a service stopped by hand");
+    assert_eq!(
+        starts(&world).len(),
+        count,
+        "the supervisor restarted a service stopped by hand"
+    );
     assert_eq!(status(&world)["state"], "stopped");
 
     rustix_free_kill(supervisor.id());
     let mut supervisor = supervisor;
     let exit = supervisor.wait().expect("wait");
-    assert!(exit.success(), "bale supervise did not stop cleanly on SIGTERM: {exit}");
+    assert!(
+        exit.success(),
+        "bale supervise did not stop cleanly on SIGTERM: {exit}"
+    );
 }
 
 /// Sends SIGTERM with kill(1).
 fn rustix_free_kill(pid: u32) {
-    let sent = std::process::Command::new("kill").args(["-s", "TERM", &pid.to_string()]).status().expect("kill");
+    let sent = std::process::Command::new("kill")
+        .args(["-s", "TERM", &pid.to_string()])
+        .status()
+        .expect("kill");
     assert!(sent.success());
 }
 
@@ -89,10 +143,23 @@ fn bale_serve_also_restarts_a_service_that_exits() {
     let world = World::new();
     world.isolation_none();
     let package = world.package("flaky", FLAKY, &[]);
-    world.bale().args(["deploy", "flaky"]).arg(&package).arg("--allow-unsigned").assert().success();
+    world
+        .bale()
+        .args(["deploy", "flaky"])
+        .arg(&package)
+        .arg("--allow-unsigned")
+        .assert()
+        .success();
     let before = starts(&world).len();
 
-    let listen = format!("127.0.0.1:{}", std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port());
+    let listen = format!(
+        "127.0.0.1:{}",
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    );
     let mut server = std::process::Command::new(assert_cmd::cargo::cargo_bin("bale"))
         .args(["serve", "--workers", "0", "--listen", &listen])
         .env("BALE_HOME", world.home())
@@ -100,7 +167,9 @@ fn bale_serve_also_restarts_a_service_that_exits() {
         .stderr(Stdio::null())
         .spawn()
         .expect("bale serve");
-    wait_for("a restart by bale serve", || starts(&world).len() >= before + 2);
+    wait_for("a restart by bale serve", || {
+        starts(&world).len() >= before + 2
+    });
     assert!(status(&world)["restarts"].as_u64().expect("restarts") >= 1);
     let _ = server.kill();
     let _ = server.wait();

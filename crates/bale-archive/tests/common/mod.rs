@@ -16,9 +16,18 @@ pub const MANIFEST: &[u8] = b"[package]\nname = \"hello\"\n";
 pub fn meta() -> PackMeta {
     PackMeta {
         coordinate: "org.example:hello:1.0.0".parse().unwrap(),
-        stack: StackRef { name: "debian-bookworm".into(), digest: "sha256:00".into() },
-        dependencies: Dependencies { runtime: vec!["libpq5".into()], detected: vec![] },
-        source: SourceRef { git: Some("https://example.org/hello.git".into()), commit: Some("abc".into()) },
+        stack: StackRef {
+            name: "debian-bookworm".into(),
+            digest: "sha256:00".into(),
+        },
+        dependencies: Dependencies {
+            runtime: vec!["libpq5".into()],
+            detected: vec![],
+        },
+        source: SourceRef {
+            git: Some("https://example.org/hello.git".into()),
+            commit: Some("abc".into()),
+        },
         mtime: 1_700_000_000,
     }
 }
@@ -106,7 +115,8 @@ impl RawTar {
     }
 
     pub fn file(&mut self, name: &str, mode: u32, data: &[u8]) -> &mut Self {
-        self.header(name, b'0', mode, data.len() as u64, "").content(data)
+        self.header(name, b'0', mode, data.len() as u64, "")
+            .content(data)
     }
 
     pub fn dir(&mut self, name: &str) -> &mut Self {
@@ -125,7 +135,9 @@ impl RawTar {
     /// `.bale/`, the index and the manifest.
     pub fn head(&mut self, index: &Index) -> &mut Self {
         let json = index.to_json().unwrap();
-        self.dir(".bale").file(".bale/index.json", 0o644, &json).file(".bale/manifest.toml", 0o644, MANIFEST)
+        self.dir(".bale")
+            .file(".bale/index.json", 0o644, &json)
+            .file(".bale/manifest.toml", 0o644, MANIFEST)
     }
 }
 
@@ -195,7 +207,12 @@ pub fn listing(root: &Path) -> Vec<String> {
         for entry in fs::read_dir(dir).unwrap() {
             let entry = entry.unwrap();
             let path = entry.path();
-            let rel = path.strip_prefix(root).unwrap().to_str().unwrap().to_string();
+            let rel = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_string();
             let meta = fs::symlink_metadata(&path).unwrap();
             if meta.is_dir() {
                 out.push(format!("{rel}/"));

@@ -92,7 +92,12 @@ worker = "./work"
 
 /// Parses with the default catalog.
 pub fn parse(text: &str) -> Result<Manifest, bale_manifest::Diagnostics> {
-    Manifest::parse("bale.toml", text, &Catalog::default(), &ParseOptions::default())
+    Manifest::parse(
+        "bale.toml",
+        text,
+        &Catalog::default(),
+        &ParseOptions::default(),
+    )
 }
 
 /// The plain rendering of the diagnostics of a manifest that must be refused.

@@ -32,11 +32,17 @@ pub(super) struct ListQuery {
 }
 
 /// `GET /api/v1/packages?q=TEXT`: packages whose name contains TEXT, with their versions.
-pub(super) async fn list_packages(State(repo): State<Repository>, Query(query): Query<ListQuery>) -> ApiResult {
+pub(super) async fn list_packages(
+    State(repo): State<Repository>,
+    Query(query): Query<ListQuery>,
+) -> ApiResult {
     let records = packages::search_name(repo.database(), query.q.as_deref().unwrap_or("")).await?;
     let mut grouped: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
     for record in records {
-        grouped.entry((record.group, record.name)).or_default().push(record.version);
+        grouped
+            .entry((record.group, record.name))
+            .or_default()
+            .push(record.version);
     }
     let packages: Vec<Value> = grouped
         .into_iter()
@@ -46,15 +52,22 @@ pub(super) async fn list_packages(State(repo): State<Repository>, Query(query): 
 }
 
 /// `GET /api/v1/packages/GROUP/NAME`: the published versions, oldest first.
-pub(super) async fn versions(State(repo): State<Repository>, Path((group, name)): Path<(String, String)>) -> ApiResult {
+pub(super) async fn versions(
+    State(repo): State<Repository>,
+    Path((group, name)): Path<(String, String)>,
+) -> ApiResult {
     check_group(&group).map_err(|e| ApiError::bad_request("bad_coordinate", e.to_string()))?;
     check_name(&name).map_err(|e| ApiError::bad_request("bad_coordinate", e.to_string()))?;
     let records = packages::versions(repo.database(), &group, &name).await?;
     if records.is_empty() {
-        return Err(ApiError::not_found(format!("no package {group}:{name} is published here")));
+        return Err(ApiError::not_found(format!(
+            "no package {group}:{name} is published here"
+        )));
     }
     let versions: Vec<Value> = records.iter().map(summary).collect();
-    Ok(Json(json!({ "group": group, "name": name, "versions": versions })))
+    Ok(Json(
+        json!({ "group": group, "name": name, "versions": versions }),
+    ))
 }
 
 /// `GET /api/v1/packages/GROUP/NAME/VERSION`: index.json, digest and signature status.
@@ -62,8 +75,8 @@ pub(super) async fn package(
     State(repo): State<Repository>,
     Path((group, name, version)): Path<(String, String, String)>,
 ) -> ApiResult {
-    let coordinate =
-        Coordinate::new(&group, &name, &version).map_err(|e| ApiError::bad_request("bad_coordinate", e.to_string()))?;
+    let coordinate = Coordinate::new(&group, &name, &version)
+        .map_err(|e| ApiError::bad_request("bad_coordinate", e.to_string()))?;
     let record = packages::get(repo.database(), &coordinate.to_string())
         .await?
         .filter(|r| r.stored)
@@ -92,7 +105,10 @@ pub(super) struct SearchQuery {
 }
 
 /// `GET /api/v1/search?file=PATH` or `?library=SONAME`.
-pub(super) async fn search(State(repo): State<Repository>, Query(query): Query<SearchQuery>) -> ApiResult {
+pub(super) async fn search(
+    State(repo): State<Repository>,
+    Query(query): Query<SearchQuery>,
+) -> ApiResult {
     match (query.file, query.library) {
         (Some(file), None) if !file.trim().is_empty() => {
             let hits = packages::search_file(repo.database(), file.trim()).await?;

@@ -89,11 +89,21 @@ impl Repository {
     /// A repository over storage and a database that are already open.
     ///
     /// Uploads left in the scratch directory by a server that died are removed.
-    pub fn from_parts(storage: Storage, db: Database, options: &ServeOptions) -> Result<Repository, RepoError> {
+    pub fn from_parts(
+        storage: Storage,
+        db: Database,
+        options: &ServeOptions,
+    ) -> Result<Repository, RepoError> {
         let scratch = &options.scratch_dir;
         std::fs::create_dir_all(scratch).map_err(|e| RepoError::io(scratch, e))?;
         publish::remove_stale_uploads(scratch)?;
-        Ok(Repository { inner: Arc::new(Inner { storage, db, options: options.clone() }) })
+        Ok(Repository {
+            inner: Arc::new(Inner {
+                storage,
+                db,
+                options: options.clone(),
+            }),
+        })
     }
 
     /// The storage behind the tree.
@@ -119,7 +129,10 @@ impl Repository {
             .route("/api/v1/health", get(api::health))
             .route("/api/v1/packages", get(api::list_packages))
             .route("/api/v1/packages/{group}/{name}", get(api::versions))
-            .route("/api/v1/packages/{group}/{name}/{version}", get(api::package))
+            .route(
+                "/api/v1/packages/{group}/{name}/{version}",
+                get(api::package),
+            )
             .route("/api/v1/search", get(api::search))
             .route("/api/v1/{*rest}", axum::routing::any(api::unknown))
             .fallback(tree::handle)
@@ -137,7 +150,9 @@ pub struct BoundServer {
 impl BoundServer {
     /// The address actually bound (useful with port 0).
     pub fn local_addr(&self) -> Result<SocketAddr, RepoError> {
-        self.listener.local_addr().map_err(|e| RepoError::Internal(format!("cannot read the bound address: {e}")))
+        self.listener
+            .local_addr()
+            .map_err(|e| RepoError::Internal(format!("cannot read the bound address: {e}")))
     }
 
     /// The repository being served.
@@ -146,7 +161,10 @@ impl BoundServer {
     }
 
     /// Serves until `shutdown` completes, then finishes the requests in flight.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), RepoError> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), RepoError> {
         let router = self.repository.router();
         axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
@@ -165,8 +183,14 @@ pub async fn bind(options: ServeOptions) -> Result<BoundServer, RepoError> {
     let repository = Repository::open(&options).await?;
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
-        .map_err(|source| RepoError::Bind { addr: options.listen, source })?;
-    Ok(BoundServer { listener, repository })
+        .map_err(|source| RepoError::Bind {
+            addr: options.listen,
+            source,
+        })?;
+    Ok(BoundServer {
+        listener,
+        repository,
+    })
 }
 
 /// `bale serve` (repository role): opens, binds and serves until SIGINT or SIGTERM.

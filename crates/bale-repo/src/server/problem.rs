@@ -22,7 +22,12 @@ pub struct ApiError {
 impl ApiError {
     /// An error with a status, code and message.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into(), details: None }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            details: None,
+        }
     }
 
     /// 400: the request is malformed.
@@ -45,7 +50,11 @@ impl ApiError {
 impl From<RepoError> for ApiError {
     fn from(error: RepoError) -> Self {
         tracing::error!(%error, "request failed");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", error.to_string())
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            error.to_string(),
+        )
     }
 }
 
@@ -61,9 +70,12 @@ impl IntoResponse for ApiError {
         if let Some(details) = self.details {
             error["details"] = details;
         }
-        let mut response = (self.status, Json(serde_json::json!({ "error": error }))).into_response();
+        let mut response =
+            (self.status, Json(serde_json::json!({ "error": error }))).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }

@@ -14,11 +14,11 @@ use axum::body::Body;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use base64::Engine;
 use bale_archive::Limits;
 use bale_db::packages;
 use bale_db::tokens::{self, Scope, TokenCheck};
 use bale_sign::{Keyring, SignError, Signature};
+use base64::Engine;
 use bytes::Bytes;
 use futures::StreamExt;
 use sha2::{Digest, Sha256};
@@ -42,7 +42,12 @@ const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(10);
 const MAX_SIGNATURE_BYTES: usize = 64 << 10;
 
 /// PUT of a package file.
-pub(super) async fn put(repo: &Repository, path: &TreePath, headers: &HeaderMap, body: Body) -> Result<Response, ApiError> {
+pub(super) async fn put(
+    repo: &Repository,
+    path: &TreePath,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
     if let Err(refusal) = authorize(repo, headers).await {
         drain(body.into_data_stream()).await;
         return Err(refusal);
@@ -62,7 +67,11 @@ pub(super) async fn put(repo: &Repository, path: &TreePath, headers: &HeaderMap,
 pub(super) fn remove_stale_uploads(scratch: &Path) -> Result<(), RepoError> {
     let entries = std::fs::read_dir(scratch).map_err(|e| RepoError::io(scratch, e))?;
     for entry in entries.flatten() {
-        if entry.file_name().to_string_lossy().starts_with(UPLOAD_PREFIX) {
+        if entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(UPLOAD_PREFIX)
+        {
             let _ = std::fs::remove_file(entry.path());
         }
     }
@@ -70,7 +79,8 @@ pub(super) fn remove_stale_uploads(scratch: &Path) -> Result<(), RepoError> {
 }
 
 async fn authorize(repo: &Repository, headers: &HeaderMap) -> Result<(), ApiError> {
-    let unauthorized = |message: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message);
+    let unauthorized =
+        |message: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message);
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -111,7 +121,10 @@ fn too_large(limit: u64) -> ApiError {
 
 async fn receive(repo: &Repository, headers: &HeaderMap, body: Body) -> Result<Upload, ApiError> {
     let limit = repo.options().max_upload_bytes;
-    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit) {
         drain(body.into_data_stream()).await;
         return Err(too_large(limit));
@@ -127,20 +140,33 @@ async fn receive(repo: &Repository, headers: &HeaderMap, body: Body) -> Result<U
     let mut size = 0u64;
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| ApiError::bad_request("upload_failed", format!("the upload broke off: {e}")))?;
+        let chunk = chunk.map_err(|e| {
+            ApiError::bad_request("upload_failed", format!("the upload broke off: {e}"))
+        })?;
         size += chunk.len() as u64;
         if size > limit {
             drain(stream).await;
             return Err(too_large(limit));
         }
         hasher.update(&chunk);
-        out.write_all(&chunk).await.map_err(|e| RepoError::io(&*temp_path, e))?;
+        out.write_all(&chunk)
+            .await
+            .map_err(|e| RepoError::io(&*temp_path, e))?;
     }
-    out.flush().await.map_err(|e| RepoError::io(&*temp_path, e))?;
+    out.flush()
+        .await
+        .map_err(|e| RepoError::io(&*temp_path, e))?;
     if declared.is_some_and(|n| n != size) {
-        return Err(ApiError::bad_request("upload_failed", "the upload is shorter than its Content-Length"));
+        return Err(ApiError::bad_request(
+            "upload_failed",
+            "the upload is shorter than its Content-Length",
+        ));
     }
-    Ok(Upload { file: temp_path, size, digest: format!("sha256:{}", hex::encode(hasher.finalize())) })
+    Ok(Upload {
+        file: temp_path,
+        size,
+        digest: format!("sha256:{}", hex::encode(hasher.finalize())),
+    })
 }
 
 /// Reads and discards what is left of a refused upload, within bounds, so
@@ -159,11 +185,20 @@ async fn drain(mut stream: axum::body::BodyDataStream) {
     .await;
 }
 
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(work).await.map_err(|e| RepoError::Internal(e.to_string()).into())
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| RepoError::Internal(e.to_string()).into())
 }
 
-async fn put_archive(repo: &Repository, path: &TreePath, headers: &HeaderMap, body: Body) -> Result<Response, ApiError> {
+async fn put_archive(
+    repo: &Repository,
+    path: &TreePath,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
     // The body is read first so that any refusal reaches a client that is still sending.
     let upload = receive(repo, headers, body).await?;
     let signature = match headers.get(SIGNATURE_HEADER) {
@@ -177,7 +212,12 @@ async fn put_archive(repo: &Repository, path: &TreePath, headers: &HeaderMap, bo
         bale_archive::verify(BufReader::new(input), &Limits::default()).map_err(|e| e.to_string())
     })
     .await?
-    .map_err(|e| ApiError::bad_request("invalid_archive", format!("the upload is not a valid .bale package: {e}")))?;
+    .map_err(|e| {
+        ApiError::bad_request(
+            "invalid_archive",
+            format!("the upload is not a valid .bale package: {e}"),
+        )
+    })?;
 
     let expected = path.coordinate.to_string();
     if index.coordinate != expected {
@@ -227,7 +267,14 @@ async fn put_archive(repo: &Repository, path: &TreePath, headers: &HeaderMap, bo
     }
 }
 
-fn outcome(status: StatusCode, word: &str, coordinate: &str, digest: &str, size: u64, key_id: Option<&str>) -> Response {
+fn outcome(
+    status: StatusCode,
+    word: &str,
+    coordinate: &str,
+    digest: &str,
+    size: u64,
+    key_id: Option<&str>,
+) -> Response {
     let body = serde_json::json!({
         "status": word,
         "coordinate": coordinate,
@@ -242,10 +289,14 @@ fn decode_signature_header(value: &[u8]) -> Result<(String, Signature), ApiError
     let bad = |reason: String| {
         ApiError::bad_request(
             "bad_signature",
-            format!("the {SIGNATURE_HEADER} header must hold a base64-encoded .minisig file: {reason}"),
+            format!(
+                "the {SIGNATURE_HEADER} header must hold a base64-encoded .minisig file: {reason}"
+            ),
         )
     };
-    let bytes = base64::engine::general_purpose::STANDARD.decode(value).map_err(|e| bad(e.to_string()))?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(value)
+        .map_err(|e| bad(e.to_string()))?;
     parse_signature(bytes).map_err(bad)
 }
 
@@ -256,12 +307,19 @@ fn parse_signature(bytes: Vec<u8>) -> Result<(String, Signature), String> {
 }
 
 /// Verifies `signature` over the file against the repository's trusted keys; returns the key id.
-async fn check_signature(repo: &Repository, file: PathBuf, signature: Signature, coordinate: &str) -> Result<String, ApiError> {
+async fn check_signature(
+    repo: &Repository,
+    file: PathBuf,
+    signature: Signature,
+    coordinate: &str,
+) -> Result<String, ApiError> {
     let keys_dir = repo.options().trusted_keys_dir.clone();
     let verdict = blocking(move || {
         let keyring = Keyring::load(&keys_dir)?;
         let input = std::fs::File::open(&file).map_err(SignError::ReadData)?;
-        keyring.verify(BufReader::new(input), &signature).map(|key| key.key_id().to_string())
+        keyring
+            .verify(BufReader::new(input), &signature)
+            .map(|key| key.key_id().to_string())
     })
     .await?;
     verdict.map_err(|error| match error {
@@ -277,21 +335,41 @@ async fn check_signature(repo: &Repository, file: PathBuf, signature: Signature,
     })
 }
 
-async fn put_signature(repo: &Repository, path: &TreePath, body: Body) -> Result<Response, ApiError> {
+async fn put_signature(
+    repo: &Repository,
+    path: &TreePath,
+    body: Body,
+) -> Result<Response, ApiError> {
     let bytes = axum::body::to_bytes(body, MAX_SIGNATURE_BYTES)
         .await
         .map_err(|_| too_large(MAX_SIGNATURE_BYTES as u64))?;
-    let (text, signature) = parse_signature(bytes.to_vec())
-        .map_err(|reason| ApiError::bad_request("bad_signature", format!("the body is not a .minisig file: {reason}")))?;
-    let coordinate = path.coordinate.to_string();
-    let record = packages::get(repo.database(), &coordinate).await?.filter(|r| r.stored).ok_or_else(|| {
-        ApiError::not_found(format!("{coordinate} is not published; PUT the .bale first (with its signature)"))
+    let (text, signature) = parse_signature(bytes.to_vec()).map_err(|reason| {
+        ApiError::bad_request(
+            "bad_signature",
+            format!("the body is not a .minisig file: {reason}"),
+        )
     })?;
+    let coordinate = path.coordinate.to_string();
+    let record = packages::get(repo.database(), &coordinate)
+        .await?
+        .filter(|r| r.stored)
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "{coordinate} is not published; PUT the .bale first (with its signature)"
+            ))
+        })?;
     let storage = repo.storage();
     let signature_key = key(&path.coordinate, PackageFile::Signature);
     if let Some(existing) = storage.read_small(&signature_key).await? {
         if existing == text.as_bytes() {
-            return Ok(outcome(StatusCode::OK, "unchanged", &coordinate, &record.digest, record.size, record.key_id.as_deref()));
+            return Ok(outcome(
+                StatusCode::OK,
+                "unchanged",
+                &coordinate,
+                &record.digest,
+                record.size,
+                record.key_id.as_deref(),
+            ));
         }
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -305,11 +383,23 @@ async fn put_signature(repo: &Repository, path: &TreePath, body: Body) -> Result
         .tempfile_in(scratch)
         .map_err(|e| RepoError::io(scratch, e))?
         .into_temp_path();
-    if !storage.download(&key(&path.coordinate, PackageFile::Archive), &temp).await? {
-        return Err(ApiError::not_found(format!("{coordinate} has no archive in storage; publish it again")));
+    if !storage
+        .download(&key(&path.coordinate, PackageFile::Archive), &temp)
+        .await?
+    {
+        return Err(ApiError::not_found(format!(
+            "{coordinate} has no archive in storage; publish it again"
+        )));
     }
     let key_id = check_signature(repo, temp.to_path_buf(), signature, &coordinate).await?;
     storage.put_bytes(&signature_key, Bytes::from(text)).await?;
     packages::set_key_id(repo.database(), &coordinate, &key_id).await?;
-    Ok(outcome(StatusCode::CREATED, "signed", &coordinate, &record.digest, record.size, Some(&key_id)))
+    Ok(outcome(
+        StatusCode::CREATED,
+        "signed",
+        &coordinate,
+        &record.digest,
+        record.size,
+        Some(&key_id),
+    ))
 }

@@ -31,7 +31,9 @@ pub(super) async fn handle(State(repo): State<Repository>, request: Request) -> 
     let method = parts.method;
     let headers = parts.headers;
     let result = match method {
-        Method::GET | Method::HEAD => serve_file(&repo, &path, &headers, method == Method::HEAD).await,
+        Method::GET | Method::HEAD => {
+            serve_file(&repo, &path, &headers, method == Method::HEAD).await
+        }
         Method::PUT => publish::put(&repo, &path, &headers, body).await,
         _ => {
             let mut response = ApiError::new(
@@ -40,19 +42,40 @@ pub(super) async fn handle(State(repo): State<Repository>, request: Request) -> 
                 format!("{method} is not allowed here: use GET, HEAD or PUT"),
             )
             .into_response();
-            response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, HEAD, PUT"));
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD, PUT"));
             return response;
         }
     };
     result.unwrap_or_else(IntoResponse::into_response)
 }
 
-async fn serve_file(repo: &Repository, path: &TreePath, headers: &HeaderMap, head_only: bool) -> Result<Response, ApiError> {
+async fn serve_file(
+    repo: &Repository,
+    path: &TreePath,
+    headers: &HeaderMap,
+    head_only: bool,
+) -> Result<Response, ApiError> {
     let key = path.key();
-    let not_found = || ApiError::not_found(format!("{} has no {}", path.coordinate, path.file.file_name(&path.coordinate)));
-    let object = repo.storage().open_object(&key).await?.ok_or_else(not_found)?;
+    let not_found = || {
+        ApiError::not_found(format!(
+            "{} has no {}",
+            path.coordinate,
+            path.file.file_name(&path.coordinate)
+        ))
+    };
+    let object = repo
+        .storage()
+        .open_object(&key)
+        .await?
+        .ok_or_else(not_found)?;
     let info = &object.info;
-    let modified = info.last_modified.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let modified = info
+        .last_modified
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     let etag = match &info.e_tag {
         Some(tag) => format!("\"{tag}\""),
         None => format!("\"{:x}-{modified:x}\"", info.size),
@@ -61,9 +84,15 @@ async fn serve_file(repo: &Repository, path: &TreePath, headers: &HeaderMap, hea
     // Values built once per response from parts that are always valid header text.
     let mut out = HeaderMap::with_capacity(8);
     out.insert(header::ETAG, header_value(&etag)?);
-    out.insert(header::LAST_MODIFIED, header_value(&httpdate::fmt_http_date(info.last_modified))?);
+    out.insert(
+        header::LAST_MODIFIED,
+        header_value(&httpdate::fmt_http_date(info.last_modified))?,
+    );
     out.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    out.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache_control(path.file)));
+    out.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(cache_control(path.file)),
+    );
 
     if let Some(value) = headers.get(header::IF_NONE_MATCH) {
         if etag_matches(value, &etag) {
@@ -87,14 +116,27 @@ async fn serve_file(repo: &Repository, path: &TreePath, headers: &HeaderMap, hea
                 range = part;
             }
             RangeRequest::Unsatisfiable => {
-                out.insert(header::CONTENT_RANGE, header_value(&format!("bytes */{}", info.size))?);
-                return Ok(respond(StatusCode::RANGE_NOT_SATISFIABLE, out, Body::empty()));
+                out.insert(
+                    header::CONTENT_RANGE,
+                    header_value(&format!("bytes */{}", info.size))?,
+                );
+                return Ok(respond(
+                    StatusCode::RANGE_NOT_SATISFIABLE,
+                    out,
+                    Body::empty(),
+                ));
             }
         }
     }
 
-    out.insert(header::CONTENT_TYPE, HeaderValue::from_static(path.file.content_type()));
-    out.insert(header::CONTENT_LENGTH, HeaderValue::from(range.end - range.start));
+    out.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(path.file.content_type()),
+    );
+    out.insert(
+        header::CONTENT_LENGTH,
+        HeaderValue::from(range.end - range.start),
+    );
     if head_only || range.is_empty() {
         return Ok(respond(status, out, Body::empty()));
     }
@@ -102,7 +144,11 @@ async fn serve_file(repo: &Repository, path: &TreePath, headers: &HeaderMap, hea
     if let Some(bytes) = object.inline(range.clone()) {
         return Ok(respond(status, out, Body::from(bytes)));
     }
-    let stream = repo.storage().stream(object, range).await?.ok_or_else(not_found)?;
+    let stream = repo
+        .storage()
+        .stream(object, range)
+        .await?
+        .ok_or_else(not_found)?;
     Ok(respond(status, out, Body::from_stream(stream)))
 }
 
@@ -114,7 +160,8 @@ fn respond(status: StatusCode, headers: HeaderMap, body: Body) -> Response {
 }
 
 fn header_value(text: &str) -> Result<HeaderValue, ApiError> {
-    HeaderValue::from_str(text).map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))
+    HeaderValue::from_str(text)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))
 }
 
 fn cache_control(file: PackageFile) -> &'static str {
@@ -127,8 +174,13 @@ fn cache_control(file: PackageFile) -> &'static str {
 }
 
 fn etag_matches(value: &HeaderValue, etag: &str) -> bool {
-    let Ok(value) = value.to_str() else { return false };
-    value.split(',').map(str::trim).any(|tag| tag == "*" || tag.trim_start_matches("W/") == etag)
+    let Ok(value) = value.to_str() else {
+        return false;
+    };
+    value
+        .split(',')
+        .map(str::trim)
+        .any(|tag| tag == "*" || tag.trim_start_matches("W/") == etag)
 }
 
 /// What a `Range` header asks for.
@@ -143,21 +195,29 @@ enum RangeRequest {
 }
 
 fn parse_range(value: &str, size: u64) -> RangeRequest {
-    let Some(spec) = value.trim().strip_prefix("bytes=") else { return RangeRequest::Whole };
+    let Some(spec) = value.trim().strip_prefix("bytes=") else {
+        return RangeRequest::Whole;
+    };
     // Several ranges would need multipart/byteranges; the whole file is a valid answer.
     if spec.contains(',') {
         return RangeRequest::Whole;
     }
-    let Some((start, end)) = spec.trim().split_once('-') else { return RangeRequest::Whole };
+    let Some((start, end)) = spec.trim().split_once('-') else {
+        return RangeRequest::Whole;
+    };
     let (start, end) = (start.trim(), end.trim());
     if start.is_empty() {
-        let Ok(suffix) = end.parse::<u64>() else { return RangeRequest::Whole };
+        let Ok(suffix) = end.parse::<u64>() else {
+            return RangeRequest::Whole;
+        };
         if suffix == 0 {
             return RangeRequest::Unsatisfiable;
         }
         return RangeRequest::Part(size.saturating_sub(suffix)..size);
     }
-    let Ok(start) = start.parse::<u64>() else { return RangeRequest::Whole };
+    let Ok(start) = start.parse::<u64>() else {
+        return RangeRequest::Whole;
+    };
     let end = if end.is_empty() {
         size
     } else {
@@ -182,7 +242,10 @@ mod tests {
         assert_eq!(parse_range("bytes=90-", 100), RangeRequest::Part(90..100));
         assert_eq!(parse_range("bytes=-10", 100), RangeRequest::Part(90..100));
         assert_eq!(parse_range("bytes=-1000", 100), RangeRequest::Part(0..100));
-        assert_eq!(parse_range("bytes=50-1000", 100), RangeRequest::Part(50..100));
+        assert_eq!(
+            parse_range("bytes=50-1000", 100),
+            RangeRequest::Part(50..100)
+        );
         assert_eq!(parse_range("bytes=100-", 100), RangeRequest::Unsatisfiable);
         assert_eq!(parse_range("bytes=0-1,5-6", 100), RangeRequest::Whole);
         assert_eq!(parse_range("items=0-1", 100), RangeRequest::Whole);
@@ -192,7 +255,10 @@ mod tests {
     #[test]
     fn etags_match_lists_weak_tags_and_star() {
         let etag = "\"abc\"";
-        assert!(etag_matches(&HeaderValue::from_static("\"x\", \"abc\""), etag));
+        assert!(etag_matches(
+            &HeaderValue::from_static("\"x\", \"abc\""),
+            etag
+        ));
         assert!(etag_matches(&HeaderValue::from_static("W/\"abc\""), etag));
         assert!(etag_matches(&HeaderValue::from_static("*"), etag));
         assert!(!etag_matches(&HeaderValue::from_static("\"abd\""), etag));

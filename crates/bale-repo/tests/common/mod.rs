@@ -20,17 +20,40 @@ pub fn build_package(out: &Path, coordinate: &str, variant: &str) -> PathBuf {
 }
 
 /// Like [`build_package`], plus `share/data.bin`: `data_bytes` of incompressible bytes.
-pub fn build_package_with_data(out: &Path, coordinate: &str, variant: &str, data_bytes: usize) -> PathBuf {
+pub fn build_package_with_data(
+    out: &Path,
+    coordinate: &str,
+    variant: &str,
+    data_bytes: usize,
+) -> PathBuf {
     let coordinate: Coordinate = coordinate.parse().unwrap();
     let root = out.join(format!("root-{}-{variant}", coordinate.name()));
     std::fs::create_dir_all(root.join("bin")).unwrap();
     std::fs::create_dir_all(root.join("etc")).unwrap();
     let source = out.join(format!("hello-{variant}.c"));
-    std::fs::write(&source, format!("#include <stdio.h>\nint main(void) {{ puts(\"hello {variant}\"); return 0; }}\n")).unwrap();
-    let status = Command::new("gcc").arg("-O1").arg("-o").arg(root.join("bin/hello")).arg(&source).status().unwrap();
+    std::fs::write(
+        &source,
+        format!("#include <stdio.h>\nint main(void) {{ puts(\"hello {variant}\"); return 0; }}\n"),
+    )
+    .unwrap();
+    let status = Command::new("gcc")
+        .arg("-O1")
+        .arg("-o")
+        .arg(root.join("bin/hello"))
+        .arg(&source)
+        .status()
+        .unwrap();
     assert!(status.success(), "gcc failed");
-    std::fs::write(root.join("bin/greet"), format!("#!/bin/sh\necho greetings {variant}\n")).unwrap();
-    std::fs::write(root.join("etc/hello.conf"), format!("variant = {variant}\n")).unwrap();
+    std::fs::write(
+        root.join("bin/greet"),
+        format!("#!/bin/sh\necho greetings {variant}\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("etc/hello.conf"),
+        format!("variant = {variant}\n"),
+    )
+    .unwrap();
     if data_bytes > 0 {
         std::fs::create_dir_all(root.join("share")).unwrap();
         let mut state = 0x9E37_79B9_7F4A_7C15u64 ^ variant.len() as u64;
@@ -47,17 +70,25 @@ pub fn build_package_with_data(out: &Path, coordinate: &str, variant: &str, data
     let tree = PackageTree::scan(&root).unwrap();
     let meta = PackMeta {
         coordinate: coordinate.clone(),
-        stack: StackRef { name: "host".into(), digest: String::new() },
+        stack: StackRef {
+            name: "host".into(),
+            digest: String::new(),
+        },
         dependencies: Dependencies::default(),
         source: SourceRef::default(),
         mtime: 0,
     };
-    let manifest = format!("[package]\nname = \"{}\"\nversion = \"{}\"\n", coordinate.name(), coordinate.version());
+    let manifest = format!(
+        "[package]\nname = \"{}\"\nversion = \"{}\"\n",
+        coordinate.name(),
+        coordinate.version()
+    );
     let dir = out.join(variant);
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(coordinate.file_name());
     let file = std::fs::File::create(&path).unwrap();
-    tree.write(&meta, manifest.as_bytes(), std::io::BufWriter::new(file)).unwrap();
+    tree.write(&meta, manifest.as_bytes(), std::io::BufWriter::new(file))
+        .unwrap();
     path
 }
 
@@ -70,7 +101,10 @@ pub struct Publisher {
 impl Publisher {
     pub fn new() -> Publisher {
         let pair = KeyPair::generate().unwrap();
-        Publisher { key_id: pair.public.key_id().to_string(), secret: pair.secret }
+        Publisher {
+            key_id: pair.public.key_id().to_string(),
+            secret: pair.secret,
+        }
     }
 
     /// Trusts this publisher's key in `dir`.
@@ -81,7 +115,8 @@ impl Publisher {
     /// Writes `FILE.minisig` next to the archive.
     pub fn sign(&self, archive: &Path) -> PathBuf {
         let data = std::fs::File::open(archive).unwrap();
-        let comment = bale_sign::default_trusted_comment(&archive.file_name().unwrap().to_string_lossy(), 0);
+        let comment =
+            bale_sign::default_trusted_comment(&archive.file_name().unwrap().to_string_lossy(), 0);
         let signature = bale_sign::sign(&self.secret, data, &comment).unwrap();
         let mut name = archive.file_name().unwrap().to_os_string();
         name.push(".minisig");
@@ -93,14 +128,21 @@ impl Publisher {
 
 /// A free port on 127.0.0.1 (free when asked; good enough for a test).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Waits until something listens on the address.
 pub fn wait_for_port(addr: SocketAddr, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while TcpStream::connect(addr).is_err() {
-        assert!(Instant::now() < deadline, "{what} did not start listening on {addr}");
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not start listening on {addr}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -126,9 +168,18 @@ impl Moto {
     /// Starts moto, or returns `None` (with the reason printed) when it is not
     /// installed outside CI. Under CI=true a missing moto fails the test.
     pub async fn start() -> Option<Moto> {
-        let installed = Command::new("moto_server").arg("--help").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
+        let installed = Command::new("moto_server")
+            .arg("--help")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
         if !installed {
-            assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "moto_server is missing; install it with `pip install 'moto[server]'`");
+            assert_ne!(
+                std::env::var("CI").as_deref(),
+                Ok("true"),
+                "moto_server is missing; install it with `pip install 'moto[server]'`"
+            );
             eprintln!("skipped: moto_server is not installed (pip install 'moto[server]'), so the S3 variant does not run");
             return None;
         }
@@ -141,17 +192,34 @@ impl Moto {
             .unwrap();
         let guard = ChildGuard(child);
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        tokio::task::spawn_blocking(move || wait_for_port(addr, "moto_server")).await.unwrap();
+        tokio::task::spawn_blocking(move || wait_for_port(addr, "moto_server"))
+            .await
+            .unwrap();
         let endpoint = format!("http://127.0.0.1:{port}");
         let bucket = "bale-test".to_owned();
-        let created = reqwest::Client::new().put(format!("{endpoint}/{bucket}")).send().await.unwrap();
-        assert!(created.status().is_success(), "creating the bucket: {}", created.status());
-        Some(Moto { endpoint, bucket, _child: guard })
+        let created = reqwest::Client::new()
+            .put(format!("{endpoint}/{bucket}"))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            created.status().is_success(),
+            "creating the bucket: {}",
+            created.status()
+        );
+        Some(Moto {
+            endpoint,
+            bucket,
+            _child: guard,
+        })
     }
 
     /// The storage URL and options for `bale serve`.
     pub fn configure(&self, options: &mut ServeOptions) {
-        options.storage_url = format!("s3://{}?endpoint={}&region=us-east-1", self.bucket, self.endpoint);
+        options.storage_url = format!(
+            "s3://{}?endpoint={}&region=us-east-1",
+            self.bucket, self.endpoint
+        );
         options.storage_options = vec![
             ("aws_access_key_id".into(), "testing".into()),
             ("aws_secret_access_key".into(), "testing".into()),
@@ -236,15 +304,26 @@ impl TestServer {
     }
 
     /// PUT raw bytes to a tree path, with a token and optional signature header.
-    pub async fn put(&self, path: &str, body: Vec<u8>, token: Option<&str>, signature: Option<&Path>) -> reqwest::Response {
-        let mut request = reqwest::Client::new().put(format!("{}{path}", self.url)).body(body);
+    pub async fn put(
+        &self,
+        path: &str,
+        body: Vec<u8>,
+        token: Option<&str>,
+        signature: Option<&Path>,
+    ) -> reqwest::Response {
+        let mut request = reqwest::Client::new()
+            .put(format!("{}{path}", self.url))
+            .body(body);
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
         if let Some(sig) = signature {
             use base64::Engine;
             let text = std::fs::read(sig).unwrap();
-            request = request.header(bale_repo::server::SIGNATURE_HEADER, base64::engine::general_purpose::STANDARD.encode(text));
+            request = request.header(
+                bale_repo::server::SIGNATURE_HEADER,
+                base64::engine::general_purpose::STANDARD.encode(text),
+            );
         }
         request.send().await.unwrap()
     }
@@ -274,12 +353,21 @@ pub async fn error_code(response: reqwest::Response) -> (u16, String, String) {
     let body: serde_json::Value = response.json().await.unwrap();
     (
         status,
-        body["error"]["code"].as_str().unwrap_or_default().to_owned(),
-        body["error"]["message"].as_str().unwrap_or_default().to_owned(),
+        body["error"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
     )
 }
 
 /// The tree path of a coordinate's archive: `/org/example/hello/2.10/hello-2.10.bale`.
 pub fn archive_path(coordinate: &str) -> String {
-    format!("/{}", coordinate.parse::<Coordinate>().unwrap().repository_path())
+    format!(
+        "/{}",
+        coordinate.parse::<Coordinate>().unwrap().repository_path()
+    )
 }

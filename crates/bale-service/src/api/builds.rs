@@ -27,7 +27,11 @@ struct SubmitBody {
 }
 
 /// `POST /api/v1/builds` (token: build) → 201 with the queued build.
-pub(super) async fn submit(State(service): State<Service>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+pub(super) async fn submit(
+    State(service): State<Service>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let requested_by = authorize(&service, &headers, Scope::Build).await?;
     let body: SubmitBody = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request(
@@ -37,21 +41,39 @@ pub(super) async fn submit(State(service): State<Service>, headers: HeaderMap, b
     })?;
     let source = body.source.trim();
     if source.is_empty() {
-        return Err(ApiError::bad_request("bad_source", "`source` is empty: give a git URL or an absolute directory"));
+        return Err(ApiError::bad_request(
+            "bad_source",
+            "`source` is empty: give a git URL or an absolute directory",
+        ));
     }
     if !source_is_git(source) && !source.starts_with('/') {
         return Err(ApiError::bad_request(
             "bad_source",
-            format!("`{source}` is neither a git URL nor an absolute directory on the workers' machine"),
+            format!(
+                "`{source}` is neither a git URL nor an absolute directory on the workers' machine"
+            ),
         ));
     }
-    let git_ref = body.git_ref.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
-    if git_ref.as_deref().is_some_and(|r| r.starts_with('-') || r.contains("..") || r.chars().any(char::is_whitespace)) {
-        return Err(ApiError::bad_request("bad_ref", "`ref` must be a branch, tag or commit name"));
+    let git_ref = body
+        .git_ref
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty());
+    if git_ref.as_deref().is_some_and(|r| {
+        r.starts_with('-') || r.contains("..") || r.chars().any(char::is_whitespace)
+    }) {
+        return Err(ApiError::bad_request(
+            "bad_ref",
+            "`ref` must be a branch, tag or commit name",
+        ));
     }
     let build = builds::submit(
         service.db(),
-        &NewBuild { source: source.to_owned(), git_ref, fresh: body.fresh, requested_by: Some(requested_by) },
+        &NewBuild {
+            source: source.to_owned(),
+            git_ref,
+            fresh: body.fresh,
+            requested_by: Some(requested_by),
+        },
     )
     .await?;
     service.wake_workers();
@@ -66,31 +88,56 @@ pub(super) struct ListQuery {
 }
 
 /// `GET /api/v1/builds[?package=NAME&status=S&limit=N]`: newest first.
-pub(super) async fn list(State(service): State<Service>, Query(query): Query<ListQuery>) -> Result<Json<Value>, ApiError> {
+pub(super) async fn list(
+    State(service): State<Service>,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
     let status = match query.status.as_deref().filter(|s| !s.is_empty()) {
-        Some(text) => Some(text.parse::<BuildStatus>().map_err(|e| ApiError::bad_request("bad_status", e.to_string()))?),
+        Some(text) => Some(
+            text.parse::<BuildStatus>()
+                .map_err(|e| ApiError::bad_request("bad_status", e.to_string()))?,
+        ),
         None => None,
     };
-    let filter = BuildFilter { package: query.package.filter(|p| !p.is_empty()), status, limit: query.limit };
+    let filter = BuildFilter {
+        package: query.package.filter(|p| !p.is_empty()),
+        status,
+        limit: query.limit,
+    };
     let found = builds::list(service.db(), &filter).await?;
-    Ok(Json(json!({ "builds": found.iter().map(render).collect::<Vec<_>>() })))
+    Ok(Json(
+        json!({ "builds": found.iter().map(render).collect::<Vec<_>>() }),
+    ))
 }
 
 /// `GET /api/v1/builds/ID`: the record, with steps and attempts.
-pub(super) async fn one(State(service): State<Service>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub(super) async fn one(
+    State(service): State<Service>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
-    let build = builds::get(service.db(), id).await?.ok_or_else(|| no_build(id))?;
+    let build = builds::get(service.db(), id)
+        .await?
+        .ok_or_else(|| no_build(id))?;
     let mut body = render(&build);
     body["attempts"] = json!(builds::attempts(service.db(), id).await?);
     Ok(Json(body))
 }
 
 /// `POST /api/v1/builds/ID/cancel` (token: build).
-pub(super) async fn cancel(State(service): State<Service>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub(super) async fn cancel(
+    State(service): State<Service>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     authorize(&service, &headers, Scope::Build).await?;
     let id = parse_id(&id)?;
     match queue::request_cancel(service.db(), id).await? {
-        CancelOutcome::Canceled => Ok((StatusCode::OK, Json(json!({ "id": id, "status": "canceled" }))).into_response()),
+        CancelOutcome::Canceled => Ok((
+            StatusCode::OK,
+            Json(json!({ "id": id, "status": "canceled" })),
+        )
+            .into_response()),
         CancelOutcome::Requested => Ok((
             StatusCode::ACCEPTED,
             Json(json!({ "id": id, "status": "running", "cancel_requested": true })),
@@ -117,7 +164,12 @@ pub(super) fn parse_id(text: &str) -> Result<i64, ApiError> {
     text.parse::<i64>()
         .ok()
         .filter(|id| *id > 0)
-        .ok_or_else(|| ApiError::bad_request("bad_id", format!("`{text}` is not a build id (a positive number)")))
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "bad_id",
+                format!("`{text}` is not a build id (a positive number)"),
+            )
+        })
 }
 
 pub(super) fn no_build(id: i64) -> ApiError {

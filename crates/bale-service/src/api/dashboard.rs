@@ -2,7 +2,8 @@
 //! the object store, stacks and apps from this machine's `$BALE_HOME`.
 
 use bale_dashboard::{
-    AppRow, BuildPage, BuildRow, FileRow, Overview, PackagePage, PackageRow, Source, SourceError, StackRow, StepRow,
+    AppRow, BuildPage, BuildRow, FileRow, Overview, PackagePage, PackageRow, Source, SourceError,
+    StackRow, StepRow,
 };
 use bale_db::build_log;
 use bale_db::builds::{self, BuildFilter, BuildRecord, BuildStatus};
@@ -43,12 +44,18 @@ fn row(b: &BuildRecord) -> BuildRow {
 }
 
 fn package_row(p: &PackageRecord) -> PackageRow {
-    PackageRow { coordinate: p.coordinate.clone(), size: p.size, key_id: p.key_id.clone() }
+    PackageRow {
+        coordinate: p.coordinate.clone(),
+        size: p.size,
+        key_id: p.key_id.clone(),
+    }
 }
 
 /// The files of a package's index.json, read loosely: a page shows what it can.
 fn files_of(index_json: &str) -> Vec<FileRow> {
-    let Ok(index) = serde_json::from_str::<serde_json::Value>(index_json) else { return Vec::new() };
+    let Ok(index) = serde_json::from_str::<serde_json::Value>(index_json) else {
+        return Vec::new();
+    };
     let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
     index["files"]
         .as_array()
@@ -57,12 +64,18 @@ fn files_of(index_json: &str) -> Vec<FileRow> {
                 .iter()
                 .map(|f| FileRow {
                     path: text(&f["path"]).unwrap_or_default(),
-                    class: text(&f["class"]).or_else(|| text(&f["type"])).unwrap_or_default(),
+                    class: text(&f["class"])
+                        .or_else(|| text(&f["type"]))
+                        .unwrap_or_default(),
                     size: f["size"].as_u64().unwrap_or(0),
                     linkage: text(&f["elf"]["linkage"]),
                     needed: f["elf"]["needed"]
                         .as_array()
-                        .map(|n| n.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
+                        .map(|n| {
+                            n.iter()
+                                .filter_map(|s| s.as_str().map(str::to_owned))
+                                .collect()
+                        })
                         .unwrap_or_default(),
                 })
                 .collect()
@@ -71,9 +84,14 @@ fn files_of(index_json: &str) -> Vec<FileRow> {
 }
 
 /// Builds with their steps (listings leave steps out; the bars need them), read in one query.
-async fn with_steps(service: &Service, list: Vec<BuildRecord>) -> Result<Vec<BuildRow>, SourceError> {
+async fn with_steps(
+    service: &Service,
+    list: Vec<BuildRecord>,
+) -> Result<Vec<BuildRow>, SourceError> {
     let ids: Vec<i64> = list.iter().map(|b| b.id).collect();
-    let mut steps = builds::steps_of(service.db(), &ids).await.map_err(|e| failure("build steps", e))?;
+    let mut steps = builds::steps_of(service.db(), &ids)
+        .await
+        .map_err(|e| failure("build steps", e))?;
     Ok(list
         .into_iter()
         .map(|mut b| {
@@ -88,24 +106,42 @@ impl Source for Service {
         let db = self.db();
         let mut queue = Vec::new();
         for status in [BuildStatus::Running, BuildStatus::Queued] {
-            let filter = BuildFilter { status: Some(status), limit: Some(RECENT), ..Default::default() };
-            queue.extend(builds::list(db, &filter).await.map_err(|e| failure("the queue", e))?);
+            let filter = BuildFilter {
+                status: Some(status),
+                limit: Some(RECENT),
+                ..Default::default()
+            };
+            queue.extend(
+                builds::list(db, &filter)
+                    .await
+                    .map_err(|e| failure("the queue", e))?,
+            );
         }
         queue.sort_by_key(|b| b.id);
-        let recent: Vec<BuildRecord> = builds::list(db, &BuildFilter { limit: Some(RECENT * 2), ..Default::default() })
+        let recent: Vec<BuildRecord> = builds::list(
+            db,
+            &BuildFilter {
+                limit: Some(RECENT * 2),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| failure("builds", e))?
+        .into_iter()
+        .filter(|b| b.status.is_finished())
+        .take(RECENT as usize)
+        .collect();
+        let mut published = packages::search_name(db, "")
             .await
-            .map_err(|e| failure("builds", e))?
-            .into_iter()
-            .filter(|b| b.status.is_finished())
-            .take(RECENT as usize)
-            .collect();
-        let mut published = packages::search_name(db, "").await.map_err(|e| failure("packages", e))?;
+            .map_err(|e| failure("packages", e))?;
         published.sort_by_key(|p| std::cmp::Reverse(p.published_at));
         published.truncate(RECENT as usize);
 
         let home = self.inner.home.clone();
         let (stacks, apps) = tokio::task::spawn_blocking(move || {
-            let stacks = Stacks::load(&home, None).and_then(|s| s.list()).map_err(|e| failure("stacks", e))?;
+            let stacks = Stacks::load(&home, None)
+                .and_then(|s| s.list())
+                .map_err(|e| failure("stacks", e))?;
             let apps = bale_deploy::list_apps(&home).map_err(|e| failure("apps", e))?;
             Ok::<_, SourceError>((stacks, apps))
         })
@@ -118,29 +154,52 @@ impl Source for Service {
             packages: published.iter().map(package_row).collect(),
             stacks: stacks
                 .into_iter()
-                .map(|s| StackRow { name: s.name, state: s.state.to_string(), size: s.size_bytes, digest: s.digest })
+                .map(|s| StackRow {
+                    name: s.name,
+                    state: s.state.to_string(),
+                    size: s.size_bytes,
+                    digest: s.digest,
+                })
                 .collect(),
             apps: apps
                 .into_iter()
                 .map(|a| AppRow {
                     name: a.name,
                     coordinate: a.current.map(|c| c.coordinate),
-                    services: a.services.into_iter().map(|s| (s.name, s.state.to_string())).collect(),
+                    services: a
+                        .services
+                        .into_iter()
+                        .map(|s| (s.name, s.state.to_string()))
+                        .collect(),
                 })
                 .collect(),
         })
     }
 
     async fn build(&self, id: i64) -> Result<Option<BuildPage>, SourceError> {
-        let Some(b) = builds::get(self.db(), id).await.map_err(|e| failure("the build", e))? else { return Ok(None) };
+        let Some(b) = builds::get(self.db(), id)
+            .await
+            .map_err(|e| failure("the build", e))?
+        else {
+            return Ok(None);
+        };
         let mut log = String::new();
         if let Some(key) = &b.log_key {
-            if let Some(bytes) = self.inner.repo.storage().read_small(key).await.map_err(|e| failure("the log", e))? {
+            if let Some(bytes) = self
+                .inner
+                .repo
+                .storage()
+                .read_small(key)
+                .await
+                .map_err(|e| failure("the log", e))?
+            {
                 log = String::from_utf8_lossy(&bytes).into_owned();
             }
         }
         if log.is_empty() {
-            let lines = build_log::read(self.db(), id, 0, i64::MAX).await.map_err(|e| failure("the log", e))?;
+            let lines = build_log::read(self.db(), id, 0, i64::MAX)
+                .await
+                .map_err(|e| failure("the log", e))?;
             log = lines.into_iter().map(|l| l.line + "\n").collect();
         }
         Ok(Some(BuildPage {
@@ -153,9 +212,15 @@ impl Source for Service {
     }
 
     async fn package(&self, coordinate: &str) -> Result<Option<PackagePage>, SourceError> {
-        let Some(p) = packages::get(self.db(), coordinate).await.map_err(|e| failure("the package", e))? else {
+        let Some(p) = packages::get(self.db(), coordinate)
+            .await
+            .map_err(|e| failure("the package", e))?
+        else {
             return Ok(None);
         };
-        Ok(Some(PackagePage { package: package_row(&p), files: files_of(&p.index_json) }))
+        Ok(Some(PackagePage {
+            package: package_row(&p),
+            files: files_of(&p.index_json),
+        }))
     }
 }

@@ -16,7 +16,11 @@ use super::Service;
 
 /// The handler: 201 with the queued build, 202 when the event builds nothing,
 /// 401 for a bad signature, 422 for a ref that names no version.
-pub(super) async fn git(State(service): State<Service>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+pub(super) async fn git(
+    State(service): State<Service>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let Some(secret) = service.inner.hook_secret.clone() else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -29,9 +33,11 @@ pub(super) async fn git(State(service): State<Service>, headers: HeaderMap, body
         ApiError::new(status, e.code(), e.to_string())
     })?;
     match outcome {
-        HookOutcome::Ignored { reason } => {
-            Ok((StatusCode::ACCEPTED, Json(json!({ "status": "ignored", "reason": reason }))).into_response())
-        }
+        HookOutcome::Ignored { reason } => Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({ "status": "ignored", "reason": reason })),
+        )
+            .into_response()),
         HookOutcome::Build(triggered) => {
             let build = builds::submit(
                 service.db(),
@@ -40,7 +46,11 @@ pub(super) async fn git(State(service): State<Service>, headers: HeaderMap, body
                     // The full ref lets the worker check the branch against the package and take its version.
                     git_ref: Some(triggered.full_ref()),
                     fresh: false,
-                    requested_by: Some(format!("git push of {} at {}", triggered.full_ref(), triggered.commit)),
+                    requested_by: Some(format!(
+                        "git push of {} at {}",
+                        triggered.full_ref(),
+                        triggered.commit
+                    )),
                 },
             )
             .await?;

@@ -24,9 +24,15 @@ const POLL: Duration = Duration::from_millis(200);
 const BATCH: i64 = 1000;
 
 /// The handler.
-pub(super) async fn log(State(service): State<Service>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub(super) async fn log(
+    State(service): State<Service>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
-    let build = builds::get(service.db(), id).await?.ok_or_else(|| no_build(id))?;
+    let build = builds::get(service.db(), id)
+        .await?
+        .ok_or_else(|| no_build(id))?;
     let wants_stream = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -37,11 +43,17 @@ pub(super) async fn log(State(service): State<Service>, headers: HeaderMap, Path
     }
     let (tx, rx) = mpsc::channel::<Result<Event, Infallible>>(64);
     tokio::spawn(follow(service, id, tx));
-    Ok(Sse::new(rx).keep_alive(KeepAlive::default()).into_response())
+    Ok(Sse::new(rx)
+        .keep_alive(KeepAlive::default())
+        .into_response())
 }
 
 /// The stored log of an ended build, else the live lines so far.
-async fn text_so_far(service: &Service, id: i64, log_key: Option<&str>) -> Result<String, ApiError> {
+async fn text_so_far(
+    service: &Service,
+    id: i64,
+    log_key: Option<&str>,
+) -> Result<String, ApiError> {
     if let Some(key) = log_key {
         if let Some(bytes) = service.inner.repo.storage().read_small(key).await? {
             return Ok(String::from_utf8_lossy(&bytes).into_owned());
@@ -66,11 +78,19 @@ async fn follow(service: Service, id: i64, mut tx: mpsc::Sender<Result<Event, In
             _ => return,
         };
         loop {
-            let Ok(lines) = build_log::read(&db, id, next, BATCH).await else { return };
+            let Ok(lines) = build_log::read(&db, id, next, BATCH).await else {
+                return;
+            };
             let count = lines.len() as i64;
             for line in lines {
                 next = line.seq + 1;
-                if tx.send(Ok(Event::default().id(line.seq.to_string()).data(line.line))).await.is_err() {
+                if tx
+                    .send(Ok(Event::default()
+                        .id(line.seq.to_string())
+                        .data(line.line)))
+                    .await
+                    .is_err()
+                {
                     return;
                 }
             }
@@ -84,13 +104,21 @@ async fn follow(service: Service, id: i64, mut tx: mpsc::Sender<Result<Event, In
                 if let Ok(Some(bytes)) = service.inner.repo.storage().read_small(key).await {
                     let text = String::from_utf8_lossy(&bytes).into_owned();
                     for (seq, line) in text.lines().enumerate().skip(next as usize) {
-                        if tx.send(Ok(Event::default().id(seq.to_string()).data(line))).await.is_err() {
+                        if tx
+                            .send(Ok(Event::default().id(seq.to_string()).data(line)))
+                            .await
+                            .is_err()
+                        {
                             return;
                         }
                     }
                 }
             }
-            let _ = tx.send(Ok(Event::default().event("end").data(build.status.as_str()))).await;
+            let _ = tx
+                .send(Ok(Event::default()
+                    .event("end")
+                    .data(build.status.as_str())))
+                .await;
             return;
         }
         tokio::time::sleep(POLL).await;

@@ -42,8 +42,21 @@ impl Service {
 
     /// The service with a waker for local workers (a submit wakes them at
     /// once) and the shared secret of signed git push webhooks.
-    pub fn with(repo: Repository, home: Home, wake: Option<Arc<Notify>>, hook_secret: Option<String>) -> Service {
-        Service { inner: Arc::new(Inner { repo, home, metrics: Metrics::default(), wake, hook_secret }) }
+    pub fn with(
+        repo: Repository,
+        home: Home,
+        wake: Option<Arc<Notify>>,
+        hook_secret: Option<String>,
+    ) -> Service {
+        Service {
+            inner: Arc::new(Inner {
+                repo,
+                home,
+                metrics: Metrics::default(),
+                wake,
+                hook_secret,
+            }),
+        }
     }
 
     /// The repository behind it.
@@ -70,7 +83,10 @@ impl Service {
             .router()
             .merge(routes.with_state(self.clone()))
             .merge(bale_dashboard::router(Arc::new(self.clone())))
-            .layer(axum::middleware::from_fn_with_state(self.inner.metrics.clone(), crate::metrics::count))
+            .layer(axum::middleware::from_fn_with_state(
+                self.inner.metrics.clone(),
+                crate::metrics::count,
+            ))
     }
 
     pub(crate) fn metrics(&self) -> &Metrics {
@@ -96,7 +112,11 @@ struct Route {
 }
 
 fn route(method: Method, path: &'static str, handler: MethodRouter<Service>) -> Route {
-    Route { method, path, handler }
+    Route {
+        method,
+        path,
+        handler,
+    }
 }
 
 /// The service's routes; the router and [`route_table`] both come from here.
@@ -107,26 +127,58 @@ fn routes_of() -> Vec<Route> {
         route(Method::GET, "/api/v1/builds", get(builds::list)),
         route(Method::GET, "/api/v1/builds/{id}", get(builds::one)),
         route(Method::GET, "/api/v1/builds/{id}/log", get(log::log)),
-        route(Method::POST, "/api/v1/builds/{id}/cancel", post(builds::cancel)),
+        route(
+            Method::POST,
+            "/api/v1/builds/{id}/cancel",
+            post(builds::cancel),
+        ),
         route(Method::GET, "/api/v1/stacks", get(stacks::list)),
-        route(Method::POST, "/api/v1/stacks/{name}/create", post(stacks::create)),
-        route(Method::POST, "/api/v1/stacks/{name}/start", post(stacks::start)),
-        route(Method::POST, "/api/v1/stacks/{name}/stop", post(stacks::stop)),
-        route(Method::POST, "/api/v1/stacks/{name}/sanitize", post(stacks::sanitize)),
+        route(
+            Method::POST,
+            "/api/v1/stacks/{name}/create",
+            post(stacks::create),
+        ),
+        route(
+            Method::POST,
+            "/api/v1/stacks/{name}/start",
+            post(stacks::start),
+        ),
+        route(
+            Method::POST,
+            "/api/v1/stacks/{name}/stop",
+            post(stacks::stop),
+        ),
+        route(
+            Method::POST,
+            "/api/v1/stacks/{name}/sanitize",
+            post(stacks::sanitize),
+        ),
         route(Method::POST, "/api/v1/hooks/git", post(hooks::git)),
-        route(Method::GET, "/api/v1/openapi.json", get(crate::openapi::serve)),
+        route(
+            Method::GET,
+            "/api/v1/openapi.json",
+            get(crate::openapi::serve),
+        ),
         route(Method::GET, "/metrics", get(crate::metrics::serve)),
     ]
 }
 
 /// `(METHOD, path)` of every route the service adds, as registered.
 pub fn route_table() -> Vec<(String, String)> {
-    routes_of().into_iter().map(|r| (r.method.to_string(), r.path.to_owned())).collect()
+    routes_of()
+        .into_iter()
+        .map(|r| (r.method.to_string(), r.path.to_owned()))
+        .collect()
 }
 
 /// Checks the bearer token of a write call; returns who asked, for the record.
-async fn authorize(service: &Service, headers: &HeaderMap, needed: Scope) -> Result<String, ApiError> {
-    let unauthorized = |message: String| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message);
+async fn authorize(
+    service: &Service,
+    headers: &HeaderMap,
+    needed: Scope,
+) -> Result<String, ApiError> {
+    let unauthorized =
+        |message: String| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message);
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

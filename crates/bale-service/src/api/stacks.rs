@@ -20,14 +20,27 @@ pub(super) async fn list(State(service): State<Service>) -> ApiResult {
 }
 
 /// `POST /api/v1/stacks/NAME/create`: a new clean installation (debootstrap).
-pub(super) async fn create(State(service): State<Service>, headers: HeaderMap, Path(name): Path<String>) -> ApiResult {
+pub(super) async fn create(
+    State(service): State<Service>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> ApiResult {
     authorize(&service, &headers, Scope::Admin).await?;
-    let image = with_stacks(&service, move |stacks| stacks.create(&name, None, &mut |_| {})).await?;
-    Ok(Json(json!({ "name": image.name, "digest": image.digest, "state": "created" })))
+    let image = with_stacks(&service, move |stacks| {
+        stacks.create(&name, None, &mut |_| {})
+    })
+    .await?;
+    Ok(Json(
+        json!({ "name": image.name, "digest": image.digest, "state": "created" }),
+    ))
 }
 
 /// `POST /api/v1/stacks/NAME/start`: keep its image and layers warm.
-pub(super) async fn start(State(service): State<Service>, headers: HeaderMap, Path(name): Path<String>) -> ApiResult {
+pub(super) async fn start(
+    State(service): State<Service>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> ApiResult {
     authorize(&service, &headers, Scope::Admin).await?;
     let shown = name.clone();
     with_stacks(&service, move |stacks| stacks.start(&name)).await?;
@@ -35,7 +48,11 @@ pub(super) async fn start(State(service): State<Service>, headers: HeaderMap, Pa
 }
 
 /// `POST /api/v1/stacks/NAME/stop`: evict its dependency layers.
-pub(super) async fn stop(State(service): State<Service>, headers: HeaderMap, Path(name): Path<String>) -> ApiResult {
+pub(super) async fn stop(
+    State(service): State<Service>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> ApiResult {
     authorize(&service, &headers, Scope::Admin).await?;
     let shown = name.clone();
     with_stacks(&service, move |stacks| stacks.stop(&name)).await?;
@@ -43,7 +60,11 @@ pub(super) async fn stop(State(service): State<Service>, headers: HeaderMap, Pat
 }
 
 /// `POST /api/v1/stacks/NAME/sanitize`: verify against the record, rebuild if anything differs.
-pub(super) async fn sanitize(State(service): State<Service>, headers: HeaderMap, Path(name): Path<String>) -> ApiResult {
+pub(super) async fn sanitize(
+    State(service): State<Service>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> ApiResult {
     authorize(&service, &headers, Scope::Admin).await?;
     let shown = name.clone();
     let report = with_stacks(&service, move |stacks| stacks.sanitize(&name, &mut |_| {})).await?;

@@ -70,11 +70,21 @@ pub(super) async fn run(ctx: Arc<Context>, claimed: Claimed, shutdown: watch::Re
             return;
         }
     };
-    log.line(format!("worker {}: build {id}, attempt {attempt}", ctx.options.name));
+    log.line(format!(
+        "worker {}: build {id}, attempt {attempt}",
+        ctx.options.name
+    ));
 
     let (stop_tx, stop_rx) = watch::channel(None::<Stop>);
     let why = stop_rx.clone();
-    let renewer = tokio::spawn(renew(db.clone(), id, attempt, ctx.options.lease, stop_tx, shutdown));
+    let renewer = tokio::spawn(renew(
+        db.clone(),
+        id,
+        attempt,
+        ctx.options.lease,
+        stop_tx,
+        shutdown,
+    ));
     let mut maintainer = None;
     let ended = build(&ctx, &claimed, &log, stop_rx, &mut maintainer).await;
     renewer.abort();
@@ -84,14 +94,20 @@ pub(super) async fn run(ctx: Arc<Context>, claimed: Claimed, shutdown: watch::Re
         log.close().await;
         match queue::release(&db, id, attempt).await {
             Ok(_) => tracing::info!(build = id, attempt, "released: the worker is stopping"),
-            Err(error) => tracing::error!(build = id, %error, "cannot release the build; its lease will run out"),
+            Err(error) => {
+                tracing::error!(build = id, %error, "cannot release the build; its lease will run out")
+            }
         }
         return;
     }
     let Some(mut ended) = ended else {
         log.line("the lease was lost: another worker has the build now");
         log.close().await;
-        tracing::warn!(build = id, attempt, "lease lost; the build was left to another worker");
+        tracing::warn!(
+            build = id,
+            attempt,
+            "lease lost; the build was left to another worker"
+        );
         return;
     };
     if let Some(error) = &ended.error {
@@ -105,7 +121,10 @@ pub(super) async fn run(ctx: Arc<Context>, claimed: Claimed, shutdown: watch::Re
     let stored = match build_log::read(&db, id, 0, i64::MAX).await {
         Ok(lines) => {
             text = lines.into_iter().map(|l| l.line + "\n").collect();
-            ctx.storage.put_bytes(&key, bytes::Bytes::from(text.clone())).await.map_err(ServiceError::from)
+            ctx.storage
+                .put_bytes(&key, bytes::Bytes::from(text.clone()))
+                .await
+                .map_err(ServiceError::from)
         }
         Err(error) => Err(error.into()),
     };
@@ -127,11 +146,18 @@ pub(super) async fn run(ctx: Arc<Context>, claimed: Claimed, shutdown: watch::Re
     match queue::finish(&db, id, attempt, &end).await {
         Ok(true) => {
             tracing::info!(build = id, status = %end.status, "build ended");
-            let failed = matches!(end.status, BuildStatus::Failed | BuildStatus::TimedOut | BuildStatus::NotReproducible);
+            let failed = matches!(
+                end.status,
+                BuildStatus::Failed | BuildStatus::TimedOut | BuildStatus::NotReproducible
+            );
             if let (true, Some(config)) = (failed, &ctx.options.notice) {
                 let failure = crate::notify::Failure {
                     build: id,
-                    coordinate: end.start.coordinate.clone().unwrap_or_else(|| claimed.build.source.clone()),
+                    coordinate: end
+                        .start
+                        .coordinate
+                        .clone()
+                        .unwrap_or_else(|| claimed.build.source.clone()),
                     status: end.status.to_string(),
                     reason: end.error.clone().unwrap_or_default(),
                     log: text,
@@ -140,8 +166,14 @@ pub(super) async fn run(ctx: Arc<Context>, claimed: Claimed, shutdown: watch::Re
                 crate::notify::tell(config, &ctx.options.public_url, failure);
             }
         }
-        Ok(false) => tracing::warn!(build = id, attempt, "the build was taken over before it could be recorded"),
-        Err(error) => tracing::error!(build = id, %error, "cannot record the build's end; its lease will run out"),
+        Ok(false) => tracing::warn!(
+            build = id,
+            attempt,
+            "the build was taken over before it could be recorded"
+        ),
+        Err(error) => {
+            tracing::error!(build = id, %error, "cannot record the build's end; its lease will run out")
+        }
     }
 }
 
@@ -156,7 +188,10 @@ async fn renew(
     stop: watch::Sender<Option<Stop>>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let every = (lease / 3).clamp(std::time::Duration::from_millis(50), std::time::Duration::from_secs(2));
+    let every = (lease / 3).clamp(
+        std::time::Duration::from_millis(50),
+        std::time::Duration::from_secs(2),
+    );
     let lease_ms = lease.as_millis() as i64;
     loop {
         tokio::select! {
@@ -175,7 +210,9 @@ async fn renew(
                 let _ = stop.send(Some(Stop::Lost));
                 return;
             }
-            Err(error) => tracing::warn!(build = id, %error, "cannot renew the lease; trying again"),
+            Err(error) => {
+                tracing::warn!(build = id, %error, "cannot renew the lease; trying again")
+            }
         }
     }
 }
@@ -203,14 +240,29 @@ async fn build(
 ) -> Option<Ended> {
     let record = &claimed.build;
     let scratch = ctx.options.home.tmp_dir().join("service");
-    let work = match std::fs::create_dir_all(&scratch)
-        .and_then(|()| tempfile::Builder::new().prefix(&format!("build-{}-", record.id)).tempdir_in(&scratch))
-    {
+    let work = match std::fs::create_dir_all(&scratch).and_then(|()| {
+        tempfile::Builder::new()
+            .prefix(&format!("build-{}-", record.id))
+            .tempdir_in(&scratch)
+    }) {
         Ok(work) => work,
-        Err(e) => return Some(Ended::failed(&ServiceError::io(&scratch, e), BuildStart::default())),
+        Err(e) => {
+            return Some(Ended::failed(
+                &ServiceError::io(&scratch, e),
+                BuildStart::default(),
+            ))
+        }
     };
 
-    log.line(format!("source: {}{}", record.source, record.git_ref.as_deref().map(|r| format!(" at {r}")).unwrap_or_default()));
+    log.line(format!(
+        "source: {}{}",
+        record.source,
+        record
+            .git_ref
+            .as_deref()
+            .map(|r| format!(" at {r}"))
+            .unwrap_or_default()
+    ));
     let prepared = tokio::select! {
         prepared = source::prepare(&record.source, record.git_ref.as_deref(), work.path()) => prepared,
         reason = stopped(&mut stop) => return stopped_early(reason),
@@ -222,14 +274,27 @@ async fn build(
     match source::apply_version_ref(&prepared, &record.source, record.git_ref.as_deref()) {
         Ok(Some(version)) => log.line(format!("building version {version}, as the ref names")),
         Ok(None) => {}
-        Err(error) => return Some(Ended::failed(&error, BuildStart { commit: prepared.commit.clone(), ..BuildStart::default() })),
+        Err(error) => {
+            return Some(Ended::failed(
+                &error,
+                BuildStart {
+                    commit: prepared.commit.clone(),
+                    ..BuildStart::default()
+                },
+            ))
+        }
     }
     let (start, named) = describe(ctx, &prepared).await;
     *maintainer = named;
     let _ = queue::record_start(&ctx.db, record.id, claimed.attempt, &start).await;
 
     let out_dir = work.path().join("out");
-    let mut args = vec!["build".to_owned(), prepared.dir.display().to_string(), "-o".to_owned(), out_dir.display().to_string()];
+    let mut args = vec![
+        "build".to_owned(),
+        prepared.dir.display().to_string(),
+        "-o".to_owned(),
+        out_dir.display().to_string(),
+    ];
     args.push("--json".to_owned());
     if record.fresh {
         args.push("--fresh".to_owned());
@@ -238,7 +303,10 @@ async fn build(
         args.extend(["--keep-failed".to_owned(), minutes.to_string()]);
     }
     let envs = vec![
-        ("BALE_HOME".to_owned(), ctx.options.home.root().display().to_string()),
+        (
+            "BALE_HOME".to_owned(),
+            ctx.options.home.root().display().to_string(),
+        ),
         ("NO_COLOR".to_owned(), "1".to_owned()),
     ];
     let (lines_tx, lines_rx) = mpsc::unbounded_channel();
@@ -282,24 +350,45 @@ async fn build(
         Ok(exit) => exit,
         Err(error) => return Some(Ended::failed(&error, start)),
     };
-    let output: serde_json::Value = serde_json::from_slice(&exit.stdout).unwrap_or(serde_json::Value::Null);
+    let output: serde_json::Value =
+        serde_json::from_slice(&exit.stdout).unwrap_or(serde_json::Value::Null);
     if exit.code != Some(0) {
         let message = output["error"]["message"]
             .as_str()
             .map(str::to_owned)
             .unwrap_or_else(|| format!("bale build exited with {:?}", exit.code));
-        let status = if message.contains("timed out") { BuildStatus::TimedOut } else { BuildStatus::Failed };
-        return Some(Ended { status, error: Some(message), steps: seen_steps, start, installed_size: None, package_digest: None });
+        let status = if message.contains("timed out") {
+            BuildStatus::TimedOut
+        } else {
+            BuildStatus::Failed
+        };
+        return Some(Ended {
+            status,
+            error: Some(message),
+            steps: seen_steps,
+            start,
+            installed_size: None,
+            package_digest: None,
+        });
     }
     let steps = recorded_steps(&output).unwrap_or(seen_steps);
     let start = BuildStart {
-        coordinate: output["build"]["coordinate"].as_str().map(str::to_owned).or(start.coordinate),
-        stack_digest: output["build"]["stack_digest"].as_str().map(str::to_owned).or(start.stack_digest),
+        coordinate: output["build"]["coordinate"]
+            .as_str()
+            .map(str::to_owned)
+            .or(start.coordinate),
+        stack_digest: output["build"]["stack_digest"]
+            .as_str()
+            .map(str::to_owned)
+            .or(start.stack_digest),
         ..start
     };
     let Some(package) = output["path"].as_str().map(PathBuf::from) else {
         let error = ServiceError::Internal("bale build printed no package path".into());
-        return Some(Ended { steps, ..Ended::failed(&error, start) });
+        return Some(Ended {
+            steps,
+            ..Ended::failed(&error, start)
+        });
     };
     if ctx.options.key.is_none() && !ctx.options.allow_unsigned {
         let error = ServiceError::Publish(
@@ -307,17 +396,28 @@ async fn build(
              start it with --key (see `bale key generate`) or --allow-unsigned"
                 .into(),
         );
-        return Some(Ended { steps, ..Ended::failed(&error, start) });
+        return Some(Ended {
+            steps,
+            ..Ended::failed(&error, start)
+        });
     }
     log.line(format!("publishing {}", package.display()));
     match publish(&ctx.db, &ctx.storage, &package, ctx.options.key.as_deref()).await {
         Ok(published) => {
             log.line(format!(
                 "{} {} ({}{})",
-                if published.new { "published" } else { "already published" },
+                if published.new {
+                    "published"
+                } else {
+                    "already published"
+                },
                 published.coordinate,
                 published.digest,
-                published.key_id.as_deref().map(|k| format!(", signed by {k}")).unwrap_or_default()
+                published
+                    .key_id
+                    .as_deref()
+                    .map(|k| format!(", signed by {k}"))
+                    .unwrap_or_default()
             ));
             Some(Ended {
                 status: BuildStatus::Succeeded,
@@ -328,7 +428,10 @@ async fn build(
                 package_digest: Some(published.digest),
             })
         }
-        Err(error) => Some(Ended { steps, ..Ended::failed(&error, start) }),
+        Err(error) => Some(Ended {
+            steps,
+            ..Ended::failed(&error, start)
+        }),
     }
 }
 
@@ -352,14 +455,20 @@ async fn describe(ctx: &Context, prepared: &source::Prepared) -> (BuildStart, Op
     let manifest_path = prepared.dir.join("bale.toml");
     let commit = prepared.commit.clone();
     tokio::task::spawn_blocking(move || {
-        let mut start = BuildStart { commit, ..BuildStart::default() };
+        let mut start = BuildStart {
+            commit,
+            ..BuildStart::default()
+        };
         let stacks = Stacks::load(&home, None).ok();
         // What `bale build` will accept here: this machine's stacks and kinds.
         let catalog = Catalog::new(
-            stacks.as_ref().map_or_else(|| Catalog::default().stacks, Stacks::names),
+            stacks
+                .as_ref()
+                .map_or_else(|| Catalog::default().stacks, Stacks::names),
             Kinds::load_if_present(&home.kinds_path()).unwrap_or_else(|_| Kinds::builtin()),
         );
-        let Ok(manifest) = Manifest::from_path(&manifest_path, &catalog, &ParseOptions::default()) else {
+        let Ok(manifest) = Manifest::from_path(&manifest_path, &catalog, &ParseOptions::default())
+        else {
             // `bale build` reports the manifest's errors in the log.
             return (start, None);
         };
@@ -369,8 +478,14 @@ async fn describe(ctx: &Context, prepared: &source::Prepared) -> (BuildStart, Op
         }
         start.stack = Some(manifest.stack.name.clone());
         if let Some(stacks) = stacks {
-            start.stack_digest = stacks.image(&manifest.stack.name).ok().map(|image| image.digest);
-            start.stack_packages = stacks.record(&manifest.stack.name).map(|r| r.packages).unwrap_or_default();
+            start.stack_digest = stacks
+                .image(&manifest.stack.name)
+                .ok()
+                .map(|image| image.digest);
+            start.stack_packages = stacks
+                .record(&manifest.stack.name)
+                .map(|r| r.packages)
+                .unwrap_or_default();
         }
         (start, manifest.package.maintainer.clone())
     })
@@ -380,7 +495,10 @@ async fn describe(ctx: &Context, prepared: &source::Prepared) -> (BuildStart, Op
 
 /// Forwards the child's lines to the log, noting when each step began
 /// (for a failed build, whose facts are not printed).
-async fn follow_steps(mut lines: mpsc::UnboundedReceiver<String>, log: mpsc::UnboundedSender<String>) -> Vec<StepRecord> {
+async fn follow_steps(
+    mut lines: mpsc::UnboundedReceiver<String>,
+    log: mpsc::UnboundedSender<String>,
+) -> Vec<StepRecord> {
     let mut steps: Vec<StepRecord> = Vec::new();
     while let Some(line) = lines.recv().await {
         let text = line.trim_start();
@@ -389,7 +507,12 @@ async fn follow_steps(mut lines: mpsc::UnboundedReceiver<String>, log: mpsc::Unb
             if let Some(last) = steps.last_mut() {
                 last.duration_ms = now - last.started_at;
             }
-            steps.push(StepRecord { name: name.trim().to_owned(), started_at: now, duration_ms: 0, status: "ok".into() });
+            steps.push(StepRecord {
+                name: name.trim().to_owned(),
+                started_at: now,
+                duration_ms: 0,
+                status: "ok".into(),
+            });
         } else if text.starts_with("Failed ") {
             if let Some(last) = steps.last_mut() {
                 last.duration_ms = now - last.started_at;

@@ -47,14 +47,26 @@ impl BuildChild {
             .name("bale-build-child".into())
             .spawn(move || {
                 let mut command = Command::new(&program);
-                command.args(&args).envs(envs).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+                command
+                    .args(&args)
+                    .envs(envs)
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped());
                 // SAFETY: only async-signal-safe calls between fork and exec.
                 unsafe {
                     command.pre_exec(|| {
                         if libc::setpgid(0, 0) != 0 {
                             return Err(std::io::Error::last_os_error());
                         }
-                        if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
+                        if libc::prctl(
+                            libc::PR_SET_PDEATHSIG,
+                            libc::SIGKILL as libc::c_ulong,
+                            0,
+                            0,
+                            0,
+                        ) != 0
+                        {
                             return Err(std::io::Error::last_os_error());
                         }
                         Ok(())
@@ -79,19 +91,37 @@ impl BuildChild {
                 if let Some(stderr) = child.stderr.take() {
                     for line in BufReader::new(stderr).split(b'\n') {
                         let Ok(line) = line else { break };
-                        let _ = lines.send(String::from_utf8_lossy(&line).trim_end_matches('\r').to_owned());
+                        let _ = lines.send(
+                            String::from_utf8_lossy(&line)
+                                .trim_end_matches('\r')
+                                .to_owned(),
+                        );
                     }
                 }
                 let status = child.wait();
                 let stdout = reader.join().unwrap_or_default();
-                let _ = exit_tx.send(status.map(|s| ChildExit { code: s.code(), stdout }));
+                let _ = exit_tx.send(status.map(|s| ChildExit {
+                    code: s.code(),
+                    stdout,
+                }));
             })
-            .map_err(|source| ServiceError::Spawn { program: shown.clone(), source })?;
+            .map_err(|source| ServiceError::Spawn {
+                program: shown.clone(),
+                source,
+            })?;
         let pgid = started_rx
             .recv()
-            .map_err(|_| ServiceError::Internal("the build thread ended before starting its child".into()))?
-            .map_err(|source| ServiceError::Spawn { program: shown, source })?;
-        Ok(BuildChild { pgid, exit: exit_rx })
+            .map_err(|_| {
+                ServiceError::Internal("the build thread ended before starting its child".into())
+            })?
+            .map_err(|source| ServiceError::Spawn {
+                program: shown,
+                source,
+            })?;
+        Ok(BuildChild {
+            pgid,
+            exit: exit_rx,
+        })
     }
 
     /// What kills the child's whole process group, usable while waiting.

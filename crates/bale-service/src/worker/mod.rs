@@ -82,7 +82,8 @@ impl WorkerOptions {
 
 /// The name a worker gets unless told: host name and process id.
 pub fn default_worker_name() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_else(|_| "worker".into());
+    let host =
+        std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_else(|_| "worker".into());
     format!("{}-{}", host.trim(), std::process::id())
 }
 
@@ -104,7 +105,14 @@ pub struct Worker {
 impl Worker {
     /// A worker; nothing runs until [`Worker::run`].
     pub fn new(db: Database, storage: Storage, options: WorkerOptions) -> Worker {
-        Worker { context: Arc::new(Context { db, storage, options }), wake: Arc::new(Notify::new()) }
+        Worker {
+            context: Arc::new(Context {
+                db,
+                storage,
+                options,
+            }),
+            wake: Arc::new(Notify::new()),
+        }
     }
 
     /// What wakes an idle worker at once (a submit in the same process).
@@ -120,12 +128,20 @@ impl Worker {
         let mut running = JoinSet::new();
         self.claim_until(shutdown, &stopping, &mut running).await;
         if !running.is_empty() {
-            tracing::info!(builds = running.len(), "stopping: putting the builds in flight back in the queue");
+            tracing::info!(
+                builds = running.len(),
+                "stopping: putting the builds in flight back in the queue"
+            );
         }
         let _ = stopping_tx.send(true);
-        let drained = tokio::time::timeout(RELEASE_TIME, async { while running.join_next().await.is_some() {} }).await;
+        let drained = tokio::time::timeout(RELEASE_TIME, async {
+            while running.join_next().await.is_some() {}
+        })
+        .await;
         if drained.is_err() {
-            tracing::warn!("builds still stopping after {RELEASE_TIME:?}; their leases will run out");
+            tracing::warn!(
+                "builds still stopping after {RELEASE_TIME:?}; their leases will run out"
+            );
         }
     }
 

@@ -53,10 +53,9 @@ pub(crate) async fn publish(
     let (index, digest, size) = tokio::task::spawn_blocking(move || read_archive(&file))
         .await
         .map_err(|e| ServiceError::Internal(e.to_string()))??;
-    let coordinate: Coordinate = index
-        .coordinate
-        .parse()
-        .map_err(|e| ServiceError::Publish(format!("the package names no valid coordinate: {e}")))?;
+    let coordinate: Coordinate = index.coordinate.parse().map_err(|e| {
+        ServiceError::Publish(format!("the package names no valid coordinate: {e}"))
+    })?;
     let package = VerifiedPackage {
         coordinate: &coordinate,
         index: &index,
@@ -76,18 +75,32 @@ pub(crate) async fn publish(
             )))
         }
     };
-    Ok(Published { coordinate: coordinate.to_string(), digest, installed_size: index.installed_size, key_id, new })
+    Ok(Published {
+        coordinate: coordinate.to_string(),
+        digest,
+        installed_size: index.installed_size,
+        key_id,
+        new,
+    })
 }
 
 /// Verifies the archive whole and hashes it, in one read.
 fn read_archive(file: &Path) -> Result<(Index, String, u64), ServiceError> {
     let input = std::fs::File::open(file).map_err(|e| ServiceError::io(file, e))?;
-    let mut hashed = Hashed { inner: BufReader::with_capacity(1 << 20, input), hasher: Sha256::new(), size: 0 };
+    let mut hashed = Hashed {
+        inner: BufReader::with_capacity(1 << 20, input),
+        hasher: Sha256::new(),
+        size: 0,
+    };
     let index = bale_archive::verify(&mut hashed, &Limits::default())
         .map_err(|e| ServiceError::Publish(format!("the built package is not valid: {e}")))?;
     // Whatever the reader left (padding after the last frame) is part of the file's digest.
     std::io::copy(&mut hashed, &mut std::io::sink()).map_err(|e| ServiceError::io(file, e))?;
-    Ok((index, format!("sha256:{}", hex::encode(hashed.hasher.finalize())), hashed.size))
+    Ok((
+        index,
+        format!("sha256:{}", hex::encode(hashed.hasher.finalize())),
+        hashed.size,
+    ))
 }
 
 /// A reader that hashes and counts what passes through it.

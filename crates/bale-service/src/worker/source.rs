@@ -23,7 +23,11 @@ pub fn is_git_url(source: &str) -> bool {
 
 /// Makes the source available under `work`: a git URL (or any source with a
 /// ref) is cloned into `work/src`; a plain directory is used in place.
-pub(crate) async fn prepare(source: &str, git_ref: Option<&str>, work: &Path) -> Result<Prepared, ServiceError> {
+pub(crate) async fn prepare(
+    source: &str,
+    git_ref: Option<&str>,
+    work: &Path,
+) -> Result<Prepared, ServiceError> {
     if !is_git_url(source) && git_ref.is_none() {
         let dir = PathBuf::from(source);
         if !dir.join("bale.toml").is_file() {
@@ -36,19 +40,47 @@ pub(crate) async fn prepare(source: &str, git_ref: Option<&str>, work: &Path) ->
     }
     let clone = work.join("src");
     let clone_text = clone.to_string_lossy().into_owned();
-    git(work, &["clone", "--quiet", "--no-checkout", source, &clone_text]).await?;
+    git(
+        work,
+        &["clone", "--quiet", "--no-checkout", source, &clone_text],
+    )
+    .await?;
     let target = git_ref.unwrap_or("HEAD");
     // A branch or tag name is found among the remote's refs too.
     let remote = match target.strip_prefix("refs/heads/") {
         Some(branch) => format!("refs/remotes/origin/{branch}"),
         None => format!("origin/{target}"),
     };
-    let resolved = match git(&clone, &["rev-parse", "--verify", &format!("{target}^{{commit}}")]).await {
+    let resolved = match git(
+        &clone,
+        &["rev-parse", "--verify", &format!("{target}^{{commit}}")],
+    )
+    .await
+    {
         Ok(commit) => commit,
-        Err(_) => git(&clone, &["rev-parse", "--verify", &format!("{remote}^{{commit}}")]).await?,
+        Err(_) => {
+            git(
+                &clone,
+                &["rev-parse", "--verify", &format!("{remote}^{{commit}}")],
+            )
+            .await?
+        }
     };
-    git(&clone, &["-c", "advice.detachedHead=false", "checkout", "--quiet", &resolved]).await?;
-    Ok(Prepared { dir: clone, commit: Some(resolved) })
+    git(
+        &clone,
+        &[
+            "-c",
+            "advice.detachedHead=false",
+            "checkout",
+            "--quiet",
+            &resolved,
+        ],
+    )
+    .await?;
+    Ok(Prepared {
+        dir: clone,
+        commit: Some(resolved),
+    })
 }
 
 async fn git(dir: &Path, args: &[&str]) -> Result<String, ServiceError> {
@@ -60,7 +92,9 @@ async fn git(dir: &Path, args: &[&str]) -> Result<String, ServiceError> {
         .kill_on_drop(true)
         .output()
         .await
-        .map_err(|e| ServiceError::Source(format!("cannot run git: {e} (install git on the worker)")))?;
+        .map_err(|e| {
+            ServiceError::Source(format!("cannot run git: {e} (install git on the worker)"))
+        })?;
     if !out.status.success() {
         return Err(ServiceError::Source(format!(
             "git {} failed: {}",
@@ -75,8 +109,14 @@ async fn git(dir: &Path, args: &[&str]) -> Result<String, ServiceError> {
 /// `refs/tags/v<version>`, as git triggers submit them): checks a branch
 /// against the manifest's package name and builds that version, written
 /// into the cloned manifest. Returns the version, or `None` for other refs.
-pub(crate) fn apply_version_ref(prepared: &Prepared, source: &str, git_ref: Option<&str>) -> Result<Option<String>, ServiceError> {
-    let Some(full_ref) = git_ref.filter(|r| r.starts_with("refs/heads/") || r.starts_with("refs/tags/")) else {
+pub(crate) fn apply_version_ref(
+    prepared: &Prepared,
+    source: &str,
+    git_ref: Option<&str>,
+) -> Result<Option<String>, ServiceError> {
+    let Some(full_ref) =
+        git_ref.filter(|r| r.starts_with("refs/heads/") || r.starts_with("refs/tags/"))
+    else {
         return Ok(None);
     };
     let commit = prepared.commit.clone().unwrap_or_default();
@@ -86,11 +126,19 @@ pub(crate) fn apply_version_ref(prepared: &Prepared, source: &str, git_ref: Opti
     };
     let path = prepared.dir.join("bale.toml");
     let text = std::fs::read_to_string(&path).map_err(|e| ServiceError::io(&path, e))?;
-    let mut doc: toml_edit::DocumentMut =
-        text.parse().map_err(|e| ServiceError::Source(format!("{}: {e}", path.display())))?;
-    let name = doc.get("package").and_then(|p| p.get("name")).and_then(|n| n.as_str()).unwrap_or_default().to_owned();
+    let mut doc: toml_edit::DocumentMut = text
+        .parse()
+        .map_err(|e| ServiceError::Source(format!("{}: {e}", path.display())))?;
+    let name = doc
+        .get("package")
+        .and_then(|p| p.get("name"))
+        .and_then(|n| n.as_str())
+        .unwrap_or_default()
+        .to_owned();
     let version = match triggered.name {
-        Some(_) => triggered.check_package(&name).map_err(|e| ServiceError::Source(e.to_string()))?,
+        Some(_) => triggered
+            .check_package(&name)
+            .map_err(|e| ServiceError::Source(e.to_string()))?,
         None => triggered.version.clone(),
     };
     doc["package"]["version"] = toml_edit::value(version.clone());

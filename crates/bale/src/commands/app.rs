@@ -6,15 +6,29 @@ use crate::printer::Printer;
 
 pub fn run(args: AppArgs, _printer: &Printer) -> Result<(), Failure> {
     let home = super::home()?;
-    let mut command = bale_deploy::command(&home, &args.app, &args.command, &args.args, super::deploy::machine_isolation(&home)?)
-        .map_err(super::deploy::failure)?;
+    let mut command = bale_deploy::command(
+        &home,
+        &args.app,
+        &args.command,
+        &args.args,
+        super::deploy::machine_isolation(&home)?,
+    )
+    .map_err(super::deploy::failure)?;
     // The command talks to the terminal directly: it may be an interactive console.
-    let status = command
-        .status()
-        .map_err(|e| Failure::user(anyhow::anyhow!("cannot run `{}` of app {}: {e}", args.command, args.app)))?;
+    let status = command.status().map_err(|e| {
+        Failure::user(anyhow::anyhow!(
+            "cannot run `{}` of app {}: {e}",
+            args.command,
+            args.app
+        ))
+    })?;
     if status.success() {
         Ok(())
     } else {
-        Err(Failure::user(anyhow::anyhow!("`{}` of app {} {status}", args.command, args.app)))
+        Err(Failure::user(anyhow::anyhow!(
+            "`{}` of app {} {status}",
+            args.command,
+            args.app
+        )))
     }
 }

@@ -14,10 +14,10 @@ pub fn run(printer: &Printer) -> Result<(), Failure> {
         return Ok(());
     }
     for app in &apps {
-        let version = app
-            .current
-            .as_ref()
-            .map_or_else(|| "(no current deployment)".to_owned(), |c| c.coordinate.clone());
+        let version = app.current.as_ref().map_or_else(
+            || "(no current deployment)".to_owned(),
+            |c| c.coordinate.clone(),
+        );
         let services: Vec<String> = app
             .services
             .iter()
@@ -26,7 +26,11 @@ pub fn run(printer: &Printer) -> Result<(), Failure> {
                 n => format!("{} {} ({n} restarts)", s.name, s.state),
             })
             .collect();
-        let services = if services.is_empty() { "no services".to_owned() } else { services.join(", ") };
+        let services = if services.is_empty() {
+            "no services".to_owned()
+        } else {
+            services.join(", ")
+        };
         printer.line(format!("{}\t{version}\t{services}", app.name));
     }
     Ok(())

@@ -15,18 +15,29 @@ use crate::printer::Printer;
 pub const FAILED_DIR: &str = "failed";
 
 fn now_secs() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// Removes the kept environments whose time is up; a failure here only warns.
 fn remove_expired_environments(failed_dir: &Path, printer: &Printer) {
-    let Ok(entries) = std::fs::read_dir(failed_dir) else { return };
+    let Ok(entries) = std::fs::read_dir(failed_dir) else {
+        return;
+    };
     let now = now_secs();
     for entry in entries.flatten() {
-        let expired = entry.file_name().to_str().and_then(|n| n.parse::<u64>().ok()).is_some_and(|until| until <= now);
+        let expired = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u64>().ok())
+            .is_some_and(|until| until <= now);
         if expired {
             if let Err(e) = std::fs::remove_dir_all(entry.path()) {
-                printer.warn(format!("cannot remove the expired build environment {}: {e}", entry.path().display()));
+                printer.warn(format!(
+                    "cannot remove the expired build environment {}: {e}",
+                    entry.path().display()
+                ));
             }
         }
     }
@@ -40,15 +51,22 @@ pub fn run(args: BuildArgs, printer: &Printer) -> Result<(), Failure> {
     let kinds = catalog.kinds.clone();
     let manifest_path = super::check::manifest_path(&args.dir);
     let manifest = super::check::load_with(&manifest_path, &catalog, printer)?;
-    let source_dir = manifest_path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let source_dir = manifest_path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     // The facts name the source; a relative path would mean nothing later.
-    let source_dir = &source_dir.canonicalize().unwrap_or_else(|_| source_dir.to_path_buf());
+    let source_dir = &source_dir
+        .canonicalize()
+        .unwrap_or_else(|_| source_dir.to_path_buf());
     // Load the key before the work, so a missing key fails fast.
     let key = match &args.key {
         Some(k) => Some(super::key::load_secret_key(&home, Some(k))?),
         None => None,
     };
-    let image = stacks.image(&manifest.stack.name).map_err(|e| Failure::user(e.into()))?;
+    let image = stacks
+        .image(&manifest.stack.name)
+        .map_err(|e| Failure::user(e.into()))?;
     let host = image.root == Path::new("/");
     let layers_dir = (!host).then(|| stacks.layers_dir(&image.name));
     let request = BuildRequest {
@@ -60,16 +78,31 @@ pub fn run(args: BuildArgs, printer: &Printer) -> Result<(), Failure> {
         scratch_dir: &home.tmp_dir(),
         cache_dir: &home.cache_dir(),
         // Over the host's own root the sandbox would see $BALE_HOME, and the signing keys in it.
-        hide: if host { vec![home.root().to_path_buf()] } else { Vec::new() },
+        hide: if host {
+            vec![home.root().to_path_buf()]
+        } else {
+            Vec::new()
+        },
         fresh: args.fresh,
         verbose: args.verbose,
     };
-    printer.status("Building", format!("{} on stack {}", manifest.coordinate().map_err(|e| Failure::user(e.into()))?, image.name));
+    printer.status(
+        "Building",
+        format!(
+            "{} on stack {}",
+            manifest.coordinate().map_err(|e| Failure::user(e.into()))?,
+            image.name
+        ),
+    );
     let verbose = args.verbose;
     let mut events = |event: BuildEvent<'_>| match event {
         BuildEvent::StepStarted { step } => printer.status("Step", step),
         BuildEvent::Output { step, line } => printer.status(&format!("[{step}]"), line),
-        BuildEvent::StepFinished { step, duration_ms, ok } => {
+        BuildEvent::StepFinished {
+            step,
+            duration_ms,
+            ok,
+        } => {
             if !ok {
                 printer.status("Failed", format!("{step} after {duration_ms} ms"));
             } else if verbose {
@@ -82,24 +115,40 @@ pub fn run(args: BuildArgs, printer: &Printer) -> Result<(), Failure> {
             }
         }
     };
-    let mut builder = Builder::new().map_err(|e| Failure::user(e.into()))?.with_kinds(kinds);
+    let mut builder = Builder::new()
+        .map_err(|e| Failure::user(e.into()))?
+        .with_kinds(kinds);
     let failed_dir = home.root().join(FAILED_DIR);
     remove_expired_environments(&failed_dir, printer);
     if let Some(minutes) = args.keep_failed {
         let until = now_secs() + minutes.saturating_mul(60);
         builder = builder.keeping_failed(failed_dir.join(until.to_string()));
     }
-    let built = builder.build(&request, &mut events).map_err(|e| Failure::user(e.into()))?;
+    let built = builder
+        .build(&request, &mut events)
+        .map_err(|e| Failure::user(e.into()))?;
     if args.check {
         let again_dir = tempfile::Builder::new()
             .prefix("check-")
             .tempdir_in(request.scratch_dir)
             .map_err(|e| Failure::internal(e.into()))?;
-        printer.status("Checking", "building a second time, with another build path, host name and umask, to compare");
-        let again = BuildRequest { out_dir: again_dir.path(), ..request.clone() };
-        let second = builder.varied().build(&again, &mut events).map_err(|e| Failure::user(e.into()))?;
+        printer.status(
+            "Checking",
+            "building a second time, with another build path, host name and umask, to compare",
+        );
+        let again = BuildRequest {
+            out_dir: again_dir.path(),
+            ..request.clone()
+        };
+        let second = builder
+            .varied()
+            .build(&again, &mut events)
+            .map_err(|e| Failure::user(e.into()))?;
         compare(&built.package, &second.package)?;
-        printer.status("Reproduced", format!("sha256:{}", built.package.written.sha256));
+        printer.status(
+            "Reproduced",
+            format!("sha256:{}", built.package.written.sha256),
+        );
     }
     let signature = match &key {
         Some(key) => Some(super::key::sign_file(key, &built.package.path)?),
@@ -142,13 +191,32 @@ fn compare(first: &bale_build::Packed, second: &bale_build::Packed) -> Result<()
     if first.written.sha256 == second.written.sha256 {
         return Ok(());
     }
-    let theirs: std::collections::BTreeMap<&str, _> =
-        second.written.index.files.iter().map(|f| (f.path.as_str(), f)).collect();
-    let ours: std::collections::BTreeMap<&str, _> = first.written.index.files.iter().map(|f| (f.path.as_str(), f)).collect();
-    let mut differing: Vec<&str> = ours.iter().filter(|(p, f)| theirs.get(*p) != Some(*f)).map(|(p, _)| *p).collect();
+    let theirs: std::collections::BTreeMap<&str, _> = second
+        .written
+        .index
+        .files
+        .iter()
+        .map(|f| (f.path.as_str(), f))
+        .collect();
+    let ours: std::collections::BTreeMap<&str, _> = first
+        .written
+        .index
+        .files
+        .iter()
+        .map(|f| (f.path.as_str(), f))
+        .collect();
+    let mut differing: Vec<&str> = ours
+        .iter()
+        .filter(|(p, f)| theirs.get(*p) != Some(*f))
+        .map(|(p, _)| *p)
+        .collect();
     differing.extend(theirs.keys().filter(|p| !ours.contains_key(*p)));
     differing.sort();
-    let listed = if differing.is_empty() { "the archive's metadata".to_string() } else { differing.join(", ") };
+    let listed = if differing.is_empty() {
+        "the archive's metadata".to_string()
+    } else {
+        differing.join(", ")
+    };
     Err(Failure::user(anyhow::anyhow!(
         "the build is not reproducible: two builds gave sha256:{} and sha256:{}; differing: {listed}",
         first.written.sha256,

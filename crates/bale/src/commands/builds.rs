@@ -24,13 +24,19 @@ pub struct BuildsArgs {
 
 /// The service URL: the flag, else `BALE_REPO`, else the local server.
 pub(crate) fn server_url(flag: Option<String>) -> String {
-    flag.or_else(|| std::env::var(bale_home::env::BALE_REPO).ok().filter(|s| !s.is_empty()))
-        .unwrap_or_else(|| "http://127.0.0.1:7070".to_owned())
+    flag.or_else(|| {
+        std::env::var(bale_home::env::BALE_REPO)
+            .ok()
+            .filter(|s| !s.is_empty())
+    })
+    .unwrap_or_else(|| "http://127.0.0.1:7070".to_owned())
 }
 
 /// A client of the service, with `BALE_TOKEN` for write calls.
 pub(crate) fn client(server: Option<String>) -> Result<ServiceClient, Failure> {
-    let token = std::env::var(bale_home::env::BALE_TOKEN).ok().filter(|t| !t.is_empty());
+    let token = std::env::var(bale_home::env::BALE_TOKEN)
+        .ok()
+        .filter(|t| !t.is_empty());
     ServiceClient::new(&server_url(server), token).map_err(|e| Failure::user(e.into()))
 }
 
@@ -42,14 +48,20 @@ pub fn run(args: BuildsArgs, printer: &Printer) -> Result<(), Failure> {
     if printer.json() {
         return printer.print_json(&list["builds"]);
     }
-    printer.line(format!("{:>6}  {:<16} {:<36} {:>9}  {:<20} SOURCE", "ID", "STATUS", "COORDINATE", "DURATION", "WORKER"));
+    printer.line(format!(
+        "{:>6}  {:<16} {:<36} {:>9}  {:<20} SOURCE",
+        "ID", "STATUS", "COORDINATE", "DURATION", "WORKER"
+    ));
     for build in list["builds"].as_array().into_iter().flatten() {
         printer.line(format!(
             "{:>6}  {:<16} {:<36} {:>9}  {:<20} {}",
             build["id"],
             text(&build["status"]),
             text(&build["coordinate"]),
-            build["duration_ms"].as_i64().map(|ms| format!("{:.1}s", ms as f64 / 1000.0)).unwrap_or_else(|| "-".into()),
+            build["duration_ms"]
+                .as_i64()
+                .map(|ms| format!("{:.1}s", ms as f64 / 1000.0))
+                .unwrap_or_else(|| "-".into()),
             text(&build["worker"]),
             text(&build["source"]),
         ));
@@ -58,29 +70,51 @@ pub fn run(args: BuildsArgs, printer: &Printer) -> Result<(), Failure> {
 }
 
 fn text(value: &Value) -> String {
-    value.as_str().map(str::to_owned).unwrap_or_else(|| "-".into())
+    value
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| "-".into())
 }
 
 /// Prints a build's log: what there is, or (`follow`) everything until it
 /// ends. Fails unless a followed build succeeded.
-pub(crate) fn show_log(server: Option<String>, id: i64, follow: bool, printer: &Printer) -> Result<(), Failure> {
+pub(crate) fn show_log(
+    server: Option<String>,
+    id: i64,
+    follow: bool,
+    printer: &Printer,
+) -> Result<(), Failure> {
     let client = client(server)?;
     let runtime = super::serve::runtime()?;
     if !follow {
-        let text = runtime.block_on(client.log_text(id)).map_err(|e| Failure::user(e.into()))?;
+        let text = runtime
+            .block_on(client.log_text(id))
+            .map_err(|e| Failure::user(e.into()))?;
         text.lines().for_each(|line| printer.line(line));
         return Ok(());
     }
-    let status = runtime.block_on(client.follow_log(id, &mut |line| printer.line(line))).map_err(|e| Failure::user(e.into()))?;
+    let status = runtime
+        .block_on(client.follow_log(id, &mut |line| printer.line(line)))
+        .map_err(|e| Failure::user(e.into()))?;
     ended(&runtime, &client, id, &status)
 }
 
 /// Success when the build succeeded, else a failure with its error.
-pub(crate) fn ended(runtime: &tokio::runtime::Runtime, client: &ServiceClient, id: i64, status: &str) -> Result<(), Failure> {
+pub(crate) fn ended(
+    runtime: &tokio::runtime::Runtime,
+    client: &ServiceClient,
+    id: i64,
+    status: &str,
+) -> Result<(), Failure> {
     if status == "succeeded" {
         return Ok(());
     }
     let record = runtime.block_on(client.build(id)).unwrap_or(Value::Null);
-    let reason = record["error"].as_str().map(|e| format!(": {e}")).unwrap_or_default();
-    Err(Failure::user(anyhow::anyhow!("build {id} {status}{reason}")))
+    let reason = record["error"]
+        .as_str()
+        .map(|e| format!(": {e}"))
+        .unwrap_or_default();
+    Err(Failure::user(anyhow::anyhow!(
+        "build {id} {status}{reason}"
+    )))
 }

@@ -18,14 +18,19 @@ pub struct CancelArgs {
 
 pub fn run(args: CancelArgs, printer: &Printer) -> Result<(), Failure> {
     let client = super::builds::client(args.server)?;
-    let answer = super::serve::runtime()?.block_on(client.cancel(args.id)).map_err(|e| Failure::user(e.into()))?;
+    let answer = super::serve::runtime()?
+        .block_on(client.cancel(args.id))
+        .map_err(|e| Failure::user(e.into()))?;
     if printer.json() {
         return printer.print_json(&answer);
     }
     if answer["status"] == "canceled" {
         printer.status("Canceled", format!("build {}", args.id));
     } else {
-        printer.status("Canceling", format!("build {}: its worker is stopping it", args.id));
+        printer.status(
+            "Canceling",
+            format!("build {}: its worker is stopping it", args.id),
+        );
     }
     Ok(())
 }

@@ -21,7 +21,14 @@ pub fn run(args: CheckArgs, printer: &Printer) -> Result<(), Failure> {
         }));
     }
     let kind = manifest.kind().unwrap_or("none");
-    printer.status("Checked", format!("{} — {coordinate}, stack {}, kind {kind}", path.display(), manifest.stack.name));
+    printer.status(
+        "Checked",
+        format!(
+            "{} — {coordinate}, stack {}, kind {kind}",
+            path.display(),
+            manifest.stack.name
+        ),
+    );
     Ok(())
 }
 
@@ -73,7 +80,11 @@ pub fn load_with(path: &Path, catalog: &Catalog, printer: &Printer) -> Result<Ma
             } else {
                 printer.raw_stderr(diagnostics.render(printer.colour()).trim_end());
             }
-            Err(Failure::reported(anyhow::anyhow!("{} has {} error(s)", path.display(), diagnostics.len())))
+            Err(Failure::reported(anyhow::anyhow!(
+                "{} has {} error(s)",
+                path.display(),
+                diagnostics.len()
+            )))
         }
     }
 }

@@ -25,8 +25,12 @@ pub fn run(mut args: DeployArgs, printer: &Printer) -> Result<(), Failure> {
     let mut _fetched = None;
     if let PackageRef::Installed(coordinate) = &package {
         if !home.package_dir(coordinate).is_dir() {
-            let (scratch, archive) =
-                super::repo::fetch_for_install(&home, &args.package, args.hosts.repo.clone(), printer)?;
+            let (scratch, archive) = super::repo::fetch_for_install(
+                &home,
+                &args.package,
+                args.hosts.repo.clone(),
+                printer,
+            )?;
             _fetched = Some(scratch);
             package = PackageRef::File(archive);
         }
@@ -74,17 +78,29 @@ pub fn run(mut args: DeployArgs, printer: &Printer) -> Result<(), Failure> {
 /// The `NAME=VALUE` lines of `--env-file` (`-`: standard input), in order.
 fn read_env_file(path: &std::path::Path) -> Result<Vec<(String, String)>, Failure> {
     let stdin = path == std::path::Path::new("-");
-    let shown = if stdin { "standard input".to_owned() } else { path.display().to_string() };
-    let text = if stdin { std::io::read_to_string(std::io::stdin()) } else { std::fs::read_to_string(path) }
-        .map_err(|e| Failure::user(anyhow::anyhow!("--env-file: cannot read {shown}: {e}")))?;
+    let shown = if stdin {
+        "standard input".to_owned()
+    } else {
+        path.display().to_string()
+    };
+    let text = if stdin {
+        std::io::read_to_string(std::io::stdin())
+    } else {
+        std::fs::read_to_string(path)
+    }
+    .map_err(|e| Failure::user(anyhow::anyhow!("--env-file: cannot read {shown}: {e}")))?;
     let mut env = Vec::new();
     for (number, line) in text.lines().enumerate() {
         let trimmed = line.trim_start();
         if trimmed.is_empty() || trimmed.starts_with('#') {
             continue;
         }
-        let pair = parse_env(line)
-            .map_err(|e| Failure::user(anyhow::anyhow!("--env-file {shown}, line {}: {e}", number + 1)))?;
+        let pair = parse_env(line).map_err(|e| {
+            Failure::user(anyhow::anyhow!(
+                "--env-file {shown}, line {}: {e}",
+                number + 1
+            ))
+        })?;
         env.push(pair);
     }
     Ok(env)
@@ -95,7 +111,9 @@ fn package_ref(text: &str) -> Result<PackageRef, Failure> {
     let path = PathBuf::from(text);
     if path.is_file() || text.ends_with(".bale") {
         if !path.is_file() {
-            return Err(Failure::user(anyhow::anyhow!("{text}: no such package file")));
+            return Err(Failure::user(anyhow::anyhow!(
+                "{text}: no such package file"
+            )));
         }
         return Ok(PackageRef::File(path));
     }

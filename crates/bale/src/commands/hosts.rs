@@ -41,15 +41,22 @@ pub struct HostsArgs {
 pub fn run(args: &DeployArgs, printer: &Printer) -> Result<(), Failure> {
     let flags = &args.hosts;
     let user = |e: bale_remote::RemoteError| Failure::user(e.into());
-    let hosts = bale_remote::parse_hosts(flags.hosts.as_deref().unwrap_or_default()).map_err(user)?;
+    let hosts =
+        bale_remote::parse_hosts(flags.hosts.as_deref().unwrap_or_default()).map_err(user)?;
     let coordinate = coordinate(&args.package)?;
-    let ssh = match flags.ssh.clone().or_else(|| std::env::var(BALE_SSH).ok().filter(|s| !s.trim().is_empty())) {
+    let ssh = match flags.ssh.clone().or_else(|| {
+        std::env::var(BALE_SSH)
+            .ok()
+            .filter(|s| !s.trim().is_empty())
+    }) {
         Some(command) => Ssh::from_command(&command).map_err(user)?,
         None => Ssh::system(),
     };
     let bale = match &flags.remote_bale {
         Some(path) => RemoteBale::Given(path.clone()),
-        None => RemoteBale::SameAsLocal(std::env::current_exe().unwrap_or_else(|_| PathBuf::from("bale"))),
+        None => RemoteBale::SameAsLocal(
+            std::env::current_exe().unwrap_or_else(|_| PathBuf::from("bale")),
+        ),
     };
     let plan = RemoteDeploy {
         app: args.app.clone(),
@@ -61,11 +68,24 @@ pub fn run(args: &DeployArgs, printer: &Printer) -> Result<(), Failure> {
         allow_unsigned: args.allow_unsigned,
         bale,
     };
-    let order = if flags.rolling { Order::Rolling } else { Order::Parallel };
+    let order = if flags.rolling {
+        Order::Rolling
+    } else {
+        Order::Parallel
+    };
     let names: Vec<String> = hosts.iter().map(ToString::to_string).collect();
     printer.status(
         "Deploying",
-        format!("{coordinate} as {} on {} ({})", args.app, names.join(", "), if flags.rolling { "rolling" } else { "in parallel" }),
+        format!(
+            "{coordinate} as {} on {} ({})",
+            args.app,
+            names.join(", "),
+            if flags.rolling {
+                "rolling"
+            } else {
+                "in parallel"
+            }
+        ),
     );
     let results = bale_remote::roll_out(&hosts, &plan, &ssh, order, &|host, line| {
         printer.status(&format!("[{host}]"), line.trim_start())
@@ -84,7 +104,11 @@ pub fn run(args: &DeployArgs, printer: &Printer) -> Result<(), Failure> {
             summarise(result, printer);
         }
     }
-    let failed: Vec<String> = results.iter().filter(|r| !r.deployed()).map(|r| r.host.to_string()).collect();
+    let failed: Vec<String> = results
+        .iter()
+        .filter(|r| !r.deployed())
+        .map(|r| r.host.to_string())
+        .collect();
     if failed.is_empty() {
         return Ok(());
     }
@@ -103,23 +127,39 @@ fn coordinate(text: &str) -> Result<Coordinate, Failure> {
             "--hosts installs from a repository: publish {text} with `bale publish` and deploy its coordinate (group:name:version)"
         )));
     }
-    text.parse::<Coordinate>()
-        .map_err(|e| Failure::user(anyhow::anyhow!("`{text}` is not a coordinate ({e}); --hosts needs group:name:version")))
+    text.parse::<Coordinate>().map_err(|e| {
+        Failure::user(anyhow::anyhow!(
+            "`{text}` is not a coordinate ({e}); --hosts needs group:name:version"
+        ))
+    })
 }
 
 /// The repository URL: the flag, else `BALE_REPO`, else the local server.
 fn repo_url(flag: Option<String>) -> String {
-    flag.or_else(|| std::env::var(bale_home::env::BALE_REPO).ok().filter(|s| !s.is_empty()))
-        .unwrap_or_else(|| "http://127.0.0.1:7070".to_owned())
+    flag.or_else(|| {
+        std::env::var(bale_home::env::BALE_REPO)
+            .ok()
+            .filter(|s| !s.is_empty())
+    })
+    .unwrap_or_else(|| "http://127.0.0.1:7070".to_owned())
 }
 
 fn summarise(result: &HostResult, printer: &Printer) {
     let host = &result.host;
     let secs = result.elapsed.as_secs_f64();
     match &result.outcome {
-        Outcome::Deployed => printer.status("Deployed", format!("{host}: {} ({secs:.1}s)", result.last_line().unwrap_or("done"))),
+        Outcome::Deployed => printer.status(
+            "Deployed",
+            format!(
+                "{host}: {} ({secs:.1}s)",
+                result.last_line().unwrap_or("done")
+            ),
+        ),
         Outcome::Failed { reason, .. } => {
-            let last = result.last_line().map(|l| format!("; last output: {l}")).unwrap_or_default();
+            let last = result
+                .last_line()
+                .map(|l| format!("; last output: {l}"))
+                .unwrap_or_default();
             printer.warn(format!("{host}: {reason}{last}"));
         }
         Outcome::NotAttempted { stopped_at } => printer.warn(format!(
@@ -132,7 +172,11 @@ fn host_json(result: &HostResult) -> serde_json::Value {
     let (status, code, reason) = match &result.outcome {
         Outcome::Deployed => ("deployed", None, None),
         Outcome::Failed { code, reason } => ("failed", *code, Some(reason.clone())),
-        Outcome::NotAttempted { stopped_at } => ("not-attempted", None, Some(format!("the rolling deploy stopped at {stopped_at}"))),
+        Outcome::NotAttempted { stopped_at } => (
+            "not-attempted",
+            None,
+            Some(format!("the rolling deploy stopped at {stopped_at}")),
+        ),
     };
     serde_json::json!({
         "host": result.host.to_string(),

@@ -10,7 +10,10 @@ use crate::printer::Printer;
 
 pub fn run(args: InitArgs, printer: &Printer) -> Result<(), Failure> {
     if !args.dir.is_dir() {
-        return Err(Failure::user(anyhow::anyhow!("{} is not a directory", args.dir.display())));
+        return Err(Failure::user(anyhow::anyhow!(
+            "{} is not a directory",
+            args.dir.display()
+        )));
     }
     let path = args.dir.join("bale.toml");
     if path.exists() && !args.force {
@@ -26,6 +29,9 @@ pub fn run(args: InitArgs, printer: &Printer) -> Result<(), Failure> {
         return printer.print_json(&serde_json::json!({ "path": path, "kind": kind }));
     }
     printer.status("Created", format!("{} (kind {kind})", path.display()));
-    printer.line(format!("next: edit it, then `bale check {}`", args.dir.display()));
+    printer.line(format!(
+        "next: edit it, then `bale check {}`",
+        args.dir.display()
+    ));
     Ok(())
 }

@@ -10,10 +10,12 @@ use crate::exit::Failure;
 use crate::printer::Printer;
 
 pub fn run(args: InspectArgs, printer: &Printer) -> Result<(), Failure> {
-    let file = File::open(&args.file).with_context(|| format!("opening {}", args.file.display()))?;
+    let file =
+        File::open(&args.file).with_context(|| format!("opening {}", args.file.display()))?;
     let archive_size = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let (index, _manifest) = bale_archive::read_index(file)
-        .map_err(|e| Failure::user(anyhow::Error::from(e).context(format!("reading {}", args.file.display()))))?;
+    let (index, _manifest) = bale_archive::read_index(file).map_err(|e| {
+        Failure::user(anyhow::Error::from(e).context(format!("reading {}", args.file.display())))
+    })?;
     if printer.json() {
         return printer.print_json(&index);
     }
@@ -24,22 +26,42 @@ pub fn run(args: InspectArgs, printer: &Printer) -> Result<(), Failure> {
 fn print_index(index: &Index, archive_size: u64, printer: &Printer) {
     let none = || "-".to_owned();
     printer.line(format!("coordinate    {}", index.coordinate));
-    let digest = if index.stack.digest.is_empty() { String::new() } else { format!(" ({})", index.stack.digest) };
+    let digest = if index.stack.digest.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", index.stack.digest)
+    };
     printer.line(format!("stack         {}{digest}", index.stack.name));
     let join = |v: &[String]| if v.is_empty() { none() } else { v.join(", ") };
-    printer.line(format!("runtime deps  {}", join(&index.dependencies.runtime)));
-    printer.line(format!("detected deps {}", join(&index.dependencies.detected)));
+    printer.line(format!(
+        "runtime deps  {}",
+        join(&index.dependencies.runtime)
+    ));
+    printer.line(format!(
+        "detected deps {}",
+        join(&index.dependencies.detected)
+    ));
     if let Some(commit) = &index.source.commit {
-        printer.line(format!("source        {} @ {commit}", index.source.git.as_deref().unwrap_or("-")));
+        printer.line(format!(
+            "source        {} @ {commit}",
+            index.source.git.as_deref().unwrap_or("-")
+        ));
     }
-    let files = index.files.iter().filter(|f| f.entry_type != EntryType::Dir).count();
+    let files = index
+        .files
+        .iter()
+        .filter(|f| f.entry_type != EntryType::Dir)
+        .count();
     printer.line(format!(
         "size          {} installed, {} packed, {files} files",
         human_bytes(index.installed_size),
         human_bytes(archive_size)
     ));
     printer.line("");
-    printer.line(format!("{:<15} {:>10}  {:<10}  path", "class", "size", "linkage"));
+    printer.line(format!(
+        "{:<15} {:>10}  {:<10}  path",
+        "class", "size", "linkage"
+    ));
     for record in &index.files {
         let (class, size) = match record.entry_type {
             EntryType::Dir => continue,
@@ -49,7 +71,11 @@ fn print_index(index: &Index, archive_size: u64, printer: &Printer) {
                 record.size.map(human_bytes).unwrap_or_else(none),
             ),
         };
-        let linkage = record.elf.as_ref().map(|e| serde_plain(&e.linkage)).unwrap_or_default();
+        let linkage = record
+            .elf
+            .as_ref()
+            .map(|e| serde_plain(&e.linkage))
+            .unwrap_or_default();
         let mut path = record.path.clone();
         if let Some(target) = &record.target {
             path = format!("{path} -> {target}");
@@ -65,7 +91,10 @@ fn print_index(index: &Index, archive_size: u64, printer: &Printer) {
 
 /// A serde enum's name as it appears in JSON.
 fn serde_plain<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 /// Bytes as a short human figure: `512 B`, `1.4 KiB`, `3.2 GiB`.

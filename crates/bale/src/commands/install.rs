@@ -14,17 +14,26 @@ pub fn run(args: InstallArgs, printer: &Printer) -> Result<(), Failure> {
     // A coordinate is fetched (signature and hashes checked) into scratch first.
     let (_scratch, path) = if given.is_file() || args.target.ends_with(".bale") {
         if !given.is_file() {
-            return Err(Failure::user(anyhow::anyhow!("{} is not a package file", given.display())));
+            return Err(Failure::user(anyhow::anyhow!(
+                "{} is not a package file",
+                given.display()
+            )));
         }
         (None, given.to_path_buf())
     } else {
-        let (scratch, archive) = super::repo::fetch_for_install(&home, &args.target, args.repo.clone(), printer)?;
+        let (scratch, archive) =
+            super::repo::fetch_for_install(&home, &args.target, args.repo.clone(), printer)?;
         (Some(scratch), archive)
     };
     let path = path.as_path();
     let store = Store::new(home);
     let spinner = printer.spinner(&format!("installing {}", path.display()));
-    let installed = store.install(path, &InstallOptions { allow_unsigned: args.allow_unsigned });
+    let installed = store.install(
+        path,
+        &InstallOptions {
+            allow_unsigned: args.allow_unsigned,
+        },
+    );
     spinner.finish_and_clear();
     let installed = installed.map_err(|e| Failure::user(e.into()))?;
     let already = installed.outcome == InstallOutcome::AlreadyPresent;
@@ -34,9 +43,19 @@ pub fn run(args: InstallArgs, printer: &Printer) -> Result<(), Failure> {
         }));
     }
     if already {
-        printer.status("Unchanged", format!("{} is already installed at {}", installed.coordinate, installed.dir.display()));
+        printer.status(
+            "Unchanged",
+            format!(
+                "{} is already installed at {}",
+                installed.coordinate,
+                installed.dir.display()
+            ),
+        );
     } else {
-        printer.status("Installed", format!("{} at {}", installed.coordinate, installed.dir.display()));
+        printer.status(
+            "Installed",
+            format!("{} at {}", installed.coordinate, installed.dir.display()),
+        );
     }
     Ok(())
 }

@@ -25,9 +25,12 @@ pub fn run(command: KeyCommand, printer: &Printer) -> Result<(), Failure> {
 fn generate(home: &Home, name: &str, printer: &Printer) -> Result<(), Failure> {
     let pair = KeyPair::generate().map_err(|e| Failure::internal(e.into()))?;
     let keys = home.keys_dir();
-    fs::create_dir_all(&keys).with_context(|| format!("creating {}", keys.display())).internal()?;
+    fs::create_dir_all(&keys)
+        .with_context(|| format!("creating {}", keys.display()))
+        .internal()?;
     bale_sign::write_key_pair(&keys, name, &pair).map_err(|e| Failure::user(e.into()))?;
-    Keyring::add(&home.trusted_keys_dir(), &pair.public, name).map_err(|e| Failure::internal(e.into()))?;
+    Keyring::add(&home.trusted_keys_dir(), &pair.public, name)
+        .map_err(|e| Failure::internal(e.into()))?;
     let id = pair.public.key_id().to_string();
     if printer.json() {
         return printer.print_json(&serde_json::json!({
@@ -36,20 +39,39 @@ fn generate(home: &Home, name: &str, printer: &Printer) -> Result<(), Failure> {
             "public_key": keys.join(format!("{name}.pub")),
         }));
     }
-    printer.status("Generated", format!("key {name} ({id}), trusted on this machine"));
-    printer.line(format!("secret key: {}", keys.join(format!("{name}.key")).display()));
-    printer.line(format!("public key: {}", keys.join(format!("{name}.pub")).display()));
+    printer.status(
+        "Generated",
+        format!("key {name} ({id}), trusted on this machine"),
+    );
+    printer.line(format!(
+        "secret key: {}",
+        keys.join(format!("{name}.key")).display()
+    ));
+    printer.line(format!(
+        "public key: {}",
+        keys.join(format!("{name}.pub")).display()
+    ));
     Ok(())
 }
 
 fn trust(home: &Home, file: &Path, name: Option<String>, printer: &Printer) -> Result<(), Failure> {
-    let text = fs::read_to_string(file).with_context(|| format!("reading public key {}", file.display()))?;
+    let text = fs::read_to_string(file)
+        .with_context(|| format!("reading public key {}", file.display()))?;
     let key = PublicKey::from_file_string(&text)
         .or_else(|_| PublicKey::from_base64(text.trim()))
-        .map_err(|e| Failure::user(anyhow::Error::from(e).context(format!("{} is not a minisign public key", file.display()))))?;
+        .map_err(|e| {
+            Failure::user(
+                anyhow::Error::from(e)
+                    .context(format!("{} is not a minisign public key", file.display())),
+            )
+        })?;
     let name = match name {
         Some(n) => n,
-        None => file.file_stem().and_then(|s| s.to_str()).unwrap_or("key").to_owned(),
+        None => file
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("key")
+            .to_owned(),
     };
     Keyring::add(&home.trusted_keys_dir(), &key, &name).map_err(|e| Failure::user(e.into()))?;
     printer.status("Trusted", format!("key {name} ({})", key.key_id()));
@@ -68,7 +90,11 @@ fn list(home: &Home, printer: &Printer) -> Result<(), Failure> {
     let rows: Vec<KeyRow> = ring
         .keys()
         .iter()
-        .map(|k| KeyRow { name: k.name.clone(), key_id: k.public_key.key_id().to_string(), path: k.path.clone() })
+        .map(|k| KeyRow {
+            name: k.name.clone(),
+            key_id: k.public_key.key_id().to_string(),
+            path: k.path.clone(),
+        })
         .collect();
     if printer.json() {
         return printer.print_json(&rows);
@@ -77,7 +103,12 @@ fn list(home: &Home, printer: &Printer) -> Result<(), Failure> {
         printer.line("no trusted keys (run `bale key generate` or `bale key trust FILE.pub`)");
     }
     for row in rows {
-        printer.line(format!("{}  {}  {}", row.key_id, row.name, row.path.display()));
+        printer.line(format!(
+            "{}  {}  {}",
+            row.key_id,
+            row.name,
+            row.path.display()
+        ));
     }
     Ok(())
 }
@@ -106,15 +137,26 @@ pub fn load_secret_key(home: &Home, key: Option<&str>) -> Result<SecretKey, Fail
                 path.display()
             )))
         }
-        Err(e) => return Err(Failure::user(anyhow::Error::from(e).context(format!("reading {}", path.display())))),
+        Err(e) => {
+            return Err(Failure::user(
+                anyhow::Error::from(e).context(format!("reading {}", path.display())),
+            ))
+        }
     };
-    SecretKey::from_file_string(&text)
-        .map_err(|e| Failure::user(anyhow::Error::from(e).context(format!("reading secret key {}", path.display()))))
+    SecretKey::from_file_string(&text).map_err(|e| {
+        Failure::user(
+            anyhow::Error::from(e).context(format!("reading secret key {}", path.display())),
+        )
+    })
 }
 
 /// Signs a file, writing `FILE.minisig` beside it atomically.
 pub fn sign_file(key: &SecretKey, file: &Path) -> Result<PathBuf, Failure> {
-    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    bale_sign::sign_file(key, file, secs)
-        .map_err(|e| Failure::user(anyhow::Error::from(e).context(format!("signing {}", file.display()))))
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    bale_sign::sign_file(key, file, secs).map_err(|e| {
+        Failure::user(anyhow::Error::from(e).context(format!("signing {}", file.display())))
+    })
 }

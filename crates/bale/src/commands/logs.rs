@@ -15,7 +15,8 @@ pub fn run(args: LogsArgs, printer: &Printer) -> Result<(), Failure> {
     }
     let app = args.app.as_deref().unwrap_or_default();
     let home = super::home()?;
-    let logs = bale_deploy::log_files(&home, app, args.service.as_deref()).map_err(super::deploy::failure)?;
+    let logs = bale_deploy::log_files(&home, app, args.service.as_deref())
+        .map_err(super::deploy::failure)?;
     let several = logs.len() > 1;
     let mut offsets = Vec::new();
     for (service, path) in &logs {
@@ -66,5 +67,8 @@ fn new_lines(path: &PathBuf, offset: &mut u64) -> std::io::Result<Vec<String>> {
         return Ok(Vec::new());
     };
     *offset += end as u64 + 1;
-    Ok(String::from_utf8_lossy(&bytes[..end]).lines().map(str::to_owned).collect())
+    Ok(String::from_utf8_lossy(&bytes[..end])
+        .lines()
+        .map(str::to_owned)
+        .collect())
 }

@@ -25,8 +25,8 @@ pub mod submit;
 pub mod supervise;
 mod uninstall;
 mod verify;
-pub mod worker;
 pub mod watch;
+pub mod worker;
 
 use anyhow::Context;
 use bale_home::Home;

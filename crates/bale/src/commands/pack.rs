@@ -9,7 +9,10 @@ use crate::printer::Printer;
 
 pub fn run(args: PackArgs, printer: &Printer) -> Result<(), Failure> {
     if !args.root.is_dir() {
-        return Err(Failure::user(anyhow::anyhow!("{} is not a directory (the prepared package root)", args.root.display())));
+        return Err(Failure::user(anyhow::anyhow!(
+            "{} is not a directory (the prepared package root)",
+            args.root.display()
+        )));
     }
     let home = super::home()?;
     let stacks = super::check::machine_stacks(&home)?;

@@ -31,8 +31,15 @@ pub fn run(args: QueryArgs, printer: &Printer) -> Result<(), Failure> {
         return printer.print_json(&hits);
     }
     for hit in &hits {
-        let detail = hit["soname"].as_str().or(hit["class"].as_str()).unwrap_or("-");
-        printer.line(format!("{}  {}  {detail}", hit["coordinate"].as_str().unwrap_or("?"), hit["path"].as_str().unwrap_or("?")));
+        let detail = hit["soname"]
+            .as_str()
+            .or(hit["class"].as_str())
+            .unwrap_or("-");
+        printer.line(format!(
+            "{}  {}  {detail}",
+            hit["coordinate"].as_str().unwrap_or("?"),
+            hit["path"].as_str().unwrap_or("?")
+        ));
     }
     if hits.is_empty() {
         printer.status("None", "no published package matches");

@@ -15,21 +15,33 @@ use crate::printer::Printer;
 
 /// A runtime for the async library calls; commands stay synchronous.
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime").internal()
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+        .internal()
 }
 
 /// The repository URL: the flag, else `BALE_REPO`, else the local server.
 fn repo_url(flag: Option<String>) -> String {
-    flag.or_else(|| std::env::var(bale_home::env::BALE_REPO).ok().filter(|s| !s.is_empty()))
-        .unwrap_or_else(|| "http://127.0.0.1:7070".to_owned())
+    flag.or_else(|| {
+        std::env::var(bale_home::env::BALE_REPO)
+            .ok()
+            .filter(|s| !s.is_empty())
+    })
+    .unwrap_or_else(|| "http://127.0.0.1:7070".to_owned())
 }
 
 pub fn token(command: TokenCommand, printer: &Printer) -> Result<(), Failure> {
     let TokenCommand::Create { scope, database } = command;
     let home = super::home()?;
-    std::fs::create_dir_all(home.root()).with_context(|| format!("creating {}", home.root().display())).internal()?;
+    std::fs::create_dir_all(home.root())
+        .with_context(|| format!("creating {}", home.root().display()))
+        .internal()?;
     let url = database.unwrap_or_else(|| Database::sqlite_url(&home.db_path()));
-    let scope: tokens::Scope = scope.parse().map_err(|e: bale_db::DbError| Failure::user(e.into()))?;
+    let scope: tokens::Scope = scope
+        .parse()
+        .map_err(|e: bale_db::DbError| Failure::user(e.into()))?;
     let token = runtime()?.block_on(async {
         let db = Database::connect(&url).await?;
         let token = tokens::create(&db, scope).await;
@@ -41,7 +53,13 @@ pub fn token(command: TokenCommand, printer: &Printer) -> Result<(), Failure> {
         return printer.print_json(&serde_json::json!({ "token": token, "scope": scope.as_str() }));
     }
     printer.line(&token);
-    printer.status("Created", format!("a {} token; it is shown only once (set BALE_TOKEN to use it)", scope.as_str()));
+    printer.status(
+        "Created",
+        format!(
+            "a {} token; it is shown only once (set BALE_TOKEN to use it)",
+            scope.as_str()
+        ),
+    );
     Ok(())
 }
 
@@ -50,7 +68,9 @@ pub fn publish(args: PublishArgs, printer: &Printer) -> Result<(), Failure> {
         repo: repo_url(args.repo),
         file: args.file.clone(),
         signature: None,
-        token: std::env::var(bale_home::env::BALE_TOKEN).ok().filter(|t| !t.is_empty()),
+        token: std::env::var(bale_home::env::BALE_TOKEN)
+            .ok()
+            .filter(|t| !t.is_empty()),
     };
     let size = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0);
     let bar = printer.bytes_bar("Publishing", size);
@@ -64,21 +84,37 @@ pub fn publish(args: PublishArgs, printer: &Printer) -> Result<(), Failure> {
             "unchanged": published.status == PublishStatus::Unchanged, "signed_by": published.signed_by,
         }));
     }
-    let verb = if published.status == PublishStatus::Unchanged { "Unchanged" } else { "Published" };
-    printer.status(verb, format!("{} at {}", published.coordinate, published.url));
+    let verb = if published.status == PublishStatus::Unchanged {
+        "Unchanged"
+    } else {
+        "Published"
+    };
+    printer.status(
+        verb,
+        format!("{} at {}", published.coordinate, published.url),
+    );
     Ok(())
 }
 
 pub fn fetch(args: FetchArgs, printer: &Printer) -> Result<(), Failure> {
     let coordinate = parse_coordinate(&args.coordinate)?;
-    let fetched = download(&coordinate, repo_url(args.repo), &args.output, None, printer)?;
+    let fetched = download(
+        &coordinate,
+        repo_url(args.repo),
+        &args.output,
+        None,
+        printer,
+    )?;
     if printer.json() {
         return printer.print_json(&serde_json::json!({
             "coordinate": coordinate.to_string(), "archive": fetched.archive, "signature": fetched.signature,
             "digest": fetched.digest,
         }));
     }
-    printer.status("Fetched", format!("{coordinate} → {}", fetched.archive.display()));
+    printer.status(
+        "Fetched",
+        format!("{coordinate} → {}", fetched.archive.display()),
+    );
     Ok(())
 }
 
@@ -92,8 +128,13 @@ pub fn fetch_for_install(
 ) -> Result<(tempfile::TempDir, PathBuf), Failure> {
     let coordinate = parse_coordinate(coordinate)?;
     let tmp = home.tmp_dir();
-    std::fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display())).internal()?;
-    let scratch = tempfile::Builder::new().prefix("fetch-").tempdir_in(&tmp).internal()?;
+    std::fs::create_dir_all(&tmp)
+        .with_context(|| format!("creating {}", tmp.display()))
+        .internal()?;
+    let scratch = tempfile::Builder::new()
+        .prefix("fetch-")
+        .tempdir_in(&tmp)
+        .internal()?;
     // The store checks the signature (fetched beside the archive) when it
     // installs, so the download checks only the hashes.
     let fetched = download(&coordinate, repo_url(repo), scratch.path(), None, printer)?;
@@ -128,6 +169,6 @@ fn download(
 }
 
 fn parse_coordinate(text: &str) -> Result<Coordinate, Failure> {
-    text.parse().map_err(|e| Failure::user(anyhow::anyhow!("{e}")))
+    text.parse()
+        .map_err(|e| Failure::user(anyhow::anyhow!("{e}")))
 }
-

@@ -52,17 +52,29 @@ pub struct ServeArgs {
 }
 
 pub(super) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime").internal()
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+        .internal()
 }
 
 pub(super) fn cores() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
 }
 
 /// The signing key: the one named, else `default` when it exists, else none.
-pub(super) fn signing_key(home: &Home, named: Option<&str>) -> Result<Option<Arc<bale_sign::SecretKey>>, Failure> {
+pub(super) fn signing_key(
+    home: &Home,
+    named: Option<&str>,
+) -> Result<Option<Arc<bale_sign::SecretKey>>, Failure> {
     match named {
-        Some(name) => Ok(Some(Arc::new(super::key::load_secret_key(home, Some(name))?))),
+        Some(name) => Ok(Some(Arc::new(super::key::load_secret_key(
+            home,
+            Some(name),
+        )?))),
         None if home.keys_dir().join("default.key").is_file() => {
             Ok(Some(Arc::new(super::key::load_secret_key(home, None)?)))
         }
@@ -71,7 +83,9 @@ pub(super) fn signing_key(home: &Home, named: Option<&str>) -> Result<Option<Arc
 }
 
 pub(super) fn worker_options(home: &Home, name: String) -> Result<WorkerOptions, Failure> {
-    let exe: PathBuf = std::env::current_exe().context("finding the bale executable").internal()?;
+    let exe: PathBuf = std::env::current_exe()
+        .context("finding the bale executable")
+        .internal()?;
     Ok(WorkerOptions::new(name, exe, home.clone()))
 }
 
@@ -89,23 +103,40 @@ pub fn run(args: ServeArgs, printer: &Printer) -> Result<(), Failure> {
     if let Some(max) = args.max_upload_bytes {
         options.max_upload_bytes = max;
     }
-    std::fs::create_dir_all(home.root()).with_context(|| format!("creating {}", home.root().display())).internal()?;
+    std::fs::create_dir_all(home.root())
+        .with_context(|| format!("creating {}", home.root().display()))
+        .internal()?;
     let workers = args.workers.unwrap_or_else(cores);
     let mut worker = worker_options(&home, default_worker_name())?;
     worker.key = signing_key(&home, args.key.as_deref())?;
     worker.allow_unsigned = args.allow_unsigned;
-    worker.notice = bale_service::notice_config(&home).map_err(|e| Failure::user(e.into()))?.map(Arc::new);
+    worker.notice = bale_service::notice_config(&home)
+        .map_err(|e| Failure::user(e.into()))?
+        .map(Arc::new);
     worker.public_url = format!("http://{}", options.listen);
     worker.keep_failed = args.keep_failed;
     if workers > 0 && worker.key.is_none() && !args.allow_unsigned {
         printer.warn("no signing key: builds will fail to publish; run `bale key generate` or pass --key (or --allow-unsigned)");
     }
-    let service = ServiceOptions { serve: options.clone(), home, workers, worker, hook_secret: args.hook_secret };
+    let service = ServiceOptions {
+        serve: options.clone(),
+        home,
+        workers,
+        worker,
+        hook_secret: args.hook_secret,
+    };
     printer.status(
         "Serving",
-        format!("the repository and build service on http://{} (storage {}, {workers} local worker(s))", options.listen, options.storage_url),
+        format!(
+            "the repository and build service on http://{} (storage {}, {workers} local worker(s))",
+            options.listen, options.storage_url
+        ),
     );
-    let supervisor = if args.no_supervise { None } else { Some(supervise_in_background(&service.home)?) };
+    let supervisor = if args.no_supervise {
+        None
+    } else {
+        Some(supervise_in_background(&service.home)?)
+    };
     let served = runtime()?
         .block_on(async {
             let bound = bale_service::bind(service).await?;
@@ -122,7 +153,13 @@ pub fn run(args: ServeArgs, printer: &Printer) -> Result<(), Failure> {
 /// Keeps this machine's apps running on a thread of its own until the returned flag is set.
 fn supervise_in_background(
     home: &Home,
-) -> Result<(Arc<std::sync::atomic::AtomicBool>, std::thread::JoinHandle<()>), Failure> {
+) -> Result<
+    (
+        Arc<std::sync::atomic::AtomicBool>,
+        std::thread::JoinHandle<()>,
+    ),
+    Failure,
+> {
     let isolation = super::deploy::machine_isolation(home)?;
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flag = Arc::clone(&stop);
@@ -131,7 +168,13 @@ fn supervise_in_background(
         .name("supervise".into())
         .spawn(move || {
             let progress = |verb: &str, text: &str| eprintln!("{verb:>12} {text}");
-            if let Err(e) = bale_deploy::supervise(&home, isolation, &bale_deploy::SuperviseOptions::default(), &flag, &progress) {
+            if let Err(e) = bale_deploy::supervise(
+                &home,
+                isolation,
+                &bale_deploy::SuperviseOptions::default(),
+                &flag,
+                &progress,
+            ) {
                 eprintln!("warning: supervising the apps stopped: {e}");
             }
         })

@@ -14,9 +14,14 @@ pub fn run(args: ServiceArgs, printer: &Printer) -> Result<(), Failure> {
         ServiceVerb::Restart => ServiceAction::Restart,
         ServiceVerb::Status => return status(&home, &args, printer),
     };
-    let done = bale_deploy::control(&home, &args.app, action, args.service.as_deref(), super::deploy::machine_isolation(&home)?, &|verb, text| {
-        printer.status(verb, text)
-    })
+    let done = bale_deploy::control(
+        &home,
+        &args.app,
+        action,
+        args.service.as_deref(),
+        super::deploy::machine_isolation(&home)?,
+        &|verb, text| printer.status(verb, text),
+    )
     .map_err(super::deploy::failure)?;
     if printer.json() {
         return printer.print_json(&serde_json::json!({ "app": args.app, "services": done }));
@@ -34,17 +39,24 @@ fn status(home: &bale_home::Home, args: &ServiceArgs, printer: &Printer) -> Resu
     let app = AppDirs::new(home, &args.app).map_err(super::deploy::failure)?;
     let status = bale_deploy::app_status(&app).map_err(super::deploy::failure)?;
     if status.current.is_none() {
-        return Err(super::deploy::failure(bale_deploy::DeployError::NotDeployed(args.app.clone())));
+        return Err(super::deploy::failure(
+            bale_deploy::DeployError::NotDeployed(args.app.clone()),
+        ));
     }
-    let services: Vec<_> =
-        status.services.iter().filter(|s| args.service.as_deref().is_none_or(|only| only == s.name)).collect();
+    let services: Vec<_> = status
+        .services
+        .iter()
+        .filter(|s| args.service.as_deref().is_none_or(|only| only == s.name))
+        .collect();
     if let Some(only) = &args.service {
         if services.is_empty() {
-            return Err(super::deploy::failure(bale_deploy::DeployError::UnknownService {
-                app: args.app.clone(),
-                service: only.clone(),
-                known: status.services.iter().map(|s| s.name.clone()).collect(),
-            }));
+            return Err(super::deploy::failure(
+                bale_deploy::DeployError::UnknownService {
+                    app: args.app.clone(),
+                    service: only.clone(),
+                    known: status.services.iter().map(|s| s.name.clone()).collect(),
+                },
+            ));
         }
     }
     if printer.json() {
@@ -60,7 +72,12 @@ fn status(home: &bale_home::Home, args: &ServiceArgs, printer: &Printer) -> Resu
         }
         match notes.is_empty() {
             true => printer.line(format!("{}\t{}", service.name, service.state)),
-            false => printer.line(format!("{}\t{} ({})", service.name, service.state, notes.join(", "))),
+            false => printer.line(format!(
+                "{}\t{} ({})",
+                service.name,
+                service.state,
+                notes.join(", ")
+            )),
         }
     }
     Ok(())

@@ -11,13 +11,20 @@ pub fn run(command: StackCommand, printer: &Printer) -> Result<(), Failure> {
     let stacks = Stacks::load(&home, None).map_err(stack_failure)?;
     match command {
         StackCommand::Create { name, mirror } => {
-            let image = stacks.create(&name, mirror.as_deref(), &mut |line| printer.status("Stack", line)).map_err(stack_failure)?;
+            let image = stacks
+                .create(&name, mirror.as_deref(), &mut |line| {
+                    printer.status("Stack", line)
+                })
+                .map_err(stack_failure)?;
             if printer.json() {
                 return printer.print_json(&serde_json::json!({
                     "name": image.name, "root": image.root, "digest": image.digest,
                 }));
             }
-            printer.status("Created", format!("stack {} ({})", image.name, image.digest));
+            printer.status(
+                "Created",
+                format!("stack {} ({})", image.name, image.digest),
+            );
         }
         StackCommand::Start { name } => {
             stacks.start(&name).map_err(stack_failure)?;
@@ -25,10 +32,15 @@ pub fn run(command: StackCommand, printer: &Printer) -> Result<(), Failure> {
         }
         StackCommand::Stop { name } => {
             stacks.stop(&name).map_err(stack_failure)?;
-            printer.status("Stopped", format!("stack {name}; its dependency layers were dropped"));
+            printer.status(
+                "Stopped",
+                format!("stack {name}; its dependency layers were dropped"),
+            );
         }
         StackCommand::Sanitize { name } => {
-            let report = stacks.sanitize(&name, &mut |line| printer.status("Stack", line)).map_err(stack_failure)?;
+            let report = stacks
+                .sanitize(&name, &mut |line| printer.status("Stack", line))
+                .map_err(stack_failure)?;
             if printer.json() {
                 return printer.print_json(&serde_json::json!({
                     "name": name, "rebuilt": report.rebuilt, "digest": report.digest,
@@ -36,9 +48,19 @@ pub fn run(command: StackCommand, printer: &Printer) -> Result<(), Failure> {
                 }));
             }
             if report.rebuilt {
-                printer.status("Rebuilt", format!("stack {name} ({} difference(s); now {})", report.differences.len(), report.digest));
+                printer.status(
+                    "Rebuilt",
+                    format!(
+                        "stack {name} ({} difference(s); now {})",
+                        report.differences.len(),
+                        report.digest
+                    ),
+                );
             } else {
-                printer.status("Checked", format!("stack {name} matches its record ({})", report.digest));
+                printer.status(
+                    "Checked",
+                    format!("stack {name} matches its record ({})", report.digest),
+                );
             }
         }
         StackCommand::Rm { name } => {
@@ -50,11 +72,23 @@ pub fn run(command: StackCommand, printer: &Printer) -> Result<(), Failure> {
             if printer.json() {
                 return printer.print_json(&list);
             }
-            printer.line(format!("{:<24} {:<12} {:<8} {:>10}  DIGEST", "NAME", "KIND", "STATE", "SIZE"));
+            printer.line(format!(
+                "{:<24} {:<12} {:<8} {:>10}  DIGEST",
+                "NAME", "KIND", "STATE", "SIZE"
+            ));
             for s in list {
-                let size = s.size_bytes.map(super::inspect::human_bytes).unwrap_or_else(|| "-".into());
+                let size = s
+                    .size_bytes
+                    .map(super::inspect::human_bytes)
+                    .unwrap_or_else(|| "-".into());
                 let digest = s.digest.unwrap_or_else(|| "-".into());
-                printer.line(format!("{:<24} {:<12} {:<8} {:>10}  {digest}", s.name, s.kind, s.state.to_string(), size));
+                printer.line(format!(
+                    "{:<24} {:<12} {:<8} {:>10}  {digest}",
+                    s.name,
+                    s.kind,
+                    s.state.to_string(),
+                    size
+                ));
             }
         }
     }

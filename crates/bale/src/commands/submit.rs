@@ -31,16 +31,25 @@ pub fn run(args: SubmitArgs, printer: &Printer) -> Result<(), Failure> {
     } else {
         // Workers see absolute paths only; check the manifest is there before queueing.
         let dir = std::path::Path::new(&args.source);
-        let dir = dir.canonicalize().with_context(|| format!("no source directory at {}", dir.display()))?;
+        let dir = dir
+            .canonicalize()
+            .with_context(|| format!("no source directory at {}", dir.display()))?;
         if !dir.join("bale.toml").is_file() {
-            return Err(Failure::user(anyhow::anyhow!("no bale.toml in {}: run `bale init` there first", dir.display())));
+            return Err(Failure::user(anyhow::anyhow!(
+                "no bale.toml in {}: run `bale init` there first",
+                dir.display()
+            )));
         }
         dir.display().to_string()
     };
     let client = super::builds::client(args.server.clone())?;
     let runtime = super::serve::runtime()?;
-    let build = runtime.block_on(client.submit(&source, args.git_ref.as_deref(), args.fresh)).map_err(|e| Failure::user(e.into()))?;
-    let id = build["id"].as_i64().ok_or_else(|| Failure::user(anyhow::anyhow!("the service answered without a build id")))?;
+    let build = runtime
+        .block_on(client.submit(&source, args.git_ref.as_deref(), args.fresh))
+        .map_err(|e| Failure::user(e.into()))?;
+    let id = build["id"]
+        .as_i64()
+        .ok_or_else(|| Failure::user(anyhow::anyhow!("the service answered without a build id")))?;
     if printer.json() && !args.wait {
         return printer.print_json(&build);
     }

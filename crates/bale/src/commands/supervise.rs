@@ -42,9 +42,13 @@ pub fn run(args: SuperviseArgs, printer: &Printer) -> Result<(), Failure> {
         .map_err(|e| Failure::internal(anyhow::anyhow!("cannot wait for signals: {e}")))?;
     let signals = runtime.block_on(async {
         use tokio::signal::unix::{signal, SignalKind};
-        Ok::<_, std::io::Error>((signal(SignalKind::terminate())?, signal(SignalKind::interrupt())?))
+        Ok::<_, std::io::Error>((
+            signal(SignalKind::terminate())?,
+            signal(SignalKind::interrupt())?,
+        ))
     });
-    let (mut term, mut int) = signals.map_err(|e| Failure::internal(anyhow::anyhow!("cannot wait for signals: {e}")))?;
+    let (mut term, mut int) =
+        signals.map_err(|e| Failure::internal(anyhow::anyhow!("cannot wait for signals: {e}")))?;
     std::thread::spawn(move || {
         runtime.block_on(async {
             tokio::select! {
@@ -54,9 +58,14 @@ pub fn run(args: SuperviseArgs, printer: &Printer) -> Result<(), Failure> {
         });
         flag.store(true, Ordering::SeqCst);
     });
-    printer.status("Supervising", format!("the apps of {}", home.root().display()));
-    bale_deploy::supervise(&home, isolation, &options, &shutdown, &|verb, text| printer.status(verb, text))
-        .map_err(super::deploy::failure)?;
+    printer.status(
+        "Supervising",
+        format!("the apps of {}", home.root().display()),
+    );
+    bale_deploy::supervise(&home, isolation, &options, &shutdown, &|verb, text| {
+        printer.status(verb, text)
+    })
+    .map_err(super::deploy::failure)?;
     printer.status("Stopped", "supervising; the services keep running");
     Ok(())
 }

@@ -19,9 +19,10 @@ pub fn run(args: VerifyArgs, printer: &Printer) -> Result<(), Failure> {
     if path.is_file() || args.target.ends_with(".bale") {
         return verify_file(&home, path, args.allow_unsigned, printer);
     }
-    let coordinate: Coordinate = args.target.parse().map_err(|e| {
-        Failure::user(anyhow::anyhow!("{e}; or pass the path of a .bale file"))
-    })?;
+    let coordinate: Coordinate = args
+        .target
+        .parse()
+        .map_err(|e| Failure::user(anyhow::anyhow!("{e}; or pass the path of a .bale file")))?;
     verify_installed(home, &coordinate, printer)
 }
 
@@ -36,21 +37,32 @@ pub enum SignatureState {
 /// Checks `FILE.minisig` against the machine's trusted keys.
 pub fn check_signature(home: &Home, file: &Path) -> Result<SignatureState, Failure> {
     let context = || format!("reading the signature of {}", file.display());
-    let Some(signature) = bale_sign::read_signature(file).map_err(|e| Failure::user(anyhow::Error::from(e).context(context())))? else {
+    let Some(signature) = bale_sign::read_signature(file)
+        .map_err(|e| Failure::user(anyhow::Error::from(e).context(context())))?
+    else {
         return Ok(SignatureState::Missing(bale_sign::signature_path(file)));
     };
     let ring = Keyring::load(&home.trusted_keys_dir()).map_err(|e| Failure::user(e.into()))?;
     let data = File::open(file).with_context(|| format!("opening {}", file.display()))?;
-    let key = ring
-        .verify(data, &signature)
-        .map_err(|e| Failure::user(anyhow::Error::from(e).context(format!("signature of {} does not verify", file.display()))))?;
+    let key = ring.verify(data, &signature).map_err(|e| {
+        Failure::user(
+            anyhow::Error::from(e)
+                .context(format!("signature of {} does not verify", file.display())),
+        )
+    })?;
     Ok(SignatureState::Trusted(key.key_id().to_string()))
 }
 
-fn verify_file(home: &Home, path: &Path, allow_unsigned: bool, printer: &Printer) -> Result<(), Failure> {
+fn verify_file(
+    home: &Home,
+    path: &Path,
+    allow_unsigned: bool,
+    printer: &Printer,
+) -> Result<(), Failure> {
     let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let index = bale_archive::verify(file, &bale_archive::Limits::default())
-        .map_err(|e| Failure::user(anyhow::Error::from(e).context(format!("{} does not verify", path.display()))))?;
+    let index = bale_archive::verify(file, &bale_archive::Limits::default()).map_err(|e| {
+        Failure::user(anyhow::Error::from(e).context(format!("{} does not verify", path.display())))
+    })?;
     let signature = check_signature(home, path)?;
     let signed_by = match &signature {
         SignatureState::Trusted(id) => Some(id.clone()),
@@ -68,7 +80,15 @@ fn verify_file(home: &Home, path: &Path, allow_unsigned: bool, printer: &Printer
             "ok": true, "coordinate": index.coordinate, "files": index.files.len(), "signed_by": signed_by,
         }));
     }
-    printer.status("Verified", format!("{} — {}, {} entries", path.display(), index.coordinate, index.files.len()));
+    printer.status(
+        "Verified",
+        format!(
+            "{} — {}, {} entries",
+            path.display(),
+            index.coordinate,
+            index.files.len()
+        ),
+    );
     match signed_by {
         Some(id) => printer.line(format!("signature: good, trusted key {id}")),
         None => printer.line("signature: none (hashes only)"),
@@ -77,12 +97,21 @@ fn verify_file(home: &Home, path: &Path, allow_unsigned: bool, printer: &Printer
 }
 
 fn verify_installed(home: Home, coordinate: &Coordinate, printer: &Printer) -> Result<(), Failure> {
-    let report = Store::new(home).verify(coordinate).map_err(|e| Failure::user(e.into()))?;
+    let report = Store::new(home)
+        .verify(coordinate)
+        .map_err(|e| Failure::user(e.into()))?;
     if printer.json() {
-        let findings: Vec<_> = report.findings.iter().map(|f| serde_json::json!({"path": f.path, "problem": f.to_string()})).collect();
+        let findings: Vec<_> = report
+            .findings
+            .iter()
+            .map(|f| serde_json::json!({"path": f.path, "problem": f.to_string()}))
+            .collect();
         printer.print_json(&serde_json::json!({ "ok": report.is_clean(), "coordinate": coordinate.to_string(), "findings": findings }))?;
     } else if report.is_clean() {
-        printer.status("Verified", format!("{coordinate}: every installed file matches its index"));
+        printer.status(
+            "Verified",
+            format!("{coordinate}: every installed file matches its index"),
+        );
     } else {
         for finding in &report.findings {
             printer.line(finding);
@@ -92,7 +121,14 @@ fn verify_installed(home: Home, coordinate: &Coordinate, printer: &Printer) -> R
         Ok(())
     } else {
         let n = report.findings.len();
-        let err = anyhow::anyhow!("{coordinate}: {n} path(s) differ from the package: {}", report.paths().join(", "));
-        Err(if printer.json() { Failure::reported(err) } else { Failure::user(err) })
+        let err = anyhow::anyhow!(
+            "{coordinate}: {n} path(s) differ from the package: {}",
+            report.paths().join(", ")
+        );
+        Err(if printer.json() {
+            Failure::reported(err)
+        } else {
+            Failure::user(err)
+        })
     }
 }

@@ -14,7 +14,9 @@ use crate::printer::Printer;
 
 /// `bale watch`.
 #[derive(Debug, Args)]
-#[command(after_help = "Each new or moved branch `<name>-<version>` or tag `v<version>` is submitted as a build (POST /api/v1/builds, token: BALE_TOKEN); other branches are reported as refused, once. The refs seen are kept in $BALE_HOME/watch/, so a restarted watch submits only what is new; the first poll of a remote submits every version ref it has, unless --skip-existing.")]
+#[command(
+    after_help = "Each new or moved branch `<name>-<version>` or tag `v<version>` is submitted as a build (POST /api/v1/builds, token: BALE_TOKEN); other branches are reported as refused, once. The refs seen are kept in $BALE_HOME/watch/, so a restarted watch submits only what is new; the first poll of a remote submits every version ref it has, unless --skip-existing."
+)]
 pub struct WatchArgs {
     /// The git remote to poll (a URL or a path; anything `git ls-remote` takes).
     pub remote: String,
@@ -34,22 +36,46 @@ pub struct WatchArgs {
 }
 
 pub fn run(args: WatchArgs, printer: &Printer) -> Result<(), Failure> {
-    let interval = HumanDuration::parse(&args.interval).map_err(|e| Failure::user(e.into()))?.as_duration();
+    let interval = HumanDuration::parse(&args.interval)
+        .map_err(|e| Failure::user(e.into()))?
+        .as_duration();
     let server = args
         .server
-        .or_else(|| std::env::var(bale_home::env::BALE_REPO).ok().filter(|s| !s.is_empty()))
+        .or_else(|| {
+            std::env::var(bale_home::env::BALE_REPO)
+                .ok()
+                .filter(|s| !s.is_empty())
+        })
         .unwrap_or_else(|| "http://127.0.0.1:7070".to_owned());
-    let token = std::env::var(bale_home::env::BALE_TOKEN).ok().filter(|t| !t.is_empty());
+    let token = std::env::var(bale_home::env::BALE_TOKEN)
+        .ok()
+        .filter(|t| !t.is_empty());
     let home = super::home()?;
     let watch = Watch::new(args.remote.clone(), &home.root().join("watch"));
-    let service = Service { url: format!("{}/api/v1/builds", server.trim_end_matches('/')), token, client: reqwest::Client::new() };
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime").internal()?;
+    let service = Service {
+        url: format!("{}/api/v1/builds", server.trim_end_matches('/')),
+        token,
+        client: reqwest::Client::new(),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+        .internal()?;
 
     if args.skip_existing && !watch.state_file().exists() {
         // Polling records every ref as seen; nothing is submitted.
         let poll = watch.poll().map_err(|e| Failure::user(e.into()))?;
         let skipped: Vec<&str> = poll.triggers.iter().map(|t| t.git_ref.as_str()).collect();
-        printer.status("Skipped", format!("{} version ref(s) {} already has: {}", skipped.len(), args.remote, skipped.join(", ")));
+        printer.status(
+            "Skipped",
+            format!(
+                "{} version ref(s) {} already has: {}",
+                skipped.len(),
+                args.remote,
+                skipped.join(", ")
+            ),
+        );
         if args.once {
             if printer.json() {
                 return printer.print_json(&serde_json::json!({"queued": [], "refused": [], "failed": [], "skipped": skipped}));
@@ -63,12 +89,19 @@ pub fn run(args: WatchArgs, printer: &Printer) -> Result<(), Failure> {
         let poll = watch.poll().map_err(|e| Failure::user(e.into()))?;
         return runtime.block_on(submit_all(&watch, &service, poll, printer));
     }
-    printer.status("Watching", format!("{} every {} (builds go to {server})", args.remote, args.interval));
+    printer.status(
+        "Watching",
+        format!(
+            "{} every {} (builds go to {server})",
+            args.remote, args.interval
+        ),
+    );
     loop {
         // A remote or service that is down for a while is reported and polled again, not fatal.
         match watch.poll() {
             Ok(poll) => {
-                if let Err(failure) = runtime.block_on(submit_all(&watch, &service, poll, printer)) {
+                if let Err(failure) = runtime.block_on(submit_all(&watch, &service, poll, printer))
+                {
                     printer.warn(format!("{:#}", failure.error()));
                 }
             }
@@ -87,53 +120,99 @@ struct Service {
 
 /// Submits every trigger and reports every refusal; a trigger that could not be
 /// submitted is forgotten so the next poll offers it again.
-async fn submit_all(watch: &Watch, service: &Service, poll: Poll, printer: &Printer) -> Result<(), Failure> {
+async fn submit_all(
+    watch: &Watch,
+    service: &Service,
+    poll: Poll,
+    printer: &Printer,
+) -> Result<(), Failure> {
     let mut queued = Vec::new();
     let mut failed = Vec::new();
     for build in &poll.triggers {
         match submit(service, watch.remote(), build).await {
             Ok(id) => {
-                printer.status("Queued", format!("build {id}: `{}` ({}) at {}", build.git_ref, build.version, short(&build.commit)));
+                printer.status(
+                    "Queued",
+                    format!(
+                        "build {id}: `{}` ({}) at {}",
+                        build.git_ref,
+                        build.version,
+                        short(&build.commit)
+                    ),
+                );
                 queued.push(serde_json::json!({
                     "id": id, "ref": build.git_ref, "commit": build.commit, "version": build.version, "name": build.name,
                 }));
             }
             Err(e) => {
-                watch.forget(&build.full_ref()).map_err(|e| Failure::internal(e.into()))?;
-                printer.warn(format!("`{}` was not submitted (tried again at the next poll): {e:#}", build.git_ref));
+                watch
+                    .forget(&build.full_ref())
+                    .map_err(|e| Failure::internal(e.into()))?;
+                printer.warn(format!(
+                    "`{}` was not submitted (tried again at the next poll): {e:#}",
+                    build.git_ref
+                ));
                 failed.push(serde_json::json!({ "ref": build.git_ref, "error": format!("{e:#}") }));
             }
         }
     }
     for refusal in &poll.refused {
-        printer.status("Refused", format!("`{}`: {}", refusal.full_ref, refusal.reason));
+        printer.status(
+            "Refused",
+            format!("`{}`: {}", refusal.full_ref, refusal.reason),
+        );
     }
     if printer.json() {
-        printer.print_json(&serde_json::json!({ "queued": queued, "refused": poll.refused, "failed": failed }))?;
+        printer.print_json(
+            &serde_json::json!({ "queued": queued, "refused": poll.refused, "failed": failed }),
+        )?;
     } else if poll.triggers.is_empty() && poll.refused.is_empty() {
         printer.status("Unchanged", watch.remote());
     }
     if failed.is_empty() {
         Ok(())
     } else {
-        Err(Failure::user(anyhow!("{} of {} builds could not be submitted", failed.len(), poll.triggers.len())))
+        Err(Failure::user(anyhow!(
+            "{} of {} builds could not be submitted",
+            failed.len(),
+            poll.triggers.len()
+        )))
     }
 }
 
 /// POSTs one build; returns its id.
-async fn submit(service: &Service, remote: &str, build: &TriggeredBuild) -> anyhow::Result<serde_json::Value> {
-    let mut request =
-        service.client.post(&service.url).json(&serde_json::json!({ "source": remote, "ref": build.git_ref, "fresh": false }));
+async fn submit(
+    service: &Service,
+    remote: &str,
+    build: &TriggeredBuild,
+) -> anyhow::Result<serde_json::Value> {
+    let mut request = service
+        .client
+        .post(&service.url)
+        .json(&serde_json::json!({ "source": remote, "ref": build.git_ref, "fresh": false }));
     if let Some(token) = &service.token {
         request = request.bearer_auth(token);
     }
-    let response = request.send().await.with_context(|| format!("sending the build to {}", service.url))?;
+    let response = request
+        .send()
+        .await
+        .with_context(|| format!("sending the build to {}", service.url))?;
     let status = response.status();
     let body: serde_json::Value = response.json().await.unwrap_or(serde_json::Value::Null);
     if !status.is_success() {
-        let message = body["error"]["message"].as_str().map(str::to_owned).unwrap_or_else(|| body.to_string());
-        let hint = if status.as_u16() == 401 { " (set BALE_TOKEN to a token with the build scope)" } else { "" };
-        return Err(anyhow!("{} answered {status}: {message}{hint}", service.url));
+        let message = body["error"]["message"]
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| body.to_string());
+        let hint = if status.as_u16() == 401 {
+            " (set BALE_TOKEN to a token with the build scope)"
+        } else {
+            ""
+        };
+        return Err(anyhow!(
+            "{} answered {status}: {message}{hint}",
+            service.url
+        ));
     }
     Ok(body.get("id").cloned().unwrap_or(serde_json::Value::Null))
 }

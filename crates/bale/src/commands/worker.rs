@@ -43,12 +43,16 @@ pub struct WorkerArgs {
 
 pub fn run(args: WorkerArgs, printer: &Printer) -> Result<(), Failure> {
     let home = super::home()?;
-    std::fs::create_dir_all(home.root()).with_context(|| format!("creating {}", home.root().display())).internal()?;
+    std::fs::create_dir_all(home.root())
+        .with_context(|| format!("creating {}", home.root().display()))
+        .internal()?;
     let mut options = worker_options(&home, args.name.unwrap_or_else(default_worker_name))?;
     options.concurrency = args.concurrency.unwrap_or_else(cores).max(1);
     options.key = signing_key(&home, args.key.as_deref())?;
     options.allow_unsigned = args.allow_unsigned;
-    options.notice = bale_service::notice_config(&home).map_err(|e| Failure::user(e.into()))?.map(std::sync::Arc::new);
+    options.notice = bale_service::notice_config(&home)
+        .map_err(|e| Failure::user(e.into()))?
+        .map(std::sync::Arc::new);
     options.public_url = super::builds::server_url(None);
     options.keep_failed = args.keep_failed;
     options.lease = std::time::Duration::from_secs(args.lease_secs.max(1));
@@ -57,13 +61,25 @@ pub fn run(args: WorkerArgs, printer: &Printer) -> Result<(), Failure> {
             "this worker has no signing key: run `bale key generate`, pass --key KEY, or --allow-unsigned"
         )));
     }
-    printer.status("Working", format!("as {} ({} at once) on {}", options.name, options.concurrency, args.storage));
+    printer.status(
+        "Working",
+        format!(
+            "as {} ({} at once) on {}",
+            options.name, options.concurrency, args.storage
+        ),
+    );
     runtime()?.block_on(async {
-        let db = Database::connect(&args.database).await.map_err(|e| Failure::user(e.into()))?;
+        let db = Database::connect(&args.database)
+            .await
+            .map_err(|e| Failure::user(e.into()))?;
         let storage = Storage::open(&args.storage, &[]).map_err(|e| Failure::user(e.into()))?;
-        storage.head(".bale-probe").await.map_err(|e| Failure::user(e.into()))?;
-        Worker::new(db, storage, options).run(shutdown_signal()).await;
+        storage
+            .head(".bale-probe")
+            .await
+            .map_err(|e| Failure::user(e.into()))?;
+        Worker::new(db, storage, options)
+            .run(shutdown_signal())
+            .await;
         Ok(())
     })
 }
-

@@ -17,7 +17,9 @@ pub struct World {
 
 impl World {
     pub fn new() -> World {
-        World { dir: tempfile::tempdir_in("/var/tmp").expect("tempdir") }
+        World {
+            dir: tempfile::tempdir_in("/var/tmp").expect("tempdir"),
+        }
     }
 
     pub fn home(&self) -> PathBuf {
@@ -53,7 +55,8 @@ impl World {
             std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
             std::fs::write(&path, content).expect("write");
             if *executable {
-                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+                    .expect("chmod");
             }
         }
         std::fs::write(base.join("bale.toml"), toml).expect("manifest");
@@ -75,8 +78,16 @@ impl World {
 
     /// `bale apps --json`, parsed.
     pub fn apps(&self) -> serde_json::Value {
-        let out = self.bale().args(["apps", "--json"]).output().expect("bale apps");
-        assert!(out.status.success(), "bale apps: {}", String::from_utf8_lossy(&out.stderr));
+        let out = self
+            .bale()
+            .args(["apps", "--json"])
+            .output()
+            .expect("bale apps");
+        assert!(
+            out.status.success(),
+            "bale apps: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice(&out.stdout).expect("json")
     }
 
@@ -96,8 +107,12 @@ impl World {
 /// The body of `GET path` on 127.0.0.1:port, or None when nothing answers.
 pub fn http_get(port: u16, path: &str) -> Option<String> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    stream.write_all(format!("GET {path} HTTP/1.0\r\n\r\n").as_bytes()).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    stream
+        .write_all(format!("GET {path} HTTP/1.0\r\n\r\n").as_bytes())
+        .ok()?;
     let mut answer = String::new();
     stream.read_to_string(&mut answer).ok()?;
     answer.split("\r\n\r\n").nth(1).map(|b| b.trim().to_owned())
@@ -114,6 +129,10 @@ pub fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
 
 /// Whether a process with this pid exists (and is not a zombie).
 pub fn alive(pid: i64) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .is_ok_and(|s| s.rsplit(')').next().and_then(|r| r.split_whitespace().next()) != Some("Z"))
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        s.rsplit(')')
+            .next()
+            .and_then(|r| r.split_whitespace().next())
+            != Some("Z")
+    })
 }
