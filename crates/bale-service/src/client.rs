@@ -1,8 +1,13 @@
 //! A client of the build service's API, for `bale submit`, `bale builds`,
-//! `bale cancel` and `bale logs --build`.
+//! `bale cancel`, `bale logs --build`, `bale query` and `bale watch`: every
+//! answer is read as its bale-api type.
 
+use bale_api::{
+    Build, BuildList, BuildListQuery, BuildStatus, CancelOutcome, ErrorEnvelope, SearchQuery,
+    SearchResults, SubmitRequest,
+};
 use futures::StreamExt;
-use serde_json::{json, Value};
+use serde::de::DeserializeOwned;
 
 use crate::ServiceError;
 
@@ -27,60 +32,32 @@ impl ServiceClient {
         })
     }
 
-    /// Queues a build; returns the build record (`id`, `status`, …).
-    pub async fn submit(
-        &self,
-        source: &str,
-        git_ref: Option<&str>,
-        fresh: bool,
-    ) -> Result<Value, ServiceError> {
-        let request = self
-            .http
-            .post(self.url("/api/v1/builds"))
-            .json(&json!({ "source": source, "ref": git_ref, "fresh": fresh }));
+    /// Queues a build; returns its record (`id`, `status`, …).
+    pub async fn submit(&self, request: &SubmitRequest) -> Result<Build, ServiceError> {
+        let request = self.http.post(self.url("/api/v1/builds")).json(request);
         self.send(self.authorized(request)).await
     }
 
-    /// One build with its steps.
-    pub async fn build(&self, id: i64) -> Result<Value, ServiceError> {
+    /// One build with its steps and attempts.
+    pub async fn build(&self, id: i64) -> Result<Build, ServiceError> {
         self.send(self.http.get(self.url(&format!("/api/v1/builds/{id}"))))
             .await
     }
 
-    /// Builds, newest first, optionally of one package and in one status.
-    pub async fn list(
-        &self,
-        package: Option<&str>,
-        status: Option<&str>,
-    ) -> Result<Value, ServiceError> {
-        let mut query: Vec<(&str, &str)> = Vec::new();
-        if let Some(package) = package {
-            query.push(("package", package));
-        }
-        if let Some(status) = status {
-            query.push(("status", status));
-        }
-        self.send(self.http.get(self.url("/api/v1/builds")).query(&query))
+    /// Builds, newest first, as the query narrows them.
+    pub async fn list(&self, query: &BuildListQuery) -> Result<BuildList, ServiceError> {
+        self.send(self.http.get(self.url("/api/v1/builds")).query(query))
             .await
     }
 
-    /// Packages that ship `file`, or whose ELF files need `library` (exactly one is given).
-    pub async fn search(
-        &self,
-        file: Option<&str>,
-        library: Option<&str>,
-    ) -> Result<Value, ServiceError> {
-        let query: Vec<(&str, &str)> = file
-            .map(|f| ("file", f))
-            .into_iter()
-            .chain(library.map(|l| ("library", l)))
-            .collect();
-        self.send(self.http.get(self.url("/api/v1/search")).query(&query))
+    /// Packages that ship `query.file`, or whose ELF files need `query.library` (exactly one is given).
+    pub async fn search(&self, query: &SearchQuery) -> Result<SearchResults, ServiceError> {
+        self.send(self.http.get(self.url("/api/v1/search")).query(query))
             .await
     }
 
-    /// Cancels a build.
-    pub async fn cancel(&self, id: i64) -> Result<Value, ServiceError> {
+    /// Cancels a build: at once when queued, by its worker when running.
+    pub async fn cancel(&self, id: i64) -> Result<CancelOutcome, ServiceError> {
         let request = self
             .http
             .post(self.url(&format!("/api/v1/builds/{id}/cancel")));
@@ -108,7 +85,7 @@ impl ServiceClient {
         &self,
         id: i64,
         on_line: &mut (dyn FnMut(&str) + Send),
-    ) -> Result<String, ServiceError> {
+    ) -> Result<BuildStatus, ServiceError> {
         let response = self
             .http
             .get(self.url(&format!("/api/v1/builds/{id}/log")))
@@ -145,7 +122,10 @@ impl ServiceClient {
                 let line = line.trim_end_matches(['\n', '\r']);
                 if line.is_empty() {
                     if event == "end" {
-                        return Ok(data.join("\n"));
+                        let status = data.join("\n");
+                        return status.trim().parse().map_err(|e| {
+                            ServiceError::Client(format!("the log stream ended oddly: {e}"))
+                        });
                     }
                     if !data.is_empty() {
                         on_line(&data.join("\n"));
@@ -163,9 +143,8 @@ impl ServiceClient {
         self.status_of(id).await
     }
 
-    async fn status_of(&self, id: i64) -> Result<String, ServiceError> {
-        let build = self.build(id).await?;
-        Ok(build["status"].as_str().unwrap_or("unknown").to_owned())
+    async fn status_of(&self, id: i64) -> Result<BuildStatus, ServiceError> {
+        Ok(self.build(id).await?.status)
     }
 
     fn url(&self, path: &str) -> String {
@@ -186,13 +165,22 @@ impl ServiceClient {
         ))
     }
 
-    async fn send(&self, request: reqwest::RequestBuilder) -> Result<Value, ServiceError> {
+    async fn send<T: DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<T, ServiceError> {
         let response = request.send().await.map_err(|e| self.unreachable(e))?;
         let response = check(response).await?;
-        response
-            .json()
+        let url = response.url().path().to_owned();
+        let body = response
+            .bytes()
             .await
-            .map_err(|e| ServiceError::Client(format!("the service sent no JSON: {e}")))
+            .map_err(|e| ServiceError::Client(format!("reading the answer to {url}: {e}")))?;
+        serde_json::from_slice(&body).map_err(|e| {
+            ServiceError::Client(format!(
+                "the service's answer to {url} is not what this bale reads ({e}); is it the same version?"
+            ))
+        })
     }
 }
 
@@ -202,9 +190,18 @@ async fn check(response: reqwest::Response) -> Result<reqwest::Response, Service
     if status.is_success() {
         return Ok(response);
     }
-    let body: Value = response.json().await.unwrap_or(Value::Null);
-    let message = body["error"]["message"].as_str().unwrap_or("no message");
+    let body = response.bytes().await.unwrap_or_default();
+    let message = match serde_json::from_slice::<ErrorEnvelope>(&body) {
+        Ok(envelope) => envelope.error.message,
+        Err(_) => String::from_utf8_lossy(&body).chars().take(500).collect(),
+    };
+    // The service's own 401 says which token to create; a stand-in or proxy may not.
+    let hint = if status == reqwest::StatusCode::UNAUTHORIZED && !message.contains("BALE_TOKEN") {
+        " (set BALE_TOKEN to a token with the needed scope: `bale token create --scope build`)"
+    } else {
+        ""
+    };
     Err(ServiceError::Client(format!(
-        "the service answered {status}: {message}"
+        "the service answered {status}: {message}{hint}"
     )))
 }
