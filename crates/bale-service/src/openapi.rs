@@ -105,6 +105,14 @@ impl Schemas {
                 .as_object_mut()
                 .and_then(|o| o.remove("description"))
                 .unwrap_or_else(|| json!(""));
+            // An absent parameter is how a query says "none": it is never null.
+            if let Some(Value::Array(kinds)) = schema.get_mut("type") {
+                kinds.retain(|k| k != "null");
+                if let [only] = kinds.as_slice() {
+                    let only = only.clone();
+                    schema["type"] = only;
+                }
+            }
             out.push(json!({
                 "name": name,
                 "in": "query",
