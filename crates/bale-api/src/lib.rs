@@ -33,3 +33,38 @@ pub use record::{
 };
 pub use stack::{Stack, StackChange, StackList, StackSanitized, StackState};
 pub use watch::{WatchFailed, WatchQueued, WatchRefused, WatchReport};
+
+/// The JSON schemas of what bale's commands print with `--json` and other
+/// programs read back, as snapshots: a change to a type shows in review as a
+/// change to its contract. (The HTTP API's schemas are in the OpenAPI
+/// document, snapshotted by bale-service.)
+#[cfg(test)]
+mod schemas {
+    use schemars::generate::SchemaSettings;
+    use schemars::JsonSchema;
+
+    use super::{BuildOutput, ErrorEnvelope, WatchReport};
+
+    fn schema_of<T: JsonSchema>() -> String {
+        let schema = SchemaSettings::draft2020_12()
+            .for_serialize()
+            .into_generator()
+            .into_root_schema_for::<T>();
+        serde_json::to_string_pretty(&schema).expect("a schema is JSON")
+    }
+
+    #[test]
+    fn bale_build_json_prints_a_build_output() {
+        insta::assert_snapshot!(schema_of::<BuildOutput>());
+    }
+
+    #[test]
+    fn a_failed_command_with_json_prints_an_error_envelope() {
+        insta::assert_snapshot!(schema_of::<ErrorEnvelope>());
+    }
+
+    #[test]
+    fn bale_watch_once_json_prints_a_watch_report() {
+        insta::assert_snapshot!(schema_of::<WatchReport>());
+    }
+}

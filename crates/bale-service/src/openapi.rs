@@ -491,6 +491,13 @@ mod tests {
         assert!(checked > 20, "only {checked} JSON answers were found");
     }
 
+    /// The document as a snapshot: a change to the API shows in review.
+    #[test]
+    fn the_document_is_as_reviewed() {
+        let text = serde_json::to_string_pretty(document()).unwrap();
+        insta::assert_snapshot!(text);
+    }
+
     #[test]
     fn every_reference_in_the_document_resolves() {
         let doc = document();
