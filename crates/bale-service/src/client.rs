@@ -205,3 +205,121 @@ async fn check(response: reqwest::Response) -> Result<reqwest::Response, Service
         "the service answered {status}: {message}{hint}"
     )))
 }
+
+#[cfg(test)]
+mod tests {
+    use bale_api::{BuildListQuery, BuildStatus, SearchQuery, SearchResults, SubmitRequest};
+    use bale_db::tokens::{self, Scope};
+    use bale_home::Home;
+    use bale_repo::ServeOptions;
+
+    use super::ServiceClient;
+    use crate::{bind, ServiceOptions, WorkerOptions};
+
+    /// A service without workers on a free port: its URL, database and the guards that keep it up.
+    async fn service() -> (
+        String,
+        bale_db::Database,
+        tempfile::TempDir,
+        tokio::sync::oneshot::Sender<()>,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::new(dir.path());
+        let mut serve = ServeOptions::for_home(&home);
+        serve.listen = "127.0.0.1:0".parse().unwrap();
+        let options = ServiceOptions {
+            serve,
+            home: home.clone(),
+            workers: 0,
+            worker: WorkerOptions::new("test", "/nonexistent/bale".into(), home),
+            hook_secret: None,
+        };
+        let bound = bind(options).await.unwrap();
+        let url = format!("http://{}", bound.local_addr().unwrap());
+        let db = bound.service().repository().database().clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(bound.run_until(async move {
+            let _ = stopped.await;
+        }));
+        (url, db, dir, stop)
+    }
+
+    #[tokio::test]
+    async fn the_client_reads_every_answer_of_the_builds_api_as_its_type() {
+        let (url, db, _dir, _stop) = service().await;
+        let token = tokens::create(&db, Scope::Build).await.unwrap();
+        let client = ServiceClient::new(&url, Some(token)).unwrap();
+        let request = SubmitRequest {
+            source: "/src/app".into(),
+            git_ref: Some("main".into()),
+            fresh: true,
+        };
+        let build = client.submit(&request).await.unwrap();
+        assert_eq!(
+            (build.status, build.fresh, build.git_ref.as_deref()),
+            (BuildStatus::Queued, true, Some("main"))
+        );
+        assert_eq!(build.log, format!("/api/v1/builds/{}/log", build.id));
+
+        let queued = BuildListQuery {
+            status: Some("queued".into()),
+            ..BuildListQuery::default()
+        };
+        let list = client.list(&queued).await.unwrap();
+        let ids: Vec<i64> = list.builds.iter().map(|b| b.id).collect();
+        assert_eq!(ids, [build.id]);
+        assert_eq!(list.builds[0].attempts, None, "listings carry no attempts");
+        let one = client.build(build.id).await.unwrap();
+        assert_eq!(one.attempts, Some(Vec::new()), "never claimed");
+
+        let canceled = client.cancel(build.id).await.unwrap();
+        assert_eq!(
+            (canceled.status, canceled.cancel_requested),
+            (BuildStatus::Canceled, false)
+        );
+        let again = client.cancel(build.id).await.unwrap_err().to_string();
+        assert!(
+            again.contains("409") && again.contains("already ended"),
+            "{again}"
+        );
+        let mut lines = Vec::new();
+        let status = client
+            .follow_log(build.id, &mut |line| lines.push(line.to_owned()))
+            .await
+            .unwrap();
+        assert_eq!(status, BuildStatus::Canceled);
+
+        let found = client
+            .search(&SearchQuery {
+                file: Some("bin/hello".into()),
+                library: None,
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            found,
+            SearchResults::Files {
+                file: "bin/hello".into(),
+                packages: Vec::new()
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_call_says_which_token_to_create() {
+        let (url, _db, _dir, _stop) = service().await;
+        let anonymous = ServiceClient::new(&url, None).unwrap();
+        let request = SubmitRequest {
+            source: "/src/app".into(),
+            git_ref: None,
+            fresh: false,
+        };
+        let refused = anonymous.submit(&request).await.unwrap_err().to_string();
+        assert!(
+            refused.contains("401") && refused.contains("bale token create --scope build"),
+            "{refused}"
+        );
+        // The service's message names BALE_TOKEN already: it is not said twice.
+        assert_eq!(refused.matches("BALE_TOKEN").count(), 1, "{refused}");
+    }
+}
