@@ -1,55 +1,6 @@
 //! `<name>-<version>.build.json`: the facts of one build that vary from run
 //! to run (host, times, durations, log), kept beside the package and never
-//! inside it.
+//! inside it. The types are bale-api's: `bale build --json` prints them and
+//! the build service reads them back.
 
-use std::path::PathBuf;
-
-use serde::{Deserialize, Serialize};
-
-/// Everything recorded about one build.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BuildFacts {
-    /// The package's coordinate.
-    pub coordinate: String,
-    /// The machine that built it.
-    pub host: String,
-    /// When the build started (seconds since the Unix epoch).
-    pub started_at: u64,
-    /// How long the whole build took.
-    pub duration_ms: u64,
-    /// The stack's name.
-    pub stack: String,
-    /// The stack image's digest.
-    pub stack_digest: String,
-    /// The dependency layer's key, when the build used one.
-    pub layer: Option<String>,
-    /// Where the source came from (`[source] git`, else the local directory).
-    pub source: String,
-    /// The source commit, when known.
-    pub commit: Option<String>,
-    /// `SOURCE_DATE_EPOCH` of the build.
-    pub source_date_epoch: u64,
-    /// Each step, in order.
-    pub steps: Vec<StepFacts>,
-    /// How many `[test]` commands ran and passed.
-    pub tests: usize,
-    /// The package file.
-    pub package: PathBuf,
-    /// The package file's SHA-256.
-    pub sha256: String,
-    /// The build's full log.
-    pub log: PathBuf,
-}
-
-/// One step of a build.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StepFacts {
-    /// stack, dependencies, source, before, main, after, finalize, collect, pack, test.
-    pub name: String,
-    /// When it started (milliseconds since the Unix epoch).
-    pub started_at: u64,
-    /// How long it took.
-    pub duration_ms: u64,
-    /// `ok`, `failed` or `cached`.
-    pub status: String,
-}
+pub use bale_api::{BuildFacts, StepFacts};

@@ -156,18 +156,18 @@ fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
 async fn refused(response: reqwest::Response) -> RepoError {
     let status = response.status();
     let body = response.text().await.unwrap_or_default();
-    let parsed: Option<serde_json::Value> = serde_json::from_str(&body).ok();
-    let field = |name: &str| {
-        parsed
-            .as_ref()
-            .and_then(|v| v["error"][name].as_str())
-            .map(str::to_owned)
-    };
-    RepoError::Refused {
-        status: status.as_u16(),
-        code: field("code")
-            .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_owned()),
-        message: field("message").unwrap_or_else(|| body.chars().take(500).collect()),
+    match serde_json::from_str::<bale_api::ErrorEnvelope>(&body) {
+        Ok(envelope) => RepoError::Refused {
+            status: status.as_u16(),
+            code: envelope.error.code,
+            message: envelope.error.message,
+        },
+        // Not the API's envelope (a proxy's page, say): show the start of what came.
+        Err(_) => RepoError::Refused {
+            status: status.as_u16(),
+            code: status.canonical_reason().unwrap_or("error").to_owned(),
+            message: body.chars().take(500).collect(),
+        },
     }
 }
 
@@ -271,16 +271,16 @@ pub async fn publish(
         }
         _ => return Err(refused(response).await),
     };
-    let body: serde_json::Value = response
+    let body: bale_api::PublishOutcome = response
         .json()
         .await
         .map_err(|e| transport_error(&url, e))?;
     Ok(Published {
         coordinate,
-        digest: body["digest"].as_str().unwrap_or_default().to_owned(),
+        digest: body.digest,
         status,
         url: url.to_string(),
-        signed_by: body["signed_by"].as_str().map(str::to_owned),
+        signed_by: body.signed_by,
     })
 }
 

@@ -1,8 +1,13 @@
 //! A client of the build service's API, for `bale submit`, `bale builds`,
-//! `bale cancel` and `bale logs --build`.
+//! `bale cancel`, `bale logs --build`, `bale query` and `bale watch`: every
+//! answer is read as its bale-api type.
 
+use bale_api::{
+    Build, BuildList, BuildListQuery, BuildStatus, CancelOutcome, ErrorEnvelope, SearchQuery,
+    SearchResults, SubmitRequest,
+};
 use futures::StreamExt;
-use serde_json::{json, Value};
+use serde::de::DeserializeOwned;
 
 use crate::ServiceError;
 
@@ -27,60 +32,32 @@ impl ServiceClient {
         })
     }
 
-    /// Queues a build; returns the build record (`id`, `status`, …).
-    pub async fn submit(
-        &self,
-        source: &str,
-        git_ref: Option<&str>,
-        fresh: bool,
-    ) -> Result<Value, ServiceError> {
-        let request = self
-            .http
-            .post(self.url("/api/v1/builds"))
-            .json(&json!({ "source": source, "ref": git_ref, "fresh": fresh }));
+    /// Queues a build; returns its record (`id`, `status`, …).
+    pub async fn submit(&self, request: &SubmitRequest) -> Result<Build, ServiceError> {
+        let request = self.http.post(self.url("/api/v1/builds")).json(request);
         self.send(self.authorized(request)).await
     }
 
-    /// One build with its steps.
-    pub async fn build(&self, id: i64) -> Result<Value, ServiceError> {
+    /// One build with its steps and attempts.
+    pub async fn build(&self, id: i64) -> Result<Build, ServiceError> {
         self.send(self.http.get(self.url(&format!("/api/v1/builds/{id}"))))
             .await
     }
 
-    /// Builds, newest first, optionally of one package and in one status.
-    pub async fn list(
-        &self,
-        package: Option<&str>,
-        status: Option<&str>,
-    ) -> Result<Value, ServiceError> {
-        let mut query: Vec<(&str, &str)> = Vec::new();
-        if let Some(package) = package {
-            query.push(("package", package));
-        }
-        if let Some(status) = status {
-            query.push(("status", status));
-        }
-        self.send(self.http.get(self.url("/api/v1/builds")).query(&query))
+    /// Builds, newest first, as the query narrows them.
+    pub async fn list(&self, query: &BuildListQuery) -> Result<BuildList, ServiceError> {
+        self.send(self.http.get(self.url("/api/v1/builds")).query(query))
             .await
     }
 
-    /// Packages that ship `file`, or whose ELF files need `library` (exactly one is given).
-    pub async fn search(
-        &self,
-        file: Option<&str>,
-        library: Option<&str>,
-    ) -> Result<Value, ServiceError> {
-        let query: Vec<(&str, &str)> = file
-            .map(|f| ("file", f))
-            .into_iter()
-            .chain(library.map(|l| ("library", l)))
-            .collect();
-        self.send(self.http.get(self.url("/api/v1/search")).query(&query))
+    /// Packages that ship `query.file`, or whose ELF files need `query.library` (exactly one is given).
+    pub async fn search(&self, query: &SearchQuery) -> Result<SearchResults, ServiceError> {
+        self.send(self.http.get(self.url("/api/v1/search")).query(query))
             .await
     }
 
-    /// Cancels a build.
-    pub async fn cancel(&self, id: i64) -> Result<Value, ServiceError> {
+    /// Cancels a build: at once when queued, by its worker when running.
+    pub async fn cancel(&self, id: i64) -> Result<CancelOutcome, ServiceError> {
         let request = self
             .http
             .post(self.url(&format!("/api/v1/builds/{id}/cancel")));
@@ -108,7 +85,7 @@ impl ServiceClient {
         &self,
         id: i64,
         on_line: &mut (dyn FnMut(&str) + Send),
-    ) -> Result<String, ServiceError> {
+    ) -> Result<BuildStatus, ServiceError> {
         let response = self
             .http
             .get(self.url(&format!("/api/v1/builds/{id}/log")))
@@ -145,7 +122,10 @@ impl ServiceClient {
                 let line = line.trim_end_matches(['\n', '\r']);
                 if line.is_empty() {
                     if event == "end" {
-                        return Ok(data.join("\n"));
+                        let status = data.join("\n");
+                        return status.trim().parse().map_err(|e| {
+                            ServiceError::Client(format!("the log stream ended oddly: {e}"))
+                        });
                     }
                     if !data.is_empty() {
                         on_line(&data.join("\n"));
@@ -163,9 +143,8 @@ impl ServiceClient {
         self.status_of(id).await
     }
 
-    async fn status_of(&self, id: i64) -> Result<String, ServiceError> {
-        let build = self.build(id).await?;
-        Ok(build["status"].as_str().unwrap_or("unknown").to_owned())
+    async fn status_of(&self, id: i64) -> Result<BuildStatus, ServiceError> {
+        Ok(self.build(id).await?.status)
     }
 
     fn url(&self, path: &str) -> String {
@@ -186,13 +165,22 @@ impl ServiceClient {
         ))
     }
 
-    async fn send(&self, request: reqwest::RequestBuilder) -> Result<Value, ServiceError> {
+    async fn send<T: DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<T, ServiceError> {
         let response = request.send().await.map_err(|e| self.unreachable(e))?;
         let response = check(response).await?;
-        response
-            .json()
+        let url = response.url().path().to_owned();
+        let body = response
+            .bytes()
             .await
-            .map_err(|e| ServiceError::Client(format!("the service sent no JSON: {e}")))
+            .map_err(|e| ServiceError::Client(format!("reading the answer to {url}: {e}")))?;
+        serde_json::from_slice(&body).map_err(|e| {
+            ServiceError::Client(format!(
+                "the service's answer to {url} is not what this bale reads ({e}); is it the same version?"
+            ))
+        })
     }
 }
 
@@ -202,9 +190,136 @@ async fn check(response: reqwest::Response) -> Result<reqwest::Response, Service
     if status.is_success() {
         return Ok(response);
     }
-    let body: Value = response.json().await.unwrap_or(Value::Null);
-    let message = body["error"]["message"].as_str().unwrap_or("no message");
+    let body = response.bytes().await.unwrap_or_default();
+    let message = match serde_json::from_slice::<ErrorEnvelope>(&body) {
+        Ok(envelope) => envelope.error.message,
+        Err(_) => String::from_utf8_lossy(&body).chars().take(500).collect(),
+    };
+    // The service's own 401 says which token to create; a stand-in or proxy may not.
+    let hint = if status == reqwest::StatusCode::UNAUTHORIZED && !message.contains("BALE_TOKEN") {
+        " (set BALE_TOKEN to a token with the needed scope: `bale token create --scope build`)"
+    } else {
+        ""
+    };
     Err(ServiceError::Client(format!(
-        "the service answered {status}: {message}"
+        "the service answered {status}: {message}{hint}"
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use bale_api::{BuildListQuery, BuildStatus, SearchQuery, SearchResults, SubmitRequest};
+    use bale_db::tokens::{self, Scope};
+    use bale_home::Home;
+    use bale_repo::ServeOptions;
+
+    use super::ServiceClient;
+    use crate::{bind, ServiceOptions, WorkerOptions};
+
+    /// A service without workers on a free port: its URL, database and the guards that keep it up.
+    async fn service() -> (
+        String,
+        bale_db::Database,
+        tempfile::TempDir,
+        tokio::sync::oneshot::Sender<()>,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::new(dir.path());
+        let mut serve = ServeOptions::for_home(&home);
+        serve.listen = "127.0.0.1:0".parse().unwrap();
+        let options = ServiceOptions {
+            serve,
+            home: home.clone(),
+            workers: 0,
+            worker: WorkerOptions::new("test", "/nonexistent/bale".into(), home),
+            hook_secret: None,
+        };
+        let bound = bind(options).await.unwrap();
+        let url = format!("http://{}", bound.local_addr().unwrap());
+        let db = bound.service().repository().database().clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(bound.run_until(async move {
+            let _ = stopped.await;
+        }));
+        (url, db, dir, stop)
+    }
+
+    #[tokio::test]
+    async fn the_client_reads_every_answer_of_the_builds_api_as_its_type() {
+        let (url, db, _dir, _stop) = service().await;
+        let token = tokens::create(&db, Scope::Build).await.unwrap();
+        let client = ServiceClient::new(&url, Some(token)).unwrap();
+        let request = SubmitRequest {
+            source: "/src/app".into(),
+            git_ref: Some("main".into()),
+            fresh: true,
+        };
+        let build = client.submit(&request).await.unwrap();
+        assert_eq!(
+            (build.status, build.fresh, build.git_ref.as_deref()),
+            (BuildStatus::Queued, true, Some("main"))
+        );
+        assert_eq!(build.log, format!("/api/v1/builds/{}/log", build.id));
+
+        let queued = BuildListQuery {
+            status: Some("queued".into()),
+            ..BuildListQuery::default()
+        };
+        let list = client.list(&queued).await.unwrap();
+        let ids: Vec<i64> = list.builds.iter().map(|b| b.id).collect();
+        assert_eq!(ids, [build.id]);
+        assert_eq!(list.builds[0].attempts, None, "listings carry no attempts");
+        let one = client.build(build.id).await.unwrap();
+        assert_eq!(one.attempts, Some(Vec::new()), "never claimed");
+
+        let canceled = client.cancel(build.id).await.unwrap();
+        assert_eq!(
+            (canceled.status, canceled.cancel_requested),
+            (BuildStatus::Canceled, false)
+        );
+        let again = client.cancel(build.id).await.unwrap_err().to_string();
+        assert!(
+            again.contains("409") && again.contains("already ended"),
+            "{again}"
+        );
+        let mut lines = Vec::new();
+        let status = client
+            .follow_log(build.id, &mut |line| lines.push(line.to_owned()))
+            .await
+            .unwrap();
+        assert_eq!(status, BuildStatus::Canceled);
+
+        let found = client
+            .search(&SearchQuery {
+                file: Some("bin/hello".into()),
+                library: None,
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            found,
+            SearchResults::Files {
+                file: "bin/hello".into(),
+                packages: Vec::new()
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_call_says_which_token_to_create() {
+        let (url, _db, _dir, _stop) = service().await;
+        let anonymous = ServiceClient::new(&url, None).unwrap();
+        let request = SubmitRequest {
+            source: "/src/app".into(),
+            git_ref: None,
+            fresh: false,
+        };
+        let refused = anonymous.submit(&request).await.unwrap_err().to_string();
+        assert!(
+            refused.contains("401") && refused.contains("bale token create --scope build"),
+            "{refused}"
+        );
+        // The service's message names BALE_TOKEN already: it is not said twice.
+        assert_eq!(refused.matches("BALE_TOKEN").count(), 1, "{refused}");
+    }
 }

@@ -119,11 +119,14 @@ impl Printer {
             return;
         }
         if self.json {
-            let value = serde_json::json!({
-                "error": { "code": if failure.code() == crate::exit::INTERNAL { "internal" } else { "failed" },
-                           "message": format!("{:#}", failure.error()) }
-            });
-            println!("{value}");
+            // The build service's worker reads this back from `bale build --json`.
+            let code = if failure.code() == crate::exit::INTERNAL {
+                "internal"
+            } else {
+                "failed"
+            };
+            let envelope = bale_api::ErrorEnvelope::new(code, format!("{:#}", failure.error()));
+            println!("{}", serde_json::to_string(&envelope).unwrap_or_default());
             return;
         }
         let label = if self.colour() {

@@ -75,9 +75,14 @@ async fn receiver(status: StatusCode) -> (String, Seen) {
             let record = record.clone();
             async move {
                 let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned);
-                record.lock().unwrap().push((auth, body));
+                record.lock().unwrap().push((auth, body.clone()));
                 let answer = if status.is_success() {
-                    serde_json::json!({"id": 7, "status": "queued"})
+                    // A whole build record, as the service answers (bale_api::Build).
+                    serde_json::json!({
+                        "id": 7, "status": "queued", "source": body["source"], "ref": body["ref"],
+                        "fresh": false, "stack_packages": [], "tries": 0, "cancel_requested": false,
+                        "created_at": 0, "log": "/api/v1/builds/7/log", "steps": [],
+                    })
                 } else {
                     serde_json::json!({"error": {"code": "unauthorized", "message": "a build token is needed"}})
                 };

@@ -5,20 +5,25 @@ use std::collections::BTreeMap;
 use axum::extract::{Path, Query, State};
 use axum::http::Uri;
 use axum::Json;
+use bale_api::{
+    FileHit, Health, LibraryHit, PackageDetail, PackageFiles, PackageList, PackageName,
+    PackageSummary, PackageVersions, SearchQuery, SearchResults, SignatureState, SignatureStatus,
+};
 use bale_coordinate::{check_group, check_name, Coordinate};
 use bale_db::packages::{self, PackageRecord};
 use serde::Deserialize;
-use serde_json::{json, Value};
 
 use super::problem::ApiError;
 use super::Repository;
 use crate::paths::{key, PackageFile};
 
-type ApiResult = Result<Json<Value>, ApiError>;
+type ApiResult<T> = Result<Json<T>, ApiError>;
 
 /// `GET /api/v1/health`.
-pub(super) async fn health() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+pub(super) async fn health() -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+    })
 }
 
 /// Any other path under `/api/v1`.
@@ -35,7 +40,7 @@ pub(super) struct ListQuery {
 pub(super) async fn list_packages(
     State(repo): State<Repository>,
     Query(query): Query<ListQuery>,
-) -> ApiResult {
+) -> ApiResult<PackageList> {
     let records = packages::search_name(repo.database(), query.q.as_deref().unwrap_or("")).await?;
     let mut grouped: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
     for record in records {
@@ -44,18 +49,22 @@ pub(super) async fn list_packages(
             .or_default()
             .push(record.version);
     }
-    let packages: Vec<Value> = grouped
+    let packages = grouped
         .into_iter()
-        .map(|((group, name), versions)| json!({ "group": group, "name": name, "versions": versions }))
+        .map(|((group, name), versions)| PackageName {
+            group,
+            name,
+            versions,
+        })
         .collect();
-    Ok(Json(json!({ "packages": packages })))
+    Ok(Json(PackageList { packages }))
 }
 
 /// `GET /api/v1/packages/GROUP/NAME`: the published versions, oldest first.
 pub(super) async fn versions(
     State(repo): State<Repository>,
     Path((group, name)): Path<(String, String)>,
-) -> ApiResult {
+) -> ApiResult<PackageVersions> {
     check_group(&group).map_err(|e| ApiError::bad_request("bad_coordinate", e.to_string()))?;
     check_name(&name).map_err(|e| ApiError::bad_request("bad_coordinate", e.to_string()))?;
     let records = packages::versions(repo.database(), &group, &name).await?;
@@ -64,59 +73,80 @@ pub(super) async fn versions(
             "no package {group}:{name} is published here"
         )));
     }
-    let versions: Vec<Value> = records.iter().map(summary).collect();
-    Ok(Json(
-        json!({ "group": group, "name": name, "versions": versions }),
-    ))
+    let versions = records.iter().map(summary).collect();
+    Ok(Json(PackageVersions {
+        group,
+        name,
+        versions,
+    }))
 }
 
 /// `GET /api/v1/packages/GROUP/NAME/VERSION`: index.json, digest and signature status.
 pub(super) async fn package(
     State(repo): State<Repository>,
     Path((group, name, version)): Path<(String, String, String)>,
-) -> ApiResult {
+) -> ApiResult<PackageDetail> {
     let coordinate = Coordinate::new(&group, &name, &version)
         .map_err(|e| ApiError::bad_request("bad_coordinate", e.to_string()))?;
     let record = packages::get(repo.database(), &coordinate.to_string())
         .await?
         .filter(|r| r.stored)
         .ok_or_else(|| ApiError::not_found(format!("{coordinate} is not published here")))?;
-    let index: Value = serde_json::from_str(&record.index_json).unwrap_or(Value::Null);
-    let mut body = summary(&record);
-    body["group"] = json!(record.group);
-    body["name"] = json!(record.name);
-    body["signature"] = json!({
-        "status": if record.key_id.is_some() { "signed" } else { "unsigned" },
-        "key_id": record.key_id,
-    });
-    body["files"] = json!({
-        "archive": format!("/{}", key(&coordinate, PackageFile::Archive)),
-        "signature": record.key_id.as_ref().map(|_| format!("/{}", key(&coordinate, PackageFile::Signature))),
-        "index": format!("/{}", key(&coordinate, PackageFile::Index)),
-    });
-    body["index"] = index;
-    Ok(Json(body))
-}
-
-#[derive(Debug, Deserialize)]
-pub(super) struct SearchQuery {
-    file: Option<String>,
-    library: Option<String>,
+    let index = serde_json::from_str(&record.index_json).unwrap_or(serde_json::Value::Null);
+    Ok(Json(PackageDetail {
+        summary: summary(&record),
+        group: record.group.clone(),
+        name: record.name.clone(),
+        signature: SignatureState {
+            status: if record.key_id.is_some() {
+                SignatureStatus::Signed
+            } else {
+                SignatureStatus::Unsigned
+            },
+            key_id: record.key_id.clone(),
+        },
+        files: PackageFiles {
+            archive: format!("/{}", key(&coordinate, PackageFile::Archive)),
+            signature: record
+                .key_id
+                .as_ref()
+                .map(|_| format!("/{}", key(&coordinate, PackageFile::Signature))),
+            index: format!("/{}", key(&coordinate, PackageFile::Index)),
+        },
+        index,
+    }))
 }
 
 /// `GET /api/v1/search?file=PATH` or `?library=SONAME`.
 pub(super) async fn search(
     State(repo): State<Repository>,
     Query(query): Query<SearchQuery>,
-) -> ApiResult {
+) -> ApiResult<SearchResults> {
     match (query.file, query.library) {
         (Some(file), None) if !file.trim().is_empty() => {
             let hits = packages::search_file(repo.database(), file.trim()).await?;
-            Ok(Json(json!({ "file": file, "packages": hits })))
+            let packages = hits
+                .into_iter()
+                .map(|hit| FileHit {
+                    coordinate: hit.coordinate,
+                    path: hit.path,
+                    class: hit.class,
+                    sha256: hit.sha256,
+                })
+                .collect();
+            Ok(Json(SearchResults::Files { file, packages }))
         }
         (None, Some(library)) if !library.trim().is_empty() => {
             let hits = packages::search_library(repo.database(), library.trim()).await?;
-            Ok(Json(json!({ "library": library, "packages": hits })))
+            let packages = hits
+                .into_iter()
+                .map(|hit| LibraryHit {
+                    coordinate: hit.coordinate,
+                    path: hit.path,
+                    soname: hit.soname,
+                })
+                .collect();
+            Ok(Json(SearchResults::Libraries { library, packages }))
         }
         _ => Err(ApiError::bad_request(
             "bad_query",
@@ -125,13 +155,13 @@ pub(super) async fn search(
     }
 }
 
-fn summary(record: &PackageRecord) -> Value {
-    json!({
-        "coordinate": record.coordinate,
-        "version": record.version,
-        "digest": record.digest,
-        "size": record.size,
-        "signed_by": record.key_id,
-        "published_at": record.published_at,
-    })
+fn summary(record: &PackageRecord) -> PackageSummary {
+    PackageSummary {
+        coordinate: record.coordinate.clone(),
+        version: record.version.clone(),
+        digest: record.digest.clone(),
+        size: record.size,
+        signed_by: record.key_id.clone(),
+        published_at: record.published_at,
+    }
 }

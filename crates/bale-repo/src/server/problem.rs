@@ -66,12 +66,14 @@ impl From<bale_db::DbError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut error = serde_json::json!({ "code": self.code, "message": self.message });
-        if let Some(details) = self.details {
-            error["details"] = details;
-        }
-        let mut response =
-            (self.status, Json(serde_json::json!({ "error": error }))).into_response();
+        let envelope = bale_api::ErrorEnvelope {
+            error: bale_api::ErrorBody {
+                code: self.code.to_owned(),
+                message: self.message,
+                details: self.details,
+            },
+        };
+        let mut response = (self.status, Json(envelope)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()

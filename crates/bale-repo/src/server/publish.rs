@@ -14,6 +14,7 @@ use axum::body::Body;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use bale_api::{PublishOutcome, PublishStatus};
 use bale_archive::Limits;
 use bale_db::packages;
 use bale_db::tokens::{self, Scope, TokenCheck};
@@ -250,10 +251,10 @@ async fn put_archive(
         key_id: key_id.as_deref(),
     };
     match store_package(repo.storage(), repo.database(), &package).await? {
-        Stored::New => Ok(outcome(StatusCode::CREATED, "published", &expected, &upload.digest, upload.size, key_id.as_deref())),
-        Stored::Again => Ok(outcome(StatusCode::OK, "unchanged", &expected, &upload.digest, upload.size, key_id.as_deref())),
+        Stored::New => Ok(outcome(StatusCode::CREATED, PublishStatus::Published, &expected, &upload.digest, upload.size, key_id.as_deref())),
+        Stored::Again => Ok(outcome(StatusCode::OK, PublishStatus::Unchanged, &expected, &upload.digest, upload.size, key_id.as_deref())),
         Stored::Unchanged(existing) => {
-            Ok(outcome(StatusCode::OK, "unchanged", &expected, &existing.digest, existing.size, existing.key_id.as_deref()))
+            Ok(outcome(StatusCode::OK, PublishStatus::Unchanged, &expected, &existing.digest, existing.size, existing.key_id.as_deref()))
         }
         Stored::Conflict(existing) => Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -269,19 +270,19 @@ async fn put_archive(
 
 fn outcome(
     status: StatusCode,
-    word: &str,
+    word: PublishStatus,
     coordinate: &str,
     digest: &str,
     size: u64,
     key_id: Option<&str>,
 ) -> Response {
-    let body = serde_json::json!({
-        "status": word,
-        "coordinate": coordinate,
-        "digest": digest,
-        "size": size,
-        "signed_by": key_id,
-    });
+    let body = PublishOutcome {
+        status: word,
+        coordinate: coordinate.to_owned(),
+        digest: digest.to_owned(),
+        size,
+        signed_by: key_id.map(str::to_owned),
+    };
     (status, Json(body)).into_response()
 }
 
@@ -364,7 +365,7 @@ async fn put_signature(
         if existing == text.as_bytes() {
             return Ok(outcome(
                 StatusCode::OK,
-                "unchanged",
+                PublishStatus::Unchanged,
                 &coordinate,
                 &record.digest,
                 record.size,
@@ -396,7 +397,7 @@ async fn put_signature(
     packages::set_key_id(repo.database(), &coordinate, &key_id).await?;
     Ok(outcome(
         StatusCode::CREATED,
-        "signed",
+        PublishStatus::Signed,
         &coordinate,
         &record.digest,
         record.size,

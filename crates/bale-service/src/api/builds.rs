@@ -5,26 +5,14 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use bale_db::builds::{self, BuildFilter, BuildRecord, BuildStatus, NewBuild};
+use bale_api::{Build, BuildAttempt, BuildList, BuildListQuery, BuildStep, SubmitRequest};
+use bale_db::builds::{self, AttemptRecord, BuildFilter, BuildRecord, BuildStatus, NewBuild};
 use bale_db::queue::{self, CancelOutcome};
 use bale_db::tokens::Scope;
 use bale_repo::server::ApiError;
-use serde::Deserialize;
-use serde_json::{json, Value};
 
 use super::{authorize, Service};
 use crate::worker::source_is_git;
-
-/// The body of `POST /api/v1/builds`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SubmitBody {
-    source: String,
-    #[serde(rename = "ref", default)]
-    git_ref: Option<String>,
-    #[serde(default)]
-    fresh: bool,
-}
 
 /// `POST /api/v1/builds` (token: build) → 201 with the queued build.
 pub(super) async fn submit(
@@ -33,7 +21,7 @@ pub(super) async fn submit(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let requested_by = authorize(&service, &headers, Scope::Build).await?;
-    let body: SubmitBody = serde_json::from_slice(&body).map_err(|e| {
+    let body: SubmitRequest = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request(
             "bad_request",
             format!("the body must be JSON {{\"source\": \"<git URL or directory>\", \"ref\": null, \"fresh\": false}}: {e}"),
@@ -77,21 +65,14 @@ pub(super) async fn submit(
     )
     .await?;
     service.wake_workers();
-    Ok((StatusCode::CREATED, Json(render(&build))).into_response())
-}
-
-#[derive(Debug, Deserialize)]
-pub(super) struct ListQuery {
-    package: Option<String>,
-    status: Option<String>,
-    limit: Option<i64>,
+    Ok((StatusCode::CREATED, Json(render(build, None))).into_response())
 }
 
 /// `GET /api/v1/builds[?package=NAME&status=S&limit=N]`: newest first.
 pub(super) async fn list(
     State(service): State<Service>,
-    Query(query): Query<ListQuery>,
-) -> Result<Json<Value>, ApiError> {
+    Query(query): Query<BuildListQuery>,
+) -> Result<Json<BuildList>, ApiError> {
     let status = match query.status.as_deref().filter(|s| !s.is_empty()) {
         Some(text) => Some(
             text.parse::<BuildStatus>()
@@ -105,23 +86,22 @@ pub(super) async fn list(
         limit: query.limit,
     };
     let found = builds::list(service.db(), &filter).await?;
-    Ok(Json(
-        json!({ "builds": found.iter().map(render).collect::<Vec<_>>() }),
-    ))
+    Ok(Json(BuildList {
+        builds: found.into_iter().map(|build| render(build, None)).collect(),
+    }))
 }
 
 /// `GET /api/v1/builds/ID`: the record, with steps and attempts.
 pub(super) async fn one(
     State(service): State<Service>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Build>, ApiError> {
     let id = parse_id(&id)?;
     let build = builds::get(service.db(), id)
         .await?
         .ok_or_else(|| no_build(id))?;
-    let mut body = render(&build);
-    body["attempts"] = json!(builds::attempts(service.db(), id).await?);
-    Ok(Json(body))
+    let attempts = builds::attempts(service.db(), id).await?;
+    Ok(Json(render(build, Some(attempts))))
 }
 
 /// `POST /api/v1/builds/ID/cancel` (token: build).
@@ -135,12 +115,20 @@ pub(super) async fn cancel(
     match queue::request_cancel(service.db(), id).await? {
         CancelOutcome::Canceled => Ok((
             StatusCode::OK,
-            Json(json!({ "id": id, "status": "canceled" })),
+            Json(bale_api::CancelOutcome {
+                id,
+                status: bale_api::BuildStatus::Canceled,
+                cancel_requested: false,
+            }),
         )
             .into_response()),
         CancelOutcome::Requested => Ok((
             StatusCode::ACCEPTED,
-            Json(json!({ "id": id, "status": "running", "cancel_requested": true })),
+            Json(bale_api::CancelOutcome {
+                id,
+                status: bale_api::BuildStatus::Running,
+                cancel_requested: true,
+            }),
         )
             .into_response()),
         CancelOutcome::AlreadyFinished(status) => Err(ApiError::new(
@@ -152,12 +140,97 @@ pub(super) async fn cancel(
     }
 }
 
-/// A build as the API shows it.
-pub(super) fn render(build: &BuildRecord) -> Value {
-    let mut value = serde_json::to_value(build).unwrap_or(Value::Null);
-    value["duration_ms"] = json!(build.duration_ms());
-    value["log"] = json!(format!("/api/v1/builds/{}/log", build.id));
-    value
+/// A build as the API shows it, with its attempts when they were read.
+// Every field is named, so a field added to the record must be placed in the API here.
+pub(super) fn render(record: BuildRecord, attempts: Option<Vec<AttemptRecord>>) -> Build {
+    let duration_ms = record.duration_ms();
+    let BuildRecord {
+        id,
+        status,
+        source,
+        git_ref,
+        fresh,
+        requested_by,
+        coordinate,
+        package,
+        commit,
+        worker,
+        stack,
+        stack_digest,
+        stack_packages,
+        tries,
+        lease_until,
+        cancel_requested,
+        created_at,
+        started_at,
+        finished_at,
+        installed_size,
+        package_digest,
+        error,
+        log_key,
+        steps,
+    } = record;
+    Build {
+        id,
+        status: api_status(status),
+        source,
+        git_ref,
+        fresh,
+        requested_by,
+        coordinate,
+        package,
+        commit,
+        worker,
+        stack,
+        stack_digest,
+        stack_packages,
+        tries,
+        lease_until,
+        cancel_requested,
+        created_at,
+        started_at,
+        finished_at,
+        duration_ms,
+        installed_size,
+        package_digest,
+        error,
+        log_key,
+        log: format!("/api/v1/builds/{id}/log"),
+        steps: steps
+            .into_iter()
+            .map(|step| BuildStep {
+                name: step.name,
+                started_at: step.started_at,
+                duration_ms: step.duration_ms,
+                status: step.status,
+            })
+            .collect(),
+        attempts: attempts.map(|attempts| {
+            attempts
+                .into_iter()
+                .map(|a| BuildAttempt {
+                    attempt: a.attempt,
+                    worker: a.worker,
+                    started_at: a.started_at,
+                    finished_at: a.finished_at,
+                    outcome: a.outcome,
+                })
+                .collect()
+        }),
+    }
+}
+
+/// The database's status as the API names it.
+pub(super) fn api_status(status: BuildStatus) -> bale_api::BuildStatus {
+    match status {
+        BuildStatus::Queued => bale_api::BuildStatus::Queued,
+        BuildStatus::Running => bale_api::BuildStatus::Running,
+        BuildStatus::Succeeded => bale_api::BuildStatus::Succeeded,
+        BuildStatus::Failed => bale_api::BuildStatus::Failed,
+        BuildStatus::TimedOut => bale_api::BuildStatus::TimedOut,
+        BuildStatus::Canceled => bale_api::BuildStatus::Canceled,
+        BuildStatus::NotReproducible => bale_api::BuildStatus::NotReproducible,
+    }
 }
 
 pub(super) fn parse_id(text: &str) -> Result<i64, ApiError> {

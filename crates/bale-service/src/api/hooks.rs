@@ -6,10 +6,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use bale_api::{HookBuild, HookIgnored, HookStatus};
 use bale_db::builds::{self, NewBuild};
 use bale_repo::server::ApiError;
 use bale_trigger::HookOutcome;
-use serde_json::json;
 
 use super::builds::render;
 use super::Service;
@@ -35,7 +35,10 @@ pub(super) async fn git(
     match outcome {
         HookOutcome::Ignored { reason } => Ok((
             StatusCode::ACCEPTED,
-            Json(json!({ "status": "ignored", "reason": reason })),
+            Json(HookIgnored {
+                status: HookStatus::Ignored,
+                reason,
+            }),
         )
             .into_response()),
         HookOutcome::Build(triggered) => {
@@ -55,8 +58,10 @@ pub(super) async fn git(
             )
             .await?;
             service.wake_workers();
-            let mut body = render(&build);
-            body["version"] = json!(triggered.version);
+            let body = HookBuild {
+                build: render(build, None),
+                version: triggered.version,
+            };
             Ok((StatusCode::CREATED, Json(body)).into_response())
         }
     }

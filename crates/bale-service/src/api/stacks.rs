@@ -4,19 +4,49 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
+use bale_api::{Stack, StackChange, StackList, StackSanitized, StackState};
 use bale_db::tokens::Scope;
 use bale_repo::server::ApiError;
-use bale_stack::{StackError, Stacks};
-use serde_json::{json, Value};
+use bale_stack::{StackError, StackInfo, Stacks};
 
 use super::{authorize, Service};
 
-type ApiResult = Result<Json<Value>, ApiError>;
+type ApiResult<T> = Result<Json<T>, ApiError>;
 
 /// `GET /api/v1/stacks`.
-pub(super) async fn list(State(service): State<Service>) -> ApiResult {
+pub(super) async fn list(State(service): State<Service>) -> ApiResult<StackList> {
     let list = with_stacks(&service, |stacks| stacks.list()).await?;
-    Ok(Json(json!({ "stacks": list })))
+    Ok(Json(StackList {
+        stacks: list.into_iter().map(stack_view).collect(),
+    }))
+}
+
+/// A stack as the API shows it.
+fn stack_view(info: StackInfo) -> Stack {
+    let StackInfo {
+        name,
+        kind,
+        state,
+        size_bytes,
+        digest,
+        created,
+    } = info;
+    Stack {
+        name,
+        kind: kind.to_owned(),
+        state: api_state(state),
+        size_bytes,
+        digest,
+        created,
+    }
+}
+
+fn api_state(state: bale_stack::StackState) -> StackState {
+    match state {
+        bale_stack::StackState::Absent => StackState::Absent,
+        bale_stack::StackState::Created => StackState::Created,
+        bale_stack::StackState::Warm => StackState::Warm,
+    }
 }
 
 /// `POST /api/v1/stacks/NAME/create`: a new clean installation (debootstrap).
@@ -24,15 +54,17 @@ pub(super) async fn create(
     State(service): State<Service>,
     headers: HeaderMap,
     Path(name): Path<String>,
-) -> ApiResult {
+) -> ApiResult<StackChange> {
     authorize(&service, &headers, Scope::Admin).await?;
     let image = with_stacks(&service, move |stacks| {
         stacks.create(&name, None, &mut |_| {})
     })
     .await?;
-    Ok(Json(
-        json!({ "name": image.name, "digest": image.digest, "state": "created" }),
-    ))
+    Ok(Json(StackChange {
+        name: image.name,
+        state: StackState::Created,
+        digest: Some(image.digest),
+    }))
 }
 
 /// `POST /api/v1/stacks/NAME/start`: keep its image and layers warm.
@@ -40,11 +72,15 @@ pub(super) async fn start(
     State(service): State<Service>,
     headers: HeaderMap,
     Path(name): Path<String>,
-) -> ApiResult {
+) -> ApiResult<StackChange> {
     authorize(&service, &headers, Scope::Admin).await?;
     let shown = name.clone();
     with_stacks(&service, move |stacks| stacks.start(&name)).await?;
-    Ok(Json(json!({ "name": shown, "state": "warm" })))
+    Ok(Json(StackChange {
+        name: shown,
+        state: StackState::Warm,
+        digest: None,
+    }))
 }
 
 /// `POST /api/v1/stacks/NAME/stop`: evict its dependency layers.
@@ -52,11 +88,15 @@ pub(super) async fn stop(
     State(service): State<Service>,
     headers: HeaderMap,
     Path(name): Path<String>,
-) -> ApiResult {
+) -> ApiResult<StackChange> {
     authorize(&service, &headers, Scope::Admin).await?;
     let shown = name.clone();
     with_stacks(&service, move |stacks| stacks.stop(&name)).await?;
-    Ok(Json(json!({ "name": shown, "state": "created" })))
+    Ok(Json(StackChange {
+        name: shown,
+        state: StackState::Created,
+        digest: None,
+    }))
 }
 
 /// `POST /api/v1/stacks/NAME/sanitize`: verify against the record, rebuild if anything differs.
@@ -64,16 +104,16 @@ pub(super) async fn sanitize(
     State(service): State<Service>,
     headers: HeaderMap,
     Path(name): Path<String>,
-) -> ApiResult {
+) -> ApiResult<StackSanitized> {
     authorize(&service, &headers, Scope::Admin).await?;
     let shown = name.clone();
     let report = with_stacks(&service, move |stacks| stacks.sanitize(&name, &mut |_| {})).await?;
-    Ok(Json(json!({
-        "name": shown,
-        "rebuilt": report.rebuilt,
-        "digest": report.digest,
-        "differences": report.differences.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
-    })))
+    Ok(Json(StackSanitized {
+        name: shown,
+        rebuilt: report.rebuilt,
+        digest: report.digest,
+        differences: report.differences.iter().map(|d| d.to_string()).collect(),
+    }))
 }
 
 /// Runs a stack operation off the async threads (they read and write whole images).

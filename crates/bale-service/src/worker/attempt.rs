@@ -2,7 +2,6 @@
 //! its lease renewed meanwhile, signing and publishing, the stored log and
 //! the record.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use bale_db::builds::{now_ms, BuildStatus, StepRecord};
@@ -350,13 +349,10 @@ async fn build(
         Ok(exit) => exit,
         Err(error) => return Some(Ended::failed(&error, start)),
     };
-    let output: serde_json::Value =
-        serde_json::from_slice(&exit.stdout).unwrap_or(serde_json::Value::Null);
     if exit.code != Some(0) {
-        let message = output["error"]["message"]
-            .as_str()
-            .map(str::to_owned)
-            .unwrap_or_else(|| format!("bale build exited with {:?}", exit.code));
+        let message = serde_json::from_slice::<bale_api::ErrorEnvelope>(&exit.stdout)
+            .map(|envelope| envelope.error.message)
+            .unwrap_or_else(|_| format!("bale build exited with {:?}", exit.code));
         let status = if message.contains("timed out") {
             BuildStatus::TimedOut
         } else {
@@ -371,25 +367,25 @@ async fn build(
             package_digest: None,
         });
     }
-    let steps = recorded_steps(&output).unwrap_or(seen_steps);
+    let output = match serde_json::from_slice::<bale_api::BuildOutput>(&exit.stdout) {
+        Ok(output) => output,
+        Err(e) => {
+            let error = ServiceError::Internal(format!(
+                "bale build printed no build output that this worker reads: {e}"
+            ));
+            return Some(Ended {
+                steps: seen_steps,
+                ..Ended::failed(&error, start)
+            });
+        }
+    };
+    let steps = output.build.steps.iter().map(step_record).collect();
     let start = BuildStart {
-        coordinate: output["build"]["coordinate"]
-            .as_str()
-            .map(str::to_owned)
-            .or(start.coordinate),
-        stack_digest: output["build"]["stack_digest"]
-            .as_str()
-            .map(str::to_owned)
-            .or(start.stack_digest),
+        coordinate: Some(output.build.coordinate),
+        stack_digest: Some(output.build.stack_digest),
         ..start
     };
-    let Some(package) = output["path"].as_str().map(PathBuf::from) else {
-        let error = ServiceError::Internal("bale build printed no package path".into());
-        return Some(Ended {
-            steps,
-            ..Ended::failed(&error, start)
-        });
-    };
+    let package = output.path;
     if ctx.options.key.is_none() && !ctx.options.allow_unsigned {
         let error = ServiceError::Publish(
             "this worker has no signing key and the repository takes only signed packages: \
@@ -529,18 +525,12 @@ async fn follow_steps(
     steps
 }
 
-/// The steps of a successful build's facts.
-fn recorded_steps(output: &serde_json::Value) -> Option<Vec<StepRecord>> {
-    let steps = output["build"]["steps"].as_array()?;
-    Some(
-        steps
-            .iter()
-            .map(|s| StepRecord {
-                name: s["name"].as_str().unwrap_or("?").to_owned(),
-                started_at: s["started_at"].as_i64().unwrap_or(0),
-                duration_ms: s["duration_ms"].as_i64().unwrap_or(0),
-                status: s["status"].as_str().unwrap_or("ok").to_owned(),
-            })
-            .collect(),
-    )
+/// A step of a successful build's facts, as recorded.
+fn step_record(step: &bale_api::StepFacts) -> StepRecord {
+    StepRecord {
+        name: step.name.clone(),
+        started_at: i64::try_from(step.started_at).unwrap_or(i64::MAX),
+        duration_ms: i64::try_from(step.duration_ms).unwrap_or(i64::MAX),
+        status: step.status.clone(),
+    }
 }

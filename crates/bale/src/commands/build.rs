@@ -155,10 +155,12 @@ pub fn run(args: BuildArgs, printer: &Printer) -> Result<(), Failure> {
         None => None,
     };
     if printer.json() {
-        return printer.print_json(&serde_json::json!({
-            "path": built.package.path, "facts": built.facts_path, "signature": signature,
-            "build": built.facts,
-        }));
+        return printer.print_json(&bale_api::BuildOutput {
+            path: built.package.path.clone(),
+            facts: built.facts_path.clone(),
+            signature,
+            build: built.facts.clone(),
+        });
     }
     printer.status(
         "Built",

@@ -1,9 +1,9 @@
 //! `bale builds`: the build service's builds, newest first; and the log of
 //! one build for `bale logs --build ID [-f]` and `bale submit --wait`.
 
+use bale_api::{BuildListQuery, BuildStatus};
 use bale_service::client::ServiceClient;
 use clap::Args;
-use serde_json::Value;
 
 use crate::exit::Failure;
 use crate::printer::Printer;
@@ -42,38 +42,40 @@ pub(crate) fn client(server: Option<String>) -> Result<ServiceClient, Failure> {
 
 pub fn run(args: BuildsArgs, printer: &Printer) -> Result<(), Failure> {
     let client = client(args.server)?;
+    let query = BuildListQuery {
+        package: args.package,
+        status: args.status,
+        limit: None,
+    };
     let list = super::serve::runtime()?
-        .block_on(client.list(args.package.as_deref(), args.status.as_deref()))
+        .block_on(client.list(&query))
         .map_err(|e| Failure::user(e.into()))?;
     if printer.json() {
-        return printer.print_json(&list["builds"]);
+        return printer.print_json(&list.builds);
     }
     printer.line(format!(
         "{:>6}  {:<16} {:<36} {:>9}  {:<20} SOURCE",
         "ID", "STATUS", "COORDINATE", "DURATION", "WORKER"
     ));
-    for build in list["builds"].as_array().into_iter().flatten() {
+    for build in &list.builds {
         printer.line(format!(
             "{:>6}  {:<16} {:<36} {:>9}  {:<20} {}",
-            build["id"],
-            text(&build["status"]),
-            text(&build["coordinate"]),
-            build["duration_ms"]
-                .as_i64()
+            build.id,
+            build.status,
+            text(build.coordinate.as_deref()),
+            build
+                .duration_ms
                 .map(|ms| format!("{:.1}s", ms as f64 / 1000.0))
                 .unwrap_or_else(|| "-".into()),
-            text(&build["worker"]),
-            text(&build["source"]),
+            text(build.worker.as_deref()),
+            build.source,
         ));
     }
     Ok(())
 }
 
-fn text(value: &Value) -> String {
-    value
-        .as_str()
-        .map(str::to_owned)
-        .unwrap_or_else(|| "-".into())
+fn text(value: Option<&str>) -> &str {
+    value.unwrap_or("-")
 }
 
 /// Prints a build's log: what there is, or (`follow`) everything until it
@@ -96,7 +98,7 @@ pub(crate) fn show_log(
     let status = runtime
         .block_on(client.follow_log(id, &mut |line| printer.line(line)))
         .map_err(|e| Failure::user(e.into()))?;
-    ended(&runtime, &client, id, &status)
+    ended(&runtime, &client, id, status)
 }
 
 /// Success when the build succeeded, else a failure with its error.
@@ -104,14 +106,16 @@ pub(crate) fn ended(
     runtime: &tokio::runtime::Runtime,
     client: &ServiceClient,
     id: i64,
-    status: &str,
+    status: BuildStatus,
 ) -> Result<(), Failure> {
-    if status == "succeeded" {
+    if status == BuildStatus::Succeeded {
         return Ok(());
     }
-    let record = runtime.block_on(client.build(id)).unwrap_or(Value::Null);
-    let reason = record["error"]
-        .as_str()
+    // The reason is a detail: a record that cannot be read still leaves the status to report.
+    let reason = runtime
+        .block_on(client.build(id))
+        .ok()
+        .and_then(|record| record.error)
         .map(|e| format!(": {e}"))
         .unwrap_or_default();
     Err(Failure::user(anyhow::anyhow!(

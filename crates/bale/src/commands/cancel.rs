@@ -24,7 +24,7 @@ pub fn run(args: CancelArgs, printer: &Printer) -> Result<(), Failure> {
     if printer.json() {
         return printer.print_json(&answer);
     }
-    if answer["status"] == "canceled" {
+    if !answer.cancel_requested {
         printer.status("Canceled", format!("build {}", args.id));
     } else {
         printer.status(

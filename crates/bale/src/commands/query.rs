@@ -1,6 +1,7 @@
 //! `bale query --file PATH | --library SONAME`: which published packages
 //! ship a file, or which have ELF files that need a library.
 
+use bale_api::SearchResults;
 use clap::{ArgGroup, Args};
 
 use crate::exit::Failure;
@@ -23,23 +24,39 @@ pub struct QueryArgs {
 
 pub fn run(args: QueryArgs, printer: &Printer) -> Result<(), Failure> {
     let client = super::builds::client(args.repo)?;
+    let query = bale_api::SearchQuery {
+        file: args.file,
+        library: args.library,
+    };
     let found = super::serve::runtime()?
-        .block_on(client.search(args.file.as_deref(), args.library.as_deref()))
+        .block_on(client.search(&query))
         .map_err(|e| Failure::user(e.into()))?;
-    let hits = found["packages"].as_array().cloned().unwrap_or_default();
-    if printer.json() {
-        return printer.print_json(&hits);
-    }
-    for hit in &hits {
-        let detail = hit["soname"]
-            .as_str()
-            .or(hit["class"].as_str())
-            .unwrap_or("-");
-        printer.line(format!(
-            "{}  {}  {detail}",
-            hit["coordinate"].as_str().unwrap_or("?"),
-            hit["path"].as_str().unwrap_or("?")
-        ));
+    // Each hit as `coordinate  path  detail`: the soname a file needs, else the found file's class.
+    let hits: Vec<(String, String, String)> = match &found {
+        SearchResults::Files { packages, .. } => {
+            if printer.json() {
+                return printer.print_json(packages);
+            }
+            packages
+                .iter()
+                .map(|hit| {
+                    let class = hit.class.clone().unwrap_or_else(|| "-".into());
+                    (hit.coordinate.clone(), hit.path.clone(), class)
+                })
+                .collect()
+        }
+        SearchResults::Libraries { packages, .. } => {
+            if printer.json() {
+                return printer.print_json(packages);
+            }
+            packages
+                .iter()
+                .map(|hit| (hit.coordinate.clone(), hit.path.clone(), hit.soname.clone()))
+                .collect()
+        }
+    };
+    for (coordinate, path, detail) in &hits {
+        printer.line(format!("{coordinate}  {path}  {detail}"));
     }
     if hits.is_empty() {
         printer.status("None", "no published package matches");

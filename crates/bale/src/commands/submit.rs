@@ -44,12 +44,15 @@ pub fn run(args: SubmitArgs, printer: &Printer) -> Result<(), Failure> {
     };
     let client = super::builds::client(args.server.clone())?;
     let runtime = super::serve::runtime()?;
+    let request = bale_api::SubmitRequest {
+        source: source.clone(),
+        git_ref: args.git_ref.clone(),
+        fresh: args.fresh,
+    };
     let build = runtime
-        .block_on(client.submit(&source, args.git_ref.as_deref(), args.fresh))
+        .block_on(client.submit(&request))
         .map_err(|e| Failure::user(e.into()))?;
-    let id = build["id"]
-        .as_i64()
-        .ok_or_else(|| Failure::user(anyhow::anyhow!("the service answered without a build id")))?;
+    let id = build.id;
     if printer.json() && !args.wait {
         return printer.print_json(&build);
     }
@@ -61,7 +64,7 @@ pub fn run(args: SubmitArgs, printer: &Printer) -> Result<(), Failure> {
     let status = runtime
         .block_on(client.follow_log(id, &mut |line| printer.raw_stderr(line)))
         .map_err(|e| Failure::user(e.into()))?;
-    super::builds::ended(&runtime, &client, id, &status)?;
+    super::builds::ended(&runtime, &client, id, status)?;
     printer.status("Succeeded", format!("build {id}"));
     Ok(())
 }

@@ -5,8 +5,10 @@
 use std::time::Duration;
 
 use anyhow::{anyhow, Context};
+use bale_api::{SubmitRequest, WatchFailed, WatchQueued, WatchRefused, WatchReport};
 use bale_manifest::HumanDuration;
-use bale_trigger::{Poll, TriggeredBuild, Watch};
+use bale_service::client::ServiceClient;
+use bale_trigger::{Poll, Watch};
 use clap::Args;
 
 use crate::exit::{Failure, Internal};
@@ -39,24 +41,10 @@ pub fn run(args: WatchArgs, printer: &Printer) -> Result<(), Failure> {
     let interval = HumanDuration::parse(&args.interval)
         .map_err(|e| Failure::user(e.into()))?
         .as_duration();
-    let server = args
-        .server
-        .or_else(|| {
-            std::env::var(bale_home::env::BALE_REPO)
-                .ok()
-                .filter(|s| !s.is_empty())
-        })
-        .unwrap_or_else(|| "http://127.0.0.1:7070".to_owned());
-    let token = std::env::var(bale_home::env::BALE_TOKEN)
-        .ok()
-        .filter(|t| !t.is_empty());
+    let server = super::builds::server_url(args.server.clone());
     let home = super::home()?;
     let watch = Watch::new(args.remote.clone(), &home.root().join("watch"));
-    let service = Service {
-        url: format!("{}/api/v1/builds", server.trim_end_matches('/')),
-        token,
-        client: reqwest::Client::new(),
-    };
+    let service = super::builds::client(args.server)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -78,7 +66,12 @@ pub fn run(args: WatchArgs, printer: &Printer) -> Result<(), Failure> {
         );
         if args.once {
             if printer.json() {
-                return printer.print_json(&serde_json::json!({"queued": [], "refused": [], "failed": [], "skipped": skipped}));
+                return printer.print_json(&WatchReport {
+                    queued: Vec::new(),
+                    refused: Vec::new(),
+                    failed: Vec::new(),
+                    skipped: Some(skipped.into_iter().map(str::to_owned).collect()),
+                });
             }
             return Ok(());
         }
@@ -111,26 +104,25 @@ pub fn run(args: WatchArgs, printer: &Printer) -> Result<(), Failure> {
     }
 }
 
-/// Where builds are submitted.
-struct Service {
-    url: String,
-    token: Option<String>,
-    client: reqwest::Client,
-}
-
 /// Submits every trigger and reports every refusal; a trigger that could not be
 /// submitted is forgotten so the next poll offers it again.
 async fn submit_all(
     watch: &Watch,
-    service: &Service,
+    service: &ServiceClient,
     poll: Poll,
     printer: &Printer,
 ) -> Result<(), Failure> {
     let mut queued = Vec::new();
     let mut failed = Vec::new();
     for build in &poll.triggers {
-        match submit(service, watch.remote(), build).await {
-            Ok(id) => {
+        let request = SubmitRequest {
+            source: watch.remote().to_owned(),
+            git_ref: Some(build.git_ref.clone()),
+            fresh: false,
+        };
+        match service.submit(&request).await {
+            Ok(queued_build) => {
+                let id = queued_build.id;
                 printer.status(
                     "Queued",
                     format!(
@@ -140,9 +132,13 @@ async fn submit_all(
                         short(&build.commit)
                     ),
                 );
-                queued.push(serde_json::json!({
-                    "id": id, "ref": build.git_ref, "commit": build.commit, "version": build.version, "name": build.name,
-                }));
+                queued.push(WatchQueued {
+                    id,
+                    git_ref: build.git_ref.clone(),
+                    commit: build.commit.clone(),
+                    version: build.version.clone(),
+                    name: build.name.clone(),
+                });
             }
             Err(e) => {
                 watch
@@ -152,7 +148,10 @@ async fn submit_all(
                     "`{}` was not submitted (tried again at the next poll): {e:#}",
                     build.git_ref
                 ));
-                failed.push(serde_json::json!({ "ref": build.git_ref, "error": format!("{e:#}") }));
+                failed.push(WatchFailed {
+                    git_ref: build.git_ref.clone(),
+                    error: format!("{e:#}"),
+                });
             }
         }
     }
@@ -162,59 +161,35 @@ async fn submit_all(
             format!("`{}`: {}", refusal.full_ref, refusal.reason),
         );
     }
+    let failures = failed.len();
     if printer.json() {
-        printer.print_json(
-            &serde_json::json!({ "queued": queued, "refused": poll.refused, "failed": failed }),
-        )?;
+        let refused = poll
+            .refused
+            .iter()
+            .map(|r| WatchRefused {
+                full_ref: r.full_ref.clone(),
+                commit: r.commit.clone(),
+                reason: r.reason.clone(),
+            })
+            .collect();
+        printer.print_json(&WatchReport {
+            queued,
+            refused,
+            failed,
+            skipped: None,
+        })?;
     } else if poll.triggers.is_empty() && poll.refused.is_empty() {
         printer.status("Unchanged", watch.remote());
     }
-    if failed.is_empty() {
+    if failures == 0 {
         Ok(())
     } else {
         Err(Failure::user(anyhow!(
             "{} of {} builds could not be submitted",
-            failed.len(),
+            failures,
             poll.triggers.len()
         )))
     }
-}
-
-/// POSTs one build; returns its id.
-async fn submit(
-    service: &Service,
-    remote: &str,
-    build: &TriggeredBuild,
-) -> anyhow::Result<serde_json::Value> {
-    let mut request = service
-        .client
-        .post(&service.url)
-        .json(&serde_json::json!({ "source": remote, "ref": build.git_ref, "fresh": false }));
-    if let Some(token) = &service.token {
-        request = request.bearer_auth(token);
-    }
-    let response = request
-        .send()
-        .await
-        .with_context(|| format!("sending the build to {}", service.url))?;
-    let status = response.status();
-    let body: serde_json::Value = response.json().await.unwrap_or(serde_json::Value::Null);
-    if !status.is_success() {
-        let message = body["error"]["message"]
-            .as_str()
-            .map(str::to_owned)
-            .unwrap_or_else(|| body.to_string());
-        let hint = if status.as_u16() == 401 {
-            " (set BALE_TOKEN to a token with the build scope)"
-        } else {
-            ""
-        };
-        return Err(anyhow!(
-            "{} answered {status}: {message}{hint}",
-            service.url
-        ));
-    }
-    Ok(body.get("id").cloned().unwrap_or(serde_json::Value::Null))
 }
 
 /// A commit id as people read it.
