@@ -17,6 +17,7 @@
 //!   `bale builds`, `bale cancel` and `bale logs --build` use.
 
 mod api;
+mod apps;
 pub mod client;
 mod error;
 mod metrics;
@@ -26,6 +27,8 @@ mod serve;
 pub mod worker;
 
 pub use api::{route_table, Service};
+pub use apps::Apps;
+pub use bale_dashboard::AppRow;
 pub use error::ServiceError;
 pub use notify::notice_config;
 pub use serve::{bind, BoundService, ServiceOptions};
