@@ -13,6 +13,9 @@
 //!   repository's own routes; errors are `{"error": {"code", "message"}}`.
 //! - **Failure notices** go through bale-notice (webhook, SMTP) as the
 //!   `[notice]` table of `$BALE_HOME/config.toml` says ([`notice_config`]).
+//! - **The dashboard's apps** come from the caller through [`Apps`]
+//!   (`bale serve` lists them with bale-app): the service never links the
+//!   deployer, the builder or the sandbox.
 //! - **The client** ([`client::ServiceClient`]) is what `bale submit`,
 //!   `bale builds`, `bale cancel` and `bale logs --build` use.
 
