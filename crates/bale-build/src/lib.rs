@@ -2,10 +2,15 @@
 
 pub mod build;
 mod collect;
+mod deps;
 pub mod detect;
 mod error;
 pub mod facts;
-pub mod layer;
+/// The dependency layer step: bale-layer's layer, made as a step of the build.
+pub mod layer {
+    pub use crate::deps::prepare_with_kinds;
+    pub use bale_layer::{DepsLayer, LayerInputs, STEP};
+}
 pub mod pack;
 pub mod scripts;
 pub mod source;

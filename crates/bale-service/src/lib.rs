@@ -13,10 +13,14 @@
 //!   repository's own routes; errors are `{"error": {"code", "message"}}`.
 //! - **Failure notices** go through bale-notice (webhook, SMTP) as the
 //!   `[notice]` table of `$BALE_HOME/config.toml` says ([`notice_config`]).
+//! - **The dashboard's apps** come from the caller through [`Apps`]
+//!   (`bale serve` lists them with bale-app): the service never links the
+//!   deployer, the builder or the sandbox.
 //! - **The client** ([`client::ServiceClient`]) is what `bale submit`,
 //!   `bale builds`, `bale cancel` and `bale logs --build` use.
 
 mod api;
+mod apps;
 pub mod client;
 mod error;
 mod metrics;
@@ -26,6 +30,8 @@ mod serve;
 pub mod worker;
 
 pub use api::{route_table, Service};
+pub use apps::Apps;
+pub use bale_dashboard::AppRow;
 pub use error::ServiceError;
 pub use notify::notice_config;
 pub use serve::{bind, BoundService, ServiceOptions};

@@ -3,12 +3,13 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use bale_home::Home;
 use bale_repo::{Repository, ServeOptions};
 use tokio::sync::watch;
 
-use crate::{Service, ServiceError, Worker, WorkerOptions};
+use crate::{Apps, Service, ServiceError, Worker, WorkerOptions};
 
 /// Everything `bale serve` needs.
 #[derive(Debug, Clone)]
@@ -23,6 +24,8 @@ pub struct ServiceOptions {
     pub worker: WorkerOptions,
     /// The shared secret of signed git push webhooks (off when `None`).
     pub hook_secret: Option<String>,
+    /// This machine's apps, for the dashboard (none listed when `None`).
+    pub apps: Option<Arc<dyn Apps>>,
 }
 
 /// A service bound to its address, not yet serving.
@@ -58,6 +61,7 @@ pub async fn bind(options: ServiceOptions) -> Result<BoundService, ServiceError>
         options.home.clone(),
         worker.as_ref().map(Worker::waker),
         options.hook_secret.clone(),
+        options.apps.clone(),
     );
     Ok(BoundService {
         listener,

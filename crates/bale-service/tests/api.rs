@@ -18,6 +18,10 @@ struct Server {
 const HOOK_SECRET: &str = "s3cret";
 
 async fn start() -> Server {
+    start_with(None).await
+}
+
+async fn start_with(apps: Option<std::sync::Arc<dyn bale_service::Apps>>) -> Server {
     let home = tempfile::tempdir().unwrap();
     let bale_home = Home::new(home.path());
     let mut serve = ServeOptions::for_home(&bale_home);
@@ -28,6 +32,7 @@ async fn start() -> Server {
         workers: 0,
         worker: WorkerOptions::new("test", "/nonexistent/bale".into(), bale_home),
         hook_secret: Some(HOOK_SECRET.into()),
+        apps,
     };
     let bound = bind(options).await.unwrap();
     let url = format!("http://{}", bound.local_addr().unwrap());
@@ -514,4 +519,48 @@ async fn stacks_are_listed_and_kept_warm_or_stopped_with_an_admin_token() {
         (404, Some("not_found")),
         "{error}"
     );
+}
+
+/// Apps as the caller of the service lists them.
+#[derive(Debug)]
+struct TwoApps;
+
+impl bale_service::Apps for TwoApps {
+    fn list(&self) -> Result<Vec<bale_service::AppRow>, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(vec![
+            bale_service::AppRow {
+                name: "shop".into(),
+                coordinate: Some("org.example:shop:1.2.0".into()),
+                services: vec![("web".into(), "running".into())],
+            },
+            bale_service::AppRow {
+                name: "blog".into(),
+                coordinate: None,
+                services: Vec::new(),
+            },
+        ])
+    }
+}
+
+#[tokio::test]
+async fn the_dashboard_lists_the_apps_its_caller_provides_and_none_without_a_provider() {
+    let s = start_with(Some(std::sync::Arc::new(TwoApps))).await;
+    let page = client().get(format!("{}/", s.url)).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let html = page.text().await.unwrap();
+    for expected in ["shop", "org.example:shop:1.2.0", "web: running", "blog"] {
+        assert!(html.contains(expected), "{expected} missing from:\n{html}");
+    }
+    assert!(!html.contains("No apps deployed."));
+
+    let none = start().await;
+    let html = client()
+        .get(format!("{}/", none.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("No apps deployed."), "{html}");
 }

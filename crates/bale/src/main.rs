@@ -17,8 +17,8 @@ use crate::exit::Failure;
 use crate::printer::Printer;
 
 fn main() -> ExitCode {
-    // Started by bale itself to keep an app's sandbox (see bale_deploy::sandboxed_entry).
-    if let Some(status) = bale_deploy::sandboxed_entry() {
+    // Started by bale itself to keep an app's sandbox (see bale_app::sandboxed_entry).
+    if let Some(status) = bale_app::sandboxed_entry() {
         return ExitCode::from(u8::try_from(status).unwrap_or(1));
     }
     let cli = match Cli::try_parse() {

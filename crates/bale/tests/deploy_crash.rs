@@ -144,7 +144,7 @@ crash_tests! {
 #[test]
 fn every_deploy_step_has_a_crash_test() {
     let source = include_str!("deploy_crash.rs");
-    for step in bale_deploy::DEPLOY_STEPS {
+    for step in bale_app::DEPLOY_STEPS {
         assert!(
             source.contains(&format!("=> \"{step}\"")),
             "no crash test for step {step}"

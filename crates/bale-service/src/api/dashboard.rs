@@ -1,9 +1,10 @@
 //! The dashboard's data: builds and packages from the database, logs from
-//! the object store, stacks and apps from this machine's `$BALE_HOME`.
+//! the object store, stacks from this machine's `$BALE_HOME`, apps from the
+//! service's [`crate::Apps`].
 
 use bale_dashboard::{
-    AppRow, BuildPage, BuildRow, FileRow, Overview, PackagePage, PackageRow, Source, SourceError,
-    StackRow, StepRow,
+    BuildPage, BuildRow, FileRow, Overview, PackagePage, PackageRow, Source, SourceError, StackRow,
+    StepRow,
 };
 use bale_db::build_log;
 use bale_db::builds::{self, BuildFilter, BuildRecord, BuildStatus};
@@ -138,11 +139,15 @@ impl Source for Service {
         published.truncate(RECENT as usize);
 
         let home = self.inner.home.clone();
+        let app_list = self.inner.apps.clone();
         let (stacks, apps) = tokio::task::spawn_blocking(move || {
             let stacks = Stacks::load(&home, None)
                 .and_then(|s| s.list())
                 .map_err(|e| failure("stacks", e))?;
-            let apps = bale_deploy::list_apps(&home).map_err(|e| failure("apps", e))?;
+            let apps = match app_list {
+                Some(list) => list.list().map_err(|e| failure("apps", e))?,
+                None => Vec::new(),
+            };
             Ok::<_, SourceError>((stacks, apps))
         })
         .await
@@ -161,18 +166,7 @@ impl Source for Service {
                     digest: s.digest,
                 })
                 .collect(),
-            apps: apps
-                .into_iter()
-                .map(|a| AppRow {
-                    name: a.name,
-                    coordinate: a.current.map(|c| c.coordinate),
-                    services: a
-                        .services
-                        .into_iter()
-                        .map(|s| (s.name, s.state.to_string()))
-                        .collect(),
-                })
-                .collect(),
+            apps,
         })
     }
 

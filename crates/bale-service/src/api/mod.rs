@@ -18,6 +18,7 @@ use bale_repo::Repository;
 use tokio::sync::Notify;
 
 use crate::metrics::Metrics;
+use crate::Apps;
 
 /// The build service over a repository: its routes and shared state.
 #[derive(Debug, Clone)]
@@ -32,21 +33,24 @@ struct Inner {
     metrics: Metrics,
     wake: Option<Arc<Notify>>,
     hook_secret: Option<String>,
+    apps: Option<Arc<dyn Apps>>,
 }
 
 impl Service {
     /// The service over `repo`, with stacks and scratch space in `home`.
     pub fn new(repo: Repository, home: Home) -> Service {
-        Service::with(repo, home, None, None)
+        Service::with(repo, home, None, None, None)
     }
 
     /// The service with a waker for local workers (a submit wakes them at
-    /// once) and the shared secret of signed git push webhooks.
+    /// once), the shared secret of signed git push webhooks and the apps the
+    /// dashboard lists.
     pub fn with(
         repo: Repository,
         home: Home,
         wake: Option<Arc<Notify>>,
         hook_secret: Option<String>,
+        apps: Option<Arc<dyn Apps>>,
     ) -> Service {
         Service {
             inner: Arc::new(Inner {
@@ -55,6 +59,7 @@ impl Service {
                 metrics: Metrics::default(),
                 wake,
                 hook_secret,
+                apps,
             }),
         }
     }

@@ -6,7 +6,7 @@ use crate::printer::Printer;
 
 pub fn run(args: AppArgs, _printer: &Printer) -> Result<(), Failure> {
     let home = super::home()?;
-    let mut command = bale_deploy::command(
+    let mut command = bale_app::command(
         &home,
         &args.app,
         &args.command,

@@ -5,7 +5,7 @@ use crate::printer::Printer;
 
 pub fn run(printer: &Printer) -> Result<(), Failure> {
     let home = super::home()?;
-    let apps = bale_deploy::list_apps(&home).map_err(super::deploy::failure)?;
+    let apps = bale_app::list_apps(&home).map_err(super::deploy::failure)?;
     if printer.json() {
         return printer.print_json(&apps);
     }

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use bale_app::{DeployError, DeployOptions, PackageRef, Wait};
 use bale_coordinate::Coordinate;
-use bale_deploy::{DeployError, DeployOptions, PackageRef, Wait};
 
 use crate::cli::DeployArgs;
 use crate::exit::Failure;
@@ -42,7 +42,7 @@ pub fn run(mut args: DeployArgs, printer: &Printer) -> Result<(), Failure> {
         allow_unsigned: args.allow_unsigned,
         isolation: super::deploy::machine_isolation(&home)?,
     };
-    let deployed = bale_deploy::deploy(&home, &args.app, &package, &options, &|verb, text| {
+    let deployed = bale_app::deploy(&home, &args.app, &package, &options, &|verb, text| {
         printer.status(verb, text)
     })
     .map_err(failure)?;
@@ -69,7 +69,7 @@ pub fn run(mut args: DeployArgs, printer: &Printer) -> Result<(), Failure> {
             "{} as {} ({}; {services})",
             deployment.coordinate,
             args.app,
-            bale_deploy::short(&deployment.id)
+            bale_app::short(&deployment.id)
         ),
     );
     Ok(())
@@ -151,6 +151,6 @@ pub(super) fn failure(error: DeployError) -> Failure {
 }
 
 /// The machine's isolation for apps (`isolation` in $BALE_HOME/config.toml).
-pub(super) fn machine_isolation(home: &bale_home::Home) -> Result<bale_deploy::Isolation, Failure> {
-    bale_deploy::machine_isolation(home).map_err(failure)
+pub(super) fn machine_isolation(home: &bale_home::Home) -> Result<bale_app::Isolation, Failure> {
+    bale_app::machine_isolation(home).map_err(failure)
 }

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use bale_deploy::{InstallOptions, InstallOutcome, Store};
+use bale_store::{InstallOptions, InstallOutcome, Store};
 
 use crate::cli::InstallArgs;
 use crate::exit::Failure;

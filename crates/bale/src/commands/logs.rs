@@ -15,8 +15,8 @@ pub fn run(args: LogsArgs, printer: &Printer) -> Result<(), Failure> {
     }
     let app = args.app.as_deref().unwrap_or_default();
     let home = super::home()?;
-    let logs = bale_deploy::log_files(&home, app, args.service.as_deref())
-        .map_err(super::deploy::failure)?;
+    let logs =
+        bale_app::log_files(&home, app, args.service.as_deref()).map_err(super::deploy::failure)?;
     let several = logs.len() > 1;
     let mut offsets = Vec::new();
     for (service, path) in &logs {

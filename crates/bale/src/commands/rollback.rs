@@ -6,7 +6,7 @@ use crate::printer::Printer;
 
 pub fn run(args: RollbackArgs, printer: &Printer) -> Result<(), Failure> {
     let home = super::home()?;
-    let done = bale_deploy::rollback(
+    let done = bale_app::rollback(
         &home,
         &args.app,
         args.to.as_deref(),
@@ -29,7 +29,7 @@ pub fn run(args: RollbackArgs, printer: &Printer) -> Result<(), Failure> {
             args.app,
             done.from.coordinate,
             done.to.coordinate,
-            bale_deploy::short(&done.to.id)
+            bale_app::short(&done.to.id)
         ),
     );
     Ok(())

@@ -8,7 +8,7 @@ use anyhow::Context;
 use bale_home::Home;
 use bale_repo::ServeOptions;
 use bale_service::worker::default_worker_name;
-use bale_service::{ServiceOptions, WorkerOptions};
+use bale_service::{AppRow, ServiceOptions, WorkerOptions};
 use clap::Args;
 
 use crate::exit::{Failure, Internal};
@@ -120,10 +120,11 @@ pub fn run(args: ServeArgs, printer: &Printer) -> Result<(), Failure> {
     }
     let service = ServiceOptions {
         serve: options.clone(),
-        home,
+        home: home.clone(),
         workers,
         worker,
         hook_secret: args.hook_secret,
+        apps: Some(Arc::new(MachineApps(home.clone()))),
     };
     printer.status(
         "Serving",
@@ -150,6 +151,28 @@ pub fn run(args: ServeArgs, printer: &Printer) -> Result<(), Failure> {
     served
 }
 
+/// This machine's apps for the dashboard, as bale-app lists them.
+#[derive(Debug)]
+struct MachineApps(Home);
+
+impl bale_service::Apps for MachineApps {
+    fn list(&self) -> Result<Vec<AppRow>, Box<dyn std::error::Error + Send + Sync>> {
+        let apps = bale_app::list_apps(&self.0)?;
+        Ok(apps
+            .into_iter()
+            .map(|a| AppRow {
+                name: a.name,
+                coordinate: a.current.map(|c| c.coordinate),
+                services: a
+                    .services
+                    .into_iter()
+                    .map(|s| (s.name, s.state.to_string()))
+                    .collect(),
+            })
+            .collect())
+    }
+}
+
 /// Keeps this machine's apps running on a thread of its own until the returned flag is set.
 fn supervise_in_background(
     home: &Home,
@@ -168,10 +191,10 @@ fn supervise_in_background(
         .name("supervise".into())
         .spawn(move || {
             let progress = |verb: &str, text: &str| eprintln!("{verb:>12} {text}");
-            if let Err(e) = bale_deploy::supervise(
+            if let Err(e) = bale_app::supervise(
                 &home,
                 isolation,
-                &bale_deploy::SuperviseOptions::default(),
+                &bale_app::SuperviseOptions::default(),
                 &flag,
                 &progress,
             ) {

@@ -1,6 +1,6 @@
 //! `bale service APP start|stop|restart|status [SERVICE]`.
 
-use bale_deploy::{AppDirs, ServiceAction};
+use bale_app::{AppDirs, ServiceAction};
 
 use crate::cli::{ServiceArgs, ServiceVerb};
 use crate::exit::Failure;
@@ -14,7 +14,7 @@ pub fn run(args: ServiceArgs, printer: &Printer) -> Result<(), Failure> {
         ServiceVerb::Restart => ServiceAction::Restart,
         ServiceVerb::Status => return status(&home, &args, printer),
     };
-    let done = bale_deploy::control(
+    let done = bale_app::control(
         &home,
         &args.app,
         action,
@@ -37,11 +37,11 @@ pub fn run(args: ServiceArgs, printer: &Printer) -> Result<(), Failure> {
 
 fn status(home: &bale_home::Home, args: &ServiceArgs, printer: &Printer) -> Result<(), Failure> {
     let app = AppDirs::new(home, &args.app).map_err(super::deploy::failure)?;
-    let status = bale_deploy::app_status(&app).map_err(super::deploy::failure)?;
+    let status = bale_app::app_status(&app).map_err(super::deploy::failure)?;
     if status.current.is_none() {
-        return Err(super::deploy::failure(
-            bale_deploy::DeployError::NotDeployed(args.app.clone()),
-        ));
+        return Err(super::deploy::failure(bale_app::DeployError::NotDeployed(
+            args.app.clone(),
+        )));
     }
     let services: Vec<_> = status
         .services
@@ -51,7 +51,7 @@ fn status(home: &bale_home::Home, args: &ServiceArgs, printer: &Printer) -> Resu
     if let Some(only) = &args.service {
         if services.is_empty() {
             return Err(super::deploy::failure(
-                bale_deploy::DeployError::UnknownService {
+                bale_app::DeployError::UnknownService {
                     app: args.app.clone(),
                     service: only.clone(),
                     known: status.services.iter().map(|s| s.name.clone()).collect(),

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bale_deploy::SuperviseOptions;
+use bale_app::SuperviseOptions;
 use clap::Args;
 
 use crate::exit::Failure;
@@ -62,7 +62,7 @@ pub fn run(args: SuperviseArgs, printer: &Printer) -> Result<(), Failure> {
         "Supervising",
         format!("the apps of {}", home.root().display()),
     );
-    bale_deploy::supervise(&home, isolation, &options, &shutdown, &|verb, text| {
+    bale_app::supervise(&home, isolation, &options, &shutdown, &|verb, text| {
         printer.status(verb, text)
     })
     .map_err(super::deploy::failure)?;

@@ -6,7 +6,7 @@ use crate::printer::Printer;
 
 pub fn run(args: UninstallArgs, printer: &Printer) -> Result<(), Failure> {
     let home = super::home()?;
-    bale_deploy::uninstall(
+    bale_app::uninstall(
         &home,
         &args.app,
         super::deploy::wait(args.wait),

@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use bale_coordinate::Coordinate;
-use bale_deploy::Store;
 use bale_home::Home;
 use bale_sign::Keyring;
+use bale_store::Store;
 
 use crate::cli::VerifyArgs;
 use crate::exit::Failure;

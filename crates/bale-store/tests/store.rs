@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use bale_archive::{PackMeta, PackageTree, StackRef};
 use bale_coordinate::Coordinate;
-use bale_deploy::{InstallOptions, InstallOutcome, Problem, Store, StoreError};
 use bale_home::Home;
 use bale_sign::{default_trusted_comment, KeyPair, Keyring};
+use bale_store::{InstallOptions, InstallOutcome, Problem, Store, StoreError};
 
 const HELLO: &str = "org.example:hello:1.0.0";
 

@@ -3,7 +3,7 @@
 use std::io;
 use std::path::PathBuf;
 
-use crate::StoreError;
+use bale_store::StoreError;
 
 /// Everything that can go wrong deploying, rolling back, running or removing an app.
 #[derive(Debug, thiserror::Error)]

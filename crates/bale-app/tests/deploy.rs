@@ -9,11 +9,11 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 
-use bale_archive::{PackMeta, PackageTree, StackRef};
-use bale_deploy::{
+use bale_app::{
     deploy, list_apps, rollback, uninstall, AppDirs, DeployError, DeployOptions, Isolation,
     PackageRef, ServiceAction, Wait,
 };
+use bale_archive::{PackMeta, PackageTree, StackRef};
 use bale_home::Home;
 use bale_manifest::{Catalog, Manifest, ParseOptions};
 
@@ -165,7 +165,7 @@ GREETING = {{ default = "hello" }}
         }
     }
 
-    fn deploy(&self, package: &Path) -> Result<bale_deploy::Deployed, DeployError> {
+    fn deploy(&self, package: &Path) -> Result<bale_app::Deployed, DeployError> {
         deploy(
             &self.home,
             "shop",
@@ -202,7 +202,7 @@ GREETING = {{ default = "hello" }}
     }
 
     fn current_coordinate(&self) -> Option<String> {
-        bale_deploy::app_status(&self.app())
+        bale_app::app_status(&self.app())
             .unwrap()
             .current
             .map(|c| c.coordinate)
@@ -213,7 +213,7 @@ impl Drop for World {
     fn drop(&mut self) {
         let app = self.app();
         if app.exists() {
-            let _ = bale_deploy::control(
+            let _ = bale_app::control(
                 &self.home,
                 "shop",
                 ServiceAction::Stop,
@@ -318,7 +318,7 @@ fn an_upgrade_keeps_the_runtime_data_and_the_provisioned_secret() {
         fs::metadata(&env).unwrap().permissions().mode() & 0o777,
         0o600
     );
-    let kept = bale_deploy::read_env(&env).unwrap();
+    let kept = bale_app::read_env(&env).unwrap();
     assert_eq!(&kept["SECRET_KEY"], secret);
     assert!(
         !kept.contains_key("GREETING"),
@@ -353,7 +353,7 @@ fn a_failing_health_check_rolls_back_and_the_old_version_answers() {
     assert!(error.to_string().contains("/missing"), "{error}");
     assert_eq!(fs::read_link(world.app().current_link()).unwrap(), before);
     assert_eq!(world.version(), "2.0.0");
-    let names: Vec<String> = bale_deploy::app_status(&world.app())
+    let names: Vec<String> = bale_app::app_status(&world.app())
         .unwrap()
         .deployments
         .into_iter()
@@ -393,7 +393,7 @@ fn a_failing_pre_upgrade_hook_leaves_the_old_version_running_untouched() {
     world
         .deploy(&world.package(&Flavour::good("1.0.0")))
         .unwrap();
-    let pid_before = bale_deploy::app_status(&world.app()).unwrap().services[0].pid;
+    let pid_before = bale_app::app_status(&world.app()).unwrap().services[0].pid;
     let broken = Flavour {
         version: "2.0.0",
         health_path: "/healthz",
@@ -406,7 +406,7 @@ fn a_failing_pre_upgrade_hook_leaves_the_old_version_running_untouched() {
         error.to_string().contains("pre-upgrade hook failed"),
         "{error}"
     );
-    let status = bale_deploy::app_status(&world.app()).unwrap();
+    let status = bale_app::app_status(&world.app()).unwrap();
     assert_eq!(
         status.services[0].pid, pid_before,
         "the old service was restarted"
@@ -465,7 +465,7 @@ fn a_missing_required_variable_stops_the_deploy_before_anything_changes() {
         env_before
     );
     assert_eq!(
-        bale_deploy::app_status(&world.app())
+        bale_app::app_status(&world.app())
             .unwrap()
             .deployments
             .len(),
@@ -577,7 +577,7 @@ fn keep_removes_old_deployments_but_never_current_or_the_one_before() {
     )
     .unwrap();
 
-    let left: Vec<String> = bale_deploy::app_status(&world.app())
+    let left: Vec<String> = bale_app::app_status(&world.app())
         .unwrap()
         .deployments
         .into_iter()
@@ -657,7 +657,7 @@ fn services_stop_start_and_commands_run_with_the_apps_environment() {
         .deploy(&world.package(&Flavour::good("1.0.0")))
         .unwrap();
 
-    bale_deploy::control(
+    bale_app::control(
         &world.home,
         "shop",
         ServiceAction::Stop,
@@ -666,11 +666,11 @@ fn services_stop_start_and_commands_run_with_the_apps_environment() {
         &|_, _| {},
     )
     .unwrap();
-    let status = bale_deploy::app_status(&world.app()).unwrap();
+    let status = bale_app::app_status(&world.app()).unwrap();
     assert_eq!(status.services[0].state, "stopped");
     assert!(TcpStream::connect(("127.0.0.1", world.port)).is_err());
 
-    bale_deploy::control(
+    bale_app::control(
         &world.home,
         "shop",
         ServiceAction::Start,
@@ -681,11 +681,11 @@ fn services_stop_start_and_commands_run_with_the_apps_environment() {
     .unwrap();
     assert_eq!(world.version(), "1.0.0");
     assert_eq!(
-        bale_deploy::app_status(&world.app()).unwrap().services[0].state,
+        bale_app::app_status(&world.app()).unwrap().services[0].state,
         "running"
     );
 
-    let output = bale_deploy::command(
+    let output = bale_app::command(
         &world.home,
         "shop",
         "greet",
@@ -701,10 +701,9 @@ fn services_stop_start_and_commands_run_with_the_apps_environment() {
         "hello from shop: two words"
     );
 
-    let error =
-        bale_deploy::command(&world.home, "shop", "nope", &[], Isolation::None).unwrap_err();
+    let error = bale_app::command(&world.home, "shop", "nope", &[], Isolation::None).unwrap_err();
     assert!(error.to_string().contains("greet"), "{error}");
-    let error = bale_deploy::control(
+    let error = bale_app::control(
         &world.home,
         "shop",
         ServiceAction::Stop,
@@ -722,7 +721,7 @@ fn a_crashed_service_shows_as_stopped_and_its_log_is_kept() {
     world
         .deploy(&world.package(&Flavour::good("1.0.0")))
         .unwrap();
-    let pid = bale_deploy::app_status(&world.app()).unwrap().services[0]
+    let pid = bale_app::app_status(&world.app()).unwrap().services[0]
         .pid
         .unwrap();
 
@@ -731,11 +730,11 @@ fn a_crashed_service_shows_as_stopped_and_its_log_is_kept() {
         .status()
         .unwrap();
     assert!(killed.success());
-    while bale_deploy::app_status(&world.app()).unwrap().services[0].state != "stopped" {
+    while bale_app::app_status(&world.app()).unwrap().services[0].state != "stopped" {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 
-    let logs = bale_deploy::log_files(&world.home, "shop", None).unwrap();
+    let logs = bale_app::log_files(&world.home, "shop", None).unwrap();
     assert_eq!(logs.len(), 1);
     let log = fs::read_to_string(&logs[0].1).unwrap();
     assert!(log.contains("GET /healthz"), "{log}");

@@ -12,6 +12,7 @@
 //! [`sandboxed_entry`]). The keeper is what a pid file names.
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -94,33 +95,42 @@ impl RunContext {
 
     /// The environment of every process: the variables, then bale's own.
     /// `extra` (e.g. `PORT`, the versions of an upgrade) comes last and wins.
+    /// Paths stay `OsString`: a host path need not be UTF-8.
     pub fn environment(
         &self,
         isolation: Isolation,
         extra: &[(String, String)],
-    ) -> Vec<(String, String)> {
+    ) -> Vec<(String, OsString)> {
         let prefix = self.prefix(isolation);
         let (run, base_path) = match isolation {
             Isolation::None => (
                 self.run_dir.clone(),
-                std::env::var("PATH").unwrap_or_else(|_| DEFAULT_PATH.to_owned()),
+                std::env::var_os("PATH").unwrap_or_else(|| DEFAULT_PATH.into()),
             ),
             Isolation::Stack => (
                 PathBuf::from(SANDBOX_RUN_DIR),
-                bale_sandbox::DEFAULT_PATH.to_owned(),
+                OsString::from(bale_sandbox::DEFAULT_PATH),
             ),
         };
-        let mut env: BTreeMap<String, String> = self.variables.clone();
-        env.insert(
-            "PATH".into(),
-            format!("{}:{base_path}", prefix.join("bin").display()),
-        );
+        let mut env: BTreeMap<String, OsString> = self
+            .variables
+            .iter()
+            .map(|(name, value)| (name.clone(), value.into()))
+            .collect();
+        let mut path = prefix.join("bin").into_os_string();
+        path.push(":");
+        path.push(base_path);
+        env.insert("PATH".into(), path);
         env.insert("LANG".into(), "C.UTF-8".into());
-        env.insert("BALE_PREFIX".into(), prefix.display().to_string());
-        env.insert("BALE_RUN".into(), run.display().to_string());
-        env.insert("BALE_APP".into(), self.app.clone());
-        env.insert("BALE_COORDINATE".into(), self.coordinate.to_string());
-        env.extend(extra.iter().cloned());
+        env.insert("BALE_PREFIX".into(), prefix.into_os_string());
+        env.insert("BALE_RUN".into(), run.into_os_string());
+        env.insert("BALE_APP".into(), self.app.as_str().into());
+        env.insert("BALE_COORDINATE".into(), self.coordinate.to_string().into());
+        env.extend(
+            extra
+                .iter()
+                .map(|(name, value)| (name.clone(), value.into())),
+        );
         env.into_iter().collect()
     }
 
@@ -156,6 +166,21 @@ impl RunContext {
                 } else {
                     prefix.clone()
                 };
+                // The keeper gets the run as JSON: inside the sandbox every
+                // path is bale's own (`/bale/...`), so a value that is not
+                // UTF-8 is one of the app's and is refused by name, not mangled.
+                let env = env
+                    .into_iter()
+                    .map(|(name, value)| match value.into_string() {
+                        Ok(value) => Ok((name, value)),
+                        Err(_) => Err(DeployError::Spawn {
+                            what: "the sandbox keeper".into(),
+                            source: std::io::Error::other(format!(
+                                "the value of {name} is not UTF-8"
+                            )),
+                        }),
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
                 let mut command = vec![
                     "/bin/sh".to_owned(),
                     "-ec".to_owned(),
@@ -189,7 +214,7 @@ impl RunContext {
                 // The keeper finds bwrap on the host's PATH.
                 keeper.env(
                     "PATH",
-                    std::env::var("PATH").unwrap_or_else(|_| DEFAULT_PATH.to_owned()),
+                    std::env::var_os("PATH").unwrap_or_else(|| DEFAULT_PATH.into()),
                 );
                 keeper.env(SANDBOX_RUN_ENV, json);
                 keeper.current_dir("/");
@@ -269,4 +294,35 @@ pub fn machine_isolation(home: &bale_home::Home) -> Result<Isolation, DeployErro
 /// Whether `path` is the host's root, the `host` stack's image.
 pub(crate) fn is_host_root(path: &Path) -> bool {
     path == Path::new("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+
+    use super::*;
+
+    #[test]
+    fn host_paths_reach_the_environment_byte_for_byte_even_when_not_utf8() {
+        let home = Path::new(OsStr::from_bytes(b"/srv/b\xe4le"));
+        let ctx = RunContext {
+            app: "shop".into(),
+            coordinate: "org.example:shop:1.0.0".parse().expect("coordinate"),
+            package_dir: home.join("pkgs/shop"),
+            workdir: String::new(),
+            run_dir: home.join("apps/shop/run"),
+            variables: BTreeMap::new(),
+            layers: Vec::new(),
+            hide: Vec::new(),
+            scratch: None,
+        };
+        let env: BTreeMap<String, OsString> =
+            ctx.environment(Isolation::None, &[]).into_iter().collect();
+        assert_eq!(env["BALE_PREFIX"], home.join("pkgs/shop").into_os_string());
+        assert_eq!(env["BALE_RUN"], home.join("apps/shop/run").into_os_string());
+        assert!(env["PATH"]
+            .as_bytes()
+            .starts_with(b"/srv/b\xe4le/pkgs/shop/bin:"));
+    }
 }

@@ -1,14 +1,13 @@
 //! The root of an app's sandbox: the package's stack image and, above it,
 //! the dependency layer the build of the package uses, found by the same
-//! key (bale-build's [`LayerInputs`]) and made the same way when this
+//! key (bale-layer's [`LayerInputs`]) and made the same way when this
 //! machine has not got it yet.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use bale_build::layer::{self, LayerInputs};
-use bale_build::{BuildEvent, BuildRequest};
 use bale_home::Home;
+use bale_layer::{FileLog, LayerInputs, LayerRequest};
 use bale_manifest::{Kinds, Manifest};
 use bale_sandbox::Sandbox;
 use bale_stack::Stacks;
@@ -43,25 +42,12 @@ pub(crate) fn runtime_root(
         });
     }
     let layers_dir = stacks.layers_dir(name);
-    let scratch = home.tmp_dir();
-    let request = BuildRequest {
-        source_dir: &scratch,
-        manifest,
-        stack: &image,
-        layers_dir: Some(&layers_dir),
-        out_dir: &scratch,
-        scratch_dir: &scratch,
-        cache_dir: &scratch,
-        hide: Vec::new(),
-        fresh: false,
-        verbose: false,
-    };
     // The admin's kinds, as the build had them, so the key is the build's.
     let kinds = Kinds::load_if_present(&home.kinds_path()).map_err(|e| DeployError::Layer {
         stack: name.clone(),
         message: e.to_string(),
     })?;
-    let inputs = LayerInputs::with_kinds(&request, &kinds);
+    let inputs = LayerInputs::new(&image.digest, manifest, &kinds);
     if inputs.packages().is_empty() {
         return Ok(Root {
             layers: vec![image.root],
@@ -78,7 +64,13 @@ pub(crate) fn runtime_root(
                 inputs.packages().join(" ")
             ),
         );
-        make_layer(home, &kinds, &request, &key)?;
+        let request = LayerRequest {
+            stack_root: &image.root,
+            layers_dir: &layers_dir,
+            fresh: false,
+            verbose: false,
+        };
+        make_layer(home, name, &request, &inputs)?;
     }
     Ok(Root {
         layers: vec![dir, image.root],
@@ -86,26 +78,24 @@ pub(crate) fn runtime_root(
     })
 }
 
-/// Makes the dependency layer of `request` as a build would, its output logged under `tmp/`.
+/// Makes the dependency layer of `inputs` as a build would, its output logged under `tmp/`.
 fn make_layer(
     home: &Home,
-    kinds: &Kinds,
-    request: &BuildRequest<'_>,
-    key: &str,
+    stack: &str,
+    request: &LayerRequest<'_>,
+    inputs: &LayerInputs,
 ) -> Result<(), DeployError> {
     let failed = |message: String| DeployError::Layer {
-        stack: request.stack.name.clone(),
+        stack: stack.to_owned(),
         message,
     };
     let tmp = home.tmp_dir();
     std::fs::create_dir_all(&tmp).map_err(|e| DeployError::io(&tmp, e))?;
-    let log_path = tmp.join(format!("layer-{key}.log"));
+    let log_path = tmp.join(format!("layer-{}.log", inputs.key()));
     let sandbox = Sandbox::new().map_err(|e| failed(e.to_string()))?;
-    let mut events = |_: BuildEvent<'_>| {};
-    let mut log =
-        bale_build::step::Log::create(&log_path, &mut events).map_err(|e| failed(e.to_string()))?;
     let deadline = Instant::now() + LAYER_TIMEOUT;
-    layer::prepare_with_kinds(&sandbox, kinds, request, deadline, &mut log)
+    let mut log = FileLog::new(&sandbox, &log_path, deadline);
+    bale_layer::prepare(request, inputs, &mut log)
         .map(|_| ())
         .map_err(|e| failed(format!("{e} (the log is {})", log_path.display())))
 }

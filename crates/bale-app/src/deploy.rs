@@ -17,7 +17,8 @@ use crate::layers;
 use crate::lock::{AppLock, Wait};
 use crate::runner::{Isolation, RunContext};
 use crate::services::{self, STOP_TIMEOUT};
-use crate::{DeployError, InstallOptions, Store, StoreError};
+use crate::DeployError;
+use bale_store::{InstallOptions, Store, StoreError};
 
 /// How many deployments are kept when not told otherwise.
 pub const DEFAULT_KEEP: usize = 5;

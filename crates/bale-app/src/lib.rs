@@ -1,22 +1,17 @@
-//! The package store (atomic installs, verification of installed packages)
-//! and apps: deployments, hooks, kits, services, rollbacks, locks.
+//! Apps: deployments of installed packages (bale-store), hooks, kits,
+//! services and their health, rollbacks, supervision, locks.
 
 mod apps;
 mod deploy;
 mod deploy_error;
 mod deployment;
-mod error;
 mod hooks;
 mod kits;
 mod layers;
 mod lock;
-mod package_file;
 mod runner;
 mod services;
-mod staging;
-mod store;
 mod supervise;
-mod verify;
 
 pub use apps::{
     app_status, command, control, list_apps, log_files, uninstall, AppStatus, DeploymentSummary,
@@ -28,7 +23,6 @@ pub use deploy::{
 };
 pub use deploy_error::DeployError;
 pub use deployment::{AppDirs, Deployment};
-pub use error::StoreError;
 pub use kits::{read_env, resolve, write_env, Variables};
 pub use lock::{AppLock, Wait};
 pub use runner::{
@@ -36,6 +30,4 @@ pub use runner::{
     SANDBOX_RUN_ENV,
 };
 pub use services::{is_down, log_path, mark_down, Service, ServiceState};
-pub use store::{InstallOptions, InstallOutcome, Installed, Store};
 pub use supervise::{backoff, supervise, supervision, SuperviseOptions, Supervised, Supervision};
-pub use verify::{Finding, Problem, VerifyReport};
