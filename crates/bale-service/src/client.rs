@@ -233,6 +233,7 @@ mod tests {
             workers: 0,
             worker: WorkerOptions::new("test", "/nonexistent/bale".into(), home),
             hook_secret: None,
+            apps: None,
         };
         let bound = bind(options).await.unwrap();
         let url = format!("http://{}", bound.local_addr().unwrap());
