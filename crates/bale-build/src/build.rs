@@ -3,7 +3,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use bale_archive::{SourceRef, StackRef, UnpackOptions};
 use bale_manifest::{Kinds, Manifest};
@@ -167,7 +167,7 @@ impl Builder {
     ) -> Result<Built, BuildError> {
         let manifest = request.manifest;
         let out_dir = request.out_dir;
-        let started_at = now_ms();
+        let started_at = bale_fs::now_ms();
         let started = Instant::now();
         let mut run = Run {
             started,
@@ -352,7 +352,7 @@ impl Builder {
         let facts_path = out_dir.join(format!("{stem}.build.json"));
         let mut text = serde_json::to_string_pretty(&facts)?;
         text.push('\n');
-        write_atomic(&facts_path, text.as_bytes())?;
+        bale_fs::write_atomic(&facts_path, text.as_bytes())?;
         Ok(Built {
             package: packed,
             facts,
@@ -421,7 +421,7 @@ impl Builder {
 
 impl Run {
     fn begin(&self) -> (u64, Instant) {
-        (now_ms(), Instant::now())
+        (bale_fs::now_ms(), Instant::now())
     }
 
     fn end(&mut self, name: &str, (started_at, started): (u64, Instant), status: &str) {
@@ -442,7 +442,7 @@ fn keep_environment(
     stem: &str,
 ) -> Result<PathBuf, BuildError> {
     fs::create_dir_all(keep).map_err(|e| BuildError::io(keep, e))?;
-    let kept = keep.join(format!("{stem}-{}", now_ms()));
+    let kept = keep.join(format!("{stem}-{}", bale_fs::now_ms()));
     let from = work.keep();
     fs::rename(&from, &kept).map_err(|e| BuildError::io(&kept, e))?;
     Ok(kept)
@@ -533,26 +533,6 @@ fn publish(package: &Path, out_dir: &Path) -> Result<PathBuf, BuildError> {
         }
         Err(e) => Err(BuildError::io(&dest, e)),
     }
-}
-
-/// Writes `path` through a temporary file and a rename, so it is whole or absent.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), BuildError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| BuildError::io(dir, e))?;
-    std::io::Write::write_all(tmp.as_file_mut(), bytes).map_err(|e| BuildError::io(path, e))?;
-    tmp.as_file()
-        .set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
-        .map_err(|e| BuildError::io(path, e))?;
-    tmp.persist(path)
-        .map_err(|e| BuildError::io(path, e.error))?;
-    Ok(())
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 /// This machine's host name, as recorded in the build's facts.

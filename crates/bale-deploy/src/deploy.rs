@@ -120,7 +120,7 @@ pub fn deploy(
     let result = deploy_locked(home, &app, package, options, progress);
     if result.is_err() && fresh && deployment::list(&app)?.is_empty() {
         // A first deploy that failed leaves no trace of the app.
-        deployment::remove_tree(app.root())?;
+        bale_fs::remove_tree(app.root())?;
     }
     result
 }

@@ -148,14 +148,11 @@ pub fn start(
     })?;
     let pid = i32::try_from(child.id()).unwrap_or(i32::MAX);
     let pid_file = pid_path(app, &service.name);
-    let fresh = pid_file.with_extension("pid.new");
     let text = match isolation {
         Isolation::None => format!("{pid}\n"),
         Isolation::Stack => format!("{pid}\n{STACK_MARK}\n"),
     };
-    fs::write(&fresh, text)
-        .and_then(|()| fs::rename(&fresh, &pid_file))
-        .map_err(|e| DeployError::io(&pid_file, e))?;
+    bale_fs::write_atomic(&pid_file, text.as_bytes())?;
     reap(child);
     Ok(pid)
 }

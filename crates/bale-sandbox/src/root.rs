@@ -139,37 +139,11 @@ impl Scratch {
 impl Drop for Scratch {
     fn drop(&mut self) {
         // A build may leave directories it made unreadable (and overlayfs
-        // makes its work dir so): open them up so the whole run can go. Only
-        // when removing fails, as root it does not, and the walk would double
-        // the cost of a short run's teardown.
+        // makes its work dir so): the removal opens them up where it must.
         for dir in std::iter::once(self.dir.path())
             .chain(self.work_beside_upper.as_ref().map(|w| w.path()))
         {
-            if fs::remove_dir_all(dir).is_err() {
-                make_removable(dir);
-            }
-        }
-    }
-}
-
-fn make_removable(dir: &Path) {
-    let Ok(entries) = fs::read_dir(dir) else {
-        let _ = rustix::fs::chmod(dir, rustix::fs::Mode::from_raw_mode(0o700));
-        if let Ok(entries) = fs::read_dir(dir) {
-            entries.flatten().for_each(|e| fix_entry(&e.path()));
-        }
-        return;
-    };
-    entries.flatten().for_each(|e| fix_entry(&e.path()));
-}
-
-fn fix_entry(path: &Path) {
-    if let Ok(meta) = path.symlink_metadata() {
-        if meta.is_dir() {
-            if meta.mode() & 0o700 != 0o700 {
-                let _ = rustix::fs::chmod(path, rustix::fs::Mode::from_raw_mode(0o700));
-            }
-            make_removable(path);
+            let _ = bale_fs::remove_read_only_tree(dir);
         }
     }
 }
