@@ -1,6 +1,7 @@
 //! `bale serve`'s repository role: the tree over HTTP, publishing, and `/api/v1`.
 
 mod api;
+pub mod auth;
 mod problem;
 pub(crate) mod publish;
 mod tree;
