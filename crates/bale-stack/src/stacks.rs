@@ -97,7 +97,7 @@ impl Stacks {
     /// The shipped stacks with `config_override` (else `$BALE_HOME/stacks.toml`)
     /// on top, using the image cache the configuration names, if any.
     pub fn load(home: &Home, config_override: Option<&Path>) -> Result<Stacks, StackError> {
-        let config = StacksConfig::load(home.root().join("stacks.toml"), config_override)?;
+        let config = StacksConfig::load(home.stacks_config_path(), config_override)?;
         let image_cache = config.image_cache.clone();
         Ok(Stacks {
             dir: home.stacks_dir(),

@@ -304,10 +304,10 @@ async fn build(
     }
     let envs = vec![
         (
-            "BALE_HOME".to_owned(),
+            bale_home::env::BALE_HOME.to_owned(),
             ctx.options.home.root().display().to_string(),
         ),
-        ("NO_COLOR".to_owned(), "1".to_owned()),
+        (bale_home::env::NO_COLOR.to_owned(), "1".to_owned()),
     ];
     let (lines_tx, lines_rx) = mpsc::unbounded_channel();
     let steps = tokio::spawn(follow_steps(lines_rx, log.sender()));

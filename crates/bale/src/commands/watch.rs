@@ -39,19 +39,10 @@ pub fn run(args: WatchArgs, printer: &Printer) -> Result<(), Failure> {
     let interval = HumanDuration::parse(&args.interval)
         .map_err(|e| Failure::user(e.into()))?
         .as_duration();
-    let server = args
-        .server
-        .or_else(|| {
-            std::env::var(bale_home::env::BALE_REPO)
-                .ok()
-                .filter(|s| !s.is_empty())
-        })
-        .unwrap_or_else(|| "http://127.0.0.1:7070".to_owned());
-    let token = std::env::var(bale_home::env::BALE_TOKEN)
-        .ok()
-        .filter(|t| !t.is_empty());
+    let server = bale_home::env::server_url(args.server);
+    let token = bale_home::env::token();
     let home = super::home()?;
-    let watch = Watch::new(args.remote.clone(), &home.root().join("watch"));
+    let watch = Watch::new(args.remote.clone(), &home.watch_dir());
     let service = Service {
         url: format!("{}/api/v1/builds", server.trim_end_matches('/')),
         token,
