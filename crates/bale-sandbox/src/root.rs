@@ -2,7 +2,7 @@
 //! private mount namespace between fork and exec, or the host's root bound
 //! read-only where the kernel refuses an unprivileged overlay of it.
 
-use std::ffi::CString;
+use std::ffi::{CString, OsStr, OsString};
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt};
@@ -160,24 +160,26 @@ pub(crate) fn overlay_options(
     for p in layers.iter().map(PathBuf::as_path).chain([upper, work]) {
         check_overlay_path(p)?;
     }
-    let lower: Vec<String> = layers
-        .iter()
-        .map(|l| l.to_string_lossy().into_owned())
-        .collect();
-    let mut opts = format!(
-        "lowerdir={},upperdir={},workdir={}",
-        lower.join(":"),
-        upper.display(),
-        work.display()
-    );
+    // Bytes, not text: a path that is not UTF-8 is passed as it is.
+    let mut opts: Vec<u8> = b"lowerdir=".to_vec();
+    for (i, layer) in layers.iter().enumerate() {
+        if i > 0 {
+            opts.push(b':');
+        }
+        opts.extend_from_slice(layer.as_os_str().as_bytes());
+    }
+    opts.extend_from_slice(b",upperdir=");
+    opts.extend_from_slice(upper.as_os_str().as_bytes());
+    opts.extend_from_slice(b",workdir=");
+    opts.extend_from_slice(work.as_os_str().as_bytes());
     if userns {
         // Without privileges overlayfs keeps its metadata in user.* xattrs.
-        opts.push_str(",userxattr");
+        opts.extend_from_slice(b",userxattr");
     }
     if discarded {
         // A discarded upper never needs to reach the disk: skip the sync
         // at unmount, which would otherwise dominate a short run.
-        opts.push_str(",volatile");
+        opts.extend_from_slice(b",volatile");
     }
     CString::new(opts).map_err(|_| SandboxError::BadPath {
         path: upper.to_path_buf(),
@@ -206,14 +208,16 @@ fn check_overlay_path(p: &Path) -> Result<(), SandboxError> {
 /// `--ro-bind` / `--symlink` arguments that rebuild the host's root from its
 /// top-level entries, leaving the sandbox root a tmpfs where mount points can
 /// be made. Kernel file systems and runtime state are left out.
-pub(crate) fn host_read_only_args() -> Result<Vec<String>, SandboxError> {
+pub(crate) fn host_read_only_args() -> Result<Vec<OsString>, SandboxError> {
     let entries = fs::read_dir("/").map_err(io_err(Path::new("/")))?;
-    let mut args = Vec::new();
+    let mut args: Vec<OsString> = Vec::new();
     let mut names: Vec<_> = entries.flatten().map(|e| e.file_name()).collect();
     names.sort();
     for name in names {
-        let name = name.to_string_lossy().into_owned();
-        if matches!(name.as_str(), "proc" | "dev" | "sys" | "tmp" | "run") {
+        if ["proc", "dev", "sys", "tmp", "run"]
+            .map(OsStr::new)
+            .contains(&name.as_os_str())
+        {
             continue;
         }
         let host = PathBuf::from("/").join(&name);
@@ -222,15 +226,10 @@ pub(crate) fn host_read_only_args() -> Result<Vec<String>, SandboxError> {
         };
         if meta.file_type().is_symlink() {
             if let Ok(target) = fs::read_link(&host) {
-                args.extend([
-                    "--symlink".into(),
-                    target.to_string_lossy().into_owned(),
-                    host.to_string_lossy().into_owned(),
-                ]);
+                args.extend(["--symlink".into(), target.into(), host.into()]);
             }
         } else {
-            let h = host.to_string_lossy().into_owned();
-            args.extend(["--ro-bind".into(), h.clone(), h]);
+            args.extend(["--ro-bind".into(), host.clone().into(), host.into()]);
         }
     }
     Ok(args)
