@@ -251,9 +251,9 @@ pub fn uninstall(
     let tmp = home.tmp_dir();
     fs::create_dir_all(&tmp).map_err(|e| DeployError::io(&tmp, e))?;
     let away = tmp.join(format!(".uninstall-{name}-{}", std::process::id()));
-    deployment::remove_tree(&away)?;
+    bale_fs::remove_tree(&away)?;
     fs::rename(app.root(), &away).map_err(|e| DeployError::io(app.root(), e))?;
-    deployment::sync(&home.apps_dir())?;
+    bale_fs::sync_dir(&home.apps_dir())?;
     let mut result = Ok(());
     if let (Some(mut ctx), Some(m)) = (ctx, &manifest) {
         // The runtime directory moved with the app; the hook still sees its data.
@@ -269,7 +269,7 @@ pub fn uninstall(
             progress,
         );
     }
-    deployment::remove_tree(&away)?;
+    bale_fs::remove_tree(&away)?;
     result
 }
 

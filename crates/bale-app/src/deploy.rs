@@ -37,17 +37,21 @@ pub const DEPLOY_STEPS: [&str; 10] = [
     "keep",
 ];
 
-/// A testing aid: when this environment variable names a step of
-/// [`DEPLOY_STEPS`], the deploying process kills itself with SIGKILL as that
-/// step begins, so tests can check what a crash at each step leaves behind.
-pub const BALE_TEST_KILL_AT: &str = "BALE_TEST_KILL_AT";
-
-/// Marks the start of deploy step `name`; see [`BALE_TEST_KILL_AT`].
+/// Marks the start of deploy step `name`. A testing aid in debug builds:
+/// when `BALE_TEST_KILL_AT` ([`bale_home::env::BALE_TEST_KILL_AT`]) names a
+/// step of [`DEPLOY_STEPS`], the deploying process kills itself with SIGKILL
+/// as that step begins, so tests can check what a crash at each step leaves
+/// behind.
 fn step(name: &str) {
-    if std::env::var_os(BALE_TEST_KILL_AT).is_some_and(|at| at == name) {
+    // Compiled out of release builds: no variable in a production
+    // environment can make a deploy kill itself half-way.
+    #[cfg(debug_assertions)]
+    if std::env::var_os(bale_home::env::BALE_TEST_KILL_AT).is_some_and(|at| at == name) {
         let _ =
             rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
     }
+    #[cfg(not(debug_assertions))]
+    let _ = name;
 }
 
 /// Where an installed package keeps its resolved manifest.
@@ -121,7 +125,7 @@ pub fn deploy(
     let result = deploy_locked(home, &app, package, options, progress);
     if result.is_err() && fresh && deployment::list(&app)?.is_empty() {
         // A first deploy that failed leaves no trace of the app.
-        deployment::remove_tree(app.root())?;
+        bale_fs::remove_tree(app.root())?;
     }
     result
 }

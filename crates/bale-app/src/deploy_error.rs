@@ -170,6 +170,15 @@ impl DeployError {
     }
 }
 
+impl From<bale_fs::FsError> for DeployError {
+    fn from(e: bale_fs::FsError) -> Self {
+        DeployError::Io {
+            path: e.path,
+            source: e.source,
+        }
+    }
+}
+
 fn list(names: &[String]) -> String {
     if names.is_empty() {
         "none".to_owned()

@@ -12,11 +12,10 @@
 //! a crash at any point leaves either the old deployment current or the new.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{symlink, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use bale_coordinate::Coordinate;
 use bale_home::Home;
@@ -156,9 +155,7 @@ pub fn create(
     let by_id = app.by_id();
     fs::create_dir_all(&by_id).map_err(|e| DeployError::io(&by_id, e))?;
     let sequence = list(app)?.last().map_or(1, |d| d.sequence + 1);
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let now = bale_fs::now_secs();
     let stamp = date_time(now);
     let mut name = stamp.clone();
     let mut n = 1;
@@ -176,16 +173,16 @@ pub fn create(
         name: name.clone(),
     };
     let partial = deployments.join(format!(".new-{name}-{}", std::process::id()));
-    remove_tree(&partial)?;
+    bale_fs::remove_tree(&partial)?;
     fs::create_dir(&partial).map_err(|e| DeployError::io(&partial, e))?;
     let json = serde_json::to_vec_pretty(&deployment)
         .map_err(|e| DeployError::io(&partial, io::Error::other(e)))?;
     // The record holds the variables, secrets among them.
     write_private(&partial.join(RECORD), &json)?;
-    sync(&partial)?;
+    bale_fs::sync_dir(&partial)?;
     let dir = deployments.join(&name);
     fs::rename(&partial, &dir).map_err(|e| DeployError::io(&dir, e))?;
-    sync(&deployments)?;
+    bale_fs::sync_dir(&deployments)?;
     replace_link(&by_id.join(&deployment.id), &Path::new("..").join(&name))?;
     Ok(deployment)
 }
@@ -256,7 +253,7 @@ pub fn switch(app: &AppDirs, target: Option<&Deployment>) -> Result<(), DeployEr
     match target {
         Some(deployment) => replace_link(&link, &Path::new("deployments").join(&deployment.name)),
         None => match fs::remove_file(&link) {
-            Ok(()) => sync(app.root()),
+            Ok(()) => Ok(bale_fs::sync_dir(app.root())?),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(DeployError::io(&link, e)),
         },
@@ -272,7 +269,9 @@ pub fn remove(app: &AppDirs, deployment: &Deployment) -> Result<(), DeployError>
     {
         fs::remove_file(&link).map_err(|e| DeployError::io(&link, e))?;
     }
-    remove_tree(&app.deployments().join(&deployment.name))
+    Ok(bale_fs::remove_tree(
+        &app.deployments().join(&deployment.name),
+    )?)
 }
 
 /// Keeps the newest `keep` deployments, and always the current one and the one
@@ -310,7 +309,7 @@ pub fn clear_partial(app: &AppDirs) -> Result<(), DeployError> {
     };
     for entry in entries.flatten() {
         if entry.file_name().to_string_lossy().starts_with(".new-") {
-            remove_tree(&entry.path())?;
+            bale_fs::remove_tree(&entry.path())?;
         }
     }
     if let Ok(links) = fs::read_dir(app.by_id()) {
@@ -334,7 +333,7 @@ fn replace_link(link: &Path, target: &Path) -> Result<(), DeployError> {
     let _ = fs::remove_file(&fresh);
     symlink(target, &fresh).map_err(|e| DeployError::io(&fresh, e))?;
     fs::rename(&fresh, link).map_err(|e| DeployError::io(link, e))?;
-    sync(parent)
+    Ok(bale_fs::sync_dir(parent)?)
 }
 
 /// Writes `bytes` to a new file only its owner can read.
@@ -349,21 +348,6 @@ pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), DeployError
     file.write_all(bytes)
         .map_err(|e| DeployError::io(path, e))?;
     file.sync_all().map_err(|e| DeployError::io(path, e))
-}
-
-/// Syncs a directory, so the names in it are durable.
-pub(crate) fn sync(dir: &Path) -> Result<(), DeployError> {
-    File::open(dir)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| DeployError::io(dir, e))
-}
-
-/// Removes a tree if it exists.
-pub(crate) fn remove_tree(path: &Path) -> Result<(), DeployError> {
-    match fs::remove_dir_all(path) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(DeployError::io(path, e)),
-        _ => Ok(()),
-    }
 }
 
 /// `YYYY-MM-DD_HHMMSS` in UTC for seconds since the epoch.

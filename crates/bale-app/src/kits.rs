@@ -11,7 +11,6 @@ use std::path::Path;
 
 use bale_manifest::{Manifest, Provision};
 
-use crate::deployment::{sync, write_private};
 use crate::DeployError;
 
 /// The variables of one deploy.
@@ -131,10 +130,9 @@ pub fn write_env(path: &Path, vars: &BTreeMap<String, String>) -> Result<(), Dep
     }
     let parent = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(parent).map_err(|e| DeployError::io(parent, e))?;
-    let fresh = parent.join(format!(".env.new-{}", std::process::id()));
-    write_private(&fresh, text.as_bytes())?;
-    fs::rename(&fresh, path).map_err(|e| DeployError::io(path, e))?;
-    sync(parent)
+    Ok(bale_fs::AtomicWrite::new()
+        .mode(0o600)
+        .write(path, text.as_bytes())?)
 }
 
 #[cfg(test)]

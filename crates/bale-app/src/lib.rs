@@ -19,7 +19,7 @@ pub use apps::{
 };
 pub use deploy::{
     deploy, rollback, short, DeployOptions, Deployed, PackageRef, Progress, RolledBack,
-    BALE_TEST_KILL_AT, DEFAULT_KEEP, DEPLOY_STEPS,
+    DEFAULT_KEEP, DEPLOY_STEPS,
 };
 pub use deploy_error::DeployError;
 pub use deployment::{AppDirs, Deployment};

@@ -37,7 +37,7 @@ pub enum Isolation {
 /// The first argument that makes a program started by bale a sandbox keeper.
 pub const SANDBOX_ARG: &str = "__bale-sandboxed";
 /// The environment variable that carries the keeper's run, as JSON.
-pub const SANDBOX_RUN_ENV: &str = "BALE_SANDBOX_RUN";
+pub const SANDBOX_RUN_ENV: &str = bale_home::env::BALE_SANDBOX_RUN;
 /// The runtime directory inside the sandbox.
 pub const SANDBOX_RUN_DIR: &str = "/bale/run";
 /// The exit status of a keeper that could not start its sandbox.

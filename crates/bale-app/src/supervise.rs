@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use bale_home::Home;
 use serde::{Deserialize, Serialize};
@@ -80,18 +80,9 @@ pub fn supervision(app: &AppDirs) -> Supervision {
 
 fn save(app: &AppDirs, record: &Supervision) -> Result<(), DeployError> {
     let path = record_path(app);
-    let fresh = path.with_extension("json.new");
     let json = serde_json::to_vec_pretty(record)
         .map_err(|e| DeployError::io(&path, std::io::Error::other(e)))?;
-    fs::write(&fresh, json)
-        .and_then(|()| fs::rename(&fresh, &path))
-        .map_err(|e| DeployError::io(&path, e))
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+    Ok(bale_fs::write_atomic(&path, &json)?)
 }
 
 /// The delay before restart number `failures` (from 1): doubling, capped.
@@ -169,7 +160,7 @@ fn watch_app(
     let list = services::services_of(&manifest, &current.variables);
     let mut record = supervision(app);
     let before = record.clone();
-    let now = now_ms();
+    let now = bale_fs::now_ms();
     let reset_ms = options.reset_after.as_millis() as u64;
     let mut due = Vec::new();
     for service in &list {
@@ -213,7 +204,7 @@ fn watch_app(
             progress("Restarting", &format!("{} of {}", service.name, app.name()));
             let entry = record.entry(service.name.clone()).or_default();
             entry.next_start_ms = None;
-            entry.started_ms = Some(now_ms());
+            entry.started_ms = Some(bale_fs::now_ms());
             entry.restarts += 1;
             if let Err(e) = services::start(isolation, &ctx, app, &service) {
                 progress(

@@ -3,7 +3,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use bale_archive::{SourceRef, StackRef, UnpackOptions};
 use bale_manifest::{Kinds, Manifest};
@@ -165,13 +165,17 @@ impl Builder {
         prefix: &Path,
         stem: &str,
     ) -> Result<Built, BuildError> {
-        let manifest = request.manifest;
-        let out_dir = request.out_dir;
-        let started_at = now_ms();
+        let job = Job {
+            request,
+            coordinate,
+            prefix,
+            work,
+        };
+        let started_at = bale_fs::now_ms();
         let started = Instant::now();
         let mut run = Run {
             started,
-            deadline: started + manifest.build_timeout(),
+            deadline: started + request.manifest.build_timeout(),
             steps: Vec::new(),
         };
 
@@ -182,8 +186,61 @@ impl Builder {
             request.stack.name, request.stack.digest
         )));
         run.end("stack", t, "ok");
-
         // 2-3. runtime and dependencies
+        let layer = self.dependencies_step(request, &mut run, log)?;
+        let layer_dir = layer.as_ref().map(|l| l.dir.clone());
+        // 4. source
+        let (src, source) = source_step(&job, &mut run, log)?;
+        // 5. actions
+        let prefix_host = work.join("prefix");
+        fs::create_dir_all(&prefix_host).map_err(|e| BuildError::io(&prefix_host, e))?;
+        let base = self.action_spec(&job, layer_dir.clone(), &src, &prefix_host, &source, log)?;
+        self.actions_step(&job, &base, &mut run, log)?;
+        // 6. collect
+        collect_step(&job, &src, &prefix_host, &mut run, log)?;
+        // 7. pack, into the build's own directory: only a tested package
+        // reaches the output directory.
+        let mut packed = pack_step(&job, &prefix_host, &source, &mut run)?;
+        // 8. test
+        self.test_step(&job, layer_dir, &packed, &mut run, log)?;
+        packed.path = publish(&packed.path, request.out_dir)?;
+
+        let facts = BuildFacts {
+            coordinate: coordinate.to_string(),
+            host: hostname(),
+            started_at: started_at / 1000,
+            duration_ms: run.started.elapsed().as_millis() as u64,
+            stack: request.stack.name.clone(),
+            stack_digest: request.stack.digest.clone(),
+            layer: layer.map(|l| l.key),
+            source: source
+                .git
+                .clone()
+                .unwrap_or_else(|| request.source_dir.display().to_string()),
+            commit: source.commit.clone(),
+            source_date_epoch: source.date_epoch,
+            steps: run.steps,
+            tests: request.manifest.test.commands.len(),
+            package: packed.path.clone(),
+            sha256: packed.written.sha256.clone(),
+            log: log.path().to_path_buf(),
+        };
+        let facts_path = write_facts(&facts, request.out_dir, stem)?;
+        Ok(Built {
+            package: packed,
+            facts,
+            facts_path,
+        })
+    }
+
+    /// Steps 2-3: the dependency layer (runtime and build packages), made
+    /// or reused; none for the `host` stack.
+    fn dependencies_step(
+        &self,
+        request: &BuildRequest<'_>,
+        run: &mut Run,
+        log: &mut Log<'_>,
+    ) -> Result<Option<crate::layer::DepsLayer>, BuildError> {
         let t = run.begin();
         let layer = crate::layer::prepare_with_kinds(
             &self.sandbox,
@@ -198,28 +255,29 @@ impl Builder {
             None => "skipped",
         };
         run.end(crate::layer::STEP, t, status);
+        Ok(layer)
+    }
 
-        // 4. source
-        let t = run.begin();
-        let src = work.join("src");
-        fs::create_dir_all(&src).map_err(|e| BuildError::io(&src, e))?;
-        let source = fetch_source(request, work, &src)?;
-        log.event(BuildEvent::Note(&format!(
-            "source: {} files, commit {}",
-            source.files,
-            source.commit.as_deref().unwrap_or("none")
-        )));
-        run.end("source", t, "ok");
-
-        // 5. actions
-        let prefix_host = work.join("prefix");
-        fs::create_dir_all(&prefix_host).map_err(|e| BuildError::io(&prefix_host, e))?;
-        let mut base = self.base_spec(request, layer.as_ref().map(|l| l.dir.clone()));
+    /// The spec the actions run in: the source and the prefix bound
+    /// writable, the caches, `BALE_*` and `[build] env`, the memory limit.
+    fn action_spec(
+        &self,
+        job: &Job<'_, '_>,
+        layer: Option<PathBuf>,
+        src: &Path,
+        prefix_host: &Path,
+        source: &SourceTree,
+        log: &mut Log<'_>,
+    ) -> Result<SandboxSpec, BuildError> {
+        let (request, coordinate, prefix) = (job.request, job.coordinate, job.prefix);
+        let manifest = request.manifest;
+        let mut base = self.base_spec(request, layer);
         base.network = manifest.build.network;
         base.workdir = PathBuf::from(SANDBOX_SRC);
-        base.binds.push(Bind::writable(&src, SANDBOX_SRC));
-        base.binds.push(Bind::writable(&prefix_host, prefix));
-        base.binds.extend(cache_binds(request, coordinate, work)?);
+        base.binds.push(Bind::writable(src, SANDBOX_SRC));
+        base.binds.push(Bind::writable(prefix_host, prefix));
+        base.binds
+            .extend(cache_binds(request, coordinate, job.work)?);
         base.env.extend([
             ("BALE_SRC".to_string(), SANDBOX_SRC.to_string()),
             (
@@ -255,15 +313,25 @@ impl Builder {
                 ))),
             }
         }
+        Ok(base)
+    }
+
+    /// Step 5: before, main, after and finalize, each skipped when empty;
+    /// the first that fails ends the build.
+    fn actions_step(
+        &self,
+        job: &Job<'_, '_>,
+        base: &SandboxSpec,
+        run: &mut Run,
+        log: &mut Log<'_>,
+    ) -> Result<(), BuildError> {
+        let build = &job.request.manifest.build;
         let empty = Vec::new();
         let actions: [(&str, &Vec<String>); 4] = [
-            ("before", &manifest.build.before),
-            ("main", manifest.build.main.as_ref().unwrap_or(&empty)),
-            ("after", &manifest.build.after),
-            (
-                "finalize",
-                manifest.build.finalize.as_ref().unwrap_or(&empty),
-            ),
+            ("before", &build.before),
+            ("main", build.main.as_ref().unwrap_or(&empty)),
+            ("after", &build.after),
+            ("finalize", build.finalize.as_ref().unwrap_or(&empty)),
         ];
         for (step, commands) in actions {
             let t = run.begin();
@@ -271,93 +339,32 @@ impl Builder {
                 run.end(step, t, "skipped");
                 continue;
             }
-            let result = run_step(&self.sandbox, &base, step, commands, run.deadline, log);
+            let result = run_step(&self.sandbox, base, step, commands, run.deadline, log);
             run.end(step, t, if result.is_ok() { "ok" } else { "failed" });
             result?;
         }
+        Ok(())
+    }
 
-        // 6. collect
+    /// Step 8: `[test]` over the packed package, skipped when there is none.
+    /// A package whose tests fail is not a package to hand on: it stays in
+    /// the work directory.
+    fn test_step(
+        &self,
+        job: &Job<'_, '_>,
+        layer: Option<PathBuf>,
+        packed: &Packed,
+        run: &mut Run,
+        log: &mut Log<'_>,
+    ) -> Result<(), BuildError> {
         let t = run.begin();
-        let files =
-            collect_destinations(&src, &manifest.build.destinations, &prefix_host.join("app"))?;
-        if files > 0 {
-            log.event(BuildEvent::Note(&format!(
-                "collected {files} file(s) into app/"
-            )));
-        }
-        run.end("collect", t, "ok");
-
-        // 7. pack, into the build's own directory: only a tested package
-        // reaches the output directory.
-        let t = run.begin();
-        let staged = work.join("out");
-        let mut packed = pack(&PackRequest {
-            root: &prefix_host,
-            manifest,
-            stack: StackRef {
-                name: request.stack.name.clone(),
-                digest: request.stack.digest.clone(),
-            },
-            stack_root: Some(&request.stack.root),
-            source: SourceRef {
-                git: source.git.clone(),
-                commit: source.commit.clone(),
-            },
-            mtime: source.date_epoch,
-            out_dir: &staged,
-        })?;
-        run.end("pack", t, "ok");
-
-        // 8. test
-        let t = run.begin();
-        let tests = &manifest.test.commands;
-        if tests.is_empty() {
+        if job.request.manifest.test.commands.is_empty() {
             run.end("test", t, "skipped");
-        } else {
-            let result = self.test(
-                request,
-                layer.as_ref().map(|l| l.dir.clone()),
-                &packed,
-                prefix,
-                work,
-                &run,
-                log,
-            );
-            run.end("test", t, if result.is_ok() { "ok" } else { "failed" });
-            // A package whose tests fail is not a package to hand on: it stays in the work dir.
-            result?;
+            return Ok(());
         }
-        packed.path = publish(&packed.path, out_dir)?;
-
-        let facts = BuildFacts {
-            coordinate: coordinate.to_string(),
-            host: hostname(),
-            started_at: started_at / 1000,
-            duration_ms: run.started.elapsed().as_millis() as u64,
-            stack: request.stack.name.clone(),
-            stack_digest: request.stack.digest.clone(),
-            layer: layer.map(|l| l.key),
-            source: source
-                .git
-                .clone()
-                .unwrap_or_else(|| request.source_dir.display().to_string()),
-            commit: source.commit.clone(),
-            source_date_epoch: source.date_epoch,
-            steps: run.steps,
-            tests: tests.len(),
-            package: packed.path.clone(),
-            sha256: packed.written.sha256.clone(),
-            log: log.path().to_path_buf(),
-        };
-        let facts_path = out_dir.join(format!("{stem}.build.json"));
-        let mut text = serde_json::to_string_pretty(&facts)?;
-        text.push('\n');
-        write_atomic(&facts_path, text.as_bytes())?;
-        Ok(Built {
-            package: packed,
-            facts,
-            facts_path,
-        })
+        let result = self.test(job.request, layer, packed, job.prefix, job.work, run, log);
+        run.end("test", t, if result.is_ok() { "ok" } else { "failed" });
+        result
     }
 
     /// The spec every run of this build starts from: its layers, hidden
@@ -419,9 +426,99 @@ impl Builder {
     }
 }
 
+/// One build in its work directory: what its steps share besides the log
+/// and the timings.
+struct Job<'r, 'a> {
+    request: &'r BuildRequest<'a>,
+    coordinate: &'r bale_coordinate::Coordinate,
+    /// The package's prefix inside the sandbox.
+    prefix: &'r Path,
+    /// The build's own directory on the host.
+    work: &'r Path,
+}
+
+/// Step 4: the source fetched or copied into `<work>/src`.
+fn source_step(
+    job: &Job<'_, '_>,
+    run: &mut Run,
+    log: &mut Log<'_>,
+) -> Result<(PathBuf, SourceTree), BuildError> {
+    let t = run.begin();
+    let src = job.work.join("src");
+    fs::create_dir_all(&src).map_err(|e| BuildError::io(&src, e))?;
+    let source = fetch_source(job.request, job.work, &src)?;
+    log.event(BuildEvent::Note(&format!(
+        "source: {} files, commit {}",
+        source.files,
+        source.commit.as_deref().unwrap_or("none")
+    )));
+    run.end("source", t, "ok");
+    Ok((src, source))
+}
+
+/// Step 6: `[build] destinations` copied from the source into `app/`.
+fn collect_step(
+    job: &Job<'_, '_>,
+    src: &Path,
+    prefix_host: &Path,
+    run: &mut Run,
+    log: &mut Log<'_>,
+) -> Result<(), BuildError> {
+    let t = run.begin();
+    let files = collect_destinations(
+        src,
+        &job.request.manifest.build.destinations,
+        &prefix_host.join("app"),
+    )?;
+    if files > 0 {
+        log.event(BuildEvent::Note(&format!(
+            "collected {files} file(s) into app/"
+        )));
+    }
+    run.end("collect", t, "ok");
+    Ok(())
+}
+
+/// Step 7: the prefix packed into `<work>/out`.
+fn pack_step(
+    job: &Job<'_, '_>,
+    prefix_host: &Path,
+    source: &SourceTree,
+    run: &mut Run,
+) -> Result<Packed, BuildError> {
+    let request = job.request;
+    let t = run.begin();
+    let packed = pack(&PackRequest {
+        root: prefix_host,
+        manifest: request.manifest,
+        stack: StackRef {
+            name: request.stack.name.clone(),
+            digest: request.stack.digest.clone(),
+        },
+        stack_root: Some(&request.stack.root),
+        source: SourceRef {
+            git: source.git.clone(),
+            commit: source.commit.clone(),
+        },
+        mtime: source.date_epoch,
+        out_dir: &job.work.join("out"),
+    })?;
+    run.end("pack", t, "ok");
+    Ok(packed)
+}
+
+/// Writes the facts to `<out>/<stem>.build.json` and returns that path.
+fn write_facts(facts: &BuildFacts, out_dir: &Path, stem: &str) -> Result<PathBuf, BuildError> {
+    let facts_path = out_dir.join(format!("{stem}.build.json"));
+    let mut text = serde_json::to_string_pretty(facts)?;
+    text.push('\n');
+    bale_fs::write_atomic(&facts_path, text.as_bytes())?;
+    Ok(facts_path)
+}
+
 impl Run {
     fn begin(&self) -> (u64, Instant) {
-        (now_ms(), Instant::now())
+        (bale_fs::now_ms(), Instant::now())
     }
 
     fn end(&mut self, name: &str, (started_at, started): (u64, Instant), status: &str) {
@@ -442,7 +539,7 @@ fn keep_environment(
     stem: &str,
 ) -> Result<PathBuf, BuildError> {
     fs::create_dir_all(keep).map_err(|e| BuildError::io(keep, e))?;
-    let kept = keep.join(format!("{stem}-{}", now_ms()));
+    let kept = keep.join(format!("{stem}-{}", bale_fs::now_ms()));
     let from = work.keep();
     fs::rename(&from, &kept).map_err(|e| BuildError::io(&kept, e))?;
     Ok(kept)
@@ -533,26 +630,6 @@ fn publish(package: &Path, out_dir: &Path) -> Result<PathBuf, BuildError> {
         }
         Err(e) => Err(BuildError::io(&dest, e)),
     }
-}
-
-/// Writes `path` through a temporary file and a rename, so it is whole or absent.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), BuildError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| BuildError::io(dir, e))?;
-    std::io::Write::write_all(tmp.as_file_mut(), bytes).map_err(|e| BuildError::io(path, e))?;
-    tmp.as_file()
-        .set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
-        .map_err(|e| BuildError::io(path, e))?;
-    tmp.persist(path)
-        .map_err(|e| BuildError::io(path, e.error))?;
-    Ok(())
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 /// This machine's host name, as recorded in the build's facts.

@@ -60,6 +60,15 @@ pub enum BuildError {
     Facts(#[from] serde_json::Error),
 }
 
+impl From<bale_fs::FsError> for BuildError {
+    fn from(e: bale_fs::FsError) -> Self {
+        BuildError::Io {
+            path: e.path,
+            source: e.source,
+        }
+    }
+}
+
 impl BuildError {
     pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
         BuildError::Io {

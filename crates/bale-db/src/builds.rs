@@ -412,10 +412,7 @@ pub(crate) fn record(row: &AnyRow) -> Result<BuildRecord, DbError> {
     })
 }
 
-/// Milliseconds since the Unix epoch.
+/// Milliseconds since the Unix epoch, as the tables store them.
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    i64::try_from(bale_fs::now_ms()).unwrap_or(i64::MAX)
 }

@@ -149,10 +149,7 @@ impl Database {
 
 /// Seconds since the Unix epoch, the portable timestamp of every table.
 pub(crate) fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    i64::try_from(bale_fs::now_secs()).unwrap_or(i64::MAX)
 }
 
 /// Reads a column, naming it in the error.

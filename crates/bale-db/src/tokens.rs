@@ -80,6 +80,9 @@ pub async fn create(db: &Database, scope: Scope) -> Result<String, DbError> {
 }
 
 /// Checks a presented token against the scope a request needs.
+///
+/// The token is found by its hash: no stored secret is compared with the
+/// presented one, so the lookup's timing tells an attacker nothing useful.
 pub async fn check(db: &Database, token: &str, needed: Scope) -> Result<TokenCheck, DbError> {
     let row = sqlx::query("SELECT scope FROM tokens WHERE token_sha256 = $1")
         .bind(hash(token))

@@ -19,7 +19,8 @@ pub mod env {
     pub const BALE_SSH: &str = "BALE_SSH";
     /// The shared secret of signed git push webhooks (`bale serve --hook-secret`).
     pub const BALE_HOOK_SECRET: &str = "BALE_HOOK_SECRET";
-    /// Testing aid: the deploy step at which a deploy kills itself (crash tests).
+    /// Testing aid: the deploy step at which a deploy kills itself (crash
+    /// tests); read by debug builds only, release builds ignore it.
     pub const BALE_TEST_KILL_AT: &str = "BALE_TEST_KILL_AT";
     /// Turns colour off when set to anything.
     pub const NO_COLOR: &str = "NO_COLOR";
@@ -27,7 +28,34 @@ pub mod env {
     pub const HOME: &str = "HOME";
     /// Where XDG data lives, preferred over `~/.local/share` when set.
     pub const XDG_DATA_HOME: &str = "XDG_DATA_HOME";
+    /// The time `bale pack` writes into every entry (default 0).
+    pub const SOURCE_DATE_EPOCH: &str = "SOURCE_DATE_EPOCH";
+    /// Internal: the run a sandbox keeper started by bale carries, as JSON.
+    pub const BALE_SANDBOX_RUN: &str = "BALE_SANDBOX_RUN";
+
+    /// The variable's value, unless it is unset, blank or not UTF-8.
+    pub fn non_blank(name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+    }
+
+    /// The repository or service URL: `flag`, else `BALE_REPO`, else the
+    /// server on this machine ([`crate::DEFAULT_SERVER_URL`]).
+    pub fn server_url(flag: Option<String>) -> String {
+        flag.or_else(|| non_blank(BALE_REPO))
+            .unwrap_or_else(|| crate::DEFAULT_SERVER_URL.to_owned())
+    }
+
+    /// The bearer token from `BALE_TOKEN`, when one is set.
+    pub fn token() -> Option<String> {
+        non_blank(BALE_TOKEN)
+    }
 }
+
+/// Where `bale serve` listens unless told otherwise.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7070";
+/// The repository and build service on this machine: the default of
+/// `--repo` and `--server` when `BALE_REPO` is not set.
+pub const DEFAULT_SERVER_URL: &str = "http://127.0.0.1:7070";
 
 /// Why the home directory could not be found.
 #[derive(Debug, thiserror::Error)]
@@ -135,6 +163,21 @@ impl Home {
     pub fn kinds_path(&self) -> PathBuf {
         self.root.join("kinds.toml")
     }
+
+    /// The admin's stacks, read over the shipped ones when present.
+    pub fn stacks_config_path(&self) -> PathBuf {
+        self.root.join("stacks.toml")
+    }
+
+    /// Failed builds' environments kept by `--keep-failed`, one directory per expiry time.
+    pub fn failed_dir(&self) -> PathBuf {
+        self.root.join("failed")
+    }
+
+    /// The refs `bale watch` has seen, one state file per remote.
+    pub fn watch_dir(&self) -> PathBuf {
+        self.root.join("watch")
+    }
 }
 
 fn is_root() -> bool {
@@ -159,5 +202,16 @@ mod tests {
             home.package_dir(&c),
             PathBuf::from("/h/pkgs/org/example/hello/2.10")
         );
+    }
+
+    #[test]
+    fn the_default_server_url_is_where_serve_listens() {
+        assert_eq!(DEFAULT_SERVER_URL, format!("http://{DEFAULT_LISTEN}"));
+    }
+
+    #[test]
+    fn a_flag_wins_over_the_environment_for_the_server_url() {
+        let flag = Some("http://repo.example:7070".to_owned());
+        assert_eq!(env::server_url(flag), "http://repo.example:7070");
     }
 }

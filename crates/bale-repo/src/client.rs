@@ -365,7 +365,11 @@ pub async fn fetch(options: &FetchOptions, progress: Progress<'_>) -> Result<Fet
     let signature_path = out_dir.join(PackageFile::Signature.file_name(coordinate));
     let signature = match &signature_text {
         Some(text) => {
-            write_atomic(out_dir, &signature_path, text.as_bytes()).await?;
+            let (path, bytes) = (signature_path.clone(), text.clone().into_bytes());
+            tokio::task::spawn_blocking(move || bale_fs::write_atomic(&path, &bytes))
+                .await
+                .map_err(|e| RepoError::Internal(e.to_string()))?
+                .map_err(|e| RepoError::io(e.path, e.source))?;
             Some(signature_path)
         }
         None => {
@@ -449,18 +453,4 @@ async fn download(
         });
     }
     Ok((path, format!("sha256:{}", hex::encode(hasher.finalize()))))
-}
-
-async fn write_atomic(dir: &Path, dest: &Path, bytes: &[u8]) -> Result<(), RepoError> {
-    let temp = tempfile::Builder::new()
-        .prefix(".fetch-")
-        .tempfile_in(dir)
-        .map_err(|e| RepoError::io(dir, e))?;
-    let (file, path) = temp.into_parts();
-    let mut out = tokio::fs::File::from_std(file);
-    out.write_all(bytes)
-        .await
-        .map_err(|e| RepoError::io(&*path, e))?;
-    out.sync_all().await.map_err(|e| RepoError::io(&*path, e))?;
-    path.persist(dest).map_err(|e| RepoError::io(dest, e.error))
 }

@@ -2,7 +2,7 @@
 //! private mount namespace between fork and exec, or the host's root bound
 //! read-only where the kernel refuses an unprivileged overlay of it.
 
-use std::ffi::CString;
+use std::ffi::{CString, OsStr, OsString};
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt};
@@ -139,37 +139,11 @@ impl Scratch {
 impl Drop for Scratch {
     fn drop(&mut self) {
         // A build may leave directories it made unreadable (and overlayfs
-        // makes its work dir so): open them up so the whole run can go. Only
-        // when removing fails, as root it does not, and the walk would double
-        // the cost of a short run's teardown.
+        // makes its work dir so): the removal opens them up where it must.
         for dir in std::iter::once(self.dir.path())
             .chain(self.work_beside_upper.as_ref().map(|w| w.path()))
         {
-            if fs::remove_dir_all(dir).is_err() {
-                make_removable(dir);
-            }
-        }
-    }
-}
-
-fn make_removable(dir: &Path) {
-    let Ok(entries) = fs::read_dir(dir) else {
-        let _ = rustix::fs::chmod(dir, rustix::fs::Mode::from_raw_mode(0o700));
-        if let Ok(entries) = fs::read_dir(dir) {
-            entries.flatten().for_each(|e| fix_entry(&e.path()));
-        }
-        return;
-    };
-    entries.flatten().for_each(|e| fix_entry(&e.path()));
-}
-
-fn fix_entry(path: &Path) {
-    if let Ok(meta) = path.symlink_metadata() {
-        if meta.is_dir() {
-            if meta.mode() & 0o700 != 0o700 {
-                let _ = rustix::fs::chmod(path, rustix::fs::Mode::from_raw_mode(0o700));
-            }
-            make_removable(path);
+            let _ = bale_fs::remove_read_only_tree(dir);
         }
     }
 }
@@ -186,24 +160,26 @@ pub(crate) fn overlay_options(
     for p in layers.iter().map(PathBuf::as_path).chain([upper, work]) {
         check_overlay_path(p)?;
     }
-    let lower: Vec<String> = layers
-        .iter()
-        .map(|l| l.to_string_lossy().into_owned())
-        .collect();
-    let mut opts = format!(
-        "lowerdir={},upperdir={},workdir={}",
-        lower.join(":"),
-        upper.display(),
-        work.display()
-    );
+    // Bytes, not text: a path that is not UTF-8 is passed as it is.
+    let mut opts: Vec<u8> = b"lowerdir=".to_vec();
+    for (i, layer) in layers.iter().enumerate() {
+        if i > 0 {
+            opts.push(b':');
+        }
+        opts.extend_from_slice(layer.as_os_str().as_bytes());
+    }
+    opts.extend_from_slice(b",upperdir=");
+    opts.extend_from_slice(upper.as_os_str().as_bytes());
+    opts.extend_from_slice(b",workdir=");
+    opts.extend_from_slice(work.as_os_str().as_bytes());
     if userns {
         // Without privileges overlayfs keeps its metadata in user.* xattrs.
-        opts.push_str(",userxattr");
+        opts.extend_from_slice(b",userxattr");
     }
     if discarded {
         // A discarded upper never needs to reach the disk: skip the sync
         // at unmount, which would otherwise dominate a short run.
-        opts.push_str(",volatile");
+        opts.extend_from_slice(b",volatile");
     }
     CString::new(opts).map_err(|_| SandboxError::BadPath {
         path: upper.to_path_buf(),
@@ -232,14 +208,16 @@ fn check_overlay_path(p: &Path) -> Result<(), SandboxError> {
 /// `--ro-bind` / `--symlink` arguments that rebuild the host's root from its
 /// top-level entries, leaving the sandbox root a tmpfs where mount points can
 /// be made. Kernel file systems and runtime state are left out.
-pub(crate) fn host_read_only_args() -> Result<Vec<String>, SandboxError> {
+pub(crate) fn host_read_only_args() -> Result<Vec<OsString>, SandboxError> {
     let entries = fs::read_dir("/").map_err(io_err(Path::new("/")))?;
-    let mut args = Vec::new();
+    let mut args: Vec<OsString> = Vec::new();
     let mut names: Vec<_> = entries.flatten().map(|e| e.file_name()).collect();
     names.sort();
     for name in names {
-        let name = name.to_string_lossy().into_owned();
-        if matches!(name.as_str(), "proc" | "dev" | "sys" | "tmp" | "run") {
+        if ["proc", "dev", "sys", "tmp", "run"]
+            .map(OsStr::new)
+            .contains(&name.as_os_str())
+        {
             continue;
         }
         let host = PathBuf::from("/").join(&name);
@@ -248,15 +226,10 @@ pub(crate) fn host_read_only_args() -> Result<Vec<String>, SandboxError> {
         };
         if meta.file_type().is_symlink() {
             if let Ok(target) = fs::read_link(&host) {
-                args.extend([
-                    "--symlink".into(),
-                    target.to_string_lossy().into_owned(),
-                    host.to_string_lossy().into_owned(),
-                ]);
+                args.extend(["--symlink".into(), target.into(), host.into()]);
             }
         } else {
-            let h = host.to_string_lossy().into_owned();
-            args.extend(["--ro-bind".into(), h.clone(), h]);
+            args.extend(["--ro-bind".into(), host.clone().into(), host.into()]);
         }
     }
     Ok(args)

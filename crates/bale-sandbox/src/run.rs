@@ -1,11 +1,11 @@
 //! Starting, watching and ending one sandboxed run.
 
-use std::ffi::{CStr, CString};
+use std::ffi::{CStr, CString, OsString};
 use std::io::{Read, Write};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -208,18 +208,82 @@ impl Sandbox {
         if mode == RootMode::HostReadOnly && spec.upper != Upper::Discard {
             return Err(SandboxError::UpperUnavailable);
         }
-        let cgroup = if spec.limits.any() {
-            let root = self
-                .cgroups
-                .as_ref()
-                .map_err(|r| SandboxError::LimitsUnavailable { reason: r.clone() })?;
-            Some(
-                root.create(&spec.limits)
+        let cgroup = self.run_cgroup(spec)?;
+        let ca_bundle = if spec.network { host_ca_bundle() } else { None };
+        let root = self.plan_root(spec, mode, ca_bundle.is_some())?;
+        let (info_read, info_write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+            .map_err(|e| SandboxError::Spawn {
+                step: "making a pipe",
+                source: e.into(),
+            })?;
+        let args = bwrap_args(
+            spec,
+            root.args,
+            ca_bundle.as_deref(),
+            info_write.as_raw_fd(),
+        );
+        let setup = ChildSetup {
+            cgroup_procs: match &cgroup {
+                Some(c) => c
+                    .procs_files()
                     .map_err(|reason| SandboxError::LimitsUnavailable { reason })?,
-            )
-        } else {
-            None
+                None => Vec::new(),
+            },
+            id_maps: (mode == RootMode::Overlay { userns: true }).then(|| {
+                (
+                    format!("0 {} 1", self.uid).into_bytes(),
+                    format!("0 {} 1", self.gid).into_bytes(),
+                )
+            }),
+            memory_scratch: root.memory_scratch,
+            overlay: root.overlay,
+            umask: spec
+                .umask
+                .map(|m| rustix::fs::Mode::from_raw_mode(m & 0o777)),
+            info_write,
         };
+        let env = sandbox_env(spec, ca_bundle.is_some());
+        let (child, info_read) = self.spawn_bwrap(&args, env, setup, info_read)?;
+        let (status, timed_out) =
+            wait_streaming(child, info_read, spec, cgroup.as_ref(), stdout, stderr)?;
+
+        let code = status
+            .code()
+            .unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+        let limit_hit: Option<LimitHit> = cgroup.as_ref().and_then(RunCgroup::hit);
+        drop(cgroup);
+        drop(root.scratch);
+        Ok(Outcome {
+            status: code,
+            timed_out,
+            limit_hit,
+        })
+    }
+
+    /// A cgroup of the run's own when the spec asks for limits; an error
+    /// when this machine cannot enforce them.
+    fn run_cgroup(&self, spec: &SandboxSpec) -> Result<Option<RunCgroup>, SandboxError> {
+        if !spec.limits.any() {
+            return Ok(None);
+        }
+        let root = self
+            .cgroups
+            .as_ref()
+            .map_err(|r| SandboxError::LimitsUnavailable { reason: r.clone() })?;
+        root.create(&spec.limits)
+            .map(Some)
+            .map_err(|reason| SandboxError::LimitsUnavailable { reason })
+    }
+
+    /// Where the run's root comes from: the overlay to mount between fork
+    /// and exec (on a tmpfs of its own or over scratch directories), or the
+    /// host's root bound read-only; and the bwrap arguments that make it `/`.
+    fn plan_root(
+        &self,
+        spec: &SandboxSpec,
+        mode: RootMode,
+        with_ca: bool,
+    ) -> Result<RootPlan, SandboxError> {
         // A discarded upper of a privileged run lives in memory, unless the
         // spec names where it goes.
         let in_memory = match (&self.memory_scratch, mode) {
@@ -234,14 +298,7 @@ impl Sandbox {
             RootMode::Overlay { .. } if in_memory.is_none() => Some(Scratch::create(spec)?),
             _ => None,
         };
-        let ca_bundle = if spec.network { host_ca_bundle() } else { None };
-        let (info_read, info_write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
-            .map_err(|e| SandboxError::Spawn {
-                step: "making a pipe",
-                source: e.into(),
-            })?;
-
-        let mut args: Vec<String> = Vec::new();
+        let mut args: Vec<OsString> = Vec::new();
         let mut memory_scratch = None;
         let overlay = match (&scratch, mode, &in_memory) {
             (None, RootMode::Overlay { .. }, Some(dir)) => {
@@ -250,7 +307,7 @@ impl Sandbox {
                     (dir.join("upper"), dir.join("work"), dir.join("merged"));
                 let options =
                     crate::root::overlay_options(&spec.lower_layers, &upper, &work, false, true)?;
-                args.extend(["--bind".into(), path_arg(&merged), "/".into()]);
+                args.extend(["--bind".into(), merged.clone().into(), "/".into()]);
                 memory_scratch = Some(MemoryScratch {
                     mount_point: c_path(dir)?,
                     upper: c_path(&upper)?,
@@ -262,177 +319,189 @@ impl Sandbox {
                 for b in &spec.binds {
                     s.prepare_mount_point(&spec.lower_layers, &b.dst, b.src.is_dir())?;
                 }
-                if ca_bundle.is_some() {
+                if with_ca {
                     s.prepare_mount_point(&spec.lower_layers, &spec.ca_bundle_path, false)?;
                 }
-                args.extend(["--bind".into(), path_arg(&s.merged), "/".into()]);
-                let target =
-                    CString::new(s.merged.as_os_str().as_encoded_bytes()).map_err(|_| {
-                        SandboxError::BadPath {
-                            path: s.merged.clone(),
-                            reason: "contains a NUL byte",
-                        }
-                    })?;
-                Some((target, s.overlay_options(&spec.lower_layers, userns)?))
+                args.extend(["--bind".into(), s.merged.clone().into(), "/".into()]);
+                Some((
+                    c_path(&s.merged)?,
+                    s.overlay_options(&spec.lower_layers, userns)?,
+                ))
             }
             _ => {
-                args.extend([
-                    "--unshare-user".into(),
-                    "--uid".into(),
-                    "0".into(),
-                    "--gid".into(),
-                    "0".into(),
-                ]);
+                args.extend(["--unshare-user", "--uid", "0", "--gid", "0"].map(OsString::from));
                 args.extend(host_read_only_args()?);
-                args.extend(["--tmpfs".into(), "/run".into()]);
+                args.extend(["--tmpfs", "/run"].map(OsString::from));
                 None
             }
         };
-        args.extend(["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"].map(String::from));
-        for h in &spec.hide {
-            if crate::host::exists_in_layers(&spec.lower_layers, h) {
-                args.extend(["--tmpfs".into(), path_arg(h)]);
-            }
-        }
-        for b in &spec.binds {
-            let flag = if b.writable { "--bind" } else { "--ro-bind" };
-            args.extend([flag.into(), path_arg(&b.src), path_arg(&b.dst)]);
-        }
-        if let Some(bundle) = &ca_bundle {
-            args.extend([
-                "--ro-bind".into(),
-                path_arg(bundle),
-                path_arg(&spec.ca_bundle_path),
-            ]);
-        }
-        args.extend(["--unshare-pid", "--unshare-ipc", "--unshare-uts"].map(String::from));
-        if !spec.network {
-            args.push("--unshare-net".into());
-        }
-        args.extend(["--hostname".into(), spec.hostname.clone()]);
-        args.extend(["--die-with-parent", "--new-session"].map(String::from));
-        args.extend(["--chdir".into(), path_arg(&spec.workdir)]);
-        args.extend([
-            "--info-fd".into(),
-            info_write.as_raw_fd().to_string(),
-            "--".into(),
-        ]);
-        args.extend(spec.command.iter().cloned());
-
-        let setup = ChildSetup {
-            cgroup_procs: match &cgroup {
-                Some(c) => c
-                    .procs_files()
-                    .map_err(|reason| SandboxError::LimitsUnavailable { reason })?,
-                None => Vec::new(),
-            },
-            id_maps: (mode == RootMode::Overlay { userns: true }).then(|| {
-                (
-                    format!("0 {} 1", self.uid).into_bytes(),
-                    format!("0 {} 1", self.gid).into_bytes(),
-                )
-            }),
+        Ok(RootPlan {
+            scratch,
             memory_scratch,
             overlay,
-            umask: spec
-                .umask
-                .map(|m| rustix::fs::Mode::from_raw_mode(m & 0o777)),
-            info_write,
-        };
+            args,
+        })
+    }
+
+    /// Starts bwrap with `args`, the child running `setup` between fork and
+    /// exec; hands back the info pipe's read end for the namespace's PID.
+    fn spawn_bwrap(
+        &self,
+        args: &[OsString],
+        env: Vec<(String, String)>,
+        setup: ChildSetup,
+        info_read: OwnedFd,
+    ) -> Result<(Child, OwnedFd), SandboxError> {
         let mut cmd = Command::new(&self.bwrap);
-        cmd.args(&args)
+        cmd.args(args)
             .env_clear()
-            .envs(sandbox_env(spec, ca_bundle.is_some()))
+            .envs(env)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        // SAFETY: `apply` makes only system calls on memory prepared above.
+        // SAFETY: `apply` makes only system calls on memory prepared before the fork.
         unsafe { cmd.pre_exec(move || setup.apply()) };
         let spawned = cmd.spawn();
         // Drops our copy of the info pipe's write end, so EOF means bwrap is done with it.
         drop(cmd);
-        let mut child = match spawned {
-            Ok(child) => child,
-            Err(source) => {
-                return Err(SandboxError::Spawn {
-                    step: failed_step(info_read),
-                    source,
-                })
-            }
-        };
-
-        let outer =
-            Pid::from_raw(child.id() as i32).and_then(|p| pidfd_open(p, PidfdFlags::empty()).ok());
-        let inner = read_child_pid(info_read).and_then(|p| pidfd_open(p, PidfdFlags::empty()).ok());
-        let (mut out_pipe, mut err_pipe) = (child.stdout.take(), child.stderr.take());
-
-        let mut timed_out = false;
-        let status =
-            std::thread::scope(|scope| -> Result<std::process::ExitStatus, SandboxError> {
-                let out_thread = scope.spawn(move || copy_all(out_pipe.as_mut(), stdout));
-                let err_thread = scope.spawn(move || copy_all(err_pipe.as_mut(), stderr));
-                let deadline = spec.timeout.map(|t| Instant::now() + t);
-                if let Some(outer) = &outer {
-                    if !wait_readable(outer.as_fd(), deadline) {
-                        timed_out = true;
-                        kill_tree(inner.as_ref(), Some(outer), cgroup.as_ref());
-                    }
-                } else if let Some(deadline) = deadline {
-                    // No pidfd (an old kernel): poll the child instead.
-                    loop {
-                        if child
-                            .try_wait()
-                            .map_err(|source| SandboxError::Wait { source })?
-                            .is_some()
-                        {
-                            break;
-                        }
-                        if Instant::now() >= deadline {
-                            timed_out = true;
-                            let _ = child.kill();
-                            break;
-                        }
-                        std::thread::sleep(Duration::from_millis(10));
-                    }
-                }
-                let status = child
-                    .wait()
-                    .map_err(|source| SandboxError::Wait { source })?;
-                // The namespace's first process exits only after every other one is gone.
-                if let Some(inner) = &inner {
-                    wait_readable(
-                        inner.as_fd(),
-                        Some(Instant::now() + Duration::from_secs(10)),
-                    );
-                }
-                if let Some(c) = &cgroup {
-                    c.kill_all();
-                }
-                out_thread.join().map_err(|_| SandboxError::Output {
-                    source: std::io::Error::other("output reader panicked"),
-                })??;
-                err_thread.join().map_err(|_| SandboxError::Output {
-                    source: std::io::Error::other("output reader panicked"),
-                })??;
-                Ok(status)
-            })?;
-
-        let code = status
-            .code()
-            .unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
-        let limit_hit: Option<LimitHit> = cgroup.as_ref().and_then(RunCgroup::hit);
-        drop(cgroup);
-        drop(scratch);
-        Ok(Outcome {
-            status: code,
-            timed_out,
-            limit_hit,
-        })
+        match spawned {
+            Ok(child) => Ok((child, info_read)),
+            Err(source) => Err(SandboxError::Spawn {
+                step: failed_step(info_read),
+                source,
+            }),
+        }
     }
 }
 
-fn path_arg(p: &Path) -> String {
-    p.to_string_lossy().into_owned()
+/// The root of one run, as [`Sandbox::plan_root`] decided it.
+struct RootPlan {
+    /// The run's directories on disk, removed when dropped after the run.
+    scratch: Option<Scratch>,
+    /// The tmpfs upper layer of a privileged run, mounted by the child.
+    memory_scratch: Option<MemoryScratch>,
+    /// The overlay's mount point and options, mounted by the child.
+    overlay: Option<(CString, CString)>,
+    /// The bwrap arguments that make the root `/`.
+    args: Vec<OsString>,
+}
+
+/// bwrap's command line after the root's arguments: kernel file systems,
+/// hidden paths, binds, the CA bundle, namespaces, and the command. Paths
+/// pass as they are, never through a lossy string.
+fn bwrap_args(
+    spec: &SandboxSpec,
+    root_args: Vec<OsString>,
+    ca_bundle: Option<&Path>,
+    info_fd: RawFd,
+) -> Vec<OsString> {
+    let mut args = root_args;
+    args.extend(["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"].map(OsString::from));
+    for h in &spec.hide {
+        if crate::host::exists_in_layers(&spec.lower_layers, h) {
+            args.extend(["--tmpfs".into(), h.into()]);
+        }
+    }
+    for b in &spec.binds {
+        let flag = if b.writable { "--bind" } else { "--ro-bind" };
+        args.extend([flag.into(), b.src.clone().into(), b.dst.clone().into()]);
+    }
+    if let Some(bundle) = ca_bundle {
+        args.extend([
+            "--ro-bind".into(),
+            bundle.into(),
+            spec.ca_bundle_path.clone().into(),
+        ]);
+    }
+    args.extend(["--unshare-pid", "--unshare-ipc", "--unshare-uts"].map(OsString::from));
+    if !spec.network {
+        args.push("--unshare-net".into());
+    }
+    args.extend(["--hostname".into(), spec.hostname.clone().into()]);
+    args.extend(["--die-with-parent", "--new-session"].map(OsString::from));
+    args.extend(["--chdir".into(), spec.workdir.clone().into()]);
+    args.extend(["--info-fd".into(), info_fd.to_string().into(), "--".into()]);
+    args.extend(spec.command.iter().map(OsString::from));
+    args
+}
+
+/// Streams the child's output to the sinks while waiting for it to end or
+/// for the spec's timeout (then the whole tree is killed); returns its
+/// status and whether it timed out. No process of the run is left after.
+fn wait_streaming(
+    mut child: Child,
+    info_read: OwnedFd,
+    spec: &SandboxSpec,
+    cgroup: Option<&RunCgroup>,
+    stdout: &mut (dyn Write + Send),
+    stderr: &mut (dyn Write + Send),
+) -> Result<(ExitStatus, bool), SandboxError> {
+    let outer =
+        Pid::from_raw(child.id() as i32).and_then(|p| pidfd_open(p, PidfdFlags::empty()).ok());
+    let inner = read_child_pid(info_read).and_then(|p| pidfd_open(p, PidfdFlags::empty()).ok());
+    let (mut out_pipe, mut err_pipe) = (child.stdout.take(), child.stderr.take());
+    std::thread::scope(|scope| {
+        let out_thread = scope.spawn(move || copy_all(out_pipe.as_mut(), stdout));
+        let err_thread = scope.spawn(move || copy_all(err_pipe.as_mut(), stderr));
+        let deadline = spec.timeout.map(|t| Instant::now() + t);
+        let timed_out = wait_or_kill(&mut child, outer.as_ref(), inner.as_ref(), deadline, cgroup)?;
+        let status = child
+            .wait()
+            .map_err(|source| SandboxError::Wait { source })?;
+        // The namespace's first process exits only after every other one is gone.
+        if let Some(inner) = &inner {
+            wait_readable(
+                inner.as_fd(),
+                Some(Instant::now() + Duration::from_secs(10)),
+            );
+        }
+        if let Some(c) = cgroup {
+            c.kill_all();
+        }
+        out_thread.join().map_err(|_| SandboxError::Output {
+            source: std::io::Error::other("output reader panicked"),
+        })??;
+        err_thread.join().map_err(|_| SandboxError::Output {
+            source: std::io::Error::other("output reader panicked"),
+        })??;
+        Ok((status, timed_out))
+    })
+}
+
+/// Waits for bwrap to end, or until the deadline passes and then kills the
+/// tree; returns whether it timed out.
+fn wait_or_kill(
+    child: &mut Child,
+    outer: Option<&OwnedFd>,
+    inner: Option<&OwnedFd>,
+    deadline: Option<Instant>,
+    cgroup: Option<&RunCgroup>,
+) -> Result<bool, SandboxError> {
+    if let Some(outer) = outer {
+        if !wait_readable(outer.as_fd(), deadline) {
+            kill_tree(inner, Some(outer), cgroup);
+            return Ok(true);
+        }
+        return Ok(false);
+    }
+    let Some(deadline) = deadline else {
+        return Ok(false);
+    };
+    // No pidfd (an old kernel): poll the child instead.
+    loop {
+        if child
+            .try_wait()
+            .map_err(|source| SandboxError::Wait { source })?
+            .is_some()
+        {
+            return Ok(false);
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            return Ok(true);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 fn c_path(p: &Path) -> Result<CString, SandboxError> {
@@ -594,5 +663,41 @@ fn copy_all(from: Option<&mut impl Read>, to: &mut (dyn Write + Send)) -> Result
     match failed {
         Some(source) => Err(SandboxError::Output { source }),
         None => to.flush().map_err(|source| SandboxError::Output { source }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::ffi::OsStrExt;
+
+    use super::*;
+    use crate::spec::Bind;
+
+    #[test]
+    fn bwrap_gets_paths_that_are_not_utf8_byte_for_byte() {
+        let src = PathBuf::from(std::ffi::OsStr::from_bytes(b"/srv/caf\xe9"));
+        let mut spec = SandboxSpec::new(vec![PathBuf::from("/l")], vec!["true".into()]);
+        spec.binds.push(Bind::read_only(&src, "/data"));
+        let args = bwrap_args(&spec, Vec::new(), None, 3);
+        let at = args.iter().position(|a| a == "--ro-bind").unwrap();
+        assert_eq!(args[at + 1].as_bytes(), b"/srv/caf\xe9");
+        assert_eq!(args[at + 2], "/data");
+    }
+
+    #[test]
+    fn overlay_options_keep_paths_that_are_not_utf8() {
+        let lower = PathBuf::from(std::ffi::OsStr::from_bytes(b"/layers/\xff"));
+        let options = crate::root::overlay_options(
+            &[lower, PathBuf::from("/stack")],
+            Path::new("/u"),
+            Path::new("/w"),
+            false,
+            true,
+        )
+        .unwrap();
+        assert_eq!(
+            options.as_bytes(),
+            b"lowerdir=/layers/\xff:/stack,upperdir=/u,workdir=/w,volatile"
+        );
     }
 }

@@ -1,8 +1,8 @@
 //! Key files on disk, written atomically.
 
-use std::fs::{self, DirBuilder, File, Permissions};
-use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::fs::{self, DirBuilder};
+use std::io;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use crate::{KeyFiles, KeyPair, SignError};
@@ -60,33 +60,19 @@ pub(crate) fn write_atomic(
     mode: u32,
     replace: bool,
 ) -> Result<(), SignError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut temp = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .permissions(Permissions::from_mode(mode))
-        .tempfile_in(dir)
-        .map_err(|source| io_error(dir, source))?;
-    let written = temp
-        .write_all(contents)
-        .and_then(|()| temp.as_file().set_permissions(Permissions::from_mode(mode)))
-        .and_then(|()| temp.as_file().sync_all());
-    written.map_err(|source| io_error(temp.path(), source))?;
-    if replace {
-        temp.persist(path)
-            .map_err(|error| io_error(path, error.error))?;
+    let write = bale_fs::AtomicWrite::new().mode(mode);
+    let write = if replace {
+        write
     } else {
-        temp.persist_noclobber(path).map_err(|error| {
-            if error.error.kind() == io::ErrorKind::AlreadyExists {
-                SignError::SecretKeyExists(path.to_owned())
-            } else {
-                io_error(path, error.error)
-            }
-        })?;
-    }
-    // The rename is durable only once the directory itself is synced.
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|source| io_error(dir, source))
+        write.keep_existing()
+    };
+    write.write(path, contents).map_err(|e| {
+        if !replace && e.kind() == io::ErrorKind::AlreadyExists {
+            SignError::SecretKeyExists(path.to_owned())
+        } else {
+            io_error(&e.path, e.source)
+        }
+    })
 }
 
 /// An I/O error about a path.

@@ -154,3 +154,12 @@ pub enum StackError {
         source: std::io::Error,
     },
 }
+
+impl From<bale_fs::FsError> for StackError {
+    fn from(e: bale_fs::FsError) -> Self {
+        StackError::Io {
+            path: e.path,
+            source: e.source,
+        }
+    }
+}

@@ -1,6 +1,5 @@
 //! `stack.json`: what a created stack is, as recorded when it was made.
 
-use std::io::Write;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -51,20 +50,6 @@ impl StackRecord {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
-        write_atomic(path, &json)
+        Ok(bale_fs::write_atomic(path, &json)?)
     }
-}
-
-/// Writes `bytes` to `path` so that a crash leaves the old file or the new one.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StackError> {
-    let io = |source| StackError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
-    tmp.write_all(bytes).map_err(io)?;
-    tmp.as_file().sync_all().map_err(io)?;
-    tmp.persist(path).map_err(|e| io(e.error))?;
-    Ok(())
 }

@@ -2,7 +2,6 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use bale_home::Home;
 
@@ -10,7 +9,7 @@ use crate::config::{check_name, StackDef, StacksConfig};
 use crate::debootstrap::{copy_image, installed_packages, Bootstrap};
 use crate::digest::{image_manifest, manifest_differences, package_differences, Difference};
 use crate::mirror::host_mirror;
-use crate::record::{write_atomic, StackRecord};
+use crate::record::StackRecord;
 use crate::StackError;
 
 /// The digest reported for the `host` stack, whose root is the host's own.
@@ -98,7 +97,7 @@ impl Stacks {
     /// The shipped stacks with `config_override` (else `$BALE_HOME/stacks.toml`)
     /// on top, using the image cache the configuration names, if any.
     pub fn load(home: &Home, config_override: Option<&Path>) -> Result<Stacks, StackError> {
-        let config = StacksConfig::load(home.root().join("stacks.toml"), config_override)?;
+        let config = StacksConfig::load(home.stacks_config_path(), config_override)?;
         let image_cache = config.image_cache.clone();
         Ok(Stacks {
             dir: home.stacks_dir(),
@@ -266,7 +265,7 @@ impl Stacks {
                         "the cached image at {} no longer matches its digest; not used",
                         entry.display()
                     ));
-                    remove_tree(&image)?;
+                    bale_fs::remove_tree(&image)?;
                 }
             }
         }
@@ -294,16 +293,13 @@ impl Stacks {
                     mirror: mirror.clone(),
                     digest: manifest.digest.clone(),
                     packages: installed_packages(&image)?,
-                    created: SystemTime::now()
-                        .duration_since(UNIX_EPOCH)
-                        .map(|d| d.as_secs())
-                        .unwrap_or(0),
+                    created: bale_fs::now_secs(),
                     size_bytes: manifest.size_bytes,
                 };
                 (record, manifest)
             }
         };
-        write_atomic(
+        bale_fs::write_atomic(
             &staging.path().join("manifest.txt"),
             manifest.text.as_bytes(),
         )?;
@@ -388,7 +384,7 @@ impl Stacks {
         if image.root != Path::new("/") {
             read_through(&image.root);
         }
-        write_atomic(&dir.join("warm"), b"")
+        Ok(bale_fs::write_atomic(&dir.join("warm"), b"")?)
     }
 
     /// Stops keeping stack `name` warm: drops the mark and evicts its
@@ -400,7 +396,7 @@ impl Stacks {
         if warm.exists() {
             fs::remove_file(&warm).map_err(io(&warm))?;
         }
-        remove_tree(&self.layers_dir(name))
+        Ok(bale_fs::remove_tree(&self.layers_dir(name))?)
     }
 
     /// Checks stack `name` against its recorded digest and package list and
@@ -463,7 +459,7 @@ impl Stacks {
     /// Removes stack `name`'s image, record and layers.
     pub fn rm(&self, name: &str) -> Result<(), StackError> {
         self.definition(name)?;
-        remove_tree(&self.stack_dir(name))
+        Ok(bale_fs::remove_tree(&self.stack_dir(name))?)
     }
 }
 
@@ -484,7 +480,7 @@ fn finish_image(
     mirror: &str,
 ) -> Result<(), StackError> {
     let sources = image.join("etc/apt/sources.list");
-    write_atomic(
+    bale_fs::write_atomic(
         &sources,
         format!("deb {mirror} {suite} {}\n", components.join(" ")).as_bytes(),
     )?;
@@ -541,18 +537,7 @@ fn swap_in(staging: tempfile::TempDir, dest: &Path) -> Result<(), StackError> {
             let _ = fs::rename(old, new);
         }
     }
-    remove_tree(&staged)
-}
-
-fn remove_tree(path: &Path) -> Result<(), StackError> {
-    match fs::remove_dir_all(path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(StackError::Io {
-            path: path.to_path_buf(),
-            source: e,
-        }),
-    }
+    Ok(bale_fs::remove_tree(&staged)?)
 }
 
 /// Reads every regular file under `dir` once, ignoring errors: warming only.

@@ -115,6 +115,15 @@ pub enum StoreError {
     },
 }
 
+impl From<bale_fs::FsError> for StoreError {
+    fn from(e: bale_fs::FsError) -> Self {
+        StoreError::Io {
+            path: e.path,
+            source: e.source,
+        }
+    }
+}
+
 impl StoreError {
     /// An I/O error on `path`.
     pub(crate) fn io(path: impl Into<PathBuf>, source: io::Error) -> Self {

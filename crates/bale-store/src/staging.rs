@@ -1,7 +1,7 @@
 //! Scratch directories under `$BALE_HOME/tmp`, and the permission and fsync
 //! steps that make a renamed-into-place tree complete, durable and read-only.
 
-use std::fs::{self, File};
+use std::fs;
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -50,19 +50,8 @@ impl Staging {
 impl Drop for Staging {
     fn drop(&mut self) {
         // Best effort: a leftover under tmp/ is harmless and never visible in pkgs/.
-        let _ = remove_tree(&self.path);
+        let _ = bale_fs::remove_read_only_tree(&self.path);
     }
-}
-
-/// Removes a tree whose directories may be read-only.
-pub(crate) fn remove_tree(path: &Path) -> io::Result<()> {
-    match fs::symlink_metadata(path) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(e),
-        Ok(_) => {}
-    }
-    set_dir_modes(path, 0o755)?;
-    fs::remove_dir_all(path)
 }
 
 /// Sets the mode of every directory in the tree at `root` (symlinks are not followed).
@@ -83,11 +72,4 @@ pub(crate) fn set_dir_modes(root: &Path, mode: u32) -> io::Result<()> {
         }
     }
     fs::set_permissions(root, fs::Permissions::from_mode(mode))
-}
-
-/// Flushes a directory's entries (names created, renamed or removed in it) to disk.
-pub(crate) fn sync_dir(dir: &Path) -> Result<(), StoreError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| StoreError::io(dir, e))
 }

@@ -131,8 +131,8 @@ impl Store {
         }
         fs::set_permissions(&dir, fs::Permissions::from_mode(READ_ONLY_DIR))
             .map_err(|e| StoreError::io(&dir, e))?;
-        staging::sync_dir(&dir)?;
-        staging::sync_dir(parent)?;
+        bale_fs::sync_dir(&dir)?;
+        bale_fs::sync_dir(parent)?;
         Ok(Installed {
             coordinate,
             dir,
@@ -175,9 +175,9 @@ impl Store {
             return Err(StoreError::io(&dir, e));
         }
         if let Some(parent) = dir.parent() {
-            staging::sync_dir(parent)?;
+            bale_fs::sync_dir(parent)?;
         }
-        staging::remove_tree(staging.path()).map_err(|e| StoreError::io(staging.path(), e))?;
+        bale_fs::remove_read_only_tree(staging.path())?;
         Ok(())
     }
 
@@ -289,7 +289,7 @@ fn is_occupied(e: &io::Error) -> bool {
 /// `root` itself stays writable until it is in place: moving a directory to
 /// another parent needs write access to it.
 fn seal(root: &Path) -> Result<(), StoreError> {
-    sync_dirs(root)?;
+    bale_fs::sync_tree(root)?;
     for entry in fs::read_dir(root).map_err(|e| StoreError::io(root, e))? {
         let entry = entry.map_err(|e| StoreError::io(root, e))?;
         let is_dir = entry
@@ -302,21 +302,6 @@ fn seal(root: &Path) -> Result<(), StoreError> {
         }
     }
     Ok(())
-}
-
-/// Syncs every directory of the tree, so the names of the unpacked files are durable.
-fn sync_dirs(dir: &Path) -> Result<(), StoreError> {
-    for entry in fs::read_dir(dir).map_err(|e| StoreError::io(dir, e))? {
-        let entry = entry.map_err(|e| StoreError::io(dir, e))?;
-        if entry
-            .file_type()
-            .map_err(|e| StoreError::io(entry.path(), e))?
-            .is_dir()
-        {
-            sync_dirs(&entry.path())?;
-        }
-    }
-    staging::sync_dir(dir)
 }
 
 /// Reads an installed package's own index.

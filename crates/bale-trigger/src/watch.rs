@@ -144,9 +144,7 @@ impl Watch {
         std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
         let text = serde_json::to_vec_pretty(seen).map_err(|e| fail(e.to_string()))?;
         // Written beside and renamed, so a crash never leaves half a state file.
-        let tmp = self.state_file.with_extension("json.tmp");
-        std::fs::write(&tmp, text).map_err(|e| fail(e.to_string()))?;
-        std::fs::rename(&tmp, &self.state_file).map_err(|e| fail(e.to_string()))
+        bale_fs::write_atomic(&self.state_file, &text).map_err(|e| fail(e.source.to_string()))
     }
 }
 

@@ -135,7 +135,7 @@ pub struct PackArgs {
     #[arg(long)]
     pub key: Option<String>,
     /// The time written into every entry (default: $SOURCE_DATE_EPOCH, else 0).
-    #[arg(long, env = "SOURCE_DATE_EPOCH", default_value_t = 0)]
+    #[arg(long, env = bale_home::env::SOURCE_DATE_EPOCH, default_value_t = 0)]
     pub source_date_epoch: u64,
 }
 

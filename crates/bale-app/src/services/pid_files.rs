@@ -51,14 +51,12 @@ pub(super) fn write_pid(
     isolation: Isolation,
 ) -> Result<(), DeployError> {
     let pid_file = pid_path(app, service);
-    let fresh = pid_file.with_extension("pid.new");
     let text = match isolation {
         Isolation::None => format!("{pid}\n"),
         Isolation::Stack => format!("{pid}\n{STACK_MARK}\n"),
     };
-    fs::write(&fresh, text)
-        .and_then(|()| fs::rename(&fresh, &pid_file))
-        .map_err(|e| DeployError::io(&pid_file, e))
+    bale_fs::write_atomic(&pid_file, text.as_bytes())?;
+    Ok(())
 }
 
 /// The service's group, from its pid file.

@@ -1,6 +1,7 @@
 //! `bale serve`'s repository role: the tree over HTTP, publishing, and `/api/v1`.
 
 mod api;
+pub mod auth;
 mod problem;
 pub(crate) mod publish;
 mod tree;
@@ -21,7 +22,7 @@ pub use publish::SIGNATURE_HEADER;
 use crate::{RepoError, Storage};
 
 /// Where `bale serve` listens unless told otherwise.
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:7070";
+pub const DEFAULT_LISTEN: &str = bale_home::DEFAULT_LISTEN;
 /// The largest upload accepted unless configured: 4 GiB.
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 4 << 30;
 
@@ -51,7 +52,9 @@ impl ServeOptions {
     /// `repo/`, SQLite in `bale.db`, trusted keys in `keys/trusted/`.
     pub fn for_home(home: &Home) -> ServeOptions {
         ServeOptions {
-            listen: SocketAddr::from(([127, 0, 0, 1], 7070)),
+            listen: DEFAULT_LISTEN
+                .parse()
+                .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 7070))),
             storage_url: home.repo_dir().display().to_string(),
             storage_options: Vec::new(),
             database_url: Database::sqlite_url(&home.db_path()),

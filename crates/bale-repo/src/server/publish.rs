@@ -17,7 +17,7 @@ use axum::Json;
 use bale_api::{PublishOutcome, PublishStatus};
 use bale_archive::Limits;
 use bale_db::packages;
-use bale_db::tokens::{self, Scope, TokenCheck};
+use bale_db::tokens::Scope;
 use bale_sign::{Keyring, SignError, Signature};
 use base64::Engine;
 use bytes::Bytes;
@@ -49,7 +49,7 @@ pub(super) async fn put(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    if let Err(refusal) = authorize(repo, headers).await {
+    if let Err(refusal) = super::auth::authorize(repo.database(), headers, Scope::Publish).await {
         drain(body.into_data_stream()).await;
         return Err(refusal);
     }
@@ -77,32 +77,6 @@ pub(super) fn remove_stale_uploads(scratch: &Path) -> Result<(), RepoError> {
         }
     }
     Ok(())
-}
-
-async fn authorize(repo: &Repository, headers: &HeaderMap) -> Result<(), ApiError> {
-    let unauthorized =
-        |message: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message);
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .map(str::trim)
-        .ok_or_else(|| {
-            unauthorized(
-                "publishing needs a bearer token with the publish scope: create one with `bale token create --scope publish` on the server and set BALE_TOKEN",
-            )
-        })?;
-    match tokens::check(repo.database(), token, Scope::Publish).await? {
-        TokenCheck::Granted => Ok(()),
-        TokenCheck::Unknown => Err(unauthorized(
-            "this token is not known to the repository: create one with `bale token create --scope publish`",
-        )),
-        TokenCheck::WrongScope(scope) => Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            format!("this token has the {scope} scope; publishing needs a token with the publish scope"),
-        )),
-    }
 }
 
 /// An upload received into the scratch directory; removed when dropped.

@@ -8,10 +8,10 @@ mod stacks;
 
 use std::sync::Arc;
 
-use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::http::{HeaderMap, Method};
 use axum::routing::MethodRouter;
 use axum::Router;
-use bale_db::tokens::{self, Scope, TokenCheck};
+use bale_db::tokens::Scope;
 use bale_home::Home;
 use bale_repo::server::ApiError;
 use bale_repo::Repository;
@@ -182,27 +182,5 @@ async fn authorize(
     headers: &HeaderMap,
     needed: Scope,
 ) -> Result<String, ApiError> {
-    let unauthorized =
-        |message: String| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message);
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .map(str::trim)
-        .ok_or_else(|| {
-            unauthorized(format!(
-                "this call needs a bearer token with the {needed} scope: create one with `bale token create --scope {needed}` and set BALE_TOKEN"
-            ))
-        })?;
-    match tokens::check(service.db(), token, needed).await? {
-        TokenCheck::Granted => Ok(format!("token {}…", token.chars().take(12).collect::<String>())),
-        TokenCheck::Unknown => Err(unauthorized(format!(
-            "this token is not known to the service: create one with `bale token create --scope {needed}`"
-        ))),
-        TokenCheck::WrongScope(scope) => Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            format!("this token has the {scope} scope; this call needs the {needed} scope"),
-        )),
-    }
+    bale_repo::server::auth::authorize(service.db(), headers, needed).await
 }

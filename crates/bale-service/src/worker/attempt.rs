@@ -2,16 +2,17 @@
 //! its lease renewed meanwhile, signing and publishing, the stored log and
 //! the record.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use bale_db::builds::{now_ms, BuildStatus, StepRecord};
+use bale_db::builds::{now_ms, BuildRecord, BuildStatus, StepRecord};
 use bale_db::queue::{self, BuildEnd, BuildStart, Claimed, Renewal};
 use bale_db::{build_log, Database};
 use bale_manifest::{Catalog, Kinds, Manifest, ParseOptions};
 use bale_stack::Stacks;
 use tokio::sync::{mpsc, watch};
 
-use super::child::BuildChild;
+use super::child::{BuildChild, ChildExit};
 use super::log::LiveLog;
 use super::publish::publish;
 use super::source;
@@ -89,14 +90,7 @@ pub(super) async fn run(ctx: Arc<Context>, claimed: Claimed, shutdown: watch::Re
     renewer.abort();
 
     if ended.is_none() && *why.borrow() == Some(Stop::Shutdown) {
-        log.line("the worker stopped: the build goes back to the queue");
-        log.close().await;
-        match queue::release(&db, id, attempt).await {
-            Ok(_) => tracing::info!(build = id, attempt, "released: the worker is stopping"),
-            Err(error) => {
-                tracing::error!(build = id, %error, "cannot release the build; its lease will run out")
-            }
-        }
+        release(&db, id, attempt, log).await;
         return;
     }
     let Some(mut ended) = ended else {
@@ -115,9 +109,38 @@ pub(super) async fn run(ctx: Arc<Context>, claimed: Claimed, shutdown: watch::Re
     log.line(format!("build {id} {}", ended.status));
     log.close().await;
 
+    let (log_key, text) = store_log(&ctx, id, &mut ended).await;
+    let end = BuildEnd {
+        status: ended.status,
+        error: ended.error,
+        steps: ended.steps,
+        start: ended.start,
+        installed_size: ended.installed_size,
+        package_digest: ended.package_digest,
+        log_key,
+    };
+    record_end(&ctx, &claimed, &end, text, maintainer).await;
+}
+
+/// Puts a build the stopping worker was running back in the queue.
+async fn release(db: &Database, id: i64, attempt: i64, log: LiveLog) {
+    log.line("the worker stopped: the build goes back to the queue");
+    log.close().await;
+    match queue::release(db, id, attempt).await {
+        Ok(_) => tracing::info!(build = id, attempt, "released: the worker is stopping"),
+        Err(error) => {
+            tracing::error!(build = id, %error, "cannot release the build; its lease will run out")
+        }
+    }
+}
+
+/// Copies the build's live log to the object store; returns its key when
+/// stored, and the text for a failure notice. A successful build whose log
+/// is lost says so in its error.
+async fn store_log(ctx: &Context, id: i64, ended: &mut Ended) -> (Option<String>, String) {
     let key = log_key(id);
     let mut text = String::new();
-    let stored = match build_log::read(&db, id, 0, i64::MAX).await {
+    let stored = match build_log::read(&ctx.db, id, 0, i64::MAX).await {
         Ok(lines) => {
             text = lines.into_iter().map(|l| l.line + "\n").collect();
             ctx.storage
@@ -133,16 +156,20 @@ pub(super) async fn run(ctx: Arc<Context>, claimed: Claimed, shutdown: watch::Re
             ended.error = Some(format!("the log could not be stored: {error}"));
         }
     }
-    let end = BuildEnd {
-        status: ended.status,
-        error: ended.error,
-        steps: ended.steps,
-        start: ended.start,
-        installed_size: ended.installed_size,
-        package_digest: ended.package_digest,
-        log_key: stored.is_ok().then_some(key),
-    };
-    match queue::finish(&db, id, attempt, &end).await {
+    (stored.is_ok().then_some(key), text)
+}
+
+/// Records the build's end, and sends a failure notice when the worker
+/// has one configured.
+async fn record_end(
+    ctx: &Context,
+    claimed: &Claimed,
+    end: &BuildEnd,
+    log: String,
+    maintainer: Option<String>,
+) {
+    let (id, attempt) = (claimed.build.id, claimed.attempt);
+    match queue::finish(&ctx.db, id, attempt, end).await {
         Ok(true) => {
             tracing::info!(build = id, status = %end.status, "build ended");
             let failed = matches!(
@@ -159,7 +186,7 @@ pub(super) async fn run(ctx: Arc<Context>, claimed: Claimed, shutdown: watch::Re
                         .unwrap_or_else(|| claimed.build.source.clone()),
                     status: end.status.to_string(),
                     reason: end.error.clone().unwrap_or_default(),
-                    log: text,
+                    log,
                     maintainer,
                 };
                 crate::notify::tell(config, &ctx.options.public_url, failure);
@@ -229,30 +256,79 @@ async fn stopped(stop: &mut watch::Receiver<Option<Stop>>) -> Stop {
     }
 }
 
+/// How a step ends the attempt before its last: with an end to record, or
+/// `None` when the lease was lost (or the worker is stopping).
+type Early = Option<Ended>;
+
 /// Builds and publishes; `None` when the lease was lost.
 async fn build(
     ctx: &Context,
     claimed: &Claimed,
     log: &LiveLog,
-    mut stop: watch::Receiver<Option<Stop>>,
+    stop: watch::Receiver<Option<Stop>>,
     maintainer: &mut Option<String>,
 ) -> Option<Ended> {
+    attempt_steps(ctx, claimed, log, stop, maintainer)
+        .await
+        .map_or_else(|early| early, Some)
+}
+
+/// The attempt's steps: work directory, source, `bale build`, its output, publishing.
+async fn attempt_steps(
+    ctx: &Context,
+    claimed: &Claimed,
+    log: &LiveLog,
+    mut stop: watch::Receiver<Option<Stop>>,
+    maintainer: &mut Option<String>,
+) -> Result<Ended, Early> {
     let record = &claimed.build;
+    let work = work_dir(ctx, record.id)?;
+    let prepared = fetch_source(record, work.path(), log, &mut stop).await?;
+    let (start, named) = describe(ctx, &prepared).await;
+    *maintainer = named;
+    let _ = queue::record_start(&ctx.db, record.id, claimed.attempt, &start).await;
+
+    let (args, envs) = build_command(ctx, record, &prepared, &work.path().join("out"));
+    let (exit, seen_steps) = run_build(ctx, args, envs, log, &mut stop, &start).await?;
+    let (package, steps, start) = read_output(exit, seen_steps, start)?;
+    if ctx.options.key.is_none() && !ctx.options.allow_unsigned {
+        let error = ServiceError::Publish(
+            "this worker has no signing key and the repository takes only signed packages: \
+             start it with --key (see `bale key generate`) or --allow-unsigned"
+                .into(),
+        );
+        return Err(Some(Ended {
+            steps,
+            ..Ended::failed(&error, start)
+        }));
+    }
+    Ok(publish_package(ctx, &package, log, steps, start).await)
+}
+
+/// The attempt's own directory under `$BALE_HOME/tmp/service`, removed when dropped.
+fn work_dir(ctx: &Context, id: i64) -> Result<tempfile::TempDir, Early> {
     let scratch = ctx.options.home.tmp_dir().join("service");
-    let work = match std::fs::create_dir_all(&scratch).and_then(|()| {
-        tempfile::Builder::new()
-            .prefix(&format!("build-{}-", record.id))
-            .tempdir_in(&scratch)
-    }) {
-        Ok(work) => work,
-        Err(e) => {
-            return Some(Ended::failed(
+    std::fs::create_dir_all(&scratch)
+        .and_then(|()| {
+            tempfile::Builder::new()
+                .prefix(&format!("build-{id}-"))
+                .tempdir_in(&scratch)
+        })
+        .map_err(|e| {
+            Some(Ended::failed(
                 &ServiceError::io(&scratch, e),
                 BuildStart::default(),
             ))
-        }
-    };
+        })
+}
 
+/// The build's source in `work`, at the version its ref names, unless a stop comes first.
+async fn fetch_source(
+    record: &BuildRecord,
+    work: &Path,
+    log: &LiveLog,
+    stop: &mut watch::Receiver<Option<Stop>>,
+) -> Result<source::Prepared, Early> {
     log.line(format!(
         "source: {}{}",
         record.source,
@@ -263,31 +339,33 @@ async fn build(
             .unwrap_or_default()
     ));
     let prepared = tokio::select! {
-        prepared = source::prepare(&record.source, record.git_ref.as_deref(), work.path()) => prepared,
-        reason = stopped(&mut stop) => return stopped_early(reason),
+        prepared = source::prepare(&record.source, record.git_ref.as_deref(), work) => prepared,
+        reason = stopped(stop) => return Err(stopped_early(reason)),
     };
-    let prepared = match prepared {
-        Ok(prepared) => prepared,
-        Err(error) => return Some(Ended::failed(&error, BuildStart::default())),
-    };
+    let prepared = prepared.map_err(|error| Some(Ended::failed(&error, BuildStart::default())))?;
     match source::apply_version_ref(&prepared, &record.source, record.git_ref.as_deref()) {
         Ok(Some(version)) => log.line(format!("building version {version}, as the ref names")),
         Ok(None) => {}
         Err(error) => {
-            return Some(Ended::failed(
+            return Err(Some(Ended::failed(
                 &error,
                 BuildStart {
                     commit: prepared.commit.clone(),
                     ..BuildStart::default()
                 },
-            ))
+            )))
         }
     }
-    let (start, named) = describe(ctx, &prepared).await;
-    *maintainer = named;
-    let _ = queue::record_start(&ctx.db, record.id, claimed.attempt, &start).await;
+    Ok(prepared)
+}
 
-    let out_dir = work.path().join("out");
+/// The arguments and environment of the `bale build` child.
+fn build_command(
+    ctx: &Context,
+    record: &BuildRecord,
+    prepared: &source::Prepared,
+    out_dir: &Path,
+) -> (Vec<String>, Vec<(String, String)>) {
     let mut args = vec![
         "build".to_owned(),
         prepared.dir.display().to_string(),
@@ -303,23 +381,34 @@ async fn build(
     }
     let envs = vec![
         (
-            "BALE_HOME".to_owned(),
+            bale_home::env::BALE_HOME.to_owned(),
             ctx.options.home.root().display().to_string(),
         ),
-        ("NO_COLOR".to_owned(), "1".to_owned()),
+        (bale_home::env::NO_COLOR.to_owned(), "1".to_owned()),
     ];
+    (args, envs)
+}
+
+/// Runs `bale build`, its lines going to the log, killing it when told to
+/// stop; returns how it exited and the steps its lines named.
+async fn run_build(
+    ctx: &Context,
+    args: Vec<String>,
+    envs: Vec<(String, String)>,
+    log: &LiveLog,
+    stop: &mut watch::Receiver<Option<Stop>>,
+    start: &BuildStart,
+) -> Result<(ChildExit, Vec<StepRecord>), Early> {
     let (lines_tx, lines_rx) = mpsc::unbounded_channel();
     let steps = tokio::spawn(follow_steps(lines_rx, log.sender()));
-    let mut child = match BuildChild::spawn(&ctx.options.bale_exe, args, envs, lines_tx) {
-        Ok(child) => child,
-        Err(error) => return Some(Ended::failed(&error, start)),
-    };
+    let mut child = BuildChild::spawn(&ctx.options.bale_exe, args, envs, lines_tx)
+        .map_err(|error| Some(Ended::failed(&error, start.clone())))?;
     let killer = child.killer();
     let mut stopped_by = None;
     let exit = loop {
         tokio::select! {
             exit = child.wait() => break exit,
-            reason = stopped(&mut stop), if stopped_by.is_none() => {
+            reason = stopped(stop), if stopped_by.is_none() => {
                 log.line(match reason {
                     Stop::Cancel => "cancel requested: killing the build's processes",
                     Stop::Lost => "lease lost: killing the build's processes",
@@ -332,40 +421,50 @@ async fn build(
     };
     let seen_steps = steps.await.unwrap_or_default();
     match stopped_by {
-        Some(Stop::Lost | Stop::Shutdown) => return None,
+        Some(Stop::Lost | Stop::Shutdown) => return Err(None),
         Some(Stop::Cancel) => {
-            return Some(Ended {
+            return Err(Some(Ended {
                 status: BuildStatus::Canceled,
                 error: Some("canceled by request".into()),
                 steps: seen_steps,
-                start,
+                start: start.clone(),
                 installed_size: None,
                 package_digest: None,
-            })
+            }))
         }
         None => {}
     }
-    let exit = match exit {
-        Ok(exit) => exit,
-        Err(error) => return Some(Ended::failed(&error, start)),
-    };
+    let exit = exit.map_err(|error| Some(Ended::failed(&error, start.clone())))?;
+    Ok((exit, seen_steps))
+}
+
+/// What `bale build --json` printed: the package's path, the build's steps
+/// and the facts it adds to `start`; a failed build's error as its end.
+fn read_output(
+    exit: ChildExit,
+    seen_steps: Vec<StepRecord>,
+    start: BuildStart,
+) -> Result<(PathBuf, Vec<StepRecord>, BuildStart), Early> {
     if exit.code != Some(0) {
         let message = serde_json::from_slice::<bale_api::ErrorEnvelope>(&exit.stdout)
             .map(|envelope| envelope.error.message)
-            .unwrap_or_else(|_| format!("bale build exited with {:?}", exit.code));
+            .unwrap_or_else(|_| match exit.code {
+                Some(code) => format!("bale build exited with code {code}"),
+                None => "bale build was killed by a signal".to_owned(),
+            });
         let status = if message.contains("timed out") {
             BuildStatus::TimedOut
         } else {
             BuildStatus::Failed
         };
-        return Some(Ended {
+        return Err(Some(Ended {
             status,
             error: Some(message),
             steps: seen_steps,
             start,
             installed_size: None,
             package_digest: None,
-        });
+        }));
     }
     let output = match serde_json::from_slice::<bale_api::BuildOutput>(&exit.stdout) {
         Ok(output) => output,
@@ -373,10 +472,10 @@ async fn build(
             let error = ServiceError::Internal(format!(
                 "bale build printed no build output that this worker reads: {e}"
             ));
-            return Some(Ended {
+            return Err(Some(Ended {
                 steps: seen_steps,
                 ..Ended::failed(&error, start)
-            });
+            }));
         }
     };
     let steps = output.build.steps.iter().map(step_record).collect();
@@ -386,19 +485,19 @@ async fn build(
         ..start
     };
     let package = output.path;
-    if ctx.options.key.is_none() && !ctx.options.allow_unsigned {
-        let error = ServiceError::Publish(
-            "this worker has no signing key and the repository takes only signed packages: \
-             start it with --key (see `bale key generate`) or --allow-unsigned"
-                .into(),
-        );
-        return Some(Ended {
-            steps,
-            ..Ended::failed(&error, start)
-        });
-    }
+    Ok((package, steps, start))
+}
+
+/// Signs (with the worker's key) and publishes the package; the attempt's end either way.
+async fn publish_package(
+    ctx: &Context,
+    package: &Path,
+    log: &LiveLog,
+    steps: Vec<StepRecord>,
+    start: BuildStart,
+) -> Ended {
     log.line(format!("publishing {}", package.display()));
-    match publish(&ctx.db, &ctx.storage, &package, ctx.options.key.as_deref()).await {
+    match publish(&ctx.db, &ctx.storage, package, ctx.options.key.as_deref()).await {
         Ok(published) => {
             log.line(format!(
                 "{} {} ({}{})",
@@ -415,19 +514,19 @@ async fn build(
                     .map(|k| format!(", signed by {k}"))
                     .unwrap_or_default()
             ));
-            Some(Ended {
+            Ended {
                 status: BuildStatus::Succeeded,
                 error: None,
                 steps,
                 start,
                 installed_size: Some(published.installed_size as i64),
                 package_digest: Some(published.digest),
-            })
+            }
         }
-        Err(error) => Some(Ended {
+        Err(error) => Ended {
             steps,
             ..Ended::failed(&error, start)
-        }),
+        },
     }
 }
 

@@ -74,7 +74,7 @@ impl WorkerOptions {
             key: None,
             allow_unsigned: false,
             notice: None,
-            public_url: "http://127.0.0.1:7070".into(),
+            public_url: bale_home::DEFAULT_SERVER_URL.into(),
             keep_failed: None,
         }
     }

@@ -39,11 +39,7 @@ pub(crate) async fn publish(
 ) -> Result<Published, ServiceError> {
     let signature = match key {
         Some(key) => {
-            let secs = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0);
-            let path = bale_sign::sign_file(key, archive, secs)?;
+            let path = bale_sign::sign_file(key, archive, bale_fs::now_secs())?;
             let text = std::fs::read_to_string(&path).map_err(|e| ServiceError::io(&path, e))?;
             Some((text, key.key_id().to_string()))
         }

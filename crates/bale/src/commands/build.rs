@@ -9,23 +9,12 @@ use crate::cli::BuildArgs;
 use crate::exit::Failure;
 use crate::printer::Printer;
 
-/// Where `--keep-failed` keeps failed builds' environments: one directory
-/// per expiry time (seconds since the epoch), removed by the first build
-/// after it.
-pub const FAILED_DIR: &str = "failed";
-
-fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 /// Removes the kept environments whose time is up; a failure here only warns.
 fn remove_expired_environments(failed_dir: &Path, printer: &Printer) {
     let Ok(entries) = std::fs::read_dir(failed_dir) else {
         return;
     };
-    let now = now_secs();
+    let now = bale_fs::now_secs();
     for entry in entries.flatten() {
         let expired = entry
             .file_name()
@@ -118,10 +107,12 @@ pub fn run(args: BuildArgs, printer: &Printer) -> Result<(), Failure> {
     let mut builder = Builder::new()
         .map_err(|e| Failure::user(e.into()))?
         .with_kinds(kinds);
-    let failed_dir = home.root().join(FAILED_DIR);
+    // One directory per expiry time (seconds since the epoch), removed by
+    // the first build after it.
+    let failed_dir = home.failed_dir();
     remove_expired_environments(&failed_dir, printer);
     if let Some(minutes) = args.keep_failed {
-        let until = now_secs() + minutes.saturating_mul(60);
+        let until = bale_fs::now_secs() + minutes.saturating_mul(60);
         builder = builder.keeping_failed(failed_dir.join(until.to_string()));
     }
     let built = builder

@@ -24,20 +24,13 @@ pub struct BuildsArgs {
 
 /// The service URL: the flag, else `BALE_REPO`, else the local server.
 pub(crate) fn server_url(flag: Option<String>) -> String {
-    flag.or_else(|| {
-        std::env::var(bale_home::env::BALE_REPO)
-            .ok()
-            .filter(|s| !s.is_empty())
-    })
-    .unwrap_or_else(|| "http://127.0.0.1:7070".to_owned())
+    bale_home::env::server_url(flag)
 }
 
 /// A client of the service, with `BALE_TOKEN` for write calls.
 pub(crate) fn client(server: Option<String>) -> Result<ServiceClient, Failure> {
-    let token = std::env::var(bale_home::env::BALE_TOKEN)
-        .ok()
-        .filter(|t| !t.is_empty());
-    ServiceClient::new(&server_url(server), token).map_err(|e| Failure::user(e.into()))
+    ServiceClient::new(&server_url(server), bale_home::env::token())
+        .map_err(|e| Failure::user(e.into()))
 }
 
 pub fn run(args: BuildsArgs, printer: &Printer) -> Result<(), Failure> {

@@ -11,9 +11,6 @@ use crate::cli::DeployArgs;
 use crate::exit::Failure;
 use crate::printer::Printer;
 
-/// The environment variable holding the ssh command for `--hosts`.
-const BALE_SSH: &str = "BALE_SSH";
-
 /// The flags of a deploy to several machines.
 #[derive(Debug, Clone, Args)]
 pub struct HostsArgs {
@@ -44,11 +41,11 @@ pub fn run(args: &DeployArgs, printer: &Printer) -> Result<(), Failure> {
     let hosts =
         bale_remote::parse_hosts(flags.hosts.as_deref().unwrap_or_default()).map_err(user)?;
     let coordinate = coordinate(&args.package)?;
-    let ssh = match flags.ssh.clone().or_else(|| {
-        std::env::var(BALE_SSH)
-            .ok()
-            .filter(|s| !s.trim().is_empty())
-    }) {
+    let ssh = match flags
+        .ssh
+        .clone()
+        .or_else(|| bale_home::env::non_blank(bale_home::env::BALE_SSH))
+    {
         Some(command) => Ssh::from_command(&command).map_err(user)?,
         None => Ssh::system(),
     };
@@ -136,12 +133,7 @@ fn coordinate(text: &str) -> Result<Coordinate, Failure> {
 
 /// The repository URL: the flag, else `BALE_REPO`, else the local server.
 fn repo_url(flag: Option<String>) -> String {
-    flag.or_else(|| {
-        std::env::var(bale_home::env::BALE_REPO)
-            .ok()
-            .filter(|s| !s.is_empty())
-    })
-    .unwrap_or_else(|| "http://127.0.0.1:7070".to_owned())
+    bale_home::env::server_url(flag)
 }
 
 fn summarise(result: &HostResult, printer: &Printer) {

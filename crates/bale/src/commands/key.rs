@@ -2,7 +2,6 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use bale_home::Home;
@@ -152,10 +151,7 @@ pub fn load_secret_key(home: &Home, key: Option<&str>) -> Result<SecretKey, Fail
 
 /// Signs a file, writing `FILE.minisig` beside it atomically.
 pub fn sign_file(key: &SecretKey, file: &Path) -> Result<PathBuf, Failure> {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let secs = bale_fs::now_secs();
     bale_sign::sign_file(key, file, secs).map_err(|e| {
         Failure::user(anyhow::Error::from(e).context(format!("signing {}", file.display())))
     })

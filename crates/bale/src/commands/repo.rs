@@ -24,12 +24,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
 
 /// The repository URL: the flag, else `BALE_REPO`, else the local server.
 fn repo_url(flag: Option<String>) -> String {
-    flag.or_else(|| {
-        std::env::var(bale_home::env::BALE_REPO)
-            .ok()
-            .filter(|s| !s.is_empty())
-    })
-    .unwrap_or_else(|| "http://127.0.0.1:7070".to_owned())
+    bale_home::env::server_url(flag)
 }
 
 pub fn token(command: TokenCommand, printer: &Printer) -> Result<(), Failure> {

@@ -18,7 +18,7 @@ use crate::printer::Printer;
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// The address to listen on.
-    #[arg(long, default_value = "127.0.0.1:7070")]
+    #[arg(long, default_value = bale_home::DEFAULT_LISTEN)]
     pub listen: std::net::SocketAddr,
     /// The database: sqlite:///path or postgres://… (default: $BALE_HOME/bale.db).
     #[arg(long)]
@@ -40,7 +40,7 @@ pub struct ServeArgs {
     #[arg(long)]
     pub key: Option<String>,
     /// The shared secret of signed git push webhooks (POST /api/v1/hooks/git; off when unset).
-    #[arg(long, env = "BALE_HOOK_SECRET", hide_env_values = true)]
+    #[arg(long, env = bale_home::env::BALE_HOOK_SECRET, hide_env_values = true)]
     pub hook_secret: Option<String>,
     /// Do not keep this machine's apps running (by default `bale serve` also does
     /// what `bale supervise` does: restart crashed services with back-off).

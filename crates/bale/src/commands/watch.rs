@@ -43,7 +43,7 @@ pub fn run(args: WatchArgs, printer: &Printer) -> Result<(), Failure> {
         .as_duration();
     let server = super::builds::server_url(args.server.clone());
     let home = super::home()?;
-    let watch = Watch::new(args.remote.clone(), &home.root().join("watch"));
+    let watch = Watch::new(args.remote.clone(), &home.watch_dir());
     let service = super::builds::client(args.server)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
