@@ -32,21 +32,24 @@ struct Inner {
     metrics: Metrics,
     wake: Option<Arc<Notify>>,
     hook_secret: Option<String>,
+    allow_local_sources: bool,
 }
 
 impl Service {
     /// The service over `repo`, with stacks and scratch space in `home`.
     pub fn new(repo: Repository, home: Home) -> Service {
-        Service::with(repo, home, None, None)
+        Service::with(repo, home, None, None, false)
     }
 
     /// The service with a waker for local workers (a submit wakes them at
-    /// once) and the shared secret of signed git push webhooks.
+    /// once), the shared secret of signed git push webhooks, and whether
+    /// sources on this machine (paths, `file://`) may be submitted.
     pub fn with(
         repo: Repository,
         home: Home,
         wake: Option<Arc<Notify>>,
         hook_secret: Option<String>,
+        allow_local_sources: bool,
     ) -> Service {
         Service {
             inner: Arc::new(Inner {
@@ -55,6 +58,7 @@ impl Service {
                 metrics: Metrics::default(),
                 wake,
                 hook_secret,
+                allow_local_sources,
             }),
         }
     }
@@ -87,6 +91,11 @@ impl Service {
                 self.inner.metrics.clone(),
                 crate::metrics::count,
             ))
+    }
+
+    /// Whether paths and `file://` URLs on this machine may be built.
+    pub(crate) fn allow_local_sources(&self) -> bool {
+        self.inner.allow_local_sources
     }
 
     pub(crate) fn metrics(&self) -> &Metrics {

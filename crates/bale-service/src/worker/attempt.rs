@@ -63,7 +63,7 @@ pub(super) async fn run(ctx: Arc<Context>, claimed: Claimed, shutdown: watch::Re
     let id = claimed.build.id;
     let attempt = claimed.attempt;
     let db = ctx.db.clone();
-    let log = match LiveLog::start(&db, id).await {
+    let log = match LiveLog::start(&db, id, ctx.scrubber.clone()).await {
         Ok(log) => log,
         Err(error) => {
             tracing::error!(build = id, %error, "cannot start the build's log; the lease will run out and the build will be retried");
@@ -100,7 +100,10 @@ pub(super) async fn run(ctx: Arc<Context>, claimed: Claimed, shutdown: watch::Re
         }
         return;
     }
-    let Some(mut ended) = ended else {
+    let Some(mut ended) = ended.map(|mut ended| {
+        ended.error = ended.error.map(|e| ctx.scrubber.scrub(&e));
+        ended
+    }) else {
         log.line("the lease was lost: another worker has the build now");
         log.close().await;
         tracing::warn!(
@@ -264,7 +267,7 @@ async fn build(
             .unwrap_or_default()
     ));
     let prepared = tokio::select! {
-        prepared = source::prepare(&record.source, record.git_ref.as_deref(), work.path()) => prepared,
+        prepared = source::prepare(&record.source, record.git_ref.as_deref(), work.path(), ctx.options.allow_local_sources) => prepared,
         reason = stopped(&mut stop) => return stopped_early(reason),
     };
     let prepared = match prepared {
@@ -283,6 +286,17 @@ async fn build(
                 },
             ))
         }
+    }
+    if let Err(error) =
+        source::check_manifest_source(&prepared.dir, ctx.options.allow_local_sources)
+    {
+        return Some(Ended::failed(
+            &error,
+            BuildStart {
+                commit: prepared.commit.clone(),
+                ..BuildStart::default()
+            },
+        ));
     }
     let (start, named) = describe(ctx, &prepared).await;
     *maintainer = named;

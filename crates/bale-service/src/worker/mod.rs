@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bale_db::scrub::Scrubber;
 use bale_db::{queue, Database};
 use bale_home::Home;
 use bale_repo::Storage;
@@ -23,7 +24,7 @@ use tokio::sync::{watch, Notify, Semaphore};
 use tokio::task::JoinSet;
 
 pub use attempt::log_key;
-pub use source::is_git_url as source_is_git;
+pub use source::{check_submitted as check_source, is_git_url as source_is_git};
 
 /// How long a lease runs unless renewed.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
@@ -59,6 +60,9 @@ pub struct WorkerOptions {
     pub public_url: String,
     /// Keep a failed build's environment for this many minutes (`bale build --keep-failed`).
     pub keep_failed: Option<u64>,
+    /// Build sources that are paths or `file://` URLs on the worker's machine
+    /// (a submitted directory, `[source] git`, a webhook's clone URL); off by default.
+    pub allow_local_sources: bool,
 }
 
 impl WorkerOptions {
@@ -76,7 +80,16 @@ impl WorkerOptions {
             notice: None,
             public_url: "http://127.0.0.1:7070".into(),
             keep_failed: None,
+            allow_local_sources: false,
         }
+    }
+}
+
+/// A scrubber that knows the worker's signing key as its key file writes it.
+fn scrubber_of(options: &WorkerOptions) -> Scrubber {
+    match &options.key {
+        Some(key) => Scrubber::new().with_key_file(&key.to_file_string()),
+        None => Scrubber::new(),
     }
 }
 
@@ -93,6 +106,8 @@ struct Context {
     db: Database,
     storage: Storage,
     options: WorkerOptions,
+    /// Takes this worker's signing key out of every log line and error it stores.
+    scrubber: Scrubber,
 }
 
 /// A worker over a database and an object store.
@@ -109,6 +124,7 @@ impl Worker {
             context: Arc::new(Context {
                 db,
                 storage,
+                scrubber: scrubber_of(&options),
                 options,
             }),
             wake: Arc::new(Notify::new()),
