@@ -392,8 +392,29 @@ async fn put_signature(
         )));
     }
     let key_id = check_signature(repo, temp.to_path_buf(), signature, &coordinate).await?;
-    storage.put_bytes(&signature_key, Bytes::from(text)).await?;
-    packages::set_key_id(repo.database(), &coordinate, &key_id).await?;
+    // The claim, as a package upload's: of concurrent signatures exactly one
+    // sets the key of a package that had none, and only it writes.
+    if !packages::set_key_id(repo.database(), &coordinate, &key_id).await? {
+        return match storage.read_small(&signature_key).await? {
+            Some(existing) if existing == text.as_bytes() => Ok(outcome(
+                StatusCode::OK,
+                "unchanged",
+                &coordinate,
+                &record.digest,
+                record.size,
+                Some(&key_id),
+            )),
+            _ => Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                format!("{coordinate} already has a signature (or one is being stored); a published signature is never replaced"),
+            )),
+        };
+    }
+    if let Err(error) = storage.put_bytes(&signature_key, Bytes::from(text)).await {
+        let _ = packages::clear_key_id(repo.database(), &coordinate, &key_id).await;
+        return Err(error.into());
+    }
     Ok(outcome(
         StatusCode::CREATED,
         "signed",
