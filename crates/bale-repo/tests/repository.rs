@@ -107,6 +107,19 @@ async fn published_files_are_served_with_types_lengths_etags_and_ranges(backend:
         .await
         .unwrap();
     assert_eq!(past.status().as_u16(), 416);
+    // The largest last byte a client can write is clamped to the file's end.
+    let huge = client
+        .get(&url)
+        .header("range", format!("bytes=0-{}", u64::MAX))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(huge.status().as_u16(), 206);
+    assert_eq!(
+        huge.headers()["content-range"],
+        format!("bytes 0-{}/{}", bytes.len() - 1, bytes.len()).as_str()
+    );
+    assert_eq!(huge.bytes().await.unwrap().as_ref(), &bytes[..]);
 
     let sig = server
         .get(&format!("{}.minisig", archive_path(HELLO)))

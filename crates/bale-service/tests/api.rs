@@ -455,6 +455,38 @@ async fn a_signed_push_of_a_version_branch_queues_a_build_and_a_bad_signature_qu
 }
 
 #[tokio::test]
+async fn a_body_over_the_framework_s_limit_gets_the_json_error_envelope() {
+    let s = start().await;
+    let token = tokens::create(&s.db, Scope::Build).await.unwrap();
+    let body = format!(
+        "{{\"source\": \"/src/app\", \"pad\": \"{}\"}}",
+        "x".repeat(3 << 20)
+    );
+    let response = client()
+        .post(format!("{}/api/v1/builds", s.url))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json"),
+        "{:?}",
+        response.headers()
+    );
+    let (status, error) = json_of(response).await;
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (413, Some("payload_too_large")),
+        "{error}"
+    );
+}
+
+#[tokio::test]
 async fn local_sources_are_refused_by_submit_and_webhooks_unless_the_server_allows_them() {
     let s = start_with(false).await;
     let token = tokens::create(&s.db, Scope::Build).await.unwrap();

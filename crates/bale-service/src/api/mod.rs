@@ -87,6 +87,8 @@ impl Service {
             .router()
             .merge(routes.with_state(self.clone()))
             .merge(bale_dashboard::router(Arc::new(self.clone())))
+            // The framework's own errors (a body over its limit) in the API's envelope.
+            .layer(axum::middleware::from_fn(bale_repo::server::json_errors))
             .layer(axum::middleware::from_fn_with_state(
                 self.inner.metrics.clone(),
                 crate::metrics::count,
