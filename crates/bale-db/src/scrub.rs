@@ -4,7 +4,7 @@
 //! commands and from a manifest nobody vetted, and they are shown to anyone
 //! who may read builds. Whatever looks like key material or a token is
 //! replaced by [`REDACTED`] before it is stored: [`scrub`] knows the shapes
-//! (minisign secret keys, bale tokens, `Bearer …`), a [`Scrubber`] also the
+//! (minisign secret keys, bale tokens, `Bearer …`, a URL's password), a [`Scrubber`] also the
 //! exact secrets of one process (its signing key file, its tokens).
 
 /// What a secret is replaced with.
@@ -81,9 +81,40 @@ pub fn scrub(text: &str) -> String {
         if lower.contains("untrusted comment:") && lower.contains("secret key") {
             after_secret_comment = true;
         }
-        scrub_line(line, &mut out);
+        scrub_line(&scrub_url_passwords(line), &mut out);
     }
     out
+}
+
+/// `scheme://user:password@host` with the password replaced.
+fn scrub_url_passwords(line: &str) -> std::borrow::Cow<'_, str> {
+    if !line.contains("://") {
+        return line.into();
+    }
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(at) = rest.find("://") {
+        let (before, after) = rest.split_at(at + 3);
+        out.push_str(before);
+        let authority_end = after
+            .find(|c: char| c == '/' || c.is_whitespace() || matches!(c, '"' | '\'' | '>'))
+            .unwrap_or(after.len());
+        let authority = &after[..authority_end];
+        match authority
+            .rfind('@')
+            .and_then(|a| authority[..a].find(':').map(|colon| (colon, a)))
+        {
+            Some((colon, at_sign)) => {
+                out.push_str(&authority[..=colon]);
+                out.push_str(REDACTED);
+                out.push_str(&authority[at_sign..]);
+            }
+            None => out.push_str(authority),
+        }
+        rest = &after[authority_end..];
+    }
+    out.push_str(rest);
+    out.into()
 }
 
 /// Replaces secret-shaped words of one line, appending to `out`.
@@ -197,6 +228,18 @@ mod tests {
         assert_eq!(bare, "token=bale_[redacted]");
         let keyed = scrub(&format!("key={KEY_LINE}== /keys/{KEY_LINE}"));
         assert_eq!(keyed, "key=[redacted] /keys/[redacted]");
+    }
+
+    #[test]
+    fn a_password_in_a_url_is_replaced_and_the_rest_kept() {
+        assert_eq!(
+            scrub("fatal: could not read from https://ci:hunter2@git.example.org/a.git/ (x)"),
+            "fatal: could not read from https://ci:[redacted]@git.example.org/a.git/ (x)"
+        );
+        assert_eq!(
+            scrub("clone 'ssh://git@example.org/a.git' and http://example.org:8080/x"),
+            "clone 'ssh://git@example.org/a.git' and http://example.org:8080/x"
+        );
     }
 
     #[test]

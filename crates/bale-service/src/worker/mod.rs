@@ -63,6 +63,9 @@ pub struct WorkerOptions {
     /// Build sources that are paths or `file://` URLs on the worker's machine
     /// (a submitted directory, `[source] git`, a webhook's clone URL); off by default.
     pub allow_local_sources: bool,
+    /// More exact secrets kept out of every log line and error the worker
+    /// stores (e.g. the webhook secret of the `bale serve` it runs in).
+    pub secrets: Vec<String>,
 }
 
 impl WorkerOptions {
@@ -81,16 +84,22 @@ impl WorkerOptions {
             public_url: "http://127.0.0.1:7070".into(),
             keep_failed: None,
             allow_local_sources: false,
+            secrets: Vec::new(),
         }
     }
 }
 
-/// A scrubber that knows the worker's signing key as its key file writes it.
+/// A scrubber that knows the worker's signing key as its key file writes it,
+/// and its other secrets.
 fn scrubber_of(options: &WorkerOptions) -> Scrubber {
-    match &options.key {
+    let scrubber = match &options.key {
         Some(key) => Scrubber::new().with_key_file(&key.to_file_string()),
         None => Scrubber::new(),
-    }
+    };
+    options
+        .secrets
+        .iter()
+        .fold(scrubber, |scrubber, secret| scrubber.with_secret(secret))
 }
 
 /// The name a worker gets unless told: host name and process id.
@@ -213,5 +222,30 @@ impl Worker {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_worker_s_key_and_secrets_never_reach_what_it_stores() {
+        let pair = bale_sign::KeyPair::generate().unwrap();
+        let key_file = pair.secret.to_file_string();
+        let key_line = key_file.lines().nth(1).unwrap().to_owned();
+        let mut options = WorkerOptions::new("w", PathBuf::from("/bin/bale"), Home::new("/h"));
+        options.key = Some(Arc::new(pair.secret));
+        options.secrets = vec!["hook-secret-value".into()];
+        let scrubber = scrubber_of(&options);
+        let leaked =
+            format!("error: pathspec '{key_line}' did not match; secret hook-secret-value");
+        let stored = scrubber.scrub(&leaked);
+        assert!(!stored.contains(&key_line), "{stored}");
+        assert!(!stored.contains("hook-secret-value"), "{stored}");
+        assert!(
+            stored.starts_with("error: pathspec '[redacted]'"),
+            "{stored}"
+        );
     }
 }

@@ -115,6 +115,7 @@ pub fn run(args: ServeArgs, printer: &Printer) -> Result<(), Failure> {
     worker.key = signing_key(&home, args.key.as_deref())?;
     worker.allow_unsigned = args.allow_unsigned;
     worker.allow_local_sources = args.allow_local_sources;
+    worker.secrets = args.hook_secret.iter().cloned().collect();
     worker.notice = bale_service::notice_config(&home)
         .map_err(|e| Failure::user(e.into()))?
         .map(Arc::new);
