@@ -79,7 +79,7 @@ pub fn clone_git(
         "advice.detachedHead=false",
         "checkout",
         "--quiet",
-        "--detach",
+        // No --detach: a branch only the remote has is found as git's DWIM finds it.
         "--end-of-options",
         target,
         "--",
@@ -267,6 +267,44 @@ mod tests {
             assert!(error.is_err(), "{url} was cloned");
             assert!(!marker.exists(), "{url} ran a command");
         }
+    }
+
+    #[test]
+    fn a_branch_only_the_remote_has_is_checked_out() {
+        let (dir, repo, _) = fixture();
+        let git = |args: &[&str]| {
+            assert!(Command::new("git")
+                .arg("-C")
+                .arg(&repo)
+                .args(args)
+                .status()
+                .unwrap()
+                .success());
+        };
+        git(&["checkout", "-q", "-b", "feature"]);
+        fs::write(repo.join("feature.txt"), "f\n").unwrap();
+        git(&["add", "feature.txt"]);
+        git(&[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-q",
+            "-m",
+            "f",
+        ]);
+        git(&["checkout", "-q", "-"]);
+        let dest = dir.path().join("dest");
+        let tree = clone_git(
+            &repo.to_string_lossy(),
+            Some("feature"),
+            &dir.path().join("clone"),
+            &dest,
+        )
+        .unwrap();
+        assert_eq!(tree.files, 2);
+        assert!(dest.join("feature.txt").is_file());
     }
 
     #[test]
