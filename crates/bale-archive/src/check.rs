@@ -7,6 +7,7 @@ use std::io::BufRead;
 use sha2::{Digest, Sha256};
 
 use crate::index::{EntryType, Index};
+use crate::tar_header::{BLOCK, RECORD};
 use crate::tar_stream::{Entry, TarStream};
 use crate::{paths, ArchiveError, Limits};
 
@@ -118,6 +119,7 @@ pub(crate) fn check_entries<R: BufRead>(
         .map(|(i, r)| (r.path.as_str(), i))
         .collect();
     let mut seen = vec![false; index.files.len()];
+    tar.limit_to(tar.offset().saturating_add(declared_bytes(index)));
     loop {
         let entry = tar.next_entry()?;
         let (path, mode) = match &entry {
@@ -211,6 +213,21 @@ pub(crate) fn check_entries<R: BufRead>(
     }
     tar.finish()?;
     sink.finish()
+}
+
+/// The most the tar stream after the head can take for what `index`
+/// declares: each entry's header (with a PAX header for a long path or
+/// target) and padded content, then the end marker and the record padding.
+fn declared_bytes(index: &Index) -> u64 {
+    let block = BLOCK as u64;
+    let round = |n: u64| n.div_ceil(block).saturating_mul(block);
+    let entries = index.files.iter().fold(0u64, |sum, record| {
+        let names = (record.path.len() + record.target.as_ref().map_or(0, String::len)) as u64;
+        let headers = 2 * block + round(names.saturating_mul(2).saturating_add(128));
+        sum.saturating_add(headers)
+            .saturating_add(round(record.size.unwrap_or(0)))
+    });
+    entries.saturating_add(2 * block).saturating_add(RECORD)
 }
 
 /// Refuses setuid, setgid and sticky bits.

@@ -7,6 +7,8 @@
 
 /// A tar block.
 pub(crate) const BLOCK: usize = 512;
+/// A tar record: 20 blocks, the unit GNU tar pads an archive's end to.
+pub(crate) const RECORD: u64 = 20 * BLOCK as u64;
 
 /// Longest value the 11 octal digits of the size and mtime fields hold.
 const OCTAL_11_MAX: u64 = 0o77777777777;

@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, ErrorKind};
 
-use crate::tar_header::{padding, BLOCK};
+use crate::tar_header::{padding, BLOCK, RECORD};
 use crate::{ArchiveError, Limits};
 
 /// Largest PAX extended header accepted; it only ever holds a path, a link
@@ -33,6 +33,8 @@ pub(crate) struct TarStream<R> {
     offset: u64,
     entries: u64,
     max_entries: u64,
+    /// The stream may not go past this byte ([`Self::limit_to`]).
+    budget: u64,
 }
 
 /// Values a PAX header sets for the entry after it.
@@ -52,6 +54,7 @@ impl<R: BufRead> TarStream<R> {
             offset: 0,
             entries: 0,
             max_entries: limits.max_entries.saturating_add(3),
+            budget: u64::MAX,
         }
     }
 
@@ -61,6 +64,7 @@ impl<R: BufRead> TarStream<R> {
         let mut pax = Pax::default();
         loop {
             let at = self.offset;
+            self.within_budget(at, BLOCK as u64)?;
             let Some(block) = self.read_block()? else {
                 return Err(ArchiveError::TruncatedTar(format!(
                     "the tar stream ends at byte {at} without its end-of-archive marker"
@@ -102,6 +106,7 @@ impl<R: BufRead> TarStream<R> {
                         "the PAX header at byte {at} is {size} bytes long"
                     )));
                 }
+                self.within_budget(at + BLOCK as u64, size)?;
                 let data = self.read_to_vec(size)?;
                 pax = parse_pax(&data, at)?;
                 // A PAX header's own entries count once, with the entry they describe.
@@ -180,22 +185,47 @@ impl<R: BufRead> TarStream<R> {
     }
 
     /// After [`Entry::End`]: reads to the end of the stream, which may hold
-    /// only zero padding.
+    /// only the zeros that pad the archive to a whole tar record. Anything
+    /// more is refused at once, so a stream that inflates to gigabytes of
+    /// zeros past the end costs no more than a record to read.
     pub(crate) fn finish(&mut self) -> Result<(), ArchiveError> {
+        let padded_end = self.offset.div_ceil(RECORD) * RECORD;
         loop {
+            let offset = self.offset;
             let available = self.fill()?;
             if available.is_empty() {
                 return Ok(());
             }
-            if available.iter().any(|&b| b != 0) {
+            let allowed = (padded_end - offset).min(available.len() as u64) as usize;
+            if available[..allowed].iter().any(|&b| b != 0) || available.len() > allowed {
                 return Err(ArchiveError::CorruptTar(format!(
-                    "data follows the end-of-archive marker near byte {}",
-                    self.offset
+                    "data follows the end of the archive (its end-of-archive marker and padding to {RECORD} bytes) at byte {}",
+                    offset + allowed as u64
                 )));
             }
-            let n = available.len();
-            self.consume(n);
+            self.consume(allowed);
         }
+    }
+
+    /// Bytes read so far.
+    pub(crate) fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Refuses to read past byte `end` of the stream: what the index declares.
+    pub(crate) fn limit_to(&mut self, end: u64) {
+        self.budget = end;
+    }
+
+    /// Refuses a read of `len` bytes at `at` that would pass the budget.
+    fn within_budget(&self, at: u64, len: u64) -> Result<(), ArchiveError> {
+        if at.saturating_add(len) > self.budget {
+            return Err(ArchiveError::LimitExceeded {
+                what: "bytes the index declares",
+                limit: self.budget,
+            });
+        }
+        Ok(())
     }
 
     fn skip_padding(&mut self, size: u64) -> Result<(), ArchiveError> {

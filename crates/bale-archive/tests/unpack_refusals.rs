@@ -436,13 +436,15 @@ fn more_entries_than_the_limit_are_refused() {
 
 #[test]
 fn a_decompression_bomb_is_stopped_by_counting_decompressed_bytes() {
-    // Every declared size is tiny; the bomb is 64 MiB of zeros after the end
-    // marker, which compresses to a few KiB.
-    let index = base_index();
+    // The index declares a 64 MiB file of zeros, which compresses to a few
+    // KiB; the reader stops at its limit on decompressed bytes.
+    let zeros = vec![0u8; 64 << 20];
+    let index = index_of(vec![dir_record("bin"), file_record("bin/zeros", &zeros)]);
     let mut tar = RawTar::default();
-    base(&mut tar, &index);
-    tar.end();
-    tar.bytes.resize(tar.bytes.len() + (64 << 20), 0);
+    tar.head(&index)
+        .dir("bin")
+        .file("bin/zeros", 0o644, &zeros)
+        .end();
     let archive = zstd(&tar.bytes);
     assert!(archive.len() < 1 << 20);
     let limits = Limits {
@@ -455,6 +457,81 @@ fn a_decompression_bomb_is_stopped_by_counting_decompressed_bytes() {
             err,
             ArchiveError::LimitExceeded {
                 what: "unpacked bytes",
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn zeros_after_the_end_marker_beyond_the_record_padding_are_refused() {
+    // A small upload that inflates to 1 GiB of zeros after the end marker:
+    // refused after one tar record, not read to the 64 GiB limit.
+    let index = base_index();
+    let mut tar = RawTar::default();
+    base(&mut tar, &index);
+    tar.end();
+    let mut encoder = zstd::Encoder::new(Vec::new(), 19).unwrap();
+    std::io::Write::write_all(&mut encoder, &tar.bytes).unwrap();
+    let chunk = vec![0u8; 1 << 20];
+    for _ in 0..1024 {
+        std::io::Write::write_all(&mut encoder, &chunk).unwrap();
+    }
+    let archive = encoder.finish().unwrap();
+    assert!(archive.len() < 1 << 20, "{} bytes", archive.len());
+    let err = refuse_default(&archive);
+    assert!(
+        matches!(&err, ArchiveError::CorruptTar(m) if m.contains("follows the end of the archive")),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_second_zstd_frame_after_the_archive_is_refused() {
+    let index = base_index();
+    let mut tar = RawTar::default();
+    base(&mut tar, &index);
+    tar.end();
+    let mut archive = zstd(&tar.bytes);
+    archive.extend(zstd(&vec![0u8; 1 << 20]));
+    let err = refuse_default(&archive);
+    assert!(matches!(err, ArchiveError::CorruptTar(_)), "{err}");
+}
+
+#[test]
+fn zeros_up_to_a_whole_tar_record_after_the_end_marker_are_accepted() {
+    // GNU tar pads an archive to a record of 10240 bytes.
+    let index = base_index();
+    let mut tar = RawTar::default();
+    base(&mut tar, &index);
+    tar.end();
+    let padded = tar.bytes.len().div_ceil(10240) * 10240;
+    tar.bytes.resize(padded, 0);
+    assert!(verify(&zstd(&tar.bytes)[..], &Limits::default()).is_ok());
+    tar.bytes.resize(padded + 512, 0);
+    assert!(verify(&zstd(&tar.bytes)[..], &Limits::default()).is_err());
+}
+
+#[test]
+fn padding_headers_past_what_the_index_declares_is_refused() {
+    // A PAX header of ignored records, far larger than the entry it describes needs.
+    let index = base_index();
+    let mut tar = RawTar::default();
+    tar.head(&index).dir("bin");
+    // `<len> comment=<value>\n`, where len (6 digits) counts the whole record.
+    let record = format!("900006 comment={}\n", "x".repeat(899_990));
+    assert_eq!(record.len(), 900_006);
+    tar.header("pax", b'x', 0o644, record.len() as u64, "")
+        .content(record.as_bytes())
+        .file("bin/a", 0o644, A)
+        .end();
+    let err = refuse_default(&zstd(&tar.bytes));
+    assert!(
+        matches!(
+            err,
+            ArchiveError::LimitExceeded {
+                what: "bytes the index declares",
                 ..
             }
         ),

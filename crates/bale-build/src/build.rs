@@ -15,6 +15,7 @@ use crate::facts::{BuildFacts, StepFacts};
 use crate::source::{clone_git, copy_local, SourceTree};
 use crate::step::{run_step, BuildEvent, Events, Log};
 use crate::{pack, BuildError, PackRequest, Packed};
+use bale_manifest::git::GitLocation;
 
 /// Where the source tree is inside the sandbox (`BALE_SRC`).
 pub const SANDBOX_SRC: &str = "/bale/src";
@@ -552,10 +553,19 @@ fn fetch_source(
 ) -> Result<SourceTree, BuildError> {
     match &request.manifest.source {
         Some(source) => {
-            let local = request.source_dir.join(&source.git);
-            let url = if !source.git.contains("://") && !source.git.contains('@') && local.exists()
-            {
-                local.to_string_lossy().into_owned()
+            // A path is relative to bale.toml; whether it is one is decided by
+            // the text alone, never by what the source tree happens to hold.
+            let is_path = !source.git.contains("://")
+                && matches!(
+                    bale_manifest::git::locate(&source.git),
+                    Ok(GitLocation::Local)
+                );
+            let url = if is_path {
+                request
+                    .source_dir
+                    .join(&source.git)
+                    .to_string_lossy()
+                    .into_owned()
             } else {
                 source.git.clone()
             };

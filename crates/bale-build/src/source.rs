@@ -4,7 +4,9 @@
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+
+use bale_manifest::git;
 
 use crate::BuildError;
 
@@ -51,45 +53,52 @@ pub fn copy_local(dir: &Path, dest: &Path) -> Result<SourceTree, BuildError> {
 
 /// Clones `url` (a URL or a local repository) at `reference` into `clone`,
 /// then copies its tracked files into `dest`.
+///
+/// Both values are checked first (bale_manifest::git) and reach git only
+/// after `--`/`--end-of-options`, so neither is ever read as an option; a
+/// remote URL is cloned with the `file` transport forbidden.
 pub fn clone_git(
     url: &str,
     reference: Option<&str>,
     clone: &Path,
     dest: &Path,
 ) -> Result<SourceTree, BuildError> {
-    git(
-        None,
-        &[
-            "clone",
-            "--quiet",
-            "--no-checkout",
-            url,
-            &clone.to_string_lossy(),
-        ],
-    )?;
+    let location = git::locate(url).map_err(|e| BuildError::Source(e.to_string()))?;
+    if let Some(reference) = reference {
+        git::check_ref(reference).map_err(|e| BuildError::Source(e.to_string()))?;
+    }
+    let config = git::config_args(location);
+    let clone_text = clone.to_string_lossy();
+    let mut args = config.clone();
+    args.extend(["clone", "--quiet", "--no-checkout", "--", url, &clone_text]);
+    run_git(None, &args)?;
     let target = reference.unwrap_or("HEAD");
-    git(
-        Some(clone),
-        &[
-            "-c",
-            "advice.detachedHead=false",
-            "checkout",
-            "--quiet",
-            target,
-        ],
-    )?;
+    let mut args = config;
+    args.extend([
+        "-c",
+        "advice.detachedHead=false",
+        "checkout",
+        "--quiet",
+        // No --detach: a branch only the remote has is found as git's DWIM finds it.
+        "--end-of-options",
+        target,
+        "--",
+    ]);
+    run_git(Some(clone), &args)?;
     let mut tree = copy_local(clone, dest)?;
     tree.git = Some(url.to_string());
     Ok(tree)
 }
 
-fn git(dir: Option<&Path>, args: &[&str]) -> Result<String, BuildError> {
+fn run_git(dir: Option<&Path>, args: &[&str]) -> Result<String, BuildError> {
     let mut cmd = Command::new("git");
     if let Some(d) = dir {
         cmd.arg("-C").arg(d);
     }
     let out = cmd
         .args(args)
+        .envs(git::ENV)
+        .stdin(Stdio::null())
         .output()
         .map_err(|e| BuildError::Source(format!("cannot run git: {e}")))?;
     if !out.status.success() {
@@ -133,7 +142,7 @@ fn git_tracked(dir: &Path) -> Option<Vec<PathBuf>> {
 
 /// HEAD's commit and commit time; a repository without commits gives none and 0.
 fn head_commit(dir: &Path) -> (Option<String>, u64) {
-    match git(Some(dir), &["log", "-1", "--format=%H %ct"]) {
+    match run_git(Some(dir), &["log", "-1", "--format=%H %ct"]) {
         Ok(line) => {
             let mut parts = line.split_whitespace();
             let commit = parts.next().map(str::to_string);
@@ -189,4 +198,128 @@ fn copy_entry(from: &Path, to: &Path) -> Result<bool, BuildError> {
         fs::copy(from, to).map_err(|e| BuildError::io(from, e))?;
     }
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A repository with one commit tagged `v1`, and a secret file beside it.
+    fn fixture() -> (tempfile::TempDir, PathBuf, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("repo");
+        fs::create_dir(&repo).unwrap();
+        fs::write(repo.join("bale.toml"), "# app\n").unwrap();
+        for args in [
+            &["init", "-q"][..],
+            &["add", "bale.toml"],
+            &[
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@t",
+                "commit",
+                "-q",
+                "-m",
+                "one",
+            ],
+            &["tag", "v1"],
+        ] {
+            let ok = Command::new("git")
+                .arg("-C")
+                .arg(&repo)
+                .args(args)
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "git {args:?}");
+        }
+        let secret = dir.path().join("default.key");
+        fs::write(&secret, "RWQAAEIyplantedsecretkeyline\n").unwrap();
+        (dir, repo, secret)
+    }
+
+    #[test]
+    fn a_ref_that_names_an_option_never_reaches_git_nor_shows_a_file() {
+        let (dir, repo, secret) = fixture();
+        let reference = format!("--pathspec-from-file={}", secret.display());
+        let error = clone_git(
+            &repo.to_string_lossy(),
+            Some(&reference),
+            &dir.path().join("clone"),
+            &dir.path().join("dest"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(!error.contains("plantedsecret"), "{error}");
+        assert!(error.contains("would read as an option"), "{error}");
+    }
+
+    #[test]
+    fn a_url_that_names_an_option_or_a_command_transport_is_refused() {
+        let (dir, _repo, _) = fixture();
+        let marker = dir.path().join("ran");
+        for url in [
+            format!("--upload-pack=touch {}", marker.display()),
+            format!("ext::sh -c touch% {}", marker.display()),
+        ] {
+            let error = clone_git(&url, None, &dir.path().join("c"), &dir.path().join("d"));
+            assert!(error.is_err(), "{url} was cloned");
+            assert!(!marker.exists(), "{url} ran a command");
+        }
+    }
+
+    #[test]
+    fn a_branch_only_the_remote_has_is_checked_out() {
+        let (dir, repo, _) = fixture();
+        let git = |args: &[&str]| {
+            assert!(Command::new("git")
+                .arg("-C")
+                .arg(&repo)
+                .args(args)
+                .status()
+                .unwrap()
+                .success());
+        };
+        git(&["checkout", "-q", "-b", "feature"]);
+        fs::write(repo.join("feature.txt"), "f\n").unwrap();
+        git(&["add", "feature.txt"]);
+        git(&[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-q",
+            "-m",
+            "f",
+        ]);
+        git(&["checkout", "-q", "-"]);
+        let dest = dir.path().join("dest");
+        let tree = clone_git(
+            &repo.to_string_lossy(),
+            Some("feature"),
+            &dir.path().join("clone"),
+            &dest,
+        )
+        .unwrap();
+        assert_eq!(tree.files, 2);
+        assert!(dest.join("feature.txt").is_file());
+    }
+
+    #[test]
+    fn a_local_repository_is_cloned_at_a_tag() {
+        let (dir, repo, _) = fixture();
+        let dest = dir.path().join("dest");
+        let tree = clone_git(
+            &repo.to_string_lossy(),
+            Some("v1"),
+            &dir.path().join("clone"),
+            &dest,
+        )
+        .unwrap();
+        assert_eq!(tree.files, 1);
+        assert_eq!(tree.commit.as_deref().map(str::len), Some(40));
+        assert!(dest.join("bale.toml").is_file());
+    }
 }

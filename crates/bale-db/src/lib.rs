@@ -15,6 +15,7 @@ pub mod build_log;
 pub mod builds;
 pub mod packages;
 pub mod queue;
+pub mod scrub;
 pub mod tokens;
 
 /// Why a database operation failed.

@@ -195,7 +195,9 @@ pub async fn release(db: &Database, coordinate: &str, digest: &str) -> Result<()
     Ok(())
 }
 
-/// Records the signing key of a package that had none; returns whether it changed.
+/// Records the signing key of a package that had none; returns whether it
+/// changed. Only one caller gets `true`: that is how a signature upload
+/// claims the package before writing its signature.
 pub async fn set_key_id(db: &Database, coordinate: &str, key_id: &str) -> Result<bool, DbError> {
     let changed =
         sqlx::query("UPDATE packages SET key_id = $1 WHERE coordinate = $2 AND key_id IS NULL")
@@ -205,6 +207,17 @@ pub async fn set_key_id(db: &Database, coordinate: &str, key_id: &str) -> Result
             .await?
             .rows_affected();
     Ok(changed > 0)
+}
+
+/// Gives up a signature claim ([`set_key_id`]) whose signature could not be
+/// stored, so another upload may sign the package.
+pub async fn clear_key_id(db: &Database, coordinate: &str, key_id: &str) -> Result<(), DbError> {
+    sqlx::query("UPDATE packages SET key_id = NULL WHERE coordinate = $1 AND key_id = $2")
+        .bind(coordinate)
+        .bind(key_id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
 }
 
 /// The record of one coordinate, stored or not.

@@ -233,7 +233,8 @@ pub async fn finish(db: &Database, id: i64, attempt: i64, end: &BuildEnd) -> Res
          WHERE id = $13 AND tries = $14 AND status = 'running'",
     )
     .bind(end.status.as_str())
-    .bind(end.error.as_deref())
+    // A build's error is shown to every reader: no secret's shape is stored.
+    .bind(end.error.as_deref().map(crate::scrub::scrub))
     .bind(end.installed_size)
     .bind(end.package_digest.as_deref())
     .bind(end.log_key.as_deref())

@@ -447,6 +447,49 @@ async fn live_log_lines_are_appended_read_in_order_and_cleared(db: &Database) {
 }
 on_each_backend!(live_log_lines_are_appended_read_in_order_and_cleared);
 
+async fn a_secret_in_a_build_s_error_or_log_is_never_stored(db: &Database) {
+    let key_line = format!("RWQAAEIy{}", "Zm9vYmFy".repeat(20));
+    let token = format!("bale_{}", "0f".repeat(32));
+    let id = builds::submit(db, &source("secret")).await.unwrap().id;
+    queue::claim(db, "w", 30_000).await.unwrap().unwrap();
+    build_log::append(
+        db,
+        id,
+        0,
+        &[
+            format!("error: pathspec '{key_line}' did not match"),
+            format!("Authorization: Bearer {token}"),
+        ],
+    )
+    .await
+    .unwrap();
+    let end = BuildEnd {
+        status: BuildStatus::Failed,
+        error: Some(format!(
+            "`git checkout` failed: pathspec '{key_line}' did not match; token {token}"
+        )),
+        ..succeeded("org.example:secret:1.0")
+    };
+    assert!(queue::finish(db, id, 1, &end).await.unwrap());
+    let record = builds::get(db, id).await.unwrap().unwrap();
+    let error = record.error.unwrap_or_default();
+    let lines: Vec<String> = build_log::read(db, id, 0, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| l.line)
+        .collect();
+    for stored in lines.iter().chain([&error]) {
+        assert!(!stored.contains(&key_line), "the key is stored: {stored}");
+        assert!(
+            !stored.contains(&token[5..]),
+            "the token is stored: {stored}"
+        );
+        assert!(stored.contains("[redacted]"), "{stored}");
+    }
+}
+on_each_backend!(a_secret_in_a_build_s_error_or_log_is_never_stored);
+
 #[test]
 fn statuses_round_trip_through_their_names() {
     for status in BuildStatus::ALL {

@@ -49,4 +49,26 @@ pub enum ManifestError {
         /// What is wrong, with where.
         reason: String,
     },
+    /// A git ref that git could misread, or that `git check-ref-format` refuses.
+    #[error("`{reference}` is not a git branch, tag or commit: {reason}; name one like `main`, `v1.2.0`, `refs/heads/hello-1.2.0` or a 40-hex commit id")]
+    GitRef {
+        /// The ref given.
+        reference: String,
+        /// The rule it breaks.
+        reason: String,
+    },
+    /// A git URL that is not one bale clones from.
+    #[error("`{url}` is not a git URL bale clones from: {reason}")]
+    GitUrl {
+        /// The URL given.
+        url: String,
+        /// The rule it breaks.
+        reason: String,
+    },
+    /// A local path or `file://` URL where only remote sources are allowed.
+    #[error("`{url}` is a path on this machine, and this service builds only remote sources: give a https://, http://, ssh://, git:// or user@host:path URL, or start the server with --allow-local-sources")]
+    LocalSource {
+        /// The URL or path given.
+        url: String,
+    },
 }

@@ -6,6 +6,7 @@
 mod branch;
 mod diagnostics;
 mod error;
+pub mod git;
 mod init;
 mod kinds;
 mod kits;
@@ -22,7 +23,9 @@ pub use diagnostics::{Diagnostic, Diagnostics, Located};
 pub use error::ManifestError;
 pub use init::{detect_kind, starter_manifest};
 pub use kinds::{Kind, Kinds, SHIPPED_KINDS};
-pub use manifest::{DEFAULT_BUILD_TIMEOUT, DEFAULT_HEALTH_TIMEOUT, DEFAULT_WORKDIR};
+pub use manifest::{
+    DEFAULT_BUILD_TIMEOUT, DEFAULT_HEALTH_TIMEOUT, DEFAULT_WORKDIR, MAX_MANIFEST_BYTES,
+};
 pub use schema::*;
 pub use units::{ByteSize, HumanDuration};
 

@@ -20,6 +20,9 @@ pub const DEFAULT_BUILD_TIMEOUT: Duration = Duration::from_secs(3600);
 pub const DEFAULT_HEALTH_TIMEOUT: Duration = Duration::from_secs(30);
 /// Run working directory when `[run] workdir` is not set.
 pub const DEFAULT_WORKDIR: &str = "app";
+/// The largest bale.toml accepted: what the archive reader takes for a
+/// package's `.bale/manifest.toml` (`bale_archive::Limits::max_index_bytes`).
+pub const MAX_MANIFEST_BYTES: u64 = 64 << 20;
 
 /// The diagnostic for text that is not TOML at all.
 fn syntax_problem(source: &str, error: &toml_edit::TomlError) -> Diagnostic {
@@ -77,6 +80,20 @@ impl Manifest {
         options: &ParseOptions,
     ) -> Result<Manifest, Diagnostics> {
         let origin = path.display().to_string();
+        if let Ok(meta) = std::fs::metadata(path) {
+            if meta.len() > MAX_MANIFEST_BYTES {
+                let diagnostic = Diagnostic::new(
+                    None,
+                    format!(
+                        "{origin} is {} bytes, more than the {MAX_MANIFEST_BYTES} bytes a package's manifest may hold",
+                        meta.len()
+                    ),
+                    "",
+                )
+                .help("a package could not be read back with it; keep bale.toml small (move data into files of the source tree)");
+                return Err(Diagnostics::new(origin, "", vec![diagnostic]));
+            }
+        }
         match std::fs::read_to_string(path) {
             Ok(text) => Manifest::parse(&origin, &text, catalog, options),
             Err(error) => {

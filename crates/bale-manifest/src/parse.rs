@@ -14,8 +14,8 @@ use crate::schema::{
 };
 use crate::units::{ByteSize, HumanDuration};
 use crate::validate::{
-    check, check_absolute, check_env_name, check_ident, check_package_name, check_relative,
-    no_duplicates, one_of_help,
+    check, check_absolute, check_env_name, check_git_ref, check_git_url, check_ident,
+    check_package_name, check_relative, no_duplicates, one_of_help,
 };
 use crate::walk::{Section, Spanned, Walk};
 use crate::{kits, Catalog, ParseOptions};
@@ -308,9 +308,15 @@ fn source(walk: &mut Walk, root: &Section<'_>) -> Option<Source> {
                 Diagnostic::new(git.span.clone(), "`git` in [source] is empty", "empty")
                     .help("write the URL or path of a git repository"),
             );
+        } else {
+            check(walk, git, "git source", check_git_url);
         }
     }
-    let reference = text(walk.string(&section, "ref", "\"main\""));
+    let reference = walk.string(&section, "ref", "\"main\"");
+    if let Some(reference) = &reference {
+        check(walk, reference, "git ref", check_git_ref);
+    }
+    let reference = text(reference);
     Some(Source {
         git: text(git).unwrap_or_default(),
         reference,

@@ -109,15 +109,39 @@ pub(crate) fn check_absolute(path: &str) -> Result<(), String> {
     }
 }
 
-/// One Debian package name per entry: a space means two were written as one.
+/// One Debian package name per entry, by Debian policy's rule
+/// (`[a-z0-9][a-z0-9+.-]+`): the name reaches apt's command line in the
+/// sandbox, so nothing else may pass.
 pub(crate) fn check_package_name(name: &str) -> Result<(), String> {
+    let mut chars = name.chars();
+    let first_ok = matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c.is_ascii_digit());
+    let rest_ok =
+        chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '+' | '.' | '-'));
     if name.trim().is_empty() {
         Err("it is empty; write a Debian package name like `libpq5`".to_owned())
     } else if name.contains(char::is_whitespace) {
         Err("list each package as its own string, e.g. [\"libpq-dev\", \"libpq5\"]".to_owned())
+    } else if !first_ok || !rest_ok || name.len() < 2 {
+        Err("a Debian package name is lower-case letters, digits, `+`, `.` and `-`, at least two long and starting with a letter or digit, like `libpq5` or `g++`".to_owned())
     } else {
         Ok(())
     }
+}
+
+/// `[source] ref`: a branch, tag or commit git cannot read as an option.
+pub(crate) fn check_git_ref(reference: &str) -> Result<(), String> {
+    crate::git::ref_rule(reference).map_err(|reason| {
+        format!(
+            "{reason}; name a branch, tag or commit like `main`, `v1.2.0` or a 40-hex commit id"
+        )
+    })
+}
+
+/// `[source] git`: a URL of a scheme bale clones from, or a local path.
+pub(crate) fn check_git_url(url: &str) -> Result<(), String> {
+    crate::git::url_rule(url).map(|_| ()).map_err(|reason| {
+        format!("{reason}; write a https://, http://, ssh://, git:// or user@host:path URL, or the path of a local repository")
+    })
 }
 
 /// Reports a value that breaks `rule`: the message names the field, the help the rule.
@@ -184,5 +208,27 @@ mod tests {
         assert!(check_relative("app/../..").is_err());
         assert!(check_absolute("root/.cache").is_err());
         assert!(check_package_name("libpq-dev libpq5").is_err());
+    }
+
+    #[test]
+    fn debian_package_names_follow_debian_s_rule() {
+        for good in ["libpq5", "g++", "python3.11", "libstdc++6", "0ad"] {
+            assert!(check_package_name(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "curl;id",
+            "curl$(id)",
+            "a|b",
+            "`id`",
+            "-y",
+            "+x",
+            "Libpq",
+            "x",
+            "pkg:amd64",
+            "a&b",
+            "a>b",
+        ] {
+            assert!(check_package_name(bad).is_err(), "{bad} passed");
+        }
     }
 }

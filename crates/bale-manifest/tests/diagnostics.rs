@@ -234,3 +234,94 @@ fn a_table_defined_twice_is_underlined_whole() {
         "{MINIMAL}\n[package]\nlicense = \"MIT\"\n"
     )));
 }
+
+/// The first line of `errors(text)` for a manifest expected to be refused.
+fn refusal(text: &str) -> String {
+    let rendered = errors(text);
+    assert!(!rendered.trim().is_empty(), "accepted:\n{text}");
+    rendered
+}
+
+#[test]
+fn a_source_ref_that_git_would_read_as_an_option_is_refused_at_check() {
+    let text = format!(
+        "{MINIMAL}\n[source]\ngit = \"https://git.example.org/app.git\"\nref = \"--pathspec-from-file=/root/.local/share/bale/keys/default.key\"\n"
+    );
+    let rendered = refusal(&text);
+    assert!(rendered.contains("is not a valid git ref"), "{rendered}");
+    assert!(rendered.contains("would read as an option"), "{rendered}");
+    for reference in ["main~1", "a b", "a..b", "x.lock"] {
+        let text = format!(
+            "{MINIMAL}\n[source]\ngit = \"https://git.example.org/app.git\"\nref = \"{reference}\"\n"
+        );
+        assert!(refusal(&text).contains("is not a valid git ref"));
+    }
+}
+
+#[test]
+fn a_source_url_with_a_command_transport_or_an_option_is_refused_at_check() {
+    for url in [
+        "ext::sh -c id",
+        "--upload-pack=id",
+        "ftp://example.org/a.git",
+        "ssh://-oProxyCommand=id/a",
+    ] {
+        let text = format!("{MINIMAL}\n[source]\ngit = \"{url}\"\n");
+        let rendered = refusal(&text);
+        assert!(
+            rendered.contains("is not a valid git source"),
+            "{url}: {rendered}"
+        );
+    }
+}
+
+#[test]
+fn remote_urls_and_local_paths_pass_check() {
+    for url in [
+        "https://git.example.org/app.git",
+        "git@example.org:org/app.git",
+        "ssh://git@example.org/app.git",
+        "git://example.org/app.git",
+        "../app",
+        "/srv/git/app.git",
+        "file:///srv/git/app.git",
+    ] {
+        let text = format!("{MINIMAL}\n[source]\ngit = \"{url}\"\nref = \"refs/tags/v1.0\"\n");
+        assert!(parse(&text).is_ok(), "{url} refused");
+    }
+}
+
+#[test]
+fn a_debian_package_name_with_shell_metacharacters_is_refused_at_check() {
+    for name in ["curl;id", "curl$(id)", "a|b", "`id`", "-y", "x>y"] {
+        let text = format!("{MINIMAL}\n[dependencies]\nruntime = [\"{name}\"]\n");
+        let rendered = refusal(&text);
+        assert!(
+            rendered.contains("is not a valid Debian package name"),
+            "{name}: {rendered}"
+        );
+    }
+    let text =
+        format!("{MINIMAL}\n[dependencies]\nbuild = [\"g++\", \"libstdc++6\", \"python3.11\"]\n");
+    assert!(parse(&text).is_ok());
+}
+
+#[test]
+fn a_manifest_larger_than_the_archive_reader_takes_is_refused_naming_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bale.toml");
+    let padding = "#".repeat(1 << 20);
+    let mut text = MINIMAL.to_owned();
+    while (text.len() as u64) <= bale_manifest::MAX_MANIFEST_BYTES {
+        text.push_str(&padding);
+        text.push('\n');
+    }
+    std::fs::write(&path, &text).unwrap();
+    let refused = Manifest::from_path(&path, &Catalog::default(), &ParseOptions::default())
+        .expect_err("a manifest over the limit was accepted")
+        .render(false);
+    assert!(
+        refused.contains(&bale_manifest::MAX_MANIFEST_BYTES.to_string()),
+        "{refused}"
+    );
+}

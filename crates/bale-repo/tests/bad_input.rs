@@ -366,3 +366,56 @@ async fn the_client_reports_large_refused_uploads_as_413_and_401() {
     assert!(err.to_string().contains("bale token create"), "{err}");
     assert_nothing_stored(&server).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_that_inflates_to_zeros_after_its_end_is_refused() {
+    let server = TestServer::start(Backend::Local, |o| o.allow_unsigned = true).await;
+    let token = server.token(Scope::Publish).await;
+    let (bytes, _) = signed_upload(&server, "a").await;
+    let mut tar = Vec::new();
+    zstd::Decoder::new(bytes.as_slice())
+        .unwrap()
+        .read_to_end(&mut tar)
+        .unwrap();
+    // 1 GiB of zeros after the archive's end, in a few hundred KiB.
+    let mut bomb = Vec::new();
+    let mut encoder = zstd::Encoder::new(&mut bomb, 19).unwrap();
+    encoder.write_all(&tar).unwrap();
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..1024 {
+        encoder.write_all(&zeros).unwrap();
+    }
+    encoder.finish().unwrap();
+    assert!(bomb.len() < 1 << 20, "{} bytes", bomb.len());
+
+    let (status, code, message) = error_code(
+        server
+            .put(&archive_path(HELLO), bomb, Some(&token), None)
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (status, code.as_str()),
+        (400, "invalid_archive"),
+        "{message}"
+    );
+    assert!(message.contains("follows the end"), "{message}");
+    assert_nothing_stored(&server).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_the_framework_refuses_gets_the_json_error_envelope() {
+    let server = TestServer::start(Backend::Local, |_| {}).await;
+    let response = server.get("/api/v1/packages?q=a&q=b").await;
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json"),
+        "{:?}",
+        response.headers()
+    );
+    let (status, code, message) = error_code(response).await;
+    assert_eq!((status, code.as_str()), (400, "bad_request"), "{message}");
+    assert!(message.contains("duplicate"), "{message}");
+}

@@ -107,6 +107,19 @@ async fn published_files_are_served_with_types_lengths_etags_and_ranges(backend:
         .await
         .unwrap();
     assert_eq!(past.status().as_u16(), 416);
+    // The largest last byte a client can write is clamped to the file's end.
+    let huge = client
+        .get(&url)
+        .header("range", format!("bytes=0-{}", u64::MAX))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(huge.status().as_u16(), 206);
+    assert_eq!(
+        huge.headers()["content-range"],
+        format!("bytes 0-{}/{}", bytes.len() - 1, bytes.len()).as_str()
+    );
+    assert_eq!(huge.bytes().await.unwrap().as_ref(), &bytes[..]);
 
     let sig = server
         .get(&format!("{}.minisig", archive_path(HELLO)))
@@ -753,4 +766,77 @@ async fn publishing_the_same_bytes_restores_an_archive_lost_from_storage() {
         200
     );
     assert_eq!(std::fs::read(&stored).unwrap(), bytes);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_signatures_for_one_package_let_one_win_and_the_others_conflict() {
+    let open = TestServer::start(Backend::Local, |o| o.allow_unsigned = true).await;
+    let token = open.token(Scope::Publish).await;
+    let archive = build_package(&open.work_dir("pkg"), HELLO, "a");
+    let bytes = std::fs::read(&archive).unwrap();
+    let put = open
+        .put(&archive_path(HELLO), bytes, Some(&token), None)
+        .await;
+    assert_eq!(put.status().as_u16(), 201);
+    // Eight valid signatures by the trusted key that differ in their trusted comment.
+    let signatures: Vec<String> = (0..8)
+        .map(|i| {
+            let data = std::fs::File::open(&archive).unwrap();
+            bale_sign::sign(&open.publisher.secret, data, &format!("signature {i}"))
+                .unwrap()
+                .to_file_string()
+        })
+        .collect();
+    let sig_path = format!("{}.minisig", archive_path(HELLO));
+    let open = std::sync::Arc::new(open);
+    let puts = signatures.iter().map(|text| {
+        let (open, token, sig_path, text) =
+            (open.clone(), token.clone(), sig_path.clone(), text.clone());
+        tokio::spawn(async move {
+            let status = open
+                .put(&sig_path, text.clone().into_bytes(), Some(&token), None)
+                .await
+                .status()
+                .as_u16();
+            (status, text)
+        })
+    });
+    let answers: Vec<(u16, String)> = futures::future::join_all(puts)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let winners: Vec<&String> = answers
+        .iter()
+        .filter(|(status, _)| *status == 201)
+        .map(|(_, text)| text)
+        .collect();
+    assert_eq!(
+        winners.len(),
+        1,
+        "{:?}",
+        answers.iter().map(|a| a.0).collect::<Vec<_>>()
+    );
+    assert!(
+        answers
+            .iter()
+            .all(|(status, _)| *status == 201 || *status == 409),
+        "{:?}",
+        answers.iter().map(|a| a.0).collect::<Vec<_>>()
+    );
+    let served = open.get(&sig_path).await.text().await.unwrap();
+    assert_eq!(
+        &served, winners[0],
+        "the stored signature is not the winner's"
+    );
+    // The winner's bytes again are unchanged; another signature still conflicts.
+    let again = open
+        .put(
+            &sig_path,
+            winners[0].clone().into_bytes(),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(again.status().as_u16(), 200);
 }

@@ -20,7 +20,8 @@ pub struct ServiceOptions {
     pub home: Home,
     /// How many builds local workers run at once (0: none; builds wait for `bale worker`s).
     pub workers: usize,
-    /// How local workers build (their concurrency is `workers`).
+    /// How local workers build (their concurrency is `workers`); its
+    /// `allow_local_sources` also decides what submits and webhooks may name.
     pub worker: WorkerOptions,
     /// The shared secret of signed git push webhooks (off when `None`).
     pub hook_secret: Option<String>,
@@ -62,6 +63,7 @@ pub async fn bind(options: ServiceOptions) -> Result<BoundService, ServiceError>
         worker.as_ref().map(Worker::waker),
         options.hook_secret.clone(),
         options.apps.clone(),
+        options.worker.allow_local_sources,
     );
     Ok(BoundService {
         listener,

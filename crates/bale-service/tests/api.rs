@@ -17,20 +17,26 @@ struct Server {
 
 const HOOK_SECRET: &str = "s3cret";
 
+/// A service that builds directories of this machine, as most tests submit.
 async fn start() -> Server {
-    start_with(None).await
+    start_with(true, None).await
 }
 
-async fn start_with(apps: Option<std::sync::Arc<dyn bale_service::Apps>>) -> Server {
+async fn start_with(
+    allow_local_sources: bool,
+    apps: Option<std::sync::Arc<dyn bale_service::Apps>>,
+) -> Server {
     let home = tempfile::tempdir().unwrap();
     let bale_home = Home::new(home.path());
     let mut serve = ServeOptions::for_home(&bale_home);
     serve.listen = "127.0.0.1:0".parse().unwrap();
+    let mut worker = WorkerOptions::new("test", "/nonexistent/bale".into(), bale_home.clone());
+    worker.allow_local_sources = allow_local_sources;
     let options = ServiceOptions {
         serve,
-        home: bale_home.clone(),
+        home: bale_home,
         workers: 0,
-        worker: WorkerOptions::new("test", "/nonexistent/bale".into(), bale_home),
+        worker,
         hook_secret: Some(HOOK_SECRET.into()),
         apps,
     };
@@ -269,6 +275,14 @@ async fn bad_submissions_get_json_errors_that_say_what_is_expected() {
         (r#"{"source": ""}"#, "bad_source"),
         (r#"{"source": "relative/dir"}"#, "bad_source"),
         (r#"{"source": "/src", "ref": "--upload-pack=x"}"#, "bad_ref"),
+        (
+            r#"{"source": "https://git.example.org/a.git", "ref": "--pathspec-from-file=/etc/shadow"}"#,
+            "bad_ref",
+        ),
+        (r#"{"source": "/src", "ref": "main~1"}"#, "bad_ref"),
+        (r#"{"source": "--upload-pack=id"}"#, "bad_source"),
+        (r#"{"source": "ext::sh -c id"}"#, "bad_source"),
+        (r#"{"source": "ftp://example.org/a.git"}"#, "bad_source"),
         (r#"{"source": "/src", "extra": 1}"#, "bad_request"),
     ] {
         let response = client()
@@ -445,6 +459,102 @@ async fn a_signed_push_of_a_version_branch_queues_a_build_and_a_bad_signature_qu
 }
 
 #[tokio::test]
+async fn a_body_over_the_framework_s_limit_gets_the_json_error_envelope() {
+    let s = start().await;
+    let token = tokens::create(&s.db, Scope::Build).await.unwrap();
+    let body = format!(
+        "{{\"source\": \"/src/app\", \"pad\": \"{}\"}}",
+        "x".repeat(3 << 20)
+    );
+    let response = client()
+        .post(format!("{}/api/v1/builds", s.url))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json"),
+        "{:?}",
+        response.headers()
+    );
+    let (status, error) = json_of(response).await;
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (413, Some("payload_too_large")),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn local_sources_are_refused_by_submit_and_webhooks_unless_the_server_allows_them() {
+    let s = start_with(false, None).await;
+    let token = tokens::create(&s.db, Scope::Build).await.unwrap();
+    for source in ["/src/app", "file:///srv/git/app.git", "/srv/git/app.git"] {
+        let (status, error) = json_of(
+            client()
+                .post(format!("{}/api/v1/builds", s.url))
+                .bearer_auth(&token)
+                .json(&json!({ "source": source }))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(
+            (status, error["error"]["code"].as_str()),
+            (400, Some("local_source")),
+            "{source}: {error}"
+        );
+        assert!(
+            error["error"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("--allow-local-sources"),
+            "{error}"
+        );
+    }
+    let hook = format!("{}/api/v1/hooks/git", s.url);
+    let push = |clone_url: &str| {
+        let body = json!({
+            "ref": "refs/heads/hello-1.2.0",
+            "after": "0123456789abcdef0123456789abcdef01234567",
+            "repository": { "clone_url": clone_url },
+        })
+        .to_string();
+        client()
+            .post(&hook)
+            .header("x-github-event", "push")
+            .header(
+                "x-hub-signature-256",
+                bale_trigger::sign(HOOK_SECRET.as_bytes(), body.as_bytes()),
+            )
+            .body(body)
+            .send()
+    };
+    for clone_url in ["/root/.local/share/bale", "file:///srv/git/hello.git"] {
+        let (status, error) = json_of(push(clone_url).await.unwrap()).await;
+        assert_eq!(status, 400, "{clone_url}: {error}");
+        assert_eq!(error["error"]["code"], "local_source", "{error}");
+    }
+    let (_, list) = json_of(
+        client()
+            .get(format!("{}/api/v1/builds", s.url))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(list["builds"], json!([]), "a refused source was queued");
+    let (status, build) = json_of(push("https://git.example.org/hello.git").await.unwrap()).await;
+    assert_eq!(status, 201, "{build}");
+}
+
+#[tokio::test]
 async fn stacks_are_listed_and_kept_warm_or_stopped_with_an_admin_token() {
     let s = start().await;
     let admin = tokens::create(&s.db, Scope::Admin).await.unwrap();
@@ -544,7 +654,7 @@ impl bale_service::Apps for TwoApps {
 
 #[tokio::test]
 async fn the_dashboard_lists_the_apps_its_caller_provides_and_none_without_a_provider() {
-    let s = start_with(Some(std::sync::Arc::new(TwoApps))).await;
+    let s = start_with(true, Some(std::sync::Arc::new(TwoApps))).await;
     let page = client().get(format!("{}/", s.url)).send().await.unwrap();
     assert_eq!(page.status().as_u16(), 200);
     let html = page.text().await.unwrap();

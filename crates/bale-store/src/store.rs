@@ -212,7 +212,7 @@ impl Store {
             Err(e) => return Err(StoreError::io(dir, e)),
             Ok(_) => {}
         }
-        let installed_index = match fs::read(dir.join(INDEX_PATH)) {
+        let installed_bytes = match fs::read(dir.join(INDEX_PATH)) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 return Err(StoreError::NotAPackage {
@@ -221,6 +221,14 @@ impl Store {
             }
             Err(e) => return Err(StoreError::io(dir.join(INDEX_PATH), e)),
         };
+        // The installed bytes are the archive's, which need not be canonical:
+        // the same package is the same index, so canonical forms are compared.
+        let installed_index = bale_archive::Index::from_json(&installed_bytes, &self.limits)
+            .and_then(|index| index.to_json())
+            .map_err(|source| StoreError::InstalledIndex {
+                path: dir.join(INDEX_PATH),
+                source,
+            })?;
         let installed_manifest = fs::read(dir.join(MANIFEST_PATH))
             .map_err(|e| StoreError::io(dir.join(MANIFEST_PATH), e))?;
         let index = head

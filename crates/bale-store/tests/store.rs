@@ -201,6 +201,52 @@ fn a_signed_package_installs_into_its_coordinate_directory() {
     );
 }
 
+/// `archive` rewritten with its index.json pretty-printed: the same index,
+/// not in canonical form (as another writer may make it).
+fn with_pretty_index(archive: &Path, out: &Path) {
+    let tar = zstd::decode_all(File::open(archive).unwrap()).unwrap();
+    let header = &tar[512..1024];
+    assert!(
+        header.starts_with(b".bale/index.json\0"),
+        "the index is second"
+    );
+    let size_field = std::str::from_utf8(&header[124..136]).unwrap();
+    let size =
+        usize::from_str_radix(size_field.trim_matches(|c| c == '\0' || c == ' '), 8).unwrap();
+    let index: serde_json::Value = serde_json::from_slice(&tar[1024..1024 + size]).unwrap();
+    let pretty = serde_json::to_vec_pretty(&index).unwrap();
+    assert_ne!(
+        pretty,
+        tar[1024..1024 + size],
+        "the rewrite changes the bytes"
+    );
+    let mut h = header.to_vec();
+    h[124..136].copy_from_slice(format!("{:011o}\0", pretty.len()).as_bytes());
+    h[148..156].fill(b' ');
+    let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
+    h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    let mut rewritten = tar[..512].to_vec();
+    rewritten.extend_from_slice(&h);
+    rewritten.extend_from_slice(&pretty);
+    rewritten.resize(rewritten.len().div_ceil(512) * 512, 0);
+    rewritten.extend_from_slice(&tar[1024 + size.div_ceil(512) * 512..]);
+    fs::write(out, zstd::encode_all(&rewritten[..], 3).unwrap()).unwrap();
+}
+
+#[test]
+fn installing_the_same_package_with_a_non_canonical_index_again_is_a_no_op() {
+    let world = World::new();
+    let packed = world.pack(&world.tree("a", "hi"), HELLO, "hello");
+    let archive = world.dir.path().join("pretty.bale");
+    with_pretty_index(&packed, &archive);
+    world.sign_with(&archive, &world.key);
+    let store = world.store();
+    let first = store.install(&archive, &SIGNED).unwrap();
+    assert_eq!(first.outcome, InstallOutcome::Installed);
+    let second = store.install(&archive, &SIGNED).unwrap();
+    assert_eq!(second.outcome, InstallOutcome::AlreadyPresent);
+}
+
 #[test]
 fn installing_the_same_package_twice_is_a_no_op() {
     let world = World::new();

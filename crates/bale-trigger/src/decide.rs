@@ -57,6 +57,20 @@ impl TriggeredBuild {
 
 /// Decides what a pushed ref (`refs/heads/…` or `refs/tags/…`) at `commit` builds, or why it builds nothing.
 pub fn decide(source: &str, full_ref: &str, commit: &str) -> Result<TriggeredBuild, TriggerError> {
+    let build = decide_version(source, full_ref, commit)?;
+    // The ref reaches git on a worker: nothing git could misread gets that far.
+    bale_manifest::git::check_ref(full_ref).map_err(|error| TriggerError::Refused {
+        reason: format!("{error}; {ACCEPTED}"),
+    })?;
+    Ok(build)
+}
+
+/// The version a ref names, by the naming conventions alone.
+fn decide_version(
+    source: &str,
+    full_ref: &str,
+    commit: &str,
+) -> Result<TriggeredBuild, TriggerError> {
     let refuse = |reason: String| TriggerError::Refused {
         reason: format!("{reason}; {ACCEPTED}"),
     };
@@ -195,6 +209,8 @@ mod tests {
         assert!(refused("refs/tags/release").contains("tag `release` is not `v<version>`"));
         assert!(refused("refs/tags/hello-1.0").contains("is not `v<version>`"));
         assert!(refused("refs/pull/3/head").contains("neither a branch nor a tag"));
+        assert!(refused("refs/tags/v1.0.lock").contains("not a git branch, tag or commit"));
+        assert!(refused("refs/heads/hello-1.0.").contains("not"));
     }
 
     #[test]

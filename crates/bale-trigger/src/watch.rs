@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use bale_manifest::git;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -107,10 +108,12 @@ impl Watch {
             remote: self.remote.clone(),
             reason,
         };
+        let location = git::locate(&self.remote).map_err(|e| fail(e.to_string()))?;
         let output = Command::new("git")
+            .args(git::config_args(location))
             .args(["ls-remote", "--heads", "--tags", "--", &self.remote])
             // A remote that wants a password must fail, not wait for one.
-            .env("GIT_TERMINAL_PROMPT", "0")
+            .envs(git::ENV)
             .env("GIT_ASKPASS", "true")
             .stdin(Stdio::null())
             .output()

@@ -85,6 +85,7 @@ fn the_dashboard_shows_a_finished_build_its_log_and_its_package() {
     let _server = Running(
         Command::new(PathBuf::from(env!("CARGO_BIN_EXE_bale")))
             .args(["serve", "--workers", "1", "--listen", &listen])
+            .arg("--allow-local-sources")
             .env("BALE_HOME", s.home())
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())

@@ -139,7 +139,8 @@ fn token(s: &Scratch, scope: &str, database: Option<&str>) -> String {
 fn serve(s: &Scratch, extra: &[&str], envs: &[(&str, &str)]) -> (Running, String) {
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
-    let mut args = vec!["serve", "--listen", &listen];
+    // The tests submit directories of this machine.
+    let mut args = vec!["serve", "--listen", &listen, "--allow-local-sources"];
     args.extend_from_slice(extra);
     let server = spawn(s, &args, envs);
     let url = format!("http://{listen}");
@@ -432,6 +433,7 @@ fn a_worker_stopped_by_sigterm_kills_its_build_and_puts_it_back_in_the_queue_at_
         &s,
         &[
             "worker",
+            "--allow-local-sources",
             "--database",
             &database,
             "--storage",
@@ -599,6 +601,7 @@ fn two_workers_on_postgres_and_s3_finish_every_build_when_one_is_killed_mid_buil
             &s,
             &[
                 "worker",
+                "--allow-local-sources",
                 "--database",
                 &database,
                 "--storage",

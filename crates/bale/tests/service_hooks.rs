@@ -48,6 +48,8 @@ fn serve(s: &Scratch, extra: &[&str]) -> (Running, String) {
     let log = std::fs::File::create(s.path().join("serve.log")).unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_bale"))
         .args(["serve", "--listen", &listen, "--workers", "1"])
+        // The pushed repositories are bare repositories on this machine.
+        .arg("--allow-local-sources")
         .args(extra)
         .env("BALE_HOME", s.home())
         .env("NO_COLOR", "1")

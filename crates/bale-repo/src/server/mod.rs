@@ -16,7 +16,7 @@ use axum::Router;
 use bale_db::Database;
 use bale_home::Home;
 
-pub use problem::ApiError;
+pub use problem::{json_errors, ApiError};
 pub use publish::SIGNATURE_HEADER;
 
 use crate::{RepoError, Storage};
@@ -140,6 +140,7 @@ impl Repository {
             .route("/api/v1/{*rest}", axum::routing::any(api::unknown))
             .fallback(tree::handle)
             .with_state(self.clone())
+            .layer(axum::middleware::from_fn(problem::json_errors))
     }
 }
 

@@ -1,6 +1,8 @@
 //! Error responses: `{"error": {"code": "…", "message": "…"}}` with the right status.
 
+use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
@@ -81,4 +83,39 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// The most of a framework's plain-text error that is kept as the message.
+const PLAIN_ERROR_MAX: usize = 16 << 10;
+
+/// Middleware: an error the web framework answers by itself (a body over
+/// its limit, an unreadable query or JSON body) in plain text is answered
+/// with the same `{"error": …}` envelope as every other error.
+pub async fn json_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let plain = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"));
+    if !(status.is_client_error() || status.is_server_error()) || !plain {
+        return response;
+    }
+    let text = axum::body::to_bytes(response.into_body(), PLAIN_ERROR_MAX)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let (code, message) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "payload_too_large",
+            format!("the request body is larger than this endpoint accepts ({text}); send a smaller one"),
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", text),
+        StatusCode::UNPROCESSABLE_ENTITY => ("unprocessable", text),
+        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", text),
+        s if s.is_server_error() => ("internal", text),
+        _ => ("bad_request", text),
+    };
+    ApiError::new(status, code, message).into_response()
 }

@@ -181,26 +181,26 @@ async fn put_archive(
         None => None,
     };
 
+    // The cheap checks first: the index alone (the head of the archive)
+    // names the coordinate, and the signature is a hash of the compressed
+    // bytes; only an upload that passes both is decompressed whole.
     let file: PathBuf = upload.file.to_path_buf();
-    let index = blocking(move || {
+    let head = blocking(move || {
         let input = std::fs::File::open(&file).map_err(|e| e.to_string())?;
-        bale_archive::verify(BufReader::new(input), &Limits::default()).map_err(|e| e.to_string())
+        bale_archive::read_index_with(BufReader::new(input), &Limits::default())
+            .map(|(index, _)| index)
+            .map_err(|e| e.to_string())
     })
     .await?
-    .map_err(|e| {
-        ApiError::bad_request(
-            "invalid_archive",
-            format!("the upload is not a valid .bale package: {e}"),
-        )
-    })?;
+    .map_err(invalid_archive)?;
 
     let expected = path.coordinate.to_string();
-    if index.coordinate != expected {
+    if head.coordinate != expected {
         return Err(ApiError::bad_request(
             "coordinate_mismatch",
-            format!("the archive is {} but was uploaded to the path of {expected}; upload it to its own path", index.coordinate),
+            format!("the archive is {} but was uploaded to the path of {expected}; upload it to its own path", head.coordinate),
         )
-        .with_details(serde_json::json!({ "url": expected, "archive": index.coordinate })));
+        .with_details(serde_json::json!({ "url": expected, "archive": head.coordinate })));
     }
 
     let key_id = match &signature {
@@ -214,6 +214,14 @@ async fn put_archive(
             ))
         }
     };
+
+    let file: PathBuf = upload.file.to_path_buf();
+    let index = blocking(move || {
+        let input = std::fs::File::open(&file).map_err(|e| e.to_string())?;
+        bale_archive::verify(BufReader::new(input), &Limits::default()).map_err(|e| e.to_string())
+    })
+    .await?
+    .map_err(invalid_archive)?;
 
     let package = VerifiedPackage {
         coordinate: &path.coordinate,
@@ -240,6 +248,13 @@ async fn put_archive(
         )
         .with_details(serde_json::json!({ "existing": existing.digest, "uploaded": upload.digest }))),
     }
+}
+
+fn invalid_archive(reason: String) -> ApiError {
+    ApiError::bad_request(
+        "invalid_archive",
+        format!("the upload is not a valid .bale package: {reason}"),
+    )
 }
 
 fn outcome(
@@ -367,8 +382,29 @@ async fn put_signature(
         )));
     }
     let key_id = check_signature(repo, temp.to_path_buf(), signature, &coordinate).await?;
-    storage.put_bytes(&signature_key, Bytes::from(text)).await?;
-    packages::set_key_id(repo.database(), &coordinate, &key_id).await?;
+    // The claim, as a package upload's: of concurrent signatures exactly one
+    // sets the key of a package that had none, and only it writes.
+    if !packages::set_key_id(repo.database(), &coordinate, &key_id).await? {
+        return match storage.read_small(&signature_key).await? {
+            Some(existing) if existing == text.as_bytes() => Ok(outcome(
+                StatusCode::OK,
+                PublishStatus::Unchanged,
+                &coordinate,
+                &record.digest,
+                record.size,
+                Some(&key_id),
+            )),
+            _ => Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                format!("{coordinate} already has a signature (or one is being stored); a published signature is never replaced"),
+            )),
+        };
+    }
+    if let Err(error) = storage.put_bytes(&signature_key, Bytes::from(text)).await {
+        let _ = packages::clear_key_id(repo.database(), &coordinate, &key_id).await;
+        return Err(error.into());
+    }
     Ok(outcome(
         StatusCode::CREATED,
         PublishStatus::Signed,

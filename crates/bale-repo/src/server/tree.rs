@@ -210,7 +210,7 @@ fn parse_range(value: &str, size: u64) -> RangeRequest {
         let Ok(suffix) = end.parse::<u64>() else {
             return RangeRequest::Whole;
         };
-        if suffix == 0 {
+        if suffix == 0 || size == 0 {
             return RangeRequest::Unsatisfiable;
         }
         return RangeRequest::Part(size.saturating_sub(suffix)..size);
@@ -222,7 +222,8 @@ fn parse_range(value: &str, size: u64) -> RangeRequest {
         size
     } else {
         match end.parse::<u64>() {
-            Ok(last) if last >= start => (last + 1).min(size),
+            // `last` may be u64::MAX: clamp before adding one.
+            Ok(last) if last >= start => last.min(size.saturating_sub(1)).saturating_add(1),
             _ => return RangeRequest::Whole,
         }
     };
@@ -250,6 +251,16 @@ mod tests {
         assert_eq!(parse_range("bytes=0-1,5-6", 100), RangeRequest::Whole);
         assert_eq!(parse_range("items=0-1", 100), RangeRequest::Whole);
         assert_eq!(parse_range("bytes=9-3", 100), RangeRequest::Whole);
+        assert_eq!(
+            parse_range(&format!("bytes=0-{}", u64::MAX), 100),
+            RangeRequest::Part(0..100)
+        );
+        assert_eq!(
+            parse_range(&format!("bytes=99-{}", u64::MAX), 100),
+            RangeRequest::Part(99..100)
+        );
+        assert_eq!(parse_range("bytes=-5", 0), RangeRequest::Unsatisfiable);
+        assert_eq!(parse_range("bytes=0-5", 0), RangeRequest::Unsatisfiable);
     }
 
     #[test]

@@ -12,7 +12,17 @@ use bale_db::tokens::Scope;
 use bale_repo::server::ApiError;
 
 use super::{authorize, Service};
-use crate::worker::source_is_git;
+use crate::worker::check_source;
+
+/// The 400 answer for a submitted source or ref that is refused.
+pub(super) fn source_refusal(error: bale_manifest::ManifestError) -> ApiError {
+    let code = match &error {
+        bale_manifest::ManifestError::GitRef { .. } => "bad_ref",
+        bale_manifest::ManifestError::LocalSource { .. } => "local_source",
+        _ => "bad_source",
+    };
+    ApiError::bad_request(code, error.to_string())
+}
 
 /// `POST /api/v1/builds` (token: build) → 201 with the queued build.
 pub(super) async fn submit(
@@ -34,26 +44,12 @@ pub(super) async fn submit(
             "`source` is empty: give a git URL or an absolute directory",
         ));
     }
-    if !source_is_git(source) && !source.starts_with('/') {
-        return Err(ApiError::bad_request(
-            "bad_source",
-            format!(
-                "`{source}` is neither a git URL nor an absolute directory on the workers' machine"
-            ),
-        ));
-    }
     let git_ref = body
         .git_ref
         .map(|r| r.trim().to_owned())
         .filter(|r| !r.is_empty());
-    if git_ref.as_deref().is_some_and(|r| {
-        r.starts_with('-') || r.contains("..") || r.chars().any(char::is_whitespace)
-    }) {
-        return Err(ApiError::bad_request(
-            "bad_ref",
-            "`ref` must be a branch, tag or commit name",
-        ));
-    }
+    check_source(source, git_ref.as_deref(), service.allow_local_sources())
+        .map_err(source_refusal)?;
     let build = builds::submit(
         service.db(),
         &NewBuild {

@@ -11,8 +11,9 @@ use bale_db::builds::{self, NewBuild};
 use bale_repo::server::ApiError;
 use bale_trigger::HookOutcome;
 
-use super::builds::render;
+use super::builds::{render, source_refusal};
 use super::Service;
+use crate::worker::check_source;
 
 /// The handler: 201 with the queued build, 202 when the event builds nothing,
 /// 401 for a bad signature, 422 for a ref that names no version.
@@ -42,6 +43,14 @@ pub(super) async fn git(
         )
             .into_response()),
         HookOutcome::Build(triggered) => {
+            // The clone URL comes from the payload: a path or file:// URL
+            // would make the worker clone this machine's repositories.
+            check_source(
+                &triggered.source,
+                Some(&triggered.full_ref()),
+                service.allow_local_sources(),
+            )
+            .map_err(source_refusal)?;
             let build = builds::submit(
                 service.db(),
                 &NewBuild {

@@ -34,23 +34,26 @@ struct Inner {
     wake: Option<Arc<Notify>>,
     hook_secret: Option<String>,
     apps: Option<Arc<dyn Apps>>,
+    allow_local_sources: bool,
 }
 
 impl Service {
     /// The service over `repo`, with stacks and scratch space in `home`.
     pub fn new(repo: Repository, home: Home) -> Service {
-        Service::with(repo, home, None, None, None)
+        Service::with(repo, home, None, None, None, false)
     }
 
     /// The service with a waker for local workers (a submit wakes them at
-    /// once), the shared secret of signed git push webhooks and the apps the
-    /// dashboard lists.
+    /// once), the shared secret of signed git push webhooks, the apps the
+    /// dashboard lists, and whether sources on this machine (paths,
+    /// `file://`) may be submitted.
     pub fn with(
         repo: Repository,
         home: Home,
         wake: Option<Arc<Notify>>,
         hook_secret: Option<String>,
         apps: Option<Arc<dyn Apps>>,
+        allow_local_sources: bool,
     ) -> Service {
         Service {
             inner: Arc::new(Inner {
@@ -60,6 +63,7 @@ impl Service {
                 wake,
                 hook_secret,
                 apps,
+                allow_local_sources,
             }),
         }
     }
@@ -88,10 +92,17 @@ impl Service {
             .router()
             .merge(routes.with_state(self.clone()))
             .merge(bale_dashboard::router(Arc::new(self.clone())))
+            // The framework's own errors (a body over its limit) in the API's envelope.
+            .layer(axum::middleware::from_fn(bale_repo::server::json_errors))
             .layer(axum::middleware::from_fn_with_state(
                 self.inner.metrics.clone(),
                 crate::metrics::count,
             ))
+    }
+
+    /// Whether paths and `file://` URLs on this machine may be built.
+    pub(crate) fn allow_local_sources(&self) -> bool {
+        self.inner.allow_local_sources
     }
 
     pub(crate) fn metrics(&self) -> &Metrics {

@@ -63,7 +63,7 @@ pub(super) async fn run(ctx: Arc<Context>, claimed: Claimed, shutdown: watch::Re
     let id = claimed.build.id;
     let attempt = claimed.attempt;
     let db = ctx.db.clone();
-    let log = match LiveLog::start(&db, id).await {
+    let log = match LiveLog::start(&db, id, ctx.scrubber.clone()).await {
         Ok(log) => log,
         Err(error) => {
             tracing::error!(build = id, %error, "cannot start the build's log; the lease will run out and the build will be retried");
@@ -93,7 +93,10 @@ pub(super) async fn run(ctx: Arc<Context>, claimed: Claimed, shutdown: watch::Re
         release(&db, id, attempt, log).await;
         return;
     }
-    let Some(mut ended) = ended else {
+    let Some(mut ended) = ended.map(|mut ended| {
+        ended.error = ended.error.map(|e| ctx.scrubber.scrub(&e));
+        ended
+    }) else {
         log.line("the lease was lost: another worker has the build now");
         log.close().await;
         tracing::warn!(
@@ -283,7 +286,14 @@ async fn attempt_steps(
 ) -> Result<Ended, Early> {
     let record = &claimed.build;
     let work = work_dir(ctx, record.id)?;
-    let prepared = fetch_source(record, work.path(), log, &mut stop).await?;
+    let prepared = fetch_source(
+        record,
+        work.path(),
+        log,
+        &mut stop,
+        ctx.options.allow_local_sources,
+    )
+    .await?;
     let (start, named) = describe(ctx, &prepared).await;
     *maintainer = named;
     let _ = queue::record_start(&ctx.db, record.id, claimed.attempt, &start).await;
@@ -328,6 +338,7 @@ async fn fetch_source(
     work: &Path,
     log: &LiveLog,
     stop: &mut watch::Receiver<Option<Stop>>,
+    allow_local_sources: bool,
 ) -> Result<source::Prepared, Early> {
     log.line(format!(
         "source: {}{}",
@@ -339,7 +350,7 @@ async fn fetch_source(
             .unwrap_or_default()
     ));
     let prepared = tokio::select! {
-        prepared = source::prepare(&record.source, record.git_ref.as_deref(), work) => prepared,
+        prepared = source::prepare(&record.source, record.git_ref.as_deref(), work, allow_local_sources) => prepared,
         reason = stopped(stop) => return Err(stopped_early(reason)),
     };
     let prepared = prepared.map_err(|error| Some(Ended::failed(&error, BuildStart::default())))?;
@@ -355,6 +366,15 @@ async fn fetch_source(
                 },
             )))
         }
+    }
+    if let Err(error) = source::check_manifest_source(&prepared.dir, allow_local_sources) {
+        return Err(Some(Ended::failed(
+            &error,
+            BuildStart {
+                commit: prepared.commit.clone(),
+                ..BuildStart::default()
+            },
+        )));
     }
     Ok(prepared)
 }

@@ -49,6 +49,9 @@ impl BuildChild {
                 let mut command = Command::new(&program);
                 command
                     .args(&args)
+                    // The build runs a manifest nobody vetted: it gets no credentials.
+                    .env_remove(bale_home::env::BALE_TOKEN)
+                    .env_remove(bale_home::env::BALE_HOOK_SECRET)
                     .envs(envs)
                     .stdin(Stdio::null())
                     .stdout(Stdio::piped())

@@ -1,6 +1,7 @@
 //! A build's live log: lines go to the database in batches as they come,
 //! so any server process can stream them while the build runs.
 
+use bale_db::scrub::Scrubber;
 use bale_db::{build_log, Database};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -14,17 +15,22 @@ pub(crate) struct LiveLog {
 
 impl LiveLog {
     /// Starts appending after the build's last stored line (an earlier attempt's, if any).
-    pub(crate) async fn start(db: &Database, build: i64) -> Result<LiveLog, bale_db::DbError> {
+    /// Every line goes through `scrubber` before it is stored.
+    pub(crate) async fn start(
+        db: &Database,
+        build: i64,
+        scrubber: Scrubber,
+    ) -> Result<LiveLog, bale_db::DbError> {
         let mut seq = build_log::next_seq(db, build).await?;
         let (tx, mut rx) = mpsc::unbounded_channel::<String>();
         let db = db.clone();
         let task = tokio::spawn(async move {
             while let Some(first) = rx.recv().await {
                 // Whatever arrived while the last batch was written goes in one transaction.
-                let mut batch = vec![first];
+                let mut batch = vec![scrubber.scrub(&first)];
                 while batch.len() < 1000 {
                     match rx.try_recv() {
-                        Ok(line) => batch.push(line),
+                        Ok(line) => batch.push(scrubber.scrub(&line)),
                         Err(_) => break,
                     }
                 }

@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bale_db::scrub::Scrubber;
 use bale_db::{queue, Database};
 use bale_home::Home;
 use bale_repo::Storage;
@@ -23,7 +24,7 @@ use tokio::sync::{watch, Notify, Semaphore};
 use tokio::task::JoinSet;
 
 pub use attempt::log_key;
-pub use source::is_git_url as source_is_git;
+pub use source::{check_submitted as check_source, is_git_url as source_is_git};
 
 /// How long a lease runs unless renewed.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
@@ -59,6 +60,12 @@ pub struct WorkerOptions {
     pub public_url: String,
     /// Keep a failed build's environment for this many minutes (`bale build --keep-failed`).
     pub keep_failed: Option<u64>,
+    /// Build sources that are paths or `file://` URLs on the worker's machine
+    /// (a submitted directory, `[source] git`, a webhook's clone URL); off by default.
+    pub allow_local_sources: bool,
+    /// More exact secrets kept out of every log line and error the worker
+    /// stores (e.g. the webhook secret of the `bale serve` it runs in).
+    pub secrets: Vec<String>,
 }
 
 impl WorkerOptions {
@@ -76,8 +83,23 @@ impl WorkerOptions {
             notice: None,
             public_url: bale_home::DEFAULT_SERVER_URL.into(),
             keep_failed: None,
+            allow_local_sources: false,
+            secrets: Vec::new(),
         }
     }
+}
+
+/// A scrubber that knows the worker's signing key as its key file writes it,
+/// and its other secrets.
+fn scrubber_of(options: &WorkerOptions) -> Scrubber {
+    let scrubber = match &options.key {
+        Some(key) => Scrubber::new().with_key_file(&key.to_file_string()),
+        None => Scrubber::new(),
+    };
+    options
+        .secrets
+        .iter()
+        .fold(scrubber, |scrubber, secret| scrubber.with_secret(secret))
 }
 
 /// The name a worker gets unless told: host name and process id.
@@ -93,6 +115,8 @@ struct Context {
     db: Database,
     storage: Storage,
     options: WorkerOptions,
+    /// Takes this worker's signing key out of every log line and error it stores.
+    scrubber: Scrubber,
 }
 
 /// A worker over a database and an object store.
@@ -109,6 +133,7 @@ impl Worker {
             context: Arc::new(Context {
                 db,
                 storage,
+                scrubber: scrubber_of(&options),
                 options,
             }),
             wake: Arc::new(Notify::new()),
@@ -197,5 +222,30 @@ impl Worker {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_worker_s_key_and_secrets_never_reach_what_it_stores() {
+        let pair = bale_sign::KeyPair::generate().unwrap();
+        let key_file = pair.secret.to_file_string();
+        let key_line = key_file.lines().nth(1).unwrap().to_owned();
+        let mut options = WorkerOptions::new("w", PathBuf::from("/bin/bale"), Home::new("/h"));
+        options.key = Some(Arc::new(pair.secret));
+        options.secrets = vec!["hook-secret-value".into()];
+        let scrubber = scrubber_of(&options);
+        let leaked =
+            format!("error: pathspec '{key_line}' did not match; secret hook-secret-value");
+        let stored = scrubber.scrub(&leaked);
+        assert!(!stored.contains(&key_line), "{stored}");
+        assert!(!stored.contains("hook-secret-value"), "{stored}");
+        assert!(
+            stored.starts_with("error: pathspec '[redacted]'"),
+            "{stored}"
+        );
     }
 }

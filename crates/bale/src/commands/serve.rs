@@ -29,6 +29,10 @@ pub struct ServeArgs {
     /// Accept packages that carry no signature from a trusted key (and let local workers publish unsigned).
     #[arg(long)]
     pub allow_unsigned: bool,
+    /// Accept builds of paths and file:// URLs on this machine (a submitted directory,
+    /// a manifest's [source] git, a webhook's clone URL); off: only remote git URLs.
+    #[arg(long)]
+    pub allow_local_sources: bool,
     /// Refuse uploads larger than this many bytes (413).
     #[arg(long)]
     pub max_upload_bytes: Option<u64>,
@@ -110,6 +114,8 @@ pub fn run(args: ServeArgs, printer: &Printer) -> Result<(), Failure> {
     let mut worker = worker_options(&home, default_worker_name())?;
     worker.key = signing_key(&home, args.key.as_deref())?;
     worker.allow_unsigned = args.allow_unsigned;
+    worker.allow_local_sources = args.allow_local_sources;
+    worker.secrets = args.hook_secret.iter().cloned().collect();
     worker.notice = bale_service::notice_config(&home)
         .map_err(|e| Failure::user(e.into()))?
         .map(Arc::new);

@@ -30,6 +30,9 @@ pub struct WorkerArgs {
     /// Publish unsigned packages when there is no key.
     #[arg(long)]
     pub allow_unsigned: bool,
+    /// Build sources that are paths or file:// URLs on this machine (off: only remote git URLs).
+    #[arg(long)]
+    pub allow_local_sources: bool,
     /// This worker's name in build records (default: host name and process id).
     #[arg(long)]
     pub name: Option<String>,
@@ -50,6 +53,7 @@ pub fn run(args: WorkerArgs, printer: &Printer) -> Result<(), Failure> {
     options.concurrency = args.concurrency.unwrap_or_else(cores).max(1);
     options.key = signing_key(&home, args.key.as_deref())?;
     options.allow_unsigned = args.allow_unsigned;
+    options.allow_local_sources = args.allow_local_sources;
     options.notice = bale_service::notice_config(&home)
         .map_err(|e| Failure::user(e.into()))?
         .map(std::sync::Arc::new);
