@@ -148,38 +148,80 @@ fn sections_global() -> Vec<&'static str> {
     vec!["--json", "-q", "--quiet", "-h", "--help", "-V", "--version"]
 }
 
-/// Every `bale …` in code blocks and inline code of `text`, as word lists after `bale`.
+/// Whether the word at `i` of a shell line stands where a command starts:
+/// first, after a separator or `sudo`, after `ssh HOST`, or opening `$(`.
+fn at_command_position(words: &[&str], i: usize) -> bool {
+    let word = words[i];
+    if word.contains("$(") || word.starts_with('(') {
+        return true;
+    }
+    match i {
+        0 => true,
+        _ => {
+            let before = words[i - 1];
+            matches!(before, "&&" | "||" | ";" | "|" | "sudo" | "exec" | "$")
+                || (i >= 2 && words[i - 2] == "ssh" && !before.starts_with('-'))
+        }
+    }
+}
+
+/// The words after each `bale` that starts a command in `span`.
+fn commands_in(span: &str, whole_line: bool) -> Vec<Vec<String>> {
+    let words: Vec<&str> = span.split_whitespace().collect();
+    let mut out = Vec::new();
+    for (i, word) in words.iter().enumerate() {
+        if word.starts_with('#') {
+            break;
+        }
+        // `X=$(bale …)`: the command substitution's first word.
+        let bare = word.rsplit("$(").next().unwrap_or(word);
+        let bare = bare.trim_start_matches(['"', '(']);
+        let placed = if whole_line {
+            at_command_position(&words, i)
+        } else {
+            i == 0 || at_command_position(&words, i)
+        };
+        if bare == "bale" && placed {
+            out.push(words[i + 1..].iter().map(|w| (*w).to_owned()).collect());
+        }
+    }
+    out
+}
+
+/// Every `bale …` command in the code blocks and inline code of `text`,
+/// with its line number, as the words after `bale`.
 fn command_lines(text: &str) -> Vec<(usize, Vec<String>)> {
     let mut out = Vec::new();
     let mut in_block = false;
+    // Whether an inline code span opened on an earlier line of the paragraph is still open.
+    let mut in_span = false;
     for (number, line) in text.lines().enumerate() {
         if line.trim_start().starts_with("```") {
             in_block = !in_block;
+            in_span = false;
             continue;
         }
-        let spans: Vec<&str> = if in_block {
-            vec![line]
-        } else {
-            line.split('`').skip(1).step_by(2).collect()
-        };
-        for span in spans {
-            let words: Vec<&str> = span.split_whitespace().collect();
-            for (i, word) in words.iter().enumerate() {
-                if word.starts_with('#') {
-                    break;
-                }
-                let bare = word
-                    .trim_start_matches('"')
-                    .trim_start_matches("$(")
-                    .trim_start_matches('(');
-                if bare == "bale" {
-                    out.push((
-                        number + 1,
-                        words[i + 1..].iter().map(|w| (*w).to_owned()).collect(),
-                    ));
+        if in_block {
+            for words in commands_in(line, true) {
+                out.push((number + 1, words));
+            }
+            continue;
+        }
+        if line.trim().is_empty() {
+            in_span = false;
+            continue;
+        }
+        let parts: Vec<&str> = line.split('`').collect();
+        for (i, part) in parts.iter().enumerate() {
+            let code = in_span ^ (i % 2 == 1);
+            // Only a span that opens here starts a command; a continued one does not.
+            if code && i > 0 {
+                for words in commands_in(part, false) {
+                    out.push((number + 1, words));
                 }
             }
         }
+        in_span ^= (parts.len() - 1) % 2 == 1;
     }
     out
 }
@@ -236,4 +278,26 @@ fn the_checker_catches_a_wrong_command_and_a_wrong_flag() {
     assert!(check("depoly web x").is_some());
     assert!(check("stack").is_some());
     assert!(check("stack frobnicate x").is_some());
+}
+
+#[test]
+fn commands_are_found_where_a_command_starts() {
+    let found = |text: &str| -> Vec<String> {
+        command_lines(text)
+            .into_iter()
+            .map(|(_, words)| words.join(" "))
+            .collect()
+    };
+    let block = "```\ninstall -m 0755 bale /usr/local/bin/bale\nssh web1 bale apps\nX=$(bale token create --scope build) && bale publish f.bale\n```\n";
+    assert_eq!(
+        found(block),
+        [
+            "apps",
+            "token create --scope build) && bale publish f.bale",
+            "publish f.bale"
+        ]
+    );
+    // An inline span that runs onto the next line is one span.
+    let prose = "run `bale stack\ncreate` first; the `host\nbale bale` line is not a command\n";
+    assert_eq!(found(prose), ["stack"]);
 }

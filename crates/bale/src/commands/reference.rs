@@ -207,7 +207,7 @@ fn describe(arg: &Arg) -> String {
         .collect::<Vec<_>>()
         .join(" ");
     // clap drops the full stop of a one-sentence help; the facts below need it back.
-    if !text.is_empty() && !text.ends_with(['.', '?', '!', ')', ':']) {
+    if !text.is_empty() && !text.ends_with(['.', '?', '!', ':']) {
         text.push('.');
     }
     let values: Vec<String> = arg
