@@ -62,7 +62,7 @@ pack_with_same_work() {
   local t0 t1 t2
   sync
   t0=$(now)
-  (cd "$tree" && find . -type f -print0 | xargs -0 -r -n 256 -P "$(nproc)" sha256sum) > "$work/out/peer.sha256"
+  (cd "$tree" && find . -type f -print0 | xargs -0 -r -n 32 -P "$(nproc)" sha256sum) > "$work/out/peer.sha256"
   tar --sort=name --mtime=@0 --owner=0 --group=0 -cf - -C "$tree" . | zstd -q -3 -T0 \
     | tee "$work/out/same.tar.zst" | sha256sum > "$work/out/same.digest"
   t1=$(now)
