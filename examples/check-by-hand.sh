@@ -6,7 +6,7 @@
 # itself is right. It is not a test of bale (no sandbox, no stack, no
 # package, no signature) and proves nothing about bale's own behaviour.
 #
-# What it does, following spec/manifest.md and spec/runtime.md:
+# What it does, following docs/manifest.md and docs/runtime.md:
 #   1. copies the example's source files (tracked or not ignored by git) to
 #      $WORK/src, the stand-in for $BALE_SRC;
 #   2. runs the [build] actions there with /bin/sh -ec: before, main (the

@@ -1,4 +1,4 @@
-//! `bale deploy` and `bale rollback`: the steps of runtime.md, with the
+//! `bale deploy` and `bale rollback`: the steps of docs/runtime.md, with the
 //! previous deployment put back by itself when a hook or a health check fails.
 
 use std::collections::BTreeMap;
@@ -22,7 +22,7 @@ use bale_store::{InstallOptions, Store, StoreError};
 
 /// How many deployments are kept when not told otherwise.
 pub const DEFAULT_KEEP: usize = 5;
-/// The steps of a deploy, in order, as runtime.md numbers them; the names
+/// The steps of a deploy, in order, as docs/runtime.md numbers them; the names
 /// [`BALE_TEST_KILL_AT`] takes.
 pub const DEPLOY_STEPS: [&str; 10] = [
     "install",
@@ -111,7 +111,7 @@ pub struct Deployed {
 /// Receives each step as it starts: a verb and what it acts on.
 pub type Progress<'a> = &'a dyn Fn(&str, &str);
 
-/// Deploys `package` as app `name` (see runtime.md, "Deploy").
+/// Deploys `package` as app `name` (see docs/runtime.md, "Deploy").
 pub fn deploy(
     home: &Home,
     name: &str,

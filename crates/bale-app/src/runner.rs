@@ -30,7 +30,7 @@ pub enum Isolation {
     /// (the machine's `isolation = "none"`).
     #[default]
     None,
-    /// In a sandbox over the package's stack (runtime.md, "Run").
+    /// In a sandbox over the package's stack (docs/runtime.md, "Isolation").
     Stack,
 }
 

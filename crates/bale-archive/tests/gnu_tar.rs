@@ -1,4 +1,4 @@
-//! The real GNU tar lists packages, in the spec's order, modes and owners.
+//! The real GNU tar lists packages, in the order, modes and owners docs/package.md gives.
 
 mod common;
 

@@ -1,5 +1,5 @@
 //! The build: a manifest and its source turned into a tested package, step
-//! by step as manifest.md lists them, every action inside the sandbox.
+//! by step as docs/manifest.md lists them, every action inside the sandbox.
 
 use std::fs;
 use std::path::{Path, PathBuf};

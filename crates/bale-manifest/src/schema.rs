@@ -1,4 +1,4 @@
-//! The typed form of `bale.toml`, one type per section of spec/manifest.md.
+//! The typed form of `bale.toml`, one type per section of docs/manifest.md.
 //!
 //! These types hold data only; reading them from text (with diagnostics)
 //! lives in `parse`, checks in `validate`, and accessors in `manifest`.

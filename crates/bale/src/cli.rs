@@ -102,6 +102,9 @@ pub enum Command {
     Supervise(crate::commands::supervise::SuperviseArgs),
     /// Poll a git remote and submit a build for each pushed `<name>-<version>` branch or `v<version>` tag.
     Watch(crate::commands::watch::WatchArgs),
+    /// Print this command-line reference as markdown (scripts/cli-reference writes docs/cli.md).
+    #[command(hide = true)]
+    CliReference,
 }
 
 #[derive(Debug, Args)]

@@ -1,4 +1,4 @@
-//! A deploy killed with SIGKILL as each step of runtime.md's sequence begins
+//! A deploy killed with SIGKILL as each step of docs/runtime.md's sequence begins
 //! (the `BALE_TEST_KILL_AT` testing aid) leaves `bale apps` showing a
 //! consistent state, and the next deploy completes.
 

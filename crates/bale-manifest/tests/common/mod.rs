@@ -3,7 +3,7 @@
 
 use bale_manifest::{Catalog, Manifest, ParseOptions};
 
-/// The full example of spec/manifest.md, with its placeholder hooks.
+/// The full example manifest: every section and field (docs/manifest.md), with placeholder hooks.
 pub const SPEC_EXAMPLE: &str = r#"[package]
 group       = "org.example"          # required; dotted, like a Maven groupId
 name        = "flaskr"               # required; [a-z0-9][a-z0-9._-]*

@@ -16,6 +16,7 @@ mod key;
 mod logs;
 mod pack;
 pub mod query;
+mod reference;
 mod repo;
 mod rollback;
 pub mod serve;
@@ -68,6 +69,7 @@ pub fn run(command: Command, printer: &Printer) -> Result<(), Failure> {
         Command::Uninstall(args) => uninstall::run(args, printer),
         Command::Supervise(args) => supervise::run(args, printer),
         Command::Watch(args) => watch::run(args, printer),
+        Command::CliReference => reference::run(printer),
     }
 }
 
