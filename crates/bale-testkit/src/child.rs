@@ -8,14 +8,25 @@ use std::process::{Command, Stdio};
 pub fn child_test(name: &str) -> Command {
     let exe = std::env::current_exe().expect("the path of the running test binary");
     let mut command = Command::new(exe);
-    command.args([
-        name,
-        "--exact",
-        "--ignored",
-        "--nocapture",
-        "--test-threads=1",
-    ]);
     command
+        .args([
+            name,
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_TEST, name);
+    command
+}
+
+/// Set to the test's name in a child test's environment.
+const CHILD_TEST: &str = "BALE_TESTKIT_CHILD_TEST";
+
+/// Whether this process was started by [`child_test`]: a child test returns
+/// at once otherwise (as when all ignored tests are run by hand).
+pub fn in_child_test() -> bool {
+    std::env::var_os(CHILD_TEST).is_some()
 }
 
 /// Runs the ignored test `name` with the extra environment `envs` and

@@ -16,7 +16,7 @@ mod serve;
 mod wait;
 
 pub use browser::dump_dom;
-pub use child::{child_test, run_child_test};
+pub use child::{child_test, in_child_test, run_child_test};
 pub use git::{git, GitRepo};
 pub use moto::Moto;
 pub use net::{free_port, http_get, wait_for_port};

@@ -55,6 +55,4 @@ pub fn host_processes_with(marker: &str) -> Vec<String> {
     found
 }
 
-pub fn is_root() -> bool {
-    rustix::process::geteuid().is_root()
-}
+pub use bale_testkit::is_root;
