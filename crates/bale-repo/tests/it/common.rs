@@ -2,10 +2,10 @@
 //! real signatures (bale-sign), a server on 127.0.0.1, a real S3 (moto).
 #![allow(dead_code)]
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use bale_archive::{Dependencies, PackMeta, PackageTree, SourceRef, StackRef};
 use bale_coordinate::Coordinate;
@@ -126,91 +126,33 @@ impl Publisher {
     }
 }
 
-/// A free port on 127.0.0.1 (free when asked; good enough for a test).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+pub use bale_testkit::{free_port, ProcessGuard};
 
 /// Waits until something listens on the address.
 pub fn wait_for_port(addr: SocketAddr, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(addr).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "{what} did not start listening on {addr}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// A child process killed when dropped.
-pub struct ChildGuard(pub Child);
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+    bale_testkit::wait_for_port(addr, Duration::from_secs(30), what);
 }
 
 /// A moto S3 server on a free loopback port, with one bucket.
 pub struct Moto {
     pub endpoint: String,
     pub bucket: String,
-    _child: ChildGuard,
+    _server: bale_testkit::Moto,
 }
 
 impl Moto {
     /// Starts moto, or returns `None` (with the reason printed) when it is not
     /// installed outside CI. Under CI=true a missing moto fails the test.
     pub async fn start() -> Option<Moto> {
-        let installed = Command::new("moto_server")
-            .arg("--help")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !installed {
-            assert_ne!(
-                std::env::var("CI").as_deref(),
-                Ok("true"),
-                "moto_server is missing; install it with `pip install 'moto[server]'`"
-            );
-            eprintln!("skipped: moto_server is not installed (pip install 'moto[server]'), so the S3 variant does not run");
-            return None;
-        }
-        let port = free_port();
-        let child = Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let guard = ChildGuard(child);
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        tokio::task::spawn_blocking(move || wait_for_port(addr, "moto_server"))
+        let server = tokio::task::spawn_blocking(bale_testkit::Moto::start)
             .await
-            .unwrap();
-        let endpoint = format!("http://127.0.0.1:{port}");
+            .unwrap()?;
         let bucket = "bale-test".to_owned();
-        let created = reqwest::Client::new()
-            .put(format!("{endpoint}/{bucket}"))
-            .send()
-            .await
-            .unwrap();
-        assert!(
-            created.status().is_success(),
-            "creating the bucket: {}",
-            created.status()
-        );
+        server.create_bucket(&bucket);
         Some(Moto {
-            endpoint,
+            endpoint: server.endpoint.clone(),
             bucket,
-            _child: guard,
+            _server: server,
         })
     }
 

@@ -4,11 +4,11 @@
 use crate::common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use bale_db::tokens::{self, Scope};
-use common::{archive_path, build_package_with_data, options_for, ChildGuard, Publisher};
+use common::{archive_path, build_package_with_data, options_for, ProcessGuard, Publisher};
 
 const HOME_VAR: &str = "BALE_REPO_TEST_CHILD_HOME";
 const HELLO: &str = "org.example:hello:2.10";
@@ -32,29 +32,18 @@ fn child_server() {
     });
 }
 
-fn start_child(home: &Path) -> (ChildGuard, String) {
+fn start_child(home: &Path) -> (ProcessGuard, String) {
     let _ = std::fs::remove_file(home.join("addr"));
-    let child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "crash::child_server",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+    let child = bale_testkit::child_test("crash::child_server")
         .env(HOME_VAR, home)
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let guard = ChildGuard(child);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(addr) = std::fs::read_to_string(home.join("addr")) {
-            return (guard, format!("http://{addr}"));
-        }
-        assert!(Instant::now() < deadline, "the child server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let guard = ProcessGuard::new(child);
+    let addr = bale_testkit::wait_until(Duration::from_secs(60), "the child server", || {
+        std::fs::read_to_string(home.join("addr")).ok()
+    });
+    (guard, format!("http://{addr}"))
 }
 
 fn files_under(dir: &Path) -> Vec<PathBuf> {
@@ -126,8 +115,8 @@ async fn a_server_killed_mid_upload_shows_nothing_partial_and_accepts_the_upload
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    child.0.kill().unwrap();
-    child.0.wait().unwrap();
+    child.child().kill().unwrap();
+    child.child().wait().unwrap();
     assert!(
         upload.await.unwrap().is_err(),
         "the interrupted upload failed for the client"

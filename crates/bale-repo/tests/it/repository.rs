@@ -235,17 +235,13 @@ async fn concurrent_publishes_of_two_contents_let_one_win_and_readers_see_nothin
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_publishes_with_a_postgresql_database_let_one_win() {
-    let Ok(url) = std::env::var("BALE_TEST_POSTGRES_URL") else {
-        eprintln!(
-            "skipped: BALE_TEST_POSTGRES_URL is not set, so the PostgreSQL variant does not run"
-        );
+    let Some(url) = bale_testkit::postgres_server() else {
         return;
     };
     let admin = bale_db::Database::connect(&url).await.unwrap();
-    let name = format!("bale_repo_test_{}", std::process::id());
+    let name = bale_testkit::unique_name("bale_repo_test");
     create_database(&admin, &name).await;
-    let (base, _) = url.rsplit_once('/').unwrap();
-    let database_url = format!("{base}/{name}");
+    let database_url = bale_testkit::database_url(&url, &name);
     let server = TestServer::start(Backend::Local, |o| o.database_url = database_url).await;
     assert_eq!(server.repo.database().backend(), bale_db::Backend::Postgres);
     one_of_eight_concurrent_publishes_wins(server).await;
