@@ -5,50 +5,7 @@ use bale_db::packages::{self, Claim, NewFile, NewPackage};
 use bale_db::tokens::{self, Scope, TokenCheck};
 use bale_db::{Backend, Database};
 
-/// A database for one test, removed with it.
-struct TestDb {
-    db: Database,
-    _dir: Option<tempfile::TempDir>,
-}
-
-async fn sqlite() -> TestDb {
-    let dir = tempfile::tempdir().unwrap();
-    let url = Database::sqlite_url(&dir.path().join("state/bale.db"));
-    TestDb {
-        db: Database::connect(&url).await.unwrap(),
-        _dir: Some(dir),
-    }
-}
-
-async fn postgres() -> Option<TestDb> {
-    let Ok(url) = std::env::var("BALE_TEST_POSTGRES_URL") else {
-        assert_ne!(
-            std::env::var("CI").as_deref(),
-            Ok("true"),
-            "BALE_TEST_POSTGRES_URL must name a PostgreSQL server in CI"
-        );
-        eprintln!(
-            "skipped: BALE_TEST_POSTGRES_URL is not set, so the PostgreSQL variant does not run"
-        );
-        return None;
-    };
-    // A fresh database per test keeps tests independent on one server.
-    let admin = Database::connect(&url).await.unwrap();
-    let name = format!("bale_test_{}_{}", std::process::id(), next_id());
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(admin.pool())
-        .await
-        .unwrap();
-    let (base, _) = url.rsplit_once('/').unwrap();
-    let db = Database::connect(&format!("{base}/{name}")).await.unwrap();
-    Some(TestDb { db, _dir: None })
-}
-
-fn next_id() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    NEXT.fetch_add(1, Ordering::Relaxed)
-}
+use crate::common::{postgres, sqlite};
 
 /// Runs one behaviour on each available backend.
 macro_rules! on_each_backend {

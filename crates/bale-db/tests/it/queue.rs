@@ -8,51 +8,7 @@ use bale_db::builds::{self, BuildFilter, BuildStatus, NewBuild, StepRecord};
 use bale_db::queue::{self, BuildEnd, BuildStart, CancelOutcome, Renewal};
 use bale_db::Database;
 
-struct TestDb {
-    db: Database,
-    _dir: Option<tempfile::TempDir>,
-}
-
-async fn sqlite() -> TestDb {
-    let dir = tempfile::tempdir().unwrap();
-    let url = Database::sqlite_url(&dir.path().join("bale.db"));
-    TestDb {
-        db: Database::connect(&url).await.unwrap(),
-        _dir: Some(dir),
-    }
-}
-
-async fn postgres() -> Option<TestDb> {
-    let Ok(url) = std::env::var("BALE_TEST_POSTGRES_URL") else {
-        assert_ne!(
-            std::env::var("CI").as_deref(),
-            Ok("true"),
-            "BALE_TEST_POSTGRES_URL must name a PostgreSQL server in CI"
-        );
-        eprintln!(
-            "skipped: BALE_TEST_POSTGRES_URL is not set, so the PostgreSQL variant does not run"
-        );
-        return None;
-    };
-    let admin = Database::connect(&url).await.unwrap();
-    let name = format!("bale_queue_{}_{}", std::process::id(), next_id());
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(admin.pool())
-        .await
-        .unwrap();
-    admin.close().await;
-    let (base, _) = url.rsplit_once('/').unwrap();
-    Some(TestDb {
-        db: Database::connect(&format!("{base}/{name}")).await.unwrap(),
-        _dir: None,
-    })
-}
-
-fn next_id() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    NEXT.fetch_add(1, Ordering::Relaxed)
-}
+use crate::common::{postgres, sqlite};
 
 macro_rules! on_each_backend {
     ($name:ident) => {
