@@ -38,3 +38,15 @@ pub fn stack_cache() -> PathBuf {
 pub fn stack_image_cached(name: &str) -> bool {
     stack_cache().join(name).join("stack.json").is_file()
 }
+
+/// [`require`]s root and the image of stack `name` in [`stack_cache`], what
+/// a build or an app on a Debian stack needs.
+pub fn require_stack_image(name: &str) -> bool {
+    require(
+        is_root() && stack_image_cached(name),
+        &format!(
+            "needs root and a cached {name} image in {} (the bale-stack tests make it)",
+            stack_cache().display()
+        ),
+    )
+}

@@ -2,12 +2,12 @@
 //! test stage, and what a failure reports.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Mutex;
 
 use bale_build::{BuildError, BuildEvent, BuildRequest, Builder, Built};
 use bale_manifest::{Catalog, Manifest, ParseOptions};
 use bale_stack::{StackImage, HOST_DIGEST};
+use bale_testkit::git;
 use tempfile::TempDir;
 
 /// A source tree with a bale.toml on the host stack, and somewhere to build it.
@@ -376,24 +376,6 @@ fn a_destination_that_matches_nothing_fails_naming_the_glob() {
         matches!(err, BuildError::Destination { ref pattern, .. } if pattern == "dist/*.js"),
         "{err}"
     );
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.org"])
-        .args(args)
-        .env("GIT_COMMITTER_DATE", "1700000000 +0000")
-        .env("GIT_AUTHOR_DATE", "1700000000 +0000")
-        .output()
-        .expect("git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 #[test]

@@ -1,8 +1,6 @@
 //! The generated start.sh and stop.sh, run for real against real processes.
 
 use std::fs;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -10,6 +8,7 @@ use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use bale_build::scripts::{start_sh, stop_sh, ServiceScript};
+use bale_testkit::{free_port, group_members, http_get};
 
 const COORDINATE: &str = "org.example:demo:1.0.0";
 
@@ -113,39 +112,6 @@ fn assert_success(output: &Output) {
     );
 }
 
-/// Live (not zombie) processes whose process group is `pgid`.
-fn group_members(pgid: u32) -> Vec<u32> {
-    let mut members = vec![];
-    for entry in fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(stat) = fs::read_to_string(entry.path().join("stat")) else {
-            continue;
-        };
-        let Some(rest) = stat.rsplit_once(") ").map(|(_, rest)| rest) else {
-            continue;
-        };
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        if fields.len() >= 3
-            && fields[2] == pgid.to_string()
-            && fields[0] != "Z"
-            && fields[0] != "X"
-        {
-            members.push(pid);
-        }
-    }
-    members
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Polls until `check` holds or a generous deadline passes; returns whether it held.
 fn eventually(mut check: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -156,14 +122,6 @@ fn eventually(mut check: impl FnMut() -> bool) -> bool {
         sleep(Duration::from_millis(100));
     }
     false
-}
-
-fn http_get(port: u16, path: &str) -> Option<String> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    Some(response)
 }
 
 #[test]
@@ -185,12 +143,11 @@ fn the_same_services_give_the_same_script_bytes() {
 
 #[test]
 fn shellcheck_finds_nothing_in_the_scripts() {
-    if Command::new("shellcheck")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        eprintln!("shellcheck is not installed (Debian package `shellcheck`); skipping");
+    let installed = Command::new("shellcheck").arg("--version").output().is_ok();
+    if !bale_testkit::require(
+        installed,
+        "shellcheck is not installed (Debian package `shellcheck`)",
+    ) {
         return;
     }
     let services = [
