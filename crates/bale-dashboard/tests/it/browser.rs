@@ -17,6 +17,7 @@ use bale_dashboard::{
     router, AppRow, BuildPage, BuildRow, FileRow, Overview, PackagePage, PackageRow, Source,
     SourceError, StackRow, StepRow,
 };
+use bale_testkit::dump_dom;
 use futures::stream::{self, Stream};
 
 struct Fixed;
@@ -150,48 +151,6 @@ async fn serve() -> String {
             .expect("serve the dashboard");
     });
     format!("http://{addr}")
-}
-
-fn chromium() -> Option<&'static str> {
-    ["chromium", "chromium-browser"].into_iter().find(|name| {
-        Command::new(name)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    })
-}
-
-/// The page's DOM after Chromium loaded it and ran its scripts for `budget_ms` of virtual time.
-fn dump_dom(url: &str, budget_ms: u32) -> Option<String> {
-    let Some(browser) = chromium() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "chromium is missing; scripts/setup installs it"
-        );
-        eprintln!("skipped: chromium is not installed (scripts/setup installs it)");
-        return None;
-    };
-    let profile = tempfile::tempdir().expect("profile directory");
-    let output = Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-dev-shm-usage",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg(format!("--virtual-time-budget={budget_ms}"))
-        .arg("--dump-dom")
-        .arg(url)
-        .output()
-        .expect("run chromium");
-    assert!(
-        output.status.success(),
-        "chromium failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    Some(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 async fn dom(url: String, budget_ms: u32) -> Option<String> {

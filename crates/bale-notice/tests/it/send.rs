@@ -1,16 +1,17 @@
 //! Notices delivered to a real local HTTP receiver (axum) and a real local
 //! SMTP server (aiosmtpd, from PyPI), each channel independent of the other.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::Json;
 use bale_notice::{log_tail, send, Delivered, Notice, NoticeConfig, NoticeError, SmtpConfig};
+use bale_testkit::{free_port, wait_for_port, ProcessGuard};
 
 fn notice() -> Notice {
     let log: String = (1..=80).map(|i| format!("step main: line {i}\n")).collect();
@@ -47,26 +48,15 @@ async fn receiver(status: StatusCode) -> (url::Url, Arc<Mutex<Vec<serde_json::Va
 
 /// A port nothing listens on.
 fn closed_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    free_port()
 }
 
 /// aiosmtpd writing each message it accepts into a Maildir; killed on drop.
 struct SmtpServer {
     port: u16,
     maildir: PathBuf,
-    child: Child,
+    _child: ProcessGuard,
     _tmp: tempfile::TempDir,
-}
-
-impl Drop for SmtpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl SmtpServer {
@@ -78,9 +68,7 @@ impl SmtpServer {
             .stderr(Stdio::null())
             .status()
             .is_ok_and(|s| s.success());
-        if !installed {
-            assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "aiosmtpd is missing; install it with `python3 -m pip install aiosmtpd` (scripts/setup does)");
-            eprintln!("skipped: aiosmtpd is not installed (python3 -m pip install aiosmtpd), so the e-mail part does not run");
+        if !bale_testkit::require(installed, "aiosmtpd is not installed (python3 -m pip install aiosmtpd; scripts/setup does), so the e-mail part does not run") {
             return None;
         }
         let tmp = tempfile::tempdir().unwrap();
@@ -101,22 +89,16 @@ impl SmtpServer {
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
+        let child = ProcessGuard::new(child);
         let server = SmtpServer {
             port,
             maildir,
-            child,
+            _child: child,
             _tmp: tmp,
         };
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         // Readiness, not timing: the bound only stops a broken setup from hanging the test.
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(addr).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "aiosmtpd did not start listening on {addr}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_for_port(addr, Duration::from_secs(30), "aiosmtpd");
         Some(server)
     }
 

@@ -9,16 +9,7 @@ use std::path::PathBuf;
 
 use bale_home::Home;
 use bale_stack::{image_manifest, Difference, StackError, StackState, Stacks, HOST_DIGEST};
-
-fn cache_dir() -> PathBuf {
-    std::env::var_os("BALE_TEST_STACK_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/var/tmp/bale-stack-cache"))
-}
-
-fn is_root() -> bool {
-    rustix::process::geteuid().is_root()
-}
+use bale_testkit::{is_root, require, stack_cache};
 
 fn state_of(stacks: &Stacks, name: &str) -> StackState {
     stacks
@@ -32,14 +23,16 @@ fn state_of(stacks: &Stacks, name: &str) -> StackState {
 
 #[test]
 fn debian_stack_is_created_verified_kept_warm_and_restored_by_sanitize() {
-    if !is_root() {
-        eprintln!("creating a Debian stack needs root (debootstrap); skipped");
+    if !require(
+        is_root(),
+        "creating a Debian stack needs root (debootstrap)",
+    ) {
         return;
     }
     let home_dir = tempfile::tempdir_in("/var/tmp").unwrap();
     let stacks = Stacks::load(&Home::new(home_dir.path()), None)
         .unwrap()
-        .with_image_cache(cache_dir());
+        .with_image_cache(stack_cache());
     let name = "debian-bookworm";
     assert_eq!(state_of(&stacks, name), StackState::Absent);
 

@@ -1,30 +1,8 @@
 //! Watching a real bare repository with the git CLI: each new or moved
 //! version ref is offered once, other refs are refused with the reason.
 
-use std::path::Path;
-use std::process::Command;
-
+use bale_testkit::git;
 use bale_trigger::{RefKind, Watch};
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "Ada")
-        .env("GIT_AUTHOR_EMAIL", "ada@example.org")
-        .env("GIT_COMMITTER_NAME", "Ada")
-        .env("GIT_COMMITTER_EMAIL", "ada@example.org")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", dir)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap().trim().to_owned()
-}
 
 /// A bare repository and a clone to push from, with one commit on branch `hello-1.2.0`.
 struct Remote {
