@@ -3,7 +3,7 @@
 use std::process::Command;
 
 /// The Chromium on this machine, if any.
-fn chromium() -> Option<&'static str> {
+pub fn chromium() -> Option<&'static str> {
     ["chromium", "chromium-browser"].into_iter().find(|name| {
         Command::new(name)
             .arg("--version")

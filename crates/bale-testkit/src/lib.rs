@@ -15,7 +15,7 @@ mod require;
 mod serve;
 mod wait;
 
-pub use browser::dump_dom;
+pub use browser::{chromium, dump_dom};
 pub use child::{child_test, in_child_test, run_child_test};
 pub use git::{git, GitRepo};
 pub use moto::Moto;

@@ -183,10 +183,14 @@ fn read_only_binds_refuse_writes() {
 
 #[test]
 fn network_on_trusts_the_hosts_certificate_authorities() {
-    let Some(bundle) = bale_sandbox::host::host_ca_bundle() else {
-        eprintln!("this host has no CA bundle; nothing to pass on");
+    let bundle = bale_sandbox::host::host_ca_bundle();
+    if !bale_testkit::require(
+        bundle.is_some(),
+        "this host has no CA bundle to pass on (Debian package ca-certificates)",
+    ) {
         return;
-    };
+    }
+    let bundle = bundle.expect("checked above");
     let host_size = std::fs::metadata(&bundle).unwrap().len();
     let script = "for v in SSL_CERT_FILE PIP_CERT NODE_EXTRA_CA_CERTS CARGO_HTTP_CAINFO REQUESTS_CA_BUNDLE; do eval echo \\$$v; done; wc -c < \"$SSL_CERT_FILE\"";
     let mut spec = SandboxSpec::new(vec![PathBuf::from("/usr")], sh(script));
@@ -206,10 +210,14 @@ fn network_on_trusts_the_hosts_certificate_authorities() {
 
 #[test]
 fn the_ca_bundle_can_be_put_aside_leaving_the_usual_path_to_the_image() {
-    let Some(bundle) = bale_sandbox::host::host_ca_bundle() else {
-        eprintln!("this host has no CA bundle; nothing to pass on");
+    let bundle = bale_sandbox::host::host_ca_bundle();
+    if !bale_testkit::require(
+        bundle.is_some(),
+        "this host has no CA bundle to pass on (Debian package ca-certificates)",
+    ) {
         return;
-    };
+    }
+    let bundle = bundle.expect("checked above");
     let host_size = std::fs::metadata(&bundle).unwrap().len();
     let script = "echo $SSL_CERT_FILE $NODE_EXTRA_CA_CERTS; wc -c < \"$SSL_CERT_FILE\"; \
                   if [ -e /etc/ssl/certs/ca-certificates.crt ]; then echo present; else echo absent; fi";

@@ -46,6 +46,11 @@ impl Scratch {
         cmd
     }
 
+    /// `bale serve` with this scratch's BALE_HOME, in the scratch dir; `.start()` runs it.
+    pub fn serve(&self) -> bale_testkit::BaleServe {
+        bale_testkit::BaleServe::new(bale_exe(), self.home()).current_dir(self.path())
+    }
+
     /// Writes a file (creating parents) relative to the scratch dir.
     pub fn write(&self, rel: &str, content: &str) -> PathBuf {
         let path = self.path().join(rel);
@@ -74,13 +79,11 @@ pub fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-/// A port on 127.0.0.1 that was free a moment ago.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
+pub use bale_testkit::free_port;
+
+/// The `bale` binary these tests run.
+pub fn bale_exe() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_bale"))
 }
 
 /// A small manifest for hand-made package roots.

@@ -3,10 +3,8 @@
 
 #![allow(dead_code)]
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use assert_cmd::Command;
 
@@ -104,27 +102,11 @@ impl World {
     }
 }
 
-/// The body of `GET path` on 127.0.0.1:port, or None when nothing answers.
-pub fn http_get(port: u16, path: &str) -> Option<String> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .ok()?;
-    stream
-        .write_all(format!("GET {path} HTTP/1.0\r\n\r\n").as_bytes())
-        .ok()?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).ok()?;
-    answer.split("\r\n\r\n").nth(1).map(|b| b.trim().to_owned())
-}
+pub use bale_testkit::http_get;
 
 /// Waits (up to a minute) until `check` holds; panics with `what` otherwise.
-pub fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !check() {
-        assert!(Instant::now() < deadline, "gave up waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+pub fn wait_for(what: &str, check: impl FnMut() -> bool) {
+    bale_testkit::wait_until(Duration::from_secs(60), what, check);
 }
 
 /// Whether a process with this pid exists (and is not a zombie).

@@ -8,42 +8,20 @@
 //! Versions 2 and 3 are made here from a copy of the example. Needs root,
 //! the stack image cache the bale-stack tests fill (`BALE_TEST_STACK_CACHE`,
 //! default /var/tmp/bale-stack-cache; `image-cache` in stacks.toml copies it)
-//! and the network to Debian and PyPI; skipped without the first two.
+//! and the network to Debian and PyPI; not run without the first two (a
+//! failure under CI=true).
 
 use crate::common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command as StdCommand, Stdio};
+use std::process::Command as StdCommand;
 use std::time::Duration;
 
+use bale_testkit::{stack_cache, Served};
 use common::{copy_tree, examples, free_port, Scratch};
 use predicates::prelude::*;
 
 const APP: &str = "notes";
-
-fn cache_dir() -> PathBuf {
-    std::env::var_os("BALE_TEST_STACK_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/var/tmp/bale-stack-cache"))
-}
-
-fn is_root() -> bool {
-    StdCommand::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout == b"0\n")
-        .unwrap_or(false)
-}
-
-/// A `bale serve` process, killed when dropped.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// Stops the app's services however the test ends.
 struct Deployed<'a>(&'a Scratch);
@@ -59,25 +37,8 @@ impl Drop for Deployed<'_> {
     }
 }
 
-fn serve(s: &Scratch, port: u16) -> Server {
-    // Held by the guard from the start, so a failed wait still stops it.
-    let server = Server(
-        StdCommand::new(assert_cmd::cargo::cargo_bin("bale"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .env("BALE_HOME", s.home())
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("bale serve starts"),
-    );
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return server;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("bale serve did not listen on {port}");
+fn serve(s: &Scratch, port: u16) -> Served {
+    s.serve().port(port).start()
 }
 
 /// A copy of the example as `version`, serving on `port`; `edit` changes its manifest further.
@@ -160,11 +121,7 @@ fn schema_version(s: &Scratch) -> String {
 #[test]
 fn flask_notes_goes_from_source_to_running_upgrades_with_its_data_and_rolls_back_a_failing_version()
 {
-    if !is_root() || !cache_dir().join("debian-bookworm/stack.json").is_file() {
-        eprintln!(
-            "skipped: needs root and a cached debian-bookworm image in {}",
-            cache_dir().display()
-        );
+    if !bale_testkit::require_stack_image("debian-bookworm") {
         return;
     }
     let s = Scratch {
@@ -173,7 +130,7 @@ fn flask_notes_goes_from_source_to_running_upgrades_with_its_data_and_rolls_back
     std::fs::create_dir_all(s.home()).expect("mkdir home");
     std::fs::write(
         s.home().join("stacks.toml"),
-        format!("image-cache = {:?}\n", cache_dir().display().to_string()),
+        format!("image-cache = {:?}\n", stack_cache().display().to_string()),
     )
     .expect("stacks.toml");
     s.bale()

@@ -7,8 +7,8 @@
 //! made by one run are reused by the next; its `stacks.toml` points at the
 //! stack image cache the bale-stack tests fill too (`BALE_TEST_STACK_CACHE`,
 //! default `/var/tmp/bale-stack-cache`). The first run needs root and the
-//! network to the Debian mirror, PyPI, npm; without root the tests are
-//! skipped (creating a Debian stack needs root).
+//! network to the Debian mirror, PyPI, npm; without root the tests do not
+//! run (creating a Debian stack needs root), a failure under CI=true.
 
 use crate::common;
 
@@ -16,25 +16,13 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use assert_cmd::Command;
+use bale_testkit::{is_root, require, stack_cache};
 use common::examples;
 
 fn examples_home() -> PathBuf {
     std::env::var_os("BALE_TEST_EXAMPLES_HOME")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/var/tmp/bale-examples-home"))
-}
-
-fn stack_cache() -> PathBuf {
-    std::env::var_os("BALE_TEST_STACK_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/var/tmp/bale-stack-cache"))
-}
-
-fn is_root() -> bool {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"))
 }
 
 /// The SHA-256 of a file, by coreutils' sha256sum.
@@ -63,21 +51,30 @@ fn bale() -> Command {
 }
 
 /// The shared home with a debian-bookworm stack in it, made once per test
-/// binary; `None` (skip) without root.
+/// binary; `None` (said, a failure under CI=true) without root.
 fn bookworm() -> Option<&'static Path> {
     static READY: OnceLock<Option<PathBuf>> = OnceLock::new();
     READY
         .get_or_init(|| {
-            if !is_root() {
-                eprintln!("building the examples on debian-bookworm needs root to create the stack; skipped");
+            if !require(
+                is_root(),
+                "building the examples on debian-bookworm needs root to create the stack",
+            ) {
                 return None;
             }
             let home = examples_home();
             std::fs::create_dir_all(&home).expect("mkdir the examples home");
             let config = format!("image-cache = {:?}\n", stack_cache().display().to_string());
             std::fs::write(home.join("stacks.toml"), config).expect("write stacks.toml");
-            let list = bale().args(["stack", "list", "--json"]).output().expect("run bale");
-            assert!(list.status.success(), "{}", String::from_utf8_lossy(&list.stderr));
+            let list = bale()
+                .args(["stack", "list", "--json"])
+                .output()
+                .expect("run bale");
+            assert!(
+                list.status.success(),
+                "{}",
+                String::from_utf8_lossy(&list.stderr)
+            );
             let list: serde_json::Value = serde_json::from_slice(&list.stdout).expect("json");
             let created = list
                 .as_array()
@@ -85,8 +82,15 @@ fn bookworm() -> Option<&'static Path> {
                 .iter()
                 .any(|s| s["name"] == "debian-bookworm" && s["state"] != "absent");
             if !created {
-                let out = bale().args(["stack", "create", "debian-bookworm"]).output().expect("run bale");
-                assert!(out.status.success(), "stack create failed: {}", String::from_utf8_lossy(&out.stderr));
+                let out = bale()
+                    .args(["stack", "create", "debian-bookworm"])
+                    .output()
+                    .expect("run bale");
+                assert!(
+                    out.status.success(),
+                    "stack create failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
             }
             Some(home)
         })

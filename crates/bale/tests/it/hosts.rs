@@ -3,8 +3,8 @@
 //! address and its own BALE_HOME, deployed to over ssh from a `bale serve`
 //! on 127.0.0.1 that ssh forwards to each host's loopback.
 //!
-//! Needs root, `ip netns` and /usr/sbin/sshd; skipped (with the reason
-//! printed) without them.
+//! Needs root, `ip netns` and /usr/sbin/sshd; not run (with the reason
+//! printed) without them, a failure under CI=true.
 
 use crate::common;
 
@@ -13,6 +13,7 @@ use std::process::{Child, Command as StdCommand, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use bale_testkit::Served;
 use common::{free_port, Scratch};
 use predicates::prelude::*;
 
@@ -20,11 +21,7 @@ const SSHD: &str = "/usr/sbin/sshd";
 
 /// Why this machine cannot run the test, if it cannot.
 fn unsupported() -> Option<String> {
-    let uid = StdCommand::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
-    if uid.as_deref().ok() != Some("0") {
+    if !bale_testkit::is_root() {
         return Some("needs root (ip netns, sshd)".into());
     }
     if !Path::new(SSHD).is_file() {
@@ -253,35 +250,8 @@ impl Drop for Host {
     }
 }
 
-/// A `bale serve` process, killed when dropped.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve(s: &Scratch, port: u16) -> Server {
-    // Held by the guard from the start, so a failed wait still stops it.
-    let server = Server(
-        StdCommand::new(assert_cmd::cargo::cargo_bin("bale"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .env("BALE_HOME", s.home())
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("bale serve starts"),
-    );
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return server;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("bale serve did not listen on {port}");
+fn serve(s: &Scratch, port: u16) -> Served {
+    s.serve().port(port).start()
 }
 
 /// A web app whose page names its version; version 2 refuses to start on a
@@ -327,15 +297,18 @@ fn package(s: &Scratch, version: &str, port: u16) -> String {
 struct Lab {
     s: Scratch,
     hosts: Vec<Host>,
-    _server: Server,
+    _server: Served,
     repo: String,
     ssh: String,
     app_port: u16,
 }
 
 fn lab() -> Option<Lab> {
-    if let Some(reason) = unsupported() {
-        eprintln!("skipped: {reason}");
+    let unsupported = unsupported();
+    if !bale_testkit::require(
+        unsupported.is_none(),
+        unsupported.as_deref().unwrap_or_default(),
+    ) {
         return None;
     }
     let s = Scratch::new();

@@ -5,7 +5,9 @@ use crate::common;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
+use std::time::Duration;
 
+use bale_testkit::{group_members, http_get, wait_until};
 use common::{copy_tree, examples, free_port, Scratch, MINIMAL};
 use predicates::prelude::*;
 
@@ -253,13 +255,15 @@ fn start_sh_alone_runs_the_example_and_stop_sh_leaves_no_process() {
         "start.sh: {}",
         String::from_utf8_lossy(&started.stderr)
     );
-    let pid: i32 = fs::read_to_string(run.join("pid/web.pid"))
+    let pid: u32 = fs::read_to_string(run.join("pid/web.pid"))
         .expect("pid file")
         .trim()
         .parse()
         .expect("pid");
 
-    let body = http_get(port);
+    let body = wait_until(Duration::from_secs(10), "the web service to answer", || {
+        http_get(port, "/")
+    });
     let stopped = Command::new(pkg.join("script.d/stop.sh"))
         .arg(format!("--run={}", run.display()))
         .output()
@@ -276,42 +280,4 @@ fn start_sh_alone_runs_the_example_and_stop_sh_leaves_no_process() {
         "processes left in group {pid}: {:?}",
         group_members(pid)
     );
-}
-
-/// GET / on 127.0.0.1:port, retrying while the server comes up.
-fn http_get(port: u16) -> String {
-    use std::io::{Read, Write};
-    for _ in 0..100 {
-        if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-            let _ = stream.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n");
-            let mut body = String::new();
-            let _ = stream.read_to_string(&mut body);
-            return body;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    String::new()
-}
-
-/// Live (non-zombie) processes whose process group is `pgid`.
-fn group_members(pgid: i32) -> Vec<i32> {
-    let mut found = Vec::new();
-    for entry in fs::read_dir("/proc").expect("/proc").flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        let Ok(stat) = fs::read_to_string(entry.path().join("stat")) else {
-            continue;
-        };
-        let Some(after) = stat.rfind(')').map(|i| &stat[i + 2..]) else {
-            continue;
-        };
-        let fields: Vec<&str> = after.split_whitespace().collect();
-        if fields.first() != Some(&"Z")
-            && fields.get(2).and_then(|g| g.parse::<i32>().ok()) == Some(pgid)
-        {
-            found.push(pid);
-        }
-    }
-    found
 }

@@ -3,41 +3,12 @@
 
 use crate::common;
 
-use std::process::{Child, Command as StdCommand, Stdio};
-
+use bale_testkit::Served;
 use common::{free_port, Scratch, MINIMAL};
 use predicates::prelude::*;
 
-/// A `bale serve` process, killed when dropped.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve(s: &Scratch, port: u16) -> Server {
-    let bin = assert_cmd::cargo::cargo_bin("bale");
-    // Held by a `Server` at once, so the process is killed and reaped however this ends.
-    let server = Server(
-        StdCommand::new(bin)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .env("BALE_HOME", s.home())
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("bale serve starts"),
-    );
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return server;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    panic!("bale serve did not listen on {port}");
+fn serve(s: &Scratch, port: u16) -> Served {
+    s.serve().port(port).start()
 }
 
 #[test]

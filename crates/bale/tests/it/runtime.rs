@@ -74,12 +74,10 @@ fn service_pid(world: &World, app: &str, service: &str) -> Option<i64> {
 }
 
 fn can_sandbox() -> bool {
-    use std::os::unix::fs::MetadataExt;
-    let ok = std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
-    if !ok {
-        eprintln!("needs root for the sandbox's overlay; skipped");
-    }
-    ok
+    bale_testkit::require(
+        bale_testkit::is_root(),
+        "needs root for the sandbox's overlay",
+    )
 }
 
 #[test]
@@ -282,13 +280,10 @@ fn deploy_takes_the_dependency_layer_of_a_kind_from_the_admins_kinds_file() {
 /// A world with the debian-bookworm stack made from the cached image
 /// (`BALE_TEST_STACK_CACHE`), or `None`, said, without root or that image.
 fn bookworm_world() -> Option<World> {
-    let cache = std::env::var_os("BALE_TEST_STACK_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/var/tmp/bale-stack-cache"));
-    if !can_sandbox() || !cache.join("debian-bookworm/stack.json").is_file() {
-        eprintln!("needs root and a cached debian-bookworm image; skipped");
+    if !bale_testkit::require_stack_image("debian-bookworm") {
         return None;
     }
+    let cache = bale_testkit::stack_cache();
     let world = World::new();
     let stacks = bale_stack::Stacks::load(&bale_home::Home::new(world.home()), None)
         .expect("stacks")

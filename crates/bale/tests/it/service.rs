@@ -5,28 +5,15 @@
 use crate::common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
-use common::{copy_tree, examples, free_port, Scratch};
+use bale_testkit::{wait_until, Moto, ProcessGuard, Served};
+use common::{bale_exe, copy_tree, examples, free_port, Scratch};
 use serde_json::Value;
 
-/// A child process killed (SIGKILL) and reaped when dropped.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn bale_exe() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_bale"))
-}
-
 /// `bale ARGS` with this scratch's home, as a background process.
-fn spawn(s: &Scratch, args: &[&str], envs: &[(&str, &str)]) -> Running {
+fn spawn(s: &Scratch, args: &[&str], envs: &[(&str, &str)]) -> ProcessGuard {
     let log =
         std::fs::File::create(s.path().join(format!("{}-{}.log", args[0], free_port()))).unwrap();
     let child = Command::new(bale_exe())
@@ -40,18 +27,7 @@ fn spawn(s: &Scratch, args: &[&str], envs: &[(&str, &str)]) -> Running {
         .stderr(log)
         .spawn()
         .unwrap();
-    Running(child)
-}
-
-fn wait_until<T>(what: &str, limit: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(value) = probe() {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    ProcessGuard::new(child)
 }
 
 fn get_json(url: &str) -> Option<Value> {
@@ -136,16 +112,18 @@ fn token(s: &Scratch, scope: &str, database: Option<&str>) -> String {
 }
 
 /// `bale serve` on a free port with local workers; returns it and its URL.
-fn serve(s: &Scratch, extra: &[&str], envs: &[(&str, &str)]) -> (Running, String) {
+fn serve(s: &Scratch, extra: &[&str], envs: &[(&str, &str)]) -> (Served, String) {
     let port = free_port();
-    let listen = format!("127.0.0.1:{port}");
-    let mut args = vec!["serve", "--listen", &listen];
-    args.extend_from_slice(extra);
-    let server = spawn(s, &args, envs);
-    let url = format!("http://{listen}");
-    wait_until("the server", Duration::from_secs(30), || {
-        get_json(&format!("{url}/api/v1/health"))
-    });
+    let mut serve = s
+        .serve()
+        .port(port)
+        .args(extra)
+        .log(s.path().join(format!("serve-{port}.log")));
+    for (key, value) in envs {
+        serve = serve.env(key, value);
+    }
+    let server = serve.start();
+    let url = server.url.clone();
     (server, url)
 }
 
@@ -370,7 +348,7 @@ fn cancel_kills_the_whole_build_process_tree_and_marks_it_canceled() {
     let id = String::from_utf8_lossy(&out.stdout).trim().to_owned();
 
     // Both sleeps (one in the background) run inside the sandbox.
-    wait_until("the build's processes", Duration::from_secs(60), || {
+    wait_until(Duration::from_secs(60), "the build's processes", || {
         (processes_with(marker).len() >= 2).then_some(())
     });
     assert_eq!(build_record(&url, id.parse().unwrap())["status"], "running");
@@ -380,12 +358,12 @@ fn cancel_kills_the_whole_build_process_tree_and_marks_it_canceled() {
         .env("BALE_TOKEN", &token)
         .assert()
         .success();
-    let build = wait_until("the canceled status", Duration::from_secs(30), || {
+    let build = wait_until(Duration::from_secs(30), "the canceled status", || {
         let build = build_record(&url, id.parse().unwrap());
         (build["status"] == "canceled").then_some(build)
     });
     assert_eq!(build["error"], "canceled by request");
-    wait_until("no process of the build", Duration::from_secs(10), || {
+    wait_until(Duration::from_secs(10), "no process of the build", || {
         processes_with(marker).is_empty().then_some(())
     });
     let log = s
@@ -445,18 +423,18 @@ fn a_worker_stopped_by_sigterm_kills_its_build_and_puts_it_back_in_the_queue_at_
         ],
         &[],
     );
-    wait_until("the build's processes", Duration::from_secs(60), || {
+    wait_until(Duration::from_secs(60), "the build's processes", || {
         (processes_with(marker).len() >= 2).then_some(())
     });
     assert_eq!(build_record(&url, id)["status"], "running");
 
     let term = Command::new("kill")
-        .args(["-TERM", &worker.0.id().to_string()])
+        .args(["-TERM", &worker.id().to_string()])
         .status()
         .unwrap();
     assert!(term.success());
-    let exited = wait_until("the worker to exit", Duration::from_secs(30), || {
-        worker.0.try_wait().unwrap()
+    let exited = wait_until(Duration::from_secs(30), "the worker to exit", || {
+        worker.child().try_wait().unwrap()
     });
     assert!(exited.success(), "the worker exited with {exited}");
     assert!(
@@ -488,53 +466,17 @@ fn a_worker_stopped_by_sigterm_kills_its_build_and_puts_it_back_in_the_queue_at_
 }
 
 /// A moto S3 server with one bucket, or `None` outside CI when moto is missing.
-fn moto() -> Option<(Running, String)> {
-    let installed = Command::new("moto_server")
-        .arg("--help")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !installed {
-        assert_ne!(
-            std::env::var("CI").as_deref(),
-            Ok("true"),
-            "moto_server is missing; install it with `pip install 'moto[server]'`"
-        );
-        eprintln!("skipped: moto_server is not installed");
-        return None;
-    }
-    let port = free_port();
-    let child = Command::new("moto_server")
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let running = Running(child);
-    let endpoint = format!("http://127.0.0.1:{port}");
-    wait_until("moto", Duration::from_secs(30), || {
-        let out = Command::new("curl")
-            .args(["-sf", "-X", "PUT", &format!("{endpoint}/bale-service")])
-            .output()
-            .ok()?;
-        out.status.success().then_some(())
-    });
-    Some((running, endpoint))
+fn moto() -> Option<(Moto, String)> {
+    let moto = Moto::start()?;
+    moto.create_bucket("bale-service");
+    let endpoint = moto.endpoint.clone();
+    Some((moto, endpoint))
 }
 
 /// A fresh PostgreSQL database, or `None` outside CI when none is configured.
 fn postgres() -> Option<String> {
-    let Ok(url) = std::env::var("BALE_TEST_POSTGRES_URL") else {
-        assert_ne!(
-            std::env::var("CI").as_deref(),
-            Ok("true"),
-            "BALE_TEST_POSTGRES_URL must name a PostgreSQL server in CI"
-        );
-        eprintln!("skipped: BALE_TEST_POSTGRES_URL is not set");
-        return None;
-    };
-    let name = format!("bale_service_{}_{}", std::process::id(), free_port());
+    let url = bale_testkit::postgres_server()?;
+    let name = bale_testkit::unique_name("bale_service");
     let out = Command::new("psql")
         .args([url.as_str(), "-qc", &format!("CREATE DATABASE {name}")])
         .output()
@@ -544,8 +486,7 @@ fn postgres() -> Option<String> {
         "creating the database: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let (base, _) = url.rsplit_once('/').unwrap();
-    Some(format!("{base}/{name}"))
+    Some(bale_testkit::database_url(&url, &name))
 }
 
 #[test]
@@ -617,26 +558,26 @@ fn two_workers_on_postgres_and_s3_finish_every_build_when_one_is_killed_mid_buil
     let b = worker("worker-b");
 
     // Kill worker-a while it is in the middle of a build.
-    let victim = wait_until("worker-a building", Duration::from_secs(60), || {
+    let victim = wait_until(Duration::from_secs(60), "worker-a building", || {
         ids.iter().copied().find(|id| {
             let build = build_record(&url, *id);
             build["status"] == "running" && build["worker"] == "worker-a"
         })
     });
-    wait_until("worker-a's sleep", Duration::from_secs(30), || {
+    wait_until(Duration::from_secs(30), "worker-a's sleep", || {
         (!processes_with(marker).is_empty()).then_some(())
     });
-    a.0.kill().unwrap();
-    a.0.wait().unwrap();
+    a.child().kill().unwrap();
+    a.child().wait().unwrap();
     // Its build's processes die with it, while its lease still holds the build.
     wait_until(
-        "worker-a's processes to die",
         Duration::from_secs(10),
+        "worker-a's processes to die",
         || {
             // Only worker-b's own build may still be sleeping.
             let victims_running = processes_with(marker)
                 .into_iter()
-                .filter(|pid| !descends_from(*pid, b.0.id()))
+                .filter(|pid| !descends_from(*pid, b.id()))
                 .count();
             let build = build_record(&url, victim);
             (victims_running == 0 && build["tries"] == 1).then_some(())
@@ -644,7 +585,7 @@ fn two_workers_on_postgres_and_s3_finish_every_build_when_one_is_killed_mid_buil
     );
 
     for id in &ids {
-        let build = wait_until("every build to succeed", Duration::from_secs(120), || {
+        let build = wait_until(Duration::from_secs(120), "every build to succeed", || {
             let build = build_record(&url, *id);
             build["status"]
                 .as_str()

@@ -6,32 +6,13 @@ use crate::common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
-use common::{free_port, Scratch};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use bale_testkit::{git, wait_until, Served};
+use common::Scratch;
 use serde_json::Value;
-
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn wait_until<T>(what: &str, limit: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(value) = probe() {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
 
 fn get_json(url: &str) -> Option<Value> {
     let out = Command::new("curl").args(["-sf", url]).output().ok()?;
@@ -42,48 +23,16 @@ fn get_json(url: &str) -> Option<Value> {
 }
 
 /// `bale serve` with one local worker and the default key; returns it and its URL.
-fn serve(s: &Scratch, extra: &[&str]) -> (Running, String) {
+fn serve(s: &Scratch, extra: &[&str]) -> (Served, String) {
     s.bale().args(["key", "generate"]).assert().success();
-    let listen = format!("127.0.0.1:{}", free_port());
-    let log = std::fs::File::create(s.path().join("serve.log")).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_bale"))
-        .args(["serve", "--listen", &listen, "--workers", "1"])
+    let server = s
+        .serve()
+        .args(["--workers", "1"])
         .args(extra)
-        .env("BALE_HOME", s.home())
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let url = format!("http://{listen}");
-    wait_until("the server", Duration::from_secs(30), || {
-        get_json(&format!("{url}/api/v1/health"))
-    });
-    (Running(child), url)
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args([
-            "-c",
-            "user.name=Test",
-            "-c",
-            "user.email=test@example.org",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        .log(s.path().join("serve.log"))
+        .start();
+    let url = server.url.clone();
+    (server, url)
 }
 
 fn hmac_sha256(secret: &str, body: &str) -> String {
@@ -193,7 +142,7 @@ fn a_signed_push_of_a_version_branch_builds_and_publishes_that_version() {
     let (status, queued) = post_hook(&url, &hmac_sha256("topsecret", &body), &body);
     assert_eq!(status, 201, "{queued}");
     let id = queued["id"].as_i64().unwrap();
-    let build = wait_until("the triggered build", Duration::from_secs(60), || {
+    let build = wait_until(Duration::from_secs(60), "the triggered build", || {
         let build = get_json(&format!("{url}/api/v1/builds/{id}"))?;
         build["status"]
             .as_str()
