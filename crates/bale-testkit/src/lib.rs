@@ -54,6 +54,34 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_requirement_fails_the_test_under_ci_and_only_there() {
+        for (ci, passes) in [("true", false), ("", true)] {
+            let out = child_test("tests::a_test_whose_requirement_is_missing")
+                .env("CI", ci)
+                .output()
+                .expect("running the test binary again");
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.success(), passes, "CI={ci}: {stdout}{stderr}");
+            let said = format!("{stdout}{stderr}");
+            assert!(
+                said.contains("the machine lacks a thing"),
+                "CI={ci}: {said}"
+            );
+        }
+    }
+
+    /// Started by the test above with and without `CI=true`.
+    #[test]
+    #[ignore = "started as a child process by a_missing_requirement_fails_the_test_under_ci_and_only_there"]
+    fn a_test_whose_requirement_is_missing() {
+        if !in_child_test() {
+            return;
+        }
+        assert!(!require(false, "the machine lacks a thing"));
+    }
+
+    #[test]
     fn a_database_url_replaces_the_servers_database_name() {
         assert_eq!(
             database_url("postgres://postgres@127.0.0.1:55432/postgres", "t_1"),

@@ -14,7 +14,7 @@ pub fn in_ci() -> bool {
 pub fn require(available: bool, reason: &str) -> bool {
     if !available {
         // CI must run every test: a missing tool there is a broken setup, not a pass.
-        assert!(!in_ci(), "{reason} (required under CI=true)");
+        assert!(!in_ci(), "{reason}; under CI=true every test must run");
         eprintln!("not run: {reason}");
     }
     available
