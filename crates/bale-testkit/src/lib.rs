@@ -21,7 +21,7 @@ pub use git::{git, GitRepo};
 pub use moto::Moto;
 pub use net::{free_port, http_get, wait_for_port};
 pub use postgres::{database_url, postgres_server, unique_name};
-pub use process::{group_members, ProcessGuard};
+pub use process::{group_members, processes_with, HostProcess, ProcessGuard};
 pub use require::{in_ci, is_root, require, require_stack_image, stack_cache, stack_image_cached};
 pub use serve::{BaleServe, Served};
 pub use wait::{wait_until, Ready};

@@ -84,3 +84,36 @@ pub fn group_members(pgid: u32) -> Vec<u32> {
     }
     members
 }
+
+/// A process on this machine, as /proc shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostProcess {
+    /// Its process id.
+    pub pid: u32,
+    /// Its command line, arguments separated by spaces.
+    pub cmdline: String,
+}
+
+/// The processes on this machine whose command line contains `marker`
+/// (a test's unusual argument, like `sleep 31337.42`).
+pub fn processes_with(marker: &str) -> Vec<HostProcess> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) {
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            if cmdline.contains(marker) {
+                found.push(HostProcess {
+                    pid,
+                    cmdline: cmdline.trim_end().to_owned(),
+                });
+            }
+        }
+    }
+    found
+}

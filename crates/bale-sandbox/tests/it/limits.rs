@@ -5,7 +5,8 @@ use crate::common;
 use std::time::Duration;
 
 use bale_sandbox::{LimitHit, Limits, SandboxError, SandboxSpec};
-use common::{host_processes_with, run, sandbox, sh, try_run};
+use bale_testkit::processes_with;
+use common::{run, sandbox, sh, try_run};
 
 #[test]
 fn timeout_kills_the_whole_process_tree() {
@@ -16,7 +17,7 @@ fn timeout_kills_the_whole_process_tree() {
     let ran = run(&spec);
     assert!(ran.outcome.timed_out);
     assert!(!ran.outcome.success());
-    let left = host_processes_with(&marker);
+    let left = processes_with(&marker);
     assert!(left.is_empty(), "processes survived the timeout: {left:?}");
 }
 

@@ -86,6 +86,18 @@ pub fn bale_exe() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_bale"))
 }
 
+/// The JSON answer of `GET url` (by curl), or `None` on any failure.
+pub fn get_json(url: &str) -> Option<serde_json::Value> {
+    let out = std::process::Command::new("curl")
+        .args(["-sf", url])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| serde_json::from_slice(&out.stdout).ok())
+        .flatten()
+}
+
 /// A small manifest for hand-made package roots.
 pub const MINIMAL: &str = r#"[package]
 group = "org.example"

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use bale_testkit::{wait_until, Moto, ProcessGuard, Served};
-use common::{bale_exe, copy_tree, examples, free_port, Scratch};
+use bale_testkit::{processes_with, wait_until, Moto, ProcessGuard, Served};
+use common::{bale_exe, copy_tree, examples, free_port, get_json, Scratch};
 use serde_json::Value;
 
 /// `bale ARGS` with this scratch's home, as a background process.
@@ -30,32 +30,8 @@ fn spawn(s: &Scratch, args: &[&str], envs: &[(&str, &str)]) -> ProcessGuard {
     ProcessGuard::new(child)
 }
 
-fn get_json(url: &str) -> Option<Value> {
-    let out = Command::new("curl").args(["-sf", url]).output().ok()?;
-    if !out.status.success() {
-        return None;
-    }
-    serde_json::from_slice(&out.stdout).ok()
-}
-
 fn build_record(server: &str, id: i64) -> Value {
     get_json(&format!("{server}/api/v1/builds/{id}")).expect("the build record")
-}
-
-/// Processes whose command line contains `marker`.
-fn processes_with(marker: &str) -> Vec<u32> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) {
-            if String::from_utf8_lossy(&cmdline).contains(marker) {
-                found.push(pid);
-            }
-        }
-    }
-    found
 }
 
 /// Whether `pid` is `ancestor` or one of its descendants (by /proc parent links).
@@ -577,7 +553,7 @@ fn two_workers_on_postgres_and_s3_finish_every_build_when_one_is_killed_mid_buil
             // Only worker-b's own build may still be sleeping.
             let victims_running = processes_with(marker)
                 .into_iter()
-                .filter(|pid| !descends_from(*pid, b.id()))
+                .filter(|p| !descends_from(p.pid, b.id()))
                 .count();
             let build = build_record(&url, victim);
             (victims_running == 0 && build["tries"] == 1).then_some(())

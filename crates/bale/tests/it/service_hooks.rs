@@ -11,16 +11,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use bale_testkit::{git, wait_until, Served};
-use common::Scratch;
+use common::{get_json, Scratch};
 use serde_json::Value;
-
-fn get_json(url: &str) -> Option<Value> {
-    let out = Command::new("curl").args(["-sf", url]).output().ok()?;
-    out.status
-        .success()
-        .then(|| serde_json::from_slice(&out.stdout).ok())
-        .flatten()
-}
 
 /// `bale serve` with one local worker and the default key; returns it and its URL.
 fn serve(s: &Scratch, extra: &[&str]) -> (Served, String) {
