@@ -1,0 +1,3 @@
+//! The integration tests of `bale-app`, one binary: each module is one area.
+
+mod deploy;

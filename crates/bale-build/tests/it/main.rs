@@ -1,0 +1,5 @@
+//! The integration tests of `bale-build`, one binary: each module is one area.
+
+mod build;
+mod layer;
+mod scripts;

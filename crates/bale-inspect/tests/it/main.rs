@@ -1,0 +1,3 @@
+//! The integration tests of `bale-inspect`, one binary: each module is one area.
+
+mod real_files;

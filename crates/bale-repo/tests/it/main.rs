@@ -1,0 +1,9 @@
+//! The integration tests of `bale-repo`, one binary: each module is one area.
+
+mod bad_input;
+mod common;
+mod crash;
+mod inline_cache;
+mod mirror;
+mod repository;
+mod storage;

@@ -1,0 +1,3 @@
+//! The integration tests of `bale-service`, one binary: each module is one area.
+
+mod api;

@@ -1,0 +1,5 @@
+//! The integration tests of `bale-sign`, one binary: each module is one area.
+
+mod keyring;
+mod keys_and_signatures;
+mod minisign_cli;

@@ -1,0 +1,3 @@
+//! The integration tests of `bale-stack`, one binary: each module is one area.
+
+mod stacks;

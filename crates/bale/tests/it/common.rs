@@ -1,0 +1,110 @@
+//! Fixtures for the command-line tests: a private BALE_HOME per test and
+//! a `bale` command bound to it.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use tempfile::TempDir;
+
+/// A scratch area with its own BALE_HOME.
+pub struct Scratch {
+    pub dir: TempDir,
+}
+
+impl Default for Scratch {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Scratch {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.path().join("home")
+    }
+
+    /// `bale` with this scratch's BALE_HOME, no colour, no inherited repo or token.
+    pub fn bale(&self) -> Command {
+        let mut cmd = Command::cargo_bin("bale").expect("the bale binary");
+        cmd.env("BALE_HOME", self.home())
+            .env("NO_COLOR", "1")
+            .env_remove("BALE_REPO")
+            .env_remove("BALE_TOKEN")
+            .env_remove("SOURCE_DATE_EPOCH")
+            .current_dir(self.path());
+        cmd
+    }
+
+    /// `bale serve` with this scratch's BALE_HOME, in the scratch dir; `.start()` runs it.
+    pub fn serve(&self) -> bale_testkit::BaleServe {
+        bale_testkit::BaleServe::new(bale_exe(), self.home()).current_dir(self.path())
+    }
+
+    /// Writes a file (creating parents) relative to the scratch dir.
+    pub fn write(&self, rel: &str, content: &str) -> PathBuf {
+        let path = self.path().join(rel);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&path, content).expect("write");
+        path
+    }
+}
+
+/// The repository's examples directory.
+pub fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
+}
+
+/// Copies a directory tree (files and dirs only).
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read_dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+pub use bale_testkit::free_port;
+
+/// The `bale` binary these tests run.
+pub fn bale_exe() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_bale"))
+}
+
+/// The JSON answer of `GET url` (by curl), or `None` on any failure.
+pub fn get_json(url: &str) -> Option<serde_json::Value> {
+    let out = std::process::Command::new("curl")
+        .args(["-sf", url])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| serde_json::from_slice(&out.stdout).ok())
+        .flatten()
+}
+
+/// A small manifest for hand-made package roots.
+pub const MINIMAL: &str = r#"[package]
+group = "org.example"
+name = "tiny"
+version = "1.0.0"
+
+[stack]
+name = "host"
+kind = "static"
+"#;
