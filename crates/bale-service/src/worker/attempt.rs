@@ -261,7 +261,12 @@ async fn stopped(stop: &mut watch::Receiver<Option<Stop>>) -> Stop {
 
 /// How a step ends the attempt before its last: with an end to record, or
 /// `None` when the lease was lost (or the worker is stopping).
-type Early = Option<Ended>;
+type Early = Option<Box<Ended>>;
+
+/// An early end with a record.
+fn end(ended: Ended) -> Early {
+    Some(Box::new(ended))
+}
 
 /// Builds and publishes; `None` when the lease was lost.
 async fn build(
@@ -273,7 +278,7 @@ async fn build(
 ) -> Option<Ended> {
     attempt_steps(ctx, claimed, log, stop, maintainer)
         .await
-        .map_or_else(|early| early, Some)
+        .map_or_else(|early| early.map(|ended| *ended), Some)
 }
 
 /// The attempt's steps: work directory, source, `bale build`, its output, publishing.
@@ -307,7 +312,7 @@ async fn attempt_steps(
              start it with --key (see `bale key generate`) or --allow-unsigned"
                 .into(),
         );
-        return Err(Some(Ended {
+        return Err(end(Ended {
             steps,
             ..Ended::failed(&error, start)
         }));
@@ -325,7 +330,7 @@ fn work_dir(ctx: &Context, id: i64) -> Result<tempfile::TempDir, Early> {
                 .tempdir_in(&scratch)
         })
         .map_err(|e| {
-            Some(Ended::failed(
+            end(Ended::failed(
                 &ServiceError::io(&scratch, e),
                 BuildStart::default(),
             ))
@@ -351,14 +356,14 @@ async fn fetch_source(
     ));
     let prepared = tokio::select! {
         prepared = source::prepare(&record.source, record.git_ref.as_deref(), work, allow_local_sources) => prepared,
-        reason = stopped(stop) => return Err(stopped_early(reason)),
+        reason = stopped(stop) => return Err(stopped_early(reason).map(Box::new)),
     };
-    let prepared = prepared.map_err(|error| Some(Ended::failed(&error, BuildStart::default())))?;
+    let prepared = prepared.map_err(|error| end(Ended::failed(&error, BuildStart::default())))?;
     match source::apply_version_ref(&prepared, &record.source, record.git_ref.as_deref()) {
         Ok(Some(version)) => log.line(format!("building version {version}, as the ref names")),
         Ok(None) => {}
         Err(error) => {
-            return Err(Some(Ended::failed(
+            return Err(end(Ended::failed(
                 &error,
                 BuildStart {
                     commit: prepared.commit.clone(),
@@ -368,7 +373,7 @@ async fn fetch_source(
         }
     }
     if let Err(error) = source::check_manifest_source(&prepared.dir, allow_local_sources) {
-        return Err(Some(Ended::failed(
+        return Err(end(Ended::failed(
             &error,
             BuildStart {
                 commit: prepared.commit.clone(),
@@ -422,7 +427,7 @@ async fn run_build(
     let (lines_tx, lines_rx) = mpsc::unbounded_channel();
     let steps = tokio::spawn(follow_steps(lines_rx, log.sender()));
     let mut child = BuildChild::spawn(&ctx.options.bale_exe, args, envs, lines_tx)
-        .map_err(|error| Some(Ended::failed(&error, start.clone())))?;
+        .map_err(|error| end(Ended::failed(&error, start.clone())))?;
     let killer = child.killer();
     let mut stopped_by = None;
     let exit = loop {
@@ -443,7 +448,7 @@ async fn run_build(
     match stopped_by {
         Some(Stop::Lost | Stop::Shutdown) => return Err(None),
         Some(Stop::Cancel) => {
-            return Err(Some(Ended {
+            return Err(end(Ended {
                 status: BuildStatus::Canceled,
                 error: Some("canceled by request".into()),
                 steps: seen_steps,
@@ -454,7 +459,7 @@ async fn run_build(
         }
         None => {}
     }
-    let exit = exit.map_err(|error| Some(Ended::failed(&error, start.clone())))?;
+    let exit = exit.map_err(|error| end(Ended::failed(&error, start.clone())))?;
     Ok((exit, seen_steps))
 }
 
@@ -477,7 +482,7 @@ fn read_output(
         } else {
             BuildStatus::Failed
         };
-        return Err(Some(Ended {
+        return Err(end(Ended {
             status,
             error: Some(message),
             steps: seen_steps,
@@ -492,7 +497,7 @@ fn read_output(
             let error = ServiceError::Internal(format!(
                 "bale build printed no build output that this worker reads: {e}"
             ));
-            return Err(Some(Ended {
+            return Err(end(Ended {
                 steps: seen_steps,
                 ..Ended::failed(&error, start)
             }));
