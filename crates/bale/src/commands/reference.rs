@@ -91,13 +91,8 @@ fn anchor(cmd: &Command) -> String {
 
 /// The first line of the command's help.
 fn summary(cmd: &Command) -> String {
-    cmd.get_about()
-        .map(|s| s.to_string())
-        .unwrap_or_default()
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .to_owned()
+    let about = cmd.get_about().map(|s| s.to_string()).unwrap_or_default();
+    escape(about.lines().next().unwrap_or_default())
 }
 
 /// The long help when there is one, else the short one.
@@ -110,12 +105,30 @@ fn about(cmd: &Command) -> String {
 
 /// Text as markdown paragraphs, each ending with a blank line.
 fn paragraphs(text: &str) -> String {
-    let text = text.trim();
+    let text = escape(text.trim());
     if text.is_empty() {
         String::new()
     } else {
         format!("{text}\n\n")
     }
+}
+
+/// Help text as markdown: `<` and `>` outside code spans would read as HTML tags.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_code = false;
+    for c in text.chars() {
+        match c {
+            '`' => {
+                in_code = !in_code;
+                out.push(c);
+            }
+            '<' if !in_code => out.push_str("&lt;"),
+            '>' if !in_code => out.push_str("&gt;"),
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 fn section(out: &mut String, cmd: &Command, level: usize) {
@@ -198,7 +211,7 @@ fn option_item(arg: &Arg) -> String {
 
 /// The help, then the possible values, default and environment variable.
 fn describe(arg: &Arg) -> String {
-    let mut text = arg
+    let text = arg
         .get_long_help()
         .or(arg.get_help())
         .map(|s| s.to_string())
@@ -206,6 +219,7 @@ fn describe(arg: &Arg) -> String {
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ");
+    let mut text = escape(&text);
     // clap drops the full stop of a one-sentence help; the facts below need it back.
     if !text.is_empty() && !text.ends_with(['.', '?', '!', ':']) {
         text.push('.');
