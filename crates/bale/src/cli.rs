@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgGroup, Args, Parser, Subcommand};
 
 /// Build, package, sign, store and deploy applications.
 ///
@@ -61,17 +61,17 @@ pub enum Command {
     /// Install a package into $BALE_HOME/pkgs, verified and read-only.
     Install(InstallArgs),
     /// Serve the repository (the package tree and /api/v1) over HTTP.
-    Serve(crate::commands::serve::ServeArgs),
+    Serve(ServeArgs),
     /// Run build workers only, sharing the database and storage with `bale serve`.
-    Worker(crate::commands::worker::WorkerArgs),
+    Worker(WorkerArgs),
     /// Queue a build of a source directory or git URL on the build service.
-    Submit(crate::commands::submit::SubmitArgs),
+    Submit(SubmitArgs),
     /// List the build service's builds, newest first.
-    Builds(crate::commands::builds::BuildsArgs),
+    Builds(BuildsArgs),
     /// Cancel a queued or running build.
-    Cancel(crate::commands::cancel::CancelArgs),
+    Cancel(CancelArgs),
     /// Which published packages ship a file or need a library.
-    Query(crate::commands::query::QueryArgs),
+    Query(QueryArgs),
     /// Tokens for the repository's write calls.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -99,9 +99,9 @@ pub enum Command {
     /// Remove an app: pre-deinstall, stop, remove, post-deinstall (packages stay installed).
     Uninstall(UninstallArgs),
     /// Keep every app's services running, restarting crashed ones with growing delays.
-    Supervise(crate::commands::supervise::SuperviseArgs),
+    Supervise(SuperviseArgs),
     /// Poll a git remote and submit a build for each pushed `<name>-<version>` branch or `v<version>` tag.
-    Watch(crate::commands::watch::WatchArgs),
+    Watch(WatchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -317,7 +317,7 @@ pub struct DeployArgs {
     #[arg(long)]
     pub allow_unsigned: bool,
     #[command(flatten)]
-    pub hosts: crate::commands::hosts::HostsArgs,
+    pub hosts: HostsArgs,
 }
 
 /// `bale rollback`.
@@ -397,6 +397,191 @@ pub struct UninstallArgs {
     /// The app.
     pub app: String,
     /// Wait for a deploy of the same app to finish instead of failing.
+    #[arg(long)]
+    pub wait: bool,
+}
+
+/// `bale supervise` flags.
+#[derive(Debug, Args)]
+pub struct SuperviseArgs {
+    /// Delay before the first restart of a crashed service, in milliseconds; it doubles
+    /// with each failure in a row.
+    #[arg(long, default_value_t = 1000, value_name = "MS")]
+    pub first_delay_ms: u64,
+    /// The longest delay between restarts, in milliseconds.
+    #[arg(long, default_value_t = 60_000, value_name = "MS")]
+    pub max_delay_ms: u64,
+    /// How long a service must stay up for its delay to start over, in milliseconds.
+    #[arg(long, default_value_t = 60_000, value_name = "MS")]
+    pub reset_after_ms: u64,
+}
+
+/// `bale serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1:7070")]
+    pub listen: std::net::SocketAddr,
+    /// The database: sqlite:///path or postgres://… (default: $BALE_HOME/bale.db).
+    #[arg(long)]
+    pub database: Option<String>,
+    /// Package and log storage: a directory or s3://bucket?endpoint=… (default: $BALE_HOME/repo).
+    #[arg(long)]
+    pub storage: Option<String>,
+    /// Accept packages that carry no signature from a trusted key (and let local workers publish unsigned).
+    #[arg(long)]
+    pub allow_unsigned: bool,
+    /// Refuse uploads larger than this many bytes (413).
+    #[arg(long)]
+    pub max_upload_bytes: Option<u64>,
+    /// How many builds local workers run at once (default: the number of cores; 0: none).
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// The key that signs what local workers build (a name in $BALE_HOME/keys or a .key path;
+    /// default: the `default` key when there is one).
+    #[arg(long)]
+    pub key: Option<String>,
+    /// The shared secret of signed git push webhooks (POST /api/v1/hooks/git; off when unset).
+    #[arg(long, env = "BALE_HOOK_SECRET", hide_env_values = true)]
+    pub hook_secret: Option<String>,
+    /// Do not keep this machine's apps running (by default `bale serve` also does
+    /// what `bale supervise` does: restart crashed services with back-off).
+    #[arg(long)]
+    pub no_supervise: bool,
+    /// Keep a failed build's environment under $BALE_HOME/failed for this many minutes.
+    #[arg(long, value_name = "MINUTES")]
+    pub keep_failed: Option<u64>,
+}
+
+/// `bale worker`.
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// The shared database: postgres://… (or sqlite:///path on this machine).
+    #[arg(long)]
+    pub database: String,
+    /// The shared storage: s3://bucket?endpoint=… or a directory.
+    #[arg(long)]
+    pub storage: String,
+    /// How many builds to run at once (default: the number of cores).
+    #[arg(long, visible_alias = "workers")]
+    pub concurrency: Option<usize>,
+    /// The key that signs what this worker builds (default: the `default` key when there is one).
+    #[arg(long)]
+    pub key: Option<String>,
+    /// Publish unsigned packages when there is no key.
+    #[arg(long)]
+    pub allow_unsigned: bool,
+    /// This worker's name in build records (default: host name and process id).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Seconds a build's lease runs without renewal before another worker may retry it.
+    #[arg(long, default_value_t = 30)]
+    pub lease_secs: u64,
+    /// Keep a failed build's environment under $BALE_HOME/failed for this many minutes.
+    #[arg(long, value_name = "MINUTES")]
+    pub keep_failed: Option<u64>,
+}
+
+/// `bale watch`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Each new or moved branch `<name>-<version>` or tag `v<version>` is submitted as a build (POST /api/v1/builds, token: BALE_TOKEN); other branches are reported as refused, once. The refs seen are kept in $BALE_HOME/watch/, so a restarted watch submits only what is new; the first poll of a remote submits every version ref it has, unless --skip-existing."
+)]
+pub struct WatchArgs {
+    /// The git remote to poll (a URL or a path; anything `git ls-remote` takes).
+    pub remote: String,
+    /// The build service (default: $BALE_REPO, else http://127.0.0.1:7070).
+    #[arg(long)]
+    pub server: Option<String>,
+    /// How long to wait between polls, e.g. `30s`, `5m`.
+    #[arg(long, default_value = "30s")]
+    pub interval: String,
+    /// Poll once and exit (1 if a build could not be submitted).
+    #[arg(long)]
+    pub once: bool,
+    /// On the first poll of a remote, record the version refs it already has
+    /// without building them: only later pushes are built.
+    #[arg(long)]
+    pub skip_existing: bool,
+}
+
+/// The flags of a deploy to several machines.
+#[derive(Debug, Clone, Args)]
+pub struct HostsArgs {
+    /// Deploy on these machines over ssh instead of this one: ssh destinations separated by commas.
+    #[arg(long, value_name = "H1,H2")]
+    pub hosts: Option<String>,
+    /// With --hosts: one host at a time, stopping at the first failure.
+    #[arg(long, requires = "hosts")]
+    pub rolling: bool,
+    /// With --hosts: bale's path on the hosts (default: this bale's path, else `bale` on their PATH).
+    #[arg(long, value_name = "PATH", requires = "hosts")]
+    pub remote_bale: Option<String>,
+    /// The repository a coordinate that is not installed yet is fetched from (default:
+    /// $BALE_REPO, else http://127.0.0.1:7070); with --hosts, the one the hosts install from
+    /// (one on this machine's loopback is forwarded to theirs over ssh).
+    #[arg(long, value_name = "URL")]
+    pub repo: Option<String>,
+    /// With --hosts: the ssh command, e.g. `ssh -F FILE` (default: $BALE_SSH, else `ssh`; the
+    /// user's ssh config applies; BatchMode is always on).
+    #[arg(long, value_name = "COMMAND", requires = "hosts")]
+    pub ssh: Option<String>,
+}
+
+/// `bale builds`.
+#[derive(Debug, Args)]
+pub struct BuildsArgs {
+    /// Only builds of this package (NAME or GROUP:NAME).
+    #[arg(long)]
+    pub package: Option<String>,
+    /// Only builds in this status (queued, running, succeeded, failed, timed-out, canceled, not-reproducible).
+    #[arg(long)]
+    pub status: Option<String>,
+    /// The build service (default: $BALE_REPO, else http://127.0.0.1:7070).
+    #[arg(long)]
+    pub server: Option<String>,
+}
+
+/// `bale cancel`.
+#[derive(Debug, Args)]
+pub struct CancelArgs {
+    /// The build's id.
+    pub id: i64,
+    /// The build service (default: $BALE_REPO, else http://127.0.0.1:7070).
+    #[arg(long)]
+    pub server: Option<String>,
+}
+
+/// `bale query`.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("what").required(true).args(["file", "library"])))]
+pub struct QueryArgs {
+    /// A path in the package, e.g. bin/hello.
+    #[arg(long)]
+    pub file: Option<String>,
+    /// A library's soname, e.g. libssl.so.3.
+    #[arg(long, visible_alias = "needs")]
+    pub library: Option<String>,
+    /// The repository (default: $BALE_REPO, else http://127.0.0.1:7070).
+    #[arg(long)]
+    pub repo: Option<String>,
+}
+
+/// `bale submit`.
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    /// A source directory (on the workers' machine) or a git URL.
+    pub source: String,
+    /// The branch, tag or commit to build (git sources).
+    #[arg(long = "ref")]
+    pub git_ref: Option<String>,
+    /// Rebuild the dependency layer instead of reusing it.
+    #[arg(long)]
+    pub fresh: bool,
+    /// The build service (default: $BALE_REPO, else http://127.0.0.1:7070).
+    #[arg(long)]
+    pub server: Option<String>,
+    /// Follow the build's log and exit with its result.
     #[arg(long)]
     pub wait: bool,
 }

@@ -2,10 +2,13 @@
 //!
 //! A thin binary: argument parsing and output live here, the work lives in
 //! the library crates.
+// The printer is the only writer of output (it allows itself these).
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod cli;
 mod commands;
 mod exit;
+mod machine;
 mod printer;
 
 use std::process::ExitCode;
@@ -13,7 +16,6 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::cli::Cli;
-use crate::exit::Failure;
 use crate::printer::Printer;
 
 fn main() -> ExitCode {
@@ -28,7 +30,7 @@ fn main() -> ExitCode {
                 clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
                 _ => exit::USER,
             };
-            let _ = err.print();
+            Printer::clap(&err);
             return ExitCode::from(code);
         }
     };
@@ -44,11 +46,5 @@ fn main() -> ExitCode {
             ExitCode::from(failure.code())
         }
         Err(_) => ExitCode::from(exit::INTERNAL),
-    }
-}
-
-impl From<anyhow::Error> for Failure {
-    fn from(err: anyhow::Error) -> Self {
-        Failure::user(err)
     }
 }

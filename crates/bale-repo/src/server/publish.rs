@@ -209,7 +209,8 @@ async fn put_archive(
     let file: PathBuf = upload.file.to_path_buf();
     let index = blocking(move || {
         let input = std::fs::File::open(&file).map_err(|e| e.to_string())?;
-        bale_archive::verify(BufReader::new(input), &Limits::default()).map_err(|e| e.to_string())
+        bale_archive::verify(BufReader::new(input), &Limits::default())
+            .map_err(|e| crate::client::root_cause(&e))
     })
     .await?
     .map_err(|e| {
@@ -302,7 +303,8 @@ fn decode_signature_header(value: &[u8]) -> Result<(String, Signature), ApiError
 
 fn parse_signature(bytes: Vec<u8>) -> Result<(String, Signature), String> {
     let text = String::from_utf8(bytes).map_err(|_| "it is not UTF-8 text".to_owned())?;
-    let signature = Signature::from_file_string(&text).map_err(|e| e.to_string())?;
+    let signature =
+        Signature::from_file_string(&text).map_err(|e| crate::client::root_cause(&e))?;
     Ok((text, signature))
 }
 

@@ -38,7 +38,7 @@ impl Ended {
     fn failed(error: &ServiceError, start: BuildStart) -> Ended {
         Ended {
             status: BuildStatus::Failed,
-            error: Some(error.to_string()),
+            error: Some(crate::error::with_causes(error)),
             steps: Vec::new(),
             start,
             installed_size: None,
@@ -356,7 +356,10 @@ async fn build(
         let message = output["error"]["message"]
             .as_str()
             .map(str::to_owned)
-            .unwrap_or_else(|| format!("bale build exited with {:?}", exit.code));
+            .unwrap_or_else(|| match exit.code {
+                Some(code) => format!("bale build exited with {code}"),
+                None => "bale build was killed by a signal".to_owned(),
+            });
         let status = if message.contains("timed out") {
             BuildStatus::TimedOut
         } else {

@@ -1,31 +1,16 @@
 //! `bale query --file PATH | --library SONAME`: which published packages
 //! ship a file, or which have ELF files that need a library.
 
-use clap::{ArgGroup, Args};
-
+use crate::cli::QueryArgs;
 use crate::exit::Failure;
+use crate::machine::Machine;
 use crate::printer::Printer;
 
-/// `bale query`.
-#[derive(Debug, Args)]
-#[command(group(ArgGroup::new("what").required(true).args(["file", "library"])))]
-pub struct QueryArgs {
-    /// A path in the package, e.g. bin/hello.
-    #[arg(long)]
-    pub file: Option<String>,
-    /// A library's soname, e.g. libssl.so.3.
-    #[arg(long, visible_alias = "needs")]
-    pub library: Option<String>,
-    /// The repository (default: $BALE_REPO, else http://127.0.0.1:7070).
-    #[arg(long)]
-    pub repo: Option<String>,
-}
-
-pub fn run(args: QueryArgs, printer: &Printer) -> Result<(), Failure> {
-    let client = super::builds::client(args.repo)?;
-    let found = super::serve::runtime()?
-        .block_on(client.search(args.file.as_deref(), args.library.as_deref()))
-        .map_err(|e| Failure::user(e.into()))?;
+pub fn run(args: QueryArgs, machine: &Machine, printer: &Printer) -> Result<(), Failure> {
+    let client = super::builds::client(machine, args.repo)?;
+    let found = machine
+        .runtime()?
+        .block_on(client.search(args.file.as_deref(), args.library.as_deref()))?;
     let hits = found["packages"].as_array().cloned().unwrap_or_default();
     if printer.json() {
         return printer.print_json(&hits);
