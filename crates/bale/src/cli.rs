@@ -3,7 +3,73 @@
 
 use std::path::PathBuf;
 
-use clap::{ArgGroup, Args, Parser, Subcommand};
+use clap::{ArgGroup, Args, CommandFactory, Parser, Subcommand};
+
+/// The workflows `bale --help` lists its commands under, in order; every
+/// visible command is in exactly one (a test checks).
+pub const WORKFLOWS: &[(&str, &[&str])] = &[
+    ("Author", &["init", "check"]),
+    (
+        "Build",
+        &["build", "pack", "inspect", "verify", "sign", "key", "stack"],
+    ),
+    ("Repository", &["publish", "fetch", "query", "token"]),
+    (
+        "Deploy",
+        &[
+            "install",
+            "deploy",
+            "rollback",
+            "apps",
+            "app",
+            "service",
+            "logs",
+            "uninstall",
+            "supervise",
+        ],
+    ),
+    (
+        "Service",
+        &["serve", "worker", "submit", "builds", "cancel", "watch"],
+    ),
+];
+
+/// The command line, with `--help` listing the commands by workflow.
+///
+/// clap lists subcommands under one heading only, so the grouped list is
+/// written into the top-level help template from [`WORKFLOWS`].
+pub fn command() -> clap::Command {
+    let command = Cli::command();
+    let header = *command.get_styles().get_header();
+    let literal = *command.get_styles().get_literal();
+    let width = WORKFLOWS
+        .iter()
+        .flat_map(|(_, names)| names.iter().map(|n| n.len()))
+        .max()
+        .unwrap_or(0);
+    let mut groups = String::new();
+    for (workflow, names) in WORKFLOWS {
+        groups.push_str(&format!("{header}{workflow}:{header:#}\n"));
+        for name in *names {
+            let about = command
+                .find_subcommand(name)
+                .and_then(|c| c.get_about())
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            groups.push_str(&format!(
+                "  {literal}{name}{literal:#}{:pad$}  {about}\n",
+                "",
+                pad = width - name.len()
+            ));
+        }
+        groups.push('\n');
+    }
+    // Braces in an about line would read as template tags.
+    let groups = groups.replace('{', "(").replace('}', ")");
+    command.help_template(format!(
+        "{{before-help}}{{about-with-newline}}\n{{usage-heading}} {{usage}}\n\n{groups}{header}Options:{header:#}\n{{options}}{{after-help}}"
+    ))
+}
 
 /// Build, package, sign, store and deploy applications.
 ///
@@ -584,4 +650,54 @@ pub struct SubmitArgs {
     /// Follow the build's log and exit with its result.
     #[arg(long)]
     pub wait: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_visible_command_is_in_exactly_one_workflow() {
+        let command = Cli::command();
+        for sub in command.get_subcommands().filter(|c| !c.is_hide_set()) {
+            let name = sub.get_name();
+            let homes: Vec<&str> = WORKFLOWS
+                .iter()
+                .filter(|(_, names)| names.contains(&name))
+                .map(|(workflow, _)| *workflow)
+                .collect();
+            assert_eq!(homes.len(), 1, "`bale {name}` is in workflows {homes:?}");
+        }
+    }
+
+    #[test]
+    fn every_listed_command_exists() {
+        let command = Cli::command();
+        for name in WORKFLOWS.iter().flat_map(|(_, names)| names.iter()) {
+            assert!(
+                command.find_subcommand(name).is_some(),
+                "`{name}` is listed in a workflow but is no command"
+            );
+        }
+    }
+
+    #[test]
+    fn help_lists_the_workflows_in_order() {
+        let help = command().render_help().to_string();
+        let mut rest = help.as_str();
+        for (workflow, names) in WORKFLOWS {
+            let heading = format!("\n{workflow}:\n");
+            let start = rest
+                .find(&heading)
+                .unwrap_or_else(|| panic!("no `{workflow}:` in its place in:\n{help}"));
+            rest = &rest[start + heading.len()..];
+            // The section runs to the blank line before the next heading.
+            let section = &rest[..rest.find("\n\n").unwrap_or(rest.len())];
+            let listed: Vec<&str> = section
+                .lines()
+                .filter_map(|line| line.split_whitespace().next())
+                .collect();
+            assert_eq!(listed, *names, "the {workflow} section of:\n{help}");
+        }
+    }
 }

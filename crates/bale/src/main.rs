@@ -13,7 +13,7 @@ mod printer;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::FromArgMatches;
 
 use crate::cli::Cli;
 use crate::printer::Printer;
@@ -23,7 +23,10 @@ fn main() -> ExitCode {
     if let Some(status) = bale_deploy::sandboxed_entry() {
         return ExitCode::from(u8::try_from(status).unwrap_or(1));
     }
-    let cli = match Cli::try_parse() {
+    let parsed = cli::command()
+        .try_get_matches()
+        .and_then(|matches| Cli::from_arg_matches(&matches));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(err) => {
             let code = match err.kind() {
