@@ -29,7 +29,7 @@ pub fn run(mut args: DeployArgs, machine: &Machine, printer: &Printer) -> Result
         if !home.package_dir(coordinate).is_dir() {
             let (scratch, archive) = super::repo::fetch_for_install(
                 machine,
-                &args.package,
+                coordinate,
                 args.hosts.repo.clone(),
                 printer,
             )?;
@@ -104,10 +104,11 @@ fn read_env_file(path: &std::path::Path) -> Result<Vec<(String, String)>, Failur
     Ok(env)
 }
 
-/// A package file when the argument names one (or ends in `.bale`), else a coordinate.
-fn package_ref(text: &str) -> Result<PackageRef, Failure> {
+/// A package file when the argument names one (or looks like a path: it
+/// ends in `.bale` or holds a `/`, which no coordinate does), else a coordinate.
+pub(super) fn package_ref(text: &str) -> Result<PackageRef, Failure> {
     let path = PathBuf::from(text);
-    if path.is_file() || text.ends_with(".bale") {
+    if path.is_file() || text.ends_with(".bale") || text.contains('/') {
         if !path.is_file() {
             refuse!("{text}: no such package file");
         }

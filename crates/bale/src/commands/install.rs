@@ -1,27 +1,22 @@
 //! `bale install FILE.bale`: verify and install into the store.
 
-use std::path::Path;
-
-use bale_deploy::{InstallOptions, InstallOutcome, Store};
+use bale_deploy::{InstallOptions, InstallOutcome, PackageRef, Store};
 
 use crate::cli::InstallArgs;
-use crate::exit::{refuse, Failure};
+use crate::exit::Failure;
 use crate::machine::Machine;
 use crate::printer::Printer;
 
 pub fn run(args: InstallArgs, machine: &Machine, printer: &Printer) -> Result<(), Failure> {
     let home = machine.home()?;
-    let given = Path::new(&args.target);
     // A coordinate is fetched (signature and hashes checked) into scratch first.
-    let (_scratch, path) = if given.is_file() || args.target.ends_with(".bale") {
-        if !given.is_file() {
-            refuse!("{} is not a package file", given.display());
+    let (_scratch, path) = match super::deploy::package_ref(&args.target)? {
+        PackageRef::File(path) => (None, path),
+        PackageRef::Installed(coordinate) => {
+            let (scratch, archive) =
+                super::repo::fetch_for_install(machine, &coordinate, args.repo.clone(), printer)?;
+            (Some(scratch), archive)
         }
-        (None, given.to_path_buf())
-    } else {
-        let (scratch, archive) =
-            super::repo::fetch_for_install(machine, &args.target, args.repo.clone(), printer)?;
-        (Some(scratch), archive)
     };
     let path = path.as_path();
     let store = Store::new(home.clone());

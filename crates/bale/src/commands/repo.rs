@@ -102,11 +102,10 @@ pub fn fetch(args: FetchArgs, machine: &Machine, printer: &Printer) -> Result<()
 /// hashes, for `bale install COORDINATE`. The caller installs the archive.
 pub fn fetch_for_install(
     machine: &Machine,
-    coordinate: &str,
+    coordinate: &Coordinate,
     repo: Option<String>,
     printer: &Printer,
 ) -> Result<(tempfile::TempDir, PathBuf), Failure> {
-    let coordinate: Coordinate = coordinate.parse()?;
     let tmp = machine.home()?.tmp_dir();
     std::fs::create_dir_all(&tmp)
         .with_context(|| format!("creating {}", tmp.display()))
@@ -119,7 +118,7 @@ pub fn fetch_for_install(
     // installs, so the download checks only the hashes.
     let fetched = download(
         machine,
-        &coordinate,
+        coordinate,
         machine.repo_url(repo),
         scratch.path(),
         None,

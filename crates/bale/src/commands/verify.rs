@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use bale_coordinate::Coordinate;
-use bale_deploy::Store;
+use bale_deploy::{PackageRef, Store};
 use bale_home::Home;
 use bale_sign::Keyring;
 
@@ -16,17 +16,10 @@ use crate::printer::Printer;
 
 pub fn run(args: VerifyArgs, machine: &Machine, printer: &Printer) -> Result<(), Failure> {
     let home = machine.home()?;
-    let path = Path::new(&args.target);
-    if path.is_file() || args.target.ends_with(".bale") {
-        return verify_file(home, path, args.allow_unsigned, printer);
+    match super::deploy::package_ref(&args.target)? {
+        PackageRef::File(path) => verify_file(home, &path, args.allow_unsigned, printer),
+        PackageRef::Installed(coordinate) => verify_installed(home.clone(), &coordinate, printer),
     }
-    let coordinate: Coordinate = args.target.parse().with_context(|| {
-        format!(
-            "`{}` is neither a package file nor a coordinate",
-            args.target
-        )
-    })?;
-    verify_installed(home.clone(), &coordinate, printer)
 }
 
 /// The signature's state for a package file.
