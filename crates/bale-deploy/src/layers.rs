@@ -59,7 +59,7 @@ pub(crate) fn runtime_root(
     // The admin's kinds, as the build had them, so the key is the build's.
     let kinds = Kinds::load_if_present(&home.kinds_path()).map_err(|e| DeployError::Layer {
         stack: name.clone(),
-        message: e.to_string(),
+        message: crate::deploy_error::with_causes(&e),
     })?;
     let inputs = LayerInputs::with_kinds(&request, &kinds);
     if inputs.packages().is_empty() {
@@ -100,12 +100,18 @@ fn make_layer(
     let tmp = home.tmp_dir();
     std::fs::create_dir_all(&tmp).map_err(|e| DeployError::io(&tmp, e))?;
     let log_path = tmp.join(format!("layer-{key}.log"));
-    let sandbox = Sandbox::new().map_err(|e| failed(e.to_string()))?;
+    let sandbox = Sandbox::new().map_err(|e| failed(crate::deploy_error::with_causes(&e)))?;
     let mut events = |_: BuildEvent<'_>| {};
-    let mut log =
-        bale_build::step::Log::create(&log_path, &mut events).map_err(|e| failed(e.to_string()))?;
+    let mut log = bale_build::step::Log::create(&log_path, &mut events)
+        .map_err(|e| failed(crate::deploy_error::with_causes(&e)))?;
     let deadline = Instant::now() + LAYER_TIMEOUT;
     layer::prepare_with_kinds(&sandbox, kinds, request, deadline, &mut log)
         .map(|_| ())
-        .map_err(|e| failed(format!("{e} (the log is {})", log_path.display())))
+        .map_err(|e| {
+            failed(format!(
+                "{} (the log is {})",
+                crate::deploy_error::with_causes(&e),
+                log_path.display()
+            ))
+        })
 }

@@ -184,7 +184,7 @@ pub async fn publish(
             .map(|(index, _)| index)
             .map_err(|e| RepoError::Archive {
                 file: file.display().to_string(),
-                reason: e.to_string(),
+                reason: root_cause(&e),
             })
     })
     .await
