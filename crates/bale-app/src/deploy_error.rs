@@ -30,8 +30,9 @@ pub enum DeployError {
     Store(#[from] StoreError),
     /// The installed package's manifest cannot be read.
     #[error(
-        "{path}: the installed package's manifest cannot be read:\n{message}\nreinstall the \
-         package (`bale remove` it, then deploy again)"
+        "{path}: the installed package's manifest cannot be read:\n{message}\nremove the \
+         installed package's directory (it is read-only: `chmod -R u+w` it, then `rm -r` it) and \
+         deploy again"
     )]
     Manifest {
         /// The manifest file.
@@ -141,7 +142,7 @@ pub enum DeployError {
         message: String,
     },
     /// A process could not be started.
-    #[error("cannot run {what}: {source}")]
+    #[error("cannot run {what}")]
     Spawn {
         /// What was being started.
         what: String,
@@ -150,7 +151,7 @@ pub enum DeployError {
         source: io::Error,
     },
     /// A file system operation failed.
-    #[error("{path}: {source}")]
+    #[error("cannot read or write {path}")]
     Io {
         /// The file or directory involved.
         path: PathBuf,
@@ -161,6 +162,17 @@ pub enum DeployError {
 }
 
 impl DeployError {
+    /// Whether bale itself failed (I/O on its apps' state), not the app,
+    /// its package or the user's request.
+    pub fn is_internal(&self) -> bool {
+        match self {
+            DeployError::Io { .. } => true,
+            DeployError::Store(e) => e.is_internal(),
+            DeployError::Stack(e) => e.is_internal(),
+            _ => false,
+        }
+    }
+
     /// An I/O error on `path`.
     pub(crate) fn io(path: impl Into<PathBuf>, source: io::Error) -> Self {
         DeployError::Io {
@@ -185,4 +197,16 @@ fn list(names: &[String]) -> String {
     } else {
         names.join(", ")
     }
+}
+
+/// An error and each of its causes once, on one line: for messages that
+/// carry an error as text (health check reasons, the sandbox keeper's exit).
+pub(crate) fn with_causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        text = format!("{text}: {inner}");
+        cause = inner.source();
+    }
+    text
 }

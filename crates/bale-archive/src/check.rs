@@ -154,7 +154,7 @@ pub(crate) fn check_entries<R: BufRead>(
             return Err(ArchiveError::mismatch(
                 path,
                 format!(
-                    "the index says {:?}, the archive has {found:?}",
+                    "the index says {}, the archive has {found}",
                     record.entry_type
                 ),
             ));
@@ -169,8 +169,8 @@ pub(crate) fn check_entries<R: BufRead>(
                     return Err(ArchiveError::mismatch(
                         path,
                         format!(
-                            "the index says target {:?}, the archive has {target:?}",
-                            record.target
+                            "the index says target `{}`, the archive has `{target}`",
+                            record.target.as_deref().unwrap_or("(none)")
                         ),
                     ));
                 }
@@ -181,8 +181,10 @@ pub(crate) fn check_entries<R: BufRead>(
                     return Err(ArchiveError::mismatch(
                         path,
                         format!(
-                            "the index says {:?} bytes, the archive has {size}",
-                            record.size
+                            "the index says {} bytes, the archive has {size}",
+                            record
+                                .size
+                                .map_or_else(|| "no size and no".to_owned(), |s| s.to_string())
                         ),
                     ));
                 }
@@ -198,7 +200,10 @@ pub(crate) fn check_entries<R: BufRead>(
                 if record.sha256.as_deref() != Some(sha256.as_str()) {
                     return Err(ArchiveError::mismatch(
                         path,
-                        format!("sha256 is {sha256}, the index says {:?}", record.sha256),
+                        format!(
+                            "sha256 is {sha256}, the index says {}",
+                            record.sha256.as_deref().unwrap_or("none")
+                        ),
                     ));
                 }
             }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
     /// An I/O error on a file of the package tree or the destination.
-    #[error("{path}: {source}")]
+    #[error("cannot read or write {}", path.display())]
     Io {
         /// The file or directory involved.
         path: PathBuf,
@@ -16,7 +16,7 @@ pub enum ArchiveError {
         source: io::Error,
     },
     /// A file's facts (class, ELF) could not be read.
-    #[error("{path}: {source}")]
+    #[error("{path}: cannot read its facts")]
     Inspect {
         /// The file.
         path: String,
@@ -25,7 +25,7 @@ pub enum ArchiveError {
         source: bale_inspect::InspectError,
     },
     /// Writing the archive to its output failed.
-    #[error("writing the archive failed: {0}")]
+    #[error("writing the archive failed")]
     Output(#[source] io::Error),
     /// The package root holds a device node, fifo or socket.
     #[error("{path}: is a {kind}; a package holds only files, directories and symlinks — remove it from the package root")]
@@ -59,7 +59,7 @@ pub enum ArchiveError {
     #[error(".bale/index.json: {0}")]
     Index(String),
     /// The zstd stream is corrupt or truncated.
-    #[error("the archive's zstd stream is corrupt or truncated: {0}")]
+    #[error("the archive's zstd stream is corrupt or truncated")]
     Compression(#[source] io::Error),
     /// The tar stream ended early.
     #[error("the archive is truncated: {0}")]
@@ -85,13 +85,13 @@ pub enum ArchiveError {
         path: String,
     },
     /// A path is empty, has `.` or empty components, or a NUL byte.
-    #[error("{path:?}: refused, not a normal relative path")]
+    #[error("`{}`: refused, not a normal relative path", .path.escape_debug())]
     InvalidPath {
         /// The entry's path.
         path: String,
     },
     /// A symlink points outside the package root.
-    #[error("{path}: refused, the symlink's target {target:?} resolves outside the package root")]
+    #[error("{path}: refused, the symlink's target `{target}` resolves outside the package root")]
     SymlinkOutside {
         /// The symlink.
         path: String,

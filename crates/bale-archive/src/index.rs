@@ -69,6 +69,16 @@ pub enum EntryType {
     Symlink,
 }
 
+impl std::fmt::Display for EntryType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            EntryType::File => "file",
+            EntryType::Dir => "directory",
+            EntryType::Symlink => "symlink",
+        })
+    }
+}
+
 /// One entry of the package root.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileRecord {
@@ -122,7 +132,7 @@ impl Index {
         }
         self.coordinate
             .parse::<bale_coordinate::Coordinate>()
-            .map_err(|e| ArchiveError::Index(format!("coordinate {:?}: {e}", self.coordinate)))?;
+            .map_err(|e| ArchiveError::Index(e.to_string()))?;
         if self.files.len() as u64 > limits.max_entries {
             return Err(ArchiveError::LimitExceeded {
                 what: "entries",

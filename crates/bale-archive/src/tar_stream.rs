@@ -143,7 +143,7 @@ impl<R: BufRead> TarStream<R> {
                 b'0' | 0 => Err(ArchiveError::InvalidPath { path }),
                 other => Err(ArchiveError::SpecialEntry {
                     path,
-                    kind: format!("tar entry of type {:?}", other as char),
+                    kind: format!("tar entry of type `{}`", (other as char).escape_default()),
                 }),
             };
         }

@@ -12,7 +12,7 @@ pub enum BuildError {
     #[error(transparent)]
     Archive(#[from] bale_archive::ArchiveError),
     /// A file or directory could not be read or written.
-    #[error("{}: {source}", path.display())]
+    #[error("cannot read or write {}", path.display())]
     Io {
         /// The path involved.
         path: PathBuf,
@@ -56,7 +56,7 @@ pub enum BuildError {
         name: String,
     },
     /// The build's facts could not be written.
-    #[error("cannot write the build facts: {0}")]
+    #[error("cannot write the build facts")]
     Facts(#[from] serde_json::Error),
 }
 
@@ -70,6 +70,12 @@ impl From<bale_fs::FsError> for BuildError {
 }
 
 impl BuildError {
+    /// Whether bale itself failed (writing its facts), not the source, the
+    /// manifest, the sandbox's machine or a build step.
+    pub fn is_internal(&self) -> bool {
+        matches!(self, BuildError::Facts(_))
+    }
+
     pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
         BuildError::Io {
             path: path.to_path_buf(),

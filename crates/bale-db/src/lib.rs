@@ -25,7 +25,7 @@ pub enum DbError {
     #[error("unsupported database URL `{0}`: use `sqlite:///path/to/bale.db` or `postgres://user@host/db`")]
     UnsupportedUrl(String),
     /// The database could not be opened or reached.
-    #[error("cannot open the database at {url}: {source} (check that the path is writable or the server is running)")]
+    #[error("cannot open the database at {url} (check that the path is writable or the server is running)")]
     Connect {
         /// The URL with any password removed.
         url: String,
@@ -34,10 +34,12 @@ pub enum DbError {
         source: sqlx::Error,
     },
     /// A migration failed.
-    #[error("cannot bring the database schema up to date: {0} (was the database changed by a newer bale?)")]
+    #[error(
+        "cannot bring the database schema up to date (was the database changed by a newer bale?)"
+    )]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// A query failed.
-    #[error("database query failed: {0}")]
+    #[error("database query failed")]
     Query(#[from] sqlx::Error),
     /// A token scope that bale does not know.
     #[error("unknown token scope `{0}`: use build, publish or admin")]
@@ -51,6 +53,17 @@ pub enum DbError {
     /// A stored value is not what bale wrote.
     #[error("the database holds an unexpected value: {0}")]
     Corrupt(String),
+}
+
+impl DbError {
+    /// Whether bale itself failed (a query, the random source, what it
+    /// stored), not the URL, the server's reachability or the user's input.
+    pub fn is_internal(&self) -> bool {
+        matches!(
+            self,
+            DbError::Query(_) | DbError::Random(_) | DbError::Corrupt(_)
+        )
+    }
 }
 
 /// Which database server is behind a [`Database`].

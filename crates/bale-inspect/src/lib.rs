@@ -72,7 +72,7 @@ pub struct FileFacts {
 #[derive(Debug, thiserror::Error)]
 pub enum InspectError {
     /// The file could not be opened or read.
-    #[error("cannot read {path}: {source}; check that it exists and is readable")]
+    #[error("cannot read {path}; check that it exists and is readable")]
     Read {
         /// The file that failed.
         path: PathBuf,

@@ -34,7 +34,7 @@ pub enum ManifestError {
         reason: String,
     },
     /// The kinds file could not be read.
-    #[error("cannot read the kinds file {path}: {source}; check that it exists and is readable")]
+    #[error("cannot read the kinds file {path}; check that it exists and is readable")]
     KindsRead {
         /// The file.
         path: PathBuf,

@@ -142,7 +142,8 @@ fn upload_error(url: &reqwest::Url, error: reqwest::Error) -> RepoError {
     }
 }
 
-fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+/// An error and each of its causes once, on one line.
+pub(crate) fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
     let mut message = error.to_string();
     let mut source = error.source();
     while let Some(inner) = source {
@@ -183,7 +184,7 @@ pub async fn publish(
             .map(|(index, _)| index)
             .map_err(|e| RepoError::Archive {
                 file: file.display().to_string(),
-                reason: e.to_string(),
+                reason: root_cause(&e),
             })
     })
     .await
@@ -449,7 +450,10 @@ async fn download(
     if total.is_some_and(|t| t != done) {
         return Err(RepoError::Download {
             url: url.to_string(),
-            reason: format!("got {done} of {total:?} bytes"),
+            reason: format!(
+                "got {done} of {} bytes",
+                total.map_or_else(|| "?".to_owned(), |t| t.to_string())
+            ),
         });
     }
     Ok((path, format!("sha256:{}", hex::encode(hasher.finalize()))))

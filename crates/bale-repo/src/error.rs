@@ -6,7 +6,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum RepoError {
     /// A file or directory on this machine could not be read or written.
-    #[error("{path}: {source}")]
+    #[error("cannot read or write {path}")]
     Io {
         /// The file involved.
         path: PathBuf,
@@ -18,7 +18,7 @@ pub enum RepoError {
     #[error("unsupported storage `{0}`: use a directory, `file:///path`, or `s3://bucket?endpoint=http://host:port`")]
     StorageUrl(String),
     /// The object store failed.
-    #[error("storage failed on {key}: {source}")]
+    #[error("storage failed on {key}")]
     Storage {
         /// The object key.
         key: String,
@@ -33,7 +33,7 @@ pub enum RepoError {
     #[error(transparent)]
     Sign(#[from] bale_sign::SignError),
     /// The server could not listen on its address.
-    #[error("cannot listen on {addr}: {source} (is another server using it? pick another with --listen)")]
+    #[error("cannot listen on {addr} (is another server using it? pick another with --listen)")]
     Bind {
         /// The address.
         addr: std::net::SocketAddr,
@@ -130,6 +130,17 @@ pub enum RepoError {
 }
 
 impl RepoError {
+    /// Whether bale itself failed (a bug, its database or keys), not the
+    /// repository's answer or the user's request.
+    pub fn is_internal(&self) -> bool {
+        match self {
+            RepoError::Internal(_) => true,
+            RepoError::Database(e) => e.is_internal(),
+            RepoError::Sign(e) => e.is_internal(),
+            _ => false,
+        }
+    }
+
     /// An I/O error on `path`.
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         RepoError::Io {

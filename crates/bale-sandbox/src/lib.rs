@@ -136,7 +136,7 @@ pub enum SandboxError {
     #[error("an ordinary user's sandbox over the host's root is read-only and cannot keep a layer: use a stack image or run as root")]
     UpperUnavailable,
     /// The per-run directories could not be made.
-    #[error("cannot prepare the sandbox's directories at {path}: {source}")]
+    #[error("cannot prepare the sandbox's directories at {path}")]
     Scratch {
         /// The directory.
         path: PathBuf,
@@ -144,7 +144,7 @@ pub enum SandboxError {
         source: std::io::Error,
     },
     /// bwrap could not be started, or the namespace/overlay setup failed.
-    #[error("cannot start the sandbox ({step}): {source}; as an ordinary user this needs user namespaces (sysctl user.max_user_namespaces > 0) and overlayfs on kernel ≥ 5.11, else run as root")]
+    #[error("cannot start the sandbox ({step}); as an ordinary user this needs user namespaces (sysctl user.max_user_namespaces > 0) and overlayfs on kernel ≥ 5.11, else run as root")]
     Spawn {
         /// What was being done.
         step: &'static str,
@@ -152,13 +152,13 @@ pub enum SandboxError {
         source: std::io::Error,
     },
     /// Waiting for the sandbox failed.
-    #[error("lost track of the sandbox's process: {source}")]
+    #[error("lost track of the sandbox's process")]
     Wait {
         /// The cause.
         source: std::io::Error,
     },
     /// The output could not be passed on.
-    #[error("cannot pass on the sandbox's output: {source}")]
+    #[error("cannot pass on the sandbox's output")]
     Output {
         /// The cause.
         source: std::io::Error,

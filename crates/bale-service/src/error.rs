@@ -12,7 +12,7 @@ pub enum ServiceError {
     #[error(transparent)]
     Repo(#[from] bale_repo::RepoError),
     /// A file or directory could not be used.
-    #[error("{}: {source}", path.display())]
+    #[error("cannot read or write {}", path.display())]
     Io {
         /// The path concerned.
         path: PathBuf,
@@ -32,9 +32,7 @@ pub enum ServiceError {
     #[error("cannot prepare the source: {0}")]
     Source(String),
     /// The `bale build` child could not be run.
-    #[error(
-        "cannot run the build process {program}: {source} (is the bale binary still installed?)"
-    )]
+    #[error("cannot run the build process {program} (is the bale binary still installed?)")]
     Spawn {
         /// The program.
         program: PathBuf,
@@ -43,13 +41,13 @@ pub enum ServiceError {
         source: std::io::Error,
     },
     /// The built package could not be signed.
-    #[error("cannot sign the package: {0}")]
+    #[error("cannot sign the package")]
     Sign(#[from] bale_sign::SignError),
     /// The built package could not be published.
     #[error("cannot publish the package: {0}")]
     Publish(String),
     /// The service could not listen on its address.
-    #[error("cannot listen on {addr}: {source} (is another server running there?)")]
+    #[error("cannot listen on {addr} (is another server running there?)")]
     Bind {
         /// The address.
         addr: std::net::SocketAddr,
@@ -66,6 +64,18 @@ pub enum ServiceError {
 }
 
 impl ServiceError {
+    /// Whether bale itself failed (its files, its database, a bug), not the
+    /// service's answer, the source or the user's request.
+    pub fn is_internal(&self) -> bool {
+        match self {
+            ServiceError::Io { .. } | ServiceError::Internal(_) => true,
+            ServiceError::Db(e) => e.is_internal(),
+            ServiceError::Repo(e) => e.is_internal(),
+            ServiceError::Sign(e) => e.is_internal(),
+            _ => false,
+        }
+    }
+
     /// An I/O error at `path`.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         ServiceError::Io {
@@ -73,4 +83,16 @@ impl ServiceError {
             source,
         }
     }
+}
+
+/// An error and each of its causes once, on one line: for messages that
+/// carry an error as text (build records, API answers).
+pub(crate) fn with_causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        text = format!("{text}: {inner}");
+        cause = inner.source();
+    }
+    text
 }

@@ -8,7 +8,7 @@ use crate::KeyId;
 #[derive(Debug, thiserror::Error)]
 pub enum SignError {
     /// A key or keyring file could not be read or written.
-    #[error("cannot access {path}: {source}")]
+    #[error("cannot access {path}")]
     Io {
         /// The file or directory.
         path: PathBuf,
@@ -16,7 +16,7 @@ pub enum SignError {
         source: std::io::Error,
     },
     /// The data being signed or verified could not be read.
-    #[error("cannot read the data to sign or verify: {0}")]
+    #[error("cannot read the data to sign or verify")]
     ReadData(#[source] std::io::Error),
     /// The operating system could not provide random bytes for a new key.
     #[error("the operating system's random number generator failed ({0}); a key cannot be made safely without it")]
@@ -60,7 +60,7 @@ pub enum SignError {
     SecretKeyExists(PathBuf),
     /// A key name that cannot be a file name in the keyring.
     #[error(
-        "invalid key name {0:?}: use letters, digits, '.', '-' and '_', not starting with '.'"
+        "invalid key name `{}`: use letters, digits, '.', '-' and '_', not starting with '.'", .0.escape_debug()
     )]
     InvalidKeyName(String),
     /// The keyring already holds a different key under that name.
@@ -72,13 +72,19 @@ pub enum SignError {
         existing: KeyId,
     },
     /// A `.pub` file in the keyring directory could not be parsed.
-    #[error(
-        "{path} is in the keyring but is not a minisign public key ({source}); fix or remove it"
-    )]
+    #[error("{path} is in the keyring but is not a minisign public key; fix or remove it")]
     InvalidKeyringFile {
         /// The bad file.
         path: PathBuf,
         /// Why it could not be read.
         source: Box<SignError>,
     },
+}
+
+impl SignError {
+    /// Whether bale itself failed (the system's random source), not the
+    /// user's keys, files or signatures.
+    pub fn is_internal(&self) -> bool {
+        matches!(self, SignError::Random(_))
+    }
 }

@@ -106,7 +106,7 @@ pub enum StackError {
         package: &'static str,
     },
     /// A tool could not be started.
-    #[error("cannot run `{tool}`: {source}")]
+    #[error("cannot run `{tool}`")]
     Spawn {
         /// The program.
         tool: &'static str,
@@ -146,7 +146,7 @@ pub enum StackError {
         message: String,
     },
     /// A file system operation failed.
-    #[error("{path}: {source}")]
+    #[error("cannot read or write {path}")]
     Io {
         /// The path.
         path: PathBuf,
@@ -161,5 +161,13 @@ impl From<bale_fs::FsError> for StackError {
             path: e.path,
             source: e.source,
         }
+    }
+}
+
+impl StackError {
+    /// Whether bale itself failed (I/O on its stacks), not the user's
+    /// configuration, machine or request.
+    pub fn is_internal(&self) -> bool {
+        matches!(self, StackError::Io { .. })
     }
 }

@@ -21,7 +21,7 @@ pub enum StoreError {
     },
     /// The signature is malformed, made by an untrusted key, or does not match.
     #[error(
-        "{archive}: the signature does not verify: {source}. If you trust the publisher, run \
+        "{archive}: the signature does not verify. If you trust the publisher, run \
          `bale key trust FILE.pub` with their public key; or install anyway with --allow-unsigned"
     )]
     Signature {
@@ -32,10 +32,10 @@ pub enum StoreError {
         source: bale_sign::SignError,
     },
     /// The trusted keys could not be read.
-    #[error("cannot read the trusted keys: {0}")]
+    #[error("cannot read the trusted keys")]
     Keyring(#[source] bale_sign::SignError),
     /// The archive is not a valid package, or could not be unpacked.
-    #[error("{archive}: {source}")]
+    #[error("cannot install {archive}")]
     Archive {
         /// The package file.
         archive: PathBuf,
@@ -44,7 +44,7 @@ pub enum StoreError {
         source: bale_archive::ArchiveError,
     },
     /// The index names a coordinate that is not valid.
-    #[error("{archive}: the index's coordinate is not valid: {source}")]
+    #[error("{archive}: the index's coordinate is not valid")]
     Coordinate {
         /// The package file.
         archive: PathBuf,
@@ -56,7 +56,8 @@ pub enum StoreError {
     #[error(
         "a different package with coordinate {coordinate} is already installed at {dir}; one \
          coordinate is one set of bytes: publish the change under a new version, or, if the \
-         installed one is wrong, remove it first with `bale remove {coordinate}`"
+         installed one is wrong, remove {dir} first (it is read-only: `chmod -R u+w` it, then \
+         `rm -r` it)"
     )]
     Conflict {
         /// The coordinate.
@@ -94,8 +95,8 @@ pub enum StoreError {
     },
     /// An installed package's own index cannot be read.
     #[error(
-        "{path}: the installed package's index cannot be read ({source}); remove the package with \
-         `bale remove` and install it again"
+        "{path}: the installed package's index cannot be read; remove the package's directory \
+         (it is read-only: `chmod -R u+w` it, then `rm -r` it) and install it again"
     )]
     InstalledIndex {
         /// The `.bale/index.json`.
@@ -105,7 +106,7 @@ pub enum StoreError {
         source: bale_archive::ArchiveError,
     },
     /// A file system operation failed.
-    #[error("{path}: {source}")]
+    #[error("cannot read or write {path}")]
     Io {
         /// The file or directory involved.
         path: PathBuf,
@@ -125,6 +126,12 @@ impl From<bale_fs::FsError> for StoreError {
 }
 
 impl StoreError {
+    /// Whether bale itself failed (I/O in its package store), not the
+    /// package or the user's request.
+    pub fn is_internal(&self) -> bool {
+        matches!(self, StoreError::Io { .. })
+    }
+
     /// An I/O error on `path`.
     pub(crate) fn io(path: impl Into<PathBuf>, source: io::Error) -> Self {
         StoreError::Io {

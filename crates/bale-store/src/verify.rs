@@ -75,7 +75,7 @@ impl fmt::Display for Finding {
             Problem::TargetChanged { expected, found } => {
                 write!(
                     f,
-                    "{path}: symlink points to {found:?}, expected {expected:?}"
+                    "{path}: symlink points to `{found}`, expected `{expected}`"
                 )
             }
         }

@@ -3,7 +3,73 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgGroup, Args, CommandFactory, Parser, Subcommand};
+
+/// The workflows `bale --help` lists its commands under, in order; every
+/// visible command is in exactly one (a test checks).
+pub const WORKFLOWS: &[(&str, &[&str])] = &[
+    ("Author", &["init", "check"]),
+    (
+        "Build",
+        &["build", "pack", "inspect", "verify", "sign", "key", "stack"],
+    ),
+    ("Repository", &["publish", "fetch", "query", "token"]),
+    (
+        "Deploy",
+        &[
+            "install",
+            "deploy",
+            "rollback",
+            "apps",
+            "app",
+            "service",
+            "logs",
+            "uninstall",
+            "supervise",
+        ],
+    ),
+    (
+        "Service",
+        &["serve", "worker", "submit", "builds", "cancel", "watch"],
+    ),
+];
+
+/// The command line, with `--help` listing the commands by workflow.
+///
+/// clap lists subcommands under one heading only, so the grouped list is
+/// written into the top-level help template from [`WORKFLOWS`].
+pub fn command() -> clap::Command {
+    let command = Cli::command();
+    let header = *command.get_styles().get_header();
+    let literal = *command.get_styles().get_literal();
+    let width = WORKFLOWS
+        .iter()
+        .flat_map(|(_, names)| names.iter().map(|n| n.len()))
+        .max()
+        .unwrap_or(0);
+    let mut groups = String::new();
+    for (workflow, names) in WORKFLOWS {
+        groups.push_str(&format!("{header}{workflow}:{header:#}\n"));
+        for name in *names {
+            let about = command
+                .find_subcommand(name)
+                .and_then(|c| c.get_about())
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            groups.push_str(&format!(
+                "  {literal}{name}{literal:#}{:pad$}  {about}\n",
+                "",
+                pad = width - name.len()
+            ));
+        }
+        groups.push('\n');
+    }
+    // Braces in an about line would read as template tags.
+    let groups = groups.replace('{', "(").replace('}', ")");
+    command.help_template(format!(
+        "{{before-help}}{{about-with-newline}}\n{{usage-heading}} {{usage}}\n\n{groups}{header}Options:{header:#}\n{{options}}{{after-help}}"
+    ))
+}
 
 /// Build, package, sign, store and deploy applications.
 ///
@@ -61,17 +127,17 @@ pub enum Command {
     /// Install a package into $BALE_HOME/pkgs, verified and read-only.
     Install(InstallArgs),
     /// Serve the repository (the package tree and /api/v1) over HTTP.
-    Serve(crate::commands::serve::ServeArgs),
+    Serve(ServeArgs),
     /// Run build workers only, sharing the database and storage with `bale serve`.
-    Worker(crate::commands::worker::WorkerArgs),
+    Worker(WorkerArgs),
     /// Queue a build of a source directory or git URL on the build service.
-    Submit(crate::commands::submit::SubmitArgs),
+    Submit(SubmitArgs),
     /// List the build service's builds, newest first.
-    Builds(crate::commands::builds::BuildsArgs),
+    Builds(BuildsArgs),
     /// Cancel a queued or running build.
-    Cancel(crate::commands::cancel::CancelArgs),
+    Cancel(CancelArgs),
     /// Which published packages ship a file or need a library.
-    Query(crate::commands::query::QueryArgs),
+    Query(QueryArgs),
     /// Tokens for the repository's write calls.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -94,14 +160,14 @@ pub enum Command {
     Service(ServiceArgs),
     /// Show the logs of an app's services.
     Logs(LogsArgs),
-    /// Run one of an app's [run.commands] in its environment.
+    /// Run one of an app's `[run.commands]` in its environment.
     App(AppArgs),
     /// Remove an app: pre-deinstall, stop, remove, post-deinstall (packages stay installed).
     Uninstall(UninstallArgs),
     /// Keep every app's services running, restarting crashed ones with growing delays.
-    Supervise(crate::commands::supervise::SuperviseArgs),
+    Supervise(SuperviseArgs),
     /// Poll a git remote and submit a build for each pushed `<name>-<version>` branch or `v<version>` tag.
-    Watch(crate::commands::watch::WatchArgs),
+    Watch(WatchArgs),
     /// Print this command-line reference as markdown (scripts/cli-reference writes docs/cli.md).
     #[command(hide = true)]
     CliReference,
@@ -240,7 +306,7 @@ pub struct BuildArgs {
     /// Where to write the package and its .build.json (default: the current directory).
     #[arg(long, short, default_value = ".")]
     pub output: PathBuf,
-    /// Ignore cached dependency layers and [build] cache directories.
+    /// Ignore cached dependency layers and `[build]` cache directories.
     #[arg(long)]
     pub fresh: bool,
     /// Build twice and compare: fail, naming the files that differ, unless the packages are identical.
@@ -320,7 +386,7 @@ pub struct DeployArgs {
     #[arg(long)]
     pub allow_unsigned: bool,
     #[command(flatten)]
-    pub hosts: crate::commands::hosts::HostsArgs,
+    pub hosts: HostsArgs,
 }
 
 /// `bale rollback`.
@@ -387,7 +453,7 @@ pub struct LogsArgs {
 pub struct AppArgs {
     /// The app.
     pub app: String,
-    /// The [run.commands] entry, e.g. `console` or `migrate`.
+    /// The `[run.commands]` entry, e.g. `console` or `migrate`.
     pub command: String,
     /// Arguments passed on to the command.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -402,4 +468,246 @@ pub struct UninstallArgs {
     /// Wait for a deploy of the same app to finish instead of failing.
     #[arg(long)]
     pub wait: bool,
+}
+
+/// `bale supervise` flags.
+#[derive(Debug, Args)]
+pub struct SuperviseArgs {
+    /// Delay before the first restart of a crashed service, in milliseconds; it doubles
+    /// with each failure in a row.
+    #[arg(long, default_value_t = 1000, value_name = "MS")]
+    pub first_delay_ms: u64,
+    /// The longest delay between restarts, in milliseconds.
+    #[arg(long, default_value_t = 60_000, value_name = "MS")]
+    pub max_delay_ms: u64,
+    /// How long a service must stay up for its delay to start over, in milliseconds.
+    #[arg(long, default_value_t = 60_000, value_name = "MS")]
+    pub reset_after_ms: u64,
+}
+
+/// `bale serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on.
+    #[arg(long, default_value = bale_home::DEFAULT_LISTEN)]
+    pub listen: std::net::SocketAddr,
+    /// The database: sqlite:///path or postgres://… (default: $BALE_HOME/bale.db).
+    #[arg(long)]
+    pub database: Option<String>,
+    /// Package and log storage: a directory or s3://bucket?endpoint=… (default: $BALE_HOME/repo).
+    #[arg(long)]
+    pub storage: Option<String>,
+    /// Accept packages that carry no signature from a trusted key (and let local workers publish unsigned).
+    #[arg(long)]
+    pub allow_unsigned: bool,
+    /// Accept builds of paths and file:// URLs on this machine (a submitted directory,
+    /// a manifest's `[source] git`, a webhook's clone URL); off: only remote git URLs.
+    #[arg(long)]
+    pub allow_local_sources: bool,
+    /// Refuse uploads larger than this many bytes (413).
+    #[arg(long)]
+    pub max_upload_bytes: Option<u64>,
+    /// How many builds local workers run at once (default: the number of cores; 0: none).
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// The key that signs what local workers build (a name in $BALE_HOME/keys or a .key path;
+    /// default: the `default` key when there is one).
+    #[arg(long)]
+    pub key: Option<String>,
+    /// The shared secret of signed git push webhooks (POST /api/v1/hooks/git; off when unset).
+    #[arg(long, env = bale_home::env::BALE_HOOK_SECRET, hide_env_values = true)]
+    pub hook_secret: Option<String>,
+    /// Do not keep this machine's apps running (by default `bale serve` also does
+    /// what `bale supervise` does: restart crashed services with back-off).
+    #[arg(long)]
+    pub no_supervise: bool,
+    /// Keep a failed build's environment under $BALE_HOME/failed for this many minutes.
+    #[arg(long, value_name = "MINUTES")]
+    pub keep_failed: Option<u64>,
+}
+
+/// `bale worker`.
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// The shared database: postgres://… (or sqlite:///path on this machine).
+    #[arg(long)]
+    pub database: String,
+    /// The shared storage: s3://bucket?endpoint=… or a directory.
+    #[arg(long)]
+    pub storage: String,
+    /// How many builds to run at once (default: the number of cores).
+    #[arg(long, visible_alias = "workers")]
+    pub concurrency: Option<usize>,
+    /// The key that signs what this worker builds (default: the `default` key when there is one).
+    #[arg(long)]
+    pub key: Option<String>,
+    /// Publish unsigned packages when there is no key.
+    #[arg(long)]
+    pub allow_unsigned: bool,
+    /// Build sources that are paths or file:// URLs on this machine (off: only remote git URLs).
+    #[arg(long)]
+    pub allow_local_sources: bool,
+    /// This worker's name in build records (default: host name and process id).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Seconds a build's lease runs without renewal before another worker may retry it.
+    #[arg(long, default_value_t = 30)]
+    pub lease_secs: u64,
+    /// Keep a failed build's environment under $BALE_HOME/failed for this many minutes.
+    #[arg(long, value_name = "MINUTES")]
+    pub keep_failed: Option<u64>,
+}
+
+/// `bale watch`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Each new or moved branch `<name>-<version>` or tag `v<version>` is submitted as a build (POST /api/v1/builds, token: BALE_TOKEN); other branches are reported as refused, once. The refs seen are kept in $BALE_HOME/watch/, so a restarted watch submits only what is new; the first poll of a remote submits every version ref it has, unless --skip-existing."
+)]
+pub struct WatchArgs {
+    /// The git remote to poll (a URL or a path; anything `git ls-remote` takes).
+    pub remote: String,
+    /// The build service (default: $BALE_REPO, else http://127.0.0.1:7070).
+    #[arg(long)]
+    pub server: Option<String>,
+    /// How long to wait between polls, e.g. `30s`, `5m`.
+    #[arg(long, default_value = "30s")]
+    pub interval: String,
+    /// Poll once and exit (1 if a build could not be submitted).
+    #[arg(long)]
+    pub once: bool,
+    /// On the first poll of a remote, record the version refs it already has
+    /// without building them: only later pushes are built.
+    #[arg(long)]
+    pub skip_existing: bool,
+}
+
+/// The flags of a deploy to several machines.
+#[derive(Debug, Clone, Args)]
+pub struct HostsArgs {
+    /// Deploy on these machines over ssh instead of this one: ssh destinations separated by commas.
+    #[arg(long, value_name = "H1,H2")]
+    pub hosts: Option<String>,
+    /// With --hosts: one host at a time, stopping at the first failure.
+    #[arg(long, requires = "hosts")]
+    pub rolling: bool,
+    /// With --hosts: bale's path on the hosts (default: this bale's path, else `bale` on their PATH).
+    #[arg(long, value_name = "PATH", requires = "hosts")]
+    pub remote_bale: Option<String>,
+    /// The repository a coordinate that is not installed yet is fetched from (default:
+    /// $BALE_REPO, else http://127.0.0.1:7070); with --hosts, the one the hosts install from
+    /// (one on this machine's loopback is forwarded to theirs over ssh).
+    #[arg(long, value_name = "URL")]
+    pub repo: Option<String>,
+    /// With --hosts: the ssh command, e.g. `ssh -F FILE` (default: $BALE_SSH, else `ssh`; the
+    /// user's ssh config applies; BatchMode is always on).
+    #[arg(long, value_name = "COMMAND", requires = "hosts")]
+    pub ssh: Option<String>,
+}
+
+/// `bale builds`.
+#[derive(Debug, Args)]
+pub struct BuildsArgs {
+    /// Only builds of this package (NAME or GROUP:NAME).
+    #[arg(long)]
+    pub package: Option<String>,
+    /// Only builds in this status (queued, running, succeeded, failed, timed-out, canceled, not-reproducible).
+    #[arg(long)]
+    pub status: Option<String>,
+    /// The build service (default: $BALE_REPO, else http://127.0.0.1:7070).
+    #[arg(long)]
+    pub server: Option<String>,
+}
+
+/// `bale cancel`.
+#[derive(Debug, Args)]
+pub struct CancelArgs {
+    /// The build's id.
+    pub id: i64,
+    /// The build service (default: $BALE_REPO, else http://127.0.0.1:7070).
+    #[arg(long)]
+    pub server: Option<String>,
+}
+
+/// `bale query`.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("what").required(true).args(["file", "library"])))]
+pub struct QueryArgs {
+    /// A path in the package, e.g. bin/hello.
+    #[arg(long)]
+    pub file: Option<String>,
+    /// A library's soname, e.g. libssl.so.3.
+    #[arg(long, visible_alias = "needs")]
+    pub library: Option<String>,
+    /// The repository (default: $BALE_REPO, else http://127.0.0.1:7070).
+    #[arg(long)]
+    pub repo: Option<String>,
+}
+
+/// `bale submit`.
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    /// A source directory (on the workers' machine) or a git URL.
+    pub source: String,
+    /// The branch, tag or commit to build (git sources).
+    #[arg(long = "ref")]
+    pub git_ref: Option<String>,
+    /// Rebuild the dependency layer instead of reusing it.
+    #[arg(long)]
+    pub fresh: bool,
+    /// The build service (default: $BALE_REPO, else http://127.0.0.1:7070).
+    #[arg(long)]
+    pub server: Option<String>,
+    /// Follow the build's log and exit with its result.
+    #[arg(long)]
+    pub wait: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_visible_command_is_in_exactly_one_workflow() {
+        let command = Cli::command();
+        for sub in command.get_subcommands().filter(|c| !c.is_hide_set()) {
+            let name = sub.get_name();
+            let homes: Vec<&str> = WORKFLOWS
+                .iter()
+                .filter(|(_, names)| names.contains(&name))
+                .map(|(workflow, _)| *workflow)
+                .collect();
+            assert_eq!(homes.len(), 1, "`bale {name}` is in workflows {homes:?}");
+        }
+    }
+
+    #[test]
+    fn every_listed_command_exists() {
+        let command = Cli::command();
+        for name in WORKFLOWS.iter().flat_map(|(_, names)| names.iter()) {
+            assert!(
+                command.find_subcommand(name).is_some(),
+                "`{name}` is listed in a workflow but is no command"
+            );
+        }
+    }
+
+    #[test]
+    fn help_lists_the_workflows_in_order() {
+        let help = command().render_help().to_string();
+        let mut rest = help.as_str();
+        for (workflow, names) in WORKFLOWS {
+            let heading = format!("\n{workflow}:\n");
+            let start = rest
+                .find(&heading)
+                .unwrap_or_else(|| panic!("no `{workflow}:` in its place in:\n{help}"));
+            rest = &rest[start + heading.len()..];
+            // The section runs to the blank line before the next heading.
+            let section = &rest[..rest.find("\n\n").unwrap_or(rest.len())];
+            let listed: Vec<&str> = section
+                .lines()
+                .filter_map(|line| line.split_whitespace().next())
+                .collect();
+            assert_eq!(listed, *names, "the {workflow} section of:\n{help}");
+        }
+    }
 }

@@ -2,18 +2,20 @@
 //!
 //! A thin binary: argument parsing and output live here, the work lives in
 //! the library crates.
+// The printer is the only writer of output (it allows itself these).
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod cli;
 mod commands;
 mod exit;
+mod machine;
 mod printer;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::FromArgMatches;
 
 use crate::cli::Cli;
-use crate::exit::Failure;
 use crate::printer::Printer;
 
 fn main() -> ExitCode {
@@ -21,14 +23,17 @@ fn main() -> ExitCode {
     if let Some(status) = bale_app::sandboxed_entry() {
         return ExitCode::from(u8::try_from(status).unwrap_or(1));
     }
-    let cli = match Cli::try_parse() {
+    let parsed = cli::command()
+        .try_get_matches()
+        .and_then(|matches| Cli::from_arg_matches(&matches));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(err) => {
             let code = match err.kind() {
                 clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
                 _ => exit::USER,
             };
-            let _ = err.print();
+            Printer::clap(&err);
             return ExitCode::from(code);
         }
     };
@@ -44,11 +49,5 @@ fn main() -> ExitCode {
             ExitCode::from(failure.code())
         }
         Err(_) => ExitCode::from(exit::INTERNAL),
-    }
-}
-
-impl From<anyhow::Error> for Failure {
-    fn from(err: anyhow::Error) -> Self {
-        Failure::user(err)
     }
 }

@@ -1,5 +1,7 @@
 //! All output goes through one printer: it decides between human text,
 //! JSON and silence, and where progress bars draw (only on a terminal).
+//! It is the one module allowed to write to stdout and stderr.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
@@ -11,6 +13,7 @@ use serde::Serialize;
 use crate::exit::Failure;
 
 /// The one place that writes to stdout and stderr.
+#[derive(Debug, Clone, Copy)]
 pub struct Printer {
     quiet: bool,
     json: bool,
@@ -113,6 +116,12 @@ impl Printer {
         }
     }
 
+    /// Reports a command line clap refused, or the help or version asked for.
+    pub fn clap(error: &clap::Error) {
+        // clap renders its own colours and chooses stdout (help) or stderr (errors).
+        let _ = error.print();
+    }
+
     /// Reports a failed command on stderr (or as JSON on stdout with `--json`).
     pub fn failure(&self, failure: &Failure) {
         if failure.is_reported() {
@@ -141,5 +150,20 @@ impl Printer {
         for cause in chain {
             eprintln!("  caused by: {cause}");
         }
+    }
+}
+
+/// An error and its causes on one line, each once: `what: why: deeper why`.
+pub struct Causes<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for Causes<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cause = self.0.source();
+        while let Some(error) = cause {
+            write!(f, ": {error}")?;
+            cause = error.source();
+        }
+        Ok(())
     }
 }

@@ -51,12 +51,9 @@ impl ApiError {
 
 impl From<RepoError> for ApiError {
     fn from(error: RepoError) -> Self {
-        tracing::error!(%error, "request failed");
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            error.to_string(),
-        )
+        let message = crate::client::root_cause(&error);
+        tracing::error!(error = %message, "request failed");
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
     }
 }
 

@@ -189,7 +189,7 @@ async fn put_archive(
         let input = std::fs::File::open(&file).map_err(|e| e.to_string())?;
         bale_archive::read_index_with(BufReader::new(input), &Limits::default())
             .map(|(index, _)| index)
-            .map_err(|e| e.to_string())
+            .map_err(|e| crate::client::root_cause(&e))
     })
     .await?
     .map_err(invalid_archive)?;
@@ -292,7 +292,8 @@ fn decode_signature_header(value: &[u8]) -> Result<(String, Signature), ApiError
 
 fn parse_signature(bytes: Vec<u8>) -> Result<(String, Signature), String> {
     let text = String::from_utf8(bytes).map_err(|_| "it is not UTF-8 text".to_owned())?;
-    let signature = Signature::from_file_string(&text).map_err(|e| e.to_string())?;
+    let signature =
+        Signature::from_file_string(&text).map_err(|e| crate::client::root_cause(&e))?;
     Ok((text, signature))
 }
 

@@ -165,7 +165,8 @@ impl Worker {
         .await;
         if drained.is_err() {
             tracing::warn!(
-                "builds still stopping after {RELEASE_TIME:?}; their leases will run out"
+                "builds still stopping after {} s; their leases will run out",
+                RELEASE_TIME.as_secs()
             );
         }
     }

@@ -1,34 +1,25 @@
 //! `bale app APP COMMAND [ARGS…]`: run a `[run.commands]` entry in the app's environment.
 
-use crate::cli::AppArgs;
-use crate::exit::Failure;
-use crate::printer::Printer;
+use anyhow::Context;
 
-pub fn run(args: AppArgs, _printer: &Printer) -> Result<(), Failure> {
-    let home = super::home()?;
+use crate::cli::AppArgs;
+use crate::exit::{refuse, Failure};
+use crate::machine::Machine;
+
+pub fn run(args: AppArgs, machine: &Machine) -> Result<(), Failure> {
     let mut command = bale_app::command(
-        &home,
+        machine.home()?,
         &args.app,
         &args.command,
         &args.args,
-        super::deploy::machine_isolation(&home)?,
-    )
-    .map_err(super::deploy::failure)?;
+        machine.isolation()?,
+    )?;
     // The command talks to the terminal directly: it may be an interactive console.
-    let status = command.status().map_err(|e| {
-        Failure::user(anyhow::anyhow!(
-            "cannot run `{}` of app {}: {e}",
-            args.command,
-            args.app
-        ))
-    })?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(Failure::user(anyhow::anyhow!(
-            "`{}` of app {} {status}",
-            args.command,
-            args.app
-        )))
+    let status = command
+        .status()
+        .with_context(|| format!("cannot run `{}` of app {}", args.command, args.app))?;
+    if !status.success() {
+        refuse!("`{}` of app {} {status}", args.command, args.app);
     }
+    Ok(())
 }

@@ -1,11 +1,11 @@
 //! `bale apps`: every app, its current version and its services' state.
 
 use crate::exit::Failure;
+use crate::machine::Machine;
 use crate::printer::Printer;
 
-pub fn run(printer: &Printer) -> Result<(), Failure> {
-    let home = super::home()?;
-    let apps = bale_app::list_apps(&home).map_err(super::deploy::failure)?;
+pub fn run(machine: &Machine, printer: &Printer) -> Result<(), Failure> {
+    let apps = bale_app::list_apps(machine.home()?)?;
     if printer.json() {
         return printer.print_json(&apps);
     }

@@ -6,7 +6,8 @@ use std::path::Path;
 use bale_build::{BuildEvent, BuildRequest, Builder};
 
 use crate::cli::BuildArgs;
-use crate::exit::Failure;
+use crate::exit::{refuse, Failure, Internal};
+use crate::machine::Machine;
 use crate::printer::Printer;
 
 /// Removes the kept environments whose time is up; a failure here only warns.
@@ -32,14 +33,14 @@ fn remove_expired_environments(failed_dir: &Path, printer: &Printer) {
     }
 }
 
-pub fn run(args: BuildArgs, printer: &Printer) -> Result<(), Failure> {
-    let home = super::home()?;
-    let stacks = super::check::machine_stacks(&home)?;
+pub fn run(args: BuildArgs, machine: &Machine, printer: &Printer) -> Result<(), Failure> {
+    let home = machine.home()?;
+    let stacks = machine.stacks()?;
     // The admin's stacks and kinds are what a manifest may name here.
-    let catalog = super::check::machine_catalog(&home, &stacks)?;
+    let catalog = machine.catalog()?;
     let kinds = catalog.kinds.clone();
     let manifest_path = super::check::manifest_path(&args.dir);
-    let manifest = super::check::load_with(&manifest_path, &catalog, printer)?;
+    let manifest = super::check::load(&manifest_path, catalog, printer)?;
     let source_dir = manifest_path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -50,12 +51,10 @@ pub fn run(args: BuildArgs, printer: &Printer) -> Result<(), Failure> {
         .unwrap_or_else(|_| source_dir.to_path_buf());
     // Load the key before the work, so a missing key fails fast.
     let key = match &args.key {
-        Some(k) => Some(super::key::load_secret_key(&home, Some(k))?),
+        Some(k) => Some(super::key::load_secret_key(home, Some(k))?),
         None => None,
     };
-    let image = stacks
-        .image(&manifest.stack.name)
-        .map_err(|e| Failure::user(e.into()))?;
+    let image = stacks.image(&manifest.stack.name)?;
     let host = image.root == Path::new("/");
     let layers_dir = (!host).then(|| stacks.layers_dir(&image.name));
     let request = BuildRequest {
@@ -77,11 +76,7 @@ pub fn run(args: BuildArgs, printer: &Printer) -> Result<(), Failure> {
     };
     printer.status(
         "Building",
-        format!(
-            "{} on stack {}",
-            manifest.coordinate().map_err(|e| Failure::user(e.into()))?,
-            image.name
-        ),
+        format!("{} on stack {}", manifest.coordinate()?, image.name),
     );
     let verbose = args.verbose;
     let mut events = |event: BuildEvent<'_>| match event {
@@ -104,9 +99,7 @@ pub fn run(args: BuildArgs, printer: &Printer) -> Result<(), Failure> {
             }
         }
     };
-    let mut builder = Builder::new()
-        .map_err(|e| Failure::user(e.into()))?
-        .with_kinds(kinds);
+    let mut builder = Builder::new()?.with_kinds(kinds);
     // One directory per expiry time (seconds since the epoch), removed by
     // the first build after it.
     let failed_dir = home.failed_dir();
@@ -115,14 +108,12 @@ pub fn run(args: BuildArgs, printer: &Printer) -> Result<(), Failure> {
         let until = bale_fs::now_secs() + minutes.saturating_mul(60);
         builder = builder.keeping_failed(failed_dir.join(until.to_string()));
     }
-    let built = builder
-        .build(&request, &mut events)
-        .map_err(|e| Failure::user(e.into()))?;
+    let built = builder.build(&request, &mut events)?;
     if args.check {
         let again_dir = tempfile::Builder::new()
             .prefix("check-")
             .tempdir_in(request.scratch_dir)
-            .map_err(|e| Failure::internal(e.into()))?;
+            .internal()?;
         printer.status(
             "Checking",
             "building a second time, with another build path, host name and umask, to compare",
@@ -131,10 +122,7 @@ pub fn run(args: BuildArgs, printer: &Printer) -> Result<(), Failure> {
             out_dir: again_dir.path(),
             ..request.clone()
         };
-        let second = builder
-            .varied()
-            .build(&again, &mut events)
-            .map_err(|e| Failure::user(e.into()))?;
+        let second = builder.varied().build(&again, &mut events)?;
         compare(&built.package, &second.package)?;
         printer.status(
             "Reproduced",
@@ -210,9 +198,9 @@ fn compare(first: &bale_build::Packed, second: &bale_build::Packed) -> Result<()
     } else {
         differing.join(", ")
     };
-    Err(Failure::user(anyhow::anyhow!(
+    refuse!(
         "the build is not reproducible: two builds gave sha256:{} and sha256:{}; differing: {listed}",
         first.written.sha256,
         second.written.sha256
-    )))
+    )
 }

@@ -3,46 +3,28 @@
 
 use bale_api::{BuildListQuery, BuildStatus};
 use bale_service::client::ServiceClient;
-use clap::Args;
 
-use crate::exit::Failure;
+use crate::cli::BuildsArgs;
+use crate::exit::{refuse, Failure};
+use crate::machine::Machine;
 use crate::printer::Printer;
 
-/// `bale builds`.
-#[derive(Debug, Args)]
-pub struct BuildsArgs {
-    /// Only builds of this package (NAME or GROUP:NAME).
-    #[arg(long)]
-    pub package: Option<String>,
-    /// Only builds in this status (queued, running, succeeded, failed, timed-out, canceled, not-reproducible).
-    #[arg(long)]
-    pub status: Option<String>,
-    /// The build service (default: $BALE_REPO, else http://127.0.0.1:7070).
-    #[arg(long)]
-    pub server: Option<String>,
-}
-
-/// The service URL: the flag, else `BALE_REPO`, else the local server.
-pub(crate) fn server_url(flag: Option<String>) -> String {
-    bale_home::env::server_url(flag)
-}
-
 /// A client of the service, with `BALE_TOKEN` for write calls.
-pub(crate) fn client(server: Option<String>) -> Result<ServiceClient, Failure> {
-    ServiceClient::new(&server_url(server), bale_home::env::token())
-        .map_err(|e| Failure::user(e.into()))
+pub(crate) fn client(machine: &Machine, server: Option<String>) -> Result<ServiceClient, Failure> {
+    Ok(ServiceClient::new(
+        &machine.repo_url(server),
+        machine.token(),
+    )?)
 }
 
-pub fn run(args: BuildsArgs, printer: &Printer) -> Result<(), Failure> {
-    let client = client(args.server)?;
+pub fn run(args: BuildsArgs, machine: &Machine, printer: &Printer) -> Result<(), Failure> {
+    let client = client(machine, args.server)?;
     let query = BuildListQuery {
         package: args.package,
         status: args.status,
         limit: None,
     };
-    let list = super::serve::runtime()?
-        .block_on(client.list(&query))
-        .map_err(|e| Failure::user(e.into()))?;
+    let list = machine.runtime()?.block_on(client.list(&query))?;
     if printer.json() {
         return printer.print_json(&list.builds);
     }
@@ -74,24 +56,21 @@ fn text(value: Option<&str>) -> &str {
 /// Prints a build's log: what there is, or (`follow`) everything until it
 /// ends. Fails unless a followed build succeeded.
 pub(crate) fn show_log(
+    machine: &Machine,
     server: Option<String>,
     id: i64,
     follow: bool,
     printer: &Printer,
 ) -> Result<(), Failure> {
-    let client = client(server)?;
-    let runtime = super::serve::runtime()?;
+    let client = client(machine, server)?;
+    let runtime = machine.runtime()?;
     if !follow {
-        let text = runtime
-            .block_on(client.log_text(id))
-            .map_err(|e| Failure::user(e.into()))?;
+        let text = runtime.block_on(client.log_text(id))?;
         text.lines().for_each(|line| printer.line(line));
         return Ok(());
     }
-    let status = runtime
-        .block_on(client.follow_log(id, &mut |line| printer.line(line)))
-        .map_err(|e| Failure::user(e.into()))?;
-    ended(&runtime, &client, id, status)
+    let status = runtime.block_on(client.follow_log(id, &mut |line| printer.line(line)))?;
+    ended(runtime, &client, id, status)
 }
 
 /// Success when the build succeeded, else a failure with its error.
@@ -111,7 +90,5 @@ pub(crate) fn ended(
         .and_then(|record| record.error)
         .map(|e| format!(": {e}"))
         .unwrap_or_default();
-    Err(Failure::user(anyhow::anyhow!(
-        "build {id} {status}{reason}"
-    )))
+    refuse!("build {id} {status}{reason}")
 }

@@ -1,26 +1,14 @@
 //! `bale cancel ID`: stop a build (a queued one at once, a running one by
 //! killing its processes).
 
-use clap::Args;
-
+use crate::cli::CancelArgs;
 use crate::exit::Failure;
+use crate::machine::Machine;
 use crate::printer::Printer;
 
-/// `bale cancel`.
-#[derive(Debug, Args)]
-pub struct CancelArgs {
-    /// The build's id.
-    pub id: i64,
-    /// The build service (default: $BALE_REPO, else http://127.0.0.1:7070).
-    #[arg(long)]
-    pub server: Option<String>,
-}
-
-pub fn run(args: CancelArgs, printer: &Printer) -> Result<(), Failure> {
-    let client = super::builds::client(args.server)?;
-    let answer = super::serve::runtime()?
-        .block_on(client.cancel(args.id))
-        .map_err(|e| Failure::user(e.into()))?;
+pub fn run(args: CancelArgs, machine: &Machine, printer: &Printer) -> Result<(), Failure> {
+    let client = super::builds::client(machine, args.server)?;
+    let answer = machine.runtime()?.block_on(client.cancel(args.id))?;
     if printer.json() {
         return printer.print_json(&answer);
     }

@@ -3,50 +3,26 @@
 
 use std::path::PathBuf;
 
+use anyhow::Context;
 use bale_coordinate::Coordinate;
 use bale_remote::{HostResult, Order, Outcome, RemoteBale, RemoteDeploy, Ssh};
-use clap::Args;
 
 use crate::cli::DeployArgs;
-use crate::exit::Failure;
+use crate::exit::{refuse, Failure};
+use crate::machine::Machine;
 use crate::printer::Printer;
 
-/// The flags of a deploy to several machines.
-#[derive(Debug, Clone, Args)]
-pub struct HostsArgs {
-    /// Deploy on these machines over ssh instead of this one: ssh destinations separated by commas.
-    #[arg(long, value_name = "H1,H2")]
-    pub hosts: Option<String>,
-    /// With --hosts: one host at a time, stopping at the first failure.
-    #[arg(long, requires = "hosts")]
-    pub rolling: bool,
-    /// With --hosts: bale's path on the hosts (default: this bale's path, else `bale` on their PATH).
-    #[arg(long, value_name = "PATH", requires = "hosts")]
-    pub remote_bale: Option<String>,
-    /// The repository a coordinate that is not installed yet is fetched from (default:
-    /// $BALE_REPO, else http://127.0.0.1:7070); with --hosts, the one the hosts install from
-    /// (one on this machine's loopback is forwarded to theirs over ssh).
-    #[arg(long, value_name = "URL")]
-    pub repo: Option<String>,
-    /// With --hosts: the ssh command, e.g. `ssh -F FILE` (default: $BALE_SSH, else `ssh`; the
-    /// user's ssh config applies; BatchMode is always on).
-    #[arg(long, value_name = "COMMAND", requires = "hosts")]
-    pub ssh: Option<String>,
-}
-
 /// Runs the deploy on every host of `--hosts` and reports each host's result.
-pub fn run(args: &DeployArgs, printer: &Printer) -> Result<(), Failure> {
+pub fn run(args: &DeployArgs, machine: &Machine, printer: &Printer) -> Result<(), Failure> {
     let flags = &args.hosts;
-    let user = |e: bale_remote::RemoteError| Failure::user(e.into());
-    let hosts =
-        bale_remote::parse_hosts(flags.hosts.as_deref().unwrap_or_default()).map_err(user)?;
+    let hosts = bale_remote::parse_hosts(flags.hosts.as_deref().unwrap_or_default())?;
     let coordinate = coordinate(&args.package)?;
     let ssh = match flags
         .ssh
         .clone()
         .or_else(|| bale_home::env::non_blank(bale_home::env::BALE_SSH))
     {
-        Some(command) => Ssh::from_command(&command).map_err(user)?,
+        Some(command) => Ssh::from_command(&command)?,
         None => Ssh::system(),
     };
     let bale = match &flags.remote_bale {
@@ -58,7 +34,7 @@ pub fn run(args: &DeployArgs, printer: &Printer) -> Result<(), Failure> {
     let plan = RemoteDeploy {
         app: args.app.clone(),
         coordinate: coordinate.to_string(),
-        repo: Some(repo_url(flags.repo.clone())),
+        repo: Some(machine.repo_url(flags.repo.clone())),
         env: args.env.clone(),
         keep: Some(args.keep),
         wait: args.wait,
@@ -86,8 +62,7 @@ pub fn run(args: &DeployArgs, printer: &Printer) -> Result<(), Failure> {
     );
     let results = bale_remote::roll_out(&hosts, &plan, &ssh, order, &|host, line| {
         printer.status(&format!("[{host}]"), line.trim_start())
-    })
-    .map_err(user)?;
+    })?;
 
     if printer.json() {
         printer.print_json(&serde_json::json!({
@@ -109,31 +84,24 @@ pub fn run(args: &DeployArgs, printer: &Printer) -> Result<(), Failure> {
     if failed.is_empty() {
         return Ok(());
     }
-    Err(Failure::user(anyhow::anyhow!(
+    refuse!(
         "{} of {} hosts do not have {coordinate}: {}",
         failed.len(),
         results.len(),
         failed.join(", ")
-    )))
+    )
 }
 
 /// The coordinate to deploy; a package file cannot be sent to the hosts.
 fn coordinate(text: &str) -> Result<Coordinate, Failure> {
     if text.ends_with(".bale") || std::path::Path::new(text).is_file() {
-        return Err(Failure::user(anyhow::anyhow!(
+        refuse!(
             "--hosts installs from a repository: publish {text} with `bale publish` and deploy its coordinate (group:name:version)"
-        )));
+        );
     }
-    text.parse::<Coordinate>().map_err(|e| {
-        Failure::user(anyhow::anyhow!(
-            "`{text}` is not a coordinate ({e}); --hosts needs group:name:version"
-        ))
-    })
-}
-
-/// The repository URL: the flag, else `BALE_REPO`, else the local server.
-fn repo_url(flag: Option<String>) -> String {
-    bale_home::env::server_url(flag)
+    Ok(text
+        .parse::<Coordinate>()
+        .context("--hosts needs the coordinate group:name:version of a published package")?)
 }
 
 fn summarise(result: &HostResult, printer: &Printer) {

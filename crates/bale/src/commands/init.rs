@@ -5,22 +5,19 @@ use std::fs;
 use anyhow::Context;
 
 use crate::cli::InitArgs;
-use crate::exit::Failure;
+use crate::exit::{refuse, Failure};
 use crate::printer::Printer;
 
 pub fn run(args: InitArgs, printer: &Printer) -> Result<(), Failure> {
     if !args.dir.is_dir() {
-        return Err(Failure::user(anyhow::anyhow!(
-            "{} is not a directory",
-            args.dir.display()
-        )));
+        refuse!("{} is not a directory", args.dir.display());
     }
     let path = args.dir.join("bale.toml");
     if path.exists() && !args.force {
-        return Err(Failure::user(anyhow::anyhow!(
+        refuse!(
             "{} already exists: edit it, or pass --force to replace it",
             path.display()
-        )));
+        );
     }
     let kind = bale_manifest::detect_kind(&args.dir);
     let text = bale_manifest::starter_manifest(&args.dir);

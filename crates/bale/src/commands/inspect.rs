@@ -13,9 +13,8 @@ pub fn run(args: InspectArgs, printer: &Printer) -> Result<(), Failure> {
     let file =
         File::open(&args.file).with_context(|| format!("opening {}", args.file.display()))?;
     let archive_size = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let (index, _manifest) = bale_archive::read_index(file).map_err(|e| {
-        Failure::user(anyhow::Error::from(e).context(format!("reading {}", args.file.display())))
-    })?;
+    let (index, _manifest) = bale_archive::read_index(file)
+        .with_context(|| format!("reading {}", args.file.display()))?;
     if printer.json() {
         return printer.print_json(&index);
     }

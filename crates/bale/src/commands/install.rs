@@ -1,32 +1,26 @@
 //! `bale install FILE.bale`: verify and install into the store.
 
-use std::path::Path;
-
+use bale_app::PackageRef;
 use bale_store::{InstallOptions, InstallOutcome, Store};
 
 use crate::cli::InstallArgs;
 use crate::exit::Failure;
+use crate::machine::Machine;
 use crate::printer::Printer;
 
-pub fn run(args: InstallArgs, printer: &Printer) -> Result<(), Failure> {
-    let home = super::home()?;
-    let given = Path::new(&args.target);
+pub fn run(args: InstallArgs, machine: &Machine, printer: &Printer) -> Result<(), Failure> {
+    let home = machine.home()?;
     // A coordinate is fetched (signature and hashes checked) into scratch first.
-    let (_scratch, path) = if given.is_file() || args.target.ends_with(".bale") {
-        if !given.is_file() {
-            return Err(Failure::user(anyhow::anyhow!(
-                "{} is not a package file",
-                given.display()
-            )));
+    let (_scratch, path) = match super::deploy::package_ref(&args.target)? {
+        PackageRef::File(path) => (None, path),
+        PackageRef::Installed(coordinate) => {
+            let (scratch, archive) =
+                super::repo::fetch_for_install(machine, &coordinate, args.repo.clone(), printer)?;
+            (Some(scratch), archive)
         }
-        (None, given.to_path_buf())
-    } else {
-        let (scratch, archive) =
-            super::repo::fetch_for_install(&home, &args.target, args.repo.clone(), printer)?;
-        (Some(scratch), archive)
     };
     let path = path.as_path();
-    let store = Store::new(home);
+    let store = Store::new(home.clone());
     let spinner = printer.spinner(&format!("installing {}", path.display()));
     let installed = store.install(
         path,
@@ -35,7 +29,7 @@ pub fn run(args: InstallArgs, printer: &Printer) -> Result<(), Failure> {
         },
     );
     spinner.finish_and_clear();
-    let installed = installed.map_err(|e| Failure::user(e.into()))?;
+    let installed = installed?;
     let already = installed.outcome == InstallOutcome::AlreadyPresent;
     if printer.json() {
         return printer.print_json(&serde_json::json!({

@@ -9,27 +9,27 @@ use bale_sign::{KeyPair, Keyring, PublicKey, SecretKey};
 use serde::Serialize;
 
 use crate::cli::{KeyCommand, SignArgs};
-use crate::exit::{Failure, Internal};
+use crate::exit::{refuse, Failure, Internal};
+use crate::machine::Machine;
 use crate::printer::Printer;
 
-pub fn run(command: KeyCommand, printer: &Printer) -> Result<(), Failure> {
-    let home = super::home()?;
+pub fn run(command: KeyCommand, machine: &Machine, printer: &Printer) -> Result<(), Failure> {
+    let home = machine.home()?;
     match command {
-        KeyCommand::Generate { name } => generate(&home, &name, printer),
-        KeyCommand::Trust { file, name } => trust(&home, &file, name, printer),
-        KeyCommand::List => list(&home, printer),
+        KeyCommand::Generate { name } => generate(home, &name, printer),
+        KeyCommand::Trust { file, name } => trust(home, &file, name, printer),
+        KeyCommand::List => list(home, printer),
     }
 }
 
 fn generate(home: &Home, name: &str, printer: &Printer) -> Result<(), Failure> {
-    let pair = KeyPair::generate().map_err(|e| Failure::internal(e.into()))?;
+    let pair = KeyPair::generate()?;
     let keys = home.keys_dir();
     fs::create_dir_all(&keys)
         .with_context(|| format!("creating {}", keys.display()))
         .internal()?;
-    bale_sign::write_key_pair(&keys, name, &pair).map_err(|e| Failure::user(e.into()))?;
-    Keyring::add(&home.trusted_keys_dir(), &pair.public, name)
-        .map_err(|e| Failure::internal(e.into()))?;
+    bale_sign::write_key_pair(&keys, name, &pair)?;
+    Keyring::add(&home.trusted_keys_dir(), &pair.public, name)?;
     let id = pair.public.key_id().to_string();
     if printer.json() {
         return printer.print_json(&serde_json::json!({
@@ -58,12 +58,7 @@ fn trust(home: &Home, file: &Path, name: Option<String>, printer: &Printer) -> R
         .with_context(|| format!("reading public key {}", file.display()))?;
     let key = PublicKey::from_file_string(&text)
         .or_else(|_| PublicKey::from_base64(text.trim()))
-        .map_err(|e| {
-            Failure::user(
-                anyhow::Error::from(e)
-                    .context(format!("{} is not a minisign public key", file.display())),
-            )
-        })?;
+        .with_context(|| format!("{} is not a minisign public key", file.display()))?;
     let name = match name {
         Some(n) => n,
         None => file
@@ -72,7 +67,7 @@ fn trust(home: &Home, file: &Path, name: Option<String>, printer: &Printer) -> R
             .unwrap_or("key")
             .to_owned(),
     };
-    Keyring::add(&home.trusted_keys_dir(), &key, &name).map_err(|e| Failure::user(e.into()))?;
+    Keyring::add(&home.trusted_keys_dir(), &key, &name)?;
     printer.status("Trusted", format!("key {name} ({})", key.key_id()));
     Ok(())
 }
@@ -85,7 +80,7 @@ struct KeyRow {
 }
 
 fn list(home: &Home, printer: &Printer) -> Result<(), Failure> {
-    let ring = Keyring::load(&home.trusted_keys_dir()).map_err(|e| Failure::internal(e.into()))?;
+    let ring = Keyring::load(&home.trusted_keys_dir())?;
     let rows: Vec<KeyRow> = ring
         .keys()
         .iter()
@@ -112,9 +107,8 @@ fn list(home: &Home, printer: &Printer) -> Result<(), Failure> {
     Ok(())
 }
 
-pub fn sign(args: SignArgs, printer: &Printer) -> Result<(), Failure> {
-    let home = super::home()?;
-    let key = load_secret_key(&home, args.key.as_deref())?;
+pub fn sign(args: SignArgs, machine: &Machine, printer: &Printer) -> Result<(), Failure> {
+    let key = load_secret_key(machine.home()?, args.key.as_deref())?;
     let sig_path = sign_file(&key, &args.file)?;
     printer.status("Signed", sig_path.display());
     Ok(())
@@ -130,29 +124,23 @@ pub fn load_secret_key(home: &Home, key: Option<&str>) -> Result<SecretKey, Fail
     };
     let text = match fs::read_to_string(&path) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(Failure::user(anyhow::anyhow!(
-                "no secret key at {}: run `bale key generate` (or pass --key PATH)",
-                path.display()
-            )))
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => refuse!(
+            "no secret key at {}: run `bale key generate` (or pass --key PATH)",
+            path.display()
+        ),
         Err(e) => {
-            return Err(Failure::user(
-                anyhow::Error::from(e).context(format!("reading {}", path.display())),
-            ))
+            return Err(anyhow::Error::from(e)
+                .context(format!("reading {}", path.display()))
+                .into())
         }
     };
-    SecretKey::from_file_string(&text).map_err(|e| {
-        Failure::user(
-            anyhow::Error::from(e).context(format!("reading secret key {}", path.display())),
-        )
-    })
+    Ok(SecretKey::from_file_string(&text)
+        .with_context(|| format!("reading secret key {}", path.display()))?)
 }
 
 /// Signs a file, writing `FILE.minisig` beside it atomically.
 pub fn sign_file(key: &SecretKey, file: &Path) -> Result<PathBuf, Failure> {
     let secs = bale_fs::now_secs();
-    bale_sign::sign_file(key, file, secs).map_err(|e| {
-        Failure::user(anyhow::Error::from(e).context(format!("signing {}", file.display())))
-    })
+    Ok(bale_sign::sign_file(key, file, secs)
+        .with_context(|| format!("signing {}", file.display()))?)
 }

@@ -7,16 +7,15 @@ use std::time::Duration;
 
 use crate::cli::LogsArgs;
 use crate::exit::{Failure, Internal};
+use crate::machine::Machine;
 use crate::printer::Printer;
 
-pub fn run(args: LogsArgs, printer: &Printer) -> Result<(), Failure> {
+pub fn run(args: LogsArgs, machine: &Machine, printer: &Printer) -> Result<(), Failure> {
     if let Some(id) = args.build {
-        return super::builds::show_log(args.server, id, args.follow, printer);
+        return super::builds::show_log(machine, args.server, id, args.follow, printer);
     }
     let app = args.app.as_deref().unwrap_or_default();
-    let home = super::home()?;
-    let logs =
-        bale_app::log_files(&home, app, args.service.as_deref()).map_err(super::deploy::failure)?;
+    let logs = bale_app::log_files(machine.home()?, app, args.service.as_deref())?;
     let several = logs.len() > 1;
     let mut offsets = Vec::new();
     for (service, path) in &logs {

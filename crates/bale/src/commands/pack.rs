@@ -4,23 +4,22 @@ use bale_archive::{SourceRef, StackRef};
 use bale_build::{pack, PackRequest};
 
 use crate::cli::PackArgs;
-use crate::exit::Failure;
+use crate::exit::{refuse, Failure};
+use crate::machine::Machine;
 use crate::printer::Printer;
 
-pub fn run(args: PackArgs, printer: &Printer) -> Result<(), Failure> {
+pub fn run(args: PackArgs, machine: &Machine, printer: &Printer) -> Result<(), Failure> {
     if !args.root.is_dir() {
-        return Err(Failure::user(anyhow::anyhow!(
+        refuse!(
             "{} is not a directory (the prepared package root)",
             args.root.display()
-        )));
+        );
     }
-    let home = super::home()?;
-    let stacks = super::check::machine_stacks(&home)?;
-    let catalog = super::check::machine_catalog(&home, &stacks)?;
-    let manifest = super::check::load_with(&args.manifest, &catalog, printer)?;
+    let stacks = machine.stacks()?;
+    let manifest = super::check::load(&args.manifest, machine.catalog()?, printer)?;
     // Load the key before the work, so a missing key fails fast.
     let key = match &args.key {
-        Some(k) => Some(super::key::load_secret_key(&home, Some(k))?),
+        Some(k) => Some(super::key::load_secret_key(machine.home()?, Some(k))?),
         None => None,
     };
     // The stack's image, when this machine has it (`host` always), names the
@@ -38,8 +37,7 @@ pub fn run(args: PackArgs, printer: &Printer) -> Result<(), Failure> {
         source: SourceRef::default(),
         mtime: args.source_date_epoch,
         out_dir: &args.output,
-    })
-    .map_err(|e| Failure::user(e.into()));
+    });
     spinner.finish_and_clear();
     let packed = packed?;
     let signature = match &key {

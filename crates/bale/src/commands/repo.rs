@@ -6,44 +6,28 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use bale_coordinate::Coordinate;
 use bale_db::{tokens, Database};
-use bale_home::Home;
 use bale_repo::{FetchOptions, PublishOptions, PublishStatus};
 
 use crate::cli::{FetchArgs, PublishArgs, TokenCommand};
 use crate::exit::{Failure, Internal};
+use crate::machine::Machine;
 use crate::printer::Printer;
 
-/// A runtime for the async library calls; commands stay synchronous.
-fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")
-        .internal()
-}
-
-/// The repository URL: the flag, else `BALE_REPO`, else the local server.
-fn repo_url(flag: Option<String>) -> String {
-    bale_home::env::server_url(flag)
-}
-
-pub fn token(command: TokenCommand, printer: &Printer) -> Result<(), Failure> {
+pub fn token(command: TokenCommand, machine: &Machine, printer: &Printer) -> Result<(), Failure> {
     let TokenCommand::Create { scope, database } = command;
-    let home = super::home()?;
+    let home = machine.home()?;
     std::fs::create_dir_all(home.root())
         .with_context(|| format!("creating {}", home.root().display()))
         .internal()?;
     let url = database.unwrap_or_else(|| Database::sqlite_url(&home.db_path()));
-    let scope: tokens::Scope = scope
-        .parse()
-        .map_err(|e: bale_db::DbError| Failure::user(e.into()))?;
-    let token = runtime()?.block_on(async {
+    let scope: tokens::Scope = scope.parse()?;
+    let token = machine.runtime()?.block_on(async {
         let db = Database::connect(&url).await?;
         let token = tokens::create(&db, scope).await;
         db.close().await;
         token
     });
-    let token = token.map_err(|e| Failure::user(e.into()))?;
+    let token = token?;
     if printer.json() {
         return printer.print_json(&serde_json::json!({ "token": token, "scope": scope.as_str() }));
     }
@@ -58,21 +42,21 @@ pub fn token(command: TokenCommand, printer: &Printer) -> Result<(), Failure> {
     Ok(())
 }
 
-pub fn publish(args: PublishArgs, printer: &Printer) -> Result<(), Failure> {
+pub fn publish(args: PublishArgs, machine: &Machine, printer: &Printer) -> Result<(), Failure> {
     let options = PublishOptions {
-        repo: repo_url(args.repo),
+        repo: machine.repo_url(args.repo),
         file: args.file.clone(),
         signature: None,
-        token: std::env::var(bale_home::env::BALE_TOKEN)
-            .ok()
-            .filter(|t| !t.is_empty()),
+        token: machine.token(),
     };
     let size = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0);
     let bar = printer.bytes_bar("Publishing", size);
     let progress = |done: u64, _total: Option<u64>| bar.set_position(done);
-    let published = runtime()?.block_on(bale_repo::publish(&options, &progress));
+    let published = machine
+        .runtime()?
+        .block_on(bale_repo::publish(&options, &progress));
     bar.finish_and_clear();
-    let published = published.map_err(|e| Failure::user(e.into()))?;
+    let published = published?;
     if printer.json() {
         return printer.print_json(&serde_json::json!({
             "coordinate": published.coordinate.to_string(), "digest": published.digest, "url": published.url,
@@ -91,11 +75,12 @@ pub fn publish(args: PublishArgs, printer: &Printer) -> Result<(), Failure> {
     Ok(())
 }
 
-pub fn fetch(args: FetchArgs, printer: &Printer) -> Result<(), Failure> {
-    let coordinate = parse_coordinate(&args.coordinate)?;
+pub fn fetch(args: FetchArgs, machine: &Machine, printer: &Printer) -> Result<(), Failure> {
+    let coordinate: Coordinate = args.coordinate.parse()?;
     let fetched = download(
+        machine,
         &coordinate,
-        repo_url(args.repo),
+        machine.repo_url(args.repo),
         &args.output,
         None,
         printer,
@@ -116,13 +101,12 @@ pub fn fetch(args: FetchArgs, printer: &Printer) -> Result<(), Failure> {
 /// Downloads a coordinate into a scratch directory, verifying signature and
 /// hashes, for `bale install COORDINATE`. The caller installs the archive.
 pub fn fetch_for_install(
-    home: &Home,
-    coordinate: &str,
+    machine: &Machine,
+    coordinate: &Coordinate,
     repo: Option<String>,
     printer: &Printer,
 ) -> Result<(tempfile::TempDir, PathBuf), Failure> {
-    let coordinate = parse_coordinate(coordinate)?;
-    let tmp = home.tmp_dir();
+    let tmp = machine.home()?.tmp_dir();
     std::fs::create_dir_all(&tmp)
         .with_context(|| format!("creating {}", tmp.display()))
         .internal()?;
@@ -132,11 +116,19 @@ pub fn fetch_for_install(
         .internal()?;
     // The store checks the signature (fetched beside the archive) when it
     // installs, so the download checks only the hashes.
-    let fetched = download(&coordinate, repo_url(repo), scratch.path(), None, printer)?;
+    let fetched = download(
+        machine,
+        coordinate,
+        machine.repo_url(repo),
+        scratch.path(),
+        None,
+        printer,
+    )?;
     Ok((scratch, fetched.archive))
 }
 
 fn download(
+    machine: &Machine,
     coordinate: &Coordinate,
     repo: String,
     out_dir: &Path,
@@ -158,12 +150,9 @@ fn download(
         }
         bar.set_position(done);
     };
-    let fetched = runtime()?.block_on(bale_repo::fetch(&options, &progress));
+    let fetched = machine
+        .runtime()?
+        .block_on(bale_repo::fetch(&options, &progress));
     bar.finish_and_clear();
-    fetched.map_err(|e| Failure::user(e.into()))
-}
-
-fn parse_coordinate(text: &str) -> Result<Coordinate, Failure> {
-    text.parse()
-        .map_err(|e| Failure::user(anyhow::anyhow!("{e}")))
+    Ok(fetched?)
 }

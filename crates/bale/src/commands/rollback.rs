@@ -2,19 +2,18 @@
 
 use crate::cli::RollbackArgs;
 use crate::exit::Failure;
+use crate::machine::Machine;
 use crate::printer::Printer;
 
-pub fn run(args: RollbackArgs, printer: &Printer) -> Result<(), Failure> {
-    let home = super::home()?;
+pub fn run(args: RollbackArgs, machine: &Machine, printer: &Printer) -> Result<(), Failure> {
     let done = bale_app::rollback(
-        &home,
+        machine.home()?,
         &args.app,
         args.to.as_deref(),
         super::deploy::wait(args.wait),
-        super::deploy::machine_isolation(&home)?,
+        machine.isolation()?,
         &|verb, text| printer.status(verb, text),
-    )
-    .map_err(super::deploy::failure)?;
+    )?;
     if printer.json() {
         return printer.print_json(&serde_json::json!({
             "app": args.app,

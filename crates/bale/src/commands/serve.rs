@@ -9,59 +9,11 @@ use bale_home::Home;
 use bale_repo::ServeOptions;
 use bale_service::worker::default_worker_name;
 use bale_service::{AppRow, ServiceOptions, WorkerOptions};
-use clap::Args;
 
+use crate::cli::ServeArgs;
 use crate::exit::{Failure, Internal};
+use crate::machine::Machine;
 use crate::printer::Printer;
-
-/// `bale serve`.
-#[derive(Debug, Args)]
-pub struct ServeArgs {
-    /// The address to listen on.
-    #[arg(long, default_value = bale_home::DEFAULT_LISTEN)]
-    pub listen: std::net::SocketAddr,
-    /// The database: sqlite:///path or postgres://… (default: $BALE_HOME/bale.db).
-    #[arg(long)]
-    pub database: Option<String>,
-    /// Package and log storage: a directory or s3://bucket?endpoint=… (default: $BALE_HOME/repo).
-    #[arg(long)]
-    pub storage: Option<String>,
-    /// Accept packages that carry no signature from a trusted key (and let local workers publish unsigned).
-    #[arg(long)]
-    pub allow_unsigned: bool,
-    /// Accept builds of paths and file:// URLs on this machine (a submitted directory,
-    /// a manifest's [source] git, a webhook's clone URL); off: only remote git URLs.
-    #[arg(long)]
-    pub allow_local_sources: bool,
-    /// Refuse uploads larger than this many bytes (413).
-    #[arg(long)]
-    pub max_upload_bytes: Option<u64>,
-    /// How many builds local workers run at once (default: the number of cores; 0: none).
-    #[arg(long)]
-    pub workers: Option<usize>,
-    /// The key that signs what local workers build (a name in $BALE_HOME/keys or a .key path;
-    /// default: the `default` key when there is one).
-    #[arg(long)]
-    pub key: Option<String>,
-    /// The shared secret of signed git push webhooks (POST /api/v1/hooks/git; off when unset).
-    #[arg(long, env = bale_home::env::BALE_HOOK_SECRET, hide_env_values = true)]
-    pub hook_secret: Option<String>,
-    /// Do not keep this machine's apps running (by default `bale serve` also does
-    /// what `bale supervise` does: restart crashed services with back-off).
-    #[arg(long)]
-    pub no_supervise: bool,
-    /// Keep a failed build's environment under $BALE_HOME/failed for this many minutes.
-    #[arg(long, value_name = "MINUTES")]
-    pub keep_failed: Option<u64>,
-}
-
-pub(super) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")
-        .internal()
-}
 
 pub(super) fn cores() -> usize {
     std::thread::available_parallelism()
@@ -93,8 +45,8 @@ pub(super) fn worker_options(home: &Home, name: String) -> Result<WorkerOptions,
     Ok(WorkerOptions::new(name, exe, home.clone()))
 }
 
-pub fn run(args: ServeArgs, printer: &Printer) -> Result<(), Failure> {
-    let home = super::home()?;
+pub fn run(args: ServeArgs, machine: &Machine, printer: &Printer) -> Result<(), Failure> {
+    let home = machine.home()?.clone();
     let mut options = ServeOptions::for_home(&home);
     options.listen = args.listen;
     if let Some(storage) = args.storage {
@@ -116,9 +68,7 @@ pub fn run(args: ServeArgs, printer: &Printer) -> Result<(), Failure> {
     worker.allow_unsigned = args.allow_unsigned;
     worker.allow_local_sources = args.allow_local_sources;
     worker.secrets = args.hook_secret.iter().cloned().collect();
-    worker.notice = bale_service::notice_config(&home)
-        .map_err(|e| Failure::user(e.into()))?
-        .map(Arc::new);
+    worker.notice = bale_service::notice_config(&home)?.map(Arc::new);
     worker.public_url = format!("http://{}", options.listen);
     worker.keep_failed = args.keep_failed;
     if workers > 0 && worker.key.is_none() && !args.allow_unsigned {
@@ -142,19 +92,21 @@ pub fn run(args: ServeArgs, printer: &Printer) -> Result<(), Failure> {
     let supervisor = if args.no_supervise {
         None
     } else {
-        Some(supervise_in_background(&service.home)?)
+        Some(supervise_in_background(
+            &service.home,
+            machine.isolation()?,
+            *printer,
+        )?)
     };
-    let served = runtime()?
-        .block_on(async {
-            let bound = bale_service::bind(service).await?;
-            bound.run_until(shutdown_signal()).await
-        })
-        .map_err(|e| Failure::user(e.into()));
+    let served = machine.runtime()?.block_on(async {
+        let bound = bale_service::bind(service).await?;
+        bound.run_until(shutdown_signal()).await
+    });
     if let Some((stop, thread)) = supervisor {
         stop.store(true, std::sync::atomic::Ordering::SeqCst);
         let _ = thread.join();
     }
-    served
+    Ok(served?)
 }
 
 /// This machine's apps for the dashboard, as bale-app lists them.
@@ -182,6 +134,8 @@ impl bale_service::Apps for MachineApps {
 /// Keeps this machine's apps running on a thread of its own until the returned flag is set.
 fn supervise_in_background(
     home: &Home,
+    isolation: bale_app::Isolation,
+    printer: Printer,
 ) -> Result<
     (
         Arc<std::sync::atomic::AtomicBool>,
@@ -189,14 +143,13 @@ fn supervise_in_background(
     ),
     Failure,
 > {
-    let isolation = super::deploy::machine_isolation(home)?;
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flag = Arc::clone(&stop);
     let home = home.clone();
     let thread = std::thread::Builder::new()
         .name("supervise".into())
         .spawn(move || {
-            let progress = |verb: &str, text: &str| eprintln!("{verb:>12} {text}");
+            let progress = |verb: &str, text: &str| printer.status(verb, text);
             if let Err(e) = bale_app::supervise(
                 &home,
                 isolation,
@@ -204,7 +157,10 @@ fn supervise_in_background(
                 &flag,
                 &progress,
             ) {
-                eprintln!("warning: supervising the apps stopped: {e}");
+                printer.warn(format_args!(
+                    "supervising the apps stopped: {}",
+                    crate::printer::Causes(&e)
+                ));
             }
         })
         .context("starting the supervisor thread")

@@ -4,25 +4,25 @@ use bale_app::{AppDirs, ServiceAction};
 
 use crate::cli::{ServiceArgs, ServiceVerb};
 use crate::exit::Failure;
+use crate::machine::Machine;
 use crate::printer::Printer;
 
-pub fn run(args: ServiceArgs, printer: &Printer) -> Result<(), Failure> {
-    let home = super::home()?;
+pub fn run(args: ServiceArgs, machine: &Machine, printer: &Printer) -> Result<(), Failure> {
+    let home = machine.home()?;
     let action = match args.action {
         ServiceVerb::Start => ServiceAction::Start,
         ServiceVerb::Stop => ServiceAction::Stop,
         ServiceVerb::Restart => ServiceAction::Restart,
-        ServiceVerb::Status => return status(&home, &args, printer),
+        ServiceVerb::Status => return status(home, &args, printer),
     };
     let done = bale_app::control(
-        &home,
+        home,
         &args.app,
         action,
         args.service.as_deref(),
-        super::deploy::machine_isolation(&home)?,
+        machine.isolation()?,
         &|verb, text| printer.status(verb, text),
-    )
-    .map_err(super::deploy::failure)?;
+    )?;
     if printer.json() {
         return printer.print_json(&serde_json::json!({ "app": args.app, "services": done }));
     }
@@ -36,12 +36,10 @@ pub fn run(args: ServiceArgs, printer: &Printer) -> Result<(), Failure> {
 }
 
 fn status(home: &bale_home::Home, args: &ServiceArgs, printer: &Printer) -> Result<(), Failure> {
-    let app = AppDirs::new(home, &args.app).map_err(super::deploy::failure)?;
-    let status = bale_app::app_status(&app).map_err(super::deploy::failure)?;
+    let app = AppDirs::new(home, &args.app)?;
+    let status = bale_app::app_status(&app)?;
     if status.current.is_none() {
-        return Err(super::deploy::failure(bale_app::DeployError::NotDeployed(
-            args.app.clone(),
-        )));
+        return Err(bale_app::DeployError::NotDeployed(args.app.clone()).into());
     }
     let services: Vec<_> = status
         .services
@@ -50,13 +48,12 @@ fn status(home: &bale_home::Home, args: &ServiceArgs, printer: &Printer) -> Resu
         .collect();
     if let Some(only) = &args.service {
         if services.is_empty() {
-            return Err(super::deploy::failure(
-                bale_app::DeployError::UnknownService {
-                    app: args.app.clone(),
-                    service: only.clone(),
-                    known: status.services.iter().map(|s| s.name.clone()).collect(),
-                },
-            ));
+            return Err(bale_app::DeployError::UnknownService {
+                app: args.app.clone(),
+                service: only.clone(),
+                known: status.services.iter().map(|s| s.name.clone()).collect(),
+            }
+            .into());
         }
     }
     if printer.json() {

@@ -1,21 +1,17 @@
 //! `bale stack create|start|stop|sanitize|rm NAME` and `bale stack list`.
 
-use bale_stack::{StackError, Stacks};
-
 use crate::cli::StackCommand;
 use crate::exit::Failure;
+use crate::machine::Machine;
 use crate::printer::Printer;
 
-pub fn run(command: StackCommand, printer: &Printer) -> Result<(), Failure> {
-    let home = super::home()?;
-    let stacks = Stacks::load(&home, None).map_err(stack_failure)?;
+pub fn run(command: StackCommand, machine: &Machine, printer: &Printer) -> Result<(), Failure> {
+    let stacks = machine.stacks()?;
     match command {
         StackCommand::Create { name, mirror } => {
-            let image = stacks
-                .create(&name, mirror.as_deref(), &mut |line| {
-                    printer.status("Stack", line)
-                })
-                .map_err(stack_failure)?;
+            let image = stacks.create(&name, mirror.as_deref(), &mut |line| {
+                printer.status("Stack", line)
+            })?;
             if printer.json() {
                 return printer.print_json(&serde_json::json!({
                     "name": image.name, "root": image.root, "digest": image.digest,
@@ -27,20 +23,18 @@ pub fn run(command: StackCommand, printer: &Printer) -> Result<(), Failure> {
             );
         }
         StackCommand::Start { name } => {
-            stacks.start(&name).map_err(stack_failure)?;
+            stacks.start(&name)?;
             printer.status("Started", format!("stack {name} is kept warm"));
         }
         StackCommand::Stop { name } => {
-            stacks.stop(&name).map_err(stack_failure)?;
+            stacks.stop(&name)?;
             printer.status(
                 "Stopped",
                 format!("stack {name}; its dependency layers were dropped"),
             );
         }
         StackCommand::Sanitize { name } => {
-            let report = stacks
-                .sanitize(&name, &mut |line| printer.status("Stack", line))
-                .map_err(stack_failure)?;
+            let report = stacks.sanitize(&name, &mut |line| printer.status("Stack", line))?;
             if printer.json() {
                 return printer.print_json(&serde_json::json!({
                     "name": name, "rebuilt": report.rebuilt, "digest": report.digest,
@@ -64,11 +58,11 @@ pub fn run(command: StackCommand, printer: &Printer) -> Result<(), Failure> {
             }
         }
         StackCommand::Rm { name } => {
-            stacks.rm(&name).map_err(stack_failure)?;
+            stacks.rm(&name)?;
             printer.status("Removed", format!("stack {name}"));
         }
         StackCommand::List => {
-            let list = stacks.list().map_err(stack_failure)?;
+            let list = stacks.list()?;
             if printer.json() {
                 return printer.print_json(&list);
             }
@@ -93,13 +87,4 @@ pub fn run(command: StackCommand, printer: &Printer) -> Result<(), Failure> {
         }
     }
     Ok(())
-}
-
-/// A stack error as a failure: the user's when it names what to do, bale's
-/// own when its state could not be read or written.
-fn stack_failure(error: StackError) -> Failure {
-    match error {
-        e @ StackError::Io { .. } => Failure::internal(e.into()),
-        other => Failure::user(other.into()),
-    }
 }

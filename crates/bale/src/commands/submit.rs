@@ -1,31 +1,13 @@
 //! `bale submit DIR | GIT-URL`: queue a build on the build service.
 
 use anyhow::Context;
-use clap::Args;
 
-use crate::exit::Failure;
+use crate::cli::SubmitArgs;
+use crate::exit::{refuse, Failure};
+use crate::machine::Machine;
 use crate::printer::Printer;
 
-/// `bale submit`.
-#[derive(Debug, Args)]
-pub struct SubmitArgs {
-    /// A source directory (on the workers' machine) or a git URL.
-    pub source: String,
-    /// The branch, tag or commit to build (git sources).
-    #[arg(long = "ref")]
-    pub git_ref: Option<String>,
-    /// Rebuild the dependency layer instead of reusing it.
-    #[arg(long)]
-    pub fresh: bool,
-    /// The build service (default: $BALE_REPO, else http://127.0.0.1:7070).
-    #[arg(long)]
-    pub server: Option<String>,
-    /// Follow the build's log and exit with its result.
-    #[arg(long)]
-    pub wait: bool,
-}
-
-pub fn run(args: SubmitArgs, printer: &Printer) -> Result<(), Failure> {
+pub fn run(args: SubmitArgs, machine: &Machine, printer: &Printer) -> Result<(), Failure> {
     let source = if bale_service::worker::source_is_git(&args.source) {
         args.source.clone()
     } else {
@@ -35,23 +17,27 @@ pub fn run(args: SubmitArgs, printer: &Printer) -> Result<(), Failure> {
             .canonicalize()
             .with_context(|| format!("no source directory at {}", dir.display()))?;
         if !dir.join("bale.toml").is_file() {
-            return Err(Failure::user(anyhow::anyhow!(
+            refuse!(
                 "no bale.toml in {}: run `bale init` there first",
                 dir.display()
-            )));
+            );
         }
-        dir.display().to_string()
+        match dir.to_str() {
+            Some(text) => text.to_owned(),
+            None => refuse!(
+                "{} is not valid UTF-8, and the build service takes its source as text: move the source to such a path",
+                dir.display()
+            ),
+        }
     };
-    let client = super::builds::client(args.server.clone())?;
-    let runtime = super::serve::runtime()?;
+    let client = super::builds::client(machine, args.server.clone())?;
+    let runtime = machine.runtime()?;
     let request = bale_api::SubmitRequest {
         source: source.clone(),
         git_ref: args.git_ref.clone(),
         fresh: args.fresh,
     };
-    let build = runtime
-        .block_on(client.submit(&request))
-        .map_err(|e| Failure::user(e.into()))?;
+    let build = runtime.block_on(client.submit(&request))?;
     let id = build.id;
     if printer.json() && !args.wait {
         return printer.print_json(&build);
@@ -61,10 +47,8 @@ pub fn run(args: SubmitArgs, printer: &Printer) -> Result<(), Failure> {
     if !args.wait {
         return Ok(());
     }
-    let status = runtime
-        .block_on(client.follow_log(id, &mut |line| printer.raw_stderr(line)))
-        .map_err(|e| Failure::user(e.into()))?;
-    super::builds::ended(&runtime, &client, id, status)?;
+    let status = runtime.block_on(client.follow_log(id, &mut |line| printer.raw_stderr(line)))?;
+    super::builds::ended(runtime, &client, id, status)?;
     printer.status("Succeeded", format!("build {id}"));
     Ok(())
 }

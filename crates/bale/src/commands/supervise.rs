@@ -4,30 +4,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
 use bale_app::SuperviseOptions;
-use clap::Args;
 
-use crate::exit::Failure;
+use crate::cli::SuperviseArgs;
+use crate::exit::{Failure, Internal};
+use crate::machine::Machine;
 use crate::printer::Printer;
 
-/// `bale supervise` flags.
-#[derive(Debug, Args)]
-pub struct SuperviseArgs {
-    /// Delay before the first restart of a crashed service, in milliseconds; it doubles
-    /// with each failure in a row.
-    #[arg(long, default_value_t = 1000, value_name = "MS")]
-    pub first_delay_ms: u64,
-    /// The longest delay between restarts, in milliseconds.
-    #[arg(long, default_value_t = 60_000, value_name = "MS")]
-    pub max_delay_ms: u64,
-    /// How long a service must stay up for its delay to start over, in milliseconds.
-    #[arg(long, default_value_t = 60_000, value_name = "MS")]
-    pub reset_after_ms: u64,
-}
-
-pub fn run(args: SuperviseArgs, printer: &Printer) -> Result<(), Failure> {
-    let home = super::home()?;
-    let isolation = super::deploy::machine_isolation(&home)?;
+pub fn run(args: SuperviseArgs, machine: &Machine, printer: &Printer) -> Result<(), Failure> {
+    let home = machine.home()?;
+    let isolation = machine.isolation()?;
     let options = SuperviseOptions {
         first_delay: Duration::from_millis(args.first_delay_ms),
         max_delay: Duration::from_millis(args.max_delay_ms.max(args.first_delay_ms)),
@@ -39,7 +26,8 @@ pub fn run(args: SuperviseArgs, printer: &Printer) -> Result<(), Failure> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| Failure::internal(anyhow::anyhow!("cannot wait for signals: {e}")))?;
+        .context("cannot wait for signals")
+        .internal()?;
     let signals = runtime.block_on(async {
         use tokio::signal::unix::{signal, SignalKind};
         Ok::<_, std::io::Error>((
@@ -47,8 +35,7 @@ pub fn run(args: SuperviseArgs, printer: &Printer) -> Result<(), Failure> {
             signal(SignalKind::interrupt())?,
         ))
     });
-    let (mut term, mut int) =
-        signals.map_err(|e| Failure::internal(anyhow::anyhow!("cannot wait for signals: {e}")))?;
+    let (mut term, mut int) = signals.context("cannot wait for signals").internal()?;
     std::thread::spawn(move || {
         runtime.block_on(async {
             tokio::select! {
@@ -62,10 +49,9 @@ pub fn run(args: SuperviseArgs, printer: &Printer) -> Result<(), Failure> {
         "Supervising",
         format!("the apps of {}", home.root().display()),
     );
-    bale_app::supervise(&home, isolation, &options, &shutdown, &|verb, text| {
+    bale_app::supervise(home, isolation, &options, &shutdown, &|verb, text| {
         printer.status(verb, text)
-    })
-    .map_err(super::deploy::failure)?;
+    })?;
     printer.status("Stopped", "supervising; the services keep running");
     Ok(())
 }

@@ -2,18 +2,17 @@
 
 use crate::cli::UninstallArgs;
 use crate::exit::Failure;
+use crate::machine::Machine;
 use crate::printer::Printer;
 
-pub fn run(args: UninstallArgs, printer: &Printer) -> Result<(), Failure> {
-    let home = super::home()?;
+pub fn run(args: UninstallArgs, machine: &Machine, printer: &Printer) -> Result<(), Failure> {
     bale_app::uninstall(
-        &home,
+        machine.home()?,
         &args.app,
         super::deploy::wait(args.wait),
-        super::deploy::machine_isolation(&home)?,
+        machine.isolation()?,
         &|verb, text| printer.status(verb, text),
-    )
-    .map_err(super::deploy::failure)?;
+    )?;
     if printer.json() {
         return printer.print_json(&serde_json::json!({ "app": args.app, "uninstalled": true }));
     }

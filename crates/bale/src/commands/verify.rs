@@ -4,26 +4,24 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use bale_app::PackageRef;
 use bale_coordinate::Coordinate;
-use bale_home::Home;
-use bale_sign::Keyring;
 use bale_store::Store;
 
+use bale_home::Home;
+use bale_sign::Keyring;
+
 use crate::cli::VerifyArgs;
-use crate::exit::Failure;
+use crate::exit::{refuse, Failure};
+use crate::machine::Machine;
 use crate::printer::Printer;
 
-pub fn run(args: VerifyArgs, printer: &Printer) -> Result<(), Failure> {
-    let home = super::home()?;
-    let path = Path::new(&args.target);
-    if path.is_file() || args.target.ends_with(".bale") {
-        return verify_file(&home, path, args.allow_unsigned, printer);
+pub fn run(args: VerifyArgs, machine: &Machine, printer: &Printer) -> Result<(), Failure> {
+    let home = machine.home()?;
+    match super::deploy::package_ref(&args.target)? {
+        PackageRef::File(path) => verify_file(home, &path, args.allow_unsigned, printer),
+        PackageRef::Installed(coordinate) => verify_installed(home.clone(), &coordinate, printer),
     }
-    let coordinate: Coordinate = args
-        .target
-        .parse()
-        .map_err(|e| Failure::user(anyhow::anyhow!("{e}; or pass the path of a .bale file")))?;
-    verify_installed(home, &coordinate, printer)
 }
 
 /// The signature's state for a package file.
@@ -37,19 +35,14 @@ pub enum SignatureState {
 /// Checks `FILE.minisig` against the machine's trusted keys.
 pub fn check_signature(home: &Home, file: &Path) -> Result<SignatureState, Failure> {
     let context = || format!("reading the signature of {}", file.display());
-    let Some(signature) = bale_sign::read_signature(file)
-        .map_err(|e| Failure::user(anyhow::Error::from(e).context(context())))?
-    else {
+    let Some(signature) = bale_sign::read_signature(file).with_context(context)? else {
         return Ok(SignatureState::Missing(bale_sign::signature_path(file)));
     };
-    let ring = Keyring::load(&home.trusted_keys_dir()).map_err(|e| Failure::user(e.into()))?;
+    let ring = Keyring::load(&home.trusted_keys_dir())?;
     let data = File::open(file).with_context(|| format!("opening {}", file.display()))?;
-    let key = ring.verify(data, &signature).map_err(|e| {
-        Failure::user(
-            anyhow::Error::from(e)
-                .context(format!("signature of {} does not verify", file.display())),
-        )
-    })?;
+    let key = ring
+        .verify(data, &signature)
+        .with_context(|| format!("signature of {} does not verify", file.display()))?;
     Ok(SignatureState::Trusted(key.key_id().to_string()))
 }
 
@@ -60,18 +53,17 @@ fn verify_file(
     printer: &Printer,
 ) -> Result<(), Failure> {
     let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let index = bale_archive::verify(file, &bale_archive::Limits::default()).map_err(|e| {
-        Failure::user(anyhow::Error::from(e).context(format!("{} does not verify", path.display())))
-    })?;
+    let index = bale_archive::verify(file, &bale_archive::Limits::default())
+        .with_context(|| format!("{} does not verify", path.display()))?;
     let signature = check_signature(home, path)?;
     let signed_by = match &signature {
         SignatureState::Trusted(id) => Some(id.clone()),
         SignatureState::Missing(sig) if !allow_unsigned => {
-            return Err(Failure::user(anyhow::anyhow!(
+            refuse!(
                 "{} has no signature ({} is missing): sign it with `bale sign`, or pass --allow-unsigned to check hashes only",
                 path.display(),
                 sig.display()
-            )))
+            )
         }
         SignatureState::Missing(_) => None,
     };
@@ -97,9 +89,7 @@ fn verify_file(
 }
 
 fn verify_installed(home: Home, coordinate: &Coordinate, printer: &Printer) -> Result<(), Failure> {
-    let report = Store::new(home)
-        .verify(coordinate)
-        .map_err(|e| Failure::user(e.into()))?;
+    let report = Store::new(home).verify(coordinate)?;
     if printer.json() {
         let findings: Vec<_> = report
             .findings
@@ -128,7 +118,7 @@ fn verify_installed(home: Home, coordinate: &Coordinate, printer: &Printer) -> R
         Err(if printer.json() {
             Failure::reported(err)
         } else {
-            Failure::user(err)
+            Failure::from(err)
         })
     }
 }

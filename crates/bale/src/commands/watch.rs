@@ -4,56 +4,25 @@
 
 use std::time::Duration;
 
-use anyhow::{anyhow, Context};
+use crate::cli::WatchArgs;
+use crate::exit::{refuse, Failure, Internal};
+use crate::machine::Machine;
+use crate::printer::Printer;
 use bale_api::{SubmitRequest, WatchFailed, WatchQueued, WatchRefused, WatchReport};
 use bale_manifest::HumanDuration;
 use bale_service::client::ServiceClient;
 use bale_trigger::{Poll, Watch};
-use clap::Args;
 
-use crate::exit::{Failure, Internal};
-use crate::printer::Printer;
-
-/// `bale watch`.
-#[derive(Debug, Args)]
-#[command(
-    after_help = "Each new or moved branch `<name>-<version>` or tag `v<version>` is submitted as a build (POST /api/v1/builds, token: BALE_TOKEN); other branches are reported as refused, once. The refs seen are kept in $BALE_HOME/watch/, so a restarted watch submits only what is new; the first poll of a remote submits every version ref it has, unless --skip-existing."
-)]
-pub struct WatchArgs {
-    /// The git remote to poll (a URL or a path; anything `git ls-remote` takes).
-    pub remote: String,
-    /// The build service (default: $BALE_REPO, else http://127.0.0.1:7070).
-    #[arg(long)]
-    pub server: Option<String>,
-    /// How long to wait between polls, e.g. `30s`, `5m`.
-    #[arg(long, default_value = "30s")]
-    pub interval: String,
-    /// Poll once and exit (1 if a build could not be submitted).
-    #[arg(long)]
-    pub once: bool,
-    /// On the first poll of a remote, record the version refs it already has
-    /// without building them: only later pushes are built.
-    #[arg(long)]
-    pub skip_existing: bool,
-}
-
-pub fn run(args: WatchArgs, printer: &Printer) -> Result<(), Failure> {
-    let interval = HumanDuration::parse(&args.interval)
-        .map_err(|e| Failure::user(e.into()))?
-        .as_duration();
-    let server = super::builds::server_url(args.server.clone());
-    let home = super::home()?;
-    let watch = Watch::new(args.remote.clone(), &home.watch_dir());
-    let service = super::builds::client(args.server)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")
-        .internal()?;
+pub fn run(args: WatchArgs, machine: &Machine, printer: &Printer) -> Result<(), Failure> {
+    let interval = HumanDuration::parse(&args.interval)?.as_duration();
+    let server = machine.repo_url(args.server.clone());
+    let watch = Watch::new(args.remote.clone(), &machine.home()?.watch_dir());
+    let service = super::builds::client(machine, args.server)?;
+    let runtime = machine.runtime()?;
 
     if args.skip_existing && !watch.state_file().exists() {
         // Polling records every ref as seen; nothing is submitted.
-        let poll = watch.poll().map_err(|e| Failure::user(e.into()))?;
+        let poll = watch.poll()?;
         let skipped: Vec<&str> = poll.triggers.iter().map(|t| t.git_ref.as_str()).collect();
         printer.status(
             "Skipped",
@@ -79,7 +48,7 @@ pub fn run(args: WatchArgs, printer: &Printer) -> Result<(), Failure> {
     }
 
     if args.once {
-        let poll = watch.poll().map_err(|e| Failure::user(e.into()))?;
+        let poll = watch.poll()?;
         return runtime.block_on(submit_all(&watch, &service, poll, printer));
     }
     printer.status(
@@ -141,9 +110,7 @@ async fn submit_all(
                 });
             }
             Err(e) => {
-                watch
-                    .forget(&build.full_ref())
-                    .map_err(|e| Failure::internal(e.into()))?;
+                watch.forget(&build.full_ref()).internal()?;
                 printer.warn(format!(
                     "`{}` was not submitted (tried again at the next poll): {e:#}",
                     build.git_ref
@@ -184,11 +151,11 @@ async fn submit_all(
     if failures == 0 {
         Ok(())
     } else {
-        Err(Failure::user(anyhow!(
+        refuse!(
             "{} of {} builds could not be submitted",
             failures,
             poll.triggers.len()
-        )))
+        )
     }
 }
 
