@@ -3,6 +3,7 @@
 mod build;
 mod cli;
 mod cli_reference;
+mod command_names;
 mod common;
 mod crate_graph;
 mod dashboard;
@@ -10,6 +11,7 @@ mod deploy_crash;
 mod deploy_fixture;
 mod end_to_end;
 mod env_file;
+mod error_output;
 mod examples;
 mod hosts;
 mod keep_failed;
