@@ -23,7 +23,7 @@ use bale_store::{InstallOptions, Store, StoreError};
 /// How many deployments are kept when not told otherwise.
 pub const DEFAULT_KEEP: usize = 5;
 /// The steps of a deploy, in order, as docs/runtime.md numbers them; the names
-/// [`BALE_TEST_KILL_AT`] takes.
+/// [`bale_home::env::BALE_TEST_KILL_AT`] takes.
 pub const DEPLOY_STEPS: [&str; 10] = [
     "install",
     "kits",
