@@ -1,4 +1,4 @@
-//! `bale cli-reference` (hidden): the command-line reference as markdown.
+//! The hidden `cli-reference` command: the command-line reference as markdown.
 //!
 //! It is made from the same clap definitions that parse the arguments, so
 //! `docs/cli.md` (written by `scripts/cli-reference`, checked by the

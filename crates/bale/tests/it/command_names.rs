@@ -35,10 +35,12 @@ fn help(args: &[&str]) -> String {
 }
 
 /// The command names a help text lists: lines `  name  about` (options start
-/// with `-`, arguments with `<` or `[`).
+/// with `-`, arguments with `<` or `[`, wrapped text is indented further).
 fn names_in_help(help: &str) -> BTreeSet<String> {
     help.lines()
         .filter_map(|line| line.strip_prefix("  "))
+        // A wrapped help text is indented further: not a name.
+        .filter(|line| !line.starts_with(char::is_whitespace))
         .filter_map(|line| line.split_whitespace().next())
         .filter(|word| is_command_word(word))
         .map(str::to_owned)
