@@ -251,7 +251,7 @@ mod tests {
         let token = tokens::create(&db, Scope::Build).await.unwrap();
         let client = ServiceClient::new(&url, Some(token)).unwrap();
         let request = SubmitRequest {
-            source: "/src/app".into(),
+            source: "https://git.example/app.git".into(),
             git_ref: Some("main".into()),
             fresh: true,
         };
@@ -311,7 +311,7 @@ mod tests {
         let (url, _db, _dir, _stop) = service().await;
         let anonymous = ServiceClient::new(&url, None).unwrap();
         let request = SubmitRequest {
-            source: "/src/app".into(),
+            source: "https://git.example/app.git".into(),
             git_ref: None,
             fresh: false,
         };
