@@ -14,7 +14,10 @@ fn replay(target: &str, each: fn(&[u8])) {
     for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
         let path = entry.expect("a corpus entry").path();
         let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        each(&data);
+        // Named, so a failing replay says which input to look at.
+        if std::panic::catch_unwind(|| each(&data)).is_err() {
+            panic!("the {target} target panics on {}", path.display());
+        }
         files += 1;
     }
     assert!(files > 0, "{} holds no corpus files", dir.display());
