@@ -5,6 +5,8 @@ mod check;
 mod disk;
 mod error;
 mod facts;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod index;
 mod json;
 mod limits;

@@ -159,12 +159,13 @@ impl Diagnostics {
             Renderer::plain()
         };
         let whole_file = format!("in {}", self.origin);
+        let source = printable(&self.source);
         let mut out = String::new();
         for d in &self.items {
             let mut message = Level::Error.title(&d.message);
             match &d.span {
                 Some(span) => {
-                    let mut snippet = Snippet::source(&self.source)
+                    let mut snippet = Snippet::source(&source)
                         .origin(&self.origin)
                         .line_start(1)
                         .fold(true)
@@ -192,6 +193,19 @@ impl Diagnostics {
         out.push_str(&renderer.render(Level::Error.title(&summary)).to_string());
         out.push('\n');
         out
+    }
+}
+
+/// `source` with each control character but tab, CR and LF shown as `?`.
+/// annotate-snippets measures a line of form feeds as whitespace of no
+/// width and panics on it (fuzz/corpus/manifest/form-feeds-and-nuls); one
+/// byte for one byte keeps every span where it was.
+fn printable(source: &str) -> std::borrow::Cow<'_, str> {
+    let control = |c: char| c.is_ascii_control() && !matches!(c, '\t' | '\r' | '\n');
+    if source.contains(control) {
+        source.replace(control, "?").into()
+    } else {
+        source.into()
     }
 }
 

@@ -6,6 +6,8 @@
 mod branch;
 mod diagnostics;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod git;
 mod init;
 mod kinds;

@@ -11,6 +11,8 @@ use std::path::PathBuf;
 mod beside;
 mod error;
 mod files;
+#[doc(hidden)]
+pub mod fuzzing;
 mod key;
 mod keyring;
 mod signature;

@@ -112,9 +112,9 @@ impl Signature {
             what: "signature",
             reason: reason.to_owned(),
         };
-        let mut lines = text
-            .split('\n')
-            .map(|line| line.strip_suffix('\r').unwrap_or(line));
+        // Every trailing `\r` goes, as minisign trims them: a comment kept
+        // ending in `\r` would lose one each time it is written and read.
+        let mut lines = text.split('\n').map(|line| line.trim_end_matches('\r'));
         let mut next = |what: &str| {
             lines
                 .next()

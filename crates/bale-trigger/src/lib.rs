@@ -40,6 +40,8 @@
 mod decide;
 mod error;
 mod event;
+#[doc(hidden)]
+pub mod fuzzing;
 mod signature;
 mod watch;
 

@@ -3,6 +3,7 @@
 mod changed_files;
 mod common;
 mod determinism;
+mod fuzz_corpus;
 mod gnu_tar;
 mod index_json;
 mod round_trip;

@@ -2,6 +2,7 @@
 
 mod common;
 mod diagnostics;
+mod fuzz_corpus;
 mod init;
 mod installed;
 mod manifest;

@@ -1,0 +1,3 @@
+//! The integration tests of `bale-coordinate`, one binary: each module is one area.
+
+mod fuzz_corpus;
