@@ -35,3 +35,31 @@ impl ErrorEnvelope {
         }
     }
 }
+
+/// An error and each of its causes once, on one line (`outer: inner: root`):
+/// the text a message that carries an error as text (a record's error, a
+/// health check's reason, an envelope's message) holds.
+pub fn with_causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        text = format!("{text}: {inner}");
+        cause = inner.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod chain_tests {
+    use super::with_causes;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("reading the index")]
+    struct Outer(#[source] std::io::Error);
+
+    #[test]
+    fn an_error_and_its_causes_make_one_line_each_cause_once() {
+        let error = Outer(std::io::Error::other("disk gone"));
+        assert_eq!(with_causes(&error), "reading the index: disk gone");
+    }
+}

@@ -45,7 +45,7 @@ pub(crate) fn runtime_root(
     // The admin's kinds, as the build had them, so the key is the build's.
     let kinds = Kinds::load_if_present(&home.kinds_path()).map_err(|e| DeployError::Layer {
         stack: name.clone(),
-        message: crate::deploy_error::with_causes(&e),
+        message: bale_api::error::with_causes(&e),
     })?;
     let inputs = LayerInputs::new(&image.digest, manifest, &kinds);
     if inputs.packages().is_empty() {
@@ -92,7 +92,7 @@ fn make_layer(
     let tmp = home.tmp_dir();
     std::fs::create_dir_all(&tmp).map_err(|e| DeployError::io(&tmp, e))?;
     let log_path = tmp.join(format!("layer-{}.log", inputs.key()));
-    let sandbox = Sandbox::new().map_err(|e| failed(crate::deploy_error::with_causes(&e)))?;
+    let sandbox = Sandbox::new().map_err(|e| failed(bale_api::error::with_causes(&e)))?;
     let deadline = Instant::now() + LAYER_TIMEOUT;
     let mut log = FileLog::new(&sandbox, &log_path, deadline);
     bale_layer::prepare(request, inputs, &mut log)
@@ -100,7 +100,7 @@ fn make_layer(
         .map_err(|e| {
             failed(format!(
                 "{} (the log is {})",
-                crate::deploy_error::with_causes(&e),
+                bale_api::error::with_causes(&e),
                 log_path.display()
             ))
         })

@@ -247,7 +247,7 @@ fn run_keeper() -> Result<i32, String> {
         .map_err(|_| format!("{SANDBOX_ARG} is started by bale, with {SANDBOX_RUN_ENV} set"))?;
     let run: SandboxRun =
         serde_json::from_str(&json).map_err(|e| format!("{SANDBOX_RUN_ENV}: {e}"))?;
-    let sandbox = Sandbox::new().map_err(|e| crate::deploy_error::with_causes(&e))?;
+    let sandbox = Sandbox::new().map_err(|e| bale_api::error::with_causes(&e))?;
     let mut spec = SandboxSpec::new(run.layers, run.command);
     spec.binds = run
         .binds
@@ -261,7 +261,7 @@ fn run_keeper() -> Result<i32, String> {
     spec.scratch = run.scratch;
     let outcome = sandbox
         .run(&spec, &mut std::io::stdout(), &mut std::io::stderr())
-        .map_err(|e| crate::deploy_error::with_causes(&e))?;
+        .map_err(|e| bale_api::error::with_causes(&e))?;
     Ok(outcome.status)
 }
 

@@ -84,15 +84,3 @@ impl ServiceError {
         }
     }
 }
-
-/// An error and each of its causes once, on one line: for messages that
-/// carry an error as text (build records, API answers).
-pub(crate) fn with_causes(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(inner) = cause {
-        text = format!("{text}: {inner}");
-        cause = inner.source();
-    }
-    text
-}

@@ -132,7 +132,7 @@ fn command_check(
 ) -> Result<(), String> {
     let mut child = ctx
         .shell(isolation, script, &[], &port_env(service.port))
-        .map_err(|e| crate::deploy_error::with_causes(&e))?
+        .map_err(|e| bale_api::error::with_causes(&e))?
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())

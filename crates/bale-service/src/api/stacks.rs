@@ -132,7 +132,7 @@ async fn with_stacks<T: Send + 'static>(
 }
 
 fn stack_error(error: StackError) -> ApiError {
-    let text = crate::error::with_causes(&error);
+    let text = bale_api::error::with_causes(&error);
     match error {
         StackError::Io { .. } | StackError::Spawn { .. } => {
             ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", text)

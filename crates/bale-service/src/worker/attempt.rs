@@ -38,7 +38,7 @@ impl Ended {
     fn failed(error: &ServiceError, start: BuildStart) -> Ended {
         Ended {
             status: BuildStatus::Failed,
-            error: Some(crate::error::with_causes(error)),
+            error: Some(bale_api::error::with_causes(error)),
             steps: Vec::new(),
             start,
             installed_size: None,
