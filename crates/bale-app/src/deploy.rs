@@ -171,7 +171,12 @@ fn deploy_locked(
     // 3. the deployment directory (the sandbox's root first: making it may fail)
     step("deployment");
     let root = match isolation {
-        Isolation::Stack => Some(layers::runtime_root(home, &manifest, progress)?),
+        Isolation::Stack => Some(layers::runtime_root(
+            home,
+            &manifest,
+            &package_dir,
+            progress,
+        )?),
         Isolation::None => None,
     };
     let previous = deployment::current(app)?;
@@ -431,7 +436,12 @@ pub(crate) fn context(
     progress: Progress<'_>,
 ) -> Result<RunContext, DeployError> {
     let root = match isolation {
-        Isolation::Stack => Some(layers::runtime_root(home, manifest, progress)?),
+        Isolation::Stack => Some(layers::runtime_root(
+            home,
+            manifest,
+            &deployment.package_dir,
+            progress,
+        )?),
         Isolation::None => None,
     };
     Ok(context_on(app, deployment, manifest, root, home))

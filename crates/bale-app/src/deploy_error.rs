@@ -121,9 +121,9 @@ pub enum DeployError {
     /// The package's stack is unknown or not created.
     #[error(transparent)]
     Stack(#[from] bale_stack::StackError),
-    /// The dependency layer the package runs on could not be made.
+    /// The runtime layer the package runs on could not be made.
     #[error(
-        "cannot make the dependency layer of stack `{stack}` that the package runs on: {message}; \
+        "cannot make the runtime layer of stack `{stack}` that the package runs on: {message}; \
          build the package on this machine (`bale build`) to make the layer, or run apps on the \
          host with `isolation = \"none\"` in $BALE_HOME/config.toml"
     )]

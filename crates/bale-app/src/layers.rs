@@ -1,13 +1,16 @@
 //! The root of an app's sandbox: the package's stack image and, above it,
-//! the dependency layer the build of the package uses, found by the same
-//! key (bale-layer's [`LayerInputs`]) and made the same way when this
-//! machine has not got it yet.
+//! the package's runtime layer (its kind's runtime packages,
+//! `[dependencies] runtime` and the detected packages at the versions its
+//! build saw, as its index records them), found by bale-layer's key
+//! ([`LayerInputs::runtime`]) and made the same way a build makes it when
+//! this machine has not got it yet. Nothing the build alone needed is in it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use bale_archive::{Index, Limits};
 use bale_home::Home;
-use bale_layer::{FileLog, LayerInputs, LayerRequest};
+use bale_layer::{DpkgDatabase, FileLog, LayerInputs, LayerRequest};
 use bale_manifest::{Kinds, Manifest};
 use bale_sandbox::Sandbox;
 use bale_stack::Stacks;
@@ -15,8 +18,11 @@ use bale_stack::Stacks;
 use crate::runner::is_host_root;
 use crate::{DeployError, Progress};
 
-/// How long making a missing dependency layer may take.
+/// How long making a missing runtime layer may take.
 const LAYER_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// Where an installed package keeps its index.
+const INDEX_PATH: &str = ".bale/index.json";
 
 /// A sandbox root: its layers, top first, and the host paths to hide.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,10 +31,12 @@ pub(crate) struct Root {
     pub(crate) hide: Vec<PathBuf>,
 }
 
-/// The root the package of `manifest` runs on, making its dependency layer if missing.
+/// The root the package installed at `package_dir` (whose resolved
+/// manifest is `manifest`) runs on, making its runtime layer if missing.
 pub(crate) fn runtime_root(
     home: &Home,
     manifest: &Manifest,
+    package_dir: &Path,
     progress: Progress<'_>,
 ) -> Result<Root, DeployError> {
     let name = &manifest.stack.name;
@@ -41,13 +49,38 @@ pub(crate) fn runtime_root(
             hide: vec![home.root().to_path_buf()],
         });
     }
+    let failed = |message: String| DeployError::Layer {
+        stack: name.clone(),
+        message,
+    };
     let layers_dir = stacks.layers_dir(name);
     // The admin's kinds, as the build had them, so the key is the build's.
-    let kinds = Kinds::load_if_present(&home.kinds_path()).map_err(|e| DeployError::Layer {
-        stack: name.clone(),
-        message: bale_api::error::with_causes(&e),
-    })?;
-    let inputs = LayerInputs::new(&image.digest, manifest, &kinds);
+    let kinds = Kinds::load_if_present(&home.kinds_path())
+        .map_err(|e| failed(bale_api::error::with_causes(&e)))?;
+    let index_path = package_dir.join(INDEX_PATH);
+    let index = std::fs::read(&index_path)
+        .map_err(|e| DeployError::io(&index_path, e))
+        .and_then(|bytes| {
+            Index::from_json(&bytes, &Limits::default())
+                .map_err(|e| failed(format!("{}: {e}", index_path.display())))
+        })?;
+    let stack_installed = match DpkgDatabase::of_root(&image.root) {
+        Some(db) => db.installed().map_err(|e| {
+            failed(format!(
+                "cannot read the stack's dpkg database in {}: {e}",
+                image.root.display()
+            ))
+        })?,
+        None => Default::default(),
+    };
+    let inputs = LayerInputs::runtime(
+        &image.digest,
+        manifest.kind().unwrap_or_default(),
+        &kinds,
+        &index.dependencies.runtime,
+        &index.dependencies.detected,
+        &stack_installed,
+    );
     if inputs.packages().is_empty() {
         return Ok(Root {
             layers: vec![image.root],
@@ -60,7 +93,7 @@ pub(crate) fn runtime_root(
         progress(
             "Preparing",
             &format!(
-                "the dependency layer of stack {name} ({})",
+                "the runtime layer of stack {name} ({})",
                 inputs.packages().join(" ")
             ),
         );
@@ -78,7 +111,7 @@ pub(crate) fn runtime_root(
     })
 }
 
-/// Makes the dependency layer of `inputs` as a build would, its output logged under `tmp/`.
+/// Makes the runtime layer of `inputs` as a build would, its output logged under `tmp/`.
 fn make_layer(
     home: &Home,
     stack: &str,

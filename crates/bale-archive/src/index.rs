@@ -42,8 +42,62 @@ pub struct StackRef {
 pub struct Dependencies {
     /// Declared in `[dependencies] runtime`.
     pub runtime: Vec<String>,
-    /// Debian packages that provide the needed libraries the package does not ship.
+    /// The Debian packages that provide the needed libraries the package does
+    /// not ship, each as `name=version` with the version the build environment
+    /// held (`libxml2=2.9.14+dfsg-1.3~deb12u1`), sorted; older packages name
+    /// the package alone.
     pub detected: Vec<String>,
+}
+
+impl Dependencies {
+    /// Checks that every entry is a Debian package name, and every detected
+    /// one optionally `=version`: they are handed to apt on every machine
+    /// that runs the package.
+    fn check(&self) -> Result<(), ArchiveError> {
+        for name in &self.runtime {
+            if !is_debian_name(name) {
+                return Err(ArchiveError::Index(format!(
+                    "dependencies.runtime: `{name}` is not a Debian package name"
+                )));
+            }
+        }
+        for spec in &self.detected {
+            let ok = match spec.split_once('=') {
+                Some((name, version)) => is_debian_name(name) && is_debian_version(version),
+                None => is_debian_name(spec),
+            };
+            if !ok {
+                return Err(ArchiveError::Index(format!(
+                    "dependencies.detected: `{spec}` is not a Debian package name and version"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Debian's package name syntax, `[a-z0-9][a-z0-9+.-]+`, with an optional `:arch`.
+fn is_debian_name(name: &str) -> bool {
+    let (base, arch) = name.split_once(':').unwrap_or((name, "x"));
+    let mut bytes = base.bytes();
+    base.len() >= 2
+        && matches!(bytes.next(), Some(c) if c.is_ascii_lowercase() || c.is_ascii_digit())
+        && bytes.all(|c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'+' | b'.' | b'-')
+        })
+        && !arch.is_empty()
+        && arch
+            .bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+}
+
+/// Debian's version syntax, loosely: `[A-Za-z0-9.+~:-]`, starting with a digit.
+fn is_debian_version(version: &str) -> bool {
+    version.len() <= 128
+        && version.starts_with(|c: char| c.is_ascii_digit())
+        && version
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'+' | b'~' | b':' | b'-'))
 }
 
 /// Where the source came from.
@@ -133,6 +187,7 @@ impl Index {
         self.coordinate
             .parse::<bale_coordinate::Coordinate>()
             .map_err(|e| ArchiveError::Index(e.to_string()))?;
+        self.dependencies.check()?;
         if self.files.len() as u64 > limits.max_entries {
             return Err(ArchiveError::LimitExceeded {
                 what: "entries",

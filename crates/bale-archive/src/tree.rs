@@ -2,7 +2,7 @@
 //! file (in parallel), and hold the sorted records the index is made of,
 //! with the content of small files, so the second pass need not reopen them.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
 use std::io::Read;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
@@ -90,6 +90,12 @@ impl PackageTree {
     /// DT_NEEDED sonames that no shipped file provides, by soname or by file
     /// name; the caller maps them to the stack's Debian packages.
     pub fn needed_not_shipped(&self) -> BTreeSet<String> {
+        self.needed_not_shipped_by().into_keys().collect()
+    }
+
+    /// Each DT_NEEDED soname that no shipped file provides, with the paths
+    /// of the files that need it (sorted), so an error can name them.
+    pub fn needed_not_shipped_by(&self) -> BTreeMap<String, Vec<String>> {
         let mut provided: BTreeSet<&str> = BTreeSet::new();
         for record in &self.records {
             if record.entry_type != EntryType::Dir {
@@ -99,13 +105,19 @@ impl PackageTree {
                 provided.insert(soname);
             }
         }
-        self.records
-            .iter()
-            .filter_map(|r| r.elf.as_ref())
-            .flat_map(|elf| elf.needed.iter())
-            .filter(|needed| !provided.contains(needed.as_str()))
-            .cloned()
-            .collect()
+        let mut needed: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for record in &self.records {
+            let Some(elf) = record.elf.as_ref() else {
+                continue;
+            };
+            for soname in elf.needed.iter().filter(|n| !provided.contains(n.as_str())) {
+                needed
+                    .entry(soname.clone())
+                    .or_default()
+                    .push(record.path.clone());
+            }
+        }
+        needed
     }
 
     pub(crate) fn stamps(&self) -> &[Option<Stamp>] {

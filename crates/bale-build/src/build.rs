@@ -200,10 +200,16 @@ impl Builder {
         // 6. collect
         collect_step(&job, &src, &prefix_host, &mut run, log)?;
         // 7. pack, into the build's own directory: only a tested package
-        // reaches the output directory.
-        let mut packed = pack_step(&job, &prefix_host, &source, &mut run)?;
-        // 8. test
-        self.test_step(&job, layer_dir, &packed, &mut run, log)?;
+        // reaches the output directory. Needed libraries are resolved in
+        // the environment the build ran in: its layer over the stack.
+        let environment: Vec<PathBuf> = layer_dir
+            .into_iter()
+            .chain([request.stack.root.clone()])
+            .collect();
+        let mut packed = pack_step(&job, &prefix_host, &source, environment, &mut run)?;
+        // 8. test, over the runtime layer only: what the package runs with.
+        let runtime = self.runtime_layer_step(&job, &packed, &mut run, log)?;
+        self.test_step(&job, runtime.map(|l| l.dir), &packed, &mut run, log)?;
         packed.path = publish(&packed.path, request.out_dir)?;
 
         let facts = BuildFacts {
@@ -257,6 +263,38 @@ impl Builder {
         };
         run.end(crate::layer::STEP, t, status);
         Ok(layer)
+    }
+
+    /// Before step 8: the runtime layer `[test]` runs over, made or reused;
+    /// skipped without `[test]` commands or on the `host` stack.
+    fn runtime_layer_step(
+        &self,
+        job: &Job<'_, '_>,
+        packed: &Packed,
+        run: &mut Run,
+        log: &mut Log<'_>,
+    ) -> Result<Option<crate::layer::DepsLayer>, BuildError> {
+        let t = run.begin();
+        if job.request.manifest.test.commands.is_empty() {
+            run.end(crate::layer::RUNTIME_STEP, t, "skipped");
+            return Ok(None);
+        }
+        let result = crate::layer::prepare_runtime(
+            &self.sandbox,
+            &self.kinds,
+            job.request,
+            &packed.written.index.dependencies,
+            run.deadline,
+            log,
+        );
+        let status = match &result {
+            Ok(Some(l)) if l.reused => "cached",
+            Ok(Some(_)) => "ok",
+            Ok(None) => "skipped",
+            Err(_) => "failed",
+        };
+        run.end(crate::layer::RUNTIME_STEP, t, status);
+        result
     }
 
     /// The spec the actions run in: the source and the prefix bound
@@ -383,7 +421,7 @@ impl Builder {
         spec
     }
 
-    /// Runs `[test]` in a fresh sandbox holding the stack, the dependency
+    /// Runs `[test]` in a fresh sandbox holding the stack, the runtime
     /// layer and the package as packed, read-only at its prefix.
     #[allow(clippy::too_many_arguments)]
     fn test(
@@ -480,11 +518,13 @@ fn collect_step(
     Ok(())
 }
 
-/// Step 7: the prefix packed into `<work>/out`.
+/// Step 7: the prefix packed into `<work>/out`, its needed libraries
+/// resolved in `environment` (roots, top first).
 fn pack_step(
     job: &Job<'_, '_>,
     prefix_host: &Path,
     source: &SourceTree,
+    environment: Vec<PathBuf>,
     run: &mut Run,
 ) -> Result<Packed, BuildError> {
     let request = job.request;
@@ -496,16 +536,17 @@ fn pack_step(
             name: request.stack.name.clone(),
             digest: request.stack.digest.clone(),
         },
-        stack_root: Some(&request.stack.root),
+        environment,
+        require_resolved: true,
         source: SourceRef {
             git: source.git.clone(),
             commit: source.commit.clone(),
         },
         mtime: source.date_epoch,
         out_dir: &job.work.join("out"),
-    })?;
-    run.end("pack", t, "ok");
-    Ok(packed)
+    });
+    run.end("pack", t, if packed.is_ok() { "ok" } else { "failed" });
+    packed
 }
 
 /// Writes the facts to `<out>/<stem>.build.json` and returns that path.

@@ -1,9 +1,15 @@
-//! Steps 2–3, runtime and dependencies: bale-layer's dependency layer for
-//! the request, its install run as a step of the build's log.
+//! The build's two layers, bale-layer's, their installs run as steps of
+//! the build's log: steps 2–3 make the build environment (every package the
+//! build names), the runtime layer before `[test]` holds what the package
+//! runs with (its kind's runtime packages, `[dependencies] runtime` and the
+//! detected packages at the versions the build saw).
 
 use std::time::Instant;
 
-use bale_layer::{DepsLayer, Install, LayerError, LayerInputs, LayerRequest, STEP};
+use bale_archive::Dependencies;
+use bale_layer::{
+    DepsLayer, DpkgDatabase, Install, LayerError, LayerInputs, LayerRequest, RUNTIME_STEP, STEP,
+};
 use bale_manifest::Kinds;
 use bale_sandbox::{Sandbox, SandboxSpec};
 
@@ -33,6 +39,52 @@ pub fn prepare_with_kinds(
     };
     let mut step = LayerStep {
         sandbox,
+        step: STEP,
+        deadline,
+        log,
+    };
+    Ok(bale_layer::prepare(&layer, &inputs, &mut step)?)
+}
+
+/// The runtime layer of a package built from `request` whose index records
+/// `dependencies`, its kind's runtime packages taken from `kinds`, made
+/// when missing (or with `fresh`); `None` when the stack keeps no layers or
+/// the stack alone holds everything the package runs with.
+pub fn prepare_runtime(
+    sandbox: &Sandbox,
+    kinds: &Kinds,
+    request: &BuildRequest<'_>,
+    dependencies: &Dependencies,
+    deadline: Instant,
+    log: &mut Log<'_>,
+) -> Result<Option<DepsLayer>, BuildError> {
+    let Some(layers_dir) = request.layers_dir else {
+        return Ok(None);
+    };
+    let stack_root = &request.stack.root;
+    let stack_installed = match DpkgDatabase::of_root(stack_root) {
+        Some(db) => db
+            .installed()
+            .map_err(|e| BuildError::io(&stack_root.join("var/lib/dpkg/status"), e))?,
+        None => Default::default(),
+    };
+    let inputs = LayerInputs::runtime(
+        &request.stack.digest,
+        request.manifest.kind().unwrap_or_default(),
+        kinds,
+        &dependencies.runtime,
+        &dependencies.detected,
+        &stack_installed,
+    );
+    let layer = LayerRequest {
+        stack_root,
+        layers_dir,
+        fresh: request.fresh,
+        verbose: request.verbose,
+    };
+    let mut step = LayerStep {
+        sandbox,
+        step: RUNTIME_STEP,
         deadline,
         log,
     };
@@ -42,6 +94,8 @@ pub fn prepare_with_kinds(
 /// The layer's install as a step of the build.
 struct LayerStep<'s, 'l, 'e> {
     sandbox: &'s Sandbox,
+    /// The step's name in the log.
+    step: &'static str,
     deadline: Instant,
     log: &'l mut Log<'e>,
 }
@@ -50,7 +104,15 @@ impl Install for LayerStep<'_, '_, '_> {
     type Error = BuildError;
 
     fn run(&mut self, spec: &SandboxSpec, script: String) -> Result<(), BuildError> {
-        run_step(self.sandbox, spec, STEP, &[script], self.deadline, self.log).map(|_| ())
+        run_step(
+            self.sandbox,
+            spec,
+            self.step,
+            &[script],
+            self.deadline,
+            self.log,
+        )
+        .map(|_| ())
     }
 
     fn last_lines(error: &BuildError) -> Option<&str> {
@@ -69,6 +131,9 @@ impl From<LayerError<BuildError>> for BuildError {
     fn from(error: LayerError<BuildError>) -> BuildError {
         match error {
             LayerError::UnknownPackage { name } => BuildError::UnknownPackage { name },
+            LayerError::UnavailableVersion { name, version } => {
+                BuildError::UnavailableVersion { name, version }
+            }
             LayerError::Io { path, source } => BuildError::Io { path, source },
             LayerError::Install(e) => e,
         }

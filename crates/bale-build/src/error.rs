@@ -55,6 +55,21 @@ pub enum BuildError {
         /// The package.
         name: String,
     },
+    /// Libraries the package's files need that neither the package ships nor
+    /// any Debian package of the build environment provides.
+    #[error("no Debian package of the build environment provides {}: ship each library in the package (install it under $BALE_PREFIX/lib) or add the Debian package that provides it to [dependencies] runtime", libraries.iter().map(|u| u.to_string()).collect::<Vec<_>>().join("; "))]
+    UnresolvedLibraries {
+        /// Each library, with the files that need it.
+        libraries: Vec<crate::detect::Unresolved>,
+    },
+    /// A detected package's version is not on the stack's mirror.
+    #[error("Debian package `{name}` version {version}, which the package was built against, is not on the stack's mirror: build again on the current stack")]
+    UnavailableVersion {
+        /// The package.
+        name: String,
+        /// The version the build environment held.
+        version: String,
+    },
     /// The build's facts could not be written.
     #[error("cannot write the build facts")]
     Facts(#[from] serde_json::Error),

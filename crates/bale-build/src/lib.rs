@@ -6,10 +6,10 @@ mod deps;
 pub mod detect;
 mod error;
 pub mod facts;
-/// The dependency layer step: bale-layer's layer, made as a step of the build.
+/// The build's two layers: bale-layer's layers, made as steps of the build.
 pub mod layer {
-    pub use crate::deps::prepare_with_kinds;
-    pub use bale_layer::{DepsLayer, LayerInputs, STEP};
+    pub use crate::deps::{prepare_runtime, prepare_with_kinds};
+    pub use bale_layer::{DepsLayer, LayerInputs, RUNTIME_STEP, STEP};
 }
 pub mod pack;
 pub mod scripts;

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use bale_archive::{Dependencies, PackMeta, PackageTree, SourceRef, StackRef, Written};
 use bale_manifest::Manifest;
 
-use crate::detect::{detect_packages, Detection};
+use crate::detect::{detect_packages, Detection, Unresolved};
 use crate::scripts::{start_sh, stop_sh, ServiceScript};
 use crate::BuildError;
 
@@ -23,9 +23,14 @@ pub struct PackRequest<'a> {
     pub manifest: &'a Manifest,
     /// The stack the root was built on.
     pub stack: StackRef,
-    /// The stack's root file system, whose dpkg database maps needed
-    /// libraries to packages; `None` skips detection.
-    pub stack_root: Option<&'a Path>,
+    /// The roots of the environment the package was built in, top first
+    /// (the build layer's directory, then the stack's root), whose dpkg
+    /// databases map needed libraries to packages; empty skips detection.
+    pub environment: Vec<PathBuf>,
+    /// Whether a needed library that no package of `environment` provides
+    /// fails the pack (a build) rather than being reported in
+    /// [`Packed::unresolved_libraries`] (`bale pack` of a root made elsewhere).
+    pub require_resolved: bool,
     /// Where the source came from.
     pub source: SourceRef,
     /// Every entry's mtime (`SOURCE_DATE_EPOCH`).
@@ -54,14 +59,24 @@ pub fn pack(request: &PackRequest<'_>) -> Result<Packed, BuildError> {
     let mut tree = PackageTree::scan(request.root)?;
     let generated_scripts = add_scripts(&mut tree, manifest, &coordinate.to_string())?;
 
-    let needed = tree.needed_not_shipped();
-    let detection = match request.stack_root {
-        Some(root) => detect_packages(&needed, root),
-        None => Detection {
+    let needed = tree.needed_not_shipped_by();
+    let detection = if request.environment.is_empty() {
+        Detection {
             packages: Vec::new(),
-            unresolved: needed.into_iter().collect(),
-        },
+            unresolved: needed
+                .into_iter()
+                .map(|(library, needed_by)| Unresolved { library, needed_by })
+                .collect(),
+        }
+    } else {
+        detect_packages(&needed, &request.environment)
+            .map_err(|e| BuildError::io(&request.environment[0].join("var/lib/dpkg"), e))?
     };
+    if request.require_resolved && !detection.unresolved.is_empty() {
+        return Err(BuildError::UnresolvedLibraries {
+            libraries: detection.unresolved,
+        });
+    }
     let meta = PackMeta {
         coordinate: coordinate.clone(),
         stack: request.stack.clone(),
@@ -97,7 +112,11 @@ pub fn pack(request: &PackRequest<'_>) -> Result<Packed, BuildError> {
     Ok(Packed {
         path,
         written,
-        unresolved_libraries: detection.unresolved,
+        unresolved_libraries: detection
+            .unresolved
+            .into_iter()
+            .map(|u| u.library)
+            .collect(),
         generated_scripts,
     })
 }

@@ -12,6 +12,15 @@ pub enum LayerError<E> {
         /// The package.
         name: String,
     },
+    /// A detected package's version, recorded when the package was built, is
+    /// not on the stack's mirror any more.
+    #[error("Debian package `{name}` version {version}, which the package was built and tested against, is not on the stack's mirror: rebuild the package on the current stack")]
+    UnavailableVersion {
+        /// The package.
+        name: String,
+        /// The version the package's index names.
+        version: String,
+    },
     /// The layers' directory could not be read or written.
     #[error("{}: {source}", path.display())]
     Io {
