@@ -188,6 +188,7 @@ fn build_json_records_each_step_with_its_timing_and_the_stack() {
             ("finalize", "skipped"),
             ("collect", "ok"),
             ("pack", "ok"),
+            ("runtime-layer", "skipped"),
             ("test", "ok"),
         ]
     );

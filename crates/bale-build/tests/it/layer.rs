@@ -93,6 +93,11 @@ fn runtime_packages_go_into_a_layer_that_the_next_build_reuses_and_an_unknown_pa
     let first = first.unwrap_or_else(|e| panic!("first build: {e}"));
     assert_eq!(step_status(&first, "dependencies"), "ok");
     assert_eq!(
+        step_status(&first, "runtime-layer"),
+        "ok",
+        "`hello` goes into the runtime layer too"
+    );
+    assert_eq!(
         step_status(&first, "test"),
         "ok",
         "the test stage sees the layer's `hello`"
@@ -113,6 +118,7 @@ fn runtime_packages_go_into_a_layer_that_the_next_build_reuses_and_an_unknown_pa
     let (second, _) = setup.build(&m, false);
     let second = second.unwrap_or_else(|e| panic!("second build: {e}"));
     assert_eq!(step_status(&second, "dependencies"), "cached");
+    assert_eq!(step_status(&second, "runtime-layer"), "cached");
     assert_eq!(second.facts.layer.as_deref(), Some(key.as_str()));
 
     let (fresh, _) = setup.build(&m, true);
