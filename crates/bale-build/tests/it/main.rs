@@ -3,3 +3,4 @@
 mod build;
 mod layer;
 mod scripts;
+mod upstream;
