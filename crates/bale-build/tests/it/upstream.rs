@@ -200,7 +200,7 @@ build = ["meson", "ninja-build", "pkg-config"]
 [build]
 {NO_AUTOTOOLS}
 main = [
-  'LDFLAGS="-Wl,-rpath,$BALE_PREFIX/lib" meson setup build --prefix="$BALE_PREFIX" --libdir=lib -Ddocs=false -Dtests=false',
+  'LDFLAGS="-Wl,-rpath,$BALE_PREFIX/lib" meson setup build --prefix="$BALE_PREFIX" --libdir=lib -Ddocs=false',
   'ninja -C build install',
 ]
 
