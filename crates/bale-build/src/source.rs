@@ -1,14 +1,22 @@
 //! The source step: the tree the actions see, copied fresh for every build,
 //! and the facts recorded about it (commit, commit time).
+//!
+//! The copy keeps what `make` and the build tools look at (see
+//! docs/manifest.md, "The source"): a local tree keeps each entry's
+//! modification time and permission bits; a `[source] git` checkout gives
+//! every entry the commit's time, as `git archive` does, since the times of
+//! a fresh checkout only tell the order git happened to write the files in.
+
+mod copy;
 
 use std::fs;
-use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use bale_manifest::git;
 
 use crate::BuildError;
+use copy::{copy_tree, Times};
 
 /// The source as the build uses it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -23,31 +31,22 @@ pub struct SourceTree {
     pub files: usize,
 }
 
-/// Copies the source in `dir` into the empty directory `dest`: the tracked
-/// files when `dir` is inside a git work tree (so build outputs and secrets
-/// lying around are not seen), else every file.
+/// Copies the source in `dir` into the empty directory `dest`, each entry
+/// with its own modification time and permission bits: the tracked files
+/// when `dir` is inside a git work tree (so build outputs and secrets lying
+/// around are not seen), else every file and directory.
 pub fn copy_local(dir: &Path, dest: &Path) -> Result<SourceTree, BuildError> {
     let tracked = git_tracked(dir);
-    let files = match &tracked {
-        Some(files) => files.clone(),
-        None => walk(dir)?,
+    let (entries, (commit, date_epoch)) = match tracked {
+        Some(files) => (files, head_commit(dir)),
+        None => (walk(dir)?, (None, 0)),
     };
-    let mut copied = 0;
-    for rel in &files {
-        if copy_entry(&dir.join(rel), &dest.join(rel))? {
-            copied += 1;
-        }
-    }
-    let (commit, date_epoch) = if tracked.is_some() {
-        head_commit(dir)
-    } else {
-        (None, 0)
-    };
+    let files = copy_tree(dir, dest, &entries, Times::Kept)?;
     Ok(SourceTree {
         git: None,
         commit,
         date_epoch,
-        files: copied,
+        files,
     })
 }
 
@@ -85,9 +84,18 @@ pub fn clone_git(
         "--",
     ]);
     run_git(Some(clone), &args)?;
-    let mut tree = copy_local(clone, dest)?;
-    tree.git = Some(url.to_string());
-    Ok(tree)
+    let entries = git_tracked(clone).ok_or_else(|| {
+        BuildError::Source(format!("{url} gave no git work tree to list the files of"))
+    })?;
+    let (commit, date_epoch) = head_commit(clone);
+    let time = i64::try_from(date_epoch).unwrap_or(i64::MAX);
+    let files = copy_tree(clone, dest, &entries, Times::Fixed(time))?;
+    Ok(SourceTree {
+        git: Some(url.to_string()),
+        commit,
+        date_epoch,
+        files,
+    })
 }
 
 fn run_git(dir: Option<&Path>, args: &[&str]) -> Result<String, BuildError> {
@@ -153,7 +161,8 @@ fn head_commit(dir: &Path) -> (Option<String>, u64) {
     }
 }
 
-/// Every file and symlink under `dir`, relative to it, `.git` left out.
+/// Every entry under `dir`, relative to it, `.git` left out; a directory
+/// is listed too, so an empty one is copied.
 fn walk(dir: &Path) -> Result<Vec<PathBuf>, BuildError> {
     let mut out = Vec::new();
     let mut pending = vec![PathBuf::new()];
@@ -170,34 +179,12 @@ fn walk(dir: &Path) -> Result<Vec<PathBuf>, BuildError> {
                 .map_err(|e| BuildError::io(&entry.path(), e))?;
             if kind.is_dir() {
                 pending.push(rel.join(&name));
-            } else {
-                out.push(rel.join(&name));
             }
+            out.push(rel.join(&name));
         }
     }
     out.sort();
     Ok(out)
-}
-
-/// Copies one file or symlink, making parents; a tracked file missing from
-/// the work tree (deleted, not committed) or a submodule is skipped.
-fn copy_entry(from: &Path, to: &Path) -> Result<bool, BuildError> {
-    let Ok(meta) = from.symlink_metadata() else {
-        return Ok(false);
-    };
-    if meta.is_dir() {
-        return Ok(false);
-    }
-    if let Some(parent) = to.parent() {
-        fs::create_dir_all(parent).map_err(|e| BuildError::io(parent, e))?;
-    }
-    if meta.file_type().is_symlink() {
-        let target = fs::read_link(from).map_err(|e| BuildError::io(from, e))?;
-        symlink(&target, to).map_err(|e| BuildError::io(to, e))?;
-    } else {
-        fs::copy(from, to).map_err(|e| BuildError::io(from, e))?;
-    }
-    Ok(true)
 }
 
 #[cfg(test)]
@@ -305,6 +292,56 @@ mod tests {
         .unwrap();
         assert_eq!(tree.files, 2);
         assert!(dest.join("feature.txt").is_file());
+    }
+
+    #[test]
+    fn a_git_checkout_gives_every_entry_the_commits_time() {
+        use std::os::unix::fs::MetadataExt;
+
+        let (dir, repo, _) = fixture();
+        fs::create_dir(repo.join("m4")).unwrap();
+        fs::write(repo.join("m4/macro.m4"), "dnl\n").unwrap();
+        std::os::unix::fs::symlink("bale.toml", repo.join("link")).unwrap();
+        for args in [
+            &["add", "m4/macro.m4", "link"][..],
+            &[
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@t",
+                "commit",
+                "-q",
+                "-m",
+                "two",
+            ],
+        ] {
+            let ok = Command::new("git")
+                .arg("-C")
+                .arg(&repo)
+                .args(args)
+                .env("GIT_COMMITTER_DATE", "1600000000 +0000")
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "git {args:?}");
+        }
+        let dest = dir.path().join("dest");
+        let tree = clone_git(
+            &repo.to_string_lossy(),
+            None,
+            &dir.path().join("clone"),
+            &dest,
+        )
+        .unwrap();
+        assert_eq!(tree.date_epoch, 1_600_000_000);
+        for rel in ["", "bale.toml", "m4", "m4/macro.m4", "link"] {
+            let meta = dest.join(rel).symlink_metadata().unwrap();
+            assert_eq!(
+                (meta.mtime(), meta.mtime_nsec()),
+                (1_600_000_000, 0),
+                "`{rel}`"
+            );
+        }
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod postgres;
 mod process;
 mod require;
 mod serve;
+pub mod upstream;
 mod wait;
 
 pub use browser::{chromium, dump_dom};

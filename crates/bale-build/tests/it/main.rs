@@ -4,3 +4,4 @@ mod build;
 mod closure;
 mod layer;
 mod scripts;
+mod upstream;
