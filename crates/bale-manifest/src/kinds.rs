@@ -171,6 +171,28 @@ mod tests {
             ["python3", "python3-venv"]
         );
         assert_eq!(kinds.get("c").unwrap().build, ["build-essential"]);
+        assert!(kinds.get("c").unwrap().runtime.is_empty());
+    }
+
+    #[test]
+    fn compilers_are_build_packages_and_interpreters_runtime_packages() {
+        let kinds = Kinds::builtin();
+        for (kind, build) in [
+            ("c", "build-essential"),
+            ("go", "golang"),
+            ("rust", "cargo"),
+        ] {
+            let kind = kinds.get(kind).unwrap();
+            assert_eq!(kind.build, [build]);
+            assert!(kind.runtime.is_empty(), "{build} is needed to build only");
+        }
+        for (kind, runtime) in [
+            ("python", ["python3", "python3-venv"]),
+            ("node", ["nodejs", "npm"]),
+            ("ruby", ["ruby", "bundler"]),
+        ] {
+            assert_eq!(kinds.get(kind).unwrap().runtime, runtime);
+        }
         assert!(kinds.get("static").unwrap().main.is_empty());
     }
 

@@ -11,12 +11,12 @@ use bale_testkit::git;
 use tempfile::TempDir;
 
 /// A source tree with a bale.toml on the host stack, and somewhere to build it.
-struct Project {
+pub(crate) struct Project {
     dir: TempDir,
 }
 
 impl Project {
-    fn new(manifest_tail: &str) -> Self {
+    pub(crate) fn new(manifest_tail: &str) -> Self {
         Self::new_in(&std::env::temp_dir(), manifest_tail)
     }
 
@@ -36,11 +36,11 @@ impl Project {
         self.dir.path().join("src")
     }
 
-    fn out(&self) -> PathBuf {
+    pub(crate) fn out(&self) -> PathBuf {
         self.dir.path().join("out")
     }
 
-    fn write(&self, rel: &str, text: &str) {
+    pub(crate) fn write(&self, rel: &str, text: &str) {
         let path = self.src().join(rel);
         std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
         std::fs::write(path, text).expect("write");
@@ -63,7 +63,7 @@ impl Project {
     }
 
     /// Builds, returning the result and every output line as (step, line).
-    fn build(&self) -> (Result<Built, BuildError>, Vec<(String, String)>) {
+    pub(crate) fn build(&self) -> (Result<Built, BuildError>, Vec<(String, String)>) {
         let manifest = self.manifest();
         let stack = StackImage {
             name: "host".into(),
@@ -102,7 +102,7 @@ impl Project {
     }
 }
 
-fn said(lines: &[(String, String)], step: &str, text: &str) -> bool {
+pub(crate) fn said(lines: &[(String, String)], step: &str, text: &str) -> bool {
     lines.iter().any(|(s, l)| s == step && l.contains(text))
 }
 

@@ -2,6 +2,7 @@
 
 mod build;
 mod closure;
+mod kinds;
 mod layer;
 mod scripts;
 mod upstream;

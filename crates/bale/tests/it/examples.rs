@@ -40,7 +40,7 @@ fn sha256_of(path: &Path) -> String {
 }
 
 /// `bale` over the shared home.
-fn bale() -> Command {
+pub(crate) fn bale() -> Command {
     let mut cmd = Command::cargo_bin("bale").expect("the bale binary");
     cmd.env("BALE_HOME", examples_home())
         .env("NO_COLOR", "1")
@@ -52,7 +52,7 @@ fn bale() -> Command {
 
 /// The shared home with a debian-bookworm stack in it, made once per test
 /// binary; `None` (said, a failure under CI=true) without root.
-fn bookworm() -> Option<&'static Path> {
+pub(crate) fn bookworm() -> Option<&'static Path> {
     static READY: OnceLock<Option<PathBuf>> = OnceLock::new();
     READY
         .get_or_init(|| {
@@ -186,4 +186,14 @@ fn rust_wc_cargo_install_on_bookworm_reproduces_and_passes_its_tests() {
 #[test]
 fn hello_web_on_bookworm_reproduces_and_passes_its_tests() {
     build_checked("hello-web", 1);
+}
+
+#[test]
+fn ruby_hello_gems_from_debian_on_bookworm_reproduces_and_passes_its_tests() {
+    build_checked("ruby-hello", 2);
+}
+
+#[test]
+fn go_hello_go_build_on_bookworm_reproduces_and_passes_its_tests() {
+    build_checked("go-hello", 1);
 }

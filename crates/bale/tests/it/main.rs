@@ -13,6 +13,7 @@ mod end_to_end;
 mod env_file;
 mod error_output;
 mod examples;
+mod examples_deployed;
 mod hosts;
 mod keep_failed;
 mod package;
