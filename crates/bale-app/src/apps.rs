@@ -13,7 +13,7 @@ use crate::deploy::{context, read_manifest, start_services, Progress};
 use crate::deployment::{self, AppDirs, Deployment};
 use crate::hooks::run_hook_step;
 use crate::lock::{AppLock, Wait};
-use crate::runner::Isolation;
+use crate::runner::{Isolation, Role};
 use crate::services::{self, ServiceState, STOP_TIMEOUT};
 use crate::DeployError;
 
@@ -195,7 +195,7 @@ pub fn command(
     // The arguments reach the entry as "$@", each one word whatever it holds.
     let script = format!("{script} \"$@\"");
     let ctx = context(home, isolation, &app, &current, &manifest, &|_, _| {})?;
-    ctx.shell(isolation, &script, args, &[])
+    ctx.shell(isolation, &script, args, Role::Command, &[])
 }
 
 /// The log files of the current deployment's services (or of one of them), by service.

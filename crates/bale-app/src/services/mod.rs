@@ -26,7 +26,7 @@ use std::time::Duration;
 use bale_manifest::{Health, Manifest};
 
 use crate::deployment::AppDirs;
-use crate::runner::{Isolation, RunContext};
+use crate::runner::{Isolation, Role, RunContext};
 use crate::DeployError;
 
 pub use health::wait_healthy;
@@ -109,7 +109,11 @@ pub fn start(
         .open(&log)
         .map_err(|e| DeployError::io(&log, e))?;
     let err = out.try_clone().map_err(|e| DeployError::io(&log, e))?;
-    let mut command = ctx.shell(isolation, &service.command, &[], &port_env(service.port))?;
+    let role = Role::Service {
+        name: &service.name,
+        port: service.port,
+    };
+    let mut command = ctx.shell(isolation, &service.command, &[], role, &[])?;
     command.stdin(Stdio::null()).stdout(out).stderr(err);
     process::in_new_session(&mut command);
     let child = command.spawn().map_err(|source| DeployError::Spawn {
@@ -128,12 +132,6 @@ fn reap(mut child: Child) {
     std::thread::spawn(move || {
         let _ = child.wait();
     });
-}
-
-/// `PORT` for a service with a port.
-pub(crate) fn port_env(port: Option<u16>) -> Vec<(String, String)> {
-    port.map(|p| vec![("PORT".to_owned(), p.to_string())])
-        .unwrap_or_default()
 }
 
 /// Whether `service` runs, from its pid file.
