@@ -17,7 +17,7 @@ mod users;
 
 pub use apps::{
     app_status, command, control, list_apps, log_files, uninstall, AppStatus, DeploymentSummary,
-    ServiceAction, ServiceStatus,
+    LastExit, ServiceAction, ServiceLimits, ServiceStatus,
 };
 pub use deploy::{
     deploy, rollback, short, DeployOptions, Deployed, PackageRef, Progress, RolledBack,
@@ -33,5 +33,5 @@ pub use runner::{
     SANDBOX_ARG, SANDBOX_RUN_DIR, SANDBOX_RUN_ENV,
 };
 pub use services::{is_down, log_path, mark_down, Service, ServiceState};
-pub use users::{user_name, AppUser};
 pub use supervise::{backoff, supervise, supervision, SuperviseOptions, Supervised, Supervision};
+pub use users::{user_name, AppUser};

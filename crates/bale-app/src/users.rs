@@ -62,29 +62,42 @@ pub(crate) fn app_user(home: &Home, app: &str) -> Result<Option<AppUser>, Deploy
     if let Some(user) = lookup(&name)? {
         return Ok(Some(user));
     }
-    let made = Command::new("useradd")
-        .args(["--system", "--no-create-home", "--home-dir", "/nonexistent"])
-        .args(["--shell", "/usr/sbin/nologin", "--user-group", "--"])
-        .arg(&name)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|source| DeployError::Spawn {
-            what: format!("useradd, to make the app's user {name} (install the `passwd` package)"),
-            source,
-        })?;
-    // Another bale may have made it meanwhile: look again before failing.
-    match lookup(&name)? {
-        Some(user) => Ok(Some(user)),
-        None => Err(DeployError::AppUser {
-            user: name,
-            message: format!(
-                "useradd failed ({}): {}",
-                made.status,
-                String::from_utf8_lossy(&made.stderr).trim()
-            ),
-        }),
+    let mut failure = String::new();
+    // Another bale making the same user holds the user database's lock for a
+    // moment, and useradd then fails at once: look again, try again.
+    for attempt in 0..USERADD_ATTEMPTS {
+        if attempt > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(100 << attempt));
+        }
+        let made = Command::new("useradd")
+            .args(["--system", "--no-create-home", "--home-dir", "/nonexistent"])
+            .args(["--shell", "/usr/sbin/nologin", "--user-group", "--"])
+            .arg(&name)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|source| DeployError::Spawn {
+                what: format!(
+                    "useradd, to make the app's user {name} (install the `passwd` package)"
+                ),
+                source,
+            })?;
+        if let Some(user) = lookup(&name)? {
+            return Ok(Some(user));
+        }
+        failure = format!(
+            "useradd failed ({}): {}",
+            made.status,
+            String::from_utf8_lossy(&made.stderr).trim()
+        );
     }
+    Err(DeployError::AppUser {
+        user: name,
+        message: failure,
+    })
 }
+
+/// How often making a user is tried before giving up.
+const USERADD_ATTEMPTS: u32 = 5;
 
 /// The user `name` from the system's user database, if it exists.
 fn lookup(name: &str) -> Result<Option<AppUser>, DeployError> {

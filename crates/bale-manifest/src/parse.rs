@@ -9,8 +9,8 @@ use toml_edit::ImDocument;
 
 use crate::diagnostics::Diagnostic;
 use crate::schema::{
-    Build, Dependencies, Hooks, Manifest, Package, Run, RunLimits, Source, Stack, Test, DEFAULT_STACK,
-    HOOK_NAMES,
+    Build, Dependencies, Hooks, Manifest, Package, Run, RunLimits, Source, Stack, Test,
+    DEFAULT_STACK, HOOK_NAMES,
 };
 use crate::units::{ByteSize, HumanDuration};
 use crate::validate::{

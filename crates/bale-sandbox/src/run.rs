@@ -191,8 +191,7 @@ impl Sandbox {
 
     /// The user a run switches to: only a root sandbox can, and needs to.
     fn run_as(&self, spec: &SandboxSpec) -> Option<crate::spec::RunAs> {
-        spec.run_as
-            .filter(|user| self.privileged && user.uid != 0)
+        spec.run_as.filter(|user| self.privileged && user.uid != 0)
     }
 
     /// Whether runs mount their overlay as root rather than in a user namespace.

@@ -19,6 +19,7 @@ mod process;
 
 use std::fs::{self, OpenOptions};
 use std::io;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::process::{Child, Stdio};
 use std::time::Duration;
@@ -103,9 +104,11 @@ pub fn start(
     }
     pid_files::clear_down(app, &service.name)?;
     let log = log_path(app, &service.name);
+    // The log is bale's, in bale's directory; never follow a link put in its place.
     let out = OpenOptions::new()
         .create(true)
         .append(true)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
         .open(&log)
         .map_err(|e| DeployError::io(&log, e))?;
     let err = out.try_clone().map_err(|e| DeployError::io(&log, e))?;
