@@ -6,14 +6,15 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use bale_home::Home;
-use bale_manifest::Manifest;
+use bale_manifest::{Manifest, RunLimits};
 use serde::Serialize;
 
 use crate::deploy::{context, read_manifest, start_services, Progress};
 use crate::deployment::{self, AppDirs, Deployment};
 use crate::hooks::run_hook_step;
 use crate::lock::{AppLock, Wait};
-use crate::runner::Isolation;
+use crate::run_records::{self, ExitRecord, LimitsRecord};
+use crate::runner::{Isolation, Role};
 use crate::services::{self, ServiceState, STOP_TIMEOUT};
 use crate::DeployError;
 
@@ -56,6 +57,38 @@ pub struct ServiceStatus {
     pub restarts: u64,
     /// The supervisor's delays before its latest restarts, in milliseconds, oldest first.
     pub backoff_ms: Vec<u64>,
+    /// `[run] limits` and whether they hold; `None` when the package sets none.
+    pub limits: Option<ServiceLimits>,
+    /// How its process last ended, when bale's keeper saw it end.
+    pub last_exit: Option<LastExit>,
+}
+
+/// A service's `[run] limits` in a listing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServiceLimits {
+    /// The memory limit as the manifest gives it (`"512M"`).
+    pub memory: Option<String>,
+    /// The CPU share as the manifest gives it (`"1.5"`).
+    pub cpu: Option<String>,
+    /// The task limit.
+    pub tasks: Option<u64>,
+    /// Whether a cgroup enforces them for the service's latest start.
+    pub applied: bool,
+    /// Why not, when they are not.
+    pub reason: Option<String>,
+}
+
+/// How a service's process last ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LastExit {
+    /// Its exit code; 128 + N when signal N ended it.
+    pub status: i32,
+    /// `memory` when the memory limit killed it (OOM), `tasks` when it ran into the task limit.
+    pub limit: Option<String>,
+    /// The end in words, e.g. "killed by the memory limit (OOM)".
+    pub reason: String,
+    /// When it ended (ms since the epoch).
+    pub at_ms: u64,
 }
 
 fn summary(d: &Deployment) -> DeploymentSummary {
@@ -94,14 +127,18 @@ pub fn list_apps(home: &Home) -> Result<Vec<AppStatus>, DeployError> {
 /// The state of one app.
 pub fn app_status(app: &AppDirs) -> Result<AppStatus, DeployError> {
     let current = deployment::current(app)?;
-    let names: Vec<String> = match &current {
-        Some(d) => read_manifest(&d.package_dir)?
-            .services()
-            .keys()
-            .cloned()
-            .collect(),
-        None => Vec::new(),
+    let manifest = match &current {
+        Some(d) => Some(read_manifest(&d.package_dir)?),
+        None => None,
     };
+    let names: Vec<String> = manifest
+        .iter()
+        .flat_map(|m| m.services().keys().cloned())
+        .collect();
+    let limits = manifest
+        .as_ref()
+        .map(|m| m.run.limits.clone())
+        .unwrap_or_default();
     let supervision = crate::supervise::supervision(app);
     let services = names
         .into_iter()
@@ -113,6 +150,8 @@ pub fn app_status(app: &AppDirs) -> Result<AppStatus, DeployError> {
                 ServiceState::Stopped => ("stopped", None),
             };
             ServiceStatus {
+                limits: service_limits(app, &name, &limits),
+                last_exit: last_exit(app, &name),
                 name,
                 state,
                 pid,
@@ -126,6 +165,40 @@ pub fn app_status(app: &AppDirs) -> Result<AppStatus, DeployError> {
         current: current.as_ref().map(summary),
         services,
         deployments: deployment::list(app)?.iter().map(summary).collect(),
+    })
+}
+
+/// A service's limits and whether its keeper could apply them.
+fn service_limits(app: &AppDirs, service: &str, limits: &RunLimits) -> Option<ServiceLimits> {
+    if !limits.any() {
+        return None;
+    }
+    let record: Option<LimitsRecord> =
+        run_records::read(&run_records::limits_path(&app.pids_dir(), service));
+    let (applied, reason) = match record {
+        Some(r) => (r.applied, r.reason),
+        None => (
+            false,
+            Some("the service has not started with them yet".to_owned()),
+        ),
+    };
+    Some(ServiceLimits {
+        memory: limits.memory.as_ref().map(|m| m.text().to_owned()),
+        cpu: limits.cpu_text(),
+        tasks: limits.tasks,
+        applied,
+        reason,
+    })
+}
+
+/// How a service last ended, from its keeper's record.
+fn last_exit(app: &AppDirs, service: &str) -> Option<LastExit> {
+    let record: ExitRecord = run_records::read(&run_records::exit_path(&app.pids_dir(), service))?;
+    Some(LastExit {
+        reason: record.describe(),
+        status: record.status,
+        limit: record.limit,
+        at_ms: record.at_ms,
     })
 }
 
@@ -195,7 +268,7 @@ pub fn command(
     // The arguments reach the entry as "$@", each one word whatever it holds.
     let script = format!("{script} \"$@\"");
     let ctx = context(home, isolation, &app, &current, &manifest, &|_, _| {})?;
-    ctx.shell(isolation, &script, args, &[])
+    ctx.shell(isolation, &script, args, Role::Command, &[])
 }
 
 /// The log files of the current deployment's services (or of one of them), by service.

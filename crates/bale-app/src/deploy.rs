@@ -17,6 +17,7 @@ use crate::layers;
 use crate::lock::{AppLock, Wait};
 use crate::runner::{Isolation, RunContext};
 use crate::services::{self, STOP_TIMEOUT};
+use crate::users;
 use crate::DeployError;
 use bale_store::{InstallOptions, Store, StoreError};
 
@@ -187,7 +188,7 @@ fn deploy_locked(
         "Deploying",
         &format!("{coordinate} as {name} ({})", short(&new.id)),
     );
-    let ctx = context_on(app, &new, &manifest, root, home);
+    let ctx = context_on(app, &new, &manifest, root, home)?;
     let mut extra = Vec::new();
     if let Some(old) = &previous {
         extra.push((
@@ -444,19 +445,22 @@ pub(crate) fn context(
         )?),
         Isolation::None => None,
     };
-    Ok(context_on(app, deployment, manifest, root, home))
+    context_on(app, deployment, manifest, root, home)
 }
 
-/// The run context of a deployment over a known sandbox root.
+/// The run context of a deployment over a known sandbox root; the app's
+/// user is made if missing and given the runtime directory.
 fn context_on(
     app: &AppDirs,
     deployment: &Deployment,
     manifest: &Manifest,
     root: Option<layers::Root>,
     home: &Home,
-) -> RunContext {
+) -> Result<RunContext, DeployError> {
     let (layers, hide) = root.map(|r| (r.layers, r.hide)).unwrap_or_default();
-    RunContext {
+    let user = users::app_user(home, app.name())?;
+    users::hand_over_run_dir(app, user.as_ref())?;
+    Ok(RunContext {
         app: app.name().to_owned(),
         coordinate: deployment.coordinate.clone(),
         package_dir: deployment.package_dir.clone(),
@@ -466,7 +470,10 @@ fn context_on(
         layers,
         hide,
         scratch: Some(home.tmp_dir()),
-    }
+        ports: kits::ports(manifest, &deployment.variables),
+        user,
+        limits: manifest.run.limits.clone(),
+    })
 }
 
 /// The resolved manifest an installed package keeps.

@@ -141,6 +141,14 @@ pub enum DeployError {
         /// What is wrong.
         message: String,
     },
+    /// The app's own user cannot be made or used.
+    #[error("cannot run the app as its user {user}: {message}")]
+    AppUser {
+        /// The user's name.
+        user: String,
+        /// What went wrong and what to do.
+        message: String,
+    },
     /// A process could not be started.
     #[error("cannot run {what}")]
     Spawn {

@@ -8,7 +8,7 @@ use std::process::Stdio;
 use bale_manifest::Manifest;
 
 use crate::deployment::AppDirs;
-use crate::runner::{Isolation, RunContext};
+use crate::runner::{Isolation, Role, RunContext};
 use crate::DeployError;
 
 /// How much of a failed hook's output the error shows.
@@ -48,13 +48,11 @@ pub fn run_hook(
     fs::create_dir_all(&dir).map_err(|e| DeployError::io(&dir, e))?;
     let log = dir.join(format!("{name}.log"));
     let out = File::create(&log).map_err(|e| DeployError::io(&log, e))?;
-    let mut extra = extra.to_vec();
-    extra.push(("BALE_HOOK".into(), name.into()));
     for command in commands {
         let stdout = out.try_clone().map_err(|e| DeployError::io(&log, e))?;
         let stderr = out.try_clone().map_err(|e| DeployError::io(&log, e))?;
         let status = ctx
-            .shell(isolation, command, &[], &extra)?
+            .shell(isolation, command, &[], Role::Hook(name), extra)?
             .stdin(Stdio::null())
             .stdout(stdout)
             .stderr(stderr)

@@ -11,6 +11,7 @@ use std::path::Path;
 
 use bale_manifest::{Manifest, Provision};
 
+use crate::runner::{port_variable, Ports};
 use crate::DeployError;
 
 /// The variables of one deploy.
@@ -59,6 +60,28 @@ pub fn resolve(
         });
     }
     Ok(Variables { values, kept })
+}
+
+/// The ports an app's processes see: the main kit's first port (`PORT` of
+/// hooks and commands; a `PORT` among `variables` wins, as it does for the
+/// services) and every named port of every kit as `PORT_<NAME>`.
+pub fn ports(manifest: &Manifest, variables: &BTreeMap<String, String>) -> Ports {
+    let main = variables
+        .get("PORT")
+        .and_then(|p| p.parse::<u16>().ok())
+        .or_else(|| {
+            manifest
+                .main_kit()
+                .and_then(|(_, kit)| kit.first_port())
+                .map(|p| p.port)
+        });
+    let named = manifest
+        .kits
+        .values()
+        .flat_map(|kit| &kit.ports)
+        .map(|p| (port_variable(&p.name), p.port))
+        .collect();
+    Ports { main, named }
 }
 
 /// A fresh random secret: 32 bytes as 64 hex digits.

@@ -9,13 +9,15 @@ mod hooks;
 mod kits;
 mod layers;
 mod lock;
+mod run_records;
 mod runner;
 mod services;
 mod supervise;
+mod users;
 
 pub use apps::{
     app_status, command, control, list_apps, log_files, uninstall, AppStatus, DeploymentSummary,
-    ServiceAction, ServiceStatus,
+    LastExit, ServiceAction, ServiceLimits, ServiceStatus,
 };
 pub use deploy::{
     deploy, rollback, short, DeployOptions, Deployed, PackageRef, Progress, RolledBack,
@@ -23,11 +25,13 @@ pub use deploy::{
 };
 pub use deploy_error::DeployError;
 pub use deployment::{AppDirs, Deployment};
-pub use kits::{read_env, resolve, write_env, Variables};
+pub use kits::{ports, read_env, resolve, write_env, Variables};
 pub use lock::{AppLock, Wait};
+pub use run_records::{ExitRecord, LimitsRecord};
 pub use runner::{
-    machine_isolation, sandboxed_entry, Isolation, RunContext, SANDBOX_ARG, SANDBOX_RUN_DIR,
-    SANDBOX_RUN_ENV,
+    machine_isolation, port_variable, sandboxed_entry, Isolation, Ports, Role, RunContext,
+    SANDBOX_ARG, SANDBOX_RUN_DIR, SANDBOX_RUN_ENV,
 };
 pub use services::{is_down, log_path, mark_down, Service, ServiceState};
 pub use supervise::{backoff, supervise, supervision, SuperviseOptions, Supervised, Supervision};
+pub use users::{user_name, AppUser};

@@ -17,9 +17,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use bale_coordinate::Coordinate;
-use bale_sandbox::{Bind, Sandbox, SandboxSpec};
+use bale_manifest::RunLimits;
+use bale_sandbox::{Bind, Limits, RunAs, Sandbox, SandboxError, SandboxSpec};
 use serde::{Deserialize, Serialize};
 
+use crate::run_records::{self, ExitRecord, LimitsRecord};
+use crate::users::AppUser;
 use crate::DeployError;
 
 /// Where an app's processes run.
@@ -64,6 +67,55 @@ pub struct RunContext {
     pub hide: Vec<PathBuf>,
     /// Where the sandbox's throw-away writable layers are made.
     pub scratch: Option<PathBuf>,
+    /// The ports of the app's kits, for `PORT` and `PORT_<NAME>`.
+    pub ports: Ports,
+    /// The app's own user; `None` runs as bale's user.
+    pub user: Option<AppUser>,
+    /// `[run] limits`, applied to each service.
+    pub limits: RunLimits,
+}
+
+/// The ports of an app's kits as its processes see them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ports {
+    /// The main kit's port: `PORT` of hooks and commands.
+    pub main: Option<u16>,
+    /// `PORT_<NAME>` → port, for every named port of every kit.
+    pub named: BTreeMap<String, u16>,
+}
+
+/// Which process of an app is started; it decides `PORT` and what else it gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role<'a> {
+    /// A service: `PORT` is its kit's port, `[run] limits` apply.
+    Service {
+        /// Its name in `[run.services]`.
+        name: &'a str,
+        /// Its kit's port.
+        port: Option<u16>,
+    },
+    /// A hook: `PORT` is the main kit's port, `BALE_HOOK` its name.
+    Hook(&'a str),
+    /// A `[run.commands]` entry: `PORT` is the main kit's port.
+    Command,
+    /// A kit's health command: `PORT` is the checked service's port.
+    Health {
+        /// The service's port.
+        port: Option<u16>,
+    },
+}
+
+/// The name of the variable of a kit's named port: `PORT_` and the name
+/// upper-cased, `-` and `.` as `_`.
+pub fn port_variable(name: &str) -> String {
+    let name: String = name
+        .chars()
+        .map(|c| match c {
+            '-' | '.' => '_',
+            c => c.to_ascii_uppercase(),
+        })
+        .collect();
+    format!("PORT_{name}")
 }
 
 /// `PATH` after the package's `bin/` when the caller has none.
@@ -80,6 +132,21 @@ struct SandboxRun {
     workdir: PathBuf,
     command: Vec<String>,
     scratch: Option<PathBuf>,
+    /// (uid, gid) to run as.
+    run_as: Option<(u32, u32)>,
+    /// A service's limits and where its keeper records them and its end.
+    service: Option<ServiceRun>,
+}
+
+/// What a service's keeper does beyond running the sandbox.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ServiceRun {
+    /// bytes, tasks, thousandths of a CPU
+    memory_bytes: Option<u64>,
+    tasks: Option<u64>,
+    cpu_millis: Option<u64>,
+    limits_record: PathBuf,
+    exit_record: PathBuf,
 }
 
 impl RunContext {
@@ -93,12 +160,15 @@ impl RunContext {
         }
     }
 
-    /// The environment of every process: the variables, then bale's own.
-    /// `extra` (e.g. `PORT`, the versions of an upgrade) comes last and wins.
-    /// Paths stay `OsString`: a host path need not be UTF-8.
+    /// The environment of every service, hook and command, built here and
+    /// only here (docs/runtime.md, "The environment of an app"): the app's
+    /// variables, then bale's own, then `PORT` for `role`; `extra` (the
+    /// versions of an upgrade) comes last and wins. Paths stay `OsString`:
+    /// a host path need not be UTF-8.
     pub fn environment(
         &self,
         isolation: Isolation,
+        role: Role<'_>,
         extra: &[(String, String)],
     ) -> Vec<(String, OsString)> {
         let prefix = self.prefix(isolation);
@@ -126,6 +196,19 @@ impl RunContext {
         env.insert("BALE_RUN".into(), run.into_os_string());
         env.insert("BALE_APP".into(), self.app.as_str().into());
         env.insert("BALE_COORDINATE".into(), self.coordinate.to_string().into());
+        for (name, port) in &self.ports.named {
+            env.insert(name.clone(), port.to_string().into());
+        }
+        let port = match role {
+            Role::Service { port, .. } | Role::Health { port } => port,
+            Role::Hook(_) | Role::Command => self.ports.main,
+        };
+        if let Some(port) = port {
+            env.insert("PORT".into(), port.to_string().into());
+        }
+        if let Role::Hook(name) = role {
+            env.insert("BALE_HOOK".into(), name.into());
+        }
         env.extend(
             extra
                 .iter()
@@ -134,17 +217,18 @@ impl RunContext {
         env.into_iter().collect()
     }
 
-    /// A `/bin/sh -ec SCRIPT` command, with `args` as `$1…`, ready to spawn.
-    /// In the stack it is a keeper (this program again) that runs the sandbox;
-    /// the sandbox's standard input is empty.
+    /// A `/bin/sh -ec SCRIPT` command, with `args` as `$1…`, ready to spawn
+    /// as the app's user. In the stack it is a keeper (this program again)
+    /// that runs the sandbox; the sandbox's standard input is empty.
     pub fn shell(
         &self,
         isolation: Isolation,
         script: &str,
         args: &[String],
+        role: Role<'_>,
         extra: &[(String, String)],
     ) -> Result<Command, DeployError> {
-        let env = self.environment(isolation, extra);
+        let env = self.environment(isolation, role, extra);
         match isolation {
             Isolation::None => {
                 let mut command = Command::new("/bin/sh");
@@ -157,6 +241,10 @@ impl RunContext {
                 };
                 command.current_dir(dir);
                 command.env_clear().envs(env);
+                self.run_as_app_user(&mut command);
+                if let Role::Service { name, .. } = role {
+                    self.record_limits_off_host(name);
+                }
                 Ok(command)
             }
             Isolation::Stack => {
@@ -199,6 +287,11 @@ impl RunContext {
                     workdir,
                     command,
                     scratch: self.scratch.clone(),
+                    run_as: self.user.as_ref().map(|u| (u.uid, u.gid)),
+                    service: match role {
+                        Role::Service { name, .. } => Some(self.service_run(name)),
+                        _ => None,
+                    },
                 };
                 let json = serde_json::to_string(&run).map_err(|e| DeployError::Spawn {
                     what: "the sandbox keeper".into(),
@@ -220,6 +313,46 @@ impl RunContext {
                 keeper.current_dir("/");
                 Ok(keeper)
             }
+        }
+    }
+}
+
+impl RunContext {
+    /// Makes `command` (run directly on the host) start as the app's user;
+    /// std drops the supplementary groups with it.
+    fn run_as_app_user(&self, command: &mut Command) {
+        if let Some(user) = &self.user {
+            use std::os::unix::process::CommandExt;
+            command.uid(user.uid).gid(user.gid);
+        }
+    }
+
+    /// On the host (`isolation = "none"`) no cgroup is made: a service's
+    /// limits are recorded as not applied.
+    fn record_limits_off_host(&self, service: &str) {
+        if !self.limits.any() {
+            return;
+        }
+        let record = LimitsRecord {
+            applied: false,
+            reason: Some(
+                "isolation = \"none\" runs services on the host, outside any cgroup of bale's"
+                    .into(),
+            ),
+        };
+        let pids = self.run_dir.join("pids");
+        let _ = run_records::write(&run_records::limits_path(&pids, service), &record);
+    }
+
+    /// A service's limits and record files, for its keeper.
+    fn service_run(&self, service: &str) -> ServiceRun {
+        let pids = self.run_dir.join("pids");
+        ServiceRun {
+            memory_bytes: self.limits.memory.as_ref().map(|m| m.bytes()),
+            tasks: self.limits.tasks,
+            cpu_millis: self.limits.cpu_millis,
+            limits_record: run_records::limits_path(&pids, service),
+            exit_record: run_records::exit_path(&pids, service),
         }
     }
 }
@@ -259,10 +392,72 @@ fn run_keeper() -> Result<i32, String> {
     spec.env = run.env;
     spec.workdir = run.workdir;
     spec.scratch = run.scratch;
-    let outcome = sandbox
-        .run(&spec, &mut std::io::stdout(), &mut std::io::stderr())
-        .map_err(|e| bale_api::error::with_causes(&e))?;
+    spec.run_as = run.run_as.map(|(uid, gid)| RunAs { uid, gid });
+    let Some(service) = run.service else {
+        let outcome = sandbox
+            .run(&spec, &mut std::io::stdout(), &mut std::io::stderr())
+            .map_err(|e| bale_api::error::with_causes(&e))?;
+        return Ok(outcome.status);
+    };
+    spec.limits = Limits {
+        memory_bytes: service.memory_bytes,
+        pids: service.tasks,
+        cpu_millis: service.cpu_millis,
+    };
+    // Limits hold where the machine has cgroups; elsewhere the service still
+    // runs, and `bale apps` says why its limits do not hold.
+    let not_applied = |reason: String| {
+        let record = LimitsRecord {
+            applied: false,
+            reason: Some(reason),
+        };
+        let _ = run_records::write(&service.limits_record, &record);
+    };
+    if spec.limits.any() {
+        match sandbox.limits_available() {
+            Ok(()) => {
+                let record = LimitsRecord {
+                    applied: true,
+                    reason: None,
+                };
+                let _ = run_records::write(&service.limits_record, &record);
+            }
+            Err(e) => {
+                not_applied(limits_reason(e));
+                spec.limits = Limits::default();
+            }
+        }
+    }
+    let mut outcome = sandbox.run(&spec, &mut std::io::stdout(), &mut std::io::stderr());
+    if let Err(e @ SandboxError::LimitsUnavailable { .. }) = outcome {
+        not_applied(limits_reason(e));
+        spec.limits = Limits::default();
+        outcome = sandbox.run(&spec, &mut std::io::stdout(), &mut std::io::stderr());
+    }
+    let outcome = outcome.map_err(|e| bale_api::error::with_causes(&e))?;
+    let exit = ExitRecord {
+        status: outcome.status,
+        limit: outcome.limit_hit.map(|hit| {
+            match hit {
+                bale_sandbox::LimitHit::Memory => "memory",
+                bale_sandbox::LimitHit::Pids => "tasks",
+            }
+            .to_owned()
+        }),
+        at_ms: bale_fs::now_ms(),
+    };
+    if let Err(e) = run_records::write(&service.exit_record, &exit) {
+        eprintln!("bale: cannot record how the service ended: {e}");
+    }
     Ok(outcome.status)
+}
+
+/// Why a sandbox could not apply limits, in words for `bale apps`.
+fn limits_reason(error: SandboxError) -> String {
+    match error {
+        SandboxError::LimitsUnavailable { reason } => reason,
+        other => other.to_string(),
+    }
 }
 
 /// The machine's isolation: `isolation = "none"` in `$BALE_HOME/config.toml`
@@ -316,9 +511,14 @@ mod tests {
             layers: Vec::new(),
             hide: Vec::new(),
             scratch: None,
+            ports: Ports::default(),
+            user: None,
+            limits: RunLimits::default(),
         };
-        let env: BTreeMap<String, OsString> =
-            ctx.environment(Isolation::None, &[]).into_iter().collect();
+        let env: BTreeMap<String, OsString> = ctx
+            .environment(Isolation::None, Role::Command, &[])
+            .into_iter()
+            .collect();
         assert_eq!(env["BALE_PREFIX"], home.join("pkgs/shop").into_os_string());
         assert_eq!(env["BALE_RUN"], home.join("apps/shop/run").into_os_string());
         assert!(env["PATH"]

@@ -344,7 +344,7 @@ impl Builder {
                 Ok(()) => {
                     base.limits = Limits {
                         memory_bytes: Some(bytes),
-                        pids: None,
+                        ..Limits::default()
                     }
                 }
                 Err(e) => log.event(BuildEvent::Note(&format!(

@@ -9,8 +9,8 @@ use toml_edit::ImDocument;
 
 use crate::diagnostics::Diagnostic;
 use crate::schema::{
-    Build, Dependencies, Hooks, Manifest, Package, Run, Source, Stack, Test, DEFAULT_STACK,
-    HOOK_NAMES,
+    Build, Dependencies, Hooks, Manifest, Package, Run, RunLimits, Source, Stack, Test,
+    DEFAULT_STACK, HOOK_NAMES,
 };
 use crate::units::{ByteSize, HumanDuration};
 use crate::validate::{
@@ -56,7 +56,8 @@ const BUILD_FIELDS: &[&str] = &[
     "memory",
 ];
 const TEST_FIELDS: &[&str] = &["commands"];
-const RUN_FIELDS: &[&str] = &["workdir", "services", "commands"];
+const RUN_FIELDS: &[&str] = &["workdir", "limits", "services", "commands"];
+const LIMIT_FIELDS: &[&str] = &["memory", "cpu", "tasks"];
 
 /// Reads the whole document; the manifest is complete only when `walk` holds no diagnostics.
 pub(crate) fn manifest(
@@ -480,7 +481,54 @@ fn run(walk: &mut Walk, root: &Section<'_>) -> Run {
     }
     Run {
         workdir: text(workdir),
+        limits: run_limits(walk, &section),
         services: named_commands(walk, &section, "services", "service"),
         commands: named_commands(walk, &section, "commands", "command"),
     }
+}
+
+/// `[run] limits = { memory = "512M", cpu = "1.5", tasks = 256 }`.
+fn run_limits(walk: &mut Walk, run: &Section<'_>) -> RunLimits {
+    let mut limits = RunLimits::default();
+    let Some(section) = walk.table(run, "limits") else {
+        return limits;
+    };
+    walk.known_fields(&section, LIMIT_FIELDS, "limit");
+    if let Some(memory) = walk.string(&section, "memory", "\"512M\"") {
+        match ByteSize::parse(&memory.value) {
+            Ok(size) if size.bytes() > 0 => limits.memory = Some(size),
+            Ok(_) => walk.report(
+                Diagnostic::new(memory.span.clone(), "a memory limit of 0", "zero")
+                    .help("give the most memory a service may use, like \"512M\""),
+            ),
+            Err(error) => walk.report(unit_problem(&memory, "size", error)),
+        }
+    }
+    if let Some(cpu) = walk.string(&section, "cpu", "\"1.5\"") {
+        match RunLimits::parse_cpu(&cpu.value) {
+            Ok(millis) => limits.cpu_millis = Some(millis),
+            Err(reason) => walk.report(
+                Diagnostic::new(
+                    cpu.span.clone(),
+                    format!("`{}` is not a CPU share", cpu.value),
+                    reason,
+                )
+                .help("write a number of CPUs as a string, like \"0.5\" or \"2\""),
+            ),
+        }
+    }
+    if let Some(tasks) = walk.integer(&section, "tasks", "256") {
+        match u64::try_from(tasks.value) {
+            Ok(n) if n > 0 => limits.tasks = Some(n),
+            _ => walk.report(
+                Diagnostic::new(
+                    tasks.span.clone(),
+                    format!("`{}` tasks", tasks.value),
+                    "not a positive number",
+                )
+                .help("give the most processes and threads a service may hold, like 256"),
+            ),
+        }
+    }
+    limits
 }

@@ -185,6 +185,19 @@ pub(crate) fn to_toml(manifest: &Manifest) -> String {
 
     let run = &manifest.run;
     text.optional("workdir", run.workdir.as_deref());
+    if run.limits.any() {
+        let mut pairs = Vec::new();
+        if let Some(memory) = &run.limits.memory {
+            pairs.push(("memory", string(memory.text())));
+        }
+        if let Some(cpu) = run.limits.cpu_text() {
+            pairs.push(("cpu", string(&cpu)));
+        }
+        if let Some(tasks) = run.limits.tasks {
+            pairs.push(("tasks", tasks.to_string()));
+        }
+        text.set("limits", inline(pairs));
+    }
     text.table("run", false);
     for (name, command) in &run.services {
         text.set(name, string(command));

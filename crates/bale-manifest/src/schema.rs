@@ -150,10 +150,69 @@ pub struct Hooks {
 pub struct Run {
     /// Working directory relative to the package root; `None` means `app`.
     pub workdir: Option<String>,
+    /// `limits`: per-service resource limits, where the machine has cgroups.
+    pub limits: RunLimits,
     /// Long-lived processes: name → command.
     pub services: BTreeMap<String, String>,
     /// One-off commands: name → command.
     pub commands: BTreeMap<String, String>,
+}
+
+/// `[run] limits = { memory = "512M", cpu = "1.5", tasks = 256 }`: each
+/// service's own limits (docs/runtime.md, "Limits").
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunLimits {
+    /// Most memory a service's process tree may use.
+    pub memory: Option<ByteSize>,
+    /// CPU share in thousandths of one CPU (`"1.5"` is 1500).
+    pub cpu_millis: Option<u64>,
+    /// Most processes and threads a service's tree may hold.
+    pub tasks: Option<u64>,
+}
+
+impl RunLimits {
+    /// Whether any limit is set.
+    pub fn any(&self) -> bool {
+        self.memory.is_some() || self.cpu_millis.is_some() || self.tasks.is_some()
+    }
+
+    /// The CPU share as written in the manifest (`"1.5"`).
+    pub fn cpu_text(&self) -> Option<String> {
+        self.cpu_millis.map(|m| {
+            let (whole, frac) = (m / 1000, m % 1000);
+            if frac == 0 {
+                whole.to_string()
+            } else {
+                format!("{whole}.{}", format!("{frac:03}").trim_end_matches('0'))
+            }
+        })
+    }
+
+    /// Reads a CPU share: a positive decimal number of CPUs, at most three decimals.
+    pub fn parse_cpu(text: &str) -> Result<u64, String> {
+        let (whole, frac) = text.trim().split_once('.').unwrap_or((text.trim(), ""));
+        if whole.is_empty() && frac.is_empty()
+            || !whole.bytes().all(|b| b.is_ascii_digit())
+            || !frac.bytes().all(|b| b.is_ascii_digit())
+            || frac.len() > 3
+        {
+            return Err("a CPU share is a number of CPUs with at most three decimals".into());
+        }
+        let whole: u64 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().map_err(|_| "too many CPUs".to_string())?
+        };
+        let frac: u64 = format!("{frac:0<3}").parse().unwrap_or(0);
+        let millis = whole
+            .checked_mul(1000)
+            .and_then(|w| w.checked_add(frac))
+            .ok_or("too many CPUs")?;
+        if millis == 0 {
+            return Err("a CPU share must be more than 0".into());
+        }
+        Ok(millis)
+    }
 }
 
 /// `[kits.NAME]`.

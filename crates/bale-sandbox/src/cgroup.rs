@@ -1,4 +1,4 @@
-//! Memory and process limits through cgroups, v2 or v1, where delegated.
+//! Memory, process and CPU limits through cgroups, v2 or v1, where delegated.
 //!
 //! A run that asks for limits gets its own child cgroup under the cgroup
 //! bale itself runs in. The sandbox's first process joins it before it
@@ -28,6 +28,7 @@ pub(crate) enum CgroupRoot {
     V1 {
         pids: Option<PathBuf>,
         memory: Option<PathBuf>,
+        cpu: Option<PathBuf>,
     },
 }
 
@@ -132,12 +133,12 @@ impl CgroupRoot {
             let available = fs::read_to_string(dir.join("cgroup.controllers")).unwrap_or_default();
             let controllers: Vec<String> = available
                 .split_whitespace()
-                .filter(|c| *c == "pids" || *c == "memory")
+                .filter(|c| *c == "pids" || *c == "memory" || *c == "cpu")
                 .map(str::to_string)
                 .collect();
             if controllers.is_empty() {
                 reasons.push(format!(
-                    "cgroup v2 at {} offers no pids or memory controller",
+                    "cgroup v2 at {} offers no pids, memory or cpu controller",
                     dir.display()
                 ));
             } else if !writable_dir(&dir) {
@@ -157,11 +158,11 @@ impl CgroupRoot {
             let dir = join_cgroup(m, path);
             writable_dir(&dir).then_some(dir)
         };
-        let (pids, memory) = (v1("pids"), v1("memory"));
-        if pids.is_some() || memory.is_some() {
-            return Ok(CgroupRoot::V1 { pids, memory });
+        let (pids, memory, cpu) = (v1("pids"), v1("memory"), v1("cpu"));
+        if pids.is_some() || memory.is_some() || cpu.is_some() {
+            return Ok(CgroupRoot::V1 { pids, memory, cpu });
         }
-        reasons.push("no writable cgroup v1 pids or memory hierarchy".to_string());
+        reasons.push("no writable cgroup v1 pids, memory or cpu hierarchy".to_string());
         Err(reasons.join("; "))
     }
 
@@ -177,6 +178,7 @@ impl CgroupRoot {
                 for (wanted, c) in [
                     (limits.pids.is_some(), "pids"),
                     (limits.memory_bytes.is_some(), "memory"),
+                    (limits.cpu_millis.is_some(), "cpu"),
                 ] {
                     if wanted && !controllers.iter().any(|x| x == c) {
                         return Err(format!(
@@ -187,7 +189,14 @@ impl CgroupRoot {
                 }
                 let enabled =
                     fs::read_to_string(dir.join("cgroup.subtree_control")).unwrap_or_default();
-                for c in controllers {
+                let wanted = [
+                    (limits.pids.is_some(), "pids"),
+                    (limits.memory_bytes.is_some(), "memory"),
+                    (limits.cpu_millis.is_some(), "cpu"),
+                ];
+                // Only what this run needs: a controller that cannot be
+                // enabled here must not cost the runs that do not use it.
+                for c in wanted.iter().filter(|(w, _)| *w).map(|(_, c)| *c) {
                     if !enabled.split_whitespace().any(|e| e == c) {
                         fs::write(dir.join("cgroup.subtree_control"), format!("+{c}")).map_err(|e| {
                             format!(
@@ -214,9 +223,15 @@ impl CgroupRoot {
                     // Swap would let the tree exceed the limit silently.
                     let _ = fs::write(child.join("memory.swap.max"), "0");
                 }
+                if let Some(millis) = limits.cpu_millis {
+                    let quota = millis.saturating_mul(CPU_PERIOD_US / 1000);
+                    let file = child.join("cpu.max");
+                    fs::write(&file, format!("{quota} {CPU_PERIOD_US}"))
+                        .map_err(|e| format!("cannot set {}: {e}", file.display()))?;
+                }
                 Ok(run)
             }
-            CgroupRoot::V1 { pids, memory } => {
+            CgroupRoot::V1 { pids, memory, cpu } => {
                 let mut run = RunCgroup {
                     dirs: Vec::new(),
                     pids_dir: None,
@@ -247,11 +262,26 @@ impl CgroupRoot {
                     let _ = fs::write(dir.join("memory.memsw.limit_in_bytes"), m.to_string());
                     run.memory_dir = Some(dir);
                 }
+                if let Some(millis) = limits.cpu_millis {
+                    let parent = cpu.as_ref().ok_or("no writable cgroup v1 cpu hierarchy")?;
+                    let dir = parent.join(&name);
+                    fs::create_dir(&dir)
+                        .map_err(|e| format!("cannot create cgroup {}: {e}", dir.display()))?;
+                    run.dirs.push(dir.clone());
+                    write_limit(&dir.join("cpu.cfs_period_us"), CPU_PERIOD_US)?;
+                    write_limit(
+                        &dir.join("cpu.cfs_quota_us"),
+                        millis.saturating_mul(CPU_PERIOD_US / 1000),
+                    )?;
+                }
                 Ok(run)
             }
         }
     }
 }
+
+/// The CFS period CPU quotas are measured in, in microseconds (the kernel's default).
+const CPU_PERIOD_US: u64 = 100_000;
 
 fn write_limit(file: &Path, value: u64) -> Result<(), String> {
     fs::write(file, value.to_string())

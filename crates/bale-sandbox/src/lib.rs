@@ -54,7 +54,7 @@ mod spec;
 use std::path::PathBuf;
 
 pub use run::Sandbox;
-pub use spec::{Bind, Limits, SandboxSpec, Upper, DEFAULT_PATH};
+pub use spec::{Bind, Limits, RunAs, SandboxSpec, Upper, DEFAULT_PATH};
 
 /// Which limit stopped a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

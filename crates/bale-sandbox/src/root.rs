@@ -47,6 +47,12 @@ impl Scratch {
             .prefix("bale-run-")
             .tempdir_in(&base)
             .map_err(io_err(&base))?;
+        if spec.run_as.is_some() {
+            // The run's user (bwrap runs as it) must reach `merged` inside.
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o711))
+                .map_err(io_err(dir.path()))?;
+        }
         let merged = dir.path().join("merged");
         fs::create_dir(&merged).map_err(io_err(&merged))?;
         let (upper, work, work_beside_upper) = match &spec.upper {

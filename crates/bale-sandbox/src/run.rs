@@ -47,6 +47,7 @@ struct ChildSetup {
     memory_scratch: Option<MemoryScratch>,
     overlay: Option<(CString, CString)>,
     umask: Option<rustix::fs::Mode>,
+    run_as: Option<crate::spec::RunAs>,
     info_write: OwnedFd,
 }
 
@@ -102,6 +103,12 @@ impl ChildSetup {
             // bwrap and everything it starts inherit it.
             rustix::process::umask(mask);
         }
+        if let Some(user) = self.run_as {
+            // The root and its overlay are mounted; from here on nothing needs
+            // root, and bwrap (not setuid) makes its own user namespace.
+            rustix::io::write(&self.info_write, &[STEP_USER])?;
+            drop_to(user)?;
+        }
         rustix::io::write(&self.info_write, &[STEP_EXEC])?;
         rustix::io::fcntl_setfd(&self.info_write, rustix::io::FdFlags::empty())?;
         Ok(())
@@ -112,6 +119,17 @@ const STEP_CGROUP: u8 = 1;
 const STEP_USERNS: u8 = 2;
 const STEP_OVERLAY: u8 = 3;
 const STEP_EXEC: u8 = 4;
+const STEP_USER: u8 = 5;
+
+/// Gives up root for good: no supplementary groups, then the group, then the user.
+fn drop_to(user: crate::spec::RunAs) -> std::io::Result<()> {
+    let uid = rustix::process::Uid::from_raw(user.uid);
+    let gid = rustix::process::Gid::from_raw(user.gid);
+    rustix::thread::set_thread_groups(&[])?;
+    rustix::thread::set_thread_gid(gid)?;
+    rustix::thread::set_thread_uid(uid)?;
+    Ok(())
+}
 
 /// What the child was doing when it failed, from the last step byte it wrote.
 fn failed_step(info_read: OwnedFd) -> &'static str {
@@ -122,6 +140,7 @@ fn failed_step(info_read: OwnedFd) -> &'static str {
         Some(&STEP_USERNS) => "entering a user namespace",
         Some(&STEP_OVERLAY) => "mounting the overlay root",
         Some(&STEP_EXEC) => "starting bwrap",
+        Some(&STEP_USER) => "switching to the run's user",
         _ => "starting the sandbox",
     }
 }
@@ -170,6 +189,11 @@ impl Sandbox {
         })
     }
 
+    /// The user a run switches to: only a root sandbox can, and needs to.
+    fn run_as(&self, spec: &SandboxSpec) -> Option<crate::spec::RunAs> {
+        spec.run_as.filter(|user| self.privileged && user.uid != 0)
+    }
+
     /// Whether runs mount their overlay as root rather than in a user namespace.
     pub fn privileged(&self) -> bool {
         self.privileged
@@ -216,9 +240,14 @@ impl Sandbox {
                 step: "making a pipe",
                 source: e.into(),
             })?;
+        let mut root_args = root.args;
+        if self.run_as(spec).is_some() {
+            // bwrap starts as the run's user and needs a namespace of its own.
+            root_args.insert(0, "--unshare-user".into());
+        }
         let args = bwrap_args(
             spec,
-            root.args,
+            root_args,
             ca_bundle.as_deref(),
             info_write.as_raw_fd(),
         );
@@ -240,6 +269,7 @@ impl Sandbox {
             umask: spec
                 .umask
                 .map(|m| rustix::fs::Mode::from_raw_mode(m & 0o777)),
+            run_as: self.run_as(spec),
             info_write,
         };
         let env = sandbox_env(spec, ca_bundle.is_some());

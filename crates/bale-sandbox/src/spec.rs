@@ -44,13 +44,24 @@ pub struct Limits {
     pub memory_bytes: Option<u64>,
     /// Most processes and threads the tree may hold at once.
     pub pids: Option<u64>,
+    /// CPU time the tree may use, in thousandths of one CPU.
+    pub cpu_millis: Option<u64>,
 }
 
 impl Limits {
     /// Whether any limit is asked for.
     pub fn any(&self) -> bool {
-        self.memory_bytes.is_some() || self.pids.is_some()
+        self.memory_bytes.is_some() || self.pids.is_some() || self.cpu_millis.is_some()
     }
+}
+
+/// The unprivileged user a root sandbox runs its command as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunAs {
+    /// The user id.
+    pub uid: u32,
+    /// The group id; supplementary groups are dropped.
+    pub gid: u32,
 }
 
 /// What happens to the writable layer of the root after the run.
@@ -100,6 +111,10 @@ pub struct SandboxSpec {
     pub timeout: Option<Duration>,
     /// Memory and process limits.
     pub limits: Limits,
+    /// Run the command as this user rather than as the caller (only when
+    /// the caller is root): the root and the mounts are made as root, then
+    /// the sandbox's first process gives up root before bubblewrap starts.
+    pub run_as: Option<RunAs>,
     /// Where a discarded writable layer is created; `None` = as root, a
     /// tmpfs of the run's own (what the run writes outside its binds takes
     /// memory until it ends), else the system's temporary directory.
@@ -128,6 +143,7 @@ impl SandboxSpec {
             command,
             timeout: None,
             limits: Limits::default(),
+            run_as: None,
             scratch: None,
             ca_bundle_path: PathBuf::from(crate::host::SANDBOX_CA_BUNDLE),
         }

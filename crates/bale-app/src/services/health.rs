@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 
 use bale_manifest::HealthCheck;
 
-use super::{log_tail, port_env, state, Service, ServiceState};
+use super::{log_tail, state, Service, ServiceState};
 use crate::deployment::AppDirs;
-use crate::runner::{Isolation, RunContext};
+use crate::runner::{Isolation, Role, RunContext};
 use crate::DeployError;
 
 /// Waits until `service` is healthy: its kit's check passes within the kit's
@@ -131,7 +131,13 @@ fn command_check(
     deadline: Instant,
 ) -> Result<(), String> {
     let mut child = ctx
-        .shell(isolation, script, &[], &port_env(service.port))
+        .shell(
+            isolation,
+            script,
+            &[],
+            Role::Health { port: service.port },
+            &[],
+        )
         .map_err(|e| bale_api::error::with_causes(&e))?
         .stdin(Stdio::null())
         .stdout(Stdio::null())

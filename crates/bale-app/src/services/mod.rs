@@ -19,6 +19,7 @@ mod process;
 
 use std::fs::{self, OpenOptions};
 use std::io;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::process::{Child, Stdio};
 use std::time::Duration;
@@ -26,7 +27,7 @@ use std::time::Duration;
 use bale_manifest::{Health, Manifest};
 
 use crate::deployment::AppDirs;
-use crate::runner::{Isolation, RunContext};
+use crate::runner::{Isolation, Role, RunContext};
 use crate::DeployError;
 
 pub use health::wait_healthy;
@@ -103,13 +104,19 @@ pub fn start(
     }
     pid_files::clear_down(app, &service.name)?;
     let log = log_path(app, &service.name);
+    // The log is bale's, in bale's directory; never follow a link put in its place.
     let out = OpenOptions::new()
         .create(true)
         .append(true)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
         .open(&log)
         .map_err(|e| DeployError::io(&log, e))?;
     let err = out.try_clone().map_err(|e| DeployError::io(&log, e))?;
-    let mut command = ctx.shell(isolation, &service.command, &[], &port_env(service.port))?;
+    let role = Role::Service {
+        name: &service.name,
+        port: service.port,
+    };
+    let mut command = ctx.shell(isolation, &service.command, &[], role, &[])?;
     command.stdin(Stdio::null()).stdout(out).stderr(err);
     process::in_new_session(&mut command);
     let child = command.spawn().map_err(|source| DeployError::Spawn {
@@ -128,12 +135,6 @@ fn reap(mut child: Child) {
     std::thread::spawn(move || {
         let _ = child.wait();
     });
-}
-
-/// `PORT` for a service with a port.
-pub(crate) fn port_env(port: Option<u16>) -> Vec<(String, String)> {
-    port.map(|p| vec![("PORT".to_owned(), p.to_string())])
-        .unwrap_or_default()
 }
 
 /// Whether `service` runs, from its pid file.

@@ -59,9 +59,17 @@ pub(super) fn write_pid(
     Ok(())
 }
 
-/// The service's group, from its pid file.
+/// The service's group, from its pid file. A pid file bale did not write
+/// (one the app's user put in its place) names nothing: bale signals only
+/// groups it started.
 pub(super) fn read_pid(app: &AppDirs, service: &str) -> Option<i32> {
-    fs::read_to_string(pid_path(app, service))
+    use std::os::unix::fs::MetadataExt;
+    let path = pid_path(app, service);
+    let meta = fs::symlink_metadata(&path).ok()?;
+    if !meta.is_file() || meta.uid() != rustix::process::geteuid().as_raw() {
+        return None;
+    }
+    fs::read_to_string(path)
         .ok()?
         .lines()
         .next()?

@@ -55,6 +55,12 @@ impl<'a> Flavour<'a> {
 impl World {
     fn new() -> World {
         let dir = tempfile::tempdir().unwrap();
+        // As root the app runs as its own user, who must reach the package
+        // and append to the hooks' log.
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        let log = dir.path().join("hooks.log");
+        fs::write(&log, "").unwrap();
+        fs::set_permissions(&log, fs::Permissions::from_mode(0o666)).unwrap();
         let home = Home::new(dir.path().join("home"));
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -193,7 +199,7 @@ GREETING = {{ default = "hello" }}
             .to_owned()
     }
 
-    fn hooks_run(&self) -> Vec<String> {
+    pub(crate) fn hooks_run(&self) -> Vec<String> {
         fs::read_to_string(self.hook_log())
             .unwrap_or_default()
             .lines()

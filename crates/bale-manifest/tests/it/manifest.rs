@@ -234,3 +234,34 @@ fn a_manifest_round_trips_through_json() {
     assert!(json.contains("\"http\":\"/healthz\""), "{json}");
     assert_eq!(serde_json::from_str::<Manifest>(&json).unwrap(), m);
 }
+
+#[test]
+fn run_limits_parse_and_survive_the_installed_rendering() {
+    let text =
+        format!("{MINIMAL}\n[run]\nlimits = {{ memory = \"512M\", cpu = \"1.5\", tasks = 256 }}\n");
+    let m = parse(&text).unwrap_or_else(|d| panic!("{}", d.render(false)));
+    let limits = &m.run.limits;
+    assert_eq!(limits.memory.as_ref().map(|s| s.bytes()), Some(512 << 20));
+    assert_eq!(limits.cpu_millis, Some(1500));
+    assert_eq!(limits.cpu_text().as_deref(), Some("1.5"));
+    assert_eq!(limits.tasks, Some(256));
+    let installed = Manifest::parse_installed("manifest.toml", &m.to_toml())
+        .unwrap_or_else(|d| panic!("{}", d.render(false)));
+    assert_eq!(&installed.run.limits, limits);
+}
+
+#[test]
+fn run_limits_that_are_not_limits_are_named() {
+    for (limits, expected) in [
+        ("{ cpu = \"0\" }", "CPU share"),
+        ("{ cpu = \"1.2345\" }", "CPU share"),
+        ("{ cpu = \"two\" }", "CPU share"),
+        ("{ memory = \"lots\" }", "size"),
+        ("{ tasks = 0 }", "tasks"),
+        ("{ disk = \"1G\" }", "disk"),
+    ] {
+        let text = format!("{MINIMAL}\n[run]\nlimits = {limits}\n");
+        let errors = common::errors(&text);
+        assert!(errors.contains(expected), "{limits}: {errors}");
+    }
+}

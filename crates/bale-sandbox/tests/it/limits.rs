@@ -59,6 +59,7 @@ fn fork_bomb_is_contained_by_the_pids_limit_and_reported() {
         Limits {
             pids: Some(32),
             memory_bytes: None,
+            cpu_millis: None,
         },
         bomb,
     ) else {
@@ -81,6 +82,7 @@ fn memory_hog_is_killed_by_the_memory_limit_and_reported() {
         Limits {
             pids: None,
             memory_bytes: Some(64 << 20),
+            cpu_millis: None,
         },
         hog,
     ) else {
@@ -101,6 +103,7 @@ fn a_run_under_generous_limits_succeeds_and_reports_no_hit() {
         Limits {
             pids: Some(256),
             memory_bytes: Some(512 << 20),
+            cpu_millis: Some(500),
         },
         "echo ok",
     ) else {
@@ -109,4 +112,63 @@ fn a_run_under_generous_limits_succeeds_and_reports_no_hit() {
     assert!(ran.outcome.success(), "{}", ran.stderr);
     assert_eq!(ran.outcome.limit_hit, None);
     assert_eq!(ran.stdout, "ok\n");
+}
+
+#[test]
+fn a_cpu_share_becomes_the_run_cgroups_quota() {
+    // Where the machine allows no limits, the tests above check the refusal.
+    if sandbox().limits_available().is_err() || !cpu_controller() {
+        eprintln!("this machine gives bale no cpu controller");
+        return;
+    }
+    let mut spec = SandboxSpec::host(sh("sleep 3"));
+    spec.limits = Limits {
+        cpu_millis: Some(500),
+        ..Limits::default()
+    };
+    let running = std::thread::spawn(move || run(&spec));
+    // The run's cgroup is `bale-<our pid>-<n>`; its quota is half of each 100 ms period.
+    let prefix = format!("bale-{}-", std::process::id());
+    let mut quota = None;
+    bale_testkit::wait_until(Duration::from_secs(30), "the run's cpu cgroup", || {
+        quota = run_cgroups(std::path::Path::new("/sys/fs/cgroup"), &prefix, 0)
+            .into_iter()
+            .find_map(|dir| {
+                let v2 = std::fs::read_to_string(dir.join("cpu.max")).ok();
+                let v1 = std::fs::read_to_string(dir.join("cpu.cfs_quota_us"))
+                    .ok()
+                    .map(|q| format!("{} 100000", q.trim()));
+                v2.or(v1)
+            });
+        quota.is_some()
+    });
+    assert_eq!(quota.as_deref().map(str::trim), Some("50000 100000"));
+    assert!(running.join().expect("the run").outcome.success());
+}
+
+/// Whether a cpu controller is mounted (v1) or offered (v2) at all.
+fn cpu_controller() -> bool {
+    std::path::Path::new("/sys/fs/cgroup/cpu/cpu.cfs_period_us").exists()
+        || std::fs::read_to_string("/sys/fs/cgroup/cgroup.controllers")
+            .is_ok_and(|c| c.split_whitespace().any(|c| c == "cpu"))
+}
+
+/// Directories below `dir` whose name starts with `prefix`.
+fn run_cgroups(dir: &std::path::Path, prefix: &str, depth: u32) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        if entry.file_name().to_string_lossy().starts_with(prefix) {
+            found.push(path);
+        } else if depth < 4 {
+            found.extend(run_cgroups(&path, prefix, depth + 1));
+        }
+    }
+    found
 }

@@ -4,3 +4,4 @@ mod common;
 mod isolation;
 mod limits;
 mod proxy;
+mod run_as;

@@ -21,9 +21,12 @@ pub fn run(machine: &Machine, printer: &Printer) -> Result<(), Failure> {
         let services: Vec<String> = app
             .services
             .iter()
-            .map(|s| match s.restarts {
-                0 => format!("{} {}", s.name, s.state),
-                n => format!("{} {} ({n} restarts)", s.name, s.state),
+            .map(|s| {
+                let notes = service_notes(s);
+                match notes.is_empty() {
+                    true => format!("{} {}", s.name, s.state),
+                    false => format!("{} {} ({})", s.name, s.state, notes.join("; ")),
+                }
             })
             .collect();
         let services = if services.is_empty() {
@@ -34,4 +37,35 @@ pub fn run(machine: &Machine, printer: &Printer) -> Result<(), Failure> {
         printer.line(format!("{}\t{version}\t{services}", app.name));
     }
     Ok(())
+}
+
+/// What `bale apps` and `bale service status` add after a service's state:
+/// restarts, how it last ended, its limits and whether they hold.
+pub(crate) fn service_notes(service: &bale_app::ServiceStatus) -> Vec<String> {
+    let mut notes = Vec::new();
+    if service.restarts > 0 {
+        notes.push(format!("{} restarts", service.restarts));
+    }
+    if let Some(exit) = &service.last_exit {
+        notes.push(format!("last exit: {}", exit.reason));
+    }
+    if let Some(limits) = &service.limits {
+        let mut set = Vec::new();
+        if let Some(memory) = &limits.memory {
+            set.push(format!("memory {memory}"));
+        }
+        if let Some(cpu) = &limits.cpu {
+            set.push(format!("cpu {cpu}"));
+        }
+        if let Some(tasks) = limits.tasks {
+            set.push(format!("tasks {tasks}"));
+        }
+        let state = match (&limits.applied, &limits.reason) {
+            (true, _) => "applied".to_owned(),
+            (false, Some(reason)) => format!("not applied: {reason}"),
+            (false, None) => "not applied".to_owned(),
+        };
+        notes.push(format!("limits {}, {state}", set.join(", ")));
+    }
+    notes
 }

@@ -64,9 +64,7 @@ fn status(home: &bale_home::Home, args: &ServiceArgs, printer: &Printer) -> Resu
         if let Some(pid) = service.pid {
             notes.push(format!("pid {pid}"));
         }
-        if service.restarts > 0 {
-            notes.push(format!("{} restarts", service.restarts));
-        }
+        notes.extend(super::apps::service_notes(service));
         match notes.is_empty() {
             true => printer.line(format!("{}\t{}", service.name, service.state)),
             false => printer.line(format!(

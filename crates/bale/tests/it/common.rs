@@ -21,9 +21,10 @@ impl Default for Scratch {
 
 impl Scratch {
     pub fn new() -> Self {
-        Self {
-            dir: tempfile::tempdir().expect("tempdir"),
-        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        // As root an app runs as its own user, who must reach its package.
+        crate::deploy_fixture::open_to_app_users(dir.path());
+        Self { dir }
     }
 
     pub fn path(&self) -> &Path {

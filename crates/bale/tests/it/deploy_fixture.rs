@@ -15,9 +15,10 @@ pub struct World {
 
 impl World {
     pub fn new() -> World {
-        World {
-            dir: tempfile::tempdir_in("/var/tmp").expect("tempdir"),
-        }
+        let dir = tempfile::tempdir_in("/var/tmp").expect("tempdir");
+        // As root an app runs as its own user, who must reach its package.
+        open_to_app_users(dir.path());
+        World { dir }
     }
 
     pub fn home(&self) -> PathBuf {
@@ -117,4 +118,11 @@ pub fn alive(pid: i64) -> bool {
             .and_then(|r| r.split_whitespace().next())
             != Some("Z")
     })
+}
+
+/// Lets apps' own users reach `dir` (a test's private temporary directory),
+/// as they reach `/var/lib/bale`.
+pub fn open_to_app_users(dir: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
 }

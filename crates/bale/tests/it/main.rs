@@ -1,5 +1,6 @@
 //! The integration tests of `bale`, one binary: each module is one area.
 
+mod app_limits;
 mod build;
 mod cli;
 mod cli_reference;
