@@ -2,6 +2,7 @@
 //! services and their health, rollbacks, supervision, locks.
 
 mod apps;
+mod cutover;
 mod deploy;
 mod deploy_error;
 mod deployment;
@@ -9,6 +10,7 @@ mod hooks;
 mod kits;
 mod layers;
 mod lock;
+mod proxy;
 mod runner;
 mod services;
 mod supervise;
@@ -25,6 +27,9 @@ pub use deploy_error::DeployError;
 pub use deployment::{AppDirs, Deployment};
 pub use kits::{read_env, resolve, write_env, Variables};
 pub use lock::{AppLock, Wait};
+pub use proxy::{
+    current_routes, proxy_entry, serve_proxy, service_port, ProxyLaunch, Route, Routes, PROXY_ARG,
+};
 pub use runner::{
     machine_isolation, sandboxed_entry, Isolation, RunContext, SANDBOX_ARG, SANDBOX_RUN_DIR,
     SANDBOX_RUN_ENV,
