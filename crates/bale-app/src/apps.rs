@@ -242,7 +242,8 @@ pub fn control(
     }
     if matches!(action, ServiceAction::Start | ServiceAction::Restart) {
         let ctx = context(home, isolation, &app, &current, &manifest, progress)?;
-        start_services(isolation, &ctx, &app, &manifest, progress)?;
+        let routes = crate::proxy::current_routes(&app)?;
+        start_services(isolation, &ctx, &app, &manifest, routes.as_ref(), progress)?;
     }
     Ok(selected)
 }
@@ -321,6 +322,8 @@ pub fn uninstall(
     }
     progress("Stopping", "the services");
     services::stop_all(&app, STOP_TIMEOUT)?;
+    services::stop_set_aside(&app, STOP_TIMEOUT)?;
+    crate::proxy::stop(&app)?;
     let tmp = home.tmp_dir();
     fs::create_dir_all(&tmp).map_err(|e| DeployError::io(&tmp, e))?;
     let away = tmp.join(format!(".uninstall-{name}-{}", std::process::id()));

@@ -10,12 +10,14 @@ use bale_home::Home;
 use bale_manifest::Manifest;
 use sha2::{Digest, Sha256};
 
+use crate::cutover::{self, Outgoing};
 use crate::deployment::{self, AppDirs, Deployment};
 use crate::hooks::run_hook_step;
 use crate::kits;
 use crate::layers;
 use crate::lock::{AppLock, Wait};
 use crate::runner::{Isolation, RunContext};
+use crate::proxy::{self, ProxyLaunch, Routes};
 use crate::services::{self, STOP_TIMEOUT};
 use crate::users;
 use crate::DeployError;
@@ -82,6 +84,8 @@ pub struct DeployOptions {
     pub allow_unsigned: bool,
     /// Where the app's processes run.
     pub isolation: Isolation,
+    /// Who runs the proxy that owns the app's public ports.
+    pub proxy: ProxyLaunch,
 }
 
 impl Default for DeployOptions {
@@ -92,6 +96,7 @@ impl Default for DeployOptions {
             wait: Wait::No,
             allow_unsigned: false,
             isolation: Isolation::None,
+            proxy: ProxyLaunch::Detached,
         }
     }
 }
@@ -126,6 +131,7 @@ pub fn deploy(
     let result = deploy_locked(home, &app, package, options, progress);
     if result.is_err() && fresh && deployment::list(&app)?.is_empty() {
         // A first deploy that failed leaves no trace of the app.
+        proxy::stop(&app)?;
         bale_fs::remove_tree(app.root())?;
     }
     result
@@ -222,27 +228,40 @@ fn deploy_locked(
         });
     }
 
-    // 5. stop, 6. switch
+    // 5. make room (the old version keeps serving unless its kits say stop-first), 6. switch
     step("stop");
-    progress("Stopping", "the running services");
-    services::stop_all(app, STOP_TIMEOUT)?;
+    let old_manifest = match &previous {
+        Some(old) => Some(read_manifest(&old.package_dir)?),
+        None => None,
+    };
+    let outgoing = cutover::make_room(app, old_manifest.as_ref(), &manifest, progress)?;
     step("switch");
     deployment::switch(app, Some(&new))?;
 
-    // 7.–9. hooks, start, health
-    let started = go_live(
+    // 7. post-upgrade and deploy hooks, 8. start beside the old version, switch, stop the old one
+    let live = go_live(
         isolation,
         &ctx,
         app,
         &manifest,
         previous.is_some(),
         &extra,
+        &outgoing,
+        options.proxy,
         progress,
     );
-    let started = match started {
+    let started = match live {
         Ok(started) => started,
         Err(cause) => {
-            let restored = restore(home, isolation, app, previous.as_ref(), progress);
+            let restored = restore(
+                home,
+                isolation,
+                app,
+                previous.as_ref(),
+                &outgoing,
+                options.proxy,
+                progress,
+            );
             deployment::remove(app, &new)?;
             return Err(DeployError::RolledBack {
                 cause: Box::new(cause),
@@ -250,6 +269,36 @@ fn deploy_locked(
             });
         }
     };
+
+    // 9. post-deploy, the new version serving
+    step("post-deploy");
+    if let Err(cause) = run_hook_step(
+        isolation,
+        &ctx,
+        app,
+        &manifest,
+        "post-deploy",
+        &extra,
+        progress,
+    ) {
+        let restored = match &previous {
+            Some(old) => match replace_with(home, isolation, app, old, &new, options.proxy, progress)
+            {
+                Ok(()) => format!(
+                    "{} ({}) is current again and its services run",
+                    old.coordinate,
+                    short(&old.id)
+                ),
+                Err(e) => format!("putting {} back failed too: {e}", old.coordinate),
+            },
+            None => retire(app),
+        };
+        deployment::remove(app, &new)?;
+        return Err(DeployError::RolledBack {
+            cause: Box::new(cause),
+            restored,
+        });
+    }
 
     // 10. keep N
     step("keep");
@@ -262,7 +311,9 @@ fn deploy_locked(
     })
 }
 
-/// Steps 7 to 9 after the switch: `post-upgrade`, `deploy`, start and health, `post-deploy`.
+/// Steps 7 and 8 after the switch: `post-upgrade` and `deploy`, then the
+/// services started beside the old ones, healthy, switched to, the old ones stopped.
+#[allow(clippy::too_many_arguments)]
 fn go_live(
     isolation: Isolation,
     ctx: &RunContext,
@@ -270,6 +321,8 @@ fn go_live(
     manifest: &Manifest,
     upgrade: bool,
     extra: &[(String, String)],
+    outgoing: &Outgoing,
+    launch: ProxyLaunch,
     progress: Progress<'_>,
 ) -> Result<Vec<String>, DeployError> {
     step("hooks-after");
@@ -282,29 +335,20 @@ fn go_live(
         run_hook_step(isolation, ctx, app, manifest, hook, extra, progress)?;
     }
     step("start");
-    let started = start_services(isolation, ctx, app, manifest, progress)?;
-    step("post-deploy");
-    run_hook_step(
-        isolation,
-        ctx,
-        app,
-        manifest,
-        "post-deploy",
-        extra,
-        progress,
-    )?;
-    Ok(started)
+    cutover::bring_up(isolation, ctx, app, manifest, outgoing, launch, progress)
 }
 
-/// Starts every service of a deployment, then waits for each to be healthy.
+/// Starts every service of a deployment that is not running, on the port
+/// `routes` gives it, then waits for each to be healthy.
 pub(crate) fn start_services(
     isolation: Isolation,
     ctx: &RunContext,
     app: &AppDirs,
     manifest: &Manifest,
+    routes: Option<&Routes>,
     progress: Progress<'_>,
 ) -> Result<Vec<String>, DeployError> {
-    let list = services::services_of(manifest, &ctx.variables);
+    let list = cutover::routed(services::services_of(manifest, &ctx.variables), routes);
     for service in &list {
         progress("Starting", &service.name);
         services::start(isolation, ctx, app, service)?;
@@ -315,20 +359,23 @@ pub(crate) fn start_services(
     Ok(list.into_iter().map(|s| s.name).collect())
 }
 
-/// After a failure past the switch: stops what started, points `current` back at
-/// `previous` and starts its services. Says what runs now.
+/// After a failure before the proxy switched to the new version: stops what
+/// started, puts the old services and routes back, points `current` back at
+/// `previous` and starts whatever of it is not running. Says what runs now.
 fn restore(
     home: &Home,
     isolation: Isolation,
     app: &AppDirs,
     previous: Option<&Deployment>,
+    outgoing: &Outgoing,
+    launch: ProxyLaunch,
     progress: Progress<'_>,
 ) -> String {
     progress(
         "Rolling back",
         previous.map_or("to nothing", |p| p.name.as_str()),
     );
-    if let Err(e) = services::stop_all(app, STOP_TIMEOUT) {
+    if let Err(e) = cutover::undo(app, outgoing, launch) {
         return format!("stopping the new services failed too ({e}); check `bale apps`");
     }
     let Some(previous) = previous else {
@@ -342,7 +389,8 @@ fn restore(
     }
     let started = read_manifest(&previous.package_dir).and_then(|manifest| {
         let ctx = context(home, isolation, app, previous, &manifest, progress)?;
-        start_services(isolation, &ctx, app, &manifest, progress)
+        let routes = proxy::current_routes(app)?;
+        start_services(isolation, &ctx, app, &manifest, routes.as_ref(), progress)
     });
     match started {
         Ok(_) => format!(
@@ -354,6 +402,64 @@ fn restore(
             "{} is current again, but its services did not come back: {e}",
             previous.coordinate
         ),
+    }
+}
+
+/// After a failed first deploy whose services already served: stops them and
+/// the proxy, and leaves no deployment current. Says what runs now.
+fn retire(app: &AppDirs) -> String {
+    let stopped = services::stop_all(app, STOP_TIMEOUT)
+        .and_then(|_| services::stop_set_aside(app, STOP_TIMEOUT))
+        .and_then(|_| proxy::stop(app))
+        .and_then(|()| deployment::switch(app, None));
+    match stopped {
+        Ok(()) => "nothing was deployed before, so no deployment is current".to_owned(),
+        Err(e) => format!("stopping the new services failed too ({e}); check `bale apps`"),
+    }
+}
+
+/// Makes `target` the running version in place of `current`, without
+/// downtime (see [`cutover`]); when its services fail, `current` is put back.
+fn replace_with(
+    home: &Home,
+    isolation: Isolation,
+    app: &AppDirs,
+    target: &Deployment,
+    current: &Deployment,
+    launch: ProxyLaunch,
+    progress: Progress<'_>,
+) -> Result<(), DeployError> {
+    let target_manifest = read_manifest(&target.package_dir)?;
+    let current_manifest = read_manifest(&current.package_dir).ok();
+    let ctx = context(home, isolation, app, target, &target_manifest, progress)?;
+    let outgoing =
+        cutover::make_room(app, current_manifest.as_ref(), &target_manifest, progress)?;
+    deployment::switch(app, Some(target))?;
+    match cutover::bring_up(
+        isolation,
+        &ctx,
+        app,
+        &target_manifest,
+        &outgoing,
+        launch,
+        progress,
+    ) {
+        Ok(_) => Ok(()),
+        Err(cause) => {
+            let restored = restore(
+                home,
+                isolation,
+                app,
+                Some(current),
+                &outgoing,
+                launch,
+                progress,
+            );
+            Err(DeployError::RolledBack {
+                cause: Box::new(cause),
+                restored,
+            })
+        }
     }
 }
 
@@ -390,19 +496,15 @@ pub fn rollback(
         "Rolling back",
         &format!("{} to {} ({})", name, target.coordinate, short(&target.id)),
     );
-    services::stop_all(&app, STOP_TIMEOUT)?;
-    deployment::switch(&app, Some(&target))?;
-    let started = read_manifest(&target.package_dir).and_then(|manifest| {
-        let ctx = context(home, isolation, &app, &target, &manifest, progress)?;
-        start_services(isolation, &ctx, &app, &manifest, progress)
-    });
-    if let Err(cause) = started {
-        let restored = restore(home, isolation, &app, Some(&current), progress);
-        return Err(DeployError::RolledBack {
-            cause: Box::new(cause),
-            restored,
-        });
-    }
+    replace_with(
+        home,
+        isolation,
+        &app,
+        &target,
+        &current,
+        ProxyLaunch::Detached,
+        progress,
+    )?;
     Ok(RolledBack {
         from: current,
         to: target,

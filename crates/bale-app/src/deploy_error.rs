@@ -110,6 +110,14 @@ pub enum DeployError {
         /// The last lines of the service's log.
         log: String,
     },
+    /// The proxy that owns the app's public ports failed to take new routes.
+    #[error("the proxy of app `{app}` failed: {reason}")]
+    Proxy {
+        /// The app.
+        app: String,
+        /// What went wrong, and what to do.
+        reason: String,
+    },
     /// The deploy failed and the previous deployment was put back.
     #[error("{cause}\nthe deploy was rolled back: {restored}")]
     RolledBack {

@@ -2,6 +2,7 @@
 //! services and their health, rollbacks, supervision, locks.
 
 mod apps;
+mod cutover;
 mod deploy;
 mod deploy_error;
 mod deployment;
@@ -9,6 +10,7 @@ mod hooks;
 mod kits;
 mod layers;
 mod lock;
+mod proxy;
 mod run_records;
 mod runner;
 mod services;
@@ -27,6 +29,9 @@ pub use deploy_error::DeployError;
 pub use deployment::{AppDirs, Deployment};
 pub use kits::{ports, read_env, resolve, write_env, Variables};
 pub use lock::{AppLock, Wait};
+pub use proxy::{
+    current_routes, proxy_entry, serve_proxy, service_port, ProxyLaunch, Route, Routes, PROXY_ARG,
+};
 pub use run_records::{ExitRecord, LimitsRecord};
 pub use runner::{
     machine_isolation, port_variable, sandboxed_entry, Isolation, Ports, Role, RunContext,

@@ -157,7 +157,15 @@ fn watch_app(
         return Ok(());
     };
     let manifest = read_manifest(&current.package_dir)?;
-    let list = services::services_of(&manifest, &current.variables);
+    // The proxy owns the public ports (after a reboot, say, it runs again first).
+    let routes = crate::proxy::current_routes(app)?;
+    if routes.is_some() {
+        crate::proxy::ensure_running(app)?;
+    }
+    let list = crate::cutover::routed(
+        services::services_of(&manifest, &current.variables),
+        routes.as_ref(),
+    );
     let mut record = supervision(app);
     let before = record.clone();
     let now = bale_fs::now_ms();

@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 
 use crate::diagnostics::Diagnostic;
 use crate::parse::unit_problem;
-use crate::schema::{Health, HealthCheck, Kit, Port, Provision, Variable};
+use crate::schema::{Health, HealthCheck, Kit, Port, Provision, Switch, Variable};
 use crate::units::HumanDuration;
 use crate::validate::{check, check_env_name, check_ident, no_duplicates, one_of_help};
 use crate::walk::{Section, Span, Spanned, Walk};
 
-const KIT_FIELDS: &[&str] = &["main", "ports", "health", "variables", "services"];
+const KIT_FIELDS: &[&str] = &["main", "ports", "health", "variables", "services", "switch"];
 const PORT_FIELDS: &[&str] = &["name", "port"];
 const HEALTH_FIELDS: &[&str] = &["http", "command", "timeout"];
 const VARIABLE_FIELDS: &[&str] = &["provision", "required", "default", "description"];
@@ -64,6 +64,7 @@ pub(crate) fn kits(
         kit.health = health(walk, &kit_section);
         kit.variables = variables(walk, &kit_section);
         kit.services = covered_services(walk, &kit_section, &name, services, &mut coverage);
+        kit.switch = switch(walk, &kit_section);
         out.insert(name.value, kit);
     }
     out
@@ -186,6 +187,31 @@ fn health(walk: &mut Walk, kit: &Section<'_>) -> Option<Health> {
         }
     };
     Some(Health { check, timeout })
+}
+
+/// `switch = "overlap" | "stop-first"`; anything else is reported and the default kept.
+fn switch(walk: &mut Walk, kit: &Section<'_>) -> Switch {
+    let Some(value) = walk.string(kit, "switch", "\"stop-first\"") else {
+        return Switch::default();
+    };
+    match value.value.as_str() {
+        "overlap" => Switch::Overlap,
+        "stop-first" => Switch::StopFirst,
+        other => {
+            walk.report(
+                Diagnostic::new(
+                    value.span,
+                    format!("`{other}` is not a way to switch versions"),
+                    "unknown switch",
+                )
+                .help(
+                    "write `switch = \"overlap\"` (the default: the new version starts beside \
+                     the old) or `switch = \"stop-first\"` (the old version stops first)",
+                ),
+            );
+            Switch::default()
+        }
+    }
 }
 
 fn variables(walk: &mut Walk, kit: &Section<'_>) -> BTreeMap<String, Variable> {

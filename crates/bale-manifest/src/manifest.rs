@@ -10,7 +10,7 @@ use toml_edit::ImDocument;
 
 use crate::diagnostics::{Diagnostic, Diagnostics};
 use crate::kinds::Kinds;
-use crate::schema::{Health, Kit, Manifest, Port, Variable};
+use crate::schema::{Health, Kit, Manifest, Port, Switch, Variable};
 use crate::walk::Walk;
 use crate::{parse, render, Catalog, ParseOptions};
 
@@ -199,6 +199,13 @@ impl Manifest {
         self.kit_for_service(service)
             .and_then(|(_, kit)| kit.first_port())
             .map(|p| p.port)
+    }
+
+    /// How a deploy replaces `service`: its kit's `switch` (a service without a kit overlaps).
+    pub fn switch_for_service(&self, service: &str) -> Switch {
+        self.kit_for_service(service)
+            .map(|(_, kit)| kit.switch)
+            .unwrap_or_default()
     }
 
     /// The kit with `main = true`, or else the first kit by name.

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use crate::schema::{Health, HealthCheck, Kit, Manifest, Provision, Variable, HOOK_NAMES};
+use crate::schema::{Health, HealthCheck, Kit, Manifest, Provision, Switch, Variable, HOOK_NAMES};
 
 /// A quoted TOML string.
 fn string(text: &str) -> String {
@@ -117,6 +117,9 @@ fn kit(text: &mut Text, name: &str, kit: &Kit) {
     }
     if let Some(services) = &kit.services {
         text.set("services", list(services));
+    }
+    if kit.switch != Switch::default() {
+        text.set("switch", string(kit.switch.as_str()));
     }
     let header = format!("kits.{}", key(name));
     text.table(&header, true);

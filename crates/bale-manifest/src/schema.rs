@@ -228,6 +228,32 @@ pub struct Kit {
     pub variables: BTreeMap<String, Variable>,
     /// Services the kit covers; `None` means the service with the kit's name.
     pub services: Option<Vec<String>>,
+    /// How a deploy replaces the kit's services (docs/runtime.md, "Zero-downtime deploys").
+    #[serde(default)]
+    pub switch: Switch,
+}
+
+/// `switch`: how a deploy or rollback replaces a kit's running services.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Switch {
+    /// The new version starts beside the old one, which stops once the new one is healthy
+    /// and its open connections have finished.
+    #[default]
+    Overlap,
+    /// The old version stops before the new one starts: for services that cannot run
+    /// twice at once (a single-writer database file).
+    StopFirst,
+}
+
+impl Switch {
+    /// The value as `bale.toml` writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Switch::Overlap => "overlap",
+            Switch::StopFirst => "stop-first",
+        }
+    }
 }
 
 /// One entry of `ports`.

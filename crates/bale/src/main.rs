@@ -23,6 +23,10 @@ fn main() -> ExitCode {
     if let Some(status) = bale_app::sandboxed_entry() {
         return ExitCode::from(u8::try_from(status).unwrap_or(1));
     }
+    // Started by bale itself to own an app's public ports (see bale_app::proxy_entry).
+    if let Some(status) = bale_app::proxy_entry() {
+        return ExitCode::from(u8::try_from(status).unwrap_or(1));
+    }
     let parsed = cli::command()
         .try_get_matches()
         .and_then(|matches| Cli::from_arg_matches(&matches));

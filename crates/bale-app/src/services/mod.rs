@@ -13,6 +13,7 @@
 //! keeper's group after the timeout takes the whole sandbox down with it.
 //! The pid file's second line, `stack`, marks such a service.
 
+mod aside;
 mod health;
 mod pid_files;
 mod process;
@@ -30,7 +31,9 @@ use crate::deployment::AppDirs;
 use crate::runner::{Isolation, Role, RunContext};
 use crate::DeployError;
 
+pub use aside::{put_back, set_aside, stop_set_aside};
 pub use health::wait_healthy;
+pub(crate) use process::in_new_session;
 pub use pid_files::{is_down, mark_down};
 
 /// How long a service may take to exit after SIGTERM before it gets SIGKILL.

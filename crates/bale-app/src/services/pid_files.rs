@@ -11,7 +11,7 @@ use crate::runner::Isolation;
 use crate::DeployError;
 
 /// The pid file's mark of a service in its stack.
-const STACK_MARK: &str = "stack";
+pub(super) const STACK_MARK: &str = "stack";
 
 pub(super) fn pid_path(app: &AppDirs, service: &str) -> PathBuf {
     app.pids_dir().join(format!("{service}.pid"))

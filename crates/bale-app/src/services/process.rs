@@ -12,7 +12,7 @@ use rustix::process::{kill_process_group, test_kill_process_group, Pid, Signal};
 
 /// Makes `command` start a session of its own, so its whole tree is one
 /// process group that can be signalled at once.
-pub(super) fn in_new_session(command: &mut Command) {
+pub(crate) fn in_new_session(command: &mut Command) {
     // SAFETY: setsid is async-signal-safe and touches no memory of the parent.
     unsafe {
         command.pre_exec(|| {

@@ -8,10 +8,12 @@ use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use bale_app::{
     deploy, list_apps, rollback, uninstall, AppDirs, DeployError, DeployOptions, Isolation,
-    PackageRef, ServiceAction, Wait,
+    PackageRef, ProxyLaunch, ServiceAction, Wait,
 };
 use bale_archive::{PackMeta, PackageTree, StackRef};
 use bale_home::Home;
@@ -27,11 +29,13 @@ const HOOKS: &[&str] = &[
     "post-deinstall",
 ];
 
-/// A `$BALE_HOME`, a free port, and a place to build packages.
+/// A `$BALE_HOME`, a free port, and a place to build packages; the app's
+/// proxy runs on a thread of the test (deploys use [`ProxyLaunch::Caller`]).
 struct World {
     dir: tempfile::TempDir,
     home: Home,
     port: u16,
+    proxy: Option<(Arc<AtomicBool>, std::thread::JoinHandle<()>)>,
 }
 
 /// What a package version looks like.
@@ -67,7 +71,20 @@ impl World {
             .local_addr()
             .unwrap()
             .port();
-        World { dir, home, port }
+        let stop = Arc::new(AtomicBool::new(false));
+        let app = AppDirs::new(&home, "shop").unwrap();
+        let serving = {
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                bale_app::serve_proxy(&app, &stop).expect("the proxy");
+            })
+        };
+        World {
+            dir,
+            home,
+            port,
+            proxy: Some((stop, serving)),
+        }
     }
 
     fn hook_log(&self) -> PathBuf {
@@ -167,6 +184,7 @@ GREETING = {{ default = "hello" }}
         DeployOptions {
             env,
             allow_unsigned: true,
+            proxy: ProxyLaunch::Caller,
             ..DeployOptions::default()
         }
     }
@@ -227,6 +245,10 @@ impl Drop for World {
                 Isolation::None,
                 &|_, _| {},
             );
+        }
+        if let Some((stop, serving)) = self.proxy.take() {
+            stop.store(true, Ordering::SeqCst);
+            let _ = serving.join();
         }
     }
 }
@@ -427,6 +449,7 @@ fn a_missing_required_variable_stops_the_deploy_before_anything_changes() {
     let v1 = world.package(&Flavour::good("1.0.0"));
     let no_env = DeployOptions {
         allow_unsigned: true,
+        proxy: ProxyLaunch::Caller,
         ..DeployOptions::default()
     };
 
@@ -487,6 +510,7 @@ fn given_variables_are_kept_for_the_next_deploy() {
         .unwrap();
     let no_env = DeployOptions {
         allow_unsigned: true,
+        proxy: ProxyLaunch::Caller,
         ..DeployOptions::default()
     };
     let v2 = world.package(&Flavour::good("2.0.0"));
@@ -674,7 +698,10 @@ fn services_stop_start_and_commands_run_with_the_apps_environment() {
     .unwrap();
     let status = bale_app::app_status(&world.app()).unwrap();
     assert_eq!(status.services[0].state, "stopped");
-    assert!(TcpStream::connect(("127.0.0.1", world.port)).is_err());
+    // The public port stays bale's; the service's own port is closed.
+    let routes = bale_app::current_routes(&world.app()).unwrap().expect("routes");
+    let private = routes.private(world.port).expect("the kit's port is proxied");
+    assert!(TcpStream::connect(("127.0.0.1", private)).is_err());
 
     bale_app::control(
         &world.home,

@@ -164,6 +164,13 @@ fn health_with_neither_http_nor_command_is_refused() {
 }
 
 #[test]
+fn a_switch_other_than_overlap_or_stop_first_is_refused() {
+    assert_snapshot!(errors(&format!(
+        "{MINIMAL}\n[kits.web]\nswitch = \"blue-green\"\n"
+    )));
+}
+
+#[test]
 fn ports_out_of_range_are_refused() {
     assert_snapshot!(errors(&format!(
         "{MINIMAL}\n[kits.web]\nports = [{{ name = \"http\", port = 70000 }}, {{ name = \"admin\", port = 0 }}]\n"

@@ -5,7 +5,7 @@ use crate::common;
 
 use std::time::Duration;
 
-use bale_manifest::{Catalog, HealthCheck, Kind, Kinds, Manifest, ParseOptions, Provision};
+use bale_manifest::{Catalog, HealthCheck, Kind, Kinds, Manifest, ParseOptions, Provision, Switch};
 use common::{parse, MINIMAL, SPEC_EXAMPLE};
 
 #[test]
@@ -89,6 +89,18 @@ fn unset_fields_take_their_documented_defaults() {
         "",
     );
     assert_eq!(parse(&no_stack).unwrap().stack.name, "debian-bookworm");
+}
+
+#[test]
+fn a_kits_switch_defaults_to_overlap_and_stop_first_survives_rendering() {
+    let text = format!("{MINIMAL}\n[kits.web]\n\n[kits.worker]\nswitch = \"stop-first\"\n");
+    let m = parse(&text).unwrap_or_else(|d| panic!("{}", d.render(false)));
+    assert_eq!(m.kits["web"].switch, Switch::Overlap);
+    assert_eq!(m.switch_for_service("web"), Switch::Overlap);
+    assert_eq!(m.switch_for_service("worker"), Switch::StopFirst);
+    let rendered = m.to_toml();
+    assert!(rendered.contains("switch = \"stop-first\""), "{rendered}");
+    assert_eq!(parse(&rendered).unwrap(), m);
 }
 
 #[test]

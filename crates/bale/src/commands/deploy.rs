@@ -43,6 +43,7 @@ pub fn run(mut args: DeployArgs, machine: &Machine, printer: &Printer) -> Result
         wait: wait(args.wait),
         allow_unsigned: args.allow_unsigned,
         isolation: machine.isolation()?,
+        proxy: bale_app::ProxyLaunch::Detached,
     };
     let deployed = bale_app::deploy(home, &args.app, &package, &options, &|verb, text| {
         printer.status(verb, text)
