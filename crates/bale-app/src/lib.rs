@@ -29,5 +29,8 @@ pub use runner::{
     machine_isolation, sandboxed_entry, Isolation, RunContext, SANDBOX_ARG, SANDBOX_RUN_DIR,
     SANDBOX_RUN_ENV,
 };
-pub use services::{is_down, log_path, mark_down, Service, ServiceState};
+pub use services::{
+    is_down, log_path, log_pump_entry, mark_down, LogFollower, LogRotation, RotatingLog, Service,
+    ServiceState, DEFAULT_LOG_KEEP, DEFAULT_LOG_MAX_BYTES, LOG_PUMP_ARG,
+};
 pub use supervise::{backoff, supervise, supervision, SuperviseOptions, Supervised, Supervision};

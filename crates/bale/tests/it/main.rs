@@ -15,6 +15,7 @@ mod error_output;
 mod examples;
 mod hosts;
 mod keep_failed;
+mod log_rotation;
 mod package;
 mod repo;
 mod runtime;
