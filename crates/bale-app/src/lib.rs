@@ -5,6 +5,7 @@ mod apps;
 mod deploy;
 mod deploy_error;
 mod deployment;
+mod gc;
 mod hooks;
 mod kits;
 mod layers;
@@ -12,6 +13,7 @@ mod lock;
 mod runner;
 mod services;
 mod supervise;
+mod units;
 
 pub use apps::{
     app_status, command, control, list_apps, log_files, uninstall, AppStatus, DeploymentSummary,
@@ -23,6 +25,7 @@ pub use deploy::{
 };
 pub use deploy_error::DeployError;
 pub use deployment::{AppDirs, Deployment};
+pub use gc::{collect_garbage, Collected, GcReport, StoreLock};
 pub use kits::{read_env, resolve, write_env, Variables};
 pub use lock::{AppLock, Wait};
 pub use runner::{
@@ -34,3 +37,4 @@ pub use services::{
     ServiceState, DEFAULT_LOG_KEEP, DEFAULT_LOG_MAX_BYTES, LOG_PUMP_ARG,
 };
 pub use supervise::{backoff, supervise, supervision, SuperviseOptions, Supervised, Supervision};
+pub use units::{install_units, units, Unit, DEFAULT_UNIT_DIR};
