@@ -128,6 +128,8 @@ pub fn deploy(
     let app = AppDirs::new(home, name)?;
     let fresh = !app.exists();
     let _lock = AppLock::acquire(&app, options.wait)?;
+    // Until the deployment records its package, gc must not take it (see gc.rs).
+    let _store = crate::gc::StoreLock::shared(home)?;
     let result = deploy_locked(home, &app, package, options, progress);
     if result.is_err() && fresh && deployment::list(&app)?.is_empty() {
         // A first deploy that failed leaves no trace of the app.

@@ -25,6 +25,12 @@ pub enum DeployError {
         /// Who holds the lock: its pid and command line, as it wrote them.
         holder: String,
     },
+    /// Another bale process is doing what this one must not run beside.
+    #[error("{what}")]
+    Busy {
+        /// What runs, and what to do.
+        what: String,
+    },
     /// Installing or finding the package failed.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -34,6 +34,8 @@ const BY_ID: &str = "by-id";
 pub struct AppDirs {
     name: String,
     root: PathBuf,
+    /// The machine's `config.toml` (unknown for an app moved away to be removed).
+    config: Option<PathBuf>,
 }
 
 impl AppDirs {
@@ -43,6 +45,7 @@ impl AppDirs {
         Ok(AppDirs {
             name: name.to_owned(),
             root: home.app_dir(name),
+            config: Some(home.config_path()),
         })
     }
 
@@ -51,6 +54,7 @@ impl AppDirs {
         AppDirs {
             name: name.to_owned(),
             root,
+            config: None,
         }
     }
 
@@ -102,6 +106,11 @@ impl AppDirs {
     /// The deploy lock.
     pub fn lock_file(&self) -> PathBuf {
         self.root.join("lock")
+    }
+
+    /// The machine's configuration file, which sets how service logs rotate.
+    pub fn config_path(&self) -> Option<&Path> {
+        self.config.as_deref()
     }
 
     /// Whether the app has a directory at all.

@@ -6,6 +6,7 @@ mod cutover;
 mod deploy;
 mod deploy_error;
 mod deployment;
+mod gc;
 mod hooks;
 mod kits;
 mod layers;
@@ -15,6 +16,7 @@ mod run_records;
 mod runner;
 mod services;
 mod supervise;
+mod units;
 mod users;
 
 pub use apps::{
@@ -27,6 +29,7 @@ pub use deploy::{
 };
 pub use deploy_error::DeployError;
 pub use deployment::{AppDirs, Deployment};
+pub use gc::{collect_garbage, Collected, GcReport, StoreLock};
 pub use kits::{ports, read_env, resolve, write_env, Variables};
 pub use lock::{AppLock, Wait};
 pub use proxy::{
@@ -37,6 +40,10 @@ pub use runner::{
     machine_isolation, port_variable, sandboxed_entry, Isolation, Ports, Role, RunContext,
     SANDBOX_ARG, SANDBOX_RUN_DIR, SANDBOX_RUN_ENV,
 };
-pub use services::{is_down, log_path, mark_down, Service, ServiceState};
+pub use services::{
+    is_down, log_path, log_pump_entry, mark_down, LogFollower, LogRotation, RotatingLog, Service,
+    ServiceState, DEFAULT_LOG_KEEP, DEFAULT_LOG_MAX_BYTES, LOG_PUMP_ARG,
+};
 pub use supervise::{backoff, supervise, supervision, SuperviseOptions, Supervised, Supervision};
 pub use users::{user_name, AppUser};
+pub use units::{install_units, units, Unit, DEFAULT_UNIT_DIR};

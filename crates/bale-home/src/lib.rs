@@ -32,6 +32,8 @@ pub mod env {
     pub const SOURCE_DATE_EPOCH: &str = "SOURCE_DATE_EPOCH";
     /// Internal: the run a sandbox keeper started by bale carries, as JSON.
     pub const BALE_SANDBOX_RUN: &str = "BALE_SANDBOX_RUN";
+    /// Internal: the log and limits a log pump started by bale writes to, as JSON.
+    pub const BALE_LOG_PUMP: &str = "BALE_LOG_PUMP";
 
     /// The variable's value, unless it is unset, blank or not UTF-8.
     pub fn non_blank(name: &str) -> Option<String> {

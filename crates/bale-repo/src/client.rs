@@ -92,7 +92,7 @@ pub struct Fetched {
     pub signed_by: Option<String>,
 }
 
-fn http_client() -> Result<reqwest::Client, RepoError> {
+pub(crate) fn http_client() -> Result<reqwest::Client, RepoError> {
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
         .build()
@@ -118,7 +118,7 @@ pub fn file_url(
         .map_err(|_| RepoError::RepoUrl(repo.to_owned()))
 }
 
-fn transport_error(url: &reqwest::Url, error: reqwest::Error) -> RepoError {
+pub(crate) fn transport_error(url: &reqwest::Url, error: reqwest::Error) -> RepoError {
     if error.is_connect() || error.is_timeout() {
         RepoError::Unreachable {
             url: url.to_string(),
@@ -154,7 +154,7 @@ pub(crate) fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// Turns an error response into [`RepoError::Refused`], reading `{"error": {"code", "message"}}`.
-async fn refused(response: reqwest::Response) -> RepoError {
+pub(crate) async fn refused(response: reqwest::Response) -> RepoError {
     let status = response.status();
     let body = response.text().await.unwrap_or_default();
     match serde_json::from_str::<bale_api::ErrorEnvelope>(&body) {

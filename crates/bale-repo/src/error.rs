@@ -78,6 +78,23 @@ pub enum RepoError {
         /// Why.
         reason: String,
     },
+    /// A package URL that `bale install` cannot download.
+    #[error("`{0}` is not a package URL: give an http:// or https:// URL of a .bale file")]
+    PackageUrl(String),
+    /// A download grew past its limit.
+    #[error("{url} is larger than {max} bytes; refusing it (is the URL right?)")]
+    TooLarge {
+        /// The URL, without credentials.
+        url: String,
+        /// The limit.
+        max: u64,
+    },
+    /// A package URL without a signature beside it.
+    #[error("no signature at {url}; publish the .minisig beside the package, or pass --allow-unsigned to accept it unsigned")]
+    NoSignature {
+        /// The signature's URL, without credentials.
+        url: String,
+    },
     /// An upload broke off before the repository answered.
     #[error("uploading to {url} failed: {reason} (the repository may have refused it early, e.g. for its size limit; try again or ask its operator)")]
     Upload {

@@ -29,6 +29,7 @@ mod inline_cache;
 pub mod paths;
 pub mod server;
 pub mod storage;
+mod url_fetch;
 
 pub use client::{
     fetch, publish, FetchOptions, Fetched, Progress, PublishOptions, PublishStatus, Published,
@@ -36,3 +37,4 @@ pub use client::{
 pub use error::RepoError;
 pub use server::{bind, serve, BoundServer, Repository, ServeOptions};
 pub use storage::Storage;
+pub use url_fetch::{fetch_url, shown_url, FetchedUrl, MAX_PACKAGE_BYTES};

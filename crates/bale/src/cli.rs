@@ -26,6 +26,8 @@ pub const WORKFLOWS: &[(&str, &[&str])] = &[
             "logs",
             "uninstall",
             "supervise",
+            "gc",
+            "system",
         ],
     ),
     (
@@ -166,6 +168,11 @@ pub enum Command {
     Uninstall(UninstallArgs),
     /// Keep every app's services running, restarting crashed ones with growing delays.
     Supervise(SuperviseArgs),
+    /// Remove installed packages that no kept deployment of any app uses.
+    Gc(GcArgs),
+    /// Set this machine up to run bale: systemd units for `bale supervise` and `bale serve`.
+    #[command(subcommand)]
+    System(SystemCommand),
     /// Poll a git remote and submit a build for each pushed `<name>-<version>` branch or `v<version>` tag.
     Watch(WatchArgs),
     /// Print this command-line reference as markdown (scripts/cli-reference writes docs/cli.md).
@@ -254,7 +261,8 @@ pub struct SignArgs {
 
 #[derive(Debug, Args)]
 pub struct InstallArgs {
-    /// A package file, or a coordinate (group:name:version) to fetch from the repository.
+    /// A package file, a coordinate (group:name:version) to fetch from the repository, or
+    /// the http(s) URL of a .bale (its .minisig is fetched from beside it).
     pub target: String,
     /// Install even when the package has no signature from a trusted key.
     #[arg(long)]
@@ -468,6 +476,28 @@ pub struct UninstallArgs {
     /// Wait for a deploy of the same app to finish instead of failing.
     #[arg(long)]
     pub wait: bool,
+}
+
+/// `bale gc`.
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// List what would be removed and the space it would free; remove nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `bale system`.
+#[derive(Debug, Subcommand)]
+pub enum SystemCommand {
+    /// Write bale-supervise.service and bale-serve.service for this bale and $BALE_HOME.
+    InstallUnits {
+        /// Where to write the units.
+        #[arg(long, default_value = bale_app::DEFAULT_UNIT_DIR)]
+        dir: PathBuf,
+        /// Print the units instead of writing them.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 /// `bale supervise` flags.

@@ -27,6 +27,10 @@ fn main() -> ExitCode {
     if let Some(status) = bale_app::proxy_entry() {
         return ExitCode::from(u8::try_from(status).unwrap_or(1));
     }
+    // Started by bale itself to write a service's rotating log (see bale_app::log_pump_entry).
+    if let Some(status) = bale_app::log_pump_entry() {
+        return ExitCode::from(u8::try_from(status).unwrap_or(1));
+    }
     let parsed = cli::command()
         .try_get_matches()
         .and_then(|matches| Cli::from_arg_matches(&matches));

@@ -15,10 +15,13 @@
 
 mod aside;
 mod health;
+mod log;
+mod log_follow;
+mod log_pump;
 mod pid_files;
 mod process;
 
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::io;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
@@ -34,6 +37,12 @@ use crate::DeployError;
 pub use aside::{put_back, set_aside, stop_set_aside};
 pub use health::wait_healthy;
 pub(crate) use process::in_new_session;
+pub use log::{
+    LogRotation, RotatingLog, DEFAULT_KEEP as DEFAULT_LOG_KEEP,
+    DEFAULT_MAX_BYTES as DEFAULT_LOG_MAX_BYTES,
+};
+pub use log_follow::LogFollower;
+pub use log_pump::{log_pump_entry, LOG_PUMP_ARG};
 pub use pid_files::{is_down, mark_down};
 
 /// How long a service may take to exit after SIGTERM before it gets SIGKILL.
@@ -92,7 +101,8 @@ pub fn log_path(app: &AppDirs, service: &str) -> PathBuf {
     app.logs_dir().join(format!("{service}.log"))
 }
 
-/// Starts `service` in its own session, its output appended to its log. Returns its pid.
+/// Starts `service` in its own session, its output going to its rotating log
+/// (through a log pump, see `log_pump`). Returns its pid.
 pub fn start(
     isolation: Isolation,
     ctx: &RunContext,
@@ -107,20 +117,20 @@ pub fn start(
     }
     pid_files::clear_down(app, &service.name)?;
     let log = log_path(app, &service.name);
-    // The log is bale's, in bale's directory; never follow a link put in its place.
-    let out = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
-        .open(&log)
-        .map_err(|e| DeployError::io(&log, e))?;
-    let err = out.try_clone().map_err(|e| DeployError::io(&log, e))?;
+    let rotation = match app.config_path() {
+        Some(config) => LogRotation::from_config(config)?,
+        None => LogRotation::default(),
+    };
     let role = Role::Service {
         name: &service.name,
         port: service.port,
     };
     let mut command = ctx.shell(isolation, &service.command, &[], role, &[])?;
-    command.stdin(Stdio::null()).stdout(out).stderr(err);
+    let output = log_pump::service_output(&log, rotation)?;
+    command
+        .stdin(Stdio::null())
+        .stdout(output.stdout)
+        .stderr(output.stderr);
     process::in_new_session(&mut command);
     let child = command.spawn().map_err(|source| DeployError::Spawn {
         what: format!("service `{}`", service.name),

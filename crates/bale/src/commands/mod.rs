@@ -8,6 +8,7 @@ mod builds;
 mod cancel;
 mod check;
 mod deploy;
+mod gc;
 mod hosts;
 mod init;
 mod inspect;
@@ -24,6 +25,7 @@ mod service;
 mod stack;
 mod submit;
 mod supervise;
+mod system;
 mod uninstall;
 mod verify;
 mod watch;
@@ -68,6 +70,8 @@ pub fn run(command: Command, printer: &Printer) -> Result<(), Failure> {
         Command::App(args) => app::run(args, m),
         Command::Uninstall(args) => uninstall::run(args, m, printer),
         Command::Supervise(args) => supervise::run(args, m, printer),
+        Command::Gc(args) => gc::run(args, m, printer),
+        Command::System(cmd) => system::run(cmd, m, printer),
         Command::Watch(args) => watch::run(args, m, printer),
         Command::CliReference => reference::run(printer),
     }
