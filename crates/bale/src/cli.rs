@@ -138,7 +138,7 @@ pub enum Command {
     Cancel(CancelArgs),
     /// Which published packages ship a file or need a library.
     Query(QueryArgs),
-    /// Tokens for the repository's write calls.
+    /// Tokens for the service's write calls and a private server's reads: create, list, revoke.
     #[command(subcommand)]
     Token(TokenCommand),
     /// Publish a package (and its .minisig) to a repository (token: BALE_TOKEN).
@@ -268,9 +268,26 @@ pub struct InstallArgs {
 pub enum TokenCommand {
     /// Create a token and print it once; only its hash is stored.
     Create {
-        /// What the token may do: build, publish or admin.
+        /// What the token may do: read, build, publish or admin (admin does everything; every scope reads).
         #[arg(long)]
         scope: String,
+        /// How long the token works, e.g. 90d, 12h (default: until revoked).
+        #[arg(long, value_name = "DURATION")]
+        expires: Option<String>,
+        /// The database (default: $BALE_HOME/bale.db).
+        #[arg(long)]
+        database: Option<String>,
+    },
+    /// List the tokens: id, scope, created, expires, last used, state (never the token).
+    List {
+        /// The database (default: $BALE_HOME/bale.db).
+        #[arg(long)]
+        database: Option<String>,
+    },
+    /// Revoke a token by its id (from `bale token list`): it is refused from now on.
+    Revoke {
+        /// The token's id.
+        id: i64,
         /// The database (default: $BALE_HOME/bale.db).
         #[arg(long)]
         database: Option<String>,

@@ -24,6 +24,7 @@ mod service;
 mod stack;
 mod submit;
 mod supervise;
+mod token;
 mod uninstall;
 mod verify;
 mod watch;
@@ -55,7 +56,7 @@ pub fn run(command: Command, printer: &Printer) -> Result<(), Failure> {
         Command::Builds(args) => builds::run(args, m, printer),
         Command::Cancel(args) => cancel::run(args, m, printer),
         Command::Query(args) => query::run(args, m, printer),
-        Command::Token(cmd) => repo::token(cmd, m, printer),
+        Command::Token(cmd) => token::run(cmd, m, printer),
         Command::Publish(args) => repo::publish(args, m, printer),
         Command::Fetch(args) => repo::fetch(args, m, printer),
         Command::Build(args) => build::run(args, m, printer),
