@@ -79,7 +79,9 @@ pub fn command() -> clap::Command {
 ///
 /// Environment: BALE_HOME (all state; default /var/lib/bale as root,
 /// ~/.local/share/bale otherwise), BALE_REPO (default repository URL),
-/// BALE_TOKEN (bearer token for publish), NO_COLOR.
+/// BALE_TOKEN (bearer token for writes, and reads of a private server),
+/// BALE_KEY_PASSWORD_FILE or BALE_KEY_PASSWORD (an encrypted signing key's
+/// password), NO_COLOR.
 #[derive(Debug, Parser)]
 #[command(name = "bale", version, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
@@ -226,10 +228,19 @@ pub struct VerifyArgs {
 #[derive(Debug, Subcommand)]
 pub enum KeyCommand {
     /// Generate a key pair in $BALE_HOME/keys (NAME.key, NAME.pub) and trust it.
+    ///
+    /// With a password the secret key is encrypted as `minisign -G` does;
+    /// signing then reads the password from BALE_KEY_PASSWORD_FILE or BALE_KEY_PASSWORD.
     Generate {
         /// The key's name.
         #[arg(long, default_value = "default")]
         name: String,
+        /// Encrypt the secret key with the password in FILE (its first line).
+        #[arg(long, value_name = "FILE", conflicts_with = "password_env")]
+        password_file: Option<PathBuf>,
+        /// Encrypt the secret key with the password in environment variable VAR.
+        #[arg(long, value_name = "VAR")]
+        password_env: Option<String>,
     },
     /// Trust a public key (minisign format) for verifying packages.
     Trust {

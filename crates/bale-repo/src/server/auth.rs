@@ -82,7 +82,7 @@ pub fn utc(secs: i64) -> String {
 
 /// Paths a private server still answers without a token: whether it is up,
 /// and the API's description.
-const OPEN_PATHS: &[&str] = &["/api/v1/health", "/api/v1/openapi.json"];
+pub const OPEN_PATHS: &[&str] = &["/api/v1/health", "/api/v1/openapi.json"];
 
 /// Middleware of a private server (`[server] private = true`): every read
 /// (GET, HEAD) other than health and the API document needs a token of any

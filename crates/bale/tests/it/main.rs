@@ -1,5 +1,6 @@
 //! The integration tests of `bale`, one binary: each module is one area.
 
+mod api_schema;
 mod build;
 mod cli;
 mod cli_reference;
@@ -15,11 +16,14 @@ mod error_output;
 mod examples;
 mod hosts;
 mod keep_failed;
+mod no_secret;
 mod package;
 mod repo;
 mod runtime;
 mod service;
 mod service_hooks;
+mod signing_keys;
 mod stack;
 mod supervise;
+mod tokens;
 mod trigger;
