@@ -42,7 +42,7 @@ pub enum DbError {
     #[error("database query failed")]
     Query(#[from] sqlx::Error),
     /// A token scope that bale does not know.
-    #[error("unknown token scope `{0}`: use build, publish or admin")]
+    #[error("unknown token scope `{0}`: use read, build, publish or admin")]
     UnknownScope(String),
     /// The operating system could not supply random bytes for a token.
     #[error("cannot generate a token: the system's random source failed ({0})")]

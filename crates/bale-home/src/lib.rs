@@ -15,6 +15,11 @@ pub mod env {
     pub const BALE_REPO: &str = "BALE_REPO";
     /// Bearer token for publish and submit.
     pub const BALE_TOKEN: &str = "BALE_TOKEN";
+    /// A file holding the password of an encrypted signing key (its first line).
+    pub const BALE_KEY_PASSWORD_FILE: &str = "BALE_KEY_PASSWORD_FILE";
+    /// The password of an encrypted signing key, for services that cannot
+    /// read a file (BALE_KEY_PASSWORD_FILE wins when both are set).
+    pub const BALE_KEY_PASSWORD: &str = "BALE_KEY_PASSWORD";
     /// The ssh command `bale deploy --hosts` runs (default `ssh`).
     pub const BALE_SSH: &str = "BALE_SSH";
     /// The shared secret of signed git push webhooks (`bale serve --hook-secret`).

@@ -75,6 +75,8 @@ pub struct FetchOptions {
     pub trusted_keys_dir: Option<PathBuf>,
     /// With trusted keys given: accept a package that has no signature.
     pub allow_unsigned: bool,
+    /// A bearer token of any scope, for a private server (`[server] private = true`).
+    pub token: Option<String>,
 }
 
 /// A fetched, checked package.
@@ -296,8 +298,11 @@ pub async fn fetch(options: &FetchOptions, progress: Progress<'_>) -> Result<Fet
     let client = http_client()?;
 
     let archive_url = file_url(&options.repo, coordinate, PackageFile::Archive)?;
-    let response = client
-        .get(archive_url.clone())
+    let authorized = |request: reqwest::RequestBuilder| match &options.token {
+        Some(token) => request.bearer_auth(token),
+        None => request,
+    };
+    let response = authorized(client.get(archive_url.clone()))
         .send()
         .await
         .map_err(|e| transport_error(&archive_url, e))?;
@@ -313,8 +318,7 @@ pub async fn fetch(options: &FetchOptions, progress: Progress<'_>) -> Result<Fet
     let (temp_archive, digest) = download(response, &archive_url, out_dir, progress).await?;
 
     let signature_url = file_url(&options.repo, coordinate, PackageFile::Signature)?;
-    let response = client
-        .get(signature_url.clone())
+    let response = authorized(client.get(signature_url.clone()))
         .send()
         .await
         .map_err(|e| transport_error(&signature_url, e))?;

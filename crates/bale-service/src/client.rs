@@ -20,7 +20,7 @@ pub struct ServiceClient {
 }
 
 impl ServiceClient {
-    /// A client of the service at `base` (`http://host:port`), with a bearer token for write calls.
+    /// A client of the service at `base` (`http://host:port`), with a bearer token for write calls (and a private server's reads).
     pub fn new(base: &str, token: Option<String>) -> Result<ServiceClient, ServiceError> {
         let http = reqwest::Client::builder()
             .build()
@@ -40,19 +40,19 @@ impl ServiceClient {
 
     /// One build with its steps and attempts.
     pub async fn build(&self, id: i64) -> Result<Build, ServiceError> {
-        self.send(self.http.get(self.url(&format!("/api/v1/builds/{id}"))))
+        self.send(self.get_authorized(self.url(&format!("/api/v1/builds/{id}"))))
             .await
     }
 
     /// Builds, newest first, as the query narrows them.
     pub async fn list(&self, query: &BuildListQuery) -> Result<BuildList, ServiceError> {
-        self.send(self.http.get(self.url("/api/v1/builds")).query(query))
+        self.send(self.get_authorized(self.url("/api/v1/builds")).query(query))
             .await
     }
 
     /// Packages that ship `query.file`, or whose ELF files need `query.library` (exactly one is given).
     pub async fn search(&self, query: &SearchQuery) -> Result<SearchResults, ServiceError> {
-        self.send(self.http.get(self.url("/api/v1/search")).query(query))
+        self.send(self.get_authorized(self.url("/api/v1/search")).query(query))
             .await
     }
 
@@ -67,8 +67,7 @@ impl ServiceClient {
     /// The build's log so far (all of it once it ended).
     pub async fn log_text(&self, id: i64) -> Result<String, ServiceError> {
         let response = self
-            .http
-            .get(self.url(&format!("/api/v1/builds/{id}/log")))
+            .get_authorized(self.url(&format!("/api/v1/builds/{id}/log")))
             .send()
             .await
             .map_err(|e| self.unreachable(e))?;
@@ -87,8 +86,7 @@ impl ServiceClient {
         on_line: &mut (dyn FnMut(&str) + Send),
     ) -> Result<BuildStatus, ServiceError> {
         let response = self
-            .http
-            .get(self.url(&format!("/api/v1/builds/{id}/log")))
+            .get_authorized(self.url(&format!("/api/v1/builds/{id}/log")))
             .header(reqwest::header::ACCEPT, "text/event-stream")
             .send()
             .await
@@ -149,6 +147,11 @@ impl ServiceClient {
 
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// A GET with the token: a private server wants one on reads too.
+    fn get_authorized(&self, url: String) -> reqwest::RequestBuilder {
+        self.authorized(self.http.get(url))
     }
 
     fn authorized(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {

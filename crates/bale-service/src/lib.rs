@@ -11,6 +11,8 @@
 //! - **The API** ([`Service::router`]) adds `/api/v1/builds…`, `/api/v1/stacks…`,
 //!   `/api/v1/hooks/git`, `/api/v1/openapi.json` and `/metrics` to the
 //!   repository's own routes; errors are `{"error": {"code", "message"}}`.
+//! - **A private server** (`[server] private = true` in `$BALE_HOME/config.toml`,
+//!   [`server_config`]) answers reads only to a bearer token of any scope.
 //! - **Failure notices** go through bale-notice (webhook, SMTP) as the
 //!   `[notice]` table of `$BALE_HOME/config.toml` says ([`notice_config`]).
 //! - **The dashboard's apps** come from the caller through [`Apps`]
@@ -22,6 +24,7 @@
 mod api;
 mod apps;
 pub mod client;
+mod config;
 mod error;
 mod metrics;
 mod notify;
@@ -32,6 +35,7 @@ pub mod worker;
 pub use api::{route_table, Service};
 pub use apps::Apps;
 pub use bale_dashboard::AppRow;
+pub use config::{server_config, ServerConfig};
 pub use error::ServiceError;
 pub use notify::notice_config;
 pub use serve::{bind, BoundService, ServiceOptions};

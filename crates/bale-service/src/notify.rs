@@ -9,25 +9,19 @@ use crate::ServiceError;
 
 /// The `[notice]` table of the machine's configuration file, when it has one.
 pub fn notice_config(home: &Home) -> Result<Option<NoticeConfig>, ServiceError> {
-    let path = home.config_path();
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(ServiceError::io(&path, e)),
+    let Some((path, mut table)) = crate::config::config_table(home)? else {
+        return Ok(None);
     };
-    let bad = |message: String| ServiceError::Config {
-        path: path.clone(),
-        message,
-    };
-    let mut table: toml::Table = text
-        .parse()
-        .map_err(|e: toml::de::Error| bad(e.to_string()))?;
     let Some(notice) = table.remove("notice") else {
         return Ok(None);
     };
-    let config: NoticeConfig = notice
-        .try_into()
-        .map_err(|e: toml::de::Error| bad(format!("[notice]: {e}")))?;
+    let config: NoticeConfig =
+        notice
+            .try_into()
+            .map_err(|e: toml::de::Error| ServiceError::Config {
+                path,
+                message: format!("[notice]: {e}"),
+            })?;
     Ok(config.is_enabled().then_some(config))
 }
 

@@ -198,6 +198,14 @@ impl Op {
         self
     }
 
+    /// A read: open, unless the server is private (`[server] private = true`),
+    /// where it needs a token of any scope and answers 401 without one.
+    fn read(mut self) -> Op {
+        self.value
+            .insert("security".into(), json!([{}, { "bearer": ["read"] }]));
+        self.errors(&[401, 403])
+    }
+
     fn token(mut self, scope: &str) -> Op {
         self.value
             .insert("security".into(), json!([{ "bearer": [scope] }]));
@@ -406,6 +414,12 @@ fn build() -> Value {
     let error = schemas.answer::<ErrorEnvelope>();
     let mut paths = Map::new();
     for op in ops {
+        let read = matches!(op.method, "get" | "head");
+        let op = if read && !bale_repo::server::auth::OPEN_PATHS.contains(&op.path) {
+            op.read()
+        } else {
+            op
+        };
         let entry = paths.entry(op.path).or_insert_with(|| json!({}));
         if let Some(entry) = entry.as_object_mut() {
             entry.insert(op.method.to_owned(), Value::Object(op.value));
@@ -416,7 +430,7 @@ fn build() -> Value {
         "info": {
             "title": "bale",
             "version": "1",
-            "description": "The bale repository and build service. Write calls need a bearer token (bale token create --scope build|publish|admin). Errors are {\"error\": {\"code\", \"message\"}}.",
+            "description": "The bale repository and build service. Write calls need a bearer token (bale token create --scope build|publish|admin). Reads are open unless the server is private ([server] private = true), where every read but health and this document needs a token of any scope (read is the least). Errors are {\"error\": {\"code\", \"message\"}}.",
         },
         "paths": paths,
         "components": {

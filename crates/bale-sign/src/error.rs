@@ -29,9 +29,12 @@ pub enum SignError {
         /// What is wrong with it.
         reason: String,
     },
-    /// The secret key is protected by a password, which bale cannot ask for.
-    #[error("this secret key is encrypted with a password, but bale needs an unencrypted key: create one with `bale key generate` or `minisign -G -W`")]
+    /// The secret key is protected by a password and none was given.
+    #[error("this secret key is encrypted with a password and none was given: set BALE_KEY_PASSWORD_FILE to a file holding the password (or BALE_KEY_PASSWORD), or use an unencrypted key (`bale key generate`, `minisign -G -W`)")]
     EncryptedSecretKey,
+    /// The password given does not decrypt the secret key.
+    #[error("the password does not open this secret key (its checksum does not match after decryption): check BALE_KEY_PASSWORD_FILE or BALE_KEY_PASSWORD")]
+    WrongPassword,
     /// The secret key's checksum or its embedded public half does not match.
     #[error("the secret key is corrupt ({0}); restore it from a backup")]
     CorruptSecretKey(&'static str),

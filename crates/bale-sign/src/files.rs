@@ -5,7 +5,7 @@ use std::io;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
-use crate::{KeyFiles, KeyPair, SignError};
+use crate::{KdfLimits, KeyFiles, KeyPair, SignError};
 
 /// Mode of a secret key file: readable by its owner only.
 const SECRET_MODE: u32 = 0o600;
@@ -19,6 +19,29 @@ const SECRET_DIR_MODE: u32 = 0o700;
 /// Refuses to overwrite an existing `NAME.key`: losing a signing key is
 /// not undoable. An existing `NAME.pub` is replaced, since it derives from the key.
 pub fn write_key_pair(dir: &Path, name: &str, pair: &KeyPair) -> Result<KeyFiles, SignError> {
+    write_pair(dir, name, pair, &pair.secret.to_file_string())
+}
+
+/// [`write_key_pair`] with the secret key protected by `password`, with
+/// minisign's own derivation limits ([`KdfLimits::MINISIGN`]) unless told.
+pub fn write_encrypted_key_pair(
+    dir: &Path,
+    name: &str,
+    pair: &KeyPair,
+    password: &[u8],
+    limits: KdfLimits,
+) -> Result<KeyFiles, SignError> {
+    check_key_name(name)?;
+    let text = zeroize::Zeroizing::new(pair.secret.to_encrypted_file_string(password, limits)?);
+    write_pair(dir, name, pair, &text)
+}
+
+fn write_pair(
+    dir: &Path,
+    name: &str,
+    pair: &KeyPair,
+    secret_text: &str,
+) -> Result<KeyFiles, SignError> {
     check_key_name(name)?;
     DirBuilder::new()
         .recursive(true)
@@ -30,8 +53,7 @@ pub fn write_key_pair(dir: &Path, name: &str, pair: &KeyPair) -> Result<KeyFiles
     if secret.symlink_metadata().is_ok() {
         return Err(SignError::SecretKeyExists(secret));
     }
-    let text = pair.secret.to_file_string();
-    write_atomic(&secret, text.as_bytes(), SECRET_MODE, false)?;
+    write_atomic(&secret, secret_text.as_bytes(), SECRET_MODE, false)?;
     write_atomic(
         &public,
         pair.public.to_file_string().as_bytes(),

@@ -15,6 +15,7 @@ use blake2::{Blake2b, Digest};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use zeroize::Zeroize;
 
+use crate::encrypted::{key_stream, KdfLimits};
 use crate::SignError;
 
 /// minisign's name for Ed25519, at the start of every key.
@@ -30,7 +31,10 @@ const PUBLIC_KEY_LEN: usize = 2 + 8 + 32;
 /// Offsets in a decoded secret key.
 const SK_KDF: usize = 2;
 const SK_CHECKSUM_ALGORITHM: usize = 4;
-const SK_KEY_ID: usize = 6 + 32 + 8 + 8;
+const SK_SALT: usize = 6;
+const SK_OPSLIMIT: usize = SK_SALT + 32;
+const SK_MEMLIMIT: usize = SK_OPSLIMIT + 8;
+const SK_KEY_ID: usize = SK_MEMLIMIT + 8;
 const SK_KEYPAIR: usize = SK_KEY_ID + 8;
 const SK_CHECKSUM: usize = SK_KEYPAIR + 64;
 const SECRET_KEY_LEN: usize = SK_CHECKSUM + 32;
@@ -136,7 +140,8 @@ impl PublicKey {
     }
 }
 
-/// A secret key: signs packages. Kept unencrypted on disk, mode 0600.
+/// A secret key: signs packages. Kept on disk with mode 0600, unencrypted or
+/// protected by a password.
 #[derive(Clone)]
 pub struct SecretKey {
     key_id: KeyId,
@@ -184,11 +189,62 @@ impl SecretKey {
         text
     }
 
+    /// The secret key file protected by `password`, as `minisign -G` writes
+    /// it: minisign signs with it given the password, and so does bale.
+    pub fn to_encrypted_file_string(
+        &self,
+        password: &[u8],
+        limits: KdfLimits,
+    ) -> Result<String, SignError> {
+        let mut salt = [0u8; 32];
+        getrandom::fill(&mut salt).map_err(SignError::Random)?;
+        let mut bytes = zeroize::Zeroizing::new(Vec::with_capacity(SECRET_KEY_LEN));
+        bytes.extend_from_slice(KEY_ALGORITHM);
+        bytes.extend_from_slice(KDF_SCRYPT);
+        bytes.extend_from_slice(CHECKSUM_ALGORITHM);
+        bytes.extend_from_slice(&salt);
+        bytes.extend_from_slice(&limits.opslimit.to_le_bytes());
+        bytes.extend_from_slice(&limits.memlimit.to_le_bytes());
+        bytes.extend_from_slice(&self.key_id.0);
+        bytes.extend_from_slice(&self.key.to_keypair_bytes());
+        bytes.extend_from_slice(&self.checksum());
+        let stream = key_stream(password, &salt, limits, SECRET_KEY_LEN - SK_KEY_ID)?;
+        for (byte, mask) in bytes[SK_KEY_ID..].iter_mut().zip(stream.iter()) {
+            *byte ^= mask;
+        }
+        Ok(format!(
+            "{UNTRUSTED_PREFIX}minisign encrypted secret key\n{}\n",
+            BASE64.encode(&bytes[..])
+        ))
+    }
+
+    /// Whether a secret key file is protected by a password.
+    pub fn file_is_encrypted(text: &str) -> bool {
+        key_line(text, "secret key")
+            .ok()
+            .and_then(|line| BASE64.decode(line).ok())
+            .is_some_and(|bytes| bytes.get(SK_KDF..SK_KDF + 2) == Some(KDF_SCRYPT.as_slice()))
+    }
+
     /// Reads an unencrypted minisign secret key file.
     ///
-    /// A password-protected key is refused with [`SignError::EncryptedSecretKey`]:
-    /// bale signs without asking anyone for anything.
+    /// A password-protected key is refused with [`SignError::EncryptedSecretKey`];
+    /// [`SecretKey::from_file_string_with_password`] reads those.
     pub fn from_file_string(text: &str) -> Result<SecretKey, SignError> {
+        SecretKey::read(text, None)
+    }
+
+    /// Reads a minisign secret key file, unencrypted or protected by `password`.
+    ///
+    /// A wrong password is [`SignError::WrongPassword`].
+    pub fn from_file_string_with_password(
+        text: &str,
+        password: &[u8],
+    ) -> Result<SecretKey, SignError> {
+        SecretKey::read(text, Some(password))
+    }
+
+    fn read(text: &str, password: Option<&[u8]>) -> Result<SecretKey, SignError> {
         let malformed = |reason: &str| SignError::Malformed {
             what: "secret key",
             reason: reason.to_owned(),
@@ -196,14 +252,16 @@ impl SecretKey {
         let mut bytes = BASE64
             .decode(key_line(text, "secret key")?)
             .map_err(|_| malformed("the key is not valid base64"))?;
-        let key = SecretKey::from_bytes(&bytes, malformed);
+        let key = SecretKey::from_bytes(&mut bytes, password, malformed);
         bytes.zeroize();
         key
     }
 
-    /// Decodes the bytes of a secret key file.
+    /// Decodes the bytes of a secret key file, decrypting them in place
+    /// when they are encrypted and a password is given.
     fn from_bytes(
-        bytes: &[u8],
+        bytes: &mut [u8],
+        password: Option<&[u8]>,
         malformed: impl Fn(&str) -> SignError,
     ) -> Result<SecretKey, SignError> {
         if bytes.len() != SECRET_KEY_LEN {
@@ -217,27 +275,48 @@ impl SecretKey {
                 "only Ed25519 keys (\"Ed\") exist in minisign's format",
             ));
         }
-        let kdf = &bytes[SK_KDF..SK_KDF + 2];
-        if kdf == KDF_SCRYPT {
-            return Err(SignError::EncryptedSecretKey);
-        }
-        if kdf != KDF_NONE {
+        let encrypted = &bytes[SK_KDF..SK_KDF + 2] == KDF_SCRYPT;
+        if encrypted {
+            let Some(password) = password else {
+                return Err(SignError::EncryptedSecretKey);
+            };
+            let limits = KdfLimits {
+                opslimit: u64::from_le_bytes(array(&bytes[SK_OPSLIMIT..SK_MEMLIMIT])),
+                memlimit: u64::from_le_bytes(array(&bytes[SK_MEMLIMIT..SK_KEY_ID])),
+            };
+            let stream = key_stream(
+                password,
+                &bytes[SK_SALT..SK_OPSLIMIT],
+                limits,
+                SECRET_KEY_LEN - SK_KEY_ID,
+            )?;
+            for (byte, mask) in bytes[SK_KEY_ID..].iter_mut().zip(stream.iter()) {
+                *byte ^= mask;
+            }
+        } else if bytes[SK_KDF..SK_KDF + 2] != KDF_NONE {
             return Err(malformed("unknown key derivation algorithm"));
         }
         if &bytes[SK_CHECKSUM_ALGORITHM..SK_CHECKSUM_ALGORITHM + 2] != CHECKSUM_ALGORITHM {
             return Err(malformed("unknown checksum algorithm"));
         }
         let key_id = KeyId(array(&bytes[SK_KEY_ID..SK_KEYPAIR]));
+        // A wrong password decrypts to noise: the checksum, not the key pair, says so.
+        let mut checksum = Blake2b::<U32>::new();
+        checksum.update(KEY_ALGORITHM);
+        checksum.update(&bytes[SK_KEY_ID..SK_CHECKSUM]);
+        let computed: [u8; 32] = checksum.finalize().into();
+        let stored = &bytes[SK_CHECKSUM..];
+        if encrypted && stored != computed.as_slice() {
+            return Err(SignError::WrongPassword);
+        }
+        // minisign 0.11 leaves the checksum of an unencrypted key as zeros.
+        if stored.iter().any(|&b| b != 0) && stored != computed.as_slice() {
+            return Err(SignError::CorruptSecretKey("its checksum does not match"));
+        }
         let key = SigningKey::from_keypair_bytes(&array(&bytes[SK_KEYPAIR..SK_CHECKSUM])).map_err(
             |_| SignError::CorruptSecretKey("its public half does not match its secret half"),
         )?;
-        let secret = SecretKey { key_id, key };
-        let stored = &bytes[SK_CHECKSUM..];
-        // minisign 0.11 leaves the checksum of an unencrypted key as zeros.
-        if stored.iter().any(|&b| b != 0) && stored != secret.checksum().as_slice() {
-            return Err(SignError::CorruptSecretKey("its checksum does not match"));
-        }
-        Ok(secret)
+        Ok(SecretKey { key_id, key })
     }
 
     /// BLAKE2b-256 of algorithm, key id and key pair, as minisign computes it.

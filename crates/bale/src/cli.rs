@@ -81,7 +81,9 @@ pub fn command() -> clap::Command {
 ///
 /// Environment: BALE_HOME (all state; default /var/lib/bale as root,
 /// ~/.local/share/bale otherwise), BALE_REPO (default repository URL),
-/// BALE_TOKEN (bearer token for publish), NO_COLOR.
+/// BALE_TOKEN (bearer token for writes, and reads of a private server),
+/// BALE_KEY_PASSWORD_FILE or BALE_KEY_PASSWORD (an encrypted signing key's
+/// password), NO_COLOR.
 #[derive(Debug, Parser)]
 #[command(name = "bale", version, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
@@ -140,7 +142,7 @@ pub enum Command {
     Cancel(CancelArgs),
     /// Which published packages ship a file or need a library.
     Query(QueryArgs),
-    /// Tokens for the repository's write calls.
+    /// Tokens for the service's write calls and a private server's reads: create, list, revoke.
     #[command(subcommand)]
     Token(TokenCommand),
     /// Publish a package (and its .minisig) to a repository (token: BALE_TOKEN).
@@ -233,10 +235,19 @@ pub struct VerifyArgs {
 #[derive(Debug, Subcommand)]
 pub enum KeyCommand {
     /// Generate a key pair in $BALE_HOME/keys (NAME.key, NAME.pub) and trust it.
+    ///
+    /// With a password the secret key is encrypted as `minisign -G` does;
+    /// signing then reads the password from BALE_KEY_PASSWORD_FILE or BALE_KEY_PASSWORD.
     Generate {
         /// The key's name.
         #[arg(long, default_value = "default")]
         name: String,
+        /// Encrypt the secret key with the password in FILE (its first line).
+        #[arg(long, value_name = "FILE", conflicts_with = "password_env")]
+        password_file: Option<PathBuf>,
+        /// Encrypt the secret key with the password in environment variable VAR.
+        #[arg(long, value_name = "VAR")]
+        password_env: Option<String>,
     },
     /// Trust a public key (minisign format) for verifying packages.
     Trust {
@@ -276,9 +287,26 @@ pub struct InstallArgs {
 pub enum TokenCommand {
     /// Create a token and print it once; only its hash is stored.
     Create {
-        /// What the token may do: build, publish or admin.
+        /// What the token may do: read, build, publish or admin (admin does everything; every scope reads).
         #[arg(long)]
         scope: String,
+        /// How long the token works, e.g. 90d, 12h (default: until revoked).
+        #[arg(long, value_name = "DURATION")]
+        expires: Option<String>,
+        /// The database (default: $BALE_HOME/bale.db).
+        #[arg(long)]
+        database: Option<String>,
+    },
+    /// List the tokens: id, scope, created, expires, last used, state (never the token).
+    List {
+        /// The database (default: $BALE_HOME/bale.db).
+        #[arg(long)]
+        database: Option<String>,
+    },
+    /// Revoke a token by its id (from `bale token list`): it is refused from now on.
+    Revoke {
+        /// The token's id.
+        id: i64,
         /// The database (default: $BALE_HOME/bale.db).
         #[arg(long)]
         database: Option<String>,

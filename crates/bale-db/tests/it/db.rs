@@ -2,7 +2,9 @@
 //! `BALE_TEST_POSTGRES_URL` names a server where databases may be created.
 
 use bale_db::packages::{self, Claim, NewFile, NewPackage};
-use bale_db::tokens::{self, Scope, TokenCheck};
+use std::time::Duration;
+
+use bale_db::tokens::{self, Revoked, Scope, TokenCheck};
 use bale_db::{Backend, Database};
 
 use crate::common::{postgres, sqlite};
@@ -73,10 +75,10 @@ async fn publish(db: &Database, coordinate: &str, digest: &str) {
 async fn tokens_are_checked_by_hash_and_scope(db: &Database) {
     let token = tokens::create(db, Scope::Publish).await.unwrap();
     assert!(token.starts_with("bale_") && token.len() > 40);
-    assert_eq!(
+    assert!(matches!(
         tokens::check(db, &token, Scope::Publish).await.unwrap(),
-        TokenCheck::Granted
-    );
+        TokenCheck::Granted(_)
+    ));
     assert_eq!(
         tokens::check(db, &token, Scope::Admin).await.unwrap(),
         TokenCheck::WrongScope(Scope::Publish)
@@ -96,14 +98,120 @@ async fn tokens_are_checked_by_hash_and_scope(db: &Database) {
         "tokens are stored hashed: {stored:?}"
     );
     let admin = tokens::create(db, Scope::Admin).await.unwrap();
-    assert_eq!(
+    assert!(matches!(
         tokens::check(db, &admin, Scope::Publish).await.unwrap(),
-        TokenCheck::Granted
-    );
+        TokenCheck::Granted(_)
+    ));
 }
 on_each_backend!(
     tokens_are_checked_by_hash_and_scope_on,
     tokens_are_checked_by_hash_and_scope
+);
+
+async fn any_token_reads_and_a_read_token_only_reads(db: &Database) {
+    let read = tokens::create(db, Scope::Read).await.unwrap();
+    let build = tokens::create(db, Scope::Build).await.unwrap();
+    assert!(matches!(
+        tokens::check(db, &read, Scope::Read).await.unwrap(),
+        TokenCheck::Granted(_)
+    ));
+    assert!(matches!(
+        tokens::check(db, &build, Scope::Read).await.unwrap(),
+        TokenCheck::Granted(_)
+    ));
+    for needed in [Scope::Build, Scope::Publish, Scope::Admin] {
+        assert_eq!(
+            tokens::check(db, &read, needed).await.unwrap(),
+            TokenCheck::WrongScope(Scope::Read)
+        );
+    }
+}
+on_each_backend!(
+    any_token_reads_and_a_read_token_only_reads_on,
+    any_token_reads_and_a_read_token_only_reads
+);
+
+async fn an_expired_token_is_refused_as_expired(db: &Database) {
+    let lasting =
+        tokens::create_expiring(db, Scope::Publish, Some(Duration::from_secs(90 * 86_400)))
+            .await
+            .unwrap();
+    let now = i64::try_from(bale_fs::now_secs()).unwrap();
+    let expires = lasting.expires_at.unwrap();
+    assert!((now + 90 * 86_400 - 5..=now + 90 * 86_400 + 5).contains(&expires));
+    assert_eq!(
+        tokens::check(db, &lasting.token, Scope::Publish)
+            .await
+            .unwrap(),
+        TokenCheck::Granted(lasting.id)
+    );
+    // A token past its time, as the clock will make every expiring token.
+    sqlx::query("UPDATE tokens SET expires_at = $1 WHERE id = $2")
+        .bind(now - 1)
+        .bind(lasting.id)
+        .execute(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        tokens::check(db, &lasting.token, Scope::Publish)
+            .await
+            .unwrap(),
+        TokenCheck::Expired(now - 1)
+    );
+    let listed = tokens::list(db).await.unwrap();
+    assert_eq!(listed[0].state(now), "expired");
+}
+on_each_backend!(
+    an_expired_token_is_refused_as_expired_on,
+    an_expired_token_is_refused_as_expired
+);
+
+async fn a_revoked_token_is_refused_and_listed_without_its_secret(db: &Database) {
+    let first = tokens::create_expiring(db, Scope::Build, None)
+        .await
+        .unwrap();
+    let second = tokens::create_expiring(db, Scope::Admin, None)
+        .await
+        .unwrap();
+    assert!(matches!(
+        tokens::check(db, &first.token, Scope::Build).await.unwrap(),
+        TokenCheck::Granted(_)
+    ));
+    assert_eq!(tokens::revoke(db, first.id).await.unwrap(), Revoked::Now);
+    assert_eq!(
+        tokens::revoke(db, first.id).await.unwrap(),
+        Revoked::Already
+    );
+    assert_eq!(tokens::revoke(db, 999_999).await.unwrap(), Revoked::Unknown);
+    assert_eq!(
+        tokens::check(db, &first.token, Scope::Build).await.unwrap(),
+        TokenCheck::Revoked
+    );
+    assert!(matches!(
+        tokens::check(db, &second.token, Scope::Admin)
+            .await
+            .unwrap(),
+        TokenCheck::Granted(_)
+    ));
+    let listed = tokens::list(db).await.unwrap();
+    let now = i64::try_from(bale_fs::now_secs()).unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|t| (t.id, t.scope, t.state(now)))
+            .collect::<Vec<_>>(),
+        vec![
+            (first.id, Scope::Build, "revoked"),
+            (second.id, Scope::Admin, "active")
+        ]
+    );
+    assert!(listed[0].last_used_at.is_some() && listed[1].last_used_at.is_some());
+    let json = serde_json::to_string(&listed).unwrap();
+    assert!(!json.contains(&first.token[5..]) && !json.contains(&second.token[5..]));
+}
+on_each_backend!(
+    a_revoked_token_is_refused_and_listed_without_its_secret_on,
+    a_revoked_token_is_refused_and_listed_without_its_secret
 );
 
 async fn concurrent_claims_of_one_coordinate_have_one_winner(db: &Database) {
@@ -262,10 +370,10 @@ async fn sqlite_runs_in_wal_mode_and_reopens_with_its_data() {
         .await
         .unwrap();
     assert_eq!(mode.to_lowercase(), "wal");
-    assert_eq!(
+    assert!(matches!(
         tokens::check(&db, &token, Scope::Build).await.unwrap(),
-        TokenCheck::Granted
-    );
+        TokenCheck::Granted(_)
+    ));
 }
 
 #[tokio::test]

@@ -45,6 +45,8 @@ pub struct ServeOptions {
     pub max_upload_bytes: u64,
     /// Where uploads are received before they are checked; never served.
     pub scratch_dir: PathBuf,
+    /// Every read needs a token (`[server] private = true`); health and the API document stay open.
+    pub private: bool,
 }
 
 impl ServeOptions {
@@ -62,6 +64,7 @@ impl ServeOptions {
             allow_unsigned: false,
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             scratch_dir: home.tmp_dir().join("uploads"),
+            private: false,
         }
     }
 }
@@ -126,7 +129,8 @@ impl Repository {
 
     /// The HTTP routes: `/api/v1/…` and the tree (GET, HEAD, PUT) for every other path.
     ///
-    /// Other roles of `bale serve` merge their own routes into this router.
+    /// Other roles of `bale serve` merge their own routes into this router,
+    /// then close it with [`Repository::guard_reads`].
     pub fn router(&self) -> Router {
         Router::new()
             .route("/api/v1/health", get(api::health))
@@ -141,6 +145,20 @@ impl Repository {
             .fallback(tree::handle)
             .with_state(self.clone())
             .layer(axum::middleware::from_fn(problem::json_errors))
+    }
+}
+
+impl Repository {
+    /// `router` as served: on a private server every read needs a token.
+    pub fn guard_reads(&self, router: Router) -> Router {
+        if self.inner.options.private {
+            router.layer(axum::middleware::from_fn_with_state(
+                self.inner.db.clone(),
+                auth::private_reads,
+            ))
+        } else {
+            router
+        }
     }
 }
 
@@ -169,7 +187,7 @@ impl BoundServer {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), RepoError> {
-        let router = self.repository.router();
+        let router = self.repository.guard_reads(self.repository.router());
         axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
             .await

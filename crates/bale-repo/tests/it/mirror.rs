@@ -109,6 +109,7 @@ async fn nginx_over_the_published_tree_serves_fetch_and_install() {
             out_dir: out.clone(),
             trusted_keys_dir: Some(server.options.trusted_keys_dir.clone()),
             allow_unsigned: false,
+            token: None,
         };
         let fetched = client::fetch(&options, &|_, _| {})
             .await

@@ -514,6 +514,7 @@ async fn the_client_publishes_and_fetches_with_verification(backend: Backend) {
         out_dir: out.clone(),
         trusted_keys_dir: Some(server.options.trusted_keys_dir.clone()),
         allow_unsigned: false,
+        token: None,
     };
     let downloaded = std::sync::Mutex::new(0u64);
     let fetched = client::fetch(&fetch, &|done, _| *downloaded.lock().unwrap() = done)
@@ -579,6 +580,7 @@ async fn fetch_failures_are_clear_and_leave_nothing_behind() {
         out_dir: out.clone(),
         trusted_keys_dir: Some(client_keys.clone()),
         allow_unsigned: false,
+        token: None,
     };
 
     let err = client::fetch(&options(HELLO, &server.url), &|_, _| {})

@@ -87,11 +87,15 @@ impl Service {
         for (path, handler) in by_path {
             routes = routes.route(path, handler);
         }
-        self.inner
+        let router = self
+            .inner
             .repo
             .router()
             .merge(routes.with_state(self.clone()))
-            .merge(bale_dashboard::router(Arc::new(self.clone())))
+            .merge(bale_dashboard::router(Arc::new(self.clone())));
+        self.inner
+            .repo
+            .guard_reads(router)
             // The framework's own errors (a body over its limit) in the API's envelope.
             .layer(axum::middleware::from_fn(bale_repo::server::json_errors))
             .layer(axum::middleware::from_fn_with_state(

@@ -52,6 +52,8 @@ impl BuildChild {
                     // The build runs a manifest nobody vetted: it gets no credentials.
                     .env_remove(bale_home::env::BALE_TOKEN)
                     .env_remove(bale_home::env::BALE_HOOK_SECRET)
+                    .env_remove(bale_home::env::BALE_KEY_PASSWORD)
+                    .env_remove(bale_home::env::BALE_KEY_PASSWORD_FILE)
                     .envs(envs)
                     .stdin(Stdio::null())
                     .stdout(Stdio::piped())

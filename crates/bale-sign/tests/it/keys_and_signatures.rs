@@ -61,14 +61,14 @@ fn secret_key_file_round_trips_and_is_unencrypted() {
 }
 
 #[test]
-fn encrypted_secret_key_is_refused_with_the_command_to_make_an_unencrypted_one() {
+fn encrypted_secret_key_without_a_password_is_refused_saying_where_to_give_it() {
     let text = pair().secret.to_file_string();
     let mut bytes = base64_decode(text.lines().nth(1).unwrap());
     bytes[2..4].copy_from_slice(b"Sc");
     let encrypted = format!("untrusted comment: x\n{}\n", base64_encode(&bytes));
     let error = SecretKey::from_file_string(&encrypted).unwrap_err();
     assert!(matches!(error, SignError::EncryptedSecretKey));
-    assert!(error.to_string().contains("minisign -G -W"), "{error}");
+    assert!(error.to_string().contains("BALE_KEY_PASSWORD"), "{error}");
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use bale_sign::{
-    sign, verify, write_key_pair, KeyPair, PublicKey, SecretKey, SignError, Signature,
+    sign, verify, write_key_pair, KdfLimits, KeyPair, PublicKey, SecretKey, SignError, Signature,
 };
 
 /// Runs minisign in `dir` with `stdin` as its input.
@@ -217,13 +217,13 @@ fn minisign_cli_signs_with_a_secret_key_bale_wrote() {
 }
 
 #[test]
-fn a_password_protected_key_from_minisign_cli_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
+fn a_password_protected_key_from_minisign_cli_signs_with_bale_given_its_password() {
+    let dir = workdir();
     // minisign reads the password from standard input when it is not a terminal.
     let output = minisign(
         dir.path(),
         &["-G", "-p", "enc.pub", "-s", "enc.key"],
-        "pw\npw\n",
+        "correct horse\ncorrect horse\n",
     );
     assert!(
         output.status.success(),
@@ -231,7 +231,84 @@ fn a_password_protected_key_from_minisign_cli_is_refused() {
         String::from_utf8_lossy(&output.stderr)
     );
     let text = fs::read_to_string(dir.path().join("enc.key")).unwrap();
+    assert!(SecretKey::file_is_encrypted(&text));
     let error = SecretKey::from_file_string(&text).unwrap_err();
     assert!(matches!(error, SignError::EncryptedSecretKey));
-    assert!(error.to_string().contains("unencrypted"), "{error}");
+    assert!(
+        error.to_string().contains("BALE_KEY_PASSWORD_FILE"),
+        "{error}"
+    );
+
+    let secret = SecretKey::from_file_string_with_password(&text, b"correct horse").unwrap();
+    let public =
+        PublicKey::from_file_string(&fs::read_to_string(dir.path().join("enc.pub")).unwrap())
+            .unwrap();
+    assert_eq!(secret.public_key(), public);
+    let data = fs::read(dir.path().join("hello-2.10.bale")).unwrap();
+    let sig = sign(&secret, data.as_slice(), "timestamp:0").unwrap();
+    fs::write(
+        dir.path().join("hello-2.10.bale.minisig"),
+        sig.to_file_string(),
+    )
+    .unwrap();
+    minisign_ok(dir.path(), &["-Vm", "hello-2.10.bale", "-p", "enc.pub"]);
+}
+
+#[test]
+fn a_wrong_password_is_refused_as_a_wrong_password() {
+    let pair = KeyPair::generate().unwrap();
+    let text = pair
+        .secret
+        .to_encrypted_file_string(b"right", KdfLimits::INTERACTIVE)
+        .unwrap();
+    let error = SecretKey::from_file_string_with_password(&text, b"wrong").unwrap_err();
+    assert!(matches!(error, SignError::WrongPassword), "{error:?}");
+    assert!(error.to_string().contains("password"), "{error}");
+    let read = SecretKey::from_file_string_with_password(&text, b"right").unwrap();
+    assert_eq!(read.public_key(), pair.public);
+}
+
+#[test]
+fn minisign_cli_signs_with_a_bale_encrypted_key_and_bale_signatures_from_it_verify() {
+    let dir = workdir();
+    let pair = KeyPair::generate().unwrap();
+    // minisign's own limits: the file is what `minisign -G` would write.
+    let files = bale_sign::write_encrypted_key_pair(
+        dir.path(),
+        "enc",
+        &pair,
+        b"s3cret pass",
+        KdfLimits::MINISIGN,
+    )
+    .unwrap();
+    let text = fs::read_to_string(&files.secret).unwrap();
+    assert!(text.starts_with("untrusted comment: minisign encrypted secret key\n"));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        fs::metadata(&files.secret).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+
+    let output = minisign(
+        dir.path(),
+        &["-S", "-s", "enc.key", "-m", "hello-2.10.bale"],
+        "s3cret pass\n",
+    );
+    assert!(
+        output.status.success(),
+        "minisign -S with bale's encrypted key: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    minisign_ok(dir.path(), &["-Vm", "hello-2.10.bale", "-p", "enc.pub"]);
+    let wrong = minisign(
+        dir.path(),
+        &["-S", "-s", "enc.key", "-m", "hello-2.10.bale"],
+        "not it\n",
+    );
+    assert!(!wrong.status.success(), "minisign took a wrong password");
+
+    let secret = SecretKey::from_file_string_with_password(&text, b"s3cret pass").unwrap();
+    fs::remove_file(dir.path().join("hello-2.10.bale.minisig")).unwrap();
+    bale_sign::sign_file(&secret, &dir.path().join("hello-2.10.bale"), 0).unwrap();
+    minisign_ok(dir.path(), &["-Vm", "hello-2.10.bale", "-p", "enc.pub"]);
 }

@@ -4,9 +4,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use bale_home::Home;
-use bale_sign::{KeyPair, Keyring, PublicKey, SecretKey};
+use bale_home::{env, Home};
+use bale_sign::{KdfLimits, KeyPair, Keyring, PublicKey, SecretKey};
 use serde::Serialize;
+use zeroize::Zeroizing;
 
 use crate::cli::{KeyCommand, SignArgs};
 use crate::exit::{refuse, Failure, Internal};
@@ -16,31 +17,62 @@ use crate::printer::Printer;
 pub fn run(command: KeyCommand, machine: &Machine, printer: &Printer) -> Result<(), Failure> {
     let home = machine.home()?;
     match command {
-        KeyCommand::Generate { name } => generate(home, &name, printer),
+        KeyCommand::Generate {
+            name,
+            password_file,
+            password_env,
+        } => {
+            let password = match (password_file, password_env) {
+                (Some(file), _) => Some(password_from_file(&file)?),
+                (None, Some(var)) => Some(password_from_env(&var)?),
+                (None, None) => None,
+            };
+            generate(
+                home,
+                &name,
+                password.as_ref().map(|p| p.as_bytes()),
+                printer,
+            )
+        }
         KeyCommand::Trust { file, name } => trust(home, &file, name, printer),
         KeyCommand::List => list(home, printer),
     }
 }
 
-fn generate(home: &Home, name: &str, printer: &Printer) -> Result<(), Failure> {
+fn generate(
+    home: &Home,
+    name: &str,
+    password: Option<&[u8]>,
+    printer: &Printer,
+) -> Result<(), Failure> {
     let pair = KeyPair::generate()?;
     let keys = home.keys_dir();
     fs::create_dir_all(&keys)
         .with_context(|| format!("creating {}", keys.display()))
         .internal()?;
-    bale_sign::write_key_pair(&keys, name, &pair)?;
+    match password {
+        Some(password) => {
+            bale_sign::write_encrypted_key_pair(&keys, name, &pair, password, KdfLimits::MINISIGN)?
+        }
+        None => bale_sign::write_key_pair(&keys, name, &pair)?,
+    };
     Keyring::add(&home.trusted_keys_dir(), &pair.public, name)?;
     let id = pair.public.key_id().to_string();
     if printer.json() {
         return printer.print_json(&serde_json::json!({
-            "name": name, "key_id": id,
+            "name": name, "key_id": id, "encrypted": password.is_some(),
             "secret_key": keys.join(format!("{name}.key")),
             "public_key": keys.join(format!("{name}.pub")),
         }));
     }
+    let encrypted = if password.is_some() {
+        ", encrypted with the password"
+    } else {
+        ""
+    };
     printer.status(
         "Generated",
-        format!("key {name} ({id}), trusted on this machine"),
+        format!("key {name} ({id}{encrypted}), trusted on this machine"),
     );
     printer.line(format!(
         "secret key: {}",
@@ -134,8 +166,55 @@ pub fn load_secret_key(home: &Home, key: Option<&str>) -> Result<SecretKey, Fail
                 .into())
         }
     };
-    Ok(SecretKey::from_file_string(&text)
-        .with_context(|| format!("reading secret key {}", path.display()))?)
+    let key = if SecretKey::file_is_encrypted(&text) {
+        let password = signing_password(&path)?;
+        SecretKey::from_file_string_with_password(&text, password.as_bytes())
+    } else {
+        SecretKey::from_file_string(&text)
+    };
+    Ok(key.with_context(|| format!("reading secret key {}", path.display()))?)
+}
+
+/// The password of the encrypted key at `key`: BALE_KEY_PASSWORD_FILE's
+/// first line, else BALE_KEY_PASSWORD.
+fn signing_password(key: &Path) -> Result<Zeroizing<String>, Failure> {
+    if let Some(file) = env::non_blank(env::BALE_KEY_PASSWORD_FILE) {
+        return password_from_file(Path::new(&file));
+    }
+    match std::env::var(env::BALE_KEY_PASSWORD) {
+        Ok(password) if !password.is_empty() => Ok(Zeroizing::new(password)),
+        _ => refuse!(
+            "{} is encrypted with a password and none was given: set {} to a file holding it (or {})",
+            key.display(),
+            env::BALE_KEY_PASSWORD_FILE,
+            env::BALE_KEY_PASSWORD
+        ),
+    }
+}
+
+/// A password file's first line, as minisign reads a password: up to the
+/// first line end, nothing else trimmed.
+fn password_from_file(file: &Path) -> Result<Zeroizing<String>, Failure> {
+    let text = Zeroizing::new(
+        fs::read_to_string(file)
+            .with_context(|| format!("reading the password file {}", file.display()))?,
+    );
+    let password = text.split(['\n', '\r']).next().unwrap_or_default();
+    if password.is_empty() {
+        refuse!(
+            "the password file {} is empty: write the password on its first line",
+            file.display()
+        );
+    }
+    Ok(Zeroizing::new(password.to_owned()))
+}
+
+/// The password in environment variable `var` (`--password-env`).
+fn password_from_env(var: &str) -> Result<Zeroizing<String>, Failure> {
+    match std::env::var(var) {
+        Ok(password) if !password.is_empty() => Ok(Zeroizing::new(password)),
+        _ => refuse!("--password-env {var}: the variable {var} is not set or is empty"),
+    }
 }
 
 /// Signs a file, writing `FILE.minisig` beside it atomically.

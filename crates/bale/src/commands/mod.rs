@@ -26,6 +26,7 @@ mod stack;
 mod submit;
 mod supervise;
 mod system;
+mod token;
 mod uninstall;
 mod verify;
 mod watch;
@@ -57,7 +58,7 @@ pub fn run(command: Command, printer: &Printer) -> Result<(), Failure> {
         Command::Builds(args) => builds::run(args, m, printer),
         Command::Cancel(args) => cancel::run(args, m, printer),
         Command::Query(args) => query::run(args, m, printer),
-        Command::Token(cmd) => repo::token(cmd, m, printer),
+        Command::Token(cmd) => token::run(cmd, m, printer),
         Command::Publish(args) => repo::publish(args, m, printer),
         Command::Fetch(args) => repo::fetch(args, m, printer),
         Command::Build(args) => build::run(args, m, printer),

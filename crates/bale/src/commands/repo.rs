@@ -1,46 +1,16 @@
-//! The repository's commands: `token create`, `publish`, `fetch`, and
-//! installing by coordinate (`serve` is in serve.rs).
+//! The repository's commands: `publish`, `fetch`, and installing by
+//! coordinate (`serve` is in serve.rs, `token` in token.rs).
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use bale_coordinate::Coordinate;
-use bale_db::{tokens, Database};
 use bale_repo::{FetchOptions, PublishOptions, PublishStatus};
 
-use crate::cli::{FetchArgs, PublishArgs, TokenCommand};
+use crate::cli::{FetchArgs, PublishArgs};
 use crate::exit::{Failure, Internal};
 use crate::machine::Machine;
 use crate::printer::Printer;
-
-pub fn token(command: TokenCommand, machine: &Machine, printer: &Printer) -> Result<(), Failure> {
-    let TokenCommand::Create { scope, database } = command;
-    let home = machine.home()?;
-    std::fs::create_dir_all(home.root())
-        .with_context(|| format!("creating {}", home.root().display()))
-        .internal()?;
-    let url = database.unwrap_or_else(|| Database::sqlite_url(&home.db_path()));
-    let scope: tokens::Scope = scope.parse()?;
-    let token = machine.runtime()?.block_on(async {
-        let db = Database::connect(&url).await?;
-        let token = tokens::create(&db, scope).await;
-        db.close().await;
-        token
-    });
-    let token = token?;
-    if printer.json() {
-        return printer.print_json(&serde_json::json!({ "token": token, "scope": scope.as_str() }));
-    }
-    printer.line(&token);
-    printer.status(
-        "Created",
-        format!(
-            "a {} token; it is shown only once (set BALE_TOKEN to use it)",
-            scope.as_str()
-        ),
-    );
-    Ok(())
-}
 
 pub fn publish(args: PublishArgs, machine: &Machine, printer: &Printer) -> Result<(), Failure> {
     let options = PublishOptions {
@@ -142,6 +112,7 @@ fn download(
         out_dir: out_dir.to_path_buf(),
         trusted_keys_dir,
         allow_unsigned: false,
+        token: machine.token(),
     };
     let bar = printer.bytes_bar("Downloading", 0);
     let progress = |done: u64, total: Option<u64>| {

@@ -59,6 +59,7 @@ pub fn run(args: ServeArgs, machine: &Machine, printer: &Printer) -> Result<(), 
     if let Some(max) = args.max_upload_bytes {
         options.max_upload_bytes = max;
     }
+    options.private = bale_service::server_config(&home)?.private;
     std::fs::create_dir_all(home.root())
         .with_context(|| format!("creating {}", home.root().display()))
         .internal()?;

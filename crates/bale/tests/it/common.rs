@@ -109,3 +109,33 @@ version = "1.0.0"
 name = "host"
 kind = "static"
 "#;
+
+/// `GET url` by curl with a bearer token when given: the status and body.
+/// The header goes through curl's standard input, so the token is never
+/// on a command line where `ps` would show it.
+pub fn get_with_token(url: &str, token: Option<&str>) -> (u16, Vec<u8>) {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut curl = std::process::Command::new("curl");
+    curl.args(["-s", "-w", "\n%{http_code}", "-H", "@-", url])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
+    let mut child = curl.spawn().expect("curl");
+    let mut stdin = child.stdin.take().expect("stdin");
+    if let Some(token) = token {
+        writeln!(stdin, "Authorization: Bearer {token}").expect("header");
+    }
+    drop(stdin);
+    let out = child.wait_with_output().expect("curl");
+    let mut body = out.stdout;
+    let split = body
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .expect("a status line");
+    let status = String::from_utf8_lossy(&body[split + 1..])
+        .trim()
+        .parse()
+        .expect("a status");
+    body.truncate(split);
+    (status, body)
+}

@@ -1,5 +1,6 @@
 //! The integration tests of `bale`, one binary: each module is one area.
 
+mod api_schema;
 mod app_limits;
 mod build;
 mod cli;
@@ -20,12 +21,15 @@ mod hosts;
 mod install_url;
 mod keep_failed;
 mod log_rotation;
+mod no_secret;
 mod package;
 mod repo;
 mod runtime;
 mod service;
 mod service_hooks;
+mod signing_keys;
 mod stack;
 mod supervise;
 mod system_units;
+mod tokens;
 mod trigger;
