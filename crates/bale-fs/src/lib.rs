@@ -1,5 +1,6 @@
 //! File-system helpers every crate shares: atomic writes, directory syncs,
-//! tree removal, and the clock in the units bale records.
+//! tree removal, one time for a whole tree, and the clock in the units bale
+//! records.
 //!
 //! "Nothing half-done is visible" (docs/architecture.md): a file is written under
 //! a temporary name, synced, renamed over the old one, and the directory is
@@ -15,6 +16,10 @@ use std::io::{self, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+mod times;
+
+pub use times::set_tree_times;
 
 /// An I/O error and the path it is about.
 #[derive(Debug, thiserror::Error)]

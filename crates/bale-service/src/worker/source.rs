@@ -131,10 +131,31 @@ pub(crate) async fn prepare(
         ],
     )
     .await?;
+    stamp_checkout(&clone, location, &resolved).await?;
     Ok(Prepared {
         dir: clone,
         commit: Some(resolved),
     })
+}
+
+/// Gives every checked-out entry the commit's time, the rule for a git
+/// checkout (docs/manifest.md, "The source the actions see"): `bale build`
+/// keeps a local tree's times, and a fresh checkout's only tell the order
+/// git wrote the files in.
+async fn stamp_checkout(
+    clone: &Path,
+    location: GitLocation,
+    commit: &str,
+) -> Result<(), ServiceError> {
+    let time = git(clone, location, &["show", "-s", "--format=%ct", commit]).await?;
+    let seconds: i64 = time
+        .parse()
+        .map_err(|_| ServiceError::Source(format!("git gave `{time}` as the time of {commit}")))?;
+    let root = clone.to_path_buf();
+    tokio::task::spawn_blocking(move || bale_fs::set_tree_times(&root, seconds, &[".git"]))
+        .await
+        .map_err(|e| ServiceError::Source(format!("stamping the checkout: {e}")))?
+        .map_err(|e| ServiceError::Source(format!("stamping the checkout: {e}")))
 }
 
 /// Refuses a manifest whose `[source] git` is a path or `file://` URL on
@@ -287,6 +308,42 @@ mod tests {
         let prepared = prepare(&file_url, Some("HEAD"), &work, true).await.unwrap();
         assert!(prepared.dir.join("bale.toml").is_file());
         assert_eq!(prepared.commit.map(|c| c.len()), Some(40));
+    }
+
+    #[tokio::test]
+    async fn every_entry_of_a_clone_gets_the_commits_time() {
+        use std::os::unix::fs::MetadataExt;
+
+        let (dir, repo, _) = repository();
+        std::fs::create_dir(repo.join("m4")).unwrap();
+        std::fs::write(repo.join("m4/macro.m4"), "dnl\n").unwrap();
+        git_in(&repo, &["add", "m4"]);
+        let ok = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&repo)
+            .args([
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@t",
+                "commit",
+                "-q",
+                "-m",
+                "two",
+            ])
+            .env("GIT_COMMITTER_DATE", "1600000000 +0000")
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+        let work = dir.path().join("work");
+        std::fs::create_dir(&work).unwrap();
+        let url = format!("file://{}", repo.display());
+        let prepared = prepare(&url, Some("HEAD"), &work, true).await.unwrap();
+        for rel in ["", "bale.toml", "m4", "m4/macro.m4"] {
+            let meta = prepared.dir.join(rel).symlink_metadata().unwrap();
+            assert_eq!(meta.mtime(), 1_600_000_000, "`{rel}`");
+        }
     }
 
     #[tokio::test]
