@@ -16,6 +16,7 @@ mod examples;
 mod examples_deployed;
 mod hosts;
 mod keep_failed;
+mod kinds_on_bookworm;
 mod package;
 mod repo;
 mod runtime;
