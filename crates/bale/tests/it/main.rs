@@ -20,6 +20,7 @@ mod gc;
 mod hosts;
 mod install_url;
 mod keep_failed;
+mod kinds_on_bookworm;
 mod log_rotation;
 mod no_secret;
 mod package;
