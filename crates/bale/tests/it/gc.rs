@@ -116,7 +116,8 @@ fn gc_refuses_to_run_beside_a_deploy() {
     std::fs::create_dir_all(world.home()).expect("home");
     // A deploy holds the store lock shared for its whole run: so does this flock(1).
     let ready = world.dir.path().join("locked");
-    let _holder = bale_testkit::ProcessGuard::spawn(
+    // Its whole group goes when the test ends: flock forks the shell that holds the lock.
+    let _holder = bale_testkit::ProcessGuard::spawn_group(
         std::process::Command::new("flock")
             .arg("--shared")
             .arg(world.home().join("pkgs.lock"))

@@ -123,3 +123,53 @@ fn what_a_service_says_while_it_stops_reaches_its_log() {
         std::fs::read_to_string(run.join("logs/web.log")).is_ok_and(|t| t.ends_with("goodbye\n"))
     });
 }
+
+#[test]
+fn bale_logs_follow_shows_every_line_across_rotations() {
+    let world = World::new();
+    std::fs::create_dir_all(world.home()).expect("home");
+    std::fs::write(
+        world.home().join("config.toml"),
+        "isolation = \"none\"\n[logs]\nmax-size = \"1KiB\"\nkeep = 1\n",
+    )
+    .expect("config");
+    // Waits for `go`, then writes 200 lines slowly enough for -f to read each file.
+    let manifest = r#"[package]
+group = "org.example"
+name = "chatty"
+version = "1.0.0"
+
+[stack]
+name = "host"
+
+[run.services]
+web = "while [ ! -e \"$BALE_RUN/go\" ]; do sleep 0.05; done; i=0; while [ $i -lt 200 ]; do echo \"line $i\"; i=$((i+1)); sleep 0.01; done; exec sleep 600"
+"#;
+    let package = world.package("chatty", manifest, &[]);
+    world
+        .bale()
+        .args(["deploy", "chatty", "--allow-unsigned"])
+        .arg(&package)
+        .assert()
+        .success();
+    let seen = world.dir.path().join("followed");
+    let mut follow = std::process::Command::new(assert_cmd::cargo::cargo_bin("bale"));
+    follow
+        .args(["logs", "chatty", "web", "-f", "-n", "0"])
+        .env("BALE_HOME", world.home())
+        .stdout(std::fs::File::create(&seen).expect("out"))
+        .stderr(std::process::Stdio::null());
+    let _follower = bale_testkit::ProcessGuard::spawn(&mut follow, "bale logs -f");
+    // Time for -f to open the log before the first line comes.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    std::fs::write(world.run_dir("chatty").join("go"), "").expect("go");
+    wait_for("line 199 through bale logs -f", || {
+        std::fs::read_to_string(&seen).is_ok_and(|t| t.contains("line 199\n"))
+    });
+    let text = std::fs::read_to_string(&seen).expect("followed");
+    let expected: String = (0..200).map(|i| format!("line {i}\n")).collect();
+    assert_eq!(text, expected);
+    // 200 lines of about 8 bytes through files of 1 KiB: it did rotate.
+    assert!(world.run_dir("chatty").join("logs/web.log.1").exists());
+    world.stop("chatty");
+}
