@@ -67,6 +67,7 @@ post-deploy = ["env > \"$BALE_RUN/post-deploy.env\"; pwd > \"$BALE_RUN/post-depl
 
 [run]
 workdir = "app"
+limits = {{ memory = "256M", tasks = 128 }}
 [run.services]
 web = "env > \"$BALE_RUN/web.env\"; id -u > \"$BALE_RUN/web.uid\"; exec python3 -m http.server --bind 127.0.0.1 $PORT"
 side = "env > \"$BALE_RUN/side.env\"; exec sleep 100000"
@@ -293,4 +294,20 @@ fn services_hooks_and_commands_run_as_the_apps_own_user_who_owns_run() {
     for own in ["pids", "logs"] {
         assert_eq!(fs::metadata(probe.run_dir().join(own)).unwrap().uid(), me);
     }
+}
+
+#[test]
+fn limits_on_the_host_are_reported_as_not_applied_with_the_reason() {
+    let probe = Probe::new();
+    probe.deploy("1.0.0");
+    let app = bale_app::AppDirs::new(&probe.home, APP).unwrap();
+    let status = bale_app::app_status(&app).unwrap();
+    let web = status.services.iter().find(|s| s.name == "web").unwrap();
+    let limits = web.limits.as_ref().expect("the package sets limits");
+    assert_eq!(limits.memory.as_deref(), Some("256M"));
+    assert_eq!(limits.tasks, Some(128));
+    assert_eq!(limits.cpu, None);
+    assert!(!limits.applied);
+    let reason = limits.reason.as_deref().unwrap_or_default();
+    assert!(reason.contains("isolation = \"none\""), "{reason}");
 }
