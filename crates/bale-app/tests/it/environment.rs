@@ -266,6 +266,10 @@ fn services_hooks_and_commands_see_one_environment() {
 #[test]
 fn services_hooks_and_commands_run_as_the_apps_own_user_who_owns_run() {
     let probe = Probe::new();
+    // Data kept from when the app ran as bale's user, and a link out of run/.
+    fs::create_dir_all(probe.run_dir().join("old")).unwrap();
+    fs::write(probe.run_dir().join("old/data"), "kept").unwrap();
+    std::os::unix::fs::symlink("/etc/hostname", probe.run_dir().join("old/link")).unwrap();
     probe.deploy("1.0.0");
     probe.wait_for("web.uid");
     let me = rustix::process::geteuid().as_raw();
@@ -290,6 +294,18 @@ fn services_hooks_and_commands_run_as_the_apps_own_user_who_owns_run() {
         assert_eq!(meta.uid(), expected, "{written} is not the app user's");
     }
     assert_eq!(fs::metadata(probe.run_dir()).unwrap().uid(), expected);
+    assert_eq!(
+        fs::metadata(probe.run_dir().join("old/data"))
+            .unwrap()
+            .uid(),
+        expected,
+        "the data kept in run/ was not handed over"
+    );
+    assert_eq!(
+        fs::metadata("/etc/hostname").unwrap().uid(),
+        0,
+        "handing over run/ followed a link out of it"
+    );
     // bale's own files stay bale's: the app cannot forge a pid file or a log.
     for own in ["pids", "logs"] {
         assert_eq!(fs::metadata(probe.run_dir().join(own)).unwrap().uid(), me);
