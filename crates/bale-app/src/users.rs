@@ -173,6 +173,15 @@ pub(crate) fn hand_over_run_dir(app: &AppDirs, user: Option<&AppUser>) -> Result
     };
     let meta = fs::symlink_metadata(&run).map_err(|e| DeployError::io(&run, e))?;
     if meta.uid() != user.uid || meta.gid() != user.gid {
+        // The first hand-over (an app deployed when apps ran as root): the
+        // data the app kept becomes its user's, bale's own files excepted.
+        let entries = fs::read_dir(&run).map_err(|e| DeployError::io(&run, e))?;
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            if !BALES_IN_RUN.iter().any(|own| name == *own) {
+                give_tree(&entry.path(), user)?;
+            }
+        }
         std::os::unix::fs::lchown(&run, Some(user.uid), Some(user.gid))
             .map_err(|e| DeployError::io(&run, e))?;
     }
@@ -187,6 +196,23 @@ pub(crate) fn hand_over_run_dir(app: &AppDirs, user: Option<&AppUser>) -> Result
             Err(e) => return Err(DeployError::io(&dir, e)),
             Ok(meta) if meta.is_dir() && meta.uid() == me => {}
             Ok(_) => return Err(not_bales(&dir, &user.name)),
+        }
+    }
+    Ok(())
+}
+
+/// What in `run/` stays bale's: what it reads, signals or writes as root.
+const BALES_IN_RUN: [&str; 3] = ["logs", "pids", "supervisor.json"];
+
+/// Gives `path` and everything below it to `user`, never following a symlink.
+fn give_tree(path: &Path, user: &AppUser) -> Result<(), DeployError> {
+    let meta = fs::symlink_metadata(path).map_err(|e| DeployError::io(path, e))?;
+    std::os::unix::fs::lchown(path, Some(user.uid), Some(user.gid))
+        .map_err(|e| DeployError::io(path, e))?;
+    if meta.is_dir() {
+        let entries = fs::read_dir(path).map_err(|e| DeployError::io(path, e))?;
+        for entry in entries.flatten() {
+            give_tree(&entry.path(), user)?;
         }
     }
     Ok(())

@@ -67,6 +67,7 @@ post-deploy = ["env > \"$BALE_RUN/post-deploy.env\"; pwd > \"$BALE_RUN/post-depl
 
 [run]
 workdir = "app"
+limits = {{ memory = "256M", tasks = 128 }}
 [run.services]
 web = "env > \"$BALE_RUN/web.env\"; id -u > \"$BALE_RUN/web.uid\"; exec python3 -m http.server --bind 127.0.0.1 $PORT"
 side = "env > \"$BALE_RUN/side.env\"; exec sleep 100000"
@@ -265,6 +266,10 @@ fn services_hooks_and_commands_see_one_environment() {
 #[test]
 fn services_hooks_and_commands_run_as_the_apps_own_user_who_owns_run() {
     let probe = Probe::new();
+    // Data kept from when the app ran as bale's user, and a link out of run/.
+    fs::create_dir_all(probe.run_dir().join("old")).unwrap();
+    fs::write(probe.run_dir().join("old/data"), "kept").unwrap();
+    std::os::unix::fs::symlink("/etc/hostname", probe.run_dir().join("old/link")).unwrap();
     probe.deploy("1.0.0");
     probe.wait_for("web.uid");
     let me = rustix::process::geteuid().as_raw();
@@ -289,8 +294,36 @@ fn services_hooks_and_commands_run_as_the_apps_own_user_who_owns_run() {
         assert_eq!(meta.uid(), expected, "{written} is not the app user's");
     }
     assert_eq!(fs::metadata(probe.run_dir()).unwrap().uid(), expected);
+    assert_eq!(
+        fs::metadata(probe.run_dir().join("old/data"))
+            .unwrap()
+            .uid(),
+        expected,
+        "the data kept in run/ was not handed over"
+    );
+    assert_eq!(
+        fs::metadata("/etc/hostname").unwrap().uid(),
+        0,
+        "handing over run/ followed a link out of it"
+    );
     // bale's own files stay bale's: the app cannot forge a pid file or a log.
     for own in ["pids", "logs"] {
         assert_eq!(fs::metadata(probe.run_dir().join(own)).unwrap().uid(), me);
     }
+}
+
+#[test]
+fn limits_on_the_host_are_reported_as_not_applied_with_the_reason() {
+    let probe = Probe::new();
+    probe.deploy("1.0.0");
+    let app = bale_app::AppDirs::new(&probe.home, APP).unwrap();
+    let status = bale_app::app_status(&app).unwrap();
+    let web = status.services.iter().find(|s| s.name == "web").unwrap();
+    let limits = web.limits.as_ref().expect("the package sets limits");
+    assert_eq!(limits.memory.as_deref(), Some("256M"));
+    assert_eq!(limits.tasks, Some(128));
+    assert_eq!(limits.cpu, None);
+    assert!(!limits.applied);
+    let reason = limits.reason.as_deref().unwrap_or_default();
+    assert!(reason.contains("isolation = \"none\""), "{reason}");
 }
