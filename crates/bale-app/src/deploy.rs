@@ -16,8 +16,8 @@ use crate::hooks::run_hook_step;
 use crate::kits;
 use crate::layers;
 use crate::lock::{AppLock, Wait};
-use crate::runner::{Isolation, RunContext};
 use crate::proxy::{self, ProxyLaunch, Routes};
+use crate::runner::{Isolation, RunContext};
 use crate::services::{self, STOP_TIMEOUT};
 use crate::DeployError;
 use bale_store::{InstallOptions, Store, StoreError};
@@ -276,15 +276,16 @@ fn deploy_locked(
         progress,
     ) {
         let restored = match &previous {
-            Some(old) => match replace_with(home, isolation, app, old, &new, options.proxy, progress)
-            {
-                Ok(()) => format!(
-                    "{} ({}) is current again and its services run",
-                    old.coordinate,
-                    short(&old.id)
-                ),
-                Err(e) => format!("putting {} back failed too: {e}", old.coordinate),
-            },
+            Some(old) => {
+                match replace_with(home, isolation, app, old, &new, options.proxy, progress) {
+                    Ok(()) => format!(
+                        "{} ({}) is current again and its services run",
+                        old.coordinate,
+                        short(&old.id)
+                    ),
+                    Err(e) => format!("putting {} back failed too: {e}", old.coordinate),
+                }
+            }
             None => retire(app),
         };
         deployment::remove(app, &new)?;
@@ -426,8 +427,7 @@ fn replace_with(
     let target_manifest = read_manifest(&target.package_dir)?;
     let current_manifest = read_manifest(&current.package_dir).ok();
     let ctx = context(home, isolation, app, target, &target_manifest, progress)?;
-    let outgoing =
-        cutover::make_room(app, current_manifest.as_ref(), &target_manifest, progress)?;
+    let outgoing = cutover::make_room(app, current_manifest.as_ref(), &target_manifest, progress)?;
     deployment::switch(app, Some(target))?;
     match cutover::bring_up(
         isolation,

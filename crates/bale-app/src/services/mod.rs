@@ -32,8 +32,8 @@ use crate::DeployError;
 
 pub use aside::{put_back, set_aside, stop_set_aside};
 pub use health::wait_healthy;
-pub(crate) use process::in_new_session;
 pub use pid_files::{is_down, mark_down};
+pub(crate) use process::in_new_session;
 
 /// How long a service may take to exit after SIGTERM before it gets SIGKILL.
 pub const STOP_TIMEOUT: Duration = Duration::from_secs(10);

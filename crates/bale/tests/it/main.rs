@@ -16,6 +16,7 @@ mod examples;
 mod hosts;
 mod keep_failed;
 mod package;
+mod proxy;
 mod repo;
 mod runtime;
 mod service;
