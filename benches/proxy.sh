@@ -46,6 +46,8 @@ conf="\$BALE_RUN/nginx-\$PORT"
 mkdir -p "\$conf"
 cat > "\$conf/nginx.conf" <<CONF
 worker_processes 1;
+# The bench home is private to root: the worker reads it as root (ignored when not started as root).
+user root;
 daemon off;
 pid \$conf/nginx.pid;
 error_log stderr;
@@ -86,7 +88,8 @@ TOML
   "$bale" -q pack "$dir/root" --manifest "$dir/bale.toml" -o "$work/out" --key default
   "$bale" -q install "$work/out/bench-proxy-$version.bale"
 done
-first=$("$bale" -q --json deploy bench-proxy org.example:bench-proxy:1.0.0 | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
+deployed=$("$bale" -q --json deploy bench-proxy org.example:bench-proxy:1.0.0) || { echo "proxy bench: the first deploy failed: $deployed" >&2; exit 1; }
+first=$(echo "$deployed" | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
 private() {
   python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["routes"][0]["private"])' \
     "$BALE_HOME/apps/bench-proxy/proxy/routes.json"
