@@ -275,19 +275,15 @@ fn deploy_locked(
         &extra,
         progress,
     ) {
-        let restored = match &previous {
-            Some(old) => {
-                match replace_with(home, isolation, app, old, &new, options.proxy, progress) {
-                    Ok(()) => format!(
-                        "{} ({}) is current again and its services run",
-                        old.coordinate,
-                        short(&old.id)
-                    ),
-                    Err(e) => format!("putting {} back failed too: {e}", old.coordinate),
-                }
-            }
-            None => retire(app),
-        };
+        let restored = bring_back(
+            home,
+            isolation,
+            app,
+            previous.as_ref(),
+            &new,
+            options.proxy,
+            progress,
+        );
         deployment::remove(app, &new)?;
         return Err(DeployError::RolledBack {
             cause: Box::new(cause),
@@ -397,6 +393,30 @@ fn restore(
             "{} is current again, but its services did not come back: {e}",
             previous.coordinate
         ),
+    }
+}
+
+/// After a failed `post-deploy`, the new version `new` serving: puts
+/// `previous` back the way a rollback does, or retires a first deploy. Says what runs now.
+fn bring_back(
+    home: &Home,
+    isolation: Isolation,
+    app: &AppDirs,
+    previous: Option<&Deployment>,
+    new: &Deployment,
+    launch: ProxyLaunch,
+    progress: Progress<'_>,
+) -> String {
+    let Some(old) = previous else {
+        return retire(app);
+    };
+    match replace_with(home, isolation, app, old, new, launch, progress) {
+        Ok(()) => format!(
+            "{} ({}) is current again and its services run",
+            old.coordinate,
+            short(&old.id)
+        ),
+        Err(e) => format!("putting {} back failed too: {e}", old.coordinate),
     }
 }
 
