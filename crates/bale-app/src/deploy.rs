@@ -16,8 +16,8 @@ use crate::hooks::run_hook_step;
 use crate::kits;
 use crate::layers;
 use crate::lock::{AppLock, Wait};
-use crate::runner::{Isolation, RunContext};
 use crate::proxy::{self, ProxyLaunch, Routes};
+use crate::runner::{Isolation, RunContext};
 use crate::services::{self, STOP_TIMEOUT};
 use crate::users;
 use crate::DeployError;
@@ -283,18 +283,15 @@ fn deploy_locked(
         &extra,
         progress,
     ) {
-        let restored = match &previous {
-            Some(old) => match replace_with(home, isolation, app, old, &new, options.proxy, progress)
-            {
-                Ok(()) => format!(
-                    "{} ({}) is current again and its services run",
-                    old.coordinate,
-                    short(&old.id)
-                ),
-                Err(e) => format!("putting {} back failed too: {e}", old.coordinate),
-            },
-            None => retire(app),
-        };
+        let restored = bring_back(
+            home,
+            isolation,
+            app,
+            previous.as_ref(),
+            &new,
+            options.proxy,
+            progress,
+        );
         deployment::remove(app, &new)?;
         return Err(DeployError::RolledBack {
             cause: Box::new(cause),
@@ -407,6 +404,30 @@ fn restore(
     }
 }
 
+/// After a failed `post-deploy`, the new version `new` serving: puts
+/// `previous` back the way a rollback does, or retires a first deploy. Says what runs now.
+fn bring_back(
+    home: &Home,
+    isolation: Isolation,
+    app: &AppDirs,
+    previous: Option<&Deployment>,
+    new: &Deployment,
+    launch: ProxyLaunch,
+    progress: Progress<'_>,
+) -> String {
+    let Some(old) = previous else {
+        return retire(app);
+    };
+    match replace_with(home, isolation, app, old, new, launch, progress) {
+        Ok(()) => format!(
+            "{} ({}) is current again and its services run",
+            old.coordinate,
+            short(&old.id)
+        ),
+        Err(e) => format!("putting {} back failed too: {e}", old.coordinate),
+    }
+}
+
 /// After a failed first deploy whose services already served: stops them and
 /// the proxy, and leaves no deployment current. Says what runs now.
 fn retire(app: &AppDirs) -> String {
@@ -434,8 +455,7 @@ fn replace_with(
     let target_manifest = read_manifest(&target.package_dir)?;
     let current_manifest = read_manifest(&current.package_dir).ok();
     let ctx = context(home, isolation, app, target, &target_manifest, progress)?;
-    let outgoing =
-        cutover::make_room(app, current_manifest.as_ref(), &target_manifest, progress)?;
+    let outgoing = cutover::make_room(app, current_manifest.as_ref(), &target_manifest, progress)?;
     deployment::switch(app, Some(target))?;
     match cutover::bring_up(
         isolation,

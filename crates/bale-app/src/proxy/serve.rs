@@ -75,7 +75,10 @@ fn run(app: &AppDirs, stop: &AtomicBool, detached: bool) -> Result<(), DeployErr
             return Ok(());
         };
         if detached {
-            bale_fs::write_atomic(&pid_path(app), format!("{}\n", std::process::id()).as_bytes())?;
+            bale_fs::write_atomic(
+                &pid_path(app),
+                format!("{}\n", std::process::id()).as_bytes(),
+            )?;
         }
         runtime.block_on(serve(app, stop, detached));
         drop(lock);
@@ -264,7 +267,11 @@ impl Table {
     }
 
     fn set(&self, routes: &Routes) {
-        self.lock().routes = routes.routes.iter().map(|r| (r.public, r.private)).collect();
+        self.lock().routes = routes
+            .routes
+            .iter()
+            .map(|r| (r.public, r.private))
+            .collect();
     }
 
     fn open(&self) -> BTreeMap<u16, u64> {

@@ -35,7 +35,6 @@ use crate::DeployError;
 
 pub use aside::{put_back, set_aside, stop_set_aside};
 pub use health::wait_healthy;
-pub(crate) use process::in_new_session;
 pub use log::{
     LogRotation, RotatingLog, DEFAULT_KEEP as DEFAULT_LOG_KEEP,
     DEFAULT_MAX_BYTES as DEFAULT_LOG_MAX_BYTES,
@@ -43,6 +42,7 @@ pub use log::{
 pub use log_follow::LogFollower;
 pub use log_pump::{log_pump_entry, LOG_PUMP_ARG};
 pub use pid_files::{is_down, mark_down};
+pub(crate) use process::in_new_session;
 
 /// How long a service may take to exit after SIGTERM before it gets SIGKILL.
 pub const STOP_TIMEOUT: Duration = Duration::from_secs(10);

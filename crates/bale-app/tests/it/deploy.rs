@@ -699,8 +699,12 @@ fn services_stop_start_and_commands_run_with_the_apps_environment() {
     let status = bale_app::app_status(&world.app()).unwrap();
     assert_eq!(status.services[0].state, "stopped");
     // The public port stays bale's; the service's own port is closed.
-    let routes = bale_app::current_routes(&world.app()).unwrap().expect("routes");
-    let private = routes.private(world.port).expect("the kit's port is proxied");
+    let routes = bale_app::current_routes(&world.app())
+        .unwrap()
+        .expect("routes");
+    let private = routes
+        .private(world.port)
+        .expect("the kit's port is proxied");
     assert!(TcpStream::connect(("127.0.0.1", private)).is_err());
 
     bale_app::control(

@@ -95,6 +95,22 @@ impl World {
         self.home().join("apps").join(app).join("run")
     }
 
+    /// The private port `app`'s proxy forwards `public` to (docs/runtime.md, "Zero-downtime deploys").
+    pub fn private_port(&self, app: &str, public: u16) -> u16 {
+        let path = self.home().join("apps").join(app).join("proxy/routes.json");
+        let table: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).expect("the routing table"))
+                .expect("json");
+        table["routes"]
+            .as_array()
+            .expect("routes")
+            .iter()
+            .find(|r| r["public"] == public)
+            .and_then(|r| r["private"].as_u64())
+            .and_then(|p| u16::try_from(p).ok())
+            .expect("the public port is routed")
+    }
+
     /// Stops every service of `app`, if it is there.
     pub fn stop(&self, app: &str) {
         if self.home().join("apps").join(app).join("current").exists() {

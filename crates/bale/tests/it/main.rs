@@ -24,6 +24,7 @@ mod kinds_on_bookworm;
 mod log_rotation;
 mod no_secret;
 mod package;
+mod proxy;
 mod repo;
 mod runtime;
 mod service;

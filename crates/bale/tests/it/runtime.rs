@@ -157,8 +157,9 @@ fn a_service_in_its_stack_cannot_write_its_package_but_writes_bale_run_in_its_ow
         .success();
     assert_eq!(read(run.join("worker-stopped")), "term");
     assert!(!alive(outer) && !alive(worker), "a keeper outlived stop");
+    // The public port stays the proxy's; the service's own port is closed.
     assert!(
-        http_get(port, "/hello").is_none(),
+        http_get(world.private_port("probe", port), "/hello").is_none(),
         "the service still answers"
     );
 }
