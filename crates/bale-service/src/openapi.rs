@@ -290,7 +290,7 @@ fn operations(s: &mut Schemas) -> Vec<Op> {
         )
         .answer(200, "The file", BINARY, binary())
         .empty(206, "Part of the file")
-        .errors(&[404]),
+        .errors(&[400, 404]),
         Op::new(
             "head",
             tree,
@@ -298,6 +298,7 @@ fn operations(s: &mut Schemas) -> Vec<Op> {
             "The tree file's size, ETag and Last-Modified",
         )
         .empty(200, "Found")
+        .empty(400, "Not a repository path")
         .empty(404, "Not found"),
         Op::new(
             "put",

@@ -1,8 +1,8 @@
 //! No secret anywhere: a bearer token, a signing key's password and an app's
 //! secret are planted, then a package is built by the service, packed,
 //! published, served and deployed; none of them may show up in what bale
-//! stores under BALE_HOME (but the app's env file, which is meant to hold
-//! its secret, mode 0600), in the server's log, in a build record or log,
+//! stores under BALE_HOME (but the app's env file and deployment records,
+//! which are meant to hold its secret, mode 0600), in the server's log, in a build record or log,
 //! in `--json` outputs, or on any process's command line while it all runs.
 
 use std::path::{Path, PathBuf};
@@ -301,17 +301,12 @@ fn planted_secrets_appear_nowhere_but_where_they_are_kept() {
         "secrets on command lines: {command_lines:?}"
     );
 
-    // Everything stored: the app's env file holds its secret, and only it.
+    // Everything stored. The app's secret is kept where it is meant to be:
+    // its env file (what the next deploy starts from) and each deployment's
+    // record (the variables that deployment runs with, for a rollback); those
+    // hold it, and nothing else, with mode 0600.
     let env_file = s.home().join("apps/quiet/env");
-    let kept = std::fs::read(&env_file).expect("the app's env file");
-    assert!(planted.in_bytes(&kept) == [app_secret.as_str()]);
-    use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(&env_file)
-        .expect("env")
-        .permissions()
-        .mode()
-        & 0o777;
-    assert_eq!(mode, 0o600, "the app's env file is mode {mode:o}");
+    let deployments = s.home().join("apps/quiet/deployments");
     let mut stored = Vec::new();
     files_under(&s.home(), &mut stored);
     assert!(
@@ -319,7 +314,32 @@ fn planted_secrets_appear_nowhere_but_where_they_are_kept() {
         "only {} files under BALE_HOME",
         stored.len()
     );
-    for file in stored.iter().filter(|f| **f != env_file) {
+    let (keepers, others): (Vec<&PathBuf>, Vec<&PathBuf>) = stored.iter().partition(|f| {
+        **f == env_file
+            || (f.starts_with(&deployments)
+                && f.file_name().is_some_and(|n| n == "deployment.json"))
+    });
+    assert!(
+        keepers.contains(&&env_file) && keepers.len() >= 2,
+        "{keepers:?}"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    for keeper in keepers {
+        let kept = std::fs::read(keeper).expect("a file that keeps the app's secret");
+        assert_eq!(
+            planted.in_bytes(&kept),
+            [app_secret.as_str()],
+            "{}",
+            keeper.display()
+        );
+        let mode = std::fs::metadata(keeper)
+            .expect("mode")
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600, "{} is mode {mode:o}", keeper.display());
+    }
+    for file in others {
         if let Ok(bytes) = std::fs::read(file) {
             planted.assert_absent(&file.display().to_string(), &bytes);
         }
