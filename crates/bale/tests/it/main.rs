@@ -18,6 +18,7 @@ mod keep_failed;
 mod package;
 mod repo;
 mod runtime;
+mod runtime_closure;
 mod service;
 mod service_hooks;
 mod stack;
