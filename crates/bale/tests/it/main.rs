@@ -27,6 +27,7 @@ mod package;
 mod proxy;
 mod repo;
 mod runtime;
+mod runtime_closure;
 mod service;
 mod service_hooks;
 mod signing_keys;
