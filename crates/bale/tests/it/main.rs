@@ -23,3 +23,4 @@ mod service_hooks;
 mod stack;
 mod supervise;
 mod trigger;
+mod worker_crash;
