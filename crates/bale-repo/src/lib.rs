@@ -26,6 +26,7 @@ pub mod catalog;
 pub mod client;
 mod error;
 mod inline_cache;
+mod local_write;
 pub mod paths;
 pub mod server;
 pub mod storage;

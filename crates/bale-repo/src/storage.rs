@@ -1,8 +1,9 @@
 //! Where package files are kept: a local directory or an S3-compatible bucket.
 //!
-//! Every write is atomic for readers: the local store writes a staging file
-//! and renames it into place, S3 makes an object visible only once its
-//! upload completes. Reads stream; nothing buffers a whole archive.
+//! Every write is atomic for readers: the local store writes an unnamed file
+//! and links it into place (nothing is left behind when the process is
+//! killed), S3 makes an object visible only once its upload completes.
+//! Reads stream; nothing buffers a whole archive.
 
 use std::io::SeekFrom;
 use std::ops::Range;
@@ -370,6 +371,13 @@ impl Storage {
 
     /// Writes an object atomically from memory.
     pub async fn put_bytes(&self, key: &str, bytes: Bytes) -> Result<(), RepoError> {
+        let local = bytes.clone();
+        if self
+            .write_local(key, move || Ok(Box::new(std::io::Cursor::new(local))))
+            .await?
+        {
+            return Ok(());
+        }
         self.store
             .put(&self.location(key)?, PutPayload::from_bytes(bytes))
             .await
@@ -379,6 +387,13 @@ impl Storage {
 
     /// Writes an object atomically from a local file, in parts when it is large.
     pub async fn put_file(&self, key: &str, source: &Path) -> Result<(), RepoError> {
+        let file = source.to_path_buf();
+        if self
+            .write_local(key, move || Ok(Box::new(std::fs::File::open(&file)?)))
+            .await?
+        {
+            return Ok(());
+        }
         let size = tokio::fs::metadata(source)
             .await
             .map_err(|e| RepoError::io(source, e))?
@@ -421,6 +436,31 @@ impl Storage {
             .await
             .map_err(|e| RepoError::storage(key, e))?;
         self.sync_local(key).await
+    }
+
+    /// Writes a local object from what `open` gives so that a process killed
+    /// meanwhile leaves no file behind (see [`crate::local_write`]); `false`
+    /// when the storage is not local or its file system cannot, and the
+    /// object store has to write it.
+    async fn write_local(
+        &self,
+        key: &str,
+        open: impl FnOnce() -> std::io::Result<Box<dyn std::io::Read + Send>> + Send + 'static,
+    ) -> Result<bool, RepoError> {
+        let Some(fs) = &self.local else {
+            return Ok(false);
+        };
+        let path = fs
+            .path_to_filesystem(&self.location(key)?)
+            .map_err(|e| RepoError::storage(key, e))?;
+        tokio::task::spawn_blocking(move || {
+            let mut source = open().map_err(|e| RepoError::io(&path, e))?;
+            crate::local_write::write_object(&path, &mut source)
+                .map(|written| written == crate::local_write::Written::Done)
+                .map_err(|e| RepoError::io(&path, e))
+        })
+        .await
+        .map_err(|e| RepoError::Internal(e.to_string()))?
     }
 
     /// Flushes a locally written object to disk, so a crash keeps it whole.

@@ -4,6 +4,7 @@ mod bad_input;
 mod common;
 mod crash;
 mod inline_cache;
+mod killed_write;
 mod mirror;
 mod repository;
 mod storage;

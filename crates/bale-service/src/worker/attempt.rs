@@ -59,7 +59,12 @@ enum Stop {
 /// Runs one claimed build to its end and records it (unless the lease was
 /// lost); when `shutdown` turns true first, kills the build and puts it
 /// back in the queue.
-pub(super) async fn run(ctx: Arc<Context>, claimed: Claimed, shutdown: watch::Receiver<bool>) {
+pub(super) async fn run(
+    ctx: Arc<Context>,
+    claimed: Claimed,
+    work_base: &Path,
+    shutdown: watch::Receiver<bool>,
+) {
     let id = claimed.build.id;
     let attempt = claimed.attempt;
     let db = ctx.db.clone();
@@ -86,7 +91,7 @@ pub(super) async fn run(ctx: Arc<Context>, claimed: Claimed, shutdown: watch::Re
         shutdown,
     ));
     let mut maintainer = None;
-    let ended = build(&ctx, &claimed, &log, stop_rx, &mut maintainer).await;
+    let ended = build(&ctx, &claimed, work_base, &log, stop_rx, &mut maintainer).await;
     renewer.abort();
 
     if ended.is_none() && *why.borrow() == Some(Stop::Shutdown) {
@@ -272,11 +277,12 @@ fn end(ended: Ended) -> Early {
 async fn build(
     ctx: &Context,
     claimed: &Claimed,
+    work_base: &Path,
     log: &LiveLog,
     stop: watch::Receiver<Option<Stop>>,
     maintainer: &mut Option<String>,
 ) -> Option<Ended> {
-    attempt_steps(ctx, claimed, log, stop, maintainer)
+    attempt_steps(ctx, claimed, work_base, log, stop, maintainer)
         .await
         .map_or_else(|early| early.map(|ended| *ended), Some)
 }
@@ -285,12 +291,13 @@ async fn build(
 async fn attempt_steps(
     ctx: &Context,
     claimed: &Claimed,
+    work_base: &Path,
     log: &LiveLog,
     mut stop: watch::Receiver<Option<Stop>>,
     maintainer: &mut Option<String>,
 ) -> Result<Ended, Early> {
     let record = &claimed.build;
-    let work = work_dir(ctx, record.id)?;
+    let work = work_dir(work_base, record.id)?;
     let prepared = fetch_source(
         record,
         work.path(),
@@ -320,18 +327,17 @@ async fn attempt_steps(
     Ok(publish_package(ctx, &package, log, steps, start).await)
 }
 
-/// The attempt's own directory under `$BALE_HOME/tmp/service`, removed when dropped.
-fn work_dir(ctx: &Context, id: i64) -> Result<tempfile::TempDir, Early> {
-    let scratch = ctx.options.home.tmp_dir().join("service");
-    std::fs::create_dir_all(&scratch)
+/// The attempt's own directory in the worker's scratch, removed when dropped.
+fn work_dir(scratch: &Path, id: i64) -> Result<tempfile::TempDir, Early> {
+    std::fs::create_dir_all(scratch)
         .and_then(|()| {
             tempfile::Builder::new()
                 .prefix(&format!("build-{id}-"))
-                .tempdir_in(&scratch)
+                .tempdir_in(scratch)
         })
         .map_err(|e| {
             end(Ended::failed(
-                &ServiceError::io(&scratch, e),
+                &ServiceError::io(scratch, e),
                 BuildStart::default(),
             ))
         })

@@ -9,9 +9,10 @@ mod attempt;
 mod child;
 mod log;
 mod publish;
+mod scratch;
 mod source;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -149,9 +150,20 @@ impl Worker {
     /// are then killed and put back in the queue at once, for this or
     /// another worker to run again.
     pub async fn run(&self, shutdown: impl std::future::Future<Output = ()>) {
+        let base = self.context.options.home.tmp_dir().join("service");
+        // Also removes what workers killed on this machine left behind.
+        let scratch = match scratch::WorkerScratch::create(&base) {
+            Ok(scratch) => Some(scratch),
+            Err(error) => {
+                tracing::warn!(%error, "cannot make this worker's scratch directory; builds work in {} directly", base.display());
+                None
+            }
+        };
+        let work_base: Arc<Path> = scratch.as_ref().map_or(base.as_path(), |s| s.dir()).into();
         let (stopping_tx, stopping) = watch::channel(false);
         let mut running = JoinSet::new();
-        self.claim_until(shutdown, &stopping, &mut running).await;
+        self.claim_until(shutdown, &stopping, &mut running, &work_base)
+            .await;
         if !running.is_empty() {
             tracing::info!(
                 builds = running.len(),
@@ -177,6 +189,7 @@ impl Worker {
         shutdown: impl std::future::Future<Output = ()>,
         stopping: &watch::Receiver<bool>,
         running: &mut JoinSet<()>,
+        work_base: &Arc<Path>,
     ) {
         let concurrency = self.context.options.concurrency.max(1);
         let slots = Arc::new(Semaphore::new(concurrency));
@@ -200,8 +213,9 @@ impl Worker {
                     tracing::info!(build = claimed.build.id, attempt = claimed.attempt, worker = %self.context.options.name, "claimed");
                     let context = self.context.clone();
                     let stopping = stopping.clone();
+                    let work_base = work_base.clone();
                     running.spawn(async move {
-                        attempt::run(context, claimed, stopping).await;
+                        attempt::run(context, claimed, &work_base, stopping).await;
                         drop(permit);
                     });
                 }

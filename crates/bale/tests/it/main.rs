@@ -36,3 +36,4 @@ mod supervise;
 mod system_units;
 mod tokens;
 mod trigger;
+mod worker_crash;

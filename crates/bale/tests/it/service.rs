@@ -13,7 +13,7 @@ use common::{bale_exe, copy_tree, examples, free_port, get_json, Scratch};
 use serde_json::Value;
 
 /// `bale ARGS` with this scratch's home, as a background process.
-fn spawn(s: &Scratch, args: &[&str], envs: &[(&str, &str)]) -> ProcessGuard {
+pub(crate) fn spawn(s: &Scratch, args: &[&str], envs: &[(&str, &str)]) -> ProcessGuard {
     let log =
         std::fs::File::create(s.path().join(format!("{}-{}.log", args[0], free_port()))).unwrap();
     let child = Command::new(bale_exe())
@@ -30,7 +30,7 @@ fn spawn(s: &Scratch, args: &[&str], envs: &[(&str, &str)]) -> ProcessGuard {
     ProcessGuard::new(child)
 }
 
-fn build_record(server: &str, id: i64) -> Value {
+pub(crate) fn build_record(server: &str, id: i64) -> Value {
     get_json(&format!("{server}/api/v1/builds/{id}")).expect("the build record")
 }
 
@@ -56,7 +56,13 @@ fn descends_from(mut pid: u32, ancestor: u32) -> bool {
 }
 
 /// A project on the host stack whose main step sleeps `secs` (the marker) and ships one file.
-fn sleeper(s: &Scratch, dir: &str, version: &str, secs: &str, background: bool) -> PathBuf {
+pub(crate) fn sleeper(
+    s: &Scratch,
+    dir: &str,
+    version: &str,
+    secs: &str,
+    background: bool,
+) -> PathBuf {
     let main = if background {
         format!("\"mkdir -p $BALE_PREFIX/share\", \"echo {version} > $BALE_PREFIX/share/v\", \"sleep {secs} & sleep {secs}; wait\"")
     } else {
@@ -72,7 +78,7 @@ fn sleeper(s: &Scratch, dir: &str, version: &str, secs: &str, background: bool) 
 }
 
 /// A token of `scope` in the scratch's default database.
-fn token(s: &Scratch, scope: &str, database: Option<&str>) -> String {
+pub(crate) fn token(s: &Scratch, scope: &str, database: Option<&str>) -> String {
     let mut cmd = s.bale();
     cmd.args(["token", "create", "--scope", scope]);
     if let Some(db) = database {
@@ -88,7 +94,7 @@ fn token(s: &Scratch, scope: &str, database: Option<&str>) -> String {
 }
 
 /// `bale serve` on a free port with local workers; returns it and its URL.
-fn serve(s: &Scratch, extra: &[&str], envs: &[(&str, &str)]) -> (Served, String) {
+pub(crate) fn serve(s: &Scratch, extra: &[&str], envs: &[(&str, &str)]) -> (Served, String) {
     let port = free_port();
     let mut serve = s
         .serve()
