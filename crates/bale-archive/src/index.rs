@@ -289,3 +289,40 @@ fn is_sha256_hex(s: &str) -> bool {
         && s.bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deps(runtime: &[&str], detected: &[&str]) -> Dependencies {
+        Dependencies {
+            runtime: runtime.iter().map(|s| s.to_string()).collect(),
+            detected: detected.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn detected_dependencies_are_names_with_debian_versions_and_nothing_a_shell_would_read() {
+        assert!(deps(
+            &["libpq5"],
+            &[
+                "libc6=2.36-9+deb12u7",
+                "libxml2=2.9.14+dfsg-1.3~deb12u1",
+                "zlib1g"
+            ]
+        )
+        .check()
+        .is_ok());
+        for bad in [
+            "libc6=$(id)",
+            "libc6=1 x",
+            "x",
+            "libc6=",
+            "=1.0",
+            "Libc6=1.0",
+        ] {
+            assert!(deps(&[], &[bad]).check().is_err(), "{bad}");
+        }
+        assert!(deps(&["curl;id"], &[]).check().is_err());
+    }
+}
