@@ -45,5 +45,5 @@ pub use services::{
     ServiceState, DEFAULT_LOG_KEEP, DEFAULT_LOG_MAX_BYTES, LOG_PUMP_ARG,
 };
 pub use supervise::{backoff, supervise, supervision, SuperviseOptions, Supervised, Supervision};
-pub use users::{user_name, AppUser};
 pub use units::{install_units, units, Unit, DEFAULT_UNIT_DIR};
+pub use users::{user_name, AppUser};
