@@ -26,7 +26,7 @@ fn dirs_under(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn a_worker_killed_mid_build_leaves_no_build_directory_once_another_worker_has_started() {
     let s = Scratch::new();
-    let marker = "4711.0283";
+    let marker = "3.4711";
     sleeper(&s, "slow", "1.0.0", marker, false);
     s.bale().args(["key", "generate"]).assert().success();
     let token = token(&s, "build", None);
