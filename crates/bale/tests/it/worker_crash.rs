@@ -26,7 +26,7 @@ fn dirs_under(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn a_worker_killed_mid_build_leaves_no_build_directory_once_another_worker_has_started() {
     let s = Scratch::new();
-    let marker = "4711.0283";
+    let marker = "3.4711";
     sleeper(&s, "slow", "1.0.0", marker, false);
     s.bale().args(["key", "generate"]).assert().success();
     let token = token(&s, "build", None);
@@ -69,8 +69,13 @@ fn a_worker_killed_mid_build_leaves_no_build_directory_once_another_worker_has_s
     let service_dir = s.home().join("tmp/service");
 
     let mut killed = worker("worker-a");
+    // This scratch's own `bale build` (the marker alone may be another run's).
+    let scratch = s.path().display().to_string();
     wait_until(Duration::from_secs(60), "worker-a's build to sleep", || {
-        (!processes_with(marker).is_empty()).then_some(())
+        let building = processes_with(&scratch)
+            .iter()
+            .any(|p| p.cmdline.contains(" build "));
+        (building && !processes_with(marker).is_empty()).then_some(())
     });
     killed.child().kill().unwrap();
     killed.child().wait().unwrap();
