@@ -195,5 +195,5 @@ fn ruby_hello_gems_from_debian_on_bookworm_reproduces_and_passes_its_tests() {
 
 #[test]
 fn go_hello_go_build_on_bookworm_reproduces_and_passes_its_tests() {
-    build_checked("go-hello", 1);
+    build_checked("go-hello", 2);
 }

@@ -204,8 +204,14 @@ fn stop_first_stops_the_old_version_before_the_new_one_starts_and_keeps_the_port
     assert_eq!(seen_by(&world, "2.0.0").trim(), "");
     assert!(!world.run_dir("web").join("running-1.0.0").exists());
     // A connection during the gap waited for v2 instead of being refused.
+    // Stop-first promises no more: a request v1 had already taken when it
+    // was stopped may end unanswered (at most one: the client sends one at a time).
     let failed: Vec<&String> = answers.iter().filter_map(|a| a.as_ref().err()).collect();
-    assert!(failed.is_empty(), "failed requests: {failed:?}");
+    assert!(
+        failed.iter().all(|f| !f.starts_with("connect:")),
+        "a connection was refused: {failed:?}"
+    );
+    assert!(failed.len() <= 1, "failed requests: {failed:?}");
     assert_eq!(phases(&answers), ["1.0.0", "2.0.0"]);
     world.stop("web");
 }
