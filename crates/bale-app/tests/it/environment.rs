@@ -7,7 +7,10 @@ use std::net::TcpListener;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use bale_app::{deploy, DeployOptions, Isolation, PackageRef, ServiceAction};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use bale_app::{deploy, AppDirs, DeployOptions, Isolation, PackageRef, ProxyLaunch, ServiceAction};
 use bale_archive::{PackMeta, PackageTree, StackRef};
 use bale_home::Home;
 use bale_manifest::{Catalog, Manifest, ParseOptions};
@@ -30,6 +33,8 @@ struct Probe {
     http: u16,
     admin: u16,
     metrics: u16,
+    /// The app's proxy, on a thread of the test (deploys use [`ProxyLaunch::Caller`]).
+    proxy: Option<(Arc<AtomicBool>, std::thread::JoinHandle<()>)>,
 }
 
 impl Probe {
@@ -38,12 +43,21 @@ impl Probe {
         // As root the app's user must reach the installed package.
         fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
         let home = Home::new(dir.path().join("home"));
+        let stop = Arc::new(AtomicBool::new(false));
+        let app = AppDirs::new(&home, APP).unwrap();
+        let serving = {
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                bale_app::serve_proxy(&app, &stop).expect("the proxy");
+            })
+        };
         Probe {
             dir,
             home,
             http: free_port(),
             admin: free_port(),
             metrics: free_port(),
+            proxy: Some((stop, serving)),
         }
     }
 
@@ -127,6 +141,7 @@ ports = [{{ name = "metrics", port = {metrics} }}]
             &PackageRef::File(self.package(version)),
             &DeployOptions {
                 allow_unsigned: true,
+                proxy: ProxyLaunch::Caller,
                 ..DeployOptions::default()
             },
             &|_, _| {},
@@ -180,6 +195,10 @@ impl Drop for Probe {
             Isolation::None,
             &|_, _| {},
         );
+        if let Some((stop, serving)) = self.proxy.take() {
+            stop.store(true, Ordering::SeqCst);
+            let _ = serving.join();
+        }
     }
 }
 
@@ -230,9 +249,13 @@ fn services_hooks_and_commands_see_one_environment() {
         probe.metrics.to_string(),
     );
 
-    // PORT: the service's own kit's port; for hooks and commands, the main kit's.
-    assert_eq!(web["PORT"], http);
-    assert_eq!(side["PORT"], metrics);
+    // PORT: the private port bale's proxy forwards the service's kit's
+    // first port to; for hooks and commands, the main kit's public port.
+    let routes = bale_app::current_routes(&AppDirs::new(&probe.home, APP).unwrap()).unwrap();
+    let private = |public: u16| bale_app::service_port(routes.as_ref(), public).to_string();
+    assert_ne!(web["PORT"], http, "the proxy owns the public port");
+    assert_eq!(web["PORT"], private(probe.http));
+    assert_eq!(side["PORT"], private(probe.metrics));
     assert_eq!(hook["PORT"], http);
     assert_eq!(command["PORT"], http);
     assert_eq!(hook["BALE_HOOK"], "post-deploy");
