@@ -213,6 +213,12 @@ fn flask_notes_goes_from_source_to_running_upgrades_with_its_data_and_rolls_back
         Some("org.example:flask-notes:1.0.0")
     );
     assert_eq!(get(port, "/healthz").as_deref(), Some("ok\n"));
+    // A command reaches the running service through $PORT.
+    s.bale()
+        .args(["app", APP, "ping"])
+        .assert()
+        .success()
+        .stdout("ok\n");
     let out = StdCommand::new("curl")
         .args([
             "-fsS",
