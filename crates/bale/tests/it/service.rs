@@ -555,7 +555,9 @@ fn two_workers_on_postgres_and_s3_finish_every_build_when_one_is_killed_mid_buil
     });
     a.child().kill().unwrap();
     a.child().wait().unwrap();
-    // Its build's processes die with it, while its lease still holds the build.
+    // Its build's processes die with it. (Whether worker-b has already taken
+    // the build over by then depends on the 3 s lease and the machine's load,
+    // so the attempt count is not part of this.)
     wait_until(
         Duration::from_secs(10),
         "worker-a's processes to die",
@@ -565,8 +567,7 @@ fn two_workers_on_postgres_and_s3_finish_every_build_when_one_is_killed_mid_buil
                 .into_iter()
                 .filter(|p| !descends_from(p.pid, b.id()))
                 .count();
-            let build = build_record(&url, victim);
-            (victims_running == 0 && build["tries"] == 1).then_some(())
+            (victims_running == 0).then_some(())
         },
     );
 
