@@ -541,7 +541,7 @@ fn two_workers_on_postgres_and_s3_finish_every_build_when_one_is_killed_mid_buil
         )
     };
     let mut a = worker("worker-a");
-    let b = worker("worker-b");
+    let _b = worker("worker-b");
 
     // Kill worker-a while it is in the middle of a build.
     let victim = wait_until(Duration::from_secs(60), "worker-a building", || {
@@ -550,24 +550,33 @@ fn two_workers_on_postgres_and_s3_finish_every_build_when_one_is_killed_mid_buil
             build["status"] == "running" && build["worker"] == "worker-a"
         })
     });
-    wait_until(Duration::from_secs(30), "worker-a's sleep", || {
-        (!processes_with(marker).is_empty()).then_some(())
+    // Its build's processes, named before the kill: after it they belong to
+    // init, and worker-b's builds sleep with the same marker.
+    let a_pid = a.id();
+    let victims: Vec<u32> = wait_until(Duration::from_secs(30), "worker-a's sleep", || {
+        let pids: Vec<u32> = processes_with(marker)
+            .into_iter()
+            .filter(|p| descends_from(p.pid, a_pid))
+            .map(|p| p.pid)
+            .collect();
+        (!pids.is_empty()).then_some(pids)
     });
     a.child().kill().unwrap();
     a.child().wait().unwrap();
-    // Its build's processes die with it. (Whether worker-b has already taken
-    // the build over by then depends on the 3 s lease and the machine's load,
-    // so the attempt count is not part of this.)
+    // They die with it (a zombie not yet reaped counts as dead).
     wait_until(
         Duration::from_secs(10),
         "worker-a's processes to die",
         || {
-            // Only worker-b's own build may still be sleeping.
-            let victims_running = processes_with(marker)
-                .into_iter()
-                .filter(|p| !descends_from(p.pid, b.id()))
-                .count();
-            (victims_running == 0).then_some(())
+            let alive = victims.iter().filter(|pid| {
+                std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                    .map(|stat| {
+                        let state = stat.rsplit_once(") ").map(|(_, rest)| rest.chars().next());
+                        state != Some(Some('Z'))
+                    })
+                    .unwrap_or(false)
+            });
+            (alive.count() == 0).then_some(())
         },
     );
 
