@@ -7,6 +7,8 @@ set -euo pipefail
 bale=$(realpath "$1")
 runs=${DEPLOY_RUNS:-10}
 work=$(mktemp -d /var/tmp/bale-bench-deploy.XXXXXX)
+# As root the app runs as its own user, who must reach the package under $BALE_HOME.
+chmod 755 "$work"
 export BALE_HOME=$work/home NO_COLOR=1
 cleanup() {
   "$bale" -q service bench-web stop >/dev/null 2>&1 || true

@@ -22,6 +22,8 @@ if [ -n "${missing:-}" ]; then
 fi
 nginx_bin=$(command -v nginx)
 work=$(mktemp -d /var/tmp/bale-bench-proxy.XXXXXX)
+# As root the app runs as its own user, who must reach the package under $BALE_HOME.
+chmod 755 "$work"
 export BALE_HOME=$work/home NO_COLOR=1
 cleanup() {
   [ -n "${loop_pid:-}" ] && kill "$loop_pid" 2>/dev/null || true
