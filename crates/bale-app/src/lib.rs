@@ -2,6 +2,7 @@
 //! services and their health, rollbacks, supervision, locks.
 
 mod apps;
+mod config;
 mod cutover;
 mod deploy;
 mod deploy_error;

@@ -464,18 +464,8 @@ fn limits_reason(error: SandboxError) -> String {
 /// runs apps on the host; otherwise (`"stack"`, or no setting) in their stack.
 pub fn machine_isolation(home: &bale_home::Home) -> Result<Isolation, DeployError> {
     let path = home.config_path();
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Isolation::Stack),
-        Err(e) => return Err(DeployError::io(&path, e)),
-    };
-    let bad = |message: String| DeployError::Config {
-        path: path.clone(),
-        message,
-    };
-    let table: toml::Table = text
-        .parse()
-        .map_err(|e: toml::de::Error| bad(e.to_string()))?;
+    let table = crate::config::read_table(&path)?;
+    let bad = |message: String| crate::config::invalid(&path, message);
     match table.get("isolation") {
         None => Ok(Isolation::Stack),
         Some(toml::Value::String(s)) if s == "stack" => Ok(Isolation::Stack),

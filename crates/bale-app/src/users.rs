@@ -18,6 +18,7 @@ use std::process::{Command, Stdio};
 use bale_home::Home;
 use sha2::{Digest, Sha256};
 
+use crate::config;
 use crate::deployment::AppDirs;
 use crate::DeployError;
 
@@ -136,18 +137,8 @@ fn lookup(name: &str) -> Result<Option<AppUser>, DeployError> {
 /// Whether `$BALE_HOME/config.toml` lets `app` run as root: `[apps.APP] user = "root"`.
 fn runs_as_root(home: &Home, app: &str) -> Result<bool, DeployError> {
     let path = home.config_path();
-    let text = match fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-        Err(e) => return Err(DeployError::io(&path, e)),
-    };
-    let bad = |message: String| DeployError::Config {
-        path: path.clone(),
-        message,
-    };
-    let table: toml::Table = text
-        .parse()
-        .map_err(|e: toml::de::Error| bad(e.to_string()))?;
+    let table = config::read_table(&path)?;
+    let bad = |message: String| config::invalid(&path, message);
     let user = table
         .get("apps")
         .and_then(|apps| apps.get(app))

@@ -44,18 +44,8 @@ impl LogRotation {
     /// The rotation `[logs]` of the configuration file at `path` asks for; the
     /// default when the file or the table is absent.
     pub fn from_config(path: &Path) -> Result<LogRotation, DeployError> {
-        let text = match fs::read_to_string(path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(LogRotation::default()),
-            Err(e) => return Err(DeployError::io(path, e)),
-        };
-        let bad = |message: String| DeployError::Config {
-            path: path.to_owned(),
-            message,
-        };
-        let table: toml::Table = text
-            .parse()
-            .map_err(|e: toml::de::Error| bad(e.to_string()))?;
+        let table = crate::config::read_table(path)?;
+        let bad = |message: String| crate::config::invalid(path, message);
         let mut rotation = LogRotation::default();
         let Some(logs) = table.get("logs") else {
             return Ok(rotation);
