@@ -17,6 +17,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let tree = PackageTree::scan(Path::new(&args[2]))?;
             let scanned = start.elapsed();
             let meta = PackMeta {
+                arch: None,
                 coordinate: "org.example:bench:1.0.0".parse()?,
                 stack: Default::default(),
                 dependencies: Default::default(),

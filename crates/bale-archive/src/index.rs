@@ -16,6 +16,11 @@ pub struct Index {
     pub format: u32,
     /// `group:name:version`.
     pub coordinate: String,
+    /// The Debian architecture the package was built for (`amd64`, `arm64`,
+    /// …), or `all` when it ships no ELF file. Absent in packages written
+    /// before architectures were recorded: read those with [`Index::arch`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arch: Option<String>,
     /// The stack the package was built on.
     pub stack: StackRef,
     /// Declared and detected run-time dependencies.
@@ -161,7 +166,16 @@ pub struct FileRecord {
     pub target: Option<String>,
 }
 
+/// The architecture of a package whose index names none: every such package
+/// was built on an amd64 stack.
+pub const LEGACY_ARCH: &str = "amd64";
+
 impl Index {
+    /// The package's architecture: the recorded one, else [`LEGACY_ARCH`].
+    pub fn arch(&self) -> &str {
+        self.arch.as_deref().unwrap_or(LEGACY_ARCH)
+    }
+
     /// The deterministic bytes of `index.json`: sorted keys, no floats, a trailing newline.
     pub fn to_json(&self) -> Result<Vec<u8>, ArchiveError> {
         crate::json::to_canonical_json(self)

@@ -31,6 +31,8 @@ const OUTPUT_IN_FLIGHT: usize = 32;
 pub struct PackMeta {
     /// The package's coordinate.
     pub coordinate: Coordinate,
+    /// The architecture recorded in the index (`amd64`, `arm64`, `all`), if known.
+    pub arch: Option<String>,
     /// The stack it was built on.
     pub stack: StackRef,
     /// Declared and detected run-time dependencies.
@@ -82,6 +84,7 @@ impl PackageTree {
         let index = Index {
             format: FORMAT,
             coordinate: meta.coordinate.to_string(),
+            arch: meta.arch.clone(),
             stack: meta.stack.clone(),
             dependencies: meta.dependencies.clone(),
             source: meta.source.clone(),

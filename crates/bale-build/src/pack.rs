@@ -78,6 +78,7 @@ pub fn pack(request: &PackRequest<'_>) -> Result<Packed, BuildError> {
         });
     }
     let meta = PackMeta {
+        arch: None,
         coordinate: coordinate.clone(),
         stack: request.stack.clone(),
         dependencies: Dependencies {

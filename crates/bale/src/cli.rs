@@ -11,7 +11,9 @@ pub const WORKFLOWS: &[(&str, &[&str])] = &[
     ("Author", &["init", "check"]),
     (
         "Build",
-        &["build", "pack", "inspect", "verify", "sign", "key", "stack"],
+        &[
+            "build", "pack", "inspect", "verify", "sign", "key", "stack", "export",
+        ],
     ),
     ("Repository", &["publish", "fetch", "query", "token"]),
     (
@@ -128,6 +130,9 @@ pub enum Command {
     Key(KeyCommand),
     /// Sign a package file, writing FILE.bale.minisig beside it.
     Sign(SignArgs),
+    /// Export a package as an OCI image, a Debian package or an Alpine package.
+    #[command(subcommand)]
+    Export(ExportCommand),
     /// Install a package into $BALE_HOME/pkgs, verified and read-only.
     Install(InstallArgs),
     /// Serve the repository (the package tree and /api/v1) over HTTP.
@@ -230,6 +235,57 @@ pub struct VerifyArgs {
     /// Check hashes only; do not require a trusted signature for a file.
     #[arg(long)]
     pub allow_unsigned: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// Write an OCI image layout (stack, runtime layer, package) that podman,
+    /// skopeo and any registry take.
+    Oci(ExportOciArgs),
+    /// Write NAME_VERSION_ARCH.deb for dpkg and apt on the stack's distribution.
+    Deb(ExportDebArgs),
+    /// Write NAME-VERSION-r0.apk, signed, for a static or musl-linked package.
+    Apk(ExportApkArgs),
+}
+
+/// What every export takes: the package and where to write.
+#[derive(Debug, Args)]
+pub struct ExportTarget {
+    /// A package file, or a coordinate (group:name:version) to fetch from the repository.
+    pub package: String,
+    /// The directory to write into (default: the current directory).
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// The repository to fetch a coordinate from (default: $BALE_REPO, else http://127.0.0.1:7070).
+    #[arg(long)]
+    pub repo: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportOciArgs {
+    #[command(flatten)]
+    pub target: ExportTarget,
+    /// The image's reference name in the layout (NAME:TAG; default: the package's name and version).
+    #[arg(long, value_name = "NAME:TAG")]
+    pub tag: Option<String>,
+    /// Also push the image to a registry (REGISTRY/NAME:TAG).
+    #[arg(long, value_name = "REGISTRY/NAME:TAG")]
+    pub push: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportDebArgs {
+    #[command(flatten)]
+    pub target: ExportTarget,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportApkArgs {
+    #[command(flatten)]
+    pub target: ExportTarget,
+    /// The RSA private key (PEM) that signs the package.
+    #[arg(long, value_name = "RSA_KEY.pem")]
+    pub key: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]

@@ -109,6 +109,7 @@ fn class(error: &(dyn StdError + 'static)) -> Option<bool> {
         bale_service::ServiceError => bale_service::ServiceError::is_internal,
         bale_remote::RemoteError => |_| false,
         bale_trigger::TriggerError => |_| false,
+        bale_export::ExportError => bale_export::ExportError::is_internal,
         // Printing JSON of bale's own values cannot fail on good input.
         serde_json::Error => |_| true,
     }
@@ -141,6 +142,7 @@ failure_from!(
     bale_service::ServiceError,
     bale_remote::RemoteError,
     bale_trigger::TriggerError,
+    bale_export::ExportError,
     serde_json::Error,
 );
 

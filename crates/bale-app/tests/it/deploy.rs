@@ -158,6 +158,7 @@ GREETING = {{ default = "hello" }}
         .unwrap_or_else(|d| panic!("{d}"));
         let out = self.dir.path().join(format!("web-{version}.bale"));
         let meta = PackMeta {
+            arch: None,
             coordinate: manifest.coordinate().unwrap(),
             stack: StackRef {
                 name: "host".into(),

@@ -114,6 +114,7 @@ ports = [{{ name = "metrics", port = {metrics} }}]
         .unwrap_or_else(|d| panic!("{d}"));
         let out = self.dir.path().join(format!("envprobe-{version}.bale"));
         let meta = PackMeta {
+            arch: None,
             coordinate: manifest.coordinate().unwrap(),
             stack: StackRef {
                 name: "host".into(),

@@ -15,6 +15,7 @@ pub const MANIFEST: &[u8] = b"[package]\nname = \"hello\"\n";
 
 pub fn meta() -> PackMeta {
     PackMeta {
+        arch: None,
         coordinate: "org.example:hello:1.0.0".parse().unwrap(),
         stack: StackRef {
             name: "debian-bookworm".into(),
@@ -153,6 +154,7 @@ pub fn index_of(files: Vec<FileRecord>) -> Index {
     Index {
         format: 1,
         coordinate: "org.example:hello:1.0.0".into(),
+        arch: None,
         stack: StackRef::default(),
         dependencies: Dependencies::default(),
         source: SourceRef::default(),

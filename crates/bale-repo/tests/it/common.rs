@@ -69,6 +69,7 @@ pub fn build_package_with_data(
     }
     let tree = PackageTree::scan(&root).unwrap();
     let meta = PackMeta {
+        arch: None,
         coordinate: coordinate.clone(),
         stack: StackRef {
             name: "host".into(),

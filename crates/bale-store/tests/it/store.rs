@@ -64,6 +64,7 @@ impl World {
     fn pack(&self, tree: &Path, coordinate: &str, name: &str) -> PathBuf {
         let out = self.dir.path().join(format!("{name}.bale"));
         let meta = PackMeta {
+            arch: None,
             coordinate: coordinate.parse().unwrap(),
             stack: StackRef {
                 name: "host".into(),

@@ -8,6 +8,7 @@ mod builds;
 mod cancel;
 mod check;
 mod deploy;
+mod export;
 mod gc;
 mod hosts;
 mod init;
@@ -51,6 +52,7 @@ pub fn run(command: Command, printer: &Printer) -> Result<(), Failure> {
         Command::Verify(args) => verify::run(args, m, printer),
         Command::Key(cmd) => key::run(cmd, m, printer),
         Command::Sign(args) => key::sign(args, m, printer),
+        Command::Export(cmd) => export::run(cmd, m, printer),
         Command::Install(args) => install::run(args, m, printer),
         Command::Serve(args) => serve::run(args, m, printer),
         Command::Worker(args) => worker::run(args, m, printer),
