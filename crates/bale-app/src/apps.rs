@@ -232,6 +232,8 @@ pub fn control(
     }
     let selected: Vec<String> = manifest.services().keys().cloned().collect();
     if matches!(action, ServiceAction::Stop | ServiceAction::Restart) {
+        // Connections arriving meanwhile wait in the proxy for the service to be back.
+        let _hold = crate::proxy::hold(&app)?;
         for service in &selected {
             progress("Stopping", service);
             if action == ServiceAction::Stop {

@@ -51,6 +51,10 @@ pub(crate) fn make_room(
                 .any(|m| m.switch_for_service(name) == Switch::StopFirst)
         })
         .collect();
+    // Connections arriving meanwhile wait in the proxy for the next version.
+    let _hold = (!stop_first.is_empty())
+        .then(|| proxy::hold(app))
+        .transpose()?;
     for name in stop_first {
         if services::stop(app, name, STOP_TIMEOUT)? {
             progress("Stopped", &format!("{name} (its kit switches stop-first)"));

@@ -17,6 +17,7 @@
 //! proxy restart; the listening sockets stay open across switches, so no
 //! connection is refused while versions change.
 
+mod kernel;
 mod serve;
 
 use std::collections::BTreeMap;
@@ -77,6 +78,12 @@ pub(crate) struct Status {
     pub errors: BTreeMap<u16, String>,
     /// Open connections by private port.
     pub open: BTreeMap<u16, u64>,
+    /// The routes the kernel forwards (nftables) rather than the proxy process.
+    #[serde(default)]
+    pub kernel: Vec<Route>,
+    /// Whether a hold is taken ([`hold`]): the kernel forwards nothing.
+    #[serde(default)]
+    pub held: bool,
 }
 
 /// Who runs an app's proxy.
@@ -108,6 +115,47 @@ fn lock_path(app: &AppDirs) -> PathBuf {
 
 fn pid_path(app: &AppDirs) -> PathBuf {
     dir(app).join("pid")
+}
+
+fn hold_path(app: &AppDirs) -> PathBuf {
+    dir(app).join("hold")
+}
+
+/// How long [`hold`] waits for the proxy to take every route back from the kernel.
+const HOLD_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A hold on the kernel's forwarding for an app: while it lives, every
+/// connection goes through the proxy process, which waits for a service
+/// that is being stopped or restarted instead of letting it be refused.
+/// Taken before a service of a running version stops on purpose.
+pub(crate) struct Hold {
+    path: Option<PathBuf>,
+}
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        if let Some(path) = &self.path {
+            let _ = fs::remove_file(path);
+        }
+    }
+}
+
+/// Takes a hold ([`Hold`]) and waits (briefly) until the proxy has applied it.
+pub(crate) fn hold(app: &AppDirs) -> Result<Hold, DeployError> {
+    if !dir(app).is_dir() {
+        return Ok(Hold { path: None });
+    }
+    let path = hold_path(app);
+    fs::write(&path, b"").map_err(|e| DeployError::io(&path, e))?;
+    let hold = Hold { path: Some(path) };
+    let deadline = Instant::now() + HOLD_TIMEOUT;
+    while is_running(app)? && Instant::now() < deadline {
+        if status(app).is_some_and(|s| s.held && s.kernel.is_empty()) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    Ok(hold)
 }
 
 /// The app's routing table; `None` for an app deployed before bale owned public ports.
@@ -293,6 +341,12 @@ pub(crate) fn stop(app: &AppDirs) -> Result<(), DeployError> {
     let deadline = Instant::now() + Duration::from_secs(5);
     while is_running(app)? && Instant::now() < deadline {
         std::thread::sleep(POLL);
+    }
+    // A proxy that ended without removing its rules (killed) leaves them to us.
+    if !is_running(app)? {
+        if let Some(kernel) = kernel::Kernel::for_app(app.root()) {
+            let _ = kernel.clear();
+        }
     }
     Ok(())
 }

@@ -5,7 +5,7 @@
 //! the table in force at each attempt, for up to [`WAIT_FOR_SERVICE`], before
 //! it is closed.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ffi::OsStr;
 use std::io;
 use std::path::PathBuf;
@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
-use super::{current_routes, pid_path, status_path, Routes, Status, POLL};
+use super::kernel::{self, Kernel, Redirect};
+use super::{current_routes, pid_path, status_path, Route, Routes, Status, POLL};
 use crate::deployment::AppDirs;
 use crate::DeployError;
 
@@ -124,10 +125,16 @@ fn acquire(
     }
 }
 
+/// How often the proxy looks at which services listen and which connections
+/// they have open, when the kernel forwards for it.
+const SCAN: Duration = Duration::from_millis(100);
+
 /// The loop of one proxy: applies each new routing table, binds and unbinds
-/// public ports, reports its status, until stopped, terminated, or the app is gone.
+/// public ports, hands what it can to the kernel, reports its status, until
+/// stopped, terminated, or the app is gone.
 async fn serve(app: &AppDirs, stop: &AtomicBool, detached: bool) {
     let table = Arc::new(Table::default());
+    let mut kernel = KernelShare::new(app);
     let mut listeners: BTreeMap<u16, JoinHandle<()>> = BTreeMap::new();
     let mut errors: BTreeMap<u16, String> = BTreeMap::new();
     let mut applied: Option<Routes> = None;
@@ -138,11 +145,16 @@ async fn serve(app: &AppDirs, stop: &AtomicBool, detached: bool) {
         None
     };
     while !stop.load(Ordering::SeqCst) {
+        let mut changed = false;
         match current_routes(app) {
             Ok(Some(routes)) => {
                 if applied.as_ref() != Some(&routes) {
                     table.set(&routes);
+                    if let Some(old) = &applied {
+                        kernel.retire(old);
+                    }
                     applied = Some(routes);
+                    changed = true;
                 }
             }
             Ok(None) => {
@@ -180,11 +192,31 @@ async fn serve(app: &AppDirs, stop: &AtomicBool, detached: bool) {
             keep
         });
         errors.retain(|public, _| wanted.contains(public));
+        // Only ports the proxy listens on go to the kernel: it owns them.
+        let routes: Vec<Route> = applied
+            .as_ref()
+            .map(|r| {
+                r.routes
+                    .iter()
+                    .filter(|r| listeners.contains_key(&r.public))
+                    .copied()
+                    .collect()
+            })
+            .unwrap_or_default();
+        let held = super::hold_path(app).exists();
+        kernel.update(app, &routes, changed, held);
+        let mut open = table.open();
+        for (port, count) in kernel.open() {
+            let entry = open.entry(*port).or_default();
+            *entry = (*entry).max(*count);
+        }
         let status = Status {
             generation: applied.as_ref().map_or(0, |r| r.generation),
             listening: listeners.keys().copied().collect(),
             errors: errors.clone(),
-            open: table.open(),
+            open,
+            kernel: kernel.forwarded(),
+            held,
         };
         if reported.as_ref() != Some(&status) {
             if let Err(e) = report(app, &status) {
@@ -200,8 +232,140 @@ async fn serve(app: &AppDirs, stop: &AtomicBool, detached: bool) {
             None => tokio::time::sleep(POLL).await,
         }
     }
+    kernel.clear(app);
     for task in listeners.values() {
         task.abort();
+    }
+}
+
+/// The proxy's rules in the kernel, and what it knows of the services'
+/// sockets: which private ports listen, and the connections still open on
+/// the private ports of earlier tables.
+struct KernelShare {
+    kernel: Option<Kernel>,
+    in_force: BTreeSet<Redirect>,
+    /// Private ports of earlier tables that may still have connections open.
+    retired: BTreeSet<u16>,
+    open: BTreeMap<u16, u64>,
+    scanned: Option<Instant>,
+    /// Whether a hold was taken at the last update.
+    held: bool,
+}
+
+impl KernelShare {
+    fn new(app: &AppDirs) -> KernelShare {
+        KernelShare {
+            kernel: Kernel::for_app(app.root()),
+            in_force: BTreeSet::new(),
+            retired: BTreeSet::new(),
+            open: BTreeMap::new(),
+            scanned: None,
+            held: false,
+        }
+    }
+
+    /// Notes the private ports of a table being replaced: their open
+    /// connections are counted until they close.
+    fn retire(&mut self, old: &Routes) {
+        if self.kernel.is_some() {
+            self.retired.extend(old.routes.iter().map(|r| r.private));
+        }
+    }
+
+    /// Looks at the services' sockets (at once after a new table or a hold
+    /// taken or let go, else every [`SCAN`]) and makes the kernel's rules
+    /// match: a route is redirected while its service listens and no hold
+    /// is taken, and left to the proxy otherwise.
+    fn update(&mut self, app: &AppDirs, routes: &[Route], changed: bool, held: bool) {
+        let Some(kernel) = &self.kernel else {
+            return;
+        };
+        let changed = changed || held != self.held;
+        self.held = held;
+        if !changed && self.scanned.is_some_and(|t| t.elapsed() < SCAN) {
+            return;
+        }
+        self.scanned = Some(Instant::now());
+        let current: BTreeSet<u16> = routes.iter().map(|r| r.private).collect();
+        self.retired.retain(|p| !current.contains(p));
+        let ports: BTreeSet<u16> = current.union(&self.retired).copied().collect();
+        let sockets = match kernel::sockets(&ports, !self.retired.is_empty()) {
+            Ok(sockets) => sockets,
+            Err(e) => {
+                self.give_up(app, &format!("reading /proc/net/tcp: {e}"));
+                return;
+            }
+        };
+        self.open = sockets
+            .open
+            .into_iter()
+            .filter(|(port, _)| self.retired.contains(port))
+            .collect();
+        self.retired.retain(|p| self.open.contains_key(p));
+        let wanted: BTreeSet<Redirect> = routes
+            .iter()
+            .filter(|_| !held)
+            .filter_map(|r| {
+                sockets.listening.get(&r.private).map(|&wildcard| Redirect {
+                    public: r.public,
+                    private: r.private,
+                    wildcard,
+                })
+            })
+            .collect();
+        if wanted == self.in_force {
+            return;
+        }
+        match kernel.apply(&wanted) {
+            Ok(()) => self.in_force = wanted,
+            Err(e) => self.give_up(
+                app,
+                &format!("writing nftables table {}: {e}", kernel.table()),
+            ),
+        }
+    }
+
+    /// Stops using the kernel, leaving every connection to the proxy.
+    fn give_up(&mut self, app: &AppDirs, why: &str) {
+        eprintln!(
+            "bale: the proxy of app `{}` forwards by itself from now on: {why}",
+            app.name()
+        );
+        self.clear(app);
+        self.kernel = None;
+        self.retired.clear();
+        self.open.clear();
+    }
+
+    /// Removes the app's rules, if any were written.
+    fn clear(&mut self, app: &AppDirs) {
+        if let Some(kernel) = &self.kernel {
+            if !self.in_force.is_empty() {
+                if let Err(e) = kernel.clear() {
+                    eprintln!(
+                        "bale: the proxy of app `{}`: removing its nftables table: {e}",
+                        app.name()
+                    );
+                }
+            }
+        }
+        self.in_force.clear();
+    }
+
+    /// Open connections on the private ports of earlier tables.
+    fn open(&self) -> &BTreeMap<u16, u64> {
+        &self.open
+    }
+
+    /// The routes the kernel forwards.
+    fn forwarded(&self) -> Vec<Route> {
+        self.in_force
+            .iter()
+            .map(|r| Route {
+                public: r.public,
+                private: r.private,
+            })
+            .collect()
     }
 }
 

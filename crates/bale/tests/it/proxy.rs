@@ -212,6 +212,120 @@ fn stop_first_stops_the_old_version_before_the_new_one_starts_and_keeps_the_port
         "a connection was refused: {failed:?}"
     );
     assert!(failed.len() <= 1, "failed requests: {failed:?}");
-    assert_eq!(phases(&answers), ["1.0.0", "2.0.0"]);
+    assert_eq!(
+        phases(&answers),
+        ["1.0.0", "2.0.0"],
+        "{} answers, failed: {failed:?}",
+        answers.len()
+    );
     world.stop("web");
+}
+
+/// The nftables ruleset, or why it could not be listed.
+fn ruleset() -> String {
+    let out = std::process::Command::new("nft")
+        .args(["list", "ruleset"])
+        .output()
+        .expect("nft runs");
+    assert!(out.status.success(), "nft list ruleset: {out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// What the app's proxy last reported.
+fn proxy_status(world: &World) -> serde_json::Value {
+    let path = world.home().join("apps/web/proxy/status.json");
+    std::fs::read(&path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+/// The routes the kernel forwards, as `public->private`.
+fn kernel_routes(world: &World) -> Vec<String> {
+    proxy_status(world)["kernel"]
+        .as_array()
+        .map(|routes| {
+            routes
+                .iter()
+                .map(|r| format!("{}->{}", r["public"], r["private"]))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn as_root_with_nftables_the_kernel_forwards_the_public_port_and_its_rules_go_with_the_app() {
+    let nft = ["/usr/sbin/nft", "/sbin/nft"]
+        .iter()
+        .any(|p| std::path::Path::new(p).is_file());
+    if !bale_testkit::require(
+        bale_testkit::is_root() && nft,
+        "needs root and nftables (apt-get install nftables)",
+    ) {
+        return;
+    }
+    let world = World::new();
+    world.isolation_none();
+    let port = free_port();
+    let v1 = package(&world, "1.0.0", port, "overlap");
+    let v2 = package(&world, "2.0.0", port, "overlap");
+    deploy(&world, &v1);
+    let private = world.private_port("web", port);
+    let expected = vec![format!("{port}->{private}")];
+    deploy_fixture::wait_for("the kernel to forward v1's port", || {
+        kernel_routes(&world) == expected
+    });
+    assert!(
+        ruleset().contains(&format!("tcp dport {port} redirect to :{private}")),
+        "{}",
+        ruleset()
+    );
+    assert_eq!(get_version(port).as_deref(), Ok("1.0.0"));
+
+    // A restart takes the port back from the kernel while the service is
+    // down: a client looping meanwhile waits in the proxy, none is refused.
+    let client = LoopClient::start(port);
+    std::thread::sleep(Duration::from_millis(200));
+    world
+        .bale()
+        .args(["service", "web", "restart"])
+        .assert()
+        .success();
+    deploy_fixture::wait_for("the kernel to forward again after the restart", || {
+        kernel_routes(&world) == expected
+    });
+    let answers = client.finish();
+    let failed: Vec<&String> = answers.iter().filter_map(|a| a.as_ref().err()).collect();
+    assert!(
+        failed.iter().all(|f| !f.starts_with("connect:")),
+        "a connection was refused during the restart: {failed:?}"
+    );
+    // A restart promises no more: the request the old process had taken may end unanswered.
+    assert!(failed.len() <= 1, "failed requests: {failed:?}");
+
+    // The switch moves the rule to v2's private port, in one transaction,
+    // and a deploy fails no request.
+    let client = LoopClient::start(port);
+    std::thread::sleep(Duration::from_millis(200));
+    deploy(&world, &v2);
+    let private2 = world.private_port("web", port);
+    assert_ne!(private, private2);
+    deploy_fixture::wait_for("the kernel to forward v2's port", || {
+        kernel_routes(&world) == vec![format!("{port}->{private2}")]
+    });
+    let answers = client.finish();
+    let failed: Vec<&String> = answers.iter().filter_map(|a| a.as_ref().err()).collect();
+    assert!(failed.is_empty(), "failed requests: {failed:?}");
+    assert_eq!(phases(&answers), ["1.0.0", "2.0.0"]);
+    let rules = ruleset();
+    assert!(rules.contains(&format!("tcp dport {port} redirect to :{private2}")));
+    assert!(!rules.contains(&format!("redirect to :{private}\n")));
+
+    // Uninstalling removes the app's table with its proxy.
+    world.bale().args(["uninstall", "web"]).assert().success();
+    assert!(
+        !ruleset().contains(&format!("tcp dport {port} ")),
+        "{}",
+        ruleset()
+    );
 }
