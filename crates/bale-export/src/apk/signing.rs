@@ -39,7 +39,8 @@ impl SigningKey {
     pub(crate) fn read(path: &Path) -> Result<SigningKey, ExportError> {
         let bad = |what: &str| ExportError::Refused(format!("{}: {what}", path.display()));
         let name = public_key_name(path)?;
-        let bytes = std::fs::read(path).map_err(|e| ExportError::io(path, e))?;
+        // A key that cannot be read is the caller's to fix, not bale's.
+        let bytes = std::fs::read(path).map_err(|e| bad(&format!("cannot read the key: {e}")))?;
         let text = std::str::from_utf8(&bytes).map_err(|_| {
             bad("is not a PEM file; make a key with `openssl genrsa -out KEY.pem 4096`")
         })?;
