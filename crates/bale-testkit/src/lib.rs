@@ -4,6 +4,7 @@
 //! Only ever a `[dev-dependencies]` entry. It depends on no bale crate, so
 //! any crate's tests can use it without a dependency cycle.
 
+mod alpine;
 mod browser;
 mod child;
 mod git;
@@ -16,6 +17,7 @@ mod serve;
 pub mod upstream;
 mod wait;
 
+pub use alpine::{alpine_root, in_root, require_alpine_root};
 pub use browser::{chromium, dump_dom};
 pub use child::{child_test, in_child_test, run_child_test};
 pub use git::{git, GitRepo};

@@ -1,0 +1,4 @@
+//! Integration tests of bale-export: each format made from a real package
+//! and checked with the tools of the platform that takes it.
+
+mod apk;
