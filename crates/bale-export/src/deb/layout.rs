@@ -13,6 +13,9 @@ pub(crate) struct Layout {
     pub coordinate: String,
     /// The package root: `/opt/bale/<group as path>/<name>/<version>`, its `BALE_PREFIX`.
     pub prefix: String,
+    /// The prefix the package was built at (`/bale/pkgs/…`), which its
+    /// programs may have recorded (a run path, a configuration directory).
+    pub build_prefix: String,
     /// Where the package's `etc/` lives, under `/etc/opt` as the FHS asks for
     /// `/opt` packages; unversioned, so edits carry over an upgrade.
     pub etc: String,
@@ -35,6 +38,7 @@ impl Layout {
         let name = coordinate.name();
         Layout {
             prefix: format!("/opt/bale/{}", coordinate.relative_dir()),
+            build_prefix: coordinate.prefix(),
             etc: format!("/etc/opt/bale/{group}/{name}"),
             run: format!("/var/lib/{package}"),
             libexec: format!("/usr/libexec/{package}"),

@@ -197,6 +197,9 @@ fn data_tree(package: &Package, layout: &Layout) -> Result<DataTree, ExportError
         };
         tree.add(&target, node);
     }
+    // Programs built with `--prefix=$BALE_PREFIX` find their libraries and
+    // configuration at the build's prefix: a link from there keeps them working.
+    tree.add(&layout.build_prefix, Node::Symlink(layout.prefix.clone()));
     if has_etc {
         tree.add(
             &format!("{}/etc", layout.prefix),
