@@ -89,7 +89,9 @@ fn package() -> Option<&'static Path> {
             );
             let printed: serde_json::Value =
                 serde_json::from_slice(&run.stdout).expect("json on stdout");
-            Some(PathBuf::from(printed["path"].as_str().expect("the package's path")))
+            Some(PathBuf::from(
+                printed["path"].as_str().expect("the package's path"),
+            ))
         })
         .as_deref()
 }
@@ -238,7 +240,11 @@ fn a_service_becomes_a_systemd_unit_run_as_the_packages_user() {
     let tree = fixture_dir().join("unit/tree");
     stdout_of(
         "dpkg-deb",
-        &["-x", &deb.display().to_string(), &tree.display().to_string()],
+        &[
+            "-x",
+            &deb.display().to_string(),
+            &tree.display().to_string(),
+        ],
     );
     let unit = std::fs::read_to_string(tree.join("lib/systemd/system/hello-deb-greeter.service"))
         .expect("the unit");
@@ -257,7 +263,10 @@ fn a_service_becomes_a_systemd_unit_run_as_the_packages_user() {
     let start = std::fs::read_to_string(tree.join("usr/libexec/hello-deb/service-greeter"))
         .expect("the service's script");
     assert!(start.contains(&format!("cd '{PREFIX}/bin'")), "{start}");
-    assert!(start.contains("exec /bin/sh -ec 'exec sleep infinity'"), "{start}");
+    assert!(
+        start.contains("exec /bin/sh -ec 'exec sleep infinity'"),
+        "{start}"
+    );
     let defaults = std::fs::read_to_string(tree.join("etc/default/hello-deb")).expect("defaults");
     assert!(defaults.lines().any(|l| l == "GREETING='hi'"), "{defaults}");
 }
@@ -280,9 +289,7 @@ fn dpkg_runs_the_post_install_hook_as_the_packages_user_with_bales_environment()
     let deb = export(package, "hooks");
     let chroot = Chroot::with(&deb);
     chroot.install();
-    let marker = chroot
-        .root()
-        .join("var/lib/hello-deb/post-install.marker");
+    let marker = chroot.root().join("var/lib/hello-deb/post-install.marker");
     let text = std::fs::read_to_string(&marker).expect("the post-install hook left its marker");
     assert_eq!(text, "hello-deb 8080 bale-hello-deb hi\n");
 }
@@ -304,7 +311,10 @@ fn lintian_allowed() -> Vec<String> {
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .map(|l| {
             let (tag, reason) = l.split_once(char::is_whitespace).unwrap_or((l, ""));
-            assert!(!reason.trim().is_empty(), "{tag} is allowed without a reason");
+            assert!(
+                !reason.trim().is_empty(),
+                "{tag} is allowed without a reason"
+            );
             tag.to_owned()
         })
         .collect()
@@ -342,8 +352,9 @@ fn lintian_reports_no_error_outside_the_allow_list() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        !report.lines().any(|l| l.contains("tar-errors-from-data")
-            || l.contains("malformed-deb-archive")),
+        !report
+            .lines()
+            .any(|l| l.contains("tar-errors-from-data") || l.contains("malformed-deb-archive")),
         "lintian reads the archive:\n{report}"
     );
 }
