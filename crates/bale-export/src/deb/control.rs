@@ -53,11 +53,8 @@ impl Control<'_> {
             .unwrap_or_else(|| format!("{} packaged by bale", self.layout.coordinate));
         let synopsis: String = synopsis.chars().take(80).collect();
         let _ = writeln!(out, "Description: {}", synopsis.trim_end());
-        let _ = writeln!(
-            out,
-            " The bale package {} exported as a Debian package.",
-            self.layout.coordinate
-        );
+        let _ = writeln!(out, " The bale package {},", self.layout.coordinate);
+        out.push_str(" exported as a Debian package.\n");
         let _ = writeln!(out, " It installs under {}.", self.layout.prefix);
         out.push_str(" .\n");
         let _ = writeln!(out, " Package sha256: {}", self.sha256);

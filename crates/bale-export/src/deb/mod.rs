@@ -13,10 +13,12 @@ mod scripts;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use bale_archive::EntryType;
 use bale_coordinate::Coordinate;
+use bale_inspect::FileClass;
 use md5::{Digest as _, Md5};
 use sha2::Sha256;
 
@@ -76,6 +78,11 @@ pub fn export(package: &Package, options: &Options) -> Result<Vec<Written>, Expo
         .map_err(|e| ExportError::io(&target, e))?;
     let (digest, size) =
         sha256_of(staged.as_file_mut()).map_err(|e| ExportError::io(&target, e))?;
+    // A temporary file is private; the package is for everyone to read.
+    staged
+        .as_file()
+        .set_permissions(std::fs::Permissions::from_mode(0o644))
+        .map_err(|e| ExportError::io(&target, e))?;
     staged
         .persist(&target)
         .map_err(|e| ExportError::io(&target, e.error))?;
@@ -188,9 +195,15 @@ fn data_tree(package: &Package, layout: &Layout) -> Result<DataTree, ExportError
                 if target.starts_with("/etc/") {
                     tree.conffiles.push(target.clone());
                 }
+                // Debian installs shared libraries without the execute bit
+                // bale's packages give every ELF file; ld.so needs none.
+                let mode = match record.class {
+                    Some(FileClass::SharedLibrary) => 0o644,
+                    _ => record.mode.unwrap_or(0o644),
+                };
                 Node::Disk(
                     package.root().join(&record.path),
-                    record.mode.unwrap_or(0o644),
+                    mode,
                     record.size.unwrap_or(0),
                 )
             }
