@@ -180,6 +180,21 @@ fn data_tree(package: &Package, layout: &Layout) -> Result<DataTree, ExportError
     tree.add(&layout.prefix, Node::Dir);
     let mut has_etc = false;
     for record in &package.index().files {
+        // md5sums and conffiles are line-based, and dpkg takes no control
+        // character in a path: a line break would add a line of the name's choosing.
+        let link = record.target.as_deref().unwrap_or_default();
+        if record
+            .path
+            .chars()
+            .chain(link.chars())
+            .any(char::is_control)
+        {
+            return Err(ExportError::Refused(format!(
+                "{:?} has a control character in its path or link target, which a Debian \
+                 package cannot hold; rename it in the build",
+                record.path
+            )));
+        }
         let target = match record.path.strip_prefix("etc") {
             Some("") => {
                 has_etc = true;

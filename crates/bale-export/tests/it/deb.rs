@@ -34,6 +34,11 @@ workdir = "etc"
 
 /// Writes a package with `bin/greet` and `etc/greet.conf` into `dir`; its path.
 fn make_package(dir: &Path, mtime: u64) -> PathBuf {
+    make_package_with(dir, mtime, |_| {})
+}
+
+/// [`make_package`], with `extra` adding files to the root first.
+fn make_package_with(dir: &Path, mtime: u64, extra: impl FnOnce(&Path)) -> PathBuf {
     let root = dir.join("root");
     std::fs::create_dir_all(root.join("bin")).expect("mkdir");
     std::fs::create_dir_all(root.join("etc")).expect("mkdir");
@@ -48,6 +53,7 @@ fn make_package(dir: &Path, mtime: u64) -> PathBuf {
     std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
     std::fs::set_permissions(root.join("bin/greet"), perms).expect("chmod");
     std::fs::write(root.join("etc/greet.conf"), "Hello from greet\n").expect("write");
+    extra(&root);
     let tree = PackageTree::scan(&root).expect("scan");
     let meta = PackMeta {
         coordinate: Coordinate::new("org.example.tools", "greet_sh", "2.1").expect("coordinate"),
@@ -131,6 +137,24 @@ fn two_exports_of_one_package_are_byte_identical() {
     let first = std::fs::read(export(&package, &dir.path().join("a"))).expect("read");
     let second = std::fs::read(export(&package, &dir.path().join("b"))).expect("read");
     assert!(first == second, "the two .deb files differ");
+}
+
+#[test]
+fn a_line_break_in_a_path_is_refused_as_it_would_add_a_conffile() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let package = make_package_with(dir.path(), 0, |root| {
+        std::fs::write(root.join("etc/greet\n.conf"), "").expect("write");
+    });
+    let package = Package::open(&package).expect("open");
+    let err = deb::export(
+        &package,
+        &deb::Options {
+            out: dir.path().join("out"),
+        },
+    )
+    .expect_err("refused");
+    assert!(err.to_string().contains("control character"), "{err}");
+    assert!(!dir.path().join("out/greet-sh_2.1_all.deb").exists());
 }
 
 #[test]
