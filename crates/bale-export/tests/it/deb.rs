@@ -30,6 +30,9 @@ post-deinstall = ["echo 'removed' > /tmp/greet-removed"]
 
 [run]
 workdir = "etc"
+
+[run.services]
+greeter = "while true; do greet; sleep 60; done"
 "#;
 
 /// Writes a package with `bin/greet` and `etc/greet.conf` into `dir`; its path.
@@ -155,6 +158,32 @@ fn a_line_break_in_a_path_is_refused_as_it_would_add_a_conffile() {
     .expect_err("refused");
     assert!(err.to_string().contains("control character"), "{err}");
     assert!(!dir.path().join("out/greet-sh_2.1_all.deb").exists());
+}
+
+#[test]
+fn shellcheck_finds_no_warning_in_the_maintainer_and_service_scripts() {
+    if !bale_testkit::require(
+        Command::new("shellcheck").arg("--version").output().is_ok(),
+        "needs shellcheck (scripts/setup installs it)",
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let deb = export(&make_package(dir.path(), 0), dir.path());
+    let deb = deb.display().to_string();
+    let control = dir.path().join("control");
+    let tree = dir.path().join("tree");
+    stdout_of("dpkg-deb", &["-e", &deb, &control.display().to_string()]);
+    stdout_of("dpkg-deb", &["-x", &deb, &tree.display().to_string()]);
+    let scripts: Vec<String> = ["postinst", "prerm", "postrm"]
+        .iter()
+        .map(|s| control.join(s))
+        .chain([tree.join("usr/libexec/greet-sh/service-greeter")])
+        .map(|p| p.display().to_string())
+        .collect();
+    let mut args = vec!["-s", "sh", "-S", "warning"];
+    args.extend(scripts.iter().map(String::as_str));
+    stdout_of("shellcheck", &args);
 }
 
 #[test]
