@@ -1,4 +1,5 @@
-//! Integration tests of bale-export: each format made from a real package
-//! and checked with the tools of the platform that takes it.
+//! Integration tests of bale-export: each format made from a package and
+//! checked with the tools of the platform that takes it.
 
 mod apk;
+mod deb;
