@@ -59,20 +59,48 @@ fn differing_paths(build: &Value) -> Vec<String> {
 #[test]
 fn a_checked_build_that_reproduces_is_rebuilt_on_the_other_worker_and_published() {
     let s = Scratch::new();
-    stamped(&s, "same", "same", "echo always the same");
-    s.bale().args(["key", "generate"]).assert().success();
-    let token = token(&s, "build", None);
-    let (_server, url) = serve(&s, &["--workers", "0"], &[]);
     let database = format!("sqlite://{}", s.home().join("bale.db").display());
+    rebuilt_on_the_other_worker(&s, &database);
+}
+
+#[test]
+fn on_postgres_a_checked_build_is_rebuilt_on_the_other_worker() {
+    let Some(database) = postgres() else { return };
+    rebuilt_on_the_other_worker(&Scratch::new(), &database);
+}
+
+/// A fresh PostgreSQL database, or `None` outside CI when none is configured.
+fn postgres() -> Option<String> {
+    let url = bale_testkit::postgres_server()?;
+    let name = bale_testkit::unique_name("bale_check");
+    let out = std::process::Command::new("psql")
+        .args([url.as_str(), "-qc", &format!("CREATE DATABASE {name}")])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "creating the database: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(bale_testkit::database_url(&url, &name))
+}
+
+/// Two workers over `database`: a checked build's second build runs on the
+/// worker that did not make the first package, and the package is published.
+fn rebuilt_on_the_other_worker(s: &Scratch, database: &str) {
+    stamped(s, "same", "same", "echo always the same");
+    s.bale().args(["key", "generate"]).assert().success();
+    let token = token(s, "build", Some(database));
+    let (_server, url) = serve(s, &["--workers", "0", "--database", database], &[]);
     let storage = s.home().join("repo").display().to_string();
     let worker = |name: &str| {
         spawn(
-            &s,
+            s,
             &[
                 "worker",
                 "--allow-local-sources",
                 "--database",
-                &database,
+                database,
                 "--storage",
                 &storage,
                 "--concurrency",
@@ -86,7 +114,7 @@ fn a_checked_build_that_reproduces_is_rebuilt_on_the_other_worker_and_published(
     let _a = worker("worker-a");
     let _b = worker("worker-b");
 
-    let out = submit(&s, &url, &token, &["same", "--check"]);
+    let out = submit(s, &url, &token, &["same", "--check"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(
