@@ -136,6 +136,12 @@ pub(super) async fn run(
         );
         return;
     };
+    if claimed.build.is_rebuild() && ended.reproducibility.is_none() {
+        // A second build that failed before comparing says it was the second.
+        ended.error = ended
+            .error
+            .map(|e| format!("the second build of the reproducibility check failed: {e}"));
+    }
     if let Some(error) = &ended.error {
         log.line(format!("error: {error}"));
     }
