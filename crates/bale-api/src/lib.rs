@@ -28,8 +28,9 @@ pub use package::{
     SignatureState, SignatureStatus,
 };
 pub use record::{
-    Build, BuildAttempt, BuildList, BuildListQuery, BuildStatus, BuildStep, CancelOutcome,
-    HookBuild, HookIgnored, HookStatus, SubmitRequest, UnknownStatus,
+    Build, BuildAttempt, BuildList, BuildListQuery, BuildStatus, BuildStep, CancelOutcome, Change,
+    CheckOutcome, Difference, HookBuild, HookIgnored, HookStatus, Reproducibility, SubmitRequest,
+    UnknownStatus,
 };
 pub use stack::{Stack, StackChange, StackList, StackSanitized, StackState};
 pub use watch::{WatchFailed, WatchQueued, WatchRefused, WatchReport};

@@ -108,6 +108,10 @@ pub struct SubmitRequest {
     /// Rebuild the dependency layer instead of reusing it.
     #[serde(default)]
     pub fresh: bool,
+    /// Build it a second time in a fresh environment (on another worker when
+    /// one is live) and compare the two packages byte for byte.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub check: bool,
 }
 
 /// The query of `GET /api/v1/builds`.
@@ -185,6 +189,92 @@ pub struct Build {
     /// Each claim by a worker (only in `GET /api/v1/builds/ID`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attempts: Option<Vec<BuildAttempt>>,
+    /// Whether its reproducibility is checked by a second build.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub check: bool,
+    /// The reproducibility check: its outcome, both workers and packages, what differs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reproducibility: Option<Reproducibility>,
+}
+
+/// The check that a second build of the same source, in a fresh environment,
+/// gave the same bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Reproducibility {
+    /// `pending` until the second build ends.
+    pub outcome: CheckOutcome,
+    /// The worker that made the first package.
+    pub first_worker: String,
+    /// `sha256:<hex>` of the first package.
+    pub first_digest: String,
+    /// The worker that made the second package.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub second_worker: Option<String>,
+    /// `sha256:<hex>` of the second package.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub second_digest: Option<String>,
+    /// What differs between the two packages, by path (empty when they are identical).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub differences: Vec<Difference>,
+    /// Where both packages of a build that did not reproduce are kept, as object-store keys.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kept: Vec<String>,
+}
+
+/// How a reproducibility check came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum CheckOutcome {
+    /// The second build has not ended yet.
+    Pending,
+    /// Both builds gave the same bytes.
+    Reproducible,
+    /// The two packages differ.
+    NotReproducible,
+}
+
+/// One thing that differs between the two packages of a check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Difference {
+    /// The file's path in the package; `index.json` for the package's own
+    /// facts; the package file's name when only the archive's bytes differ.
+    pub path: String,
+    /// What kind of difference it is.
+    pub change: Change,
+    /// Which facts differ: `sha256`, `size`, `mode`, `type`, `target`, or index fields.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub facts: Vec<String>,
+}
+
+/// The kind of a [`Difference`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Change {
+    /// In both packages, with different facts.
+    Changed,
+    /// Only in the second package.
+    Added,
+    /// Only in the first package.
+    Removed,
+    /// The indexes are equal but the archives' bytes are not.
+    Archive,
+}
+
+impl fmt::Display for Difference {
+    /// `path: changed (sha256, size)`, as notices and listings show it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let change = match self.change {
+            Change::Changed => "changed",
+            Change::Added => "only in the second build",
+            Change::Removed => "only in the first build",
+            Change::Archive => "the archive's bytes differ though every file and fact is equal",
+        };
+        write!(f, "{}: {change}", self.path)?;
+        if !self.facts.is_empty() {
+            write!(f, " ({})", self.facts.join(", "))?;
+        }
+        Ok(())
+    }
 }
 
 /// One step of a build as recorded.
@@ -281,7 +371,7 @@ mod tests {
     #[test]
     fn a_submit_request_with_an_unknown_field_is_refused() {
         let ok: SubmitRequest = serde_json::from_str(r#"{"source": "/src"}"#).unwrap();
-        assert_eq!((ok.git_ref, ok.fresh), (None, false));
+        assert_eq!((ok.git_ref, ok.fresh, ok.check), (None, false, false));
         assert!(
             serde_json::from_str::<SubmitRequest>(r#"{"source": "/src", "extra": 1}"#).is_err()
         );

@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use crate::html::{duration, escape, page, size, url_segment};
-use crate::view::{BuildPage, BuildRow, Overview, PackagePage, StepRow};
+use crate::view::{BuildPage, BuildRow, CheckView, Overview, PackagePage, StepRow};
 
 /// Statuses after which a build's log no longer changes.
 fn finished(status: &str) -> bool {
@@ -157,6 +157,9 @@ pub fn build_page(p: &BuildPage) -> String {
     if let Some(ms) = b.duration_ms {
         row("duration", duration(ms));
     }
+    if let Some(check) = &p.check {
+        row("reproducibility", check_summary(check));
+    }
     if let Some(error) = &b.error {
         row(
             "error",
@@ -164,6 +167,20 @@ pub fn build_page(p: &BuildPage) -> String {
         );
     }
     body.push_str("</table>");
+    if let Some(check) = p.check.as_ref().filter(|c| !c.differences.is_empty()) {
+        body.push_str("<h2>What differs between the two builds</h2>");
+        body.push_str("<table id=\"differences\"><thead><tr><th>path</th><th>change</th><th>facts</th></tr></thead><tbody>");
+        for d in &check.differences {
+            let _ = write!(
+                body,
+                "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+                escape(&d.path),
+                escape(&d.change),
+                escape(&d.facts.join(", ")),
+            );
+        }
+        body.push_str("</tbody></table>");
+    }
     if !b.steps.is_empty() {
         body.push_str("<h2>Steps</h2>");
         body.push_str(&step_bars(&b.steps));
@@ -186,6 +203,21 @@ pub fn build_page(p: &BuildPage) -> String {
     );
     let script = (!finished(&b.status)).then(|| live_log_script(b.id));
     page(&format!("build #{}", b.id), &body, script.as_deref())
+}
+
+/// One line on a build's reproducibility check: its outcome and both workers.
+fn check_summary(check: &CheckView) -> String {
+    let first = escape(&check.first_worker);
+    let second = check.second_worker.as_deref().map(escape);
+    match (check.outcome.as_str(), second) {
+        ("reproducible", Some(second)) => {
+            format!("<span class=\"status succeeded\">reproducible</span>: identical packages built by {first} and {second}")
+        }
+        ("not-reproducible", Some(second)) => format!(
+            "<span class=\"status not-reproducible\">not reproducible</span>: the packages built by {first} and {second} differ"
+        ),
+        _ => format!("pending: the first package was built by {first}; a second build compares"),
+    }
 }
 
 /// Follows the build's log over server-sent events, replacing the rendered

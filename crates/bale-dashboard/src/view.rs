@@ -60,6 +60,32 @@ pub struct BuildPage {
     pub commit: Option<String>,
     /// The log so far (the whole log once finished).
     pub log: String,
+    /// Its reproducibility check, when it was asked for one.
+    pub check: Option<CheckView>,
+}
+
+/// A build's reproducibility check: a second build compared with the first.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CheckView {
+    /// pending, reproducible or not-reproducible.
+    pub outcome: String,
+    /// The worker that made the first package.
+    pub first_worker: String,
+    /// The worker that made the second, once it did.
+    pub second_worker: Option<String>,
+    /// What differs between the two packages.
+    pub differences: Vec<DifferenceRow>,
+}
+
+/// One thing that differs between the two packages of a check.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DifferenceRow {
+    /// The file's path in the package (or `index.json`, or the package file).
+    pub path: String,
+    /// changed, added, removed or archive.
+    pub change: String,
+    /// The facts that differ (sha256, mode, …).
+    pub facts: Vec<String>,
 }
 
 /// One published package in a listing.

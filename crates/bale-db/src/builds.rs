@@ -91,6 +91,8 @@ pub struct NewBuild {
     pub fresh: bool,
     /// Who asked (e.g. the token's scope and id, or a trigger).
     pub requested_by: Option<String>,
+    /// Build it a second time in a fresh environment and compare the packages.
+    pub check: bool,
 }
 
 /// One step of a build as recorded.
@@ -173,6 +175,19 @@ pub struct BuildRecord {
     pub log_key: Option<String>,
     /// Its steps, in order (filled by [`get`], empty in listings).
     pub steps: Vec<StepRecord>,
+    /// Whether a second build in a fresh environment checks its reproducibility.
+    pub check: bool,
+    /// The worker that made the first package of a check, while the second build waits or runs.
+    pub first_worker: Option<String>,
+    /// The check's record as the service wrote it (JSON: workers, digests, differing files).
+    pub reproducibility: Option<String>,
+}
+
+impl BuildRecord {
+    /// Whether this claim is the second build of a reproducibility check.
+    pub fn is_rebuild(&self) -> bool {
+        self.check && self.first_worker.is_some()
+    }
 }
 
 impl BuildRecord {
@@ -208,19 +223,20 @@ pub struct StatusStats {
 
 pub(crate) const COLUMNS: &str = "id, source, git_ref, fresh, requested_by, status, coordinate, package_name, commit_id, worker, \
      stack_name, stack_digest, stack_packages, tries, lease_until, cancel_requested, created_at, started_at, finished_at, \
-     installed_size, package_digest, error, log_key";
+     installed_size, package_digest, error, log_key, check_reproducible, first_worker, reproducibility";
 
 /// Enqueues a build; returns its record.
 pub async fn submit(db: &Database, build: &NewBuild) -> Result<BuildRecord, DbError> {
     let row = sqlx::query(&format!(
-        "INSERT INTO builds (source, git_ref, fresh, requested_by, status, created_at) \
-         VALUES ($1, $2, $3, $4, 'queued', $5) RETURNING {COLUMNS}"
+        "INSERT INTO builds (source, git_ref, fresh, requested_by, status, created_at, check_reproducible) \
+         VALUES ($1, $2, $3, $4, 'queued', $5, $6) RETURNING {COLUMNS}"
     ))
     .bind(&build.source)
     .bind(build.git_ref.as_deref())
     .bind(i64::from(build.fresh))
     .bind(build.requested_by.as_deref())
     .bind(now_ms())
+    .bind(i64::from(build.check))
     .fetch_one(db.pool())
     .await?;
     record(&row)
@@ -378,6 +394,7 @@ pub(crate) fn record(row: &AnyRow) -> Result<BuildRecord, DbError> {
     let status: String = column(row, "status")?;
     let fresh: i64 = column(row, "fresh")?;
     let cancel: i64 = column(row, "cancel_requested")?;
+    let check: i64 = column(row, "check_reproducible")?;
     let packages: Option<String> = column(row, "stack_packages")?;
     let stack_packages = match packages {
         Some(text) => serde_json::from_str(&text)
@@ -409,6 +426,9 @@ pub(crate) fn record(row: &AnyRow) -> Result<BuildRecord, DbError> {
         error: column(row, "error")?,
         log_key: column(row, "log_key")?,
         steps: Vec::new(),
+        check: check != 0,
+        first_worker: column(row, "first_worker")?,
+        reproducibility: column(row, "reproducibility")?,
     })
 }
 

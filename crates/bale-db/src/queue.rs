@@ -22,6 +22,11 @@ pub const MAX_TRIES: i64 = 3;
 /// The reason recorded for a build whose workers kept dying.
 pub const WORKER_LOST_REASON: &str = "worker lost 3 times";
 
+/// How long the second build of a reproducibility check is left to workers
+/// other than the one that made the first package, while one of them is
+/// live; after that the first worker builds it again itself.
+pub const REBUILD_HOLD_MS: i64 = 60_000;
+
 /// A build a worker now holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claimed {
@@ -89,6 +94,21 @@ pub struct BuildEnd {
     pub package_digest: Option<String>,
     /// The stored log's key.
     pub log_key: Option<String>,
+    /// The reproducibility check's record (JSON), when the build was checked.
+    pub reproducibility: Option<String>,
+}
+
+/// What the first build of a reproducibility check hands to the second.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rebuild {
+    /// The worker that made the first package.
+    pub first_worker: String,
+    /// The check's record so far (JSON).
+    pub reproducibility: String,
+    /// The first build's steps.
+    pub steps: Vec<StepRecord>,
+    /// What the first build learned (coordinate, commit, stack).
+    pub start: BuildStart,
 }
 
 /// Claims the oldest queued build for `worker` with a lease of `lease_ms`, or `None`.
@@ -110,14 +130,30 @@ async fn claim_in(
     } else {
         ""
     };
+    let now = now_ms();
+    // This worker is live: a second build it made the first package of is left to it
+    // only when no other worker is.
+    sqlx::query(
+        "INSERT INTO workers (name, seen_at) VALUES ($1, $2) \
+         ON CONFLICT (name) DO UPDATE SET seen_at = excluded.seen_at",
+    )
+    .bind(worker)
+    .bind(now)
+    .execute(&mut **conn)
+    .await?;
     let row = sqlx::query(&format!(
-        "SELECT id FROM builds WHERE status = 'queued' ORDER BY id LIMIT 1{lock}"
+        "SELECT id FROM builds WHERE status = 'queued' \
+         AND (first_worker IS NULL OR first_worker <> $1 OR rebuild_queued_at < $2 \
+              OR NOT EXISTS (SELECT 1 FROM workers WHERE name <> $1 AND seen_at >= $3)) \
+         ORDER BY id LIMIT 1{lock}"
     ))
+    .bind(worker)
+    .bind(now - REBUILD_HOLD_MS)
+    .bind(now - lease_ms)
     .fetch_optional(&mut **conn)
     .await?;
     let Some(row) = row else { return Ok(None) };
     let id: i64 = column(&row, "id")?;
-    let now = now_ms();
     let row = sqlx::query(&format!(
         "UPDATE builds SET status = 'running', worker = $1, tries = tries + 1, lease_until = $2, started_at = $3, \
          finished_at = NULL WHERE id = $4 AND status = 'queued' RETURNING {COLUMNS}"
@@ -229,7 +265,8 @@ pub async fn finish(db: &Database, id: i64, attempt: i64, end: &BuildEnd) -> Res
          finished_at = $6, lease_until = NULL, coordinate = COALESCE($7, coordinate), \
          package_name = COALESCE($8, package_name), commit_id = COALESCE($9, commit_id), \
          stack_name = COALESCE($10, stack_name), stack_digest = COALESCE($11, stack_digest), \
-         stack_packages = CASE WHEN $12 = '[]' THEN stack_packages ELSE $12 END \
+         stack_packages = CASE WHEN $12 = '[]' THEN stack_packages ELSE $12 END, \
+         reproducibility = COALESCE($15, reproducibility) \
          WHERE id = $13 AND tries = $14 AND status = 'running'",
     )
     .bind(end.status.as_str())
@@ -247,6 +284,7 @@ pub async fn finish(db: &Database, id: i64, attempt: i64, end: &BuildEnd) -> Res
     .bind(packages)
     .bind(id)
     .bind(attempt)
+    .bind(end.reproducibility.as_deref())
     .execute(&mut *tx)
     .await?
     .rows_affected();
@@ -254,32 +292,8 @@ pub async fn finish(db: &Database, id: i64, attempt: i64, end: &BuildEnd) -> Res
         tx.rollback().await?;
         return Ok(false);
     }
-    sqlx::query("DELETE FROM build_steps WHERE build_id = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    for (position, step) in end.steps.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO build_steps (build_id, position, name, started_at, duration_ms, status) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(id)
-        .bind(position as i64)
-        .bind(&step.name)
-        .bind(step.started_at)
-        .bind(step.duration_ms)
-        .bind(&step.status)
-        .execute(&mut *tx)
-        .await?;
-    }
-    sqlx::query(
-        "UPDATE build_attempts SET finished_at = $1, outcome = $2 WHERE build_id = $3 AND try = $4",
-    )
-    .bind(now)
-    .bind(end.status.as_str())
-    .bind(id)
-    .bind(attempt)
-    .execute(&mut *tx)
-    .await?;
+    replace_steps(&mut tx, id, &end.steps).await?;
+    end_attempt(&mut tx, id, attempt, now, end.status.as_str()).await?;
     if end.log_key.is_some() {
         // The log is in the object store now: its live lines are no longer needed.
         sqlx::query("DELETE FROM build_log_lines WHERE build_id = $1")
@@ -289,6 +303,97 @@ pub async fn finish(db: &Database, id: i64, attempt: i64, end: &BuildEnd) -> Res
     }
     tx.commit().await?;
     Ok(true)
+}
+
+/// Puts a build whose first package was made back in the queue for the
+/// second build of its reproducibility check, recording the first build's
+/// steps and facts; the attempt ends as `built`. False when it was no longer held.
+pub async fn queue_rebuild(
+    db: &Database,
+    id: i64,
+    attempt: i64,
+    rebuild: &Rebuild,
+) -> Result<bool, DbError> {
+    let packages = serde_json::to_string(&rebuild.start.stack_packages)
+        .map_err(|e| DbError::Corrupt(e.to_string()))?;
+    let mut tx = db.pool().begin().await?;
+    let now = now_ms();
+    let changed = sqlx::query(
+        "UPDATE builds SET status = 'queued', lease_until = NULL, first_worker = $1, rebuild_queued_at = $2, \
+         reproducibility = $3, coordinate = COALESCE($4, coordinate), package_name = COALESCE($5, package_name), \
+         commit_id = COALESCE($6, commit_id), stack_name = COALESCE($7, stack_name), \
+         stack_digest = COALESCE($8, stack_digest), \
+         stack_packages = CASE WHEN $9 = '[]' THEN stack_packages ELSE $9 END \
+         WHERE id = $10 AND tries = $11 AND status = 'running' AND check_reproducible <> 0",
+    )
+    .bind(&rebuild.first_worker)
+    .bind(now)
+    .bind(&rebuild.reproducibility)
+    .bind(rebuild.start.coordinate.as_deref())
+    .bind(rebuild.start.package.as_deref())
+    .bind(rebuild.start.commit.as_deref())
+    .bind(rebuild.start.stack.as_deref())
+    .bind(rebuild.start.stack_digest.as_deref())
+    .bind(packages)
+    .bind(id)
+    .bind(attempt)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if changed == 0 {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    replace_steps(&mut tx, id, &rebuild.steps).await?;
+    end_attempt(&mut tx, id, attempt, now, "built").await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Replaces a build's recorded steps.
+async fn replace_steps(
+    tx: &mut sqlx::Transaction<'static, Any>,
+    id: i64,
+    steps: &[StepRecord],
+) -> Result<(), DbError> {
+    sqlx::query("DELETE FROM build_steps WHERE build_id = $1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    for (position, step) in steps.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO build_steps (build_id, position, name, started_at, duration_ms, status) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id)
+        .bind(position as i64)
+        .bind(&step.name)
+        .bind(step.started_at)
+        .bind(step.duration_ms)
+        .bind(&step.status)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Records how an attempt ended.
+async fn end_attempt(
+    tx: &mut sqlx::Transaction<'static, Any>,
+    id: i64,
+    attempt: i64,
+    now: i64,
+    outcome: &str,
+) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE build_attempts SET finished_at = $1, outcome = $2 WHERE build_id = $3 AND try = $4",
+    )
+    .bind(now)
+    .bind(outcome)
+    .bind(id)
+    .bind(attempt)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// Puts running builds whose lease ran out back in the queue, or fails them
@@ -335,7 +440,7 @@ async fn requeue_in(backend: Backend, conn: &mut PoolConnection<Any>) -> Result<
     };
     let now = now_ms();
     let rows = sqlx::query(&format!(
-        "SELECT id, tries, lease_until, cancel_requested FROM builds \
+        "SELECT id, tries, lease_until, cancel_requested, first_worker FROM builds \
          WHERE status = 'running' AND lease_until < $1 ORDER BY id{lock}"
     ))
     .bind(now)
@@ -347,9 +452,12 @@ async fn requeue_in(backend: Backend, conn: &mut PoolConnection<Any>) -> Result<
         let tries: i64 = column(&row, "tries")?;
         let lease_until: i64 = column(&row, "lease_until")?;
         let cancel: i64 = column(&row, "cancel_requested")?;
+        // The first build of a check took a claim of its own.
+        let first_worker: Option<String> = column(&row, "first_worker")?;
+        let limit = MAX_TRIES + i64::from(first_worker.is_some());
         let (status, error) = if cancel != 0 {
             ("canceled", None)
-        } else if tries >= MAX_TRIES {
+        } else if tries >= limit {
             ("failed", Some(WORKER_LOST_REASON))
         } else {
             ("queued", None)

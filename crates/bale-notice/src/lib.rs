@@ -12,6 +12,7 @@
 //!     log_tail: log_tail(&log),
 //!     link: "http://builder:7070/builds/42".into(),
 //!     maintainer: Some("Jane Doe <jane@example.org>".into()),
+//!     differences: Vec::new(),
 //! };
 //! if let Err(e) = send(&config, &notice).await {
 //!     eprintln!("{e}"); // each failed channel named; the others were still tried
@@ -37,8 +38,10 @@
 //! ```
 //!
 //! The webhook receives `{"coordinate", "build_id", "status", "reason",
-//! "log_tail": [last 50 lines], "link", "maintainer"?, "text"}` (`text` is a
-//! one-line summary for chat webhooks). The e-mail's subject is
+//! "log_tail": [last 50 lines], "link", "maintainer"?, "differences"?, "text"}`
+//! (`text` is a one-line summary for chat webhooks; `differences`, for a
+//! build that did not reproduce, names what differs between its two
+//! packages, one line each, and the e-mail lists them too). The e-mail's subject is
 //! `bale: <coordinate> build <status>`; its body has the reason, the log's
 //! last lines and the link. TLS (HTTPS webhooks, STARTTLS) trusts the host's
 //! CA certificates.

@@ -26,6 +26,10 @@ pub struct Notice {
     /// The manifest's `maintainer` (`Jane Doe <jane@example.org>`): also gets the e-mail.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub maintainer: Option<String>,
+    /// For a build that did not reproduce: what differs between its two
+    /// packages, one line each (`share/stamp: changed (sha256, size)`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub differences: Vec<String>,
 }
 
 impl Notice {
@@ -40,6 +44,15 @@ impl Notice {
             "Build {} of {}: {}.\n\n{}\n\n",
             self.build_id, self.coordinate, self.status, self.reason
         );
+        if !self.differences.is_empty() {
+            text.push_str("What differs between the two builds' packages:\n\n");
+            for difference in &self.differences {
+                text.push_str("    ");
+                text.push_str(difference);
+                text.push('\n');
+            }
+            text.push('\n');
+        }
         if !self.log_tail.is_empty() {
             text.push_str(&format!(
                 "The last {} lines of the log:\n\n",
@@ -94,6 +107,7 @@ mod tests {
             ],
             link: "http://builder:7070/builds/42".into(),
             maintainer: None,
+            differences: Vec::new(),
         }
     }
 
@@ -133,6 +147,25 @@ mod tests {
         ] {
             assert!(text.contains(part), "{part} missing from\n{text}");
         }
+    }
+
+    #[test]
+    fn a_build_that_did_not_reproduce_names_what_differs_in_text_and_json() {
+        let notice = Notice {
+            status: "not-reproducible".into(),
+            differences: vec!["share/stamp: changed (sha256)".into()],
+            ..notice()
+        };
+        let text = notice.text();
+        assert!(
+            text.contains("What differs between the two builds' packages:\n\n    share/stamp: changed (sha256)\n"),
+            "{text}"
+        );
+        let value = serde_json::to_value(&notice).unwrap();
+        assert_eq!(
+            value["differences"],
+            serde_json::json!(["share/stamp: changed (sha256)"])
+        );
     }
 
     #[test]

@@ -111,6 +111,7 @@ async fn work(db: &Database, name: &str) -> Result<usize, bale_db::DbError> {
             installed_size: Some(6),
             package_digest: Some("sha256:00".into()),
             log_key: Some(format!("logs/builds/{id}.log")),
+            reproducibility: None,
         };
         queue::finish(db, id, claimed.attempt, &end).await?;
         done += 1;

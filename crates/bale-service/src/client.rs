@@ -257,6 +257,7 @@ mod tests {
             source: "https://git.example/app.git".into(),
             git_ref: Some("main".into()),
             fresh: true,
+            check: false,
         };
         let build = client.submit(&request).await.unwrap();
         assert_eq!(
@@ -317,6 +318,7 @@ mod tests {
             source: "https://git.example/app.git".into(),
             git_ref: None,
             fresh: false,
+            check: false,
         };
         let refused = anonymous.submit(&request).await.unwrap_err().to_string();
         assert!(

@@ -13,6 +13,10 @@ pub struct ServerConfig {
     /// metrics) needs a token of any scope; health and the API document stay open.
     #[serde(default)]
     pub private: bool,
+    /// Every build is checked for reproducibility, as `bale submit --check`
+    /// asks for one build: built twice, in fresh environments, and compared.
+    #[serde(default)]
+    pub check_reproducible: bool,
 }
 
 /// The `[server]` table of the machine's configuration file (defaults when absent).
@@ -67,6 +71,14 @@ mod tests {
         assert!(!server_config(&home).unwrap().private);
         let (_dir, home) = home_with("[server]\nprivate = true\n");
         assert!(server_config(&home).unwrap().private);
+    }
+
+    #[test]
+    fn builds_are_checked_for_reproducibility_only_when_configured() {
+        let (_dir, home) = home_with("[server]\nprivate = true\n");
+        assert!(!server_config(&home).unwrap().check_reproducible);
+        let (_dir, home) = home_with("[server]\ncheck_reproducible = true\n");
+        assert!(server_config(&home).unwrap().check_reproducible);
     }
 
     #[test]

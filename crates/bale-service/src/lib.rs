@@ -8,6 +8,12 @@
 //!   leases run out so another worker retries them), sign the package outside
 //!   the sandbox with the service's key, publish it to the repository's
 //!   storage and database, and store the build's log in the object store.
+//! - **Reproducibility checks** (`check` on a submit, or `[server]
+//!   check_reproducible = true`): the first build's package is kept in the
+//!   object store and the build queued again; its second build, in a fresh
+//!   environment and on another worker when one is live, is compared byte
+//!   for byte, and only a package that reproduced is published; one that did
+//!   not ends `not-reproducible`, naming what differs.
 //! - **The API** ([`Service::router`]) adds `/api/v1/builds…`, `/api/v1/stacks…`,
 //!   `/api/v1/hooks/git`, `/api/v1/openapi.json` and `/metrics` to the
 //!   repository's own routes; errors are `{"error": {"code", "message"}}`.

@@ -34,6 +34,8 @@ pub(crate) struct Failure {
     pub reason: String,
     pub log: String,
     pub maintainer: Option<String>,
+    /// What differs between the two packages of a build that did not reproduce.
+    pub differences: Vec<String>,
 }
 
 /// Sends the notice in the background; a channel that fails is logged, never fatal.
@@ -50,6 +52,7 @@ pub(crate) fn tell(config: &NoticeConfig, public_url: &str, failure: Failure) {
             failure.build
         ),
         maintainer: failure.maintainer,
+        differences: failure.differences,
     };
     let config = config.clone();
     tokio::spawn(async move {

@@ -554,6 +554,16 @@ mod tests {
             log: "/api/v1/builds/1/log".into(),
             steps: Vec::new(),
             attempts: Some(Vec::new()),
+            check: true,
+            reproducibility: Some(bale_api::Reproducibility {
+                outcome: bale_api::CheckOutcome::Pending,
+                first_worker: "w".into(),
+                first_digest: "sha256:00".into(),
+                second_worker: None,
+                second_digest: None,
+                differences: Vec::new(),
+                kept: Vec::new(),
+            }),
         };
         let sent = serde_json::to_value(&build).unwrap();
         let mut sent: Vec<&String> = sent.as_object().unwrap().keys().collect();

@@ -768,6 +768,10 @@ pub struct SubmitArgs {
     /// Rebuild the dependency layer instead of reusing it.
     #[arg(long)]
     pub fresh: bool,
+    /// Build it twice, the second time in a fresh environment on another worker
+    /// when one is live, and publish only if the packages are identical.
+    #[arg(long)]
+    pub check: bool,
     /// The build service (default: $BALE_REPO, else http://127.0.0.1:7070).
     #[arg(long)]
     pub server: Option<String>,

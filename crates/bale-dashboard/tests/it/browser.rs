@@ -14,8 +14,8 @@ use std::sync::Arc;
 use axum::response::sse::{Event, Sse};
 use axum::routing::get;
 use bale_dashboard::{
-    router, AppRow, BuildPage, BuildRow, FileRow, Overview, PackagePage, PackageRow, Source,
-    SourceError, StackRow, StepRow,
+    router, AppRow, BuildPage, BuildRow, CheckView, DifferenceRow, FileRow, Overview, PackagePage,
+    PackageRow, Source, SourceError, StackRow, StepRow,
 };
 use bale_testkit::dump_dom;
 use futures::stream::{self, Stream};
@@ -95,6 +95,25 @@ impl Source for Fixed {
             6 => Some(BuildPage {
                 build: failed_build(),
                 log: "make: *** [all] Error 2\n".into(),
+                ..Default::default()
+            }),
+            8 => Some(BuildPage {
+                build: BuildRow {
+                    id: 8,
+                    status: "not-reproducible".into(),
+                    error: Some("not reproducible: share/stamp differs".into()),
+                    ..failed_build()
+                },
+                check: Some(CheckView {
+                    outcome: "not-reproducible".into(),
+                    first_worker: "worker-a".into(),
+                    second_worker: Some("worker-b".into()),
+                    differences: vec![DifferenceRow {
+                        path: "share/<stamp>".into(),
+                        change: "changed".into(),
+                        facts: vec!["sha256".into(), "size".into()],
+                    }],
+                }),
                 ..Default::default()
             }),
             _ => None,
@@ -223,6 +242,26 @@ async fn a_failed_build_shows_its_error_escaped_and_its_log() {
     assert!(
         !dom.contains("EventSource"),
         "a finished build does not follow its log: {dom}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_build_that_did_not_reproduce_shows_both_workers_and_what_differs() {
+    let base = serve().await;
+    let Some(dom) = dom(format!("{base}/-/builds/8"), 200).await else {
+        return;
+    };
+    assert!(
+        dom.contains("the packages built by worker-a and worker-b differ"),
+        "{dom}"
+    );
+    let table = dom
+        .split("id=\"differences\"")
+        .nth(1)
+        .expect("a table of differences");
+    assert!(
+        table.contains("share/&lt;stamp&gt;") && table.contains("sha256, size"),
+        "the differing file, escaped, with its facts: {dom}"
     );
 }
 

@@ -3,3 +3,4 @@
 mod common;
 mod db;
 mod queue;
+mod reproducibility;

@@ -35,6 +35,7 @@ fn source(name: &str) -> NewBuild {
         git_ref: None,
         fresh: false,
         requested_by: Some("test".into()),
+        check: false,
     }
 }
 
@@ -67,6 +68,7 @@ fn succeeded(coordinate: &str) -> BuildEnd {
         installed_size: Some(4096),
         package_digest: Some("sha256:11".into()),
         log_key: Some("logs/builds/1.log".into()),
+        reproducibility: None,
     }
 }
 

@@ -23,6 +23,7 @@ fn notice() -> Notice {
         log_tail: log_tail(log),
         link: "http://127.0.0.1:7070/builds/42".into(),
         maintainer: Some("Jane Doe <jane@example.org>".into()),
+        differences: Vec::new(),
     }
 }
 

@@ -5,7 +5,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use bale_api::{Build, BuildAttempt, BuildList, BuildListQuery, BuildStep, SubmitRequest};
+use bale_api::{
+    Build, BuildAttempt, BuildList, BuildListQuery, BuildStep, Reproducibility, SubmitRequest,
+};
 use bale_db::builds::{self, AttemptRecord, BuildFilter, BuildRecord, BuildStatus, NewBuild};
 use bale_db::queue::{self, CancelOutcome};
 use bale_db::tokens::Scope;
@@ -50,6 +52,7 @@ pub(super) async fn submit(
         .filter(|r| !r.is_empty());
     check_source(source, git_ref.as_deref(), service.allow_local_sources())
         .map_err(source_refusal)?;
+    let check = body.check || service.checks_every_build()?;
     let build = builds::submit(
         service.db(),
         &NewBuild {
@@ -57,6 +60,7 @@ pub(super) async fn submit(
             git_ref,
             fresh: body.fresh,
             requested_by: Some(requested_by),
+            check,
         },
     )
     .await?;
@@ -165,6 +169,9 @@ pub(super) fn render(record: BuildRecord, attempts: Option<Vec<AttemptRecord>>) 
         error,
         log_key,
         steps,
+        check,
+        first_worker: _,
+        reproducibility,
     } = record;
     Build {
         id,
@@ -213,6 +220,10 @@ pub(super) fn render(record: BuildRecord, attempts: Option<Vec<AttemptRecord>>) 
                 })
                 .collect()
         }),
+        check,
+        // What the service wrote; a record it cannot read shows no check rather than failing the listing.
+        reproducibility: reproducibility
+            .and_then(|json| serde_json::from_str::<Reproducibility>(&json).ok()),
     }
 }
 

@@ -3,8 +3,8 @@
 //! service's [`crate::Apps`].
 
 use bale_dashboard::{
-    BuildPage, BuildRow, FileRow, Overview, PackagePage, PackageRow, Source, SourceError, StackRow,
-    StepRow,
+    BuildPage, BuildRow, CheckView, DifferenceRow, FileRow, Overview, PackagePage, PackageRow,
+    Source, SourceError, StackRow, StepRow,
 };
 use bale_db::build_log;
 use bale_db::builds::{self, BuildFilter, BuildRecord, BuildStatus};
@@ -81,6 +81,34 @@ fn files_of(index_json: &str) -> Vec<FileRow> {
                 })
                 .collect()
         })
+        .unwrap_or_default()
+}
+
+/// A build's reproducibility check as the page shows it.
+fn check_view(b: &BuildRecord) -> Option<CheckView> {
+    let record: bale_api::Reproducibility =
+        serde_json::from_str(b.reproducibility.as_deref()?).ok()?;
+    Some(CheckView {
+        outcome: name_of(record.outcome),
+        first_worker: record.first_worker,
+        second_worker: record.second_worker,
+        differences: record
+            .differences
+            .into_iter()
+            .map(|d| DifferenceRow {
+                path: d.path,
+                change: name_of(d.change),
+                facts: d.facts,
+            })
+            .collect(),
+    })
+}
+
+/// The name the API gives an enum's value (`not-reproducible`).
+fn name_of(value: impl serde::Serialize) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default()
 }
 
@@ -202,6 +230,7 @@ impl Source for Service {
             worker: b.worker.clone(),
             commit: b.commit.clone(),
             log,
+            check: check_view(&b),
         }))
     }
 

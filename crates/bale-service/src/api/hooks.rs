@@ -51,6 +51,7 @@ pub(super) async fn git(
                 service.allow_local_sources(),
             )
             .map_err(source_refusal)?;
+            let check = service.checks_every_build()?;
             let build = builds::submit(
                 service.db(),
                 &NewBuild {
@@ -63,6 +64,7 @@ pub(super) async fn git(
                         triggered.full_ref(),
                         triggered.commit
                     )),
+                    check,
                 },
             )
             .await?;

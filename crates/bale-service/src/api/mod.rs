@@ -117,6 +117,20 @@ impl Service {
         self.inner.repo.database()
     }
 
+    /// Whether a build submitted without `check` is checked anyway: `[server]
+    /// check_reproducible` in the configuration, read at each submit.
+    fn checks_every_build(&self) -> Result<bool, ApiError> {
+        crate::server_config(&self.inner.home)
+            .map(|config| config.check_reproducible)
+            .map_err(|e| {
+                ApiError::new(
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                    "config",
+                    e.to_string(),
+                )
+            })
+    }
+
     fn wake_workers(&self) {
         if let Some(wake) = &self.inner.wake {
             wake.notify_one();

@@ -15,6 +15,7 @@ use tokio::sync::{mpsc, watch};
 use super::child::{BuildChild, ChildExit};
 use super::log::LiveLog;
 use super::publish::publish;
+use super::reproduce::{self, HandOver};
 use super::source;
 use super::Context;
 use crate::ServiceError;
@@ -32,6 +33,8 @@ struct Ended {
     start: BuildStart,
     installed_size: Option<i64>,
     package_digest: Option<String>,
+    /// The reproducibility check's record, once the second build compared.
+    reproducibility: Option<bale_api::Reproducibility>,
 }
 
 impl Ended {
@@ -43,8 +46,17 @@ impl Ended {
             start,
             installed_size: None,
             package_digest: None,
+            reproducibility: None,
         }
     }
+}
+
+/// How an attempt's steps came out.
+enum Finish {
+    /// The build ended: record it.
+    Ended(Box<Ended>),
+    /// The first build of a check: the build is queued again for its second build.
+    Rebuild,
 }
 
 /// Why the worker stopped holding the build before it ended by itself.
@@ -91,8 +103,21 @@ pub(super) async fn run(
         shutdown,
     ));
     let mut maintainer = None;
-    let ended = build(&ctx, &claimed, work_base, &log, stop_rx, &mut maintainer).await;
+    let finished = build(&ctx, &claimed, work_base, &log, stop_rx, &mut maintainer).await;
     renewer.abort();
+    let ended = match finished {
+        Some(Finish::Rebuild) => {
+            log.close().await;
+            tracing::info!(
+                build = id,
+                attempt,
+                "first package kept; queued again for its reproducibility check"
+            );
+            return;
+        }
+        Some(Finish::Ended(ended)) => Some(*ended),
+        None => None,
+    };
 
     if ended.is_none() && *why.borrow() == Some(Stop::Shutdown) {
         release(&db, id, attempt, log).await;
@@ -111,6 +136,12 @@ pub(super) async fn run(
         );
         return;
     };
+    if claimed.build.is_rebuild() && ended.reproducibility.is_none() {
+        // A second build that failed before comparing says it was the second.
+        ended.error = ended
+            .error
+            .map(|e| format!("the second build of the reproducibility check failed: {e}"));
+    }
     if let Some(error) = &ended.error {
         log.line(format!("error: {error}"));
     }
@@ -118,6 +149,11 @@ pub(super) async fn run(
     log.close().await;
 
     let (log_key, text) = store_log(&ctx, id, &mut ended).await;
+    let differences: Vec<String> = ended
+        .reproducibility
+        .iter()
+        .flat_map(|r| r.differences.iter().map(ToString::to_string))
+        .collect();
     let end = BuildEnd {
         status: ended.status,
         error: ended.error,
@@ -126,8 +162,12 @@ pub(super) async fn run(
         installed_size: ended.installed_size,
         package_digest: ended.package_digest,
         log_key,
+        reproducibility: ended
+            .reproducibility
+            .as_ref()
+            .and_then(|r| serde_json::to_string(r).ok()),
     };
-    record_end(&ctx, &claimed, &end, text, maintainer).await;
+    record_end(&ctx, &claimed, &end, text, maintainer, differences).await;
 }
 
 /// Puts a build the stopping worker was running back in the queue.
@@ -175,6 +215,7 @@ async fn record_end(
     end: &BuildEnd,
     log: String,
     maintainer: Option<String>,
+    differences: Vec<String>,
 ) {
     let (id, attempt) = (claimed.build.id, claimed.attempt);
     match queue::finish(&ctx.db, id, attempt, end).await {
@@ -196,6 +237,7 @@ async fn record_end(
                     reason: end.error.clone().unwrap_or_default(),
                     log,
                     maintainer,
+                    differences,
                 };
                 crate::notify::tell(config, &ctx.options.public_url, failure);
             }
@@ -273,7 +315,7 @@ fn end(ended: Ended) -> Early {
     Some(Box::new(ended))
 }
 
-/// Builds and publishes; `None` when the lease was lost.
+/// Builds and publishes (or hands over to a check's second build); `None` when the lease was lost.
 async fn build(
     ctx: &Context,
     claimed: &Claimed,
@@ -281,10 +323,10 @@ async fn build(
     log: &LiveLog,
     stop: watch::Receiver<Option<Stop>>,
     maintainer: &mut Option<String>,
-) -> Option<Ended> {
+) -> Option<Finish> {
     attempt_steps(ctx, claimed, work_base, log, stop, maintainer)
         .await
-        .map_or_else(|early| early.map(|ended| *ended), Some)
+        .map_or_else(|early| early.map(Finish::Ended), Some)
 }
 
 /// The attempt's steps: work directory, source, `bale build`, its output, publishing.
@@ -295,9 +337,15 @@ async fn attempt_steps(
     log: &LiveLog,
     mut stop: watch::Receiver<Option<Stop>>,
     maintainer: &mut Option<String>,
-) -> Result<Ended, Early> {
+) -> Result<Finish, Early> {
     let record = &claimed.build;
     let work = work_dir(work_base, record.id)?;
+    if record.is_rebuild() {
+        log.line(format!(
+            "reproducibility check: building again in a fresh environment, to compare with the package of {}",
+            record.first_worker.as_deref().unwrap_or("the first build")
+        ));
+    }
     let prepared = fetch_source(
         record,
         work.path(),
@@ -308,6 +356,14 @@ async fn attempt_steps(
     .await?;
     let (start, named) = describe(ctx, &prepared).await;
     *maintainer = named;
+    if record.is_rebuild() && record.commit.is_some() && prepared.commit != record.commit {
+        let error = ServiceError::Source(format!(
+            "the source changed between the two builds of the reproducibility check: the first built {}, the second found {}",
+            record.commit.as_deref().unwrap_or("-"),
+            prepared.commit.as_deref().unwrap_or("no commit")
+        ));
+        return Err(end(Ended::failed(&error, start)));
+    }
     let _ = queue::record_start(&ctx.db, record.id, claimed.attempt, &start).await;
 
     let (args, envs) = build_command(ctx, record, &prepared, &work.path().join("out"));
@@ -324,7 +380,94 @@ async fn attempt_steps(
             ..Ended::failed(&error, start)
         }));
     }
-    Ok(publish_package(ctx, &package, log, steps, start).await)
+    if record.is_rebuild() {
+        return Ok(Finish::Ended(Box::new(
+            compare_and_publish(ctx, record, &package, work.path(), log, steps, start).await,
+        )));
+    }
+    if record.check {
+        return hand_over(ctx, claimed, &package, log, steps, start).await;
+    }
+    Ok(Finish::Ended(Box::new(
+        publish_package(ctx, &package, log, steps, start).await,
+    )))
+}
+
+/// The first build of a check: keeps its package and queues the second build.
+async fn hand_over(
+    ctx: &Context,
+    claimed: &Claimed,
+    package: &Path,
+    log: &LiveLog,
+    steps: Vec<StepRecord>,
+    start: BuildStart,
+) -> Result<Finish, Early> {
+    let (outcome, digest) =
+        reproduce::hand_over(ctx, claimed, package, steps.clone(), start.clone()).await;
+    match outcome {
+        HandOver::Queued => {
+            log.line(format!(
+                "reproducibility check: first package {digest} kept; the build is queued again for a second build in a fresh environment, on another worker when one is live"
+            ));
+            Ok(Finish::Rebuild)
+        }
+        HandOver::Lost => Err(None),
+        HandOver::Failed(error) => Err(end(Ended {
+            steps,
+            ..Ended::failed(&error, start)
+        })),
+    }
+}
+
+/// The second build of a check: publishes the package when it is the first
+/// one's bytes, else ends as not reproducible, naming what differs.
+async fn compare_and_publish(
+    ctx: &Context,
+    record: &BuildRecord,
+    package: &Path,
+    work: &Path,
+    log: &LiveLog,
+    steps: Vec<StepRecord>,
+    start: BuildStart,
+) -> Ended {
+    let compared = match reproduce::compare(ctx, record, package, work).await {
+        Ok(compared) => compared,
+        Err(error) => {
+            return Ended {
+                steps,
+                ..Ended::failed(&error, start)
+            }
+        }
+    };
+    let workers = format!(
+        "{} and {}",
+        compared.record.first_worker,
+        compared.record.second_worker.as_deref().unwrap_or("-")
+    );
+    if compared.identical {
+        log.line(format!(
+            "reproducibility check: the packages built by {workers} are identical ({})",
+            compared.record.first_digest
+        ));
+        let mut ended = publish_package(ctx, package, log, steps, start).await;
+        ended.reproducibility = Some(compared.record);
+        return ended;
+    }
+    log.line(format!(
+        "reproducibility check: the packages built by {workers} differ; not published"
+    ));
+    for difference in &compared.record.differences {
+        log.line(format!("  differs: {difference}"));
+    }
+    Ended {
+        status: BuildStatus::NotReproducible,
+        error: Some(reproduce::not_reproducible_error(&compared.record)),
+        steps,
+        start,
+        installed_size: None,
+        package_digest: compared.record.second_digest.clone(),
+        reproducibility: Some(compared.record),
+    }
 }
 
 /// The attempt's own directory in the worker's scratch, removed when dropped.
@@ -361,7 +504,7 @@ async fn fetch_source(
             .unwrap_or_default()
     ));
     let prepared = tokio::select! {
-        prepared = source::prepare(&record.source, record.git_ref.as_deref(), work, allow_local_sources) => prepared,
+        prepared = source::prepare(&record.source, reproduce::rebuild_ref(record), work, allow_local_sources) => prepared,
         reason = stopped(stop) => return Err(stopped_early(reason).map(Box::new)),
     };
     let prepared = prepared.map_err(|error| end(Ended::failed(&error, BuildStart::default())))?;
@@ -404,7 +547,8 @@ fn build_command(
         out_dir.display().to_string(),
     ];
     args.push("--json".to_owned());
-    if record.fresh {
+    // The second build of a check shares no cache with the first.
+    if record.fresh || record.is_rebuild() {
         args.push("--fresh".to_owned());
     }
     if let Some(minutes) = ctx.options.keep_failed {
@@ -461,6 +605,7 @@ async fn run_build(
                 start: start.clone(),
                 installed_size: None,
                 package_digest: None,
+                reproducibility: None,
             }))
         }
         None => {}
@@ -495,6 +640,7 @@ fn read_output(
             start,
             installed_size: None,
             package_digest: None,
+            reproducibility: None,
         }));
     }
     let output = match serde_json::from_slice::<bale_api::BuildOutput>(&exit.stdout) {
@@ -552,6 +698,7 @@ async fn publish_package(
                 start,
                 installed_size: Some(published.installed_size as i64),
                 package_digest: Some(published.digest),
+                reproducibility: None,
             }
         }
         Err(error) => Ended {
@@ -571,6 +718,7 @@ fn stopped_early(reason: Stop) -> Option<Ended> {
             start: BuildStart::default(),
             installed_size: None,
             package_digest: None,
+            reproducibility: None,
         }),
     }
 }

@@ -7,8 +7,10 @@
 
 mod attempt;
 mod child;
+mod compare;
 mod log;
 mod publish;
+mod reproduce;
 mod scratch;
 mod source;
 

@@ -45,6 +45,10 @@ pub fn run(args: BuildsArgs, machine: &Machine, printer: &Printer) -> Result<(),
             text(build.worker.as_deref()),
             build.source,
         ));
+        // A build that did not reproduce names what differs, under its row.
+        for difference in build.reproducibility.iter().flat_map(|r| &r.differences) {
+            printer.line(format!("{:>8}differs: {difference}", ""));
+        }
     }
     Ok(())
 }

@@ -36,6 +36,7 @@ pub fn run(args: SubmitArgs, machine: &Machine, printer: &Printer) -> Result<(),
         source: source.clone(),
         git_ref: args.git_ref.clone(),
         fresh: args.fresh,
+        check: args.check,
     };
     let build = runtime.block_on(client.submit(&request))?;
     let id = build.id;
@@ -43,7 +44,12 @@ pub fn run(args: SubmitArgs, machine: &Machine, printer: &Printer) -> Result<(),
         return printer.print_json(&build);
     }
     printer.line(id);
-    printer.status("Queued", format!("build {id} of {source}"));
+    let checked = if build.check {
+        ", to be built twice and compared"
+    } else {
+        ""
+    };
+    printer.status("Queued", format!("build {id} of {source}{checked}"));
     if !args.wait {
         return Ok(());
     }

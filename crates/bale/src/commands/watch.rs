@@ -88,6 +88,8 @@ async fn submit_all(
             source: watch.remote().to_owned(),
             git_ref: Some(build.git_ref.clone()),
             fresh: false,
+            // The server's `[server] check_reproducible` decides.
+            check: false,
         };
         match service.submit(&request).await {
             Ok(queued_build) => {

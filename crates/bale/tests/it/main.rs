@@ -28,6 +28,7 @@ mod no_secret;
 mod package;
 mod proxy;
 mod repo;
+mod reproducibility;
 mod runtime;
 mod runtime_closure;
 mod service;

@@ -152,7 +152,7 @@ fn a_signed_push_of_a_version_branch_builds_and_publishes_that_version() {
 }
 
 /// A webhook receiver on 127.0.0.1 that hands over the body of the first POST.
-fn receiver() -> (String, std::sync::mpsc::Receiver<Value>) {
+pub(crate) fn receiver() -> (String, std::sync::mpsc::Receiver<Value>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
     let (tx, rx) = std::sync::mpsc::channel();
