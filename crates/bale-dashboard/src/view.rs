@@ -67,6 +67,8 @@ pub struct BuildPage {
 pub struct PackageRow {
     /// `group:name:version`.
     pub coordinate: String,
+    /// The Debian architecture it is built for (`amd64`, `arm64`, `all`).
+    pub arch: String,
     /// Archive size in bytes.
     pub size: u64,
     /// The signing key's id, when signed.

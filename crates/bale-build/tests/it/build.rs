@@ -85,6 +85,7 @@ impl Project {
             hide: vec![home.clone()],
             fresh: false,
             verbose: false,
+            arch: None,
         };
         let lines = Mutex::new(Vec::new());
         let mut events = |e: BuildEvent<'_>| {

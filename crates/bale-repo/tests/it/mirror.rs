@@ -104,6 +104,7 @@ async fn nginx_over_the_published_tree_serves_fetch_and_install() {
     ] {
         let out = server.work_dir(&format!("out-{}", base.len()));
         let options = FetchOptions {
+            arch: None,
             repo: base.clone(),
             coordinate: HELLO.parse().unwrap(),
             out_dir: out.clone(),

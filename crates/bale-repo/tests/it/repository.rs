@@ -509,6 +509,7 @@ async fn the_client_publishes_and_fetches_with_verification(backend: Backend) {
 
     let out = server.work_dir("fetched");
     let fetch = FetchOptions {
+        arch: None,
         repo: server.url.clone(),
         coordinate: HELLO.parse().unwrap(),
         out_dir: out.clone(),
@@ -575,6 +576,7 @@ async fn fetch_failures_are_clear_and_leave_nothing_behind() {
     stranger.trust_in(&client_keys, "stranger");
     let out = server.work_dir("out");
     let options = |coordinate: &str, repo: &str| FetchOptions {
+        arch: None,
         repo: repo.to_owned(),
         coordinate: coordinate.parse().unwrap(),
         out_dir: out.clone(),
