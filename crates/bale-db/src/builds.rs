@@ -91,6 +91,9 @@ pub struct NewBuild {
     pub fresh: bool,
     /// Who asked (e.g. the token's scope and id, or a trigger).
     pub requested_by: Option<String>,
+    /// The Debian architecture to build for; only a worker with a stack
+    /// for it claims the build. `None`: any worker (its own architecture).
+    pub arch: Option<String>,
 }
 
 /// One step of a build as recorded.
@@ -172,6 +175,8 @@ pub struct BuildRecord {
     /// The stored log's key in the object store, once it ended.
     pub log_key: Option<String>,
     /// Its steps, in order (filled by [`get`], empty in listings).
+    /// The Debian architecture it was queued for (`None`: any worker's).
+    pub arch: Option<String>,
     pub steps: Vec<StepRecord>,
 }
 
@@ -208,19 +213,20 @@ pub struct StatusStats {
 
 pub(crate) const COLUMNS: &str = "id, source, git_ref, fresh, requested_by, status, coordinate, package_name, commit_id, worker, \
      stack_name, stack_digest, stack_packages, tries, lease_until, cancel_requested, created_at, started_at, finished_at, \
-     installed_size, package_digest, error, log_key";
+     installed_size, package_digest, error, log_key, arch";
 
 /// Enqueues a build; returns its record.
 pub async fn submit(db: &Database, build: &NewBuild) -> Result<BuildRecord, DbError> {
     let row = sqlx::query(&format!(
-        "INSERT INTO builds (source, git_ref, fresh, requested_by, status, created_at) \
-         VALUES ($1, $2, $3, $4, 'queued', $5) RETURNING {COLUMNS}"
+        "INSERT INTO builds (source, git_ref, fresh, requested_by, status, created_at, arch) \
+         VALUES ($1, $2, $3, $4, 'queued', $5, $6) RETURNING {COLUMNS}"
     ))
     .bind(&build.source)
     .bind(build.git_ref.as_deref())
     .bind(i64::from(build.fresh))
     .bind(build.requested_by.as_deref())
     .bind(now_ms())
+    .bind(build.arch.as_deref())
     .fetch_one(db.pool())
     .await?;
     record(&row)
@@ -408,6 +414,7 @@ pub(crate) fn record(row: &AnyRow) -> Result<BuildRecord, DbError> {
         package_digest: column(row, "package_digest")?,
         error: column(row, "error")?,
         log_key: column(row, "log_key")?,
+        arch: column(row, "arch")?,
         steps: Vec::new(),
     })
 }

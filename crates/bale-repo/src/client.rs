@@ -221,7 +221,12 @@ pub async fn publish(
                 file: options.file.display().to_string(),
                 reason: e.to_string(),
             })?;
-    let url = file_url(&options.repo, &coordinate, PackageFile::Archive)?;
+    let url = arch_file_url(
+        &options.repo,
+        &coordinate,
+        Some(index.arch()),
+        PackageFile::Archive,
+    )?;
 
     let signature_path = options.signature.clone().or_else(|| {
         let candidate = bale_sign::signature_path(&options.file);

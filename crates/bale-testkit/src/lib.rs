@@ -6,6 +6,7 @@
 
 mod browser;
 mod child;
+pub mod foreign;
 mod git;
 mod moto;
 mod net;

@@ -237,6 +237,15 @@ pub fn arch_name(value: &str) -> Result<String, String> {
     }
 }
 
+/// `bale submit --arch`: an architecture name or `all-supported`.
+fn submit_arch(value: &str) -> Result<String, String> {
+    if value == "all-supported" {
+        Ok(value.to_owned())
+    } else {
+        arch_name(value)
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct InspectArgs {
     /// The package file.
@@ -783,6 +792,10 @@ pub struct SubmitArgs {
     /// Rebuild the dependency layer instead of reusing it.
     #[arg(long)]
     pub fresh: bool,
+    /// The Debian architecture to build for (default: this machine's);
+    /// `all-supported`: one build per architecture the service has stacks for.
+    #[arg(long, value_parser = submit_arch)]
+    pub arch: Option<String>,
     /// The build service (default: $BALE_REPO, else http://127.0.0.1:7070).
     #[arg(long)]
     pub server: Option<String>,

@@ -35,6 +35,7 @@ fn source(name: &str) -> NewBuild {
         git_ref: None,
         fresh: false,
         requested_by: Some("test".into()),
+        arch: None,
     }
 }
 

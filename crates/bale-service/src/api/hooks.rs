@@ -63,6 +63,8 @@ pub(super) async fn git(
                         triggered.full_ref(),
                         triggered.commit
                     )),
+                    // A push builds on whichever worker comes first, as before architectures.
+                    arch: None,
                 },
             )
             .await?;

@@ -88,6 +88,7 @@ async fn submit_all(
             source: watch.remote().to_owned(),
             git_ref: Some(build.git_ref.clone()),
             fresh: false,
+            arch: None,
         };
         match service.submit(&request).await {
             Ok(queued_build) => {
