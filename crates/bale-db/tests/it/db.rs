@@ -341,13 +341,17 @@ on_each_backend!(
 
 async fn a_signature_key_is_recorded_once(db: &Database) {
     publish(db, "org.example:hello:1.0", "sha256:01").await;
-    assert!(packages::set_key_id(db, "org.example:hello:1.0", "KEY1")
-        .await
-        .unwrap());
-    assert!(!packages::set_key_id(db, "org.example:hello:1.0", "KEY2")
-        .await
-        .unwrap());
-    let record = packages::get(db, "org.example:hello:1.0")
+    assert!(
+        packages::set_key_id(db, "org.example:hello:1.0", "amd64", "KEY1")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !packages::set_key_id(db, "org.example:hello:1.0", "amd64", "KEY2")
+            .await
+            .unwrap()
+    );
+    let record = packages::get(db, "org.example:hello:1.0", "amd64")
         .await
         .unwrap()
         .unwrap();
@@ -392,17 +396,17 @@ async fn a_released_claim_frees_the_coordinate(db: &Database) {
         .await
         .unwrap();
     // Another digest cannot release it.
-    packages::release(db, "org.example:hello:1.0", "sha256:bb")
+    packages::release(db, "org.example:hello:1.0", "amd64", "sha256:bb")
         .await
         .unwrap();
-    assert!(packages::get(db, "org.example:hello:1.0")
+    assert!(packages::get(db, "org.example:hello:1.0", "amd64")
         .await
         .unwrap()
         .is_some());
-    packages::release(db, "org.example:hello:1.0", "sha256:aa")
+    packages::release(db, "org.example:hello:1.0", "amd64", "sha256:aa")
         .await
         .unwrap();
-    assert!(packages::get(db, "org.example:hello:1.0")
+    assert!(packages::get(db, "org.example:hello:1.0", "amd64")
         .await
         .unwrap()
         .is_none());
@@ -416,10 +420,10 @@ async fn a_released_claim_frees_the_coordinate(db: &Database) {
     packages::mark_stored(db, "org.example:hello:1.0", "amd64")
         .await
         .unwrap();
-    packages::release(db, "org.example:hello:1.0", "sha256:bb")
+    packages::release(db, "org.example:hello:1.0", "amd64", "sha256:bb")
         .await
         .unwrap();
-    assert!(packages::get(db, "org.example:hello:1.0")
+    assert!(packages::get(db, "org.example:hello:1.0", "amd64")
         .await
         .unwrap()
         .is_some());
