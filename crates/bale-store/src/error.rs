@@ -49,8 +49,8 @@ pub enum StoreError {
          `all`) build, or build it for {machine} with `bale build --arch {machine}`"
     )]
     ForeignArch {
-        /// The package.
-        coordinate: Coordinate,
+        /// The package's coordinate.
+        coordinate: String,
         /// The architecture in its index.
         arch: String,
         /// This machine's architecture.

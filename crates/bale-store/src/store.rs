@@ -97,7 +97,7 @@ impl Store {
         let machine = bale_inspect::machine_arch();
         if !head.index.runs_on(machine) {
             return Err(StoreError::ForeignArch {
-                coordinate,
+                coordinate: coordinate.to_string(),
                 arch: head.index.arch().to_owned(),
                 machine: machine.to_owned(),
             });

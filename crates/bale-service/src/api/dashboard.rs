@@ -225,7 +225,7 @@ impl Source for Service {
             return Ok(None);
         };
         Ok(Some(PackagePage {
-            package: package_row(&p),
+            package: package_row(p),
             files: files_of(&p.index_json),
         }))
     }
