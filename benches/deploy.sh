@@ -41,7 +41,7 @@ ports = [{ name = "http", port = $port }]
 health = { http = "/", timeout = "30s" }
 TOML
   "$bale" -q pack "$dir/root" --manifest "$dir/bale.toml" -o "$work/out" --key default
-  "$bale" -q install "$work/out/bench-web-$version.bale"
+  "$bale" -q install "$work/out/bench-web-$version-"*.bale
 done
 first=$("$bale" -q --json deploy bench-web org.example:bench-web:1.0.0 | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
 

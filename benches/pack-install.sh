@@ -83,9 +83,9 @@ for i in $(seq "$runs"); do
   echo "pack run $i: bale ${pack_bale[-1]}s, tar|zstd ${pack_tar[-1]}s (+fsync ${pack_sync[-1]}s), same work ${pack_same[-1]}s (+fsync ${pack_same_sync[-1]}s), load ${loads[-1]}" >&2
 
   rm -rf "${work:?}/home" "$work/untar" && mkdir -p "$work/untar"
-  t0=$(now); BALE_HOME="$work/home" "$bale" -q install --allow-unsigned "$work/out/bench-1.0.0.bale"; t1=$(now)
+  t0=$(now); BALE_HOME="$work/home" "$bale" -q install --allow-unsigned "$work/out/bench-1.0.0-"*.bale; t1=$(now)
   inst_bale+=("$(echo "$t1 - $t0" | bc)")
-  t0=$(now); zstd -q -d < "$work/out/bench-1.0.0.bale" | tar -x -C "$work/untar" && sync -f "$work/untar"; t1=$(now)
+  t0=$(now); zstd -q -d < "$work/out/bench-1.0.0-"*.bale | tar -x -C "$work/untar" && sync -f "$work/untar"; t1=$(now)
   inst_tar+=("$(echo "$t1 - $t0" | bc)")
   chmod -R u+w "$work/home" 2>/dev/null || true
 done
@@ -94,7 +94,7 @@ pb=$(printf '%s\n' "${pack_bale[@]}" | median); pt=$(printf '%s\n' "${pack_tar[@
 ps=$(printf '%s\n' "${pack_sync[@]}" | median); load=$(printf '%s\n' "${loads[@]}" | median)
 pw=$(printf '%s\n' "${pack_same[@]}" | median); pws=$(printf '%s\n' "${pack_same_sync[@]}" | median)
 ib=$(printf '%s\n' "${inst_bale[@]}" | median); it=$(printf '%s\n' "${inst_tar[@]}" | median)
-bale_size=$(stat -c %s "$work/out/bench-1.0.0.bale"); peer_size=$(stat -c %s "$work/out/peer.tar.zst")
+bale_size=$(stat -c %s "$work/out/bench-1.0.0-"*.bale); peer_size=$(stat -c %s "$work/out/peer.tar.zst")
 printf 'pack     %s GiB tree: bale %.2fs  tar|zstd -3 -T0 %.2fs  ratio %.2fx (target <= 1.0x)  sizes %d vs %d bytes\n' \
   "$size_gib" "$pb" "$pt" "$(echo "$pb / $pt" | bc -l)" "$bale_size" "$peer_size"
 printf 'pack     at equal durability: bale (fsyncs its package) %.2fs  tar|zstd + sync -f %.2fs  ratio %.2fx; medians of %d runs, load %s\n' \

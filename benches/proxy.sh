@@ -88,7 +88,7 @@ ports = [{ name = "http", port = $port }]
 health = { http = "/", timeout = "30s" }
 TOML
   "$bale" -q pack "$dir/root" --manifest "$dir/bale.toml" -o "$work/out" --key default
-  "$bale" -q install "$work/out/bench-proxy-$version.bale"
+  "$bale" -q install "$work/out/bench-proxy-$version-"*.bale
 done
 deployed=$("$bale" -q --json deploy bench-proxy org.example:bench-proxy:1.0.0) || { echo "proxy bench: the first deploy failed: $deployed" >&2; exit 1; }
 first=$(echo "$deployed" | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')

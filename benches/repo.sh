@@ -54,7 +54,7 @@ BALE_TOKEN=$("$bale" token create --scope publish 2>/dev/null | grep -o 'bale_[0
 export BALE_TOKEN
 for entry in "${sizes[@]}"; do
   name=${entry%%:*}
-  "$bale" -q publish --repo "http://127.0.0.1:$bale_port" "$work/out/$name-1.0.0.bale"
+  "$bale" -q publish --repo "http://127.0.0.1:$bale_port" "$work/out/$name-1.0.0-"*.bale
 done
 
 # nginx as Debian ships it for static files (sendfile, tcp_nopush, one worker
@@ -107,7 +107,7 @@ median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 worst=""
 for entry in "${sizes[@]}"; do
   name=${entry%%:*}
-  path=org/example/$name/1.0.0/$name-1.0.0.bale
+  path=org/example/$name/1.0.0/$(basename "$work/out/$name-1.0.0-"*.bale)
   size=$(stat -c %s "$repo/$path")
   # Both must serve the same bytes.
   cmp <(curl -sf "http://127.0.0.1:$nginx_port/$path") <(curl -sf "http://127.0.0.1:$bale_port/$path")

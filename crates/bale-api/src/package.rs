@@ -27,6 +27,9 @@ pub struct PackageName {
     pub name: String,
     /// Its published versions.
     pub versions: Vec<String>,
+    /// The architectures published for any of its versions, sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub archs: Vec<String>,
 }
 
 /// `GET /api/v1/packages/GROUP/NAME`: the published versions, oldest first.
@@ -47,6 +50,9 @@ pub struct PackageSummary {
     pub coordinate: String,
     /// Version.
     pub version: String,
+    /// The Debian architecture this file is built for (`amd64`, `arm64`, `all`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arch: Option<String>,
     /// `sha256:<hex>` of the archive.
     pub digest: String,
     /// Size of the archive in bytes.
@@ -67,6 +73,9 @@ pub struct PackageDetail {
     pub group: String,
     /// Package name.
     pub name: String,
+    /// Every architecture published for this coordinate, sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub archs: Vec<String>,
     /// Whether it is signed, and by which key.
     pub signature: SignatureState,
     /// Where its files are in the repository tree.
@@ -141,6 +150,9 @@ pub enum SearchResults {
 pub struct FileHit {
     /// The package.
     pub coordinate: String,
+    /// The package's architecture.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arch: Option<String>,
     /// The file's path in it.
     pub path: String,
     /// The file's class (`elf-executable`, …).
@@ -154,6 +166,9 @@ pub struct FileHit {
 pub struct LibraryHit {
     /// The package.
     pub coordinate: String,
+    /// The package's architecture.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arch: Option<String>,
     /// The ELF file that needs the library.
     pub path: String,
     /// The needed soname.
@@ -167,6 +182,9 @@ pub struct PublishOutcome {
     pub status: PublishStatus,
     /// `group:name:version`.
     pub coordinate: String,
+    /// The architecture it was published as.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arch: Option<String>,
     /// `sha256:<hex>` of the archive.
     pub digest: String,
     /// Size of the archive in bytes.
@@ -213,6 +231,7 @@ mod tests {
             summary: PackageSummary {
                 coordinate: "org.example:hello:1.0.0".into(),
                 version: "1.0.0".into(),
+                arch: Some("amd64".into()),
                 digest: "sha256:00".into(),
                 size: 3,
                 signed_by: None,
@@ -220,6 +239,7 @@ mod tests {
             },
             group: "org.example".into(),
             name: "hello".into(),
+            archs: vec!["amd64".into()],
             signature: SignatureState {
                 status: SignatureStatus::Unsigned,
                 key_id: None,

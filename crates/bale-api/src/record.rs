@@ -112,6 +112,11 @@ pub struct SubmitRequest {
     /// one is live) and compare the two packages byte for byte.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub check: bool,
+    /// The Debian architecture to build for (`amd64`, `arm64`, …), or
+    /// `all-supported` for one build per architecture the service has
+    /// stacks for; absent: whichever worker claims it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arch: Option<String>,
 }
 
 /// The query of `GET /api/v1/builds`.
@@ -144,6 +149,12 @@ pub struct Build {
     pub git_ref: Option<String>,
     /// Whether the dependency layer is rebuilt.
     pub fresh: bool,
+    /// The Debian architecture it was queued for; absent: any worker's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arch: Option<String>,
+    /// The other builds queued by the same request (`--arch all-supported`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also_queued: Vec<i64>,
     /// Who asked.
     pub requested_by: Option<String>,
     /// `group:name:version`, once the manifest was read.

@@ -176,6 +176,13 @@ impl Index {
         self.arch.as_deref().unwrap_or(LEGACY_ARCH)
     }
 
+    /// Whether the package runs on a machine of Debian architecture
+    /// `machine`: it is built for it, or for `all`.
+    pub fn runs_on(&self, machine: &str) -> bool {
+        let arch = self.arch();
+        arch == machine || arch == bale_inspect::ALL
+    }
+
     /// The deterministic bytes of `index.json`: sorted keys, no floats, a trailing newline.
     pub fn to_json(&self) -> Result<Vec<u8>, ArchiveError> {
         crate::json::to_canonical_json(self)
@@ -202,6 +209,7 @@ impl Index {
             .parse::<bale_coordinate::Coordinate>()
             .map_err(|e| ArchiveError::Index(e.to_string()))?;
         self.dependencies.check()?;
+        self.check_arch()?;
         if self.files.len() as u64 > limits.max_entries {
             return Err(ArchiveError::LimitExceeded {
                 what: "entries",
@@ -250,6 +258,39 @@ impl Index {
                 what: "unpacked bytes",
                 limit: limits.max_unpacked_bytes,
             });
+        }
+        Ok(())
+    }
+}
+
+impl Index {
+    /// Checks that the architecture is a plain name and that every ELF file
+    /// whose machine is recorded runs on it: an `amd64` package shipping an
+    /// aarch64 binary, or an `all` package shipping any ELF file, would fail
+    /// only when run, on some machines, so it is refused when read.
+    fn check_arch(&self) -> Result<(), ArchiveError> {
+        let arch = self.arch();
+        if !bale_inspect::is_arch_name(arch) {
+            return Err(ArchiveError::Index(format!(
+                "arch `{arch}` is not a Debian architecture name (`amd64`, `arm64`, …) or `all`"
+            )));
+        }
+        for record in &self.files {
+            let Some(machine) = record.elf.as_ref().and_then(|e| e.machine.as_deref()) else {
+                continue;
+            };
+            if arch == bale_inspect::ALL {
+                return Err(ArchiveError::Index(format!(
+                    "{}: an {machine} ELF file in a package marked `all` (for every architecture); build it for {machine}",
+                    record.path
+                )));
+            }
+            if machine != arch {
+                return Err(ArchiveError::Index(format!(
+                    "{}: an {machine} ELF file in a package built for {arch}; rebuild it on an {arch} stack or pack it as {machine}",
+                    record.path
+                )));
+            }
         }
         Ok(())
     }

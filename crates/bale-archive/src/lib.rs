@@ -19,7 +19,7 @@ mod write_behind;
 mod writer;
 
 pub use error::ArchiveError;
-pub use index::{Dependencies, EntryType, FileRecord, Index, SourceRef, StackRef};
+pub use index::{Dependencies, EntryType, FileRecord, Index, SourceRef, StackRef, LEGACY_ARCH};
 pub use limits::Limits;
 pub use reader::{read_index, read_index_with, unpack, verify, UnpackOptions, Unpacked};
 pub use tree::PackageTree;

@@ -46,6 +46,9 @@ pub struct BuildRequest<'a> {
     pub fresh: bool,
     /// Report the dependency layer's key inputs.
     pub verbose: bool,
+    /// The Debian architecture the stack builds for; `None` is this
+    /// machine's ([`bale_inspect::machine_arch`]).
+    pub arch: Option<String>,
 }
 
 /// What a successful build produced.
@@ -544,6 +547,12 @@ fn pack_step(
         },
         mtime: source.date_epoch,
         out_dir: &job.work.join("out"),
+        arch: Some(
+            request
+                .arch
+                .clone()
+                .unwrap_or_else(|| bale_inspect::machine_arch().to_owned()),
+        ),
     });
     run.end("pack", t, if packed.is_ok() { "ok" } else { "failed" });
     packed

@@ -70,6 +70,20 @@ pub enum BuildError {
         /// The version the build environment held.
         version: String,
     },
+    /// The root holds ELF files for another architecture than the package's.
+    #[error("the package is for {arch} but ships ELF files for {found}: build it on a {arch} stack, or pack it with --arch naming the files' architecture")]
+    ForeignMachine {
+        /// The package's architecture.
+        arch: String,
+        /// The architectures the ELF files are for.
+        found: String,
+    },
+    /// The root holds ELF files for several architectures.
+    #[error("the root ships ELF files for several architectures ({found}): a package is for one; pack each architecture's files separately")]
+    MixedMachines {
+        /// The architectures the ELF files are for.
+        found: String,
+    },
     /// The build's facts could not be written.
     #[error("cannot write the build facts")]
     Facts(#[from] serde_json::Error),

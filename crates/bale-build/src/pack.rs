@@ -37,12 +37,16 @@ pub struct PackRequest<'a> {
     pub mtime: u64,
     /// The directory the archive is written into.
     pub out_dir: &'a Path,
+    /// The architecture the root was built for (the stack's); `None` takes
+    /// it from the ELF files' machine (`bale pack` of a root made elsewhere).
+    /// A root without ELF files is `all` either way.
+    pub arch: Option<String>,
 }
 
 /// What [`pack`] produced.
 #[derive(Debug, Clone)]
 pub struct Packed {
-    /// The archive's path: `<out_dir>/<name>-<version>.bale`.
+    /// The archive's path: `<out_dir>/<name>-<version>-<arch>.bale`.
     pub path: PathBuf,
     /// What was written.
     pub written: Written,
@@ -52,7 +56,7 @@ pub struct Packed {
     pub generated_scripts: bool,
 }
 
-/// Packs a prepared root into `<out_dir>/<name>-<version>.bale`, atomically.
+/// Packs a prepared root into `<out_dir>/<name>-<version>-<arch>.bale`, atomically.
 pub fn pack(request: &PackRequest<'_>) -> Result<Packed, BuildError> {
     let manifest = request.manifest;
     let coordinate = manifest.coordinate().map_err(BuildError::Coordinate)?;
@@ -77,8 +81,9 @@ pub fn pack(request: &PackRequest<'_>) -> Result<Packed, BuildError> {
             libraries: detection.unresolved,
         });
     }
+    let arch = package_arch(&tree, request.arch.as_deref())?;
     let meta = PackMeta {
-        arch: None,
+        arch: Some(arch.clone()),
         coordinate: coordinate.clone(),
         stack: request.stack.clone(),
         dependencies: Dependencies {
@@ -90,7 +95,7 @@ pub fn pack(request: &PackRequest<'_>) -> Result<Packed, BuildError> {
     };
 
     fs::create_dir_all(request.out_dir).map_err(|e| BuildError::io(request.out_dir, e))?;
-    let path = request.out_dir.join(coordinate.file_name());
+    let path = request.out_dir.join(coordinate.arch_file_name(&arch));
     let tmp = tempfile::NamedTempFile::new_in(request.out_dir)
         .map_err(|e| BuildError::io(request.out_dir, e))?;
     // Writeback starts as the archive grows, so the final sync has little left to do.
@@ -120,6 +125,33 @@ pub fn pack(request: &PackRequest<'_>) -> Result<Packed, BuildError> {
             .collect(),
         generated_scripts,
     })
+}
+
+/// The package's architecture: `all` without ELF files, else the one
+/// architecture every ELF file's machine names, which must be `requested`
+/// when one is.
+fn package_arch(tree: &PackageTree, requested: Option<&str>) -> Result<String, BuildError> {
+    let machines: std::collections::BTreeSet<&str> = tree
+        .records()
+        .iter()
+        .filter_map(|r| r.elf.as_ref()?.machine.as_deref())
+        .collect();
+    let found = || machines.iter().copied().collect::<Vec<_>>().join(", ");
+    match (machines.len(), requested) {
+        (0, _) => Ok(bale_inspect::ALL.to_owned()),
+        (1, Some(arch)) if machines.contains(arch) => Ok(arch.to_owned()),
+        (1, None) => Ok(machines
+            .iter()
+            .next()
+            .copied()
+            .unwrap_or_default()
+            .to_owned()),
+        (_, Some(arch)) => Err(BuildError::ForeignMachine {
+            arch: arch.to_owned(),
+            found: found(),
+        }),
+        (_, None) => Err(BuildError::MixedMachines { found: found() }),
+    }
 }
 
 /// Adds generated `script.d/start.sh` and `stop.sh` from `[run]` unless the

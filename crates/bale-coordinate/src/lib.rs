@@ -123,9 +123,15 @@ impl Coordinate {
         format!("{}/{}/{}", self.group_path(), self.name, self.version)
     }
 
-    /// The archive's file name: `hello-2.10.bale`.
+    /// The archive's file name before architectures were named in it:
+    /// `hello-2.10.bale` (read as the architecture in its index).
     pub fn file_name(&self) -> String {
         format!("{}-{}.bale", self.name, self.version)
+    }
+
+    /// The archive's file name for one architecture: `hello-2.10-amd64.bale`.
+    pub fn arch_file_name(&self, arch: &str) -> String {
+        format!("{}-{}-{arch}.bale", self.name, self.version)
     }
 
     /// The archive's path in a repository: `org/example/hello/2.10/hello-2.10.bale`.

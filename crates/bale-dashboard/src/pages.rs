@@ -69,13 +69,15 @@ pub fn overview_page(o: &Overview) -> String {
     if o.packages.is_empty() {
         body.push_str("<p class=\"empty\">No packages published.</p>");
     } else {
-        body.push_str("<table id=\"package-list\"><thead><tr><th>package</th><th>size</th><th>signed by</th></tr></thead><tbody>");
+        body.push_str("<table id=\"package-list\"><thead><tr><th>package</th><th>arch</th><th>size</th><th>signed by</th></tr></thead><tbody>");
         for p in &o.packages {
             let _ = write!(
                 body,
-                "<tr><td><a href=\"/-/packages/{}\">{}</a></td><td>{}</td><td>{}</td></tr>",
+                "<tr><td><a href=\"/-/packages/{}?arch={}\">{}</a></td><td class=\"arch\">{}</td><td>{}</td><td>{}</td></tr>",
                 url_segment(&p.coordinate),
+                url_segment(&p.arch),
                 escape(&p.coordinate),
+                escape(&p.arch),
                 size(p.size),
                 escape(p.key_id.as_deref().unwrap_or("unsigned")),
             );
@@ -239,8 +241,9 @@ es.onerror=function(){{es.close();setTimeout(function(){{location.reload()}},300
 pub fn package_page(p: &PackagePage) -> String {
     let pkg = &p.package;
     let mut body = format!(
-        "<h1>{}</h1><p>{} · signed by {}</p>",
+        "<h1>{}</h1><p><span class=\"arch\">{}</span> · {} · signed by {}</p>",
         escape(&pkg.coordinate),
+        escape(&pkg.arch),
         size(pkg.size),
         escape(pkg.key_id.as_deref().unwrap_or("nobody (unsigned)"))
     );

@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -26,10 +26,12 @@ pub trait Source: Send + Sync + 'static {
     /// One build with its log so far; `None` when there is no such build.
     fn build(&self, id: i64)
         -> impl Future<Output = Result<Option<BuildPage>, SourceError>> + Send;
-    /// One package with its files; `None` when it is not published.
+    /// One package with its files, for `arch` (`None`: amd64's, else the
+    /// first published); `None` when it is not published.
     fn package(
         &self,
         coordinate: &str,
+        arch: Option<&str>,
     ) -> impl Future<Output = Result<Option<PackagePage>, SourceError>> + Send;
 }
 
@@ -79,11 +81,18 @@ async fn build<S: Source>(State(source): State<Arc<S>>, Path(id): Path<String>) 
     }
 }
 
+/// `?arch=` on a package page.
+#[derive(Debug, serde::Deserialize)]
+struct ArchQuery {
+    arch: Option<String>,
+}
+
 async fn package<S: Source>(
     State(source): State<Arc<S>>,
     Path(coordinate): Path<String>,
+    Query(query): Query<ArchQuery>,
 ) -> Response {
-    match source.package(&coordinate).await {
+    match source.package(&coordinate, query.arch.as_deref()).await {
         Ok(Some(p)) => html(package_page(&p)),
         Ok(None) => problem(
             StatusCode::NOT_FOUND,

@@ -93,6 +93,8 @@ pub struct DifferenceRow {
 pub struct PackageRow {
     /// `group:name:version`.
     pub coordinate: String,
+    /// The Debian architecture it is built for (`amd64`, `arm64`, `all`).
+    pub arch: String,
     /// Archive size in bytes.
     pub size: u64,
     /// The signing key's id, when signed.

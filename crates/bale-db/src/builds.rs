@@ -93,6 +93,9 @@ pub struct NewBuild {
     pub requested_by: Option<String>,
     /// Build it a second time in a fresh environment and compare the packages.
     pub check: bool,
+    /// The Debian architecture to build for; only a worker with a stack
+    /// for it claims the build. `None`: any worker (its own architecture).
+    pub arch: Option<String>,
 }
 
 /// One step of a build as recorded.
@@ -174,6 +177,8 @@ pub struct BuildRecord {
     /// The stored log's key in the object store, once it ended.
     pub log_key: Option<String>,
     /// Its steps, in order (filled by [`get`], empty in listings).
+    /// The Debian architecture it was queued for (`None`: any worker's).
+    pub arch: Option<String>,
     pub steps: Vec<StepRecord>,
     /// Whether a second build in a fresh environment checks its reproducibility.
     pub check: bool,
@@ -223,13 +228,13 @@ pub struct StatusStats {
 
 pub(crate) const COLUMNS: &str = "id, source, git_ref, fresh, requested_by, status, coordinate, package_name, commit_id, worker, \
      stack_name, stack_digest, stack_packages, tries, lease_until, cancel_requested, created_at, started_at, finished_at, \
-     installed_size, package_digest, error, log_key, check_reproducible, first_worker, reproducibility";
+     installed_size, package_digest, error, log_key, check_reproducible, first_worker, reproducibility, arch";
 
 /// Enqueues a build; returns its record.
 pub async fn submit(db: &Database, build: &NewBuild) -> Result<BuildRecord, DbError> {
     let row = sqlx::query(&format!(
-        "INSERT INTO builds (source, git_ref, fresh, requested_by, status, created_at, check_reproducible) \
-         VALUES ($1, $2, $3, $4, 'queued', $5, $6) RETURNING {COLUMNS}"
+        "INSERT INTO builds (source, git_ref, fresh, requested_by, status, created_at, check_reproducible, arch) \
+         VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7) RETURNING {COLUMNS}"
     ))
     .bind(&build.source)
     .bind(build.git_ref.as_deref())
@@ -237,6 +242,7 @@ pub async fn submit(db: &Database, build: &NewBuild) -> Result<BuildRecord, DbEr
     .bind(build.requested_by.as_deref())
     .bind(now_ms())
     .bind(i64::from(build.check))
+    .bind(build.arch.as_deref())
     .fetch_one(db.pool())
     .await?;
     record(&row)
@@ -425,6 +431,7 @@ pub(crate) fn record(row: &AnyRow) -> Result<BuildRecord, DbError> {
         package_digest: column(row, "package_digest")?,
         error: column(row, "error")?,
         log_key: column(row, "log_key")?,
+        arch: column(row, "arch")?,
         steps: Vec::new(),
         check: check != 0,
         first_worker: column(row, "first_worker")?,

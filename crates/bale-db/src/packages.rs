@@ -1,8 +1,8 @@
 //! Published packages and the files they ship, indexed for search.
 //!
-//! A publish first *claims* its coordinate here: the row's primary key makes
-//! exactly one content win, across any number of servers sharing the
-//! database. The row becomes visible to readers once its objects are stored.
+//! A publish first *claims* its coordinate and architecture here: the row's
+//! primary key makes exactly one content win, across any number of servers
+//! sharing the database; each architecture of a coordinate is its own claim. The row becomes visible to readers once its objects are stored.
 
 use sqlx::any::AnyRow;
 
@@ -19,6 +19,8 @@ pub struct NewPackage {
     pub name: String,
     /// Version.
     pub version: String,
+    /// The Debian architecture in its index (`amd64`, `arm64`, `all`).
+    pub arch: String,
     /// `sha256:<hex>` of the archive's bytes.
     pub digest: String,
     /// The archive's size in bytes.
@@ -55,6 +57,8 @@ pub struct PackageRecord {
     pub name: String,
     /// Version.
     pub version: String,
+    /// The Debian architecture in its index (`amd64`, `arm64`, `all`).
+    pub arch: String,
     /// `sha256:<hex>` of the archive.
     pub digest: String,
     /// Size of the archive in bytes.
@@ -72,6 +76,8 @@ pub struct PackageRecord {
 
 /// The outcome of claiming a coordinate.
 #[derive(Debug, Clone, PartialEq, Eq)]
+// One claim per publish: the record's size does not matter, a box would.
+#[allow(clippy::large_enum_variant)]
 pub enum Claim {
     /// The coordinate was free and now belongs to this content.
     Claimed,
@@ -84,6 +90,8 @@ pub enum Claim {
 pub struct FileHit {
     /// The package.
     pub coordinate: String,
+    /// Its architecture.
+    pub arch: String,
     /// The file's path in it.
     pub path: String,
     /// The file's class.
@@ -97,6 +105,8 @@ pub struct FileHit {
 pub struct LibraryHit {
     /// The package.
     pub coordinate: String,
+    /// Its architecture.
+    pub arch: String,
     /// The ELF file that needs the library.
     pub path: String,
     /// The needed soname.
@@ -104,17 +114,19 @@ pub struct LibraryHit {
 }
 
 const COLUMNS: &str =
-    "coordinate, group_name, name, version, digest, size, key_id, index_json, stored, published_at";
+    "coordinate, arch, group_name, name, version, digest, size, key_id, index_json, stored, published_at";
 
-/// Claims `package.coordinate` for this content, or returns whoever holds it.
+/// Claims `package.coordinate` and `package.arch` for this content, or
+/// returns whoever holds them.
 pub async fn claim(db: &Database, package: &NewPackage) -> Result<Claim, DbError> {
     let mut tx = db.pool().begin().await?;
     // The insert comes first so SQLite takes the write lock before reading anything.
     let inserted = sqlx::query(
-        "INSERT INTO packages (coordinate, group_name, name, version, digest, size, key_id, index_json, stored, published_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9) ON CONFLICT (coordinate) DO NOTHING",
+        "INSERT INTO packages (coordinate, arch, group_name, name, version, digest, size, key_id, index_json, stored, published_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10) ON CONFLICT (coordinate, arch) DO NOTHING",
     )
     .bind(&package.coordinate)
+    .bind(&package.arch)
     .bind(&package.group)
     .bind(&package.name)
     .bind(&package.version)
@@ -128,19 +140,20 @@ pub async fn claim(db: &Database, package: &NewPackage) -> Result<Claim, DbError
     .rows_affected();
     if inserted == 0 {
         tx.rollback().await?;
-        return match get(db, &package.coordinate).await? {
+        return match get(db, &package.coordinate, &package.arch).await? {
             Some(record) => Ok(Claim::Existing(record)),
             None => Err(DbError::Corrupt(format!(
-                "{} was claimed but has no row",
-                package.coordinate
+                "{} ({}) was claimed but has no row",
+                package.coordinate, package.arch
             ))),
         };
     }
     for file in &package.files {
         sqlx::query(
-            "INSERT INTO package_files (coordinate, path, class, sha256) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO package_files (coordinate, arch, path, class, sha256) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(&package.coordinate)
+        .bind(&package.arch)
         .bind(&file.path)
         .bind(file.class.as_deref())
         .bind(file.sha256.as_deref())
@@ -150,8 +163,11 @@ pub async fn claim(db: &Database, package: &NewPackage) -> Result<Claim, DbError
         needed.sort();
         needed.dedup();
         for soname in needed {
-            sqlx::query("INSERT INTO package_needs (coordinate, path, soname) VALUES ($1, $2, $3)")
-                .bind(&package.coordinate)
+            sqlx::query(
+                "INSERT INTO package_needs (coordinate, arch, path, soname) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(&package.coordinate)
+            .bind(&package.arch)
                 .bind(&file.path)
                 .bind(soname)
                 .execute(&mut *tx)
@@ -163,9 +179,10 @@ pub async fn claim(db: &Database, package: &NewPackage) -> Result<Claim, DbError
 }
 
 /// Marks a claimed package as stored, making it visible to readers.
-pub async fn mark_stored(db: &Database, coordinate: &str) -> Result<(), DbError> {
-    sqlx::query("UPDATE packages SET stored = 1 WHERE coordinate = $1")
+pub async fn mark_stored(db: &Database, coordinate: &str, arch: &str) -> Result<(), DbError> {
+    sqlx::query("UPDATE packages SET stored = 1 WHERE coordinate = $1 AND arch = $2")
         .bind(coordinate)
+        .bind(arch)
         .execute(db.pool())
         .await?;
     Ok(())
@@ -174,21 +191,31 @@ pub async fn mark_stored(db: &Database, coordinate: &str) -> Result<(), DbError>
 /// Gives up a claim whose objects could not be stored, so another publish may try.
 ///
 /// Only an unstored claim by this exact content is removed.
-pub async fn release(db: &Database, coordinate: &str, digest: &str) -> Result<(), DbError> {
+pub async fn release(
+    db: &Database,
+    coordinate: &str,
+    arch: &str,
+    digest: &str,
+) -> Result<(), DbError> {
     let mut tx = db.pool().begin().await?;
-    let removed =
-        sqlx::query("DELETE FROM packages WHERE coordinate = $1 AND digest = $2 AND stored = 0")
-            .bind(coordinate)
-            .bind(digest)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+    let removed = sqlx::query(
+        "DELETE FROM packages WHERE coordinate = $1 AND arch = $2 AND digest = $3 AND stored = 0",
+    )
+    .bind(coordinate)
+    .bind(arch)
+    .bind(digest)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
     if removed > 0 {
         for table in ["package_files", "package_needs"] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE coordinate = $1"))
-                .bind(coordinate)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(&format!(
+                "DELETE FROM {table} WHERE coordinate = $1 AND arch = $2"
+            ))
+            .bind(coordinate)
+            .bind(arch)
+            .execute(&mut *tx)
+            .await?;
         }
     }
     tx.commit().await?;
@@ -198,37 +225,68 @@ pub async fn release(db: &Database, coordinate: &str, digest: &str) -> Result<()
 /// Records the signing key of a package that had none; returns whether it
 /// changed. Only one caller gets `true`: that is how a signature upload
 /// claims the package before writing its signature.
-pub async fn set_key_id(db: &Database, coordinate: &str, key_id: &str) -> Result<bool, DbError> {
-    let changed =
-        sqlx::query("UPDATE packages SET key_id = $1 WHERE coordinate = $2 AND key_id IS NULL")
-            .bind(key_id)
-            .bind(coordinate)
-            .execute(db.pool())
-            .await?
-            .rows_affected();
+pub async fn set_key_id(
+    db: &Database,
+    coordinate: &str,
+    arch: &str,
+    key_id: &str,
+) -> Result<bool, DbError> {
+    let changed = sqlx::query(
+        "UPDATE packages SET key_id = $1 WHERE coordinate = $2 AND arch = $3 AND key_id IS NULL",
+    )
+    .bind(key_id)
+    .bind(coordinate)
+    .bind(arch)
+    .execute(db.pool())
+    .await?
+    .rows_affected();
     Ok(changed > 0)
 }
 
 /// Gives up a signature claim ([`set_key_id`]) whose signature could not be
 /// stored, so another upload may sign the package.
-pub async fn clear_key_id(db: &Database, coordinate: &str, key_id: &str) -> Result<(), DbError> {
-    sqlx::query("UPDATE packages SET key_id = NULL WHERE coordinate = $1 AND key_id = $2")
-        .bind(coordinate)
-        .bind(key_id)
-        .execute(db.pool())
-        .await?;
+pub async fn clear_key_id(
+    db: &Database,
+    coordinate: &str,
+    arch: &str,
+    key_id: &str,
+) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE packages SET key_id = NULL WHERE coordinate = $1 AND arch = $2 AND key_id = $3",
+    )
+    .bind(coordinate)
+    .bind(arch)
+    .bind(key_id)
+    .execute(db.pool())
+    .await?;
     Ok(())
 }
 
-/// The record of one coordinate, stored or not.
-pub async fn get(db: &Database, coordinate: &str) -> Result<Option<PackageRecord>, DbError> {
+/// The record of one coordinate and architecture, stored or not.
+pub async fn get(
+    db: &Database,
+    coordinate: &str,
+    arch: &str,
+) -> Result<Option<PackageRecord>, DbError> {
     let row = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM packages WHERE coordinate = $1"
+        "SELECT {COLUMNS} FROM packages WHERE coordinate = $1 AND arch = $2"
     ))
     .bind(coordinate)
+    .bind(arch)
     .fetch_optional(db.pool())
     .await?;
     row.as_ref().map(record).transpose()
+}
+
+/// The records of every architecture of one coordinate, stored or not, by architecture.
+pub async fn get_all(db: &Database, coordinate: &str) -> Result<Vec<PackageRecord>, DbError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM packages WHERE coordinate = $1 ORDER BY arch"
+    ))
+    .bind(coordinate)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(record).collect()
 }
 
 /// The stored versions of `group:name`, oldest first.
@@ -239,7 +297,7 @@ pub async fn versions(
 ) -> Result<Vec<PackageRecord>, DbError> {
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM packages WHERE group_name = $1 AND name = $2 AND stored = 1 \
-         ORDER BY published_at, version"
+         ORDER BY published_at, version, arch"
     ))
     .bind(group)
     .bind(name)
@@ -253,7 +311,7 @@ pub async fn search_name(db: &Database, text: &str) -> Result<Vec<PackageRecord>
     let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM packages WHERE LOWER(name) LIKE $1 ESCAPE '\\' AND stored = 1 \
-         ORDER BY group_name, name, published_at, version"
+         ORDER BY group_name, name, published_at, version, arch"
     ))
     .bind(pattern)
     .fetch_all(db.pool())
@@ -265,9 +323,9 @@ pub async fn search_name(db: &Database, text: &str) -> Result<Vec<PackageRecord>
 pub async fn search_file(db: &Database, path: &str) -> Result<Vec<FileHit>, DbError> {
     let path = path.trim_start_matches('/');
     let rows = sqlx::query(
-        "SELECT f.coordinate, f.path, f.class, f.sha256 FROM package_files f \
-         JOIN packages p ON p.coordinate = f.coordinate \
-         WHERE f.path = $1 AND p.stored = 1 ORDER BY f.coordinate",
+        "SELECT f.coordinate, f.arch, f.path, f.class, f.sha256 FROM package_files f \
+         JOIN packages p ON p.coordinate = f.coordinate AND p.arch = f.arch \
+         WHERE f.path = $1 AND p.stored = 1 ORDER BY f.coordinate, f.arch",
     )
     .bind(path)
     .fetch_all(db.pool())
@@ -276,6 +334,7 @@ pub async fn search_file(db: &Database, path: &str) -> Result<Vec<FileHit>, DbEr
         .map(|row| {
             Ok(FileHit {
                 coordinate: column(row, "coordinate")?,
+                arch: column(row, "arch")?,
                 path: column(row, "path")?,
                 class: column(row, "class")?,
                 sha256: column(row, "sha256")?,
@@ -287,9 +346,9 @@ pub async fn search_file(db: &Database, path: &str) -> Result<Vec<FileHit>, DbEr
 /// Files of stored packages whose ELF header needs `soname`.
 pub async fn search_library(db: &Database, soname: &str) -> Result<Vec<LibraryHit>, DbError> {
     let rows = sqlx::query(
-        "SELECT n.coordinate, n.path, n.soname FROM package_needs n \
-         JOIN packages p ON p.coordinate = n.coordinate \
-         WHERE n.soname = $1 AND p.stored = 1 ORDER BY n.coordinate, n.path",
+        "SELECT n.coordinate, n.arch, n.path, n.soname FROM package_needs n \
+         JOIN packages p ON p.coordinate = n.coordinate AND p.arch = n.arch \
+         WHERE n.soname = $1 AND p.stored = 1 ORDER BY n.coordinate, n.arch, n.path",
     )
     .bind(soname)
     .fetch_all(db.pool())
@@ -298,6 +357,7 @@ pub async fn search_library(db: &Database, soname: &str) -> Result<Vec<LibraryHi
         .map(|row| {
             Ok(LibraryHit {
                 coordinate: column(row, "coordinate")?,
+                arch: column(row, "arch")?,
                 path: column(row, "path")?,
                 soname: column(row, "soname")?,
             })
@@ -310,6 +370,7 @@ fn record(row: &AnyRow) -> Result<PackageRecord, DbError> {
     let stored: i64 = column(row, "stored")?;
     Ok(PackageRecord {
         coordinate: column(row, "coordinate")?,
+        arch: column(row, "arch")?,
         group: column(row, "group_name")?,
         name: column(row, "name")?,
         version: column(row, "version")?,

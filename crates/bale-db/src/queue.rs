@@ -111,11 +111,24 @@ pub struct Rebuild {
     pub start: BuildStart,
 }
 
-/// Claims the oldest queued build for `worker` with a lease of `lease_ms`, or `None`.
+/// Claims the oldest queued build for `worker` with a lease of `lease_ms`, or
+/// `None`, whatever architecture it was queued for.
 pub async fn claim(db: &Database, worker: &str, lease_ms: i64) -> Result<Option<Claimed>, DbError> {
+    claim_for(db, worker, lease_ms, None).await
+}
+
+/// Claims the oldest queued build for `worker` that it can build: one queued
+/// for any architecture, or for one of `archs` (the architectures of its
+/// stacks); `None` claims any build.
+pub async fn claim_for(
+    db: &Database,
+    worker: &str,
+    lease_ms: i64,
+    archs: Option<&[String]>,
+) -> Result<Option<Claimed>, DbError> {
     let mut conn = db.pool().acquire().await?;
     begin_write(db, &mut conn).await?;
-    let result = claim_in(db.backend(), &mut conn, worker, lease_ms).await;
+    let result = claim_in(db.backend(), &mut conn, worker, lease_ms, archs).await;
     end_write(&mut conn, result).await
 }
 
@@ -124,6 +137,7 @@ async fn claim_in(
     conn: &mut PoolConnection<Any>,
     worker: &str,
     lease_ms: i64,
+    archs: Option<&[String]>,
 ) -> Result<Option<Claimed>, DbError> {
     let lock = if backend == Backend::Postgres {
         " FOR UPDATE SKIP LOCKED"
@@ -141,17 +155,36 @@ async fn claim_in(
     .bind(now)
     .execute(&mut **conn)
     .await?;
-    let row = sqlx::query(&format!(
+    // $1..$3 are the worker's own; the architectures follow.
+    let only = match archs {
+        None => String::new(),
+        Some(archs) => {
+            let placeholders: Vec<String> =
+                (4..4 + archs.len()).map(|n| format!("${n}")).collect();
+            if placeholders.is_empty() {
+                " AND arch IS NULL".to_owned()
+            } else {
+                format!(
+                    " AND (arch IS NULL OR arch IN ({}))",
+                    placeholders.join(", ")
+                )
+            }
+        }
+    };
+    let sql = format!(
         "SELECT id FROM builds WHERE status = 'queued' \
          AND (first_worker IS NULL OR first_worker <> $1 OR rebuild_queued_at < $2 \
-              OR NOT EXISTS (SELECT 1 FROM workers WHERE name <> $1 AND seen_at >= $3)) \
+              OR NOT EXISTS (SELECT 1 FROM workers WHERE name <> $1 AND seen_at >= $3)){only} \
          ORDER BY id LIMIT 1{lock}"
-    ))
-    .bind(worker)
-    .bind(now - REBUILD_HOLD_MS)
-    .bind(now - lease_ms)
-    .fetch_optional(&mut **conn)
-    .await?;
+    );
+    let mut query = sqlx::query(&sql)
+        .bind(worker)
+        .bind(now - REBUILD_HOLD_MS)
+        .bind(now - lease_ms);
+    for arch in archs.unwrap_or_default() {
+        query = query.bind(arch);
+    }
+    let row = query.fetch_optional(&mut **conn).await?;
     let Some(row) = row else { return Ok(None) };
     let id: i64 = column(&row, "id")?;
     let row = sqlx::query(&format!(

@@ -79,6 +79,8 @@ pub(crate) fn inspect(bytes: &[u8]) -> Result<Option<(FileClass, ElfFacts)>, Ins
         interp: elf.interpreter.map(str::to_owned),
         needed: elf.libraries.iter().map(|lib| (*lib).to_owned()).collect(),
         soname: elf.soname.map(str::to_owned),
+        machine: crate::arch::elf_machine_arch(elf.header.e_machine, elf.is_64, elf.little_endian)
+            .map(str::to_owned),
     };
     Ok(Some((class, facts)))
 }

@@ -8,10 +8,12 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+mod arch;
 mod classify;
 mod elf;
 mod file;
 
+pub use arch::{elf_machine_arch, is_arch_name, machine_arch, ALL};
 pub use classify::classify;
 pub use elf::elf_facts;
 pub use file::inspect_file;
@@ -57,6 +59,11 @@ pub struct ElfFacts {
     pub needed: Vec<String>,
     /// DT_SONAME, for shared libraries.
     pub soname: Option<String>,
+    /// The Debian architecture its header's machine runs on (`amd64`,
+    /// `arm64`, …); absent in packages written before it was recorded and
+    /// for machines Debian has no port for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<String>,
 }
 
 /// Everything the index records about one regular file's content.

@@ -1,5 +1,5 @@
-//! Putting a verified package into the repository: its coordinate claimed
-//! in the database (so exactly one content wins), its objects written to
+//! Putting a verified package into the repository: its coordinate and
+//! architecture claimed in the database (so exactly one content wins), its objects written to
 //! storage, and its record marked stored once all of them are in place.
 //! Both a `PUT` and a build service's worker publish through here.
 
@@ -11,7 +11,7 @@ use bale_db::packages::{self, Claim, NewFile, NewPackage, PackageRecord};
 use bale_db::Database;
 use bytes::Bytes;
 
-use crate::paths::{key, PackageFile};
+use crate::paths::{arch_key, PackageFile};
 use crate::{RepoError, Storage};
 
 /// A package already checked whole (archive, coordinate, signature).
@@ -60,6 +60,7 @@ pub async fn store_package(
         .map_err(|e| RepoError::Internal(e.to_string()))?;
     let record = new_package(package, &index_json)?;
     let coordinate = package.coordinate;
+    let arch = package.index.arch();
     let claimed = match packages::claim(db, &record).await? {
         Claim::Claimed => true,
         Claim::Existing(existing) if existing.digest != package.digest => {
@@ -68,7 +69,7 @@ pub async fn store_package(
         Claim::Existing(existing)
             if existing.stored
                 && storage
-                    .head(&key(coordinate, PackageFile::Archive))
+                    .head(&arch_key(coordinate, arch, PackageFile::Archive))
                     .await?
                     .is_some() =>
         {
@@ -81,11 +82,11 @@ pub async fn store_package(
     let stored = write_objects(storage, package, index_json).await;
     if let Err(error) = stored {
         if claimed {
-            let _ = packages::release(db, &record.coordinate, package.digest).await;
+            let _ = packages::release(db, &record.coordinate, arch, package.digest).await;
         }
         return Err(error);
     }
-    packages::mark_stored(db, &record.coordinate).await?;
+    packages::mark_stored(db, &record.coordinate, arch).await?;
     Ok(if claimed { Stored::New } else { Stored::Again })
 }
 
@@ -95,22 +96,17 @@ async fn write_objects(
     index_json: Vec<u8>,
 ) -> Result<(), RepoError> {
     let coordinate = package.coordinate;
+    let key = |file| arch_key(coordinate, package.index.arch(), file);
     if let Some(text) = package.signature {
         storage
-            .put_bytes(
-                &key(coordinate, PackageFile::Signature),
-                Bytes::from(text.to_owned()),
-            )
+            .put_bytes(&key(PackageFile::Signature), Bytes::from(text.to_owned()))
             .await?;
     }
     storage
-        .put_bytes(
-            &key(coordinate, PackageFile::Index),
-            Bytes::from(index_json),
-        )
+        .put_bytes(&key(PackageFile::Index), Bytes::from(index_json))
         .await?;
     storage
-        .put_file(&key(coordinate, PackageFile::Archive), package.archive)
+        .put_file(&key(PackageFile::Archive), package.archive)
         .await
 }
 
@@ -137,6 +133,7 @@ fn new_package(package: &VerifiedPackage<'_>, index_json: &[u8]) -> Result<NewPa
         group: c.group().to_owned(),
         name: c.name().to_owned(),
         version: c.version().to_owned(),
+        arch: package.index.arch().to_owned(),
         digest: package.digest.to_owned(),
         size: package.size,
         key_id: package.key_id.map(str::to_owned),

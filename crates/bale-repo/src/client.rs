@@ -18,7 +18,7 @@ use futures::StreamExt;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
-use crate::paths::{key, PackageFile};
+use crate::paths::{arch_key, key, PackageFile};
 use crate::server::SIGNATURE_HEADER;
 use crate::RepoError;
 
@@ -69,8 +69,11 @@ pub struct FetchOptions {
     pub repo: String,
     /// The package.
     pub coordinate: Coordinate,
-    /// Where `<name>-<version>.bale` (and `.minisig`) are written.
+    /// Where `<name>-<version>-<arch>.bale` (and `.minisig`) are written.
     pub out_dir: PathBuf,
+    /// The Debian architecture of the machine the package is for; `None` is
+    /// this one's. Its build is taken, else the `all` one.
+    pub arch: Option<String>,
     /// Verify the signature against these trusted keys; `None` skips the signature check.
     pub trusted_keys_dir: Option<PathBuf>,
     /// With trusted keys given: accept a package that has no signature.
@@ -101,12 +104,31 @@ pub(crate) fn http_client() -> Result<reqwest::Client, RepoError> {
         .map_err(|e| RepoError::Internal(format!("cannot set up HTTP: {e}")))
 }
 
-/// The URL of a package file under the repository's base URL.
+/// The URL of a package file under the repository's base URL, by its name
+/// from before architectures.
 pub fn file_url(
     repo: &str,
     coordinate: &Coordinate,
     file: PackageFile,
 ) -> Result<reqwest::Url, RepoError> {
+    tree_url(repo, &key(coordinate, file))
+}
+
+/// The URL of a package file for `arch` (the name from before architectures for `None`).
+pub fn arch_file_url(
+    repo: &str,
+    coordinate: &Coordinate,
+    arch: Option<&str>,
+    file: PackageFile,
+) -> Result<reqwest::Url, RepoError> {
+    match arch {
+        Some(arch) => tree_url(repo, &arch_key(coordinate, arch, file)),
+        None => file_url(repo, coordinate, file),
+    }
+}
+
+/// A path under the repository's base URL.
+fn tree_url(repo: &str, path: &str) -> Result<reqwest::Url, RepoError> {
     let base = if repo.ends_with('/') {
         repo.to_owned()
     } else {
@@ -116,7 +138,7 @@ pub fn file_url(
     if !matches!(base.scheme(), "http" | "https") {
         return Err(RepoError::RepoUrl(repo.to_owned()));
     }
-    base.join(&key(coordinate, file))
+    base.join(path)
         .map_err(|_| RepoError::RepoUrl(repo.to_owned()))
 }
 
@@ -199,7 +221,12 @@ pub async fn publish(
                 file: options.file.display().to_string(),
                 reason: e.to_string(),
             })?;
-    let url = file_url(&options.repo, &coordinate, PackageFile::Archive)?;
+    let url = arch_file_url(
+        &options.repo,
+        &coordinate,
+        Some(index.arch()),
+        PackageFile::Archive,
+    )?;
 
     let signature_path = options.signature.clone().or_else(|| {
         let candidate = bale_sign::signature_path(&options.file);
@@ -289,6 +316,10 @@ pub async fn publish(
 
 /// Downloads a package into `out_dir`, checks every file's hash (and the
 /// signature when trusted keys are given), then moves it into place.
+///
+/// The machine's architecture's file is taken, else the `all` one, else the
+/// name from before architectures (a repository not yet migrated), which must
+/// then be for the machine too.
 pub async fn fetch(options: &FetchOptions, progress: Progress<'_>) -> Result<Fetched, RepoError> {
     let coordinate = &options.coordinate;
     let out_dir = &options.out_dir;
@@ -297,27 +328,41 @@ pub async fn fetch(options: &FetchOptions, progress: Progress<'_>) -> Result<Fet
         .map_err(|e| RepoError::io(out_dir, e))?;
     let client = http_client()?;
 
-    let archive_url = file_url(&options.repo, coordinate, PackageFile::Archive)?;
+    let machine = options
+        .arch
+        .clone()
+        .unwrap_or_else(|| bale_inspect::machine_arch().to_owned());
     let authorized = |request: reqwest::RequestBuilder| match &options.token {
         Some(token) => request.bearer_auth(token),
         None => request,
     };
-    let response = authorized(client.get(archive_url.clone()))
-        .send()
-        .await
-        .map_err(|e| transport_error(&archive_url, e))?;
-    if response.status() == reqwest::StatusCode::NOT_FOUND {
-        return Err(RepoError::NotFound {
-            coordinate: coordinate.to_string(),
-            repo: options.repo.clone(),
-        });
+    let mut found = None;
+    for arch in [Some(machine.as_str()), Some(bale_inspect::ALL), None] {
+        let url = arch_file_url(&options.repo, coordinate, arch, PackageFile::Archive)?;
+        let response = authorized(client.get(url.clone()))
+            .send()
+            .await
+            .map_err(|e| transport_error(&url, e))?;
+        if response.status() == reqwest::StatusCode::NOT_FOUND {
+            continue;
+        }
+        if !response.status().is_success() {
+            return Err(refused(response).await);
+        }
+        found = Some((arch, url, response));
+        break;
     }
-    if !response.status().is_success() {
-        return Err(refused(response).await);
-    }
+    let Some((named_arch, archive_url, response)) = found else {
+        return Err(not_here(&client, options, &machine).await);
+    };
     let (temp_archive, digest) = download(response, &archive_url, out_dir, progress).await?;
 
-    let signature_url = file_url(&options.repo, coordinate, PackageFile::Signature)?;
+    let signature_url = arch_file_url(
+        &options.repo,
+        coordinate,
+        named_arch,
+        PackageFile::Signature,
+    )?;
     let response = authorized(client.get(signature_url.clone()))
         .send()
         .await
@@ -352,6 +397,19 @@ pub async fn fetch(options: &FetchOptions, progress: Progress<'_>) -> Result<Fet
             found: index.coordinate,
         });
     }
+    if named_arch.is_some_and(|named| named != index.arch()) {
+        return Err(RepoError::CoordinateMismatch {
+            expected: format!("{coordinate} for {}", named_arch.unwrap_or_default()),
+            found: format!("{} for {}", index.coordinate, index.arch()),
+        });
+    }
+    if !index.runs_on(&machine) {
+        return Err(RepoError::ForeignArch {
+            coordinate: coordinate.to_string(),
+            archs: index.arch().to_owned(),
+            machine,
+        });
+    }
 
     let signed_by = match (&options.trusted_keys_dir, &signature_text) {
         (None, _) => None,
@@ -366,8 +424,9 @@ pub async fn fetch(options: &FetchOptions, progress: Progress<'_>) -> Result<Fet
         }
     };
 
-    let archive = out_dir.join(coordinate.file_name());
-    let signature_path = out_dir.join(PackageFile::Signature.file_name(coordinate));
+    let archive = out_dir.join(coordinate.arch_file_name(index.arch()));
+    let signature_path =
+        out_dir.join(PackageFile::Signature.arch_file_name(coordinate, index.arch()));
     let signature = match &signature_text {
         Some(text) => {
             let (path, bytes) = (signature_path.clone(), text.clone().into_bytes());
@@ -393,6 +452,44 @@ pub async fn fetch(options: &FetchOptions, progress: Progress<'_>) -> Result<Fet
         digest,
         signed_by,
     })
+}
+
+/// Why a coordinate has no file for `machine`: the architectures it is
+/// published for, when the repository's API names them (a plain mirror has
+/// none), else that it is not there.
+async fn not_here(client: &reqwest::Client, options: &FetchOptions, machine: &str) -> RepoError {
+    let coordinate = &options.coordinate;
+    let not_found = || RepoError::NotFound {
+        coordinate: coordinate.to_string(),
+        repo: options.repo.clone(),
+    };
+    let path = format!(
+        "api/v1/packages/{}/{}/{}",
+        coordinate.group(),
+        coordinate.name(),
+        coordinate.version()
+    );
+    let Ok(url) = tree_url(&options.repo, &path) else {
+        return not_found();
+    };
+    let mut request = client.get(url);
+    if let Some(token) = &options.token {
+        request = request.bearer_auth(token);
+    }
+    let detail = match request.send().await {
+        Ok(response) if response.status().is_success() => {
+            response.json::<bale_api::PackageDetail>().await.ok()
+        }
+        _ => None,
+    };
+    match detail {
+        Some(detail) if !detail.archs.is_empty() => RepoError::ForeignArch {
+            coordinate: coordinate.to_string(),
+            archs: detail.archs.join(", "),
+            machine: machine.to_owned(),
+        },
+        _ => not_found(),
+    }
 }
 
 async fn check_signature(

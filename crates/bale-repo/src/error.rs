@@ -60,6 +60,16 @@ pub enum RepoError {
         /// The repository URL.
         repo: String,
     },
+    /// The coordinate is published only for other architectures than the machine's.
+    #[error("{coordinate} is built for {archs}; this machine is {machine}: build it for {machine} (`bale submit --arch {machine}`) and publish that")]
+    ForeignArch {
+        /// The coordinate asked for.
+        coordinate: String,
+        /// The architectures it is published for.
+        archs: String,
+        /// The machine's.
+        machine: String,
+    },
     /// The repository answered with an error.
     #[error("the repository refused the request ({status} {code}): {message}")]
     Refused {

@@ -1,30 +1,67 @@
 //! The repository tree: which package file a URL path names, and its object key.
 //!
-//! `org.example:hello:2.10` lives at `org/example/hello/2.10/` as
-//! `hello-2.10.bale`, `hello-2.10.bale.minisig` and `hello-2.10.json`.
-//! Only those three names exist; every other path is refused before any
-//! storage is touched, so `..`, encoded slashes and other tricks never reach it.
+//! `org.example:hello:2.10` built for amd64 lives at `org/example/hello/2.10/`
+//! as `hello-2.10-amd64.bale`, `hello-2.10-amd64.bale.minisig` and
+//! `hello-2.10-amd64.json`; one coordinate has one such set per architecture.
+//! Packages published before architectures keep their names without one
+//! (`hello-2.10.bale`, read as the architecture in their index). Only those
+//! names exist; every other path is refused before any storage is touched, so
+//! `..`, encoded slashes and other tricks never reach it.
 
 use bale_coordinate::Coordinate;
 
 /// One of the three files a package has in the tree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PackageFile {
-    /// `<name>-<version>.bale`, the archive.
+    /// `<name>-<version>-<arch>.bale`, the archive.
     Archive,
-    /// `<name>-<version>.bale.minisig`, its signature.
+    /// `<name>-<version>-<arch>.bale.minisig`, its signature.
     Signature,
-    /// `<name>-<version>.json`, its index.json.
+    /// `<name>-<version>-<arch>.json`, its index.json.
     Index,
 }
 
+/// The three files, in the order names are matched.
+const FILES: [PackageFile; 3] = [
+    PackageFile::Archive,
+    PackageFile::Signature,
+    PackageFile::Index,
+];
+
 impl PackageFile {
-    /// The file's name for `coordinate`.
+    /// The file's name from before architectures: `hello-2.10.bale`.
     pub fn file_name(self, coordinate: &Coordinate) -> String {
+        format!(
+            "{}-{}{}",
+            coordinate.name(),
+            coordinate.version(),
+            self.suffix()
+        )
+    }
+
+    /// The file's name for `coordinate` built for `arch`: `hello-2.10-amd64.bale`.
+    pub fn arch_file_name(self, coordinate: &Coordinate, arch: &str) -> String {
+        format!(
+            "{}-{}-{arch}{}",
+            coordinate.name(),
+            coordinate.version(),
+            self.suffix()
+        )
+    }
+
+    /// The file's name for `coordinate`: for `arch`, or the legacy one for `None`.
+    pub fn name_for(self, coordinate: &Coordinate, arch: Option<&str>) -> String {
+        match arch {
+            Some(arch) => self.arch_file_name(coordinate, arch),
+            None => self.file_name(coordinate),
+        }
+    }
+
+    fn suffix(self) -> &'static str {
         match self {
-            PackageFile::Archive => coordinate.file_name(),
-            PackageFile::Signature => format!("{}.minisig", coordinate.file_name()),
-            PackageFile::Index => format!("{}-{}.json", coordinate.name(), coordinate.version()),
+            PackageFile::Archive => ".bale",
+            PackageFile::Signature => ".bale.minisig",
+            PackageFile::Index => ".json",
         }
     }
 
@@ -38,12 +75,22 @@ impl PackageFile {
     }
 }
 
-/// The object key (and relative URL path) of one package file.
+/// The object key (and relative URL path) of one package file under its
+/// name from before architectures.
 pub fn key(coordinate: &Coordinate, file: PackageFile) -> String {
     format!(
         "{}/{}",
         coordinate.relative_dir(),
         file.file_name(coordinate)
+    )
+}
+
+/// The object key (and relative URL path) of one package file for `arch`.
+pub fn arch_key(coordinate: &Coordinate, arch: &str, file: PackageFile) -> String {
+    format!(
+        "{}/{}",
+        coordinate.relative_dir(),
+        file.arch_file_name(coordinate, arch)
     )
 }
 
@@ -54,6 +101,8 @@ pub struct TreePath {
     pub coordinate: Coordinate,
     /// Which of its files.
     pub file: PackageFile,
+    /// The architecture its name carries; `None` for a name from before architectures.
+    pub arch: Option<String>,
 }
 
 /// Why a URL path names no package file.
@@ -93,25 +142,44 @@ impl TreePath {
         let group = segments[..n - 3].join(".");
         let coordinate = Coordinate::new(&group, &segments[n - 3], &segments[n - 2])
             .map_err(|_| PathRefusal::NotAPackageFile)?;
-        let file = [
-            PackageFile::Archive,
-            PackageFile::Signature,
-            PackageFile::Index,
-        ]
-        .into_iter()
-        .find(|f| f.file_name(&coordinate) == segments[n - 1])
-        .ok_or(PathRefusal::NotAPackageFile)?;
+        let (file, arch) =
+            file_and_arch(&coordinate, &segments[n - 1]).ok_or(PathRefusal::NotAPackageFile)?;
+        let path = TreePath {
+            coordinate,
+            file,
+            arch,
+        };
         // `org.example/…` and `org/example/…` would name one package; only the canonical form exists.
-        if key(&coordinate, file) != segments.join("/") {
+        if path.key() != segments.join("/") {
             return Err(PathRefusal::NotAPackageFile);
         }
-        Ok(TreePath { coordinate, file })
+        Ok(path)
     }
 
     /// The object key of this file.
     pub fn key(&self) -> String {
-        key(&self.coordinate, self.file)
+        match &self.arch {
+            Some(arch) => arch_key(&self.coordinate, arch, self.file),
+            None => key(&self.coordinate, self.file),
+        }
     }
+
+    /// The file's name.
+    pub fn file_name(&self) -> String {
+        self.file.name_for(&self.coordinate, self.arch.as_deref())
+    }
+}
+
+/// Which file `name` is for `coordinate`, and the architecture it names.
+fn file_and_arch(coordinate: &Coordinate, name: &str) -> Option<(PackageFile, Option<String>)> {
+    if let Some(file) = FILES.into_iter().find(|f| f.file_name(coordinate) == name) {
+        return Some((file, None));
+    }
+    let rest = name.strip_prefix(&format!("{}-{}-", coordinate.name(), coordinate.version()))?;
+    FILES.into_iter().find_map(|file| {
+        let arch = rest.strip_suffix(file.suffix())?;
+        bale_inspect::is_arch_name(arch).then(|| (file, Some(arch.to_owned())))
+    })
 }
 
 fn percent_decode(segment: &str) -> Result<String, PathRefusal> {
@@ -155,6 +223,23 @@ mod tests {
         assert_eq!(p.coordinate.to_string(), "org.example:hello:2.10");
         assert_eq!(p.file, PackageFile::Archive);
         assert_eq!(p.key(), "org/example/hello/2.10/hello-2.10.bale");
+        assert_eq!(p.arch, None);
+        let p = TreePath::parse("/org/example/hello/2.10/hello-2.10-arm64.bale").unwrap();
+        assert_eq!(
+            (p.file, p.arch.as_deref()),
+            (PackageFile::Archive, Some("arm64"))
+        );
+        assert_eq!(p.key(), "org/example/hello/2.10/hello-2.10-arm64.bale");
+        let p = TreePath::parse("/org/example/hello/2.10/hello-2.10-all.bale.minisig").unwrap();
+        assert_eq!(
+            (p.file, p.arch.as_deref()),
+            (PackageFile::Signature, Some("all"))
+        );
+        let p = TreePath::parse("/org/example/hello/2.10/hello-2.10-amd64.json").unwrap();
+        assert_eq!(
+            (p.file, p.arch.as_deref()),
+            (PackageFile::Index, Some("amd64"))
+        );
         assert_eq!(
             TreePath::parse("/org/example/hello/2.10/hello-2.10.bale.minisig")
                 .unwrap()
@@ -207,6 +292,10 @@ mod tests {
             "/Org/hello/2.10/hello-2.10.bale",
             "/org//hello/2.10/hello-2.10.bale",
             "/hello/2.10/hello-2.10.bale",
+            "/org/example/hello/2.10/hello-2.10-AMD64.bale",
+            "/org/example/hello/2.10/hello-2.10-.bale",
+            "/org/example/hello/2.10/hello-2.10-a.b.bale",
+            "/org/example/hello/2.10/hello-2.10-amd64.tar",
         ] {
             assert_eq!(
                 TreePath::parse(other),

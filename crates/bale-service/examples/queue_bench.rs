@@ -30,6 +30,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             &NewBuild {
                 source: format!("/src/noop-{n}"),
                 requested_by: Some("bench".into()),
+                arch: None,
                 ..NewBuild::default()
             },
         )

@@ -249,6 +249,55 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_build_for_an_architecture_no_stack_has_is_queued_but_not_claimed() {
+        let (url, db, _dir, _stop) = service().await;
+        let token = tokens::create(&db, Scope::Build).await.unwrap();
+        let client = ServiceClient::new(&url, Some(token)).unwrap();
+        let submit = |arch: &str| SubmitRequest {
+            source: "https://git.example/app.git".into(),
+            git_ref: None,
+            fresh: false,
+            arch: Some(arch.into()),
+        };
+        let foreign = if bale_inspect::machine_arch() == "arm64" {
+            "riscv64"
+        } else {
+            "arm64"
+        };
+        let queued = client.submit(&submit(foreign)).await.unwrap();
+        assert_eq!(queued.arch.as_deref(), Some(foreign));
+        assert_eq!(
+            client.build(queued.id).await.unwrap().arch.as_deref(),
+            Some(foreign)
+        );
+        // This machine's worker has stacks only for its own architecture.
+        let archs = crate::api::supported_archs();
+        let claimed = bale_db::queue::claim_for(&db, "w", 30_000, Some(&archs))
+            .await
+            .unwrap();
+        assert!(
+            claimed.is_none(),
+            "a worker without an {foreign} stack claimed {claimed:?}"
+        );
+
+        let all = client.submit(&submit("all-supported")).await.unwrap();
+        assert_eq!(all.arch.as_deref(), Some(bale_inspect::machine_arch()));
+        assert!(all.also_queued.is_empty(), "one architecture here: {all:?}");
+        let claimed = bale_db::queue::claim_for(&db, "w", 30_000, Some(&archs))
+            .await
+            .unwrap()
+            .expect("the machine's build is claimed");
+        assert_eq!(claimed.build.id, all.id);
+
+        let bad = client
+            .submit(&submit("../x"))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(bad.contains("not a Debian architecture"), "{bad}");
+    }
+
+    #[tokio::test]
     async fn the_client_reads_every_answer_of_the_builds_api_as_its_type() {
         let (url, db, _dir, _stop) = service().await;
         let token = tokens::create(&db, Scope::Build).await.unwrap();
@@ -258,6 +307,7 @@ mod tests {
             git_ref: Some("main".into()),
             fresh: true,
             check: false,
+            arch: None,
         };
         let build = client.submit(&request).await.unwrap();
         assert_eq!(
@@ -319,6 +369,7 @@ mod tests {
             git_ref: None,
             fresh: false,
             check: false,
+            arch: None,
         };
         let refused = anonymous.submit(&request).await.unwrap_err().to_string();
         assert!(

@@ -532,6 +532,8 @@ mod tests {
             source: "/src".into(),
             git_ref: None,
             fresh: false,
+            arch: Some("amd64".into()),
+            also_queued: vec![2],
             requested_by: None,
             coordinate: None,
             package: None,

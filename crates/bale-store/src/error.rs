@@ -43,6 +43,19 @@ pub enum StoreError {
         #[source]
         source: bale_archive::ArchiveError,
     },
+    /// The package is built for another architecture than this machine's.
+    #[error(
+        "{coordinate} is built for {arch}; this machine is {machine}: install its {machine} (or \
+         `all`) build, or build it for {machine} with `bale build --arch {machine}`"
+    )]
+    ForeignArch {
+        /// The package's coordinate.
+        coordinate: String,
+        /// The architecture in its index.
+        arch: String,
+        /// This machine's architecture.
+        machine: String,
+    },
     /// The index names a coordinate that is not valid.
     #[error("{archive}: the index's coordinate is not valid")]
     Coordinate {

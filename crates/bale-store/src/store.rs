@@ -94,6 +94,14 @@ impl Store {
 
         let head = file.head(&self.limits)?;
         let coordinate = coordinate_of(&head.index, file.path())?;
+        let machine = bale_inspect::machine_arch();
+        if !head.index.runs_on(machine) {
+            return Err(StoreError::ForeignArch {
+                coordinate: coordinate.to_string(),
+                arch: head.index.arch().to_owned(),
+                machine: machine.to_owned(),
+            });
+        }
         let dir = self.home.package_dir(&coordinate);
         self.check_not_nested(&coordinate, &dir)?;
         if let Some(found) = self.compare_installed(&coordinate, &dir, &head)? {

@@ -7,6 +7,7 @@
 mod alpine;
 mod browser;
 mod child;
+pub mod foreign;
 mod git;
 mod moto;
 mod net;

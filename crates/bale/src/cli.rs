@@ -220,6 +220,30 @@ pub struct PackArgs {
     /// The time written into every entry (default: $SOURCE_DATE_EPOCH, else 0).
     #[arg(long, env = bale_home::env::SOURCE_DATE_EPOCH, default_value_t = 0)]
     pub source_date_epoch: u64,
+    /// The Debian architecture the ELF files are for (default: the one their
+    /// headers name; `all` when there are none); a file for another is refused.
+    #[arg(long, value_parser = arch_name)]
+    pub arch: Option<String>,
+}
+
+/// A Debian architecture name (`amd64`, `arm64`, …), checked as one.
+pub fn arch_name(value: &str) -> Result<String, String> {
+    if bale_inspect::is_arch_name(value) {
+        Ok(value.to_owned())
+    } else {
+        Err(format!(
+            "`{value}` is not a Debian architecture name (amd64, arm64, armhf, riscv64, …)"
+        ))
+    }
+}
+
+/// `bale submit --arch`: an architecture name or `all-supported`.
+fn submit_arch(value: &str) -> Result<String, String> {
+    if value == "all-supported" {
+        Ok(value.to_owned())
+    } else {
+        arch_name(value)
+    }
 }
 
 #[derive(Debug, Args)]
@@ -772,6 +796,10 @@ pub struct SubmitArgs {
     /// when one is live, and publish only if the packages are identical.
     #[arg(long)]
     pub check: bool,
+    /// The Debian architecture to build for (default: this machine's);
+    /// `all-supported`: one build per architecture the service has stacks for.
+    #[arg(long, value_parser = submit_arch)]
+    pub arch: Option<String>,
     /// The build service (default: $BALE_REPO, else http://127.0.0.1:7070).
     #[arg(long)]
     pub server: Option<String>,

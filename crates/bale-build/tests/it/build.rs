@@ -85,6 +85,7 @@ impl Project {
             hide: vec![home.clone()],
             fresh: false,
             verbose: false,
+            arch: None,
         };
         let lines = Mutex::new(Vec::new());
         let mut events = |e: BuildEvent<'_>| {
@@ -126,7 +127,7 @@ fn a_build_on_the_host_stack_packs_the_prefix_and_the_destinations_and_runs_the_
     p.write("site/index.html", "<h1>hi</h1>\n");
     let (result, lines) = p.build();
     let built = result.unwrap_or_else(|e| panic!("build failed: {e}"));
-    assert_eq!(built.package.path, p.out().join("fixture-1.0.0.bale"));
+    assert_eq!(built.package.path, p.out().join("fixture-1.0.0-all.bale"));
     assert!(built.package.path.is_file());
     let paths: Vec<&str> = built
         .package
@@ -227,7 +228,7 @@ fn a_failing_action_names_the_step_the_command_its_exit_code_and_the_last_thirty
         !said(&lines, "main", "never"),
         "the step stops at its first failure"
     );
-    assert!(!p.out().join("fixture-1.0.0.bale").exists());
+    assert!(!p.out().join("fixture-1.0.0-all.bale").exists());
 }
 
 #[test]
@@ -253,7 +254,7 @@ fn a_failing_test_fails_the_build_and_leaves_no_package() {
         }
         other => panic!("expected a failed test, got {other:?}"),
     }
-    assert!(!p.out().join("fixture-1.0.0.bale").exists());
+    assert!(!p.out().join("fixture-1.0.0-all.bale").exists());
 }
 
 /// The names of the files in `dir`, sorted.
@@ -289,7 +290,7 @@ fn a_failed_build_writes_only_its_log_and_leaves_an_earlier_package_and_facts_al
     assert_eq!(
         listing(&p.out()),
         [
-            "fixture-1.0.0.bale",
+            "fixture-1.0.0-all.bale",
             "fixture-1.0.0.build.json",
             "fixture-1.0.0.build.log"
         ]

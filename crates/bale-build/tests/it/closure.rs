@@ -110,6 +110,7 @@ impl Setup {
             hide: Vec::new(),
             fresh: false,
             verbose: false,
+            arch: None,
         };
         let result = Builder::new()
             .expect("sandbox")

@@ -46,6 +46,7 @@ impl Setup {
             hide: Vec::new(),
             fresh,
             verbose: true,
+            arch: None,
         };
         let notes = Mutex::new(Vec::new());
         let mut events = |e: BuildEvent<'_>| {

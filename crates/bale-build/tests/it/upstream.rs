@@ -85,6 +85,7 @@ fn build(builder: &Builder, dir: &Path, src: &Path, manifest: &Manifest, out: &s
         hide: Vec::new(),
         fresh: false,
         verbose: false,
+        arch: None,
     };
     builder
         .build(&request, &mut |_| {})

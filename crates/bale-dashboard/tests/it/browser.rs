@@ -68,6 +68,7 @@ impl Source for Fixed {
             recent: vec![failed_build()],
             packages: vec![PackageRow {
                 coordinate: "org.example:hello:1.0".into(),
+                arch: "arm64".into(),
                 size: 2048,
                 key_id: Some("A1B2".into()),
             }],
@@ -120,11 +121,16 @@ impl Source for Fixed {
         })
     }
 
-    async fn package(&self, coordinate: &str) -> Result<Option<PackagePage>, SourceError> {
+    async fn package(
+        &self,
+        coordinate: &str,
+        arch: Option<&str>,
+    ) -> Result<Option<PackagePage>, SourceError> {
         Ok(
-            (coordinate == "org.example:hello:1.0").then(|| PackagePage {
+            (coordinate == "org.example:hello:1.0" && arch == Some("arm64")).then(|| PackagePage {
                 package: PackageRow {
                     coordinate: coordinate.into(),
+                    arch: "arm64".into(),
                     size: 2048,
                     key_id: None,
                 },
@@ -191,6 +197,11 @@ async fn the_overview_shows_queue_builds_packages_stacks_and_apps() {
     assert!(dom.contains("status running"), "{dom}");
     assert!(dom.contains("status failed"), "{dom}");
     assert!(dom.contains("org.example:hello:1.0"), "{dom}");
+    assert!(
+        dom.contains("href=\"/-/packages/org.example:hello:1.0?arch=arm64\"")
+            && dom.contains("class=\"arch\">arm64<"),
+        "package linked with its architecture: {dom}"
+    );
     assert!(dom.contains("2.0 KiB"), "package size: {dom}");
     assert!(
         dom.contains("debian-bookworm") && dom.contains("warm") && dom.contains("200.0 MiB"),
@@ -210,9 +221,15 @@ async fn the_overview_shows_queue_builds_packages_stacks_and_apps() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_package_page_lists_files_with_class_size_and_linkage() {
     let base = serve().await;
-    let Some(dom) = dom(format!("{base}/-/packages/org.example:hello:1.0"), 200).await else {
+    let Some(dom) = dom(
+        format!("{base}/-/packages/org.example:hello:1.0?arch=arm64"),
+        200,
+    )
+    .await
+    else {
         return;
     };
+    assert!(dom.contains("class=\"arch\">arm64<"), "{dom}");
     assert!(
         dom.contains("bin/hello") && dom.contains("binary") && dom.contains("16.0 KiB"),
         "{dom}"

@@ -41,6 +41,7 @@ fn package(coordinate: &str, digest: &str) -> NewPackage {
         group: group.to_owned(),
         name: name.to_owned(),
         version: version.to_owned(),
+        arch: "amd64".to_owned(),
         digest: digest.to_owned(),
         size: 1234,
         key_id: None,
@@ -69,7 +70,9 @@ async fn publish(db: &Database, coordinate: &str, digest: &str) {
             .unwrap(),
         Claim::Claimed
     );
-    packages::mark_stored(db, coordinate).await.unwrap();
+    packages::mark_stored(db, coordinate, "amd64")
+        .await
+        .unwrap();
 }
 
 async fn tokens_are_checked_by_hash_and_scope(db: &Database) {
@@ -237,7 +240,7 @@ async fn concurrent_claims_of_one_coordinate_have_one_winner(db: &Database) {
         }
     }
     assert_eq!(winners.len(), 1, "exactly one claim wins: {winners:?}");
-    let record = packages::get(db, "org.example:hello:2.10")
+    let record = packages::get(db, "org.example:hello:2.10", "amd64")
         .await
         .unwrap()
         .unwrap();
@@ -262,7 +265,7 @@ async fn unstored_packages_are_invisible_to_readers(db: &Database) {
         .await
         .unwrap()
         .is_empty());
-    packages::mark_stored(db, "org.example:hello:1.0")
+    packages::mark_stored(db, "org.example:hello:1.0", "amd64")
         .await
         .unwrap();
     assert_eq!(
@@ -338,13 +341,17 @@ on_each_backend!(
 
 async fn a_signature_key_is_recorded_once(db: &Database) {
     publish(db, "org.example:hello:1.0", "sha256:01").await;
-    assert!(packages::set_key_id(db, "org.example:hello:1.0", "KEY1")
-        .await
-        .unwrap());
-    assert!(!packages::set_key_id(db, "org.example:hello:1.0", "KEY2")
-        .await
-        .unwrap());
-    let record = packages::get(db, "org.example:hello:1.0")
+    assert!(
+        packages::set_key_id(db, "org.example:hello:1.0", "amd64", "KEY1")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !packages::set_key_id(db, "org.example:hello:1.0", "amd64", "KEY2")
+            .await
+            .unwrap()
+    );
+    let record = packages::get(db, "org.example:hello:1.0", "amd64")
         .await
         .unwrap()
         .unwrap();
@@ -389,17 +396,17 @@ async fn a_released_claim_frees_the_coordinate(db: &Database) {
         .await
         .unwrap();
     // Another digest cannot release it.
-    packages::release(db, "org.example:hello:1.0", "sha256:bb")
+    packages::release(db, "org.example:hello:1.0", "amd64", "sha256:bb")
         .await
         .unwrap();
-    assert!(packages::get(db, "org.example:hello:1.0")
+    assert!(packages::get(db, "org.example:hello:1.0", "amd64")
         .await
         .unwrap()
         .is_some());
-    packages::release(db, "org.example:hello:1.0", "sha256:aa")
+    packages::release(db, "org.example:hello:1.0", "amd64", "sha256:aa")
         .await
         .unwrap();
-    assert!(packages::get(db, "org.example:hello:1.0")
+    assert!(packages::get(db, "org.example:hello:1.0", "amd64")
         .await
         .unwrap()
         .is_none());
@@ -410,13 +417,13 @@ async fn a_released_claim_frees_the_coordinate(db: &Database) {
         Claim::Claimed
     );
     // A stored package is never released.
-    packages::mark_stored(db, "org.example:hello:1.0")
+    packages::mark_stored(db, "org.example:hello:1.0", "amd64")
         .await
         .unwrap();
-    packages::release(db, "org.example:hello:1.0", "sha256:bb")
+    packages::release(db, "org.example:hello:1.0", "amd64", "sha256:bb")
         .await
         .unwrap();
-    assert!(packages::get(db, "org.example:hello:1.0")
+    assert!(packages::get(db, "org.example:hello:1.0", "amd64")
         .await
         .unwrap()
         .is_some());
@@ -428,4 +435,47 @@ async fn a_released_claim_frees_the_coordinate(db: &Database) {
 on_each_backend!(
     a_released_claim_frees_the_coordinate_on,
     a_released_claim_frees_the_coordinate
+);
+
+async fn each_architecture_of_a_coordinate_is_its_own_claim(db: &Database) {
+    let amd64 = package("org.example:multi:1.0", "sha256:aa");
+    let arm64 = NewPackage {
+        arch: "arm64".into(),
+        digest: "sha256:bb".into(),
+        ..package("org.example:multi:1.0", "sha256:bb")
+    };
+    assert_eq!(packages::claim(db, &amd64).await.unwrap(), Claim::Claimed);
+    assert_eq!(packages::claim(db, &arm64).await.unwrap(), Claim::Claimed);
+    let other_bytes = NewPackage {
+        digest: "sha256:cc".into(),
+        ..arm64.clone()
+    };
+    match packages::claim(db, &other_bytes).await.unwrap() {
+        Claim::Existing(record) => {
+            assert_eq!(
+                (record.arch.as_str(), record.digest.as_str()),
+                ("arm64", "sha256:bb")
+            )
+        }
+        Claim::Claimed => panic!("a second arm64 content claimed the coordinate"),
+    }
+    for arch in ["amd64", "arm64"] {
+        packages::mark_stored(db, "org.example:multi:1.0", arch)
+            .await
+            .unwrap();
+    }
+    let archs: Vec<_> = packages::get_all(db, "org.example:multi:1.0")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.arch)
+        .collect();
+    assert_eq!(archs, ["amd64", "arm64"]);
+    let hits = packages::search_file(db, "bin/multi").await.unwrap();
+    let hit_archs: Vec<_> = hits.iter().map(|h| h.arch.as_str()).collect();
+    assert_eq!(hit_archs, ["amd64", "arm64"]);
+}
+on_each_backend!(
+    each_architecture_of_a_coordinate_is_its_own_claim_on,
+    each_architecture_of_a_coordinate_is_its_own_claim
 );

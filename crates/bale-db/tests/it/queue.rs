@@ -36,6 +36,7 @@ fn source(name: &str) -> NewBuild {
         fresh: false,
         requested_by: Some("test".into()),
         check: false,
+        arch: None,
     }
 }
 

@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use super::problem::ApiError;
 use super::Repository;
-use crate::paths::{key, PackageFile};
+use crate::paths::PackageFile;
 
 type ApiResult<T> = Result<Json<T>, ApiError>;
 
@@ -42,19 +42,26 @@ pub(super) async fn list_packages(
     Query(query): Query<ListQuery>,
 ) -> ApiResult<PackageList> {
     let records = packages::search_name(repo.database(), query.q.as_deref().unwrap_or("")).await?;
-    let mut grouped: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    let mut grouped: BTreeMap<(String, String), (Vec<String>, Vec<String>)> = BTreeMap::new();
     for record in records {
-        grouped
-            .entry((record.group, record.name))
-            .or_default()
-            .push(record.version);
+        let (versions, archs) = grouped.entry((record.group, record.name)).or_default();
+        // One row per architecture: a version is listed once.
+        if !versions.contains(&record.version) {
+            versions.push(record.version);
+        }
+        archs.push(record.arch);
     }
     let packages = grouped
         .into_iter()
-        .map(|((group, name), versions)| PackageName {
-            group,
-            name,
-            versions,
+        .map(|((group, name), (versions, mut archs))| {
+            archs.sort();
+            archs.dedup();
+            PackageName {
+                group,
+                name,
+                versions,
+                archs,
+            }
         })
         .collect();
     Ok(Json(PackageList { packages }))
@@ -81,22 +88,58 @@ pub(super) async fn versions(
     }))
 }
 
-/// `GET /api/v1/packages/GROUP/NAME/VERSION`: index.json, digest and signature status.
+#[derive(Debug, Deserialize)]
+pub(super) struct ArchQuery {
+    arch: Option<String>,
+}
+
+/// `GET /api/v1/packages/GROUP/NAME/VERSION[?arch=ARCH]`: index.json, digest
+/// and signature status of one architecture's file (without `arch`: amd64's
+/// when published, else the first), and every architecture published.
 pub(super) async fn package(
     State(repo): State<Repository>,
     Path((group, name, version)): Path<(String, String, String)>,
+    Query(query): Query<ArchQuery>,
 ) -> ApiResult<PackageDetail> {
     let coordinate = Coordinate::new(&group, &name, &version)
         .map_err(|e| ApiError::bad_request("bad_coordinate", e.to_string()))?;
-    let record = packages::get(repo.database(), &coordinate.to_string())
+    let records: Vec<PackageRecord> = packages::get_all(repo.database(), &coordinate.to_string())
         .await?
+        .into_iter()
         .filter(|r| r.stored)
-        .ok_or_else(|| ApiError::not_found(format!("{coordinate} is not published here")))?;
+        .collect();
+    let archs: Vec<String> = records.iter().map(|r| r.arch.clone()).collect();
+    let chosen = match &query.arch {
+        Some(arch) => records.iter().find(|r| &r.arch == arch),
+        None => records
+            .iter()
+            .find(|r| r.arch == bale_archive::LEGACY_ARCH)
+            .or(records.first()),
+    };
+    let record = chosen
+        .cloned()
+        .ok_or_else(|| match (&query.arch, archs.is_empty()) {
+            (Some(arch), false) => ApiError::not_found(format!(
+                "{coordinate} is not published here for {arch}, only for {}",
+                archs.join(", ")
+            )),
+            _ => ApiError::not_found(format!("{coordinate} is not published here")),
+        })?;
+    let archive = file_key(&repo, &coordinate, &record.arch, PackageFile::Archive).await?;
+    let signature = match &record.key_id {
+        Some(_) => Some(format!(
+            "/{}",
+            file_key(&repo, &coordinate, &record.arch, PackageFile::Signature).await?
+        )),
+        None => None,
+    };
+    let index_file = file_key(&repo, &coordinate, &record.arch, PackageFile::Index).await?;
     let index = serde_json::from_str(&record.index_json).unwrap_or(serde_json::Value::Null);
     Ok(Json(PackageDetail {
         summary: summary(&record),
         group: record.group.clone(),
         name: record.name.clone(),
+        archs,
         signature: SignatureState {
             status: if record.key_id.is_some() {
                 SignatureStatus::Signed
@@ -106,12 +149,9 @@ pub(super) async fn package(
             key_id: record.key_id.clone(),
         },
         files: PackageFiles {
-            archive: format!("/{}", key(&coordinate, PackageFile::Archive)),
-            signature: record
-                .key_id
-                .as_ref()
-                .map(|_| format!("/{}", key(&coordinate, PackageFile::Signature))),
-            index: format!("/{}", key(&coordinate, PackageFile::Index)),
+            archive: format!("/{archive}"),
+            signature,
+            index: format!("/{index_file}"),
         },
         index,
     }))
@@ -129,6 +169,7 @@ pub(super) async fn search(
                 .into_iter()
                 .map(|hit| FileHit {
                     coordinate: hit.coordinate,
+                    arch: Some(hit.arch),
                     path: hit.path,
                     class: hit.class,
                     sha256: hit.sha256,
@@ -142,6 +183,7 @@ pub(super) async fn search(
                 .into_iter()
                 .map(|hit| LibraryHit {
                     coordinate: hit.coordinate,
+                    arch: Some(hit.arch),
                     path: hit.path,
                     soname: hit.soname,
                 })
@@ -155,10 +197,23 @@ pub(super) async fn search(
     }
 }
 
+/// The tree path of one file; files published before architectures keep their names.
+async fn file_key(
+    repo: &Repository,
+    coordinate: &Coordinate,
+    arch: &str,
+    file: PackageFile,
+) -> Result<String, ApiError> {
+    Ok(super::tree::stored_key(repo, coordinate, arch, file)
+        .await?
+        .unwrap_or_else(|| crate::paths::arch_key(coordinate, arch, file)))
+}
+
 fn summary(record: &PackageRecord) -> PackageSummary {
     PackageSummary {
         coordinate: record.coordinate.clone(),
         version: record.version.clone(),
+        arch: Some(record.arch.clone()),
         digest: record.digest.clone(),
         size: record.size,
         signed_by: record.key_id.clone(),

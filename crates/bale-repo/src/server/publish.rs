@@ -28,7 +28,7 @@ use tokio::io::AsyncWriteExt;
 use super::problem::ApiError;
 use super::Repository;
 use crate::catalog::{store_package, Stored, VerifiedPackage};
-use crate::paths::{key, PackageFile, TreePath};
+use crate::paths::{arch_key, key, PackageFile, TreePath};
 use crate::RepoError;
 
 /// The request header that carries an archive's `.minisig` file, base64-encoded.
@@ -202,6 +202,15 @@ async fn put_archive(
         )
         .with_details(serde_json::json!({ "url": expected, "archive": head.coordinate })));
     }
+    // A name from before architectures (an older client) takes the index's.
+    let arch = head.arch().to_owned();
+    if let Some(named) = path.arch.as_deref().filter(|named| *named != arch) {
+        return Err(ApiError::bad_request(
+            "arch_mismatch",
+            format!("the archive of {expected} is built for {arch} but was uploaded as {named}; upload it to its own path ({})", PackageFile::Archive.arch_file_name(&path.coordinate, &arch)),
+        )
+        .with_details(serde_json::json!({ "url": named, "archive": arch })));
+    }
 
     let key_id = match &signature {
         Some((_, signature)) => Some(check_signature(repo, upload.file.to_path_buf(), signature.clone(), &expected).await?),
@@ -233,16 +242,16 @@ async fn put_archive(
         key_id: key_id.as_deref(),
     };
     match store_package(repo.storage(), repo.database(), &package).await? {
-        Stored::New => Ok(outcome(StatusCode::CREATED, PublishStatus::Published, &expected, &upload.digest, upload.size, key_id.as_deref())),
-        Stored::Again => Ok(outcome(StatusCode::OK, PublishStatus::Unchanged, &expected, &upload.digest, upload.size, key_id.as_deref())),
+        Stored::New => Ok(outcome(StatusCode::CREATED, PublishStatus::Published, &expected, &arch, &upload.digest, upload.size, key_id.as_deref())),
+        Stored::Again => Ok(outcome(StatusCode::OK, PublishStatus::Unchanged, &expected, &arch, &upload.digest, upload.size, key_id.as_deref())),
         Stored::Unchanged(existing) => {
-            Ok(outcome(StatusCode::OK, PublishStatus::Unchanged, &expected, &existing.digest, existing.size, existing.key_id.as_deref()))
+            Ok(outcome(StatusCode::OK, PublishStatus::Unchanged, &expected, &arch, &existing.digest, existing.size, existing.key_id.as_deref()))
         }
         Stored::Conflict(existing) => Err(ApiError::new(
             StatusCode::CONFLICT,
             "conflict",
             format!(
-                "{expected} is already published as {} and the upload is {}; a coordinate never changes, so publish a new version",
+                "{expected} for {arch} is already published as {} and the upload is {}; a coordinate and architecture never change, so publish a new version",
                 existing.digest, upload.digest
             ),
         )
@@ -261,6 +270,7 @@ fn outcome(
     status: StatusCode,
     word: PublishStatus,
     coordinate: &str,
+    arch: &str,
     digest: &str,
     size: u64,
     key_id: Option<&str>,
@@ -268,6 +278,7 @@ fn outcome(
     let body = PublishOutcome {
         status: word,
         coordinate: coordinate.to_owned(),
+        arch: Some(arch.to_owned()),
         digest: digest.to_owned(),
         size,
         signed_by: key_id.map(str::to_owned),
@@ -341,22 +352,41 @@ async fn put_signature(
         )
     })?;
     let coordinate = path.coordinate.to_string();
-    let record = packages::get(repo.database(), &coordinate)
+    // A name from before architectures signs the package published under it.
+    let arch = path
+        .arch
+        .as_deref()
+        .unwrap_or(bale_archive::LEGACY_ARCH)
+        .to_owned();
+    let record = packages::get(repo.database(), &coordinate, &arch)
         .await?
         .filter(|r| r.stored)
         .ok_or_else(|| {
             ApiError::not_found(format!(
-                "{coordinate} is not published; PUT the .bale first (with its signature)"
+                "{coordinate} for {arch} is not published; PUT the .bale first (with its signature)"
             ))
         })?;
     let storage = repo.storage();
-    let signature_key = key(&path.coordinate, PackageFile::Signature);
+    let archive_key = super::tree::stored_key(repo, &path.coordinate, &arch, PackageFile::Archive)
+        .await?
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "{coordinate} for {arch} has no archive in storage; publish it again"
+            ))
+        })?;
+    // The signature goes beside the archive, under the same kind of name.
+    let signature_key = if archive_key == key(&path.coordinate, PackageFile::Archive) {
+        key(&path.coordinate, PackageFile::Signature)
+    } else {
+        arch_key(&path.coordinate, &arch, PackageFile::Signature)
+    };
     if let Some(existing) = storage.read_small(&signature_key).await? {
         if existing == text.as_bytes() {
             return Ok(outcome(
                 StatusCode::OK,
                 PublishStatus::Unchanged,
                 &coordinate,
+                &arch,
                 &record.digest,
                 record.size,
                 record.key_id.as_deref(),
@@ -374,10 +404,7 @@ async fn put_signature(
         .tempfile_in(scratch)
         .map_err(|e| RepoError::io(scratch, e))?
         .into_temp_path();
-    if !storage
-        .download(&key(&path.coordinate, PackageFile::Archive), &temp)
-        .await?
-    {
+    if !storage.download(&archive_key, &temp).await? {
         return Err(ApiError::not_found(format!(
             "{coordinate} has no archive in storage; publish it again"
         )));
@@ -385,12 +412,13 @@ async fn put_signature(
     let key_id = check_signature(repo, temp.to_path_buf(), signature, &coordinate).await?;
     // The claim, as a package upload's: of concurrent signatures exactly one
     // sets the key of a package that had none, and only it writes.
-    if !packages::set_key_id(repo.database(), &coordinate, &key_id).await? {
+    if !packages::set_key_id(repo.database(), &coordinate, &arch, &key_id).await? {
         return match storage.read_small(&signature_key).await? {
             Some(existing) if existing == text.as_bytes() => Ok(outcome(
                 StatusCode::OK,
                 PublishStatus::Unchanged,
                 &coordinate,
+                &arch,
                 &record.digest,
                 record.size,
                 Some(&key_id),
@@ -403,13 +431,14 @@ async fn put_signature(
         };
     }
     if let Err(error) = storage.put_bytes(&signature_key, Bytes::from(text)).await {
-        let _ = packages::clear_key_id(repo.database(), &coordinate, &key_id).await;
+        let _ = packages::clear_key_id(repo.database(), &coordinate, &arch, &key_id).await;
         return Err(error.into());
     }
     Ok(outcome(
         StatusCode::CREATED,
         PublishStatus::Signed,
         &coordinate,
+        &arch,
         &record.digest,
         record.size,
         Some(&key_id),

@@ -9,7 +9,10 @@ use axum::response::{IntoResponse, Response};
 
 use super::problem::ApiError;
 use super::{publish, Repository};
-use crate::paths::{PackageFile, PathRefusal, TreePath};
+use bale_coordinate::Coordinate;
+use bale_db::packages;
+
+use crate::paths::{arch_key, key, PackageFile, PathRefusal, TreePath};
 
 /// Every request outside `/api/v1`: a package file, or an error.
 ///
@@ -22,7 +25,7 @@ pub(super) async fn handle(State(repo): State<Repository>, request: Request) -> 
         Err(PathRefusal::Malformed(reason)) => return ApiError::bad_request("bad_path", reason).into_response(),
         Err(PathRefusal::NotAPackageFile) => {
             return ApiError::not_found(format!(
-                "{} is not a package file: the repository serves /<group as path>/<name>/<version>/<name>-<version>.bale[.minisig] and .json",
+                "{} is not a package file: the repository serves /<group as path>/<name>/<version>/<name>-<version>-<arch>.bale[.minisig] and .json",
                 parts.uri.path()
             ))
             .into_response()
@@ -57,14 +60,27 @@ async fn serve_file(
     headers: &HeaderMap,
     head_only: bool,
 ) -> Result<Response, ApiError> {
-    let key = path.key();
-    let not_found = || {
-        ApiError::not_found(format!(
-            "{} has no {}",
-            path.coordinate,
-            path.file.file_name(&path.coordinate)
-        ))
+    let not_found =
+        || ApiError::not_found(format!("{} has no {}", path.coordinate, path.file_name()));
+    let key = match &path.arch {
+        Some(arch) => stored_key(repo, &path.coordinate, arch, path.file).await?,
+        // An older client asks for the name without an architecture: the
+        // package published under it, else the amd64 build (every package
+        // before architectures was one).
+        None => {
+            let legacy = path.key();
+            if repo.storage().head(&legacy).await?.is_some() {
+                Some(legacy)
+            } else {
+                Some(arch_key(
+                    &path.coordinate,
+                    bale_archive::LEGACY_ARCH,
+                    path.file,
+                ))
+            }
+        }
     };
+    let key = key.ok_or_else(not_found)?;
     let object = repo
         .storage()
         .open_object(&key)
@@ -150,6 +166,29 @@ async fn serve_file(
         .await?
         .ok_or_else(not_found)?;
     Ok(respond(status, out, Body::from_stream(stream)))
+}
+
+/// Where one file of `coordinate` built for `arch` is stored: under its
+/// name with the architecture, or, for a package published before
+/// architectures whose recorded architecture is `arch`, under its old name.
+pub(super) async fn stored_key(
+    repo: &Repository,
+    coordinate: &Coordinate,
+    arch: &str,
+    file: PackageFile,
+) -> Result<Option<String>, ApiError> {
+    let named = arch_key(coordinate, arch, file);
+    if repo.storage().head(&named).await?.is_some() {
+        return Ok(Some(named));
+    }
+    let legacy = key(coordinate, file);
+    let recorded = packages::get(repo.database(), &coordinate.to_string(), arch)
+        .await?
+        .is_some_and(|r| r.stored);
+    if recorded && repo.storage().head(&legacy).await?.is_some() {
+        return Ok(Some(legacy));
+    }
+    Ok(None)
 }
 
 fn respond(status: StatusCode, headers: HeaderMap, body: Body) -> Response {

@@ -307,10 +307,13 @@ pub async fn error_code(response: reqwest::Response) -> (u16, String, String) {
     )
 }
 
-/// The tree path of a coordinate's archive: `/org/example/hello/2.10/hello-2.10.bale`.
+/// The tree path of a coordinate's amd64 archive (the fixtures' ELF files
+/// are this machine's): `/org/example/hello/2.10/hello-2.10-amd64.bale`.
 pub fn archive_path(coordinate: &str) -> String {
+    let coordinate = coordinate.parse::<Coordinate>().unwrap();
     format!(
-        "/{}",
-        coordinate.parse::<Coordinate>().unwrap().repository_path()
+        "/{}/{}",
+        coordinate.relative_dir(),
+        coordinate.arch_file_name("amd64")
     )
 }

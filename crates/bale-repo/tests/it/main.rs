@@ -1,5 +1,6 @@
 //! The integration tests of `bale-repo`, one binary: each module is one area.
 
+mod arch;
 mod bad_input;
 mod common;
 mod crash;

@@ -14,7 +14,7 @@ use common::{build_package, free_port, wait_for_port, Backend, ProcessGuard, Tes
 const HELLO: &str = "org.example:hello:2.10";
 
 /// Starts nginx on a free loopback port over `root` (served at `/` and at `/mirror/`).
-fn start_nginx(dir: &Path, root: &Path) -> Option<(ProcessGuard, String)> {
+pub(crate) fn start_nginx(dir: &Path, root: &Path) -> Option<(ProcessGuard, String)> {
     if Command::new("nginx")
         .arg("-v")
         .stderr(Stdio::null())
@@ -104,6 +104,7 @@ async fn nginx_over_the_published_tree_serves_fetch_and_install() {
     ] {
         let out = server.work_dir(&format!("out-{}", base.len()));
         let options = FetchOptions {
+            arch: None,
             repo: base.clone(),
             coordinate: HELLO.parse().unwrap(),
             out_dir: out.clone(),
@@ -133,13 +134,15 @@ async fn nginx_over_the_published_tree_serves_fetch_and_install() {
     }
 
     // The index is there for clients that only read JSON, with the same bytes as from bale serve.
-    let from_nginx = reqwest::get(format!("{mirror}/org/example/hello/2.10/hello-2.10.json"))
-        .await
-        .unwrap();
+    let from_nginx = reqwest::get(format!(
+        "{mirror}/org/example/hello/2.10/hello-2.10-amd64.json"
+    ))
+    .await
+    .unwrap();
     assert_eq!(from_nginx.headers()["content-type"], "application/json");
     let from_nginx = from_nginx.bytes().await.unwrap();
     let from_serve = server
-        .get("/org/example/hello/2.10/hello-2.10.json")
+        .get("/org/example/hello/2.10/hello-2.10-amd64.json")
         .await
         .bytes()
         .await

@@ -438,7 +438,7 @@ async fn the_api_lists_versions_searches_and_serves_metadata(backend: Backend) {
     assert_eq!(body["index"]["coordinate"], HELLO);
     assert_eq!(
         body["files"]["archive"],
-        "/org/example/hello/2.10/hello-2.10.bale"
+        "/org/example/hello/2.10/hello-2.10-amd64.bale"
     );
 
     let (status, body) = server.get_json("/api/v1/search?file=/bin/hello").await;
@@ -509,6 +509,7 @@ async fn the_client_publishes_and_fetches_with_verification(backend: Backend) {
 
     let out = server.work_dir("fetched");
     let fetch = FetchOptions {
+        arch: None,
         repo: server.url.clone(),
         coordinate: HELLO.parse().unwrap(),
         out_dir: out.clone(),
@@ -520,7 +521,7 @@ async fn the_client_publishes_and_fetches_with_verification(backend: Backend) {
     let fetched = client::fetch(&fetch, &|done, _| *downloaded.lock().unwrap() = done)
         .await
         .unwrap();
-    assert_eq!(fetched.archive, out.join("hello-2.10.bale"));
+    assert_eq!(fetched.archive, out.join("hello-2.10-amd64.bale"));
     assert_eq!(
         std::fs::read(&fetched.archive).unwrap(),
         std::fs::read(&archive).unwrap()
@@ -575,6 +576,7 @@ async fn fetch_failures_are_clear_and_leave_nothing_behind() {
     stranger.trust_in(&client_keys, "stranger");
     let out = server.work_dir("out");
     let options = |coordinate: &str, repo: &str| FetchOptions {
+        arch: None,
         repo: repo.to_owned(),
         coordinate: coordinate.parse().unwrap(),
         out_dir: out.clone(),
@@ -743,7 +745,7 @@ async fn publishing_the_same_bytes_restores_an_archive_lost_from_storage() {
         .storage()
         .local_dir()
         .unwrap()
-        .join("org/example/hello/2.10/hello-2.10.bale");
+        .join("org/example/hello/2.10/hello-2.10-amd64.bale");
     std::fs::remove_file(&stored).unwrap();
     assert_eq!(
         server.get(&archive_path(HELLO)).await.status().as_u16(),

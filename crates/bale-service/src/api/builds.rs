@@ -53,19 +53,62 @@ pub(super) async fn submit(
     check_source(source, git_ref.as_deref(), service.allow_local_sources())
         .map_err(source_refusal)?;
     let check = body.check || service.checks_every_build()?;
-    let build = builds::submit(
-        service.db(),
-        &NewBuild {
-            source: source.to_owned(),
-            git_ref,
-            fresh: body.fresh,
-            requested_by: Some(requested_by),
-            check,
-        },
-    )
-    .await?;
+    let archs = requested_archs(body.arch.as_deref())?;
+    let mut queued = Vec::with_capacity(archs.len());
+    for arch in archs {
+        queued.push(
+            builds::submit(
+                service.db(),
+                &NewBuild {
+                    source: source.to_owned(),
+                    git_ref: git_ref.clone(),
+                    fresh: body.fresh,
+                    requested_by: Some(requested_by.clone()),
+                    check,
+                    arch,
+                },
+            )
+            .await?,
+        );
+    }
     service.wake_workers();
-    Ok((StatusCode::CREATED, Json(render(build, None))).into_response())
+    let mut queued = queued.into_iter();
+    let Some(first) = queued.next() else {
+        return Err(ApiError::bad_request(
+            "bad_arch",
+            "no architecture to build for",
+        ));
+    };
+    let mut build = render(first, None);
+    build.also_queued = queued.map(|b| b.id).collect();
+    Ok((StatusCode::CREATED, Json(build)).into_response())
+}
+
+/// The architectures one submit queues a build for: the one asked for,
+/// `all-supported` as every architecture this service has stacks for (a
+/// stack image is this machine's architecture), or any worker's when absent.
+fn requested_archs(arch: Option<&str>) -> Result<Vec<Option<String>>, ApiError> {
+    match arch.map(str::trim).filter(|a| !a.is_empty()) {
+        None => Ok(vec![None]),
+        Some(ALL_SUPPORTED) => Ok(supported_archs().into_iter().map(Some).collect()),
+        Some(arch) if bale_inspect::is_arch_name(arch) && arch != bale_inspect::ALL => {
+            Ok(vec![Some(arch.to_owned())])
+        }
+        Some(arch) => Err(ApiError::bad_request(
+            "bad_arch",
+            format!(
+                "`{arch}` is not a Debian architecture name (amd64, arm64, …) or `{ALL_SUPPORTED}`"
+            ),
+        )),
+    }
+}
+
+/// The `arch` of a submit that asks for every architecture the service has stacks for.
+const ALL_SUPPORTED: &str = "all-supported";
+
+/// The architectures this service's workers have stacks for.
+pub(crate) fn supported_archs() -> Vec<String> {
+    vec![bale_inspect::machine_arch().to_owned()]
 }
 
 /// `GET /api/v1/builds[?package=NAME&status=S&limit=N]`: newest first.
@@ -168,6 +211,7 @@ pub(super) fn render(record: BuildRecord, attempts: Option<Vec<AttemptRecord>>) 
         package_digest,
         error,
         log_key,
+        arch,
         steps,
         check,
         first_worker: _,
@@ -179,6 +223,8 @@ pub(super) fn render(record: BuildRecord, attempts: Option<Vec<AttemptRecord>>) 
         source,
         git_ref,
         fresh,
+        arch,
+        also_queued: Vec::new(),
         requested_by,
         coordinate,
         package,

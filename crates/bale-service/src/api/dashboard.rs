@@ -47,6 +47,7 @@ fn row(b: &BuildRecord) -> BuildRow {
 fn package_row(p: &PackageRecord) -> PackageRow {
     PackageRow {
         coordinate: p.coordinate.clone(),
+        arch: p.arch.clone(),
         size: p.size,
         key_id: p.key_id.clone(),
     }
@@ -234,15 +235,26 @@ impl Source for Service {
         }))
     }
 
-    async fn package(&self, coordinate: &str) -> Result<Option<PackagePage>, SourceError> {
-        let Some(p) = packages::get(self.db(), coordinate)
+    async fn package(
+        &self,
+        coordinate: &str,
+        arch: Option<&str>,
+    ) -> Result<Option<PackagePage>, SourceError> {
+        let all = packages::get_all(self.db(), coordinate)
             .await
-            .map_err(|e| failure("the package", e))?
-        else {
+            .map_err(|e| failure("the package", e))?;
+        let stored = || all.iter().filter(|p| p.stored);
+        let chosen = match arch {
+            Some(arch) => stored().find(|p| p.arch == arch),
+            None => stored()
+                .find(|p| p.arch == bale_archive::LEGACY_ARCH)
+                .or_else(|| stored().next()),
+        };
+        let Some(p) = chosen else {
             return Ok(None);
         };
         Ok(Some(PackagePage {
-            package: package_row(&p),
+            package: package_row(p),
             files: files_of(&p.index_json),
         }))
     }

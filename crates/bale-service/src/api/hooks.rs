@@ -65,6 +65,8 @@ pub(super) async fn git(
                         triggered.commit
                     )),
                     check,
+                    // A push builds on whichever worker comes first, as before architectures.
+                    arch: None,
                 },
             )
             .await?;

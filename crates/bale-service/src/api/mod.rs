@@ -6,6 +6,8 @@ mod hooks;
 mod log;
 mod stacks;
 
+pub(crate) use builds::supported_archs;
+
 use std::sync::Arc;
 
 use axum::http::{HeaderMap, Method};

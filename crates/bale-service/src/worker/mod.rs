@@ -210,7 +210,16 @@ impl Worker {
                 tracing::warn!(%error, "cannot re-queue builds whose lease ran out");
             }
             let lease_ms = self.context.options.lease.as_millis() as i64;
-            match queue::claim(&self.context.db, &self.context.options.name, lease_ms).await {
+            // Only builds for an architecture this machine has stacks for.
+            let archs = crate::api::supported_archs();
+            match queue::claim_for(
+                &self.context.db,
+                &self.context.options.name,
+                lease_ms,
+                Some(&archs),
+            )
+            .await
+            {
                 Ok(Some(claimed)) => {
                     tracing::info!(build = claimed.build.id, attempt = claimed.attempt, worker = %self.context.options.name, "claimed");
                     let context = self.context.clone();

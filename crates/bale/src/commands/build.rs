@@ -73,6 +73,7 @@ pub fn run(args: BuildArgs, machine: &Machine, printer: &Printer) -> Result<(), 
         },
         fresh: args.fresh,
         verbose: args.verbose,
+        arch: None,
     };
     printer.status(
         "Building",

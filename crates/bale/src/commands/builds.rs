@@ -29,15 +29,16 @@ pub fn run(args: BuildsArgs, machine: &Machine, printer: &Printer) -> Result<(),
         return printer.print_json(&list.builds);
     }
     printer.line(format!(
-        "{:>6}  {:<16} {:<36} {:>9}  {:<20} SOURCE",
-        "ID", "STATUS", "COORDINATE", "DURATION", "WORKER"
+        "{:>6}  {:<16} {:<36} {:<8} {:>9}  {:<20} SOURCE",
+        "ID", "STATUS", "COORDINATE", "ARCH", "DURATION", "WORKER"
     ));
     for build in &list.builds {
         printer.line(format!(
-            "{:>6}  {:<16} {:<36} {:>9}  {:<20} {}",
+            "{:>6}  {:<16} {:<36} {:<8} {:>9}  {:<20} {}",
             build.id,
             build.status,
             text(build.coordinate.as_deref()),
+            text(build.arch.as_deref()),
             build
                 .duration_ms
                 .map(|ms| format!("{:.1}s", ms as f64 / 1000.0))

@@ -25,6 +25,12 @@ pub fn run(args: InspectArgs, printer: &Printer) -> Result<(), Failure> {
 fn print_index(index: &Index, archive_size: u64, printer: &Printer) {
     let none = || "-".to_owned();
     printer.line(format!("coordinate    {}", index.coordinate));
+    let legacy = if index.arch.is_none() {
+        " (not recorded: a package from before architectures)"
+    } else {
+        ""
+    };
+    printer.line(format!("arch          {}{legacy}", index.arch()));
     let digest = if index.stack.digest.is_empty() {
         String::new()
     } else {
@@ -58,8 +64,8 @@ fn print_index(index: &Index, archive_size: u64, printer: &Printer) {
     ));
     printer.line("");
     printer.line(format!(
-        "{:<15} {:>10}  {:<10}  path",
-        "class", "size", "linkage"
+        "{:<15} {:>10}  {:<10}  {:<8}  path",
+        "class", "size", "linkage", "machine"
     ));
     for record in &index.files {
         let (class, size) = match record.entry_type {
@@ -75,6 +81,11 @@ fn print_index(index: &Index, archive_size: u64, printer: &Printer) {
             .as_ref()
             .map(|e| serde_plain(&e.linkage))
             .unwrap_or_default();
+        let machine = record
+            .elf
+            .as_ref()
+            .and_then(|e| e.machine.clone())
+            .unwrap_or_default();
         let mut path = record.path.clone();
         if let Some(target) = &record.target {
             path = format!("{path} -> {target}");
@@ -84,7 +95,9 @@ fn print_index(index: &Index, archive_size: u64, printer: &Printer) {
                 path = format!("{path}  [needs {}]", elf.needed.join(" "));
             }
         }
-        printer.line(format!("{class:<15} {size:>10}  {linkage:<10}  {path}"));
+        printer.line(format!(
+            "{class:<15} {size:>10}  {linkage:<10}  {machine:<8}  {path}"
+        ));
     }
 }
 

@@ -38,6 +38,7 @@ pub fn run(args: PackArgs, machine: &Machine, printer: &Printer) -> Result<(), F
         source: SourceRef::default(),
         mtime: args.source_date_epoch,
         out_dir: &args.output,
+        arch: args.arch.clone(),
     });
     spinner.finish_and_clear();
     let packed = packed?;
@@ -48,6 +49,7 @@ pub fn run(args: PackArgs, machine: &Machine, printer: &Printer) -> Result<(), F
     if printer.json() {
         return printer.print_json(&serde_json::json!({
             "path": packed.path, "coordinate": packed.written.index.coordinate,
+            "arch": packed.written.index.arch(),
             "sha256": packed.written.sha256, "size": packed.written.size,
             "installed_size": packed.written.index.installed_size,
             "files": packed.written.index.files.len(),

@@ -107,6 +107,7 @@ fn download(
 ) -> Result<bale_repo::Fetched, Failure> {
     std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     let options = FetchOptions {
+        arch: None,
         repo,
         coordinate: coordinate.clone(),
         out_dir: out_dir.to_path_buf(),

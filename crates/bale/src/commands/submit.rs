@@ -37,6 +37,11 @@ pub fn run(args: SubmitArgs, machine: &Machine, printer: &Printer) -> Result<(),
         git_ref: args.git_ref.clone(),
         fresh: args.fresh,
         check: args.check,
+        arch: Some(
+            args.arch
+                .clone()
+                .unwrap_or_else(|| bale_inspect::machine_arch().to_owned()),
+        ),
     };
     let build = runtime.block_on(client.submit(&request))?;
     let id = build.id;

@@ -90,6 +90,7 @@ async fn submit_all(
             fresh: false,
             // The server's `[server] check_reproducible` decides.
             check: false,
+            arch: None,
         };
         match service.submit(&request).await {
             Ok(queued_build) => {

@@ -34,7 +34,7 @@ fn build_makes_the_static_docs_package_runs_its_tests_and_writes_its_facts() {
         String::from_utf8_lossy(&out.stderr)
     );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    assert!(s.path().join("out/static-docs-1.0.0.bale").is_file());
+    assert!(s.path().join("out/static-docs-1.0.0-all.bale").is_file());
     assert!(s.path().join("out/static-docs-1.0.0.build.json").is_file());
     let test = json["build"]["steps"]
         .as_array()
@@ -46,7 +46,7 @@ fn build_makes_the_static_docs_package_runs_its_tests_and_writes_its_facts() {
     assert_eq!(json["build"]["tests"], 2);
     assert!(dir.join("bale.toml").is_file(), "the source is left alone");
     s.bale()
-        .args(["inspect", "out/static-docs-1.0.0.bale"])
+        .args(["inspect", "out/static-docs-1.0.0-all.bale"])
         .assert()
         .success()
         .stdout(predicate::str::contains("app/site/index.html"));
@@ -63,10 +63,10 @@ fn build_with_a_key_signs_the_package() {
         .success();
     assert!(s
         .path()
-        .join("out/static-docs-1.0.0.bale.minisig")
+        .join("out/static-docs-1.0.0-all.bale.minisig")
         .is_file());
     s.bale()
-        .args(["verify", "out/static-docs-1.0.0.bale"])
+        .args(["verify", "out/static-docs-1.0.0-all.bale"])
         .assert()
         .success();
 }
@@ -89,7 +89,7 @@ fn a_failing_action_exits_one_naming_the_step_the_command_and_its_exit_code() {
             .and(predicate::str::contains("the reason"))
             .and(predicate::str::contains("broken-1.0.0.build.log")),
         );
-    assert!(!s.path().join("out/broken-1.0.0.bale").exists());
+    assert!(!s.path().join("out/broken-1.0.0-all.bale").exists());
 }
 
 fn project(s: &Scratch, main: &str) {
@@ -174,7 +174,7 @@ fn the_admins_kinds_file_changes_a_kinds_default_main_and_the_build_runs_it() {
         .assert()
         .success();
     s.bale()
-        .args(["inspect", "out/kinded-1.0.0.bale"])
+        .args(["inspect", "out/kinded-1.0.0-all.bale"])
         .assert()
         .success()
         .stdout(predicate::str::contains("share/origin"));
@@ -204,7 +204,7 @@ fn a_kind_the_admin_adds_is_accepted_by_build() {
         .args(["build", "app", "-o", "out"])
         .assert()
         .success();
-    assert!(s.path().join("out/sited-1.0.0.bale").is_file());
+    assert!(s.path().join("out/sited-1.0.0-all.bale").is_file());
 }
 
 #[test]

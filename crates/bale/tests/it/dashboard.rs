@@ -74,7 +74,7 @@ fn the_dashboard_shows_a_finished_build_its_log_and_its_package() {
         "step timings drawn as bars: {front}"
     );
     assert!(
-        front.contains("href=\"/-/packages/org.example:static-docs:1.0.0\""),
+        front.contains("href=\"/-/packages/org.example:static-docs:1.0.0?arch=all\""),
         "the package is listed: {front}"
     );
     assert!(front.contains("host"), "the stacks are listed: {front}");

@@ -2,6 +2,7 @@
 
 mod api_schema;
 mod app_limits;
+mod arch;
 mod build;
 mod cli;
 mod cli_reference;

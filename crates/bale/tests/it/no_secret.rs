@@ -264,7 +264,7 @@ fn planted_secrets_appear_nowhere_but_where_they_are_kept() {
     let out = s
         .bale()
         .env("BALE_TOKEN", &publish_token)
-        .args(["publish", "quiet-1.0.0.bale", "--repo", &url, "--json"])
+        .args(["publish", "quiet-1.0.0-all.bale", "--repo", &url, "--json"])
         .output()
         .expect("bale publish");
     planted.assert_absent("bale publish --json", &stdout_of(&out, "bale publish"));
@@ -272,7 +272,7 @@ fn planted_secrets_appear_nowhere_but_where_they_are_kept() {
     // Deployed with a secret from standard input.
     let out = s
         .bale()
-        .args(["deploy", "quiet", "quiet-1.0.0.bale", "--env-file", "-"])
+        .args(["deploy", "quiet", "quiet-1.0.0-all.bale", "--env-file", "-"])
         .write_stdin(format!("APP_SECRET={app_secret}\n"))
         .output()
         .expect("bale deploy");

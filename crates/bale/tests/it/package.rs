@@ -53,8 +53,8 @@ fn pack_twice_gives_identical_bytes_and_json_facts() {
         .args(["pack", "root", "--manifest", "bale.toml", "-o", "b"])
         .assert()
         .success();
-    let a = fs::read(s.path().join("a/tiny-1.0.0.bale")).expect("a");
-    let b = fs::read(s.path().join("b/tiny-1.0.0.bale")).expect("b");
+    let a = fs::read(s.path().join("a/tiny-1.0.0-all.bale")).expect("a");
+    let b = fs::read(s.path().join("b/tiny-1.0.0-all.bale")).expect("b");
     assert_eq!(a, b);
     assert_eq!(facts["sha256"].as_str().map(str::len), Some(64));
 }
@@ -68,7 +68,7 @@ fn inspect_shows_classes_and_json_is_the_index() {
         .assert()
         .success();
     s.bale()
-        .args(["inspect", "tiny-1.0.0.bale"])
+        .args(["inspect", "tiny-1.0.0-all.bale"])
         .assert()
         .success()
         .stdout(predicate::str::contains("org.example:tiny:1.0.0"))
@@ -76,7 +76,7 @@ fn inspect_shows_classes_and_json_is_the_index() {
         .stdout(predicate::str::contains("script"));
     let out = s
         .bale()
-        .args(["inspect", "tiny-1.0.0.bale", "--json"])
+        .args(["inspect", "tiny-1.0.0-all.bale", "--json"])
         .assert()
         .success()
         .get_output()
@@ -108,7 +108,7 @@ fn a_signed_package_verifies_with_bale_and_minisign_and_a_flipped_byte_fails_bot
         .assert()
         .success();
     s.bale()
-        .args(["verify", "tiny-1.0.0.bale"])
+        .args(["verify", "tiny-1.0.0-all.bale"])
         .assert()
         .success()
         .stdout(predicate::str::contains("signature: good"));
@@ -121,15 +121,15 @@ fn a_signed_package_verifies_with_bale_and_minisign_and_a_flipped_byte_fails_bot
             .output()
             .expect("minisign must be installed: apt-get install minisign")
     };
-    assert!(minisign("tiny-1.0.0.bale").status.success());
+    assert!(minisign("tiny-1.0.0-all.bale").status.success());
 
-    let mut bytes = fs::read(s.path().join("tiny-1.0.0.bale")).expect("read");
+    let mut bytes = fs::read(s.path().join("tiny-1.0.0-all.bale")).expect("read");
     let last = bytes.len() - 1;
     bytes[last] ^= 0x01;
-    fs::write(s.path().join("tiny-1.0.0.bale"), &bytes).expect("write");
-    assert!(!minisign("tiny-1.0.0.bale").status.success());
+    fs::write(s.path().join("tiny-1.0.0-all.bale"), &bytes).expect("write");
+    assert!(!minisign("tiny-1.0.0-all.bale").status.success());
     s.bale()
-        .args(["verify", "tiny-1.0.0.bale"])
+        .args(["verify", "tiny-1.0.0-all.bale"])
         .assert()
         .code(1);
 }
@@ -143,13 +143,13 @@ fn an_unsigned_package_is_refused_unless_allowed() {
         .assert()
         .success();
     s.bale()
-        .args(["install", "tiny-1.0.0.bale"])
+        .args(["install", "tiny-1.0.0-all.bale"])
         .assert()
         .code(1)
         .stderr(predicate::str::contains("--allow-unsigned"));
     assert!(!s.home().join("pkgs/org/example/tiny").exists());
     s.bale()
-        .args(["install", "tiny-1.0.0.bale", "--allow-unsigned"])
+        .args(["install", "tiny-1.0.0-all.bale", "--allow-unsigned"])
         .assert()
         .success();
 }
@@ -171,12 +171,12 @@ fn install_is_read_only_idempotent_and_verify_names_a_modified_file() {
         .assert()
         .success();
     s.bale()
-        .args(["install", "tiny-1.0.0.bale"])
+        .args(["install", "tiny-1.0.0-all.bale"])
         .assert()
         .success()
         .stderr(predicate::str::contains("Installed"));
     s.bale()
-        .args(["install", "tiny-1.0.0.bale"])
+        .args(["install", "tiny-1.0.0-all.bale"])
         .assert()
         .success()
         .stderr(predicate::str::contains("already installed"));
@@ -204,7 +204,7 @@ fn install_is_read_only_idempotent_and_verify_names_a_modified_file() {
         .assert()
         .success();
     s.bale()
-        .args(["install", "other/tiny-1.0.0.bale"])
+        .args(["install", "other/tiny-1.0.0-all.bale"])
         .assert()
         .code(1)
         .stderr(predicate::str::contains("one set of bytes"));
@@ -238,7 +238,7 @@ fn start_sh_alone_runs_the_example_and_stop_sh_leaves_no_process() {
         .assert()
         .success();
     s.bale()
-        .args(["install", "hello-web-1.0.0.bale"])
+        .args(["install", "hello-web-1.0.0-all.bale"])
         .assert()
         .success();
     let pkg = s.home().join("pkgs/org/example/hello-web/1.0.0");

@@ -44,19 +44,19 @@ fn a_published_package_installs_by_coordinate_and_fetches() {
     let repo = format!("http://127.0.0.1:{port}");
 
     s.bale()
-        .args(["publish", "tiny-1.0.0.bale", "--repo", &repo])
+        .args(["publish", "tiny-1.0.0-all.bale", "--repo", &repo])
         .assert()
         .code(1)
         .stderr(predicate::str::contains("401").or(predicate::str::contains("token")));
     s.bale()
         .env("BALE_TOKEN", &token)
-        .args(["publish", "tiny-1.0.0.bale", "--repo", &repo])
+        .args(["publish", "tiny-1.0.0-all.bale", "--repo", &repo])
         .assert()
         .success()
         .stderr(predicate::str::contains("Published"));
     s.bale()
         .env("BALE_TOKEN", &token)
-        .args(["publish", "tiny-1.0.0.bale", "--repo", &repo])
+        .args(["publish", "tiny-1.0.0-all.bale", "--repo", &repo])
         .assert()
         .success()
         .stderr(predicate::str::contains("Unchanged"));
@@ -82,8 +82,8 @@ fn a_published_package_installs_by_coordinate_and_fetches() {
         .assert()
         .success();
     assert_eq!(
-        std::fs::read(s.path().join("fetched/tiny-1.0.0.bale")).expect("fetched"),
-        std::fs::read(s.path().join("tiny-1.0.0.bale")).expect("packed")
+        std::fs::read(s.path().join("fetched/tiny-1.0.0-all.bale")).expect("fetched"),
+        std::fs::read(s.path().join("tiny-1.0.0-all.bale")).expect("packed")
     );
 
     s.bale()
@@ -139,7 +139,7 @@ fn deploy_by_coordinate_installs_from_the_repository_first() {
     let repo = format!("http://127.0.0.1:{port}");
     s.bale()
         .env("BALE_TOKEN", token["token"].as_str().expect("token"))
-        .args(["publish", "tiny-1.0.0.bale", "--repo", &repo])
+        .args(["publish", "tiny-1.0.0-all.bale", "--repo", &repo])
         .assert()
         .success();
     std::fs::write(s.home().join("config.toml"), "isolation = \"none\"\n").expect("config");

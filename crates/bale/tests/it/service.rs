@@ -176,9 +176,9 @@ fn a_submitted_build_succeeds_and_its_signed_package_is_published_and_fetchable(
         .arg(&out_dir)
         .assert()
         .success();
-    assert!(out_dir.join("static-docs-1.0.0.bale").is_file());
+    assert!(out_dir.join("static-docs-1.0.0-all.bale").is_file());
     assert!(
-        out_dir.join("static-docs-1.0.0.bale.minisig").is_file(),
+        out_dir.join("static-docs-1.0.0-all.bale.minisig").is_file(),
         "signed by the service's key"
     );
     let hits = get_json(&format!("{url}/api/v1/search?file=app/site/index.html")).unwrap();
@@ -604,7 +604,7 @@ fn two_workers_on_postgres_and_s3_finish_every_build_when_one_is_killed_mid_buil
             .arg(&fetched)
             .assert()
             .success();
-        assert!(fetched.join(format!("sleeper-{version}.bale")).is_file());
+        assert!(fetched.join(format!("sleeper-{version}-all.bale")).is_file());
     }
     let victim = build_record(&url, victim);
     let attempts = victim["attempts"].as_array().unwrap();

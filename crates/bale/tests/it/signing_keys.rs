@@ -115,7 +115,11 @@ fn a_key_generated_with_a_password_variable_packs_given_bale_key_password() {
         ])
         .assert()
         .success();
-    assert_minisign_verifies(&s, "tiny-1.0.0.bale", &s.home().join("keys/default.pub"));
+    assert_minisign_verifies(
+        &s,
+        "tiny-1.0.0-all.bale",
+        &s.home().join("keys/default.pub"),
+    );
     s.bale()
         .args([
             "key",

@@ -57,17 +57,17 @@ fn a_private_server_answers_reads_only_to_a_token_of_any_scope() {
 
     s.bale()
         .env("BALE_TOKEN", &read)
-        .args(["publish", "tiny-1.0.0.bale", "--repo", &repo])
+        .args(["publish", "tiny-1.0.0-all.bale", "--repo", &repo])
         .assert()
         .code(1)
         .stderr(predicate::str::contains("read scope"));
     s.bale()
         .env("BALE_TOKEN", &publish)
-        .args(["publish", "tiny-1.0.0.bale", "--repo", &repo])
+        .args(["publish", "tiny-1.0.0-all.bale", "--repo", &repo])
         .assert()
         .success();
 
-    let tree = format!("{repo}/org/example/tiny/1.0.0/tiny-1.0.0.bale");
+    let tree = format!("{repo}/org/example/tiny/1.0.0/tiny-1.0.0-all.bale");
     for url in [
         format!("{repo}/api/v1/packages"),
         format!("{repo}/api/v1/packages/org.example/tiny"),
@@ -164,7 +164,7 @@ fn an_expired_token_is_refused_saying_it_expired() {
     std::thread::sleep(std::time::Duration::from_millis(2100));
     s.bale()
         .env("BALE_TOKEN", &token)
-        .args(["publish", "tiny-1.0.0.bale", "--repo", &repo])
+        .args(["publish", "tiny-1.0.0-all.bale", "--repo", &repo])
         .assert()
         .code(1)
         .stderr(predicate::str::contains("expired"));
