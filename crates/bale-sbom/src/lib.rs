@@ -25,8 +25,8 @@ pub use error::SbomError;
 pub use facts::{public_source, PackageFacts};
 pub use provenance::Builder;
 pub use write::{
-    attestation_paths, sign_beside, write_beside, Attestations, CDX_SUFFIX, INTOTO_SUFFIX,
-    SPDX_SUFFIX,
+    attestation_paths, sign_beside, verify_beside, write_beside, Attestations, CDX_SUFFIX,
+    INTOTO_SUFFIX, SPDX_SUFFIX,
 };
 
 /// `pkg:bale/<group>/<name>@<version>`, the package's purl.

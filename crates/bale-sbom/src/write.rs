@@ -105,3 +105,20 @@ pub fn sign_beside(package: &Path, key: &SecretKey) -> Result<Option<PathBuf>, S
 fn write(path: &Path, bytes: &[u8]) -> Result<(), SbomError> {
     bale_fs::write_atomic(path, bytes).map_err(|e| SbomError::io(path, e.source))
 }
+
+/// Checks the provenance beside `package` against `ring` and the package's
+/// SHA-256; `None` when there is no provenance beside it.
+pub fn verify_beside(
+    package: &Path,
+    ring: &bale_sign::Keyring,
+) -> Result<Option<crate::VerifiedProvenance>, SbomError> {
+    let [_, _, intoto_path] = attestation_paths(package);
+    let bytes = match std::fs::read(&intoto_path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(SbomError::io(&intoto_path, e)),
+    };
+    let envelope = Envelope::from_slice(&bytes)?;
+    let sha256 = crate::facts::sha256_of(package)?;
+    envelope.verify(ring, &sha256).map(Some)
+}

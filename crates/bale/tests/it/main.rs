@@ -28,6 +28,7 @@ mod proxy;
 mod repo;
 mod runtime;
 mod runtime_closure;
+mod sbom;
 mod service;
 mod service_hooks;
 mod signing_keys;
