@@ -1,13 +1,15 @@
 //! The repository tree: which package file a URL path names, and its object key.
 //!
 //! `org.example:hello:2.10` lives at `org/example/hello/2.10/` as
-//! `hello-2.10.bale`, `hello-2.10.bale.minisig` and `hello-2.10.json`.
-//! Only those three names exist; every other path is refused before any
+//! `hello-2.10.bale`, `hello-2.10.bale.minisig` and `hello-2.10.json`, and
+//! the build's SBOMs and provenance beside the archive (`hello-2.10.bale.spdx.json`,
+//! `.cdx.json`, `.intoto.json`; docs/sbom.md).
+//! Only those names exist; every other path is refused before any
 //! storage is touched, so `..`, encoded slashes and other tricks never reach it.
 
 use bale_coordinate::Coordinate;
 
-/// One of the three files a package has in the tree.
+/// One of the files a package has in the tree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PackageFile {
     /// `<name>-<version>.bale`, the archive.
@@ -16,6 +18,41 @@ pub enum PackageFile {
     Signature,
     /// `<name>-<version>.json`, its index.json.
     Index,
+    /// `<archive>.spdx.json`, its SPDX SBOM.
+    Spdx,
+    /// `<archive>.cdx.json`, its CycloneDX SBOM.
+    CycloneDx,
+    /// `<archive>.intoto.json`, its signed provenance.
+    Provenance,
+}
+
+impl PackageFile {
+    /// Every file a package may have in the tree.
+    pub const ALL: [PackageFile; 6] = [
+        PackageFile::Archive,
+        PackageFile::Signature,
+        PackageFile::Index,
+        PackageFile::Spdx,
+        PackageFile::CycloneDx,
+        PackageFile::Provenance,
+    ];
+
+    /// The SBOMs and the provenance, the files a build writes beside its archive.
+    pub const ATTESTATIONS: [PackageFile; 3] = [
+        PackageFile::Spdx,
+        PackageFile::CycloneDx,
+        PackageFile::Provenance,
+    ];
+
+    /// The suffix an attestation's name adds to the archive's; `None` for the others.
+    pub fn attestation_suffix(self) -> Option<&'static str> {
+        match self {
+            PackageFile::Spdx => Some(".spdx.json"),
+            PackageFile::CycloneDx => Some(".cdx.json"),
+            PackageFile::Provenance => Some(".intoto.json"),
+            _ => None,
+        }
+    }
 }
 
 impl PackageFile {
@@ -25,6 +62,12 @@ impl PackageFile {
             PackageFile::Archive => coordinate.file_name(),
             PackageFile::Signature => format!("{}.minisig", coordinate.file_name()),
             PackageFile::Index => format!("{}-{}.json", coordinate.name(), coordinate.version()),
+            // Named after the archive, whatever its name: `<archive><suffix>`.
+            PackageFile::Spdx | PackageFile::CycloneDx | PackageFile::Provenance => format!(
+                "{}{}",
+                PackageFile::Archive.file_name(coordinate),
+                self.attestation_suffix().unwrap_or_default()
+            ),
         }
     }
 
@@ -34,6 +77,9 @@ impl PackageFile {
             PackageFile::Archive => "application/zstd",
             PackageFile::Signature => "text/plain; charset=utf-8",
             PackageFile::Index => "application/json",
+            PackageFile::Spdx => "application/spdx+json",
+            PackageFile::CycloneDx => "application/vnd.cyclonedx+json",
+            PackageFile::Provenance => "application/vnd.dsse.envelope.v1+json",
         }
     }
 }
@@ -93,14 +139,10 @@ impl TreePath {
         let group = segments[..n - 3].join(".");
         let coordinate = Coordinate::new(&group, &segments[n - 3], &segments[n - 2])
             .map_err(|_| PathRefusal::NotAPackageFile)?;
-        let file = [
-            PackageFile::Archive,
-            PackageFile::Signature,
-            PackageFile::Index,
-        ]
-        .into_iter()
-        .find(|f| f.file_name(&coordinate) == segments[n - 1])
-        .ok_or(PathRefusal::NotAPackageFile)?;
+        let file = PackageFile::ALL
+            .into_iter()
+            .find(|f| f.file_name(&coordinate) == segments[n - 1])
+            .ok_or(PathRefusal::NotAPackageFile)?;
         // `org.example/…` and `org/example/…` would name one package; only the canonical form exists.
         if key(&coordinate, file) != segments.join("/") {
             return Err(PathRefusal::NotAPackageFile);
@@ -167,6 +209,15 @@ mod tests {
                 .file,
             PackageFile::Index
         );
+        for (name, file) in [
+            ("hello-2.10.bale.spdx.json", PackageFile::Spdx),
+            ("hello-2.10.bale.cdx.json", PackageFile::CycloneDx),
+            ("hello-2.10.bale.intoto.json", PackageFile::Provenance),
+        ] {
+            let path = TreePath::parse(&format!("/org/example/hello/2.10/{name}")).unwrap();
+            assert_eq!(path.file, file);
+            assert_eq!(path.key(), format!("org/example/hello/2.10/{name}"));
+        }
         // An escaped `+` is the same version.
         assert_eq!(
             TreePath::parse("/o/h/1%2Bdeb/h-1+deb.bale")

@@ -2,12 +2,20 @@
 //! image's, the dependency layer's, and the run-time closure the index names.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
 use bale_archive::Dependencies;
-use bale_layer::DpkgDatabase;
 
-use crate::SbomError;
+/// One package of a dpkg database (the caller reads them: a stack image's,
+/// a dependency layer's).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct InstalledPackage {
+    /// The package's name.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// Its architecture (`amd64`, `all`, …).
+    pub arch: String,
+}
 
 /// Why a Debian package is in the SBOM.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -64,34 +72,13 @@ pub struct Environment {
 }
 
 impl Environment {
-    /// Reads the dpkg databases of the stack image at `stack_root` and of the
-    /// dependency layer at `layer_dir`; `arch` is the architecture of a
-    /// run-time dependency found in neither (a package built on the host).
-    pub fn read(
-        stack_root: &Path,
-        layer_dir: Option<&Path>,
-        dependencies: &Dependencies,
-        arch: &str,
-    ) -> Result<Environment, SbomError> {
-        let read = |root: &Path| -> Result<Vec<bale_layer::InstalledPackage>, SbomError> {
-            match DpkgDatabase::of_root(root) {
-                Some(db) => db.packages().map_err(|e| SbomError::io(root, e)),
-                None => Ok(Vec::new()),
-            }
-        };
-        let stack = read(stack_root)?;
-        let layer = match layer_dir {
-            Some(dir) => read(dir)?,
-            None => Vec::new(),
-        };
-        Ok(Environment::from_lists(&stack, &layer, dependencies, arch))
-    }
-
     /// The environment from the stack's and the layer's package lists (the
-    /// layer's status file holds the stack's packages too).
+    /// layer's status file holds the stack's packages too); `arch` is the
+    /// architecture of a run-time dependency found in neither (a package
+    /// built on the host).
     pub fn from_lists(
-        stack: &[bale_layer::InstalledPackage],
-        layer: &[bale_layer::InstalledPackage],
+        stack: &[InstalledPackage],
+        layer: &[InstalledPackage],
         dependencies: &Dependencies,
         arch: &str,
     ) -> Environment {
@@ -164,7 +151,6 @@ fn base_name(name: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bale_layer::InstalledPackage;
 
     fn p(name: &str, version: &str) -> InstalledPackage {
         InstalledPackage {

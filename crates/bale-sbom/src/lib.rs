@@ -20,7 +20,7 @@ mod time;
 mod write;
 
 pub use dsse::{Envelope, EnvelopeSignature, VerifiedProvenance};
-pub use environment::{DebianPackage, Environment, Role};
+pub use environment::{DebianPackage, Environment, InstalledPackage, Role};
 pub use error::SbomError;
 pub use facts::{public_source, PackageFacts};
 pub use provenance::Builder;

@@ -24,7 +24,7 @@ pub fn run(args: VerifyArgs, machine: &Machine, printer: &Printer) -> Result<(),
             verify_file(home, &path, args.allow_unsigned, args.provenance, printer)
         }
         PackageRef::Installed(_) if args.provenance => refuse!(
-            "--provenance checks a package file and the FILE.intoto.json beside it: give the .bale file (`bale fetch` gets both)"
+            "--provenance checks a package file and the FILE.intoto.json beside it: give the .bale file with its .intoto.json beside it"
         ),
         PackageRef::Installed(coordinate) => verify_installed(home.clone(), &coordinate, printer),
     }

@@ -249,10 +249,11 @@ fn two_builds_write_the_same_sbom_bytes() {
     }
 }
 
-/// A copy of the package with its provenance's payload changed by one byte.
+/// A copy of the package and its signature, with its provenance's payload changed by one byte.
 fn tampered_copy(package: &Path, dir: &Path) -> PathBuf {
     let copy = dir.join(package.file_name().expect("name"));
     std::fs::copy(package, &copy).expect("copy");
+    bale_sign_beside(package, &copy);
     let mut envelope = json(&beside(package, ".intoto.json"));
     let b64 = base64::engine::general_purpose::STANDARD;
     let mut payload = b64
@@ -309,21 +310,38 @@ fn verify_provenance_refuses_a_missing_file_and_another_package_s_provenance() {
             predicate::str::contains("has no provenance")
                 .and(predicate::str::contains("lone.bale.intoto.json is missing")),
         );
-    // The package signed, beside it a statement about other bytes.
-    let other = dir.path().join("other.bale");
-    let mut bytes = std::fs::read(&builds.first).expect("read");
-    bytes.extend_from_slice(b"\0");
-    std::fs::write(&other, bytes).expect("write");
+    // The package, signed, and beside it another package's signed provenance.
+    let tiny = dir.path().join("tiny");
+    std::fs::create_dir_all(&tiny).expect("mkdir");
+    std::fs::write(
+        tiny.join("bale.toml"),
+        "[package]\ngroup = \"org.example\"\nname = \"tiny\"\nversion = \"1.0.0\"\n\n[stack]\nname = \"host\"\n\n[build]\nmain = [\"mkdir -p $BALE_PREFIX/share\", \"echo tiny > $BALE_PREFIX/share/tiny\"]\n",
+    )
+    .expect("write");
+    let built = bale()
+        .arg("build")
+        .arg(&tiny)
+        .arg("-o")
+        .arg(dir.path().join("tiny-out"))
+        .args(["--key", "sbom", "--json"])
+        .output()
+        .expect("run bale");
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let printed: serde_json::Value = serde_json::from_slice(&built.stdout).expect("json");
+    let tiny_package = PathBuf::from(printed["path"].as_str().expect("path"));
     std::fs::copy(
-        beside(&builds.first, ".intoto.json"),
-        beside(&other, ".intoto.json"),
+        beside(&tiny_package, ".intoto.json"),
+        beside(&lone, ".intoto.json"),
     )
     .expect("copy");
     bale()
         .arg("verify")
-        .arg(&other)
+        .arg(&lone)
         .arg("--provenance")
-        .arg("--allow-unsigned")
         .assert()
         .failure()
         .stderr(predicate::str::contains("not this package"));
@@ -390,4 +408,58 @@ fn securesystemslib_verifies_the_envelope_and_refuses_a_tampered_one() {
 
 fn hex_of(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn publish_sends_the_sboms_and_provenance_and_the_repository_serves_them() {
+    let Some(builds) = builds() else { return };
+    let s = crate::common::Scratch::new();
+    s.bale()
+        .arg("key")
+        .arg("trust")
+        .arg(home().join("keys/sbom.pub"))
+        .assert()
+        .success();
+    let out = s
+        .bale()
+        .args(["token", "create", "--scope", "publish", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let token: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let token = token["token"].as_str().expect("token").to_owned();
+    let port = crate::common::free_port();
+    let _server = s.serve().port(port).start();
+    let repo = format!("http://127.0.0.1:{port}");
+    s.bale()
+        .env("BALE_TOKEN", &token)
+        .arg("publish")
+        .arg(&builds.first)
+        .args(["--repo", &repo])
+        .assert()
+        .success();
+    let name = builds
+        .first
+        .file_name()
+        .and_then(|n| n.to_str())
+        .expect("the package's name");
+    for suffix in [".spdx.json", ".cdx.json", ".intoto.json"] {
+        let url = format!("{repo}/org/example/yamlsbom/1.0.0/{name}{suffix}");
+        let (status, body) = crate::common::get_with_token(&url, None);
+        assert_eq!(status, 200, "GET {url}");
+        assert_eq!(
+            body,
+            std::fs::read(beside(&builds.first, suffix)).expect("read"),
+            "{url} serves other bytes than were published"
+        );
+    }
+    // Published again: the same files change nothing.
+    s.bale()
+        .env("BALE_TOKEN", &token)
+        .arg("publish")
+        .arg(&builds.first)
+        .args(["--repo", &repo])
+        .assert()
+        .success();
 }
