@@ -166,6 +166,7 @@ pub(super) fn render(record: BuildRecord, attempts: Option<Vec<AttemptRecord>>) 
         log_key,
         steps,
     } = record;
+    let attestations = attestations_of(status, coordinate.as_deref());
     Build {
         id,
         status: api_status(status),
@@ -192,6 +193,7 @@ pub(super) fn render(record: BuildRecord, attempts: Option<Vec<AttemptRecord>>) 
         error,
         log_key,
         log: format!("/api/v1/builds/{id}/log"),
+        attestations,
         steps: steps
             .into_iter()
             .map(|step| BuildStep {
@@ -243,4 +245,19 @@ pub(super) fn parse_id(text: &str) -> Result<i64, ApiError> {
 
 pub(super) fn no_build(id: i64) -> ApiError {
     ApiError::not_found(format!("no build {id}: list them with `bale builds`"))
+}
+
+/// Where a succeeded build's worker published the SBOMs and provenance: beside its package.
+fn attestations_of(status: BuildStatus, coordinate: Option<&str>) -> Vec<String> {
+    let Some(coordinate) = coordinate.and_then(|c| c.parse::<bale_coordinate::Coordinate>().ok())
+    else {
+        return Vec::new();
+    };
+    if status != BuildStatus::Succeeded {
+        return Vec::new();
+    }
+    bale_repo::paths::PackageFile::ATTESTATIONS
+        .iter()
+        .map(|file| format!("/{}", bale_repo::paths::key(&coordinate, *file)))
+        .collect()
 }
