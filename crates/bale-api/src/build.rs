@@ -16,6 +16,10 @@ pub struct BuildOutput {
     pub facts: PathBuf,
     /// The `.minisig` written beside the package, when a key was given.
     pub signature: Option<PathBuf>,
+    /// The SBOMs and provenance written beside the package
+    /// (`.spdx.json`, `.cdx.json`, `.intoto.json`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attestations: Vec<PathBuf>,
     /// The build's facts, as in the facts file.
     pub build: BuildFacts,
 }

@@ -195,6 +195,10 @@ pub struct Build {
     pub log_key: Option<String>,
     /// The API path of its log, `/api/v1/builds/ID/log`.
     pub log: String,
+    /// The repository paths of the SBOMs and provenance published beside
+    /// its package (`….bale.spdx.json`, `.cdx.json`, `.intoto.json`), once it succeeded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attestations: Vec<String>,
     /// Its steps, in order (empty in listings).
     pub steps: Vec<BuildStep>,
     /// Each claim by a worker (only in `GET /api/v1/builds/ID`).

@@ -17,6 +17,6 @@ mod view;
 pub use pages::{build_page, overview_page, package_page};
 pub use routes::{router, Source, SourceError};
 pub use view::{
-    AppRow, BuildPage, BuildRow, CheckView, DifferenceRow, FileRow, Overview, PackagePage,
-    PackageRow, StackRow, StepRow,
+    AppRow, AttestationLink, BuildPage, BuildRow, CheckView, DifferenceRow, FileRow, Overview,
+    PackagePage, PackageRow, StackRow, StepRow,
 };

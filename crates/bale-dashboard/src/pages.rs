@@ -247,6 +247,18 @@ pub fn package_page(p: &PackagePage) -> String {
         size(pkg.size),
         escape(pkg.key_id.as_deref().unwrap_or("nobody (unsigned)"))
     );
+    if !p.attestations.is_empty() {
+        let links: Vec<String> = p
+            .attestations
+            .iter()
+            .map(|a| format!("<a href=\"{}\">{}</a>", escape(&a.href), escape(&a.label)))
+            .collect();
+        let _ = write!(
+            body,
+            "<p id=\"attestations\">SBOM and provenance: {}</p>",
+            links.join(" · ")
+        );
+    }
     body.push_str("<table id=\"files\"><thead><tr><th>path</th><th>class</th><th>size</th><th>linkage</th><th>needs</th></tr></thead><tbody>");
     for f in &p.files {
         let _ = write!(

@@ -108,6 +108,18 @@ pub struct PackagePage {
     pub package: PackageRow,
     /// Its files in path order.
     pub files: Vec<FileRow>,
+    /// Its SBOMs and provenance in the repository, those it has.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attestations: Vec<AttestationLink>,
+}
+
+/// A link to one of a package's SBOMs or its provenance.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AttestationLink {
+    /// `SPDX`, `CycloneDX` or `provenance`.
+    pub label: String,
+    /// Its URL path in the repository tree.
+    pub href: String,
 }
 
 /// One file of a package.

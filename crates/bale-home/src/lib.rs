@@ -35,6 +35,13 @@ pub mod env {
     pub const XDG_DATA_HOME: &str = "XDG_DATA_HOME";
     /// The time `bale pack` writes into every entry (default 0).
     pub const SOURCE_DATE_EPOCH: &str = "SOURCE_DATE_EPOCH";
+    /// The builder id `bale build` writes into a package's provenance
+    /// (default `urn:bale:builder:local`); the build service's worker sets it
+    /// to the service's URL.
+    pub const BALE_BUILDER_ID: &str = "BALE_BUILDER_ID";
+    /// The build's id at its builder (the build's URL at a service), written
+    /// into the provenance as its invocation id.
+    pub const BALE_BUILD_INVOCATION: &str = "BALE_BUILD_INVOCATION";
     /// Internal: the run a sandbox keeper started by bale carries, as JSON.
     pub const BALE_SANDBOX_RUN: &str = "BALE_SANDBOX_RUN";
     /// Internal: the log and limits a log pump started by bale writes to, as JSON.

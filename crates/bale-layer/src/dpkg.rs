@@ -43,6 +43,12 @@ impl DpkgDatabase {
         Ok(parse_status(&text))
     }
 
+    /// Every installed package with its version and architecture, sorted by name.
+    pub fn packages(&self) -> io::Result<Vec<InstalledPackage>> {
+        let text = fs::read_to_string(self.admindir.join("status"))?;
+        Ok(parse_packages(&text))
+    }
+
     /// For each of `names` (file names, no directory), the packages whose
     /// file lists hold a file of that name, with its path.
     pub fn owners(&self, names: &BTreeSet<String>) -> io::Result<BTreeMap<String, Vec<Owner>>> {
@@ -87,6 +93,43 @@ impl DpkgDatabase {
     }
 }
 
+/// One installed package as the status file records it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct InstalledPackage {
+    /// The package's name.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// Its architecture (`amd64`, `all`, …).
+    pub arch: String,
+}
+
+/// The installed packages of a dpkg status file, with their architecture.
+fn parse_packages(text: &str) -> Vec<InstalledPackage> {
+    let mut found = BTreeMap::new();
+    for paragraph in text.split("\n\n") {
+        let field = |name: &str| {
+            paragraph
+                .lines()
+                .find_map(|l| l.strip_prefix(name).map(str::trim))
+        };
+        let installed = field("Status: ").is_some_and(|s| s.ends_with(" installed"));
+        if let (Some(name), Some(version), true) =
+            (field("Package: "), field("Version: "), installed)
+        {
+            let arch = field("Architecture: ").unwrap_or("all");
+            found
+                .entry(name.to_owned())
+                .or_insert_with(|| InstalledPackage {
+                    name: name.to_owned(),
+                    version: version.to_owned(),
+                    arch: arch.to_owned(),
+                });
+        }
+    }
+    found.into_values().collect()
+}
+
 /// The installed packages of a dpkg status file and their versions.
 fn parse_status(text: &str) -> BTreeMap<String, String> {
     let mut installed = BTreeMap::new();
@@ -125,6 +168,29 @@ mod tests {
             vec![
                 ("hello".to_owned(), "2.10-3".to_owned()),
                 ("libc6".to_owned(), "2.36-9+deb12u7".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn installed_packages_carry_their_architecture() {
+        let status = "Package: libc6\nStatus: install ok installed\nArchitecture: amd64\nVersion: 2.36-9\n\n\
+                      Package: tzdata\nStatus: install ok installed\nArchitecture: all\nVersion: 2024a-0\n\n\
+                      Package: gone\nStatus: deinstall ok config-files\nVersion: 1.0\n";
+        let packages = parse_packages(status);
+        assert_eq!(
+            packages,
+            vec![
+                InstalledPackage {
+                    name: "libc6".into(),
+                    version: "2.36-9".into(),
+                    arch: "amd64".into()
+                },
+                InstalledPackage {
+                    name: "tzdata".into(),
+                    version: "2024a-0".into(),
+                    arch: "all".into()
+                },
             ]
         );
     }

@@ -20,7 +20,7 @@ mod error;
 mod file_log;
 mod inputs;
 
-pub use dpkg::{DpkgDatabase, Owner};
+pub use dpkg::{DpkgDatabase, InstalledPackage, Owner};
 pub use error::LayerError;
 pub use file_log::{FileLog, FileLogError};
 pub use inputs::{LayerInputs, LayerRole};

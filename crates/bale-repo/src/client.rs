@@ -60,6 +60,8 @@ pub struct Published {
     pub url: String,
     /// The key id that signed it, as the repository verified it.
     pub signed_by: Option<String>,
+    /// The SBOMs and provenance uploaded beside it (their file names).
+    pub attestations: Vec<String>,
 }
 
 /// What to fetch, and how much to check.
@@ -305,13 +307,64 @@ pub async fn publish(
         .json()
         .await
         .map_err(|e| transport_error(&url, e))?;
+    let attestations = publish_attestations(options, &coordinate).await?;
     Ok(Published {
         coordinate,
         digest: body.digest,
         status,
         url: url.to_string(),
         signed_by: body.signed_by,
+        attestations,
     })
+}
+
+/// PUTs the SBOMs and the provenance found beside the published archive
+/// (an unsigned provenance stays local: the repository takes only signed ones);
+/// returns the names uploaded.
+async fn publish_attestations(
+    options: &PublishOptions,
+    coordinate: &Coordinate,
+) -> Result<Vec<String>, RepoError> {
+    let mut uploaded = Vec::new();
+    for file in PackageFile::ATTESTATIONS {
+        let mut local = options.file.as_os_str().to_owned();
+        local.push(file.attestation_suffix().unwrap_or_default());
+        let local = PathBuf::from(local);
+        let bytes = match tokio::fs::read(&local).await {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(RepoError::io(&local, e)),
+        };
+        if file == PackageFile::Provenance
+            && bale_sbom::Envelope::from_slice(&bytes).is_ok_and(|e| e.signatures.is_empty())
+        {
+            continue;
+        }
+        let url = file_url(&options.repo, coordinate, file)?;
+        let mut request = http_client()?
+            .put(url.clone())
+            .header(reqwest::header::CONTENT_TYPE, file.content_type())
+            .body(bytes);
+        if let Some(token) = &options.token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.map_err(|e| upload_error(&url, e))?;
+        match response.status().as_u16() {
+            200 | 201 => uploaded.push(file.file_name(coordinate)),
+            409 => {
+                let message = match refused(response).await {
+                    RepoError::Refused { message, .. } => message,
+                    other => other.to_string(),
+                };
+                return Err(RepoError::Conflict {
+                    coordinate: coordinate.to_string(),
+                    message,
+                });
+            }
+            _ => return Err(refused(response).await),
+        }
+    }
+    Ok(uploaded)
 }
 
 /// Downloads a package into `out_dir`, checks every file's hash (and the

@@ -2,7 +2,9 @@
 //!
 //! `org.example:hello:2.10` built for amd64 lives at `org/example/hello/2.10/`
 //! as `hello-2.10-amd64.bale`, `hello-2.10-amd64.bale.minisig` and
-//! `hello-2.10-amd64.json`; one coordinate has one such set per architecture.
+//! `hello-2.10-amd64.json`, with the build's SBOMs and provenance beside the
+//! archive (`hello-2.10-amd64.bale.spdx.json`, `.cdx.json`, `.intoto.json`;
+//! docs/sbom.md); one coordinate has one such set per architecture.
 //! Packages published before architectures keep their names without one
 //! (`hello-2.10.bale`, read as the architecture in their index). Only those
 //! names exist; every other path is refused before any storage is touched, so
@@ -10,7 +12,7 @@
 
 use bale_coordinate::Coordinate;
 
-/// One of the three files a package has in the tree.
+/// One of the files a package has in the tree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PackageFile {
     /// `<name>-<version>-<arch>.bale`, the archive.
@@ -19,16 +21,45 @@ pub enum PackageFile {
     Signature,
     /// `<name>-<version>-<arch>.json`, its index.json.
     Index,
+    /// `<archive>.spdx.json`, its SPDX SBOM.
+    Spdx,
+    /// `<archive>.cdx.json`, its CycloneDX SBOM.
+    CycloneDx,
+    /// `<archive>.intoto.json`, its signed provenance.
+    Provenance,
 }
 
-/// The three files, in the order names are matched.
-const FILES: [PackageFile; 3] = [
-    PackageFile::Archive,
-    PackageFile::Signature,
-    PackageFile::Index,
-];
+/// Every file, in the order names are matched.
+const FILES: [PackageFile; 6] = PackageFile::ALL;
 
 impl PackageFile {
+    /// Every file a package may have in the tree.
+    pub const ALL: [PackageFile; 6] = [
+        PackageFile::Archive,
+        PackageFile::Signature,
+        PackageFile::Index,
+        PackageFile::Spdx,
+        PackageFile::CycloneDx,
+        PackageFile::Provenance,
+    ];
+
+    /// The SBOMs and the provenance, the files a build writes beside its archive.
+    pub const ATTESTATIONS: [PackageFile; 3] = [
+        PackageFile::Spdx,
+        PackageFile::CycloneDx,
+        PackageFile::Provenance,
+    ];
+
+    /// The suffix an attestation's name adds to the archive's; `None` for the others.
+    pub fn attestation_suffix(self) -> Option<&'static str> {
+        match self {
+            PackageFile::Spdx => Some(".spdx.json"),
+            PackageFile::CycloneDx => Some(".cdx.json"),
+            PackageFile::Provenance => Some(".intoto.json"),
+            _ => None,
+        }
+    }
+
     /// The file's name from before architectures: `hello-2.10.bale`.
     pub fn file_name(self, coordinate: &Coordinate) -> String {
         format!(
@@ -62,6 +93,9 @@ impl PackageFile {
             PackageFile::Archive => ".bale",
             PackageFile::Signature => ".bale.minisig",
             PackageFile::Index => ".json",
+            PackageFile::Spdx => ".bale.spdx.json",
+            PackageFile::CycloneDx => ".bale.cdx.json",
+            PackageFile::Provenance => ".bale.intoto.json",
         }
     }
 
@@ -71,6 +105,9 @@ impl PackageFile {
             PackageFile::Archive => "application/zstd",
             PackageFile::Signature => "text/plain; charset=utf-8",
             PackageFile::Index => "application/json",
+            PackageFile::Spdx => "application/spdx+json",
+            PackageFile::CycloneDx => "application/vnd.cyclonedx+json",
+            PackageFile::Provenance => "application/vnd.dsse.envelope.v1+json",
         }
     }
 }

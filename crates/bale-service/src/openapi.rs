@@ -554,6 +554,8 @@ mod tests {
             error: None,
             log_key: None,
             log: "/api/v1/builds/1/log".into(),
+            // Sent when not empty: the example must carry one to be compared.
+            attestations: vec!["/org/example/hello/1.0/hello-1.0.bale.spdx.json".into()],
             steps: Vec::new(),
             attempts: Some(Vec::new()),
             check: true,

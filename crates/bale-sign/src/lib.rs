@@ -18,6 +18,7 @@ mod files;
 pub mod fuzzing;
 mod key;
 mod keyring;
+mod message;
 mod signature;
 
 pub use beside::{read_signature, sign_file, signature_path};

@@ -259,6 +259,10 @@ pub struct VerifyArgs {
     /// Check hashes only; do not require a trusted signature for a file.
     #[arg(long)]
     pub allow_unsigned: bool,
+    /// Also check the signed provenance beside the file (FILE.intoto.json):
+    /// signed by a trusted key, and about this file.
+    #[arg(long)]
+    pub provenance: bool,
 }
 
 #[derive(Debug, Subcommand)]

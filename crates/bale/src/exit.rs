@@ -110,6 +110,7 @@ fn class(error: &(dyn StdError + 'static)) -> Option<bool> {
         bale_remote::RemoteError => |_| false,
         bale_trigger::TriggerError => |_| false,
         bale_export::ExportError => bale_export::ExportError::is_internal,
+        bale_sbom::SbomError => |_| false,
         // Printing JSON of bale's own values cannot fail on good input.
         serde_json::Error => |_| true,
     }
@@ -143,6 +144,7 @@ failure_from!(
     bale_remote::RemoteError,
     bale_trigger::TriggerError,
     bale_export::ExportError,
+    bale_sbom::SbomError,
     serde_json::Error,
 );
 

@@ -14,7 +14,8 @@ use std::sync::Arc;
 use axum::response::sse::{Event, Sse};
 use axum::routing::get;
 use bale_dashboard::{
-    router, AppRow, BuildPage, BuildRow, CheckView, DifferenceRow, FileRow, Overview, PackagePage,
+    router, AppRow, AttestationLink, BuildPage, BuildRow, CheckView, DifferenceRow, FileRow,
+    Overview, PackagePage,
     PackageRow, Source, SourceError, StackRow, StepRow,
 };
 use bale_testkit::dump_dom;
@@ -128,6 +129,10 @@ impl Source for Fixed {
     ) -> Result<Option<PackagePage>, SourceError> {
         Ok(
             (coordinate == "org.example:hello:1.0" && arch == Some("arm64")).then(|| PackagePage {
+                attestations: vec![AttestationLink {
+                    label: "SPDX".into(),
+                    href: "/org/example/hello/1.0/hello-1.0-arm64.bale.spdx.json".into(),
+                }],
                 package: PackageRow {
                     coordinate: coordinate.into(),
                     arch: "arm64".into(),
@@ -243,6 +248,11 @@ async fn a_package_page_lists_files_with_class_size_and_linkage() {
         "{dom}"
     );
     assert!(dom.contains("unsigned"), "{dom}");
+    assert!(
+        dom.contains("href=\"/org/example/hello/1.0/hello-1.0-arm64.bale.spdx.json\"")
+            && dom.contains(">SPDX</a>"),
+        "the package page links its SBOM: {dom}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

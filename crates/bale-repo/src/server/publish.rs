@@ -41,6 +41,8 @@ const DRAIN_MAX_BYTES: u64 = 64 << 20;
 const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(10);
 /// A `.minisig` file is a few hundred bytes; anything past this is not one.
 const MAX_SIGNATURE_BYTES: usize = 64 << 10;
+/// An SBOM lists every file of a package: a few hundred bytes each.
+const MAX_ATTESTATION_BYTES: usize = 64 << 20;
 
 /// PUT of a package file.
 pub(super) async fn put(
@@ -56,6 +58,9 @@ pub(super) async fn put(
     match path.file {
         PackageFile::Archive => put_archive(repo, path, headers, body).await,
         PackageFile::Signature => put_signature(repo, path, body).await,
+        PackageFile::Spdx | PackageFile::CycloneDx | PackageFile::Provenance => {
+            put_attestation(repo, path, body).await
+        }
         PackageFile::Index => Err(ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
@@ -443,4 +448,103 @@ async fn put_signature(
         record.size,
         Some(&key_id),
     ))
+}
+
+/// PUT of an SBOM or the provenance of a published package: JSON, and a
+/// provenance signed by a key the repository trusts about the published
+/// bytes. Never replaced, as a signature is not.
+async fn put_attestation(
+    repo: &Repository,
+    path: &TreePath,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let name = path.file_name();
+    let bytes = axum::body::to_bytes(body, MAX_ATTESTATION_BYTES)
+        .await
+        .map_err(|_| too_large(MAX_ATTESTATION_BYTES as u64))?;
+    let coordinate = path.coordinate.to_string();
+    // A name from before architectures is about the package published under it.
+    let arch = path
+        .arch
+        .as_deref()
+        .unwrap_or(bale_archive::LEGACY_ARCH)
+        .to_owned();
+    let record = packages::get(repo.database(), &coordinate, &arch)
+        .await?
+        .filter(|r| r.stored)
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "{coordinate} for {arch} is not published; PUT the .bale first, then {name}"
+            ))
+        })?;
+    if serde_json::from_slice::<serde_json::Value>(&bytes).is_err() {
+        return Err(ApiError::bad_request(
+            "bad_attestation",
+            format!("{name} must be a JSON document"),
+        ));
+    }
+    let signed_by = if path.file == PackageFile::Provenance {
+        Some(check_provenance(repo, bytes.to_vec(), &record.digest, &coordinate).await?)
+    } else {
+        None
+    };
+    let storage = repo.storage();
+    let object = path.key();
+    // As for a signature: the same bytes again change nothing, other bytes are refused.
+    if let Some(existing) = storage.read_small(&object).await? {
+        if existing == bytes {
+            return Ok(outcome(
+                StatusCode::OK,
+                PublishStatus::Unchanged,
+                &coordinate,
+                &arch,
+                &record.digest,
+                record.size,
+                signed_by.as_deref().or(record.key_id.as_deref()),
+            ));
+        }
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            format!(
+                "{coordinate} already has a different {name}; a published file is never replaced"
+            ),
+        ));
+    }
+    storage.put_bytes(&object, bytes).await?;
+    Ok(outcome(
+        StatusCode::CREATED,
+        PublishStatus::Published,
+        &coordinate,
+        &arch,
+        &record.digest,
+        record.size,
+        signed_by.as_deref().or(record.key_id.as_deref()),
+    ))
+}
+
+/// Verifies a provenance envelope against the repository's trusted keys and
+/// the published archive's `sha256:<hex>` digest; returns the key id.
+async fn check_provenance(
+    repo: &Repository,
+    bytes: Vec<u8>,
+    digest: &str,
+    coordinate: &str,
+) -> Result<String, ApiError> {
+    let keys_dir = repo.options().trusted_keys_dir.clone();
+    let sha256 = digest.strip_prefix("sha256:").unwrap_or(digest).to_owned();
+    let verdict = blocking(move || {
+        let envelope = bale_sbom::Envelope::from_slice(&bytes)?;
+        let keyring = Keyring::load(&keys_dir)?;
+        envelope.verify(&keyring, &sha256).map(|v| v.key_id)
+    })
+    .await?;
+    verdict.map_err(|error| match error {
+        bale_sbom::SbomError::UntrustedKey(_) => ApiError::new(
+            StatusCode::FORBIDDEN,
+            "untrusted_signature",
+            format!("{coordinate}: {error}; the repository's trusted keys are in its trusted-keys directory"),
+        ),
+        other => ApiError::bad_request("bad_provenance", format!("{coordinate}: {other}")),
+    })
 }

@@ -25,7 +25,7 @@ pub(super) async fn handle(State(repo): State<Repository>, request: Request) -> 
         Err(PathRefusal::Malformed(reason)) => return ApiError::bad_request("bad_path", reason).into_response(),
         Err(PathRefusal::NotAPackageFile) => {
             return ApiError::not_found(format!(
-                "{} is not a package file: the repository serves /<group as path>/<name>/<version>/<name>-<version>-<arch>.bale[.minisig] and .json",
+                "{} is not a package file: the repository serves /<group as path>/<name>/<version>/<name>-<version>-<arch>.bale[.minisig|.spdx.json|.cdx.json|.intoto.json] and .json",
                 parts.uri.path()
             ))
             .into_response()
@@ -209,6 +209,10 @@ fn cache_control(file: PackageFile) -> &'static str {
         PackageFile::Archive | PackageFile::Index => "public, max-age=31536000, immutable",
         // A signature may be added to a package published unsigned.
         PackageFile::Signature => "public, max-age=60",
+        // So may the SBOMs and provenance, after the package.
+        PackageFile::Spdx | PackageFile::CycloneDx | PackageFile::Provenance => {
+            "public, max-age=60"
+        }
     }
 }
 

@@ -217,6 +217,7 @@ pub(super) fn render(record: BuildRecord, attempts: Option<Vec<AttemptRecord>>) 
         first_worker: _,
         reproducibility,
     } = record;
+    let attestations = attestations_of(status, coordinate.as_deref());
     Build {
         id,
         status: api_status(status),
@@ -245,6 +246,7 @@ pub(super) fn render(record: BuildRecord, attempts: Option<Vec<AttemptRecord>>) 
         error,
         log_key,
         log: format!("/api/v1/builds/{id}/log"),
+        attestations,
         steps: steps
             .into_iter()
             .map(|step| BuildStep {
@@ -300,4 +302,19 @@ pub(super) fn parse_id(text: &str) -> Result<i64, ApiError> {
 
 pub(super) fn no_build(id: i64) -> ApiError {
     ApiError::not_found(format!("no build {id}: list them with `bale builds`"))
+}
+
+/// Where a succeeded build's worker published the SBOMs and provenance: beside its package.
+fn attestations_of(status: BuildStatus, coordinate: Option<&str>) -> Vec<String> {
+    let Some(coordinate) = coordinate.and_then(|c| c.parse::<bale_coordinate::Coordinate>().ok())
+    else {
+        return Vec::new();
+    };
+    if status != BuildStatus::Succeeded {
+        return Vec::new();
+    }
+    bale_repo::paths::PackageFile::ATTESTATIONS
+        .iter()
+        .map(|file| format!("/{}", bale_repo::paths::key(&coordinate, *file)))
+        .collect()
 }

@@ -3,13 +3,14 @@
 //! service's [`crate::Apps`].
 
 use bale_dashboard::{
-    BuildPage, BuildRow, CheckView, DifferenceRow, FileRow, Overview, PackagePage, PackageRow,
-    Source, SourceError, StackRow, StepRow,
+    AttestationLink, BuildPage, BuildRow, CheckView, DifferenceRow, FileRow, Overview, PackagePage,
+    PackageRow, Source, SourceError, StackRow, StepRow,
 };
 use bale_db::build_log;
 use bale_db::builds::{self, BuildFilter, BuildRecord, BuildStatus};
 use bale_db::packages::{self, PackageRecord};
 
+use bale_repo::paths::PackageFile;
 use bale_stack::Stacks;
 
 use super::Service;
@@ -253,9 +254,27 @@ impl Source for Service {
         let Some(p) = chosen else {
             return Ok(None);
         };
+        let mut attestations = Vec::new();
+        if let Ok(parsed) = coordinate.parse::<bale_coordinate::Coordinate>() {
+            for (file, label) in [
+                (PackageFile::Spdx, "SPDX"),
+                (PackageFile::CycloneDx, "CycloneDX"),
+                (PackageFile::Provenance, "provenance"),
+            ] {
+                let key = bale_repo::paths::key(&parsed, file);
+                // Only what the repository holds is linked.
+                if let Ok(Some(_)) = self.inner.repo.storage().head(&key).await {
+                    attestations.push(AttestationLink {
+                        label: label.into(),
+                        href: format!("/{key}"),
+                    });
+                }
+            }
+        }
         Ok(Some(PackagePage {
             package: package_row(p),
             files: files_of(&p.index_json),
+            attestations,
         }))
     }
 }

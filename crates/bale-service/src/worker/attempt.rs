@@ -560,6 +560,19 @@ fn build_command(
             ctx.options.home.root().display().to_string(),
         ),
         (bale_home::env::NO_COLOR.to_owned(), "1".to_owned()),
+        // The provenance names this service as the builder, and this build.
+        (
+            bale_home::env::BALE_BUILDER_ID.to_owned(),
+            ctx.options.public_url.clone(),
+        ),
+        (
+            bale_home::env::BALE_BUILD_INVOCATION.to_owned(),
+            format!(
+                "{}/api/v1/builds/{}",
+                ctx.options.public_url.trim_end_matches('/'),
+                record.id
+            ),
+        ),
     ];
     (args, envs)
 }
@@ -691,6 +704,12 @@ async fn publish_package(
                     .map(|k| format!(", signed by {k}"))
                     .unwrap_or_default()
             ));
+            if !published.attestations.is_empty() {
+                log.line(format!(
+                    "published beside it: {}",
+                    published.attestations.join(", ")
+                ));
+            }
             Ended {
                 status: BuildStatus::Succeeded,
                 error: None,

@@ -9,6 +9,7 @@ use bale_archive::{Index, Limits};
 use bale_coordinate::Coordinate;
 use bale_db::Database;
 use bale_repo::catalog::{store_package, Stored, VerifiedPackage};
+use bale_repo::paths::PackageFile;
 use bale_repo::Storage;
 use bale_sign::SecretKey;
 use sha2::{Digest, Sha256};
@@ -28,6 +29,8 @@ pub(crate) struct Published {
     pub key_id: Option<String>,
     /// False when the same bytes were already published.
     pub new: bool,
+    /// The SBOMs and provenance stored beside it (file names).
+    pub attestations: Vec<String>,
 }
 
 /// Signs `archive` with `key` (when given) and publishes it.
@@ -41,6 +44,9 @@ pub(crate) async fn publish(
         Some(key) => {
             let path = bale_sign::sign_file(key, archive, bale_fs::now_secs())?;
             let text = std::fs::read_to_string(&path).map_err(|e| ServiceError::io(&path, e))?;
+            // `bale build` wrote the provenance unsigned: the key stays out of the build.
+            bale_sbom::sign_beside(archive, key)
+                .map_err(|e| ServiceError::Publish(format!("signing the provenance: {e}")))?;
             Some((text, key.key_id().to_string()))
         }
         None => None,
@@ -71,13 +77,46 @@ pub(crate) async fn publish(
             )))
         }
     };
+    let attestations = store_attestations(storage, archive, &coordinate).await?;
     Ok(Published {
         coordinate: coordinate.to_string(),
         digest,
         installed_size: index.installed_size,
         key_id,
         new,
+        attestations,
     })
+}
+
+/// Stores the SBOMs and the signed provenance beside the published archive,
+/// keeping what the repository already has (a published file never changes).
+async fn store_attestations(
+    storage: &Storage,
+    archive: &Path,
+    coordinate: &Coordinate,
+) -> Result<Vec<String>, ServiceError> {
+    let mut stored = Vec::new();
+    for file in PackageFile::ATTESTATIONS {
+        let mut local = archive.as_os_str().to_owned();
+        local.push(file.attestation_suffix().unwrap_or_default());
+        let local = PathBuf::from(local);
+        let bytes = match std::fs::read(&local) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(ServiceError::io(&local, e)),
+        };
+        if file == PackageFile::Provenance
+            && bale_sbom::Envelope::from_slice(&bytes).is_ok_and(|e| e.signatures.is_empty())
+        {
+            continue;
+        }
+        let object = bale_repo::paths::key(coordinate, file);
+        if storage.head(&object).await?.is_none() {
+            storage.put_bytes(&object, bytes.into()).await?;
+        }
+        stored.push(file.file_name(coordinate));
+    }
+    Ok(stored)
 }
 
 /// Verifies the archive whole and hashes it, in one read.

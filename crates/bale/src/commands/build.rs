@@ -1,5 +1,6 @@
 //! `bale build [DIR]`: a sandboxed build into OUT/NAME-VERSION.bale, with
-//! its facts in OUT/NAME-VERSION.build.json.
+//! its facts in OUT/NAME-VERSION.build.json and its SBOMs and provenance
+//! beside it (docs/sbom.md).
 
 use std::path::Path;
 
@@ -134,11 +135,19 @@ pub fn run(args: BuildArgs, machine: &Machine, printer: &Printer) -> Result<(), 
         Some(key) => Some(super::key::sign_file(key, &built.package.path)?),
         None => None,
     };
+    // Outside the sandbox, like the signature: the key never enters it.
+    let attestations =
+        super::sbom::write_for_build(home, &built, &image, layers_dir.as_deref(), key.as_ref())?;
     if printer.json() {
         return printer.print_json(&bale_api::BuildOutput {
             path: built.package.path.clone(),
             facts: built.facts_path.clone(),
             signature,
+            attestations: attestations
+                .paths()
+                .iter()
+                .map(|p| p.to_path_buf())
+                .collect(),
             build: built.facts.clone(),
         });
     }
@@ -157,6 +166,27 @@ pub fn run(args: BuildArgs, machine: &Machine, printer: &Printer) -> Result<(), 
     printer.status("Facts", built.facts_path.display());
     if let Some(sig) = signature {
         printer.status("Signed", sig.display());
+    }
+    printer.status(
+        "SBOM",
+        format!(
+            "{}, {}",
+            attestations.spdx.display(),
+            attestations.cyclonedx.display()
+        ),
+    );
+    match &attestations.signed_by {
+        Some(id) => printer.status(
+            "Provenance",
+            format!("{} (signed by {id})", attestations.provenance.display()),
+        ),
+        None => printer.status(
+            "Provenance",
+            format!(
+                "{} (unsigned: build with --key, or run `bale sign`, to sign it)",
+                attestations.provenance.display()
+            ),
+        ),
     }
     if !built.package.unresolved_libraries.is_empty() {
         printer.warn(format!(

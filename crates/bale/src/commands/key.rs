@@ -143,6 +143,10 @@ pub fn sign(args: SignArgs, machine: &Machine, printer: &Printer) -> Result<(), 
     let key = load_secret_key(machine.home()?, args.key.as_deref())?;
     let sig_path = sign_file(&key, &args.file)?;
     printer.status("Signed", sig_path.display());
+    // A provenance written without a key is signed along with its package.
+    if let Some(provenance) = bale_sbom::sign_beside(&args.file, &key)? {
+        printer.status("Signed", provenance.display());
+    }
     Ok(())
 }
 

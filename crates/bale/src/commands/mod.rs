@@ -21,6 +21,7 @@ pub mod query;
 mod reference;
 mod repo;
 mod rollback;
+mod sbom;
 mod serve;
 mod service;
 mod stack;

@@ -1,4 +1,5 @@
-//! `bale verify FILE.bale | COORDINATE`: every hash, and the signature.
+//! `bale verify FILE.bale | COORDINATE`: every hash, and the signature
+//! (and with `--provenance`, the signed provenance beside the file).
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -19,7 +20,12 @@ use crate::printer::Printer;
 pub fn run(args: VerifyArgs, machine: &Machine, printer: &Printer) -> Result<(), Failure> {
     let home = machine.home()?;
     match super::deploy::package_ref(&args.target)? {
-        PackageRef::File(path) => verify_file(home, &path, args.allow_unsigned, printer),
+        PackageRef::File(path) => {
+            verify_file(home, &path, args.allow_unsigned, args.provenance, printer)
+        }
+        PackageRef::Installed(_) if args.provenance => refuse!(
+            "--provenance checks a package file and the FILE.intoto.json beside it: give the .bale file with its .intoto.json beside it"
+        ),
         PackageRef::Installed(coordinate) => verify_installed(home.clone(), &coordinate, printer),
     }
 }
@@ -50,6 +56,7 @@ fn verify_file(
     home: &Home,
     path: &Path,
     allow_unsigned: bool,
+    provenance: bool,
     printer: &Printer,
 ) -> Result<(), Failure> {
     let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
@@ -67,9 +74,18 @@ fn verify_file(
         }
         SignatureState::Missing(_) => None,
     };
+    let provenance = if provenance {
+        Some(super::sbom::verify_provenance(home, path)?)
+    } else {
+        None
+    };
     if printer.json() {
+        let provenance = provenance.map(|p| {
+            serde_json::json!({"signed_by": p.key_id, "subject": p.subject, "builder": p.builder_id})
+        });
         return printer.print_json(&serde_json::json!({
             "ok": true, "coordinate": index.coordinate, "files": index.files.len(), "signed_by": signed_by,
+            "provenance": provenance,
         }));
     }
     printer.status(
@@ -84,6 +100,12 @@ fn verify_file(
     match signed_by {
         Some(id) => printer.line(format!("signature: good, trusted key {id}")),
         None => printer.line("signature: none (hashes only)"),
+    }
+    if let Some(p) = provenance {
+        printer.line(format!(
+            "provenance: good, trusted key {}, subject {}, builder {}",
+            p.key_id, p.subject, p.builder_id
+        ));
     }
     Ok(())
 }

@@ -32,6 +32,7 @@ mod repo;
 mod reproducibility;
 mod runtime;
 mod runtime_closure;
+mod sbom;
 mod service;
 mod service_hooks;
 mod signing_keys;
