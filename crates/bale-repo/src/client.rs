@@ -307,7 +307,7 @@ pub async fn publish(
         .json()
         .await
         .map_err(|e| transport_error(&url, e))?;
-    let attestations = publish_attestations(options, &coordinate).await?;
+    let attestations = publish_attestations(options, &coordinate, index.arch()).await?;
     Ok(Published {
         coordinate,
         digest: body.digest,
@@ -324,6 +324,7 @@ pub async fn publish(
 async fn publish_attestations(
     options: &PublishOptions,
     coordinate: &Coordinate,
+    arch: &str,
 ) -> Result<Vec<String>, RepoError> {
     let mut uploaded = Vec::new();
     for file in PackageFile::ATTESTATIONS {
@@ -340,7 +341,7 @@ async fn publish_attestations(
         {
             continue;
         }
-        let url = file_url(&options.repo, coordinate, file)?;
+        let url = arch_file_url(&options.repo, coordinate, Some(arch), file)?;
         let mut request = http_client()?
             .put(url.clone())
             .header(reqwest::header::CONTENT_TYPE, file.content_type())
@@ -350,7 +351,7 @@ async fn publish_attestations(
         }
         let response = request.send().await.map_err(|e| upload_error(&url, e))?;
         match response.status().as_u16() {
-            200 | 201 => uploaded.push(file.file_name(coordinate)),
+            200 | 201 => uploaded.push(file.arch_file_name(coordinate, arch)),
             409 => {
                 let message = match refused(response).await {
                     RepoError::Refused { message, .. } => message,

@@ -257,6 +257,7 @@ mod tests {
             source: "https://git.example/app.git".into(),
             git_ref: None,
             fresh: false,
+            check: false,
             arch: Some(arch.into()),
         };
         let foreign = if bale_inspect::machine_arch() == "arm64" {

@@ -115,6 +115,7 @@ mod tests {
                 interp: interp.map(str::to_owned),
                 needed: needed.iter().map(|s| s.to_string()).collect(),
                 soname: None,
+                machine: None,
             }),
             target: None,
         }

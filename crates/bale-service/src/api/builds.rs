@@ -217,7 +217,7 @@ pub(super) fn render(record: BuildRecord, attempts: Option<Vec<AttemptRecord>>) 
         first_worker: _,
         reproducibility,
     } = record;
-    let attestations = attestations_of(status, coordinate.as_deref());
+    let attestations = attestations_of(status, coordinate.as_deref(), arch.as_deref());
     Build {
         id,
         status: api_status(status),
@@ -305,7 +305,8 @@ pub(super) fn no_build(id: i64) -> ApiError {
 }
 
 /// Where a succeeded build's worker published the SBOMs and provenance: beside its package.
-fn attestations_of(status: BuildStatus, coordinate: Option<&str>) -> Vec<String> {
+/// A build queued for no architecture was built for the worker's own.
+fn attestations_of(status: BuildStatus, coordinate: Option<&str>, arch: Option<&str>) -> Vec<String> {
     let Some(coordinate) = coordinate.and_then(|c| c.parse::<bale_coordinate::Coordinate>().ok())
     else {
         return Vec::new();
@@ -315,6 +316,9 @@ fn attestations_of(status: BuildStatus, coordinate: Option<&str>) -> Vec<String>
     }
     bale_repo::paths::PackageFile::ATTESTATIONS
         .iter()
-        .map(|file| format!("/{}", bale_repo::paths::key(&coordinate, *file)))
+        .map(|file| {
+            let arch = arch.unwrap_or_else(|| bale_inspect::machine_arch());
+            format!("/{}", bale_repo::paths::arch_key(&coordinate, arch, *file))
+        })
         .collect()
 }

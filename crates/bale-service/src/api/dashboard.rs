@@ -261,13 +261,18 @@ impl Source for Service {
                 (PackageFile::CycloneDx, "CycloneDX"),
                 (PackageFile::Provenance, "provenance"),
             ] {
-                let key = bale_repo::paths::key(&parsed, file);
-                // Only what the repository holds is linked.
-                if let Ok(Some(_)) = self.inner.repo.storage().head(&key).await {
-                    attestations.push(AttestationLink {
-                        label: label.into(),
-                        href: format!("/{key}"),
-                    });
+                // Only what the repository holds is linked, under either name.
+                for key in [
+                    bale_repo::paths::arch_key(&parsed, &p.arch, file),
+                    bale_repo::paths::key(&parsed, file),
+                ] {
+                    if let Ok(Some(_)) = self.inner.repo.storage().head(&key).await {
+                        attestations.push(AttestationLink {
+                            label: label.into(),
+                            href: format!("/{key}"),
+                        });
+                        break;
+                    }
                 }
             }
         }

@@ -77,7 +77,7 @@ pub(crate) async fn publish(
             )))
         }
     };
-    let attestations = store_attestations(storage, archive, &coordinate).await?;
+    let attestations = store_attestations(storage, archive, &coordinate, index.arch()).await?;
     Ok(Published {
         coordinate: coordinate.to_string(),
         digest,
@@ -94,6 +94,7 @@ async fn store_attestations(
     storage: &Storage,
     archive: &Path,
     coordinate: &Coordinate,
+    arch: &str,
 ) -> Result<Vec<String>, ServiceError> {
     let mut stored = Vec::new();
     for file in PackageFile::ATTESTATIONS {
@@ -110,11 +111,11 @@ async fn store_attestations(
         {
             continue;
         }
-        let object = bale_repo::paths::key(coordinate, file);
+        let object = bale_repo::paths::arch_key(coordinate, arch, file);
         if storage.head(&object).await?.is_none() {
             storage.put_bytes(&object, bytes.into()).await?;
         }
-        stored.push(file.file_name(coordinate));
+        stored.push(file.arch_file_name(coordinate, arch));
     }
     Ok(stored)
 }
