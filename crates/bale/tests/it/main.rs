@@ -16,6 +16,7 @@ mod env_file;
 mod error_output;
 mod examples;
 mod examples_deployed;
+mod export_oci;
 mod gc;
 mod hosts;
 mod install_url;
