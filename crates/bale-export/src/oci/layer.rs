@@ -446,6 +446,88 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::process::Command;
+
+    /// `tar -tvzf` of a layer blob: one line per entry.
+    fn listing(blobs: &Path, blob: &LayerBlob) -> String {
+        let path = blobs.join(blob.blob.digest.trim_start_matches("sha256:"));
+        let out = Command::new("tar")
+            .env("TZ", "UTC")
+            .arg("--numeric-owner")
+            .arg("-tvzf")
+            .arg(&path)
+            .output()
+            .expect("run tar");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    #[test]
+    fn an_overlay_upper_becomes_oci_whiteouts_and_hard_links_stay_links() {
+        if !bale_testkit::require(
+            bale_testkit::is_root(),
+            "making a whiteout (mknod 0/0) needs root",
+        ) {
+            return;
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let upper = dir.path().join("upper");
+        fs::create_dir_all(upper.join("etc/opaque")).expect("mkdir");
+        fs::write(upper.join("etc/opaque/kept"), "x").expect("write");
+        fs::write(upper.join("etc/a"), "a").expect("write");
+        fs::hard_link(upper.join("etc/a"), upper.join("etc/b")).expect("link");
+        let status = Command::new("mknod")
+            .arg(upper.join("etc/gone"))
+            .args(["c", "0", "0"])
+            .status()
+            .expect("mknod");
+        assert!(status.success());
+        let path = CString::new(upper.join("etc/opaque").as_os_str().as_bytes()).expect("path");
+        // SAFETY: NUL-terminated strings and a one-byte value of the given length.
+        let set = unsafe {
+            libc::lsetxattr(
+                path.as_ptr(),
+                c"trusted.overlay.opaque".as_ptr(),
+                b"y".as_ptr().cast(),
+                1,
+                0,
+            )
+        };
+        assert_eq!(set, 0, "setting trusted.overlay.opaque");
+        let long = "d".repeat(120);
+        fs::create_dir_all(upper.join(&long)).expect("mkdir");
+        fs::write(upper.join(&long).join("f"), "long").expect("write");
+        let blobs = dir.path().join("blobs");
+        fs::create_dir_all(&blobs).expect("mkdir");
+        let mut layer = Layer::default();
+        layer.add_tree(&upper, "", true).expect("add");
+        let blob = layer.write(&blobs, 1_700_000_000).expect("write");
+        let list = listing(&blobs, &blob);
+        let names: Vec<&str> = list
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(5))
+            .collect();
+        assert!(names.contains(&"etc/.wh.gone"), "{list}");
+        assert!(!names.contains(&"etc/gone"), "{list}");
+        assert!(names.contains(&"etc/opaque/.wh..wh..opq"), "{list}");
+        assert!(list.contains("etc/b link to etc/a"), "{list}");
+        assert!(names.contains(&format!("{long}/f").as_str()), "{list}");
+        assert!(list.lines().all(|l| l.contains(" 0/0 ")), "{list}");
+        assert!(
+            list.lines().all(|l| l.contains("2023-11-14 22:13")),
+            "{list}"
+        );
+
+        // The same tree again: the same bytes.
+        let mut again = Layer::default();
+        again.add_tree(&upper, "", true).expect("add");
+        let second = again.write(&blobs, 1_700_000_000).expect("write");
+        assert_eq!(blob, second);
+    }
 
     #[test]
     fn directories_come_before_their_contents_and_siblings_after() {

@@ -39,17 +39,22 @@ impl fmt::Debug for Credentials {
 impl Credentials {
     /// The credentials in [`CREDENTIALS_ENV`] (`USER:PASSWORD`), if set.
     pub fn from_env() -> Result<Option<Credentials>, ExportError> {
-        let Some(value) = std::env::var(CREDENTIALS_ENV)
+        match std::env::var(CREDENTIALS_ENV)
             .ok()
             .filter(|v| !v.is_empty())
-        else {
-            return Ok(None);
-        };
+        {
+            Some(value) => Credentials::parse(&value).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Reads `USER:PASSWORD`.
+    pub fn parse(value: &str) -> Result<Credentials, ExportError> {
         match value.split_once(':') {
-            Some((user, password)) if !user.is_empty() => Ok(Some(Credentials {
+            Some((user, password)) if !user.is_empty() => Ok(Credentials {
                 user: user.to_owned(),
                 password: password.to_owned(),
-            })),
+            }),
             _ => Err(ExportError::Refused(format!(
                 "{CREDENTIALS_ENV} must be USER:PASSWORD (or a token as the password)"
             ))),

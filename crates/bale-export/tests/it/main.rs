@@ -1,0 +1,3 @@
+//! Integration tests of bale-export, one binary.
+
+mod push_auth;
