@@ -111,6 +111,21 @@ pub(crate) fn runtime_root(
     })
 }
 
+/// The directories an image of the package unpacked at `package_dir` is
+/// made of, base first: the stack image's root, then the package's runtime
+/// layer when it has one (made as a deploy makes it, if missing). Used by
+/// `bale export oci`, so an image holds exactly what a deployed app runs on.
+pub fn runtime_layers(
+    home: &Home,
+    manifest: &Manifest,
+    package_dir: &Path,
+    progress: Progress<'_>,
+) -> Result<Vec<PathBuf>, DeployError> {
+    let mut layers = runtime_root(home, manifest, package_dir, progress)?.layers;
+    layers.reverse();
+    Ok(layers)
+}
+
 /// Makes the runtime layer of `inputs` as a build would, its output logged under `tmp/`.
 fn make_layer(
     home: &Home,

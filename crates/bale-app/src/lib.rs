@@ -32,6 +32,7 @@ pub use deploy_error::DeployError;
 pub use deployment::{AppDirs, Deployment};
 pub use gc::{collect_garbage, Collected, GcReport, StoreLock};
 pub use kits::{ports, read_env, resolve, write_env, Variables};
+pub use layers::runtime_layers;
 pub use lock::{AppLock, Wait};
 pub use proxy::{
     current_routes, proxy_entry, serve_proxy, service_port, ProxyLaunch, Route, Routes, PROXY_ARG,

@@ -31,6 +31,14 @@ pub enum ExportError {
         #[source]
         source: std::io::Error,
     },
+    /// A registry refused or failed a push (`bale export oci --push`).
+    #[error("pushing to {registry}: {reason}")]
+    Push {
+        /// The registry's host (and port).
+        registry: String,
+        /// What went wrong; never a credential or token.
+        reason: String,
+    },
     /// The package cannot be exported in this format, and why.
     #[error("{0}")]
     Refused(String),

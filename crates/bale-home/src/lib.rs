@@ -20,6 +20,8 @@ pub mod env {
     /// The password of an encrypted signing key, for services that cannot
     /// read a file (BALE_KEY_PASSWORD_FILE wins when both are set).
     pub const BALE_KEY_PASSWORD: &str = "BALE_KEY_PASSWORD";
+    /// Registry credentials for `bale export oci --push`, as `USER:PASSWORD`.
+    pub const BALE_REGISTRY_AUTH: &str = "BALE_REGISTRY_AUTH";
     /// The ssh command `bale deploy --hosts` runs (default `ssh`).
     pub const BALE_SSH: &str = "BALE_SSH";
     /// The shared secret of signed git push webhooks (`bale serve --hook-secret`).

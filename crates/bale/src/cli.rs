@@ -293,10 +293,12 @@ pub struct ExportTarget {
 pub struct ExportOciArgs {
     #[command(flatten)]
     pub target: ExportTarget,
-    /// The image's reference name in the layout (NAME:TAG; default: the package's name and version).
+    /// The image's name in the layout (NAME:TAG; default: the package's name
+    /// and version). The layout is -o DIR, default NAME-VERSION.oci.
     #[arg(long, value_name = "NAME:TAG")]
     pub tag: Option<String>,
-    /// Also push the image to a registry (REGISTRY/NAME:TAG).
+    /// Also push the image to a registry (REGISTRY/NAME:TAG); credentials
+    /// come from BALE_REGISTRY_AUTH=USER:PASSWORD.
     #[arg(long, value_name = "REGISTRY/NAME:TAG")]
     pub push: Option<String>,
 }

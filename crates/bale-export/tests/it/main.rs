@@ -3,3 +3,4 @@
 
 mod apk;
 mod deb;
+mod push_auth;

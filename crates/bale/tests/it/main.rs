@@ -19,6 +19,7 @@ mod examples;
 mod examples_deployed;
 mod export_deb;
 mod export_apk;
+mod export_oci;
 mod gc;
 mod hosts;
 mod install_url;
