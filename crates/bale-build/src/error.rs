@@ -70,6 +70,9 @@ pub enum BuildError {
         /// The version the build environment held.
         version: String,
     },
+    /// The stack could not be checked or sanitized before the build.
+    #[error(transparent)]
+    Stack(#[from] bale_stack::StackError),
     /// The build's facts could not be written.
     #[error("cannot write the build facts")]
     Facts(#[from] serde_json::Error),
@@ -88,7 +91,11 @@ impl BuildError {
     /// Whether bale itself failed (writing its facts), not the source, the
     /// manifest, the sandbox's machine or a build step.
     pub fn is_internal(&self) -> bool {
-        matches!(self, BuildError::Facts(_))
+        match self {
+            BuildError::Facts(_) => true,
+            BuildError::Stack(e) => e.is_internal(),
+            _ => false,
+        }
     }
 
     pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {

@@ -15,12 +15,13 @@ use std::path::{Path, PathBuf};
 
 use bale_sandbox::{SandboxSpec, Upper};
 
-pub mod dpkg;
 mod error;
 mod file_log;
 mod inputs;
 
-pub use dpkg::{DpkgDatabase, Owner};
+// The dpkg database is read by the stack too (its identity); one reader for both.
+pub use bale_stack::dpkg;
+pub use bale_stack::dpkg::{DpkgDatabase, Owner};
 pub use error::LayerError;
 pub use file_log::{FileLog, FileLogError};
 pub use inputs::{LayerInputs, LayerRole};
