@@ -55,10 +55,8 @@ impl Stacks {
         let record = self.record(name)?;
         let dir = self.stack_dir(name);
         let root = dir.join("image");
-        let mark = dir.join("checked");
-        let seal = |fingerprint: &str, digest: &str| format!("{fingerprint} {digest}\n");
         if let Ok(fingerprint) = fingerprint(&root) {
-            let unchanged = fs::read_to_string(&mark)
+            let unchanged = fs::read_to_string(dir.join(MARK))
                 .is_ok_and(|text| text == seal(&fingerprint, &record.digest))
                 && installed_packages(&root).is_ok_and(|p| p == record.packages);
             if unchanged {
@@ -77,12 +75,24 @@ impl Stacks {
             self.restore(name, &record, differences.clone(), progress)?;
         }
         let image = self.image(name)?;
-        // The image now matches its record; the mark is only a shortcut, so
-        // failing to write it costs a full check next time, nothing more.
-        if let Ok(fingerprint) = fingerprint(&image.root) {
-            let _ = bale_fs::write_atomic(&mark, seal(&fingerprint, &image.digest).as_bytes());
-        }
+        mark_checked(&dir, &image.digest);
         Ok(CheckedImage { image, differences })
+    }
+}
+
+/// The file beside a stack's record that holds its last checked fingerprint.
+const MARK: &str = "checked";
+
+fn seal(fingerprint: &str, digest: &str) -> String {
+    format!("{fingerprint} {digest}\n")
+}
+
+/// Records that the image in `stack_dir` was found (or made) to have the
+/// byte digest `digest`. The mark is only a shortcut: failing to write it
+/// costs a full check next time, nothing more.
+pub(crate) fn mark_checked(stack_dir: &Path, digest: &str) {
+    if let Ok(fingerprint) = fingerprint(&stack_dir.join("image")) {
+        let _ = bale_fs::write_atomic(&stack_dir.join(MARK), seal(&fingerprint, digest).as_bytes());
     }
 }
 

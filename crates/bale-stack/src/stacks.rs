@@ -365,6 +365,8 @@ impl Stacks {
         }
         let final_dir = self.stack_dir(name);
         swap_in(staging, &final_dir)?;
+        // Its digest was just computed: the first build need not hash it again.
+        crate::check::mark_checked(&final_dir, &record.digest);
         Ok(StackImage {
             name: name.to_string(),
             root: final_dir.join("image"),
