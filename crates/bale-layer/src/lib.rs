@@ -44,7 +44,7 @@ const UNKNOWN_MARK: &str = "bale: unknown package: ";
 pub struct DepsLayer {
     /// The layer's directory.
     pub dir: PathBuf,
-    /// Its key: SHA-256 of the stack digest, the kind and the sorted package lists.
+    /// Its key: SHA-256 of the stack's identity, the kind and the sorted package lists.
     pub key: String,
     /// Whether it was already there.
     pub reused: bool,
