@@ -37,8 +37,12 @@ pub struct BuildFacts {
     pub duration_ms: u64,
     /// The stack's name.
     pub stack: String,
-    /// The stack image's digest.
+    /// The stack image's byte digest (what sanitize checks the image against).
     pub stack_digest: String,
+    /// The stack's identity by content (suite, architecture, packages), as
+    /// the package's index names it; docs/package.md gives the recipe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack_identity: Option<String>,
     /// The dependency layer's key, when the build used one.
     pub layer: Option<String>,
     /// Where the source came from (`[source] git`, else the local directory).

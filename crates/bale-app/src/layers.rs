@@ -74,7 +74,7 @@ pub(crate) fn runtime_root(
         None => Default::default(),
     };
     let inputs = LayerInputs::runtime(
-        &image.digest,
+        &image.identity,
         manifest.kind().unwrap_or_default(),
         &kinds,
         &index.dependencies.runtime,

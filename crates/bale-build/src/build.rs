@@ -8,7 +8,7 @@ use std::time::Instant;
 use bale_archive::{SourceRef, StackRef, UnpackOptions};
 use bale_manifest::{Kinds, Manifest};
 use bale_sandbox::{Bind, Limits, Sandbox, SandboxSpec, DEFAULT_PATH};
-use bale_stack::StackImage;
+use bale_stack::{StackImage, Stacks};
 
 use crate::collect::collect_destinations;
 use crate::facts::{BuildFacts, StepFacts};
@@ -69,6 +69,7 @@ pub struct Builder {
     kinds: Kinds,
     varied: bool,
     keep_failed: Option<PathBuf>,
+    stacks: Option<Stacks>,
 }
 
 /// The host name and umask of every build's sandbox, so neither comes
@@ -93,6 +94,7 @@ impl Builder {
             kinds: Kinds::builtin(),
             varied: false,
             keep_failed: None,
+            stacks: None,
         })
     }
 
@@ -110,6 +112,14 @@ impl Builder {
     /// test directories) in a new directory under `dir` instead of removing it.
     pub fn keeping_failed(mut self, dir: PathBuf) -> Builder {
         self.keep_failed = Some(dir);
+        self
+    }
+
+    /// Checks the request's stack against its record in `stacks` before
+    /// each build, sanitizing an image that changed (and saying so in the
+    /// build's log); the build then runs over the checked image.
+    pub fn checking_stacks(mut self, stacks: Stacks) -> Builder {
+        self.stacks = Some(stacks);
         self
     }
 
@@ -169,12 +179,6 @@ impl Builder {
         prefix: &Path,
         stem: &str,
     ) -> Result<Built, BuildError> {
-        let job = Job {
-            request,
-            coordinate,
-            prefix,
-            work,
-        };
         let started_at = bale_fs::now_ms();
         let started = Instant::now();
         let mut run = Run {
@@ -183,13 +187,35 @@ impl Builder {
             steps: Vec::new(),
         };
 
-        // 1. stack
+        // 1. stack, checked against its record (and sanitized) when asked.
         let t = run.begin();
+        let checked;
+        let with_checked;
+        let request = match &self.stacks {
+            Some(stacks) => {
+                checked = stacks
+                    // As the step's output: a sanitize is worth seeing without -v.
+                    .checked_image(&request.stack.name, &mut |line| log.line("stack", line))?
+                    .image;
+                with_checked = BuildRequest {
+                    stack: &checked,
+                    ..request.clone()
+                };
+                &with_checked
+            }
+            None => request,
+        };
         log.event(BuildEvent::Note(&format!(
-            "stack {} ({})",
-            request.stack.name, request.stack.digest
+            "stack {} ({}; image {})",
+            request.stack.name, request.stack.identity, request.stack.digest
         )));
         run.end("stack", t, "ok");
+        let job = Job {
+            request,
+            coordinate,
+            prefix,
+            work,
+        };
         // 2-3. runtime and dependencies
         let layer = self.dependencies_step(request, &mut run, log)?;
         let layer_dir = layer.as_ref().map(|l| l.dir.clone());
@@ -222,6 +248,7 @@ impl Builder {
             duration_ms: run.started.elapsed().as_millis() as u64,
             stack: request.stack.name.clone(),
             stack_digest: request.stack.digest.clone(),
+            stack_identity: Some(request.stack.identity.clone()),
             layer: layer.map(|l| l.key),
             source: source
                 .git
@@ -370,9 +397,9 @@ impl Builder {
         let build = &job.request.manifest.build;
         let empty = Vec::new();
         let actions: [(&str, &Vec<String>); 4] = [
-            ("before", &build.before),
+            ("before", build.before.as_ref().unwrap_or(&empty)),
             ("main", build.main.as_ref().unwrap_or(&empty)),
-            ("after", &build.after),
+            ("after", build.after.as_ref().unwrap_or(&empty)),
             ("finalize", build.finalize.as_ref().unwrap_or(&empty)),
         ];
         for (step, commands) in actions {
@@ -535,9 +562,11 @@ fn pack_step(
     let packed = pack(&PackRequest {
         root: prefix_host,
         manifest: request.manifest,
+        // The identity by content, not the image's bytes: two creations of
+        // a stack differ in bytes and must still give the same package.
         stack: StackRef {
             name: request.stack.name.clone(),
-            digest: request.stack.digest.clone(),
+            digest: request.stack.identity.clone(),
         },
         environment,
         require_resolved: true,

@@ -30,7 +30,7 @@ pub fn prepare_with_kinds(
     let Some(layers_dir) = request.layers_dir else {
         return Ok(None);
     };
-    let inputs = LayerInputs::new(&request.stack.digest, request.manifest, kinds);
+    let inputs = LayerInputs::new(&request.stack.identity, request.manifest, kinds);
     let layer = LayerRequest {
         stack_root: &request.stack.root,
         layers_dir,
@@ -69,7 +69,7 @@ pub fn prepare_runtime(
         None => Default::default(),
     };
     let inputs = LayerInputs::runtime(
-        &request.stack.digest,
+        &request.stack.identity,
         request.manifest.kind().unwrap_or_default(),
         kinds,
         &dependencies.runtime,

@@ -84,6 +84,9 @@ pub enum BuildError {
         /// The architectures the ELF files are for.
         found: String,
     },
+    /// The stack could not be checked or sanitized before the build.
+    #[error(transparent)]
+    Stack(#[from] bale_stack::StackError),
     /// The build's facts could not be written.
     #[error("cannot write the build facts")]
     Facts(#[from] serde_json::Error),
@@ -102,7 +105,11 @@ impl BuildError {
     /// Whether bale itself failed (writing its facts), not the source, the
     /// manifest, the sandbox's machine or a build step.
     pub fn is_internal(&self) -> bool {
-        matches!(self, BuildError::Facts(_))
+        match self {
+            BuildError::Facts(_) => true,
+            BuildError::Stack(e) => e.is_internal(),
+            _ => false,
+        }
     }
 
     pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {

@@ -96,7 +96,8 @@ impl<'e> Log<'e> {
         (self.events)(event);
     }
 
-    fn line(&mut self, step: &str, line: &str) {
+    /// Writes one output line of `step` and passes it on.
+    pub(crate) fn line(&mut self, step: &str, line: &str) {
         let _ = writeln!(self.file, "[{step}] {line}");
         if self.tail.len() == TAIL_LINES {
             self.tail.pop_front();

@@ -29,7 +29,9 @@ pub enum LayerRole {
 pub struct LayerInputs {
     /// The build environment or the runtime layer.
     pub role: LayerRole,
-    /// The stack image's digest.
+    /// The stack's identity by content (`StackImage::identity`: suite,
+    /// architecture, packages), never the image's byte digest, so that two
+    /// creations of one stack share their layers.
     pub stack_digest: String,
     /// The kind, if any.
     pub kind: String,
@@ -244,7 +246,10 @@ mod tests {
     #[test]
     fn the_key_of_a_manifest_is_the_one_layers_were_kept_under_before() {
         // Computed by bale-build's LayerInputs before the layer had a crate of
-        // its own: layers made then must be found now.
+        // its own: the text and its hash are unchanged. Since stacks are
+        // identified by content, the `stack` line carries the identity where
+        // it carried the image's byte digest, so real keys changed once then
+        // (layers made over byte digests are made again, once).
         let text = "[package]\ngroup = \"org.example\"\nname = \"shop\"\nversion = \"1.0.0\"\n\n\
                     [stack]\nname = \"debian-bookworm\"\nkind = \"python\"\n\n\
                     [dependencies]\nruntime = [\"libpq5\", \"curl\"]\nbuild = [\"gcc\"]\n";

@@ -15,12 +15,13 @@ use std::path::{Path, PathBuf};
 
 use bale_sandbox::{SandboxSpec, Upper};
 
-pub mod dpkg;
 mod error;
 mod file_log;
 mod inputs;
 
-pub use dpkg::{DpkgDatabase, InstalledPackage, Owner};
+// The dpkg database is read by the stack too (its identity); one reader for both.
+pub use bale_stack::dpkg;
+pub use bale_stack::dpkg::{DpkgDatabase, InstalledPackage, Owner};
 pub use error::LayerError;
 pub use file_log::{FileLog, FileLogError};
 pub use inputs::{LayerInputs, LayerRole};
@@ -43,7 +44,7 @@ const UNKNOWN_MARK: &str = "bale: unknown package: ";
 pub struct DepsLayer {
     /// The layer's directory.
     pub dir: PathBuf,
-    /// Its key: SHA-256 of the stack digest, the kind and the sorted package lists.
+    /// Its key: SHA-256 of the stack's identity, the kind and the sorted package lists.
     pub key: String,
     /// Whether it was already there.
     pub reused: bool,

@@ -14,7 +14,7 @@ use crate::walk::{Section, Spanned, Walk};
 /// The kinds file shipped with bale.
 pub const SHIPPED_KINDS: &str = include_str!("kinds.toml");
 
-const KIND_FIELDS: &[&str] = &["runtime", "build", "main", "finalize"];
+const KIND_FIELDS: &[&str] = &["runtime", "build", "before", "main", "after", "finalize"];
 
 /// One kind: what it installs and what it runs by default.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,8 +23,14 @@ pub struct Kind {
     pub runtime: Vec<String>,
     /// Debian packages present during the build only.
     pub build: Vec<String>,
+    /// Default `[build] before` actions.
+    #[serde(default)]
+    pub before: Vec<String>,
     /// Default `[build] main` actions.
     pub main: Vec<String>,
+    /// Default `[build] after` actions.
+    #[serde(default)]
+    pub after: Vec<String>,
     /// Default `[build] finalize` actions.
     pub finalize: Vec<String>,
 }
@@ -40,7 +46,9 @@ pub struct Kinds {
 struct KindFields {
     runtime: Option<Vec<String>>,
     build: Option<Vec<String>>,
+    before: Option<Vec<String>>,
     main: Option<Vec<String>>,
+    after: Option<Vec<String>>,
     finalize: Option<Vec<String>>,
 }
 
@@ -103,13 +111,17 @@ impl Kinds {
             let KindFields {
                 runtime,
                 build,
+                before,
                 main,
+                after,
                 finalize,
             } = set;
             for (slot, value) in [
                 (&mut kind.runtime, runtime),
                 (&mut kind.build, build),
+                (&mut kind.before, before),
                 (&mut kind.main, main),
+                (&mut kind.after, after),
                 (&mut kind.finalize, finalize),
             ] {
                 if let Some(value) = value {
@@ -141,7 +153,9 @@ fn read(origin: &str, text: &str) -> Result<BTreeMap<String, KindFields>, Diagno
         let fields = KindFields {
             runtime: list("runtime"),
             build: list("build"),
+            before: list("before"),
             main: list("main"),
+            after: list("after"),
             finalize: list("finalize"),
         };
         out.insert(name.to_owned(), fields);
@@ -210,6 +224,27 @@ mod tests {
         assert_eq!(node.main, ["npm ci"]);
         assert_eq!(node.runtime, ["nodejs", "npm"]);
         assert_eq!(kinds.get("php").unwrap().runtime, ["php"]);
+    }
+
+    #[test]
+    fn an_admin_kind_may_set_before_and_after_actions() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kinds.toml");
+        std::fs::write(
+            &path,
+            "[c]\nbefore = [\"autoreconf -fi\"]\nafter = [\"strip $BALE_PREFIX/bin/*\"]\n",
+        )
+        .unwrap();
+        let kinds = Kinds::load(Some(&path)).unwrap();
+        let c = kinds.get("c").unwrap();
+        assert_eq!(c.before, ["autoreconf -fi"]);
+        assert_eq!(c.after, ["strip $BALE_PREFIX/bin/*"]);
+        assert_eq!(
+            c.build,
+            ["build-essential"],
+            "the fields it does not set stay"
+        );
+        assert!(Kinds::builtin().get("c").unwrap().before.is_empty());
     }
 
     #[test]

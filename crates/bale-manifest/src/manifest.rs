@@ -149,10 +149,17 @@ impl Manifest {
         Self::parse(origin, text, &catalog, &ParseOptions::default())
     }
 
-    /// This manifest with the kind's default `main` and `finalize` filled in where unset (empty without a kind).
+    /// This manifest with the kind's default `before`, `main`, `after` and
+    /// `finalize` filled in where unset (empty without a kind).
     pub fn resolved(&self, kinds: &Kinds) -> Manifest {
         let mut resolved = self.clone();
         let kind = self.stack.kind.as_deref().and_then(|k| kinds.get(k));
+        if resolved.build.before.is_none() {
+            resolved.build.before = Some(kind.map(|k| k.before.clone()).unwrap_or_default());
+        }
+        if resolved.build.after.is_none() {
+            resolved.build.after = Some(kind.map(|k| k.after.clone()).unwrap_or_default());
+        }
         if resolved.build.main.is_none() {
             resolved.build.main = Some(kind.map(|k| k.main.clone()).unwrap_or_default());
         }

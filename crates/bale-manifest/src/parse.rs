@@ -353,9 +353,9 @@ fn build(walk: &mut Walk, root: &Section<'_>) -> Build {
     walk.known_fields(&section, BUILD_FIELDS, "field");
     let mut build = Build {
         network: walk.boolean(&section, "network").is_some_and(|v| v.value),
-        before: commands(walk, &section, "before").unwrap_or_default(),
+        before: commands(walk, &section, "before"),
         main: commands(walk, &section, "main"),
-        after: commands(walk, &section, "after").unwrap_or_default(),
+        after: commands(walk, &section, "after"),
         finalize: commands(walk, &section, "finalize"),
         destinations: paths(
             walk,

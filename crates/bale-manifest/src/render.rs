@@ -164,11 +164,15 @@ pub(crate) fn to_toml(manifest: &Manifest) -> String {
             inline(build.env.iter().map(|(k, v)| (k.as_str(), string(v)))),
         );
     }
-    text.list("before", &build.before);
+    if let Some(before) = &build.before {
+        text.set("before", list(before));
+    }
     if let Some(main) = &build.main {
         text.set("main", list(main));
     }
-    text.list("after", &build.after);
+    if let Some(after) = &build.after {
+        text.set("after", list(after));
+    }
     if let Some(finalize) = &build.finalize {
         text.set("finalize", list(finalize));
     }

@@ -100,12 +100,12 @@ pub struct Build {
     pub network: bool,
     /// Extra environment for every action.
     pub env: BTreeMap<String, String>,
-    /// The app's own preparation.
-    pub before: Vec<String>,
+    /// The app's own preparation; `None` means the kind's defaults.
+    pub before: Option<Vec<String>>,
     /// Main actions; `None` means the kind's defaults.
     pub main: Option<Vec<String>>,
-    /// Actions after `main`.
-    pub after: Vec<String>,
+    /// Actions after `main`; `None` means the kind's defaults.
+    pub after: Option<Vec<String>>,
     /// Clean-up actions; `None` means the kind's defaults.
     pub finalize: Option<Vec<String>>,
     /// Globs relative to the source tree, copied into the package's `app/`.

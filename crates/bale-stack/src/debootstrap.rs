@@ -102,34 +102,6 @@ impl Bootstrap<'_> {
     }
 }
 
-/// Installed packages of the image at `root`, `name=version`, sorted.
-pub(crate) fn installed_packages(root: &Path) -> Result<Vec<String>, StackError> {
-    let admindir = root.join("var/lib/dpkg");
-    let out = tool("dpkg-query", "dpkg")?
-        .arg(format!("--admindir={}", admindir.display()))
-        .args(["-W", "-f", "${db:Status-Abbrev}\t${Package}=${Version}\n"])
-        .stderr(Stdio::piped())
-        .output()
-        .map_err(|source| StackError::Spawn {
-            tool: "dpkg-query",
-            source,
-        })?;
-    if !out.status.success() {
-        return Err(StackError::Debootstrap {
-            status: format!("dpkg-query {}", out.status),
-            output: String::from_utf8_lossy(&out.stderr).into_owned(),
-        });
-    }
-    let mut packages: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.split_once('\t'))
-        .filter(|(status, _)| status.trim() == "ii")
-        .map(|(_, p)| p.to_string())
-        .collect();
-    packages.sort();
-    Ok(packages)
-}
-
 /// Copies an image tree, keeping owners, modes, links and device nodes.
 pub(crate) fn copy_image(from: &Path, to: &Path) -> Result<(), StackError> {
     let out = Command::new("cp")

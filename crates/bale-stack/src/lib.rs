@@ -15,6 +15,17 @@
 //! comes from `--mirror`, the stack's or the file's `mirror`, else the
 //! host's apt sources; the image's own apt points at the same mirror.
 //!
+//! The record also holds the image's **identity by content** (see
+//! [`identity_of`]): sha256 of its suite, architecture and sorted
+//! `name=version` list. Two debootstraps of a suite are never
+//! byte-identical, so a package's index and its layers' keys name the
+//! identity, while the byte digest stays in build records for sanitize.
+//! `create` refuses a stack that exists; `recreate` replaces it and drops
+//! its layers.
+//!
+//! [`Stacks::checked_image`] is what a build takes its image from: it
+//! sanitizes an image that no longer matches its record, saying so first.
+//!
 //! `sanitize` recomputes the digest and package list, reports what differs
 //! and rebuilds through `create`. Rebuilding re-runs debootstrap unless an
 //! image cache is configured (`image-cache` in stacks.toml, or
@@ -29,19 +40,24 @@
 //! are kept. `stop` drops the mark and evicts the dependency layers; the
 //! image stays until `rm`.
 
+mod check;
 mod config;
 mod debootstrap;
 mod digest;
+pub mod dpkg;
+mod identity;
 mod mirror;
 mod record;
 mod stacks;
 
 use std::path::PathBuf;
 
+pub use check::CheckedImage;
 pub use config::{check_name, StackDef, StacksConfig, SHIPPED_STACKS};
 pub use digest::{
     image_manifest, manifest_differences, package_differences, Difference, ImageManifest,
 };
+pub use identity::{identity_of, identity_text, image_identity, installed_packages, StackIdentity};
 pub use mirror::{host_mirror, mirror_from_sources};
 pub use record::StackRecord;
 pub use stacks::{SanitizeReport, StackImage, StackInfo, StackState, Stacks, HOST_DIGEST};
@@ -90,6 +106,18 @@ pub enum StackError {
     NoMirror {
         /// The stack.
         name: String,
+    },
+    /// `create` of a stack that already has an image.
+    #[error("stack `{name}` already exists: run `bale stack sanitize {name}` to check it against its record and restore it, or `bale stack create {name} --recreate` to make a new one (its dependency layers are dropped)")]
+    Exists {
+        /// The stack.
+        name: String,
+    },
+    /// An image without a dpkg database cannot be identified.
+    #[error("the image at {root} has no dpkg database (var/lib/dpkg/status) to identify it by: it is damaged; run `bale stack sanitize` or `bale stack create --recreate` on its stack")]
+    NoPackageDatabase {
+        /// The image's root.
+        root: PathBuf,
     },
     /// debootstrap needs root.
     #[error("creating stack `{name}` needs root (debootstrap makes device nodes and root-owned files): run `sudo bale stack create {name}`")]

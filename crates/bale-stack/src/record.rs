@@ -21,8 +21,14 @@ pub struct StackRecord {
     pub include: Vec<String>,
     /// The mirror the image was made from, and which its apt uses.
     pub mirror: String,
-    /// The image's digest (see [`crate::image_manifest`]).
+    /// The image's byte digest (see [`crate::image_manifest`]): what
+    /// `sanitize` checks the image against.
     pub digest: String,
+    /// The image's identity by content (see [`crate::identity_of`]): what
+    /// packages and layers name. Absent in records made before it existed;
+    /// then computed from the image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
     /// Installed packages, `name=version`, sorted.
     pub packages: Vec<String>,
     /// Seconds since the Unix epoch when the image was made.

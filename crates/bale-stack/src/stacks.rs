@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use bale_home::Home;
 
 use crate::config::{check_name, StackDef, StacksConfig};
-use crate::debootstrap::{copy_image, installed_packages, Bootstrap};
+use crate::debootstrap::{copy_image, Bootstrap};
 use crate::digest::{image_manifest, manifest_differences, package_differences, Difference};
+use crate::identity::{image_identity, installed_packages};
 use crate::mirror::host_mirror;
 use crate::record::StackRecord;
 use crate::StackError;
@@ -22,8 +23,12 @@ pub struct StackImage {
     pub name: String,
     /// The image's root directory (`/` for the host stack).
     pub root: PathBuf,
-    /// The image's digest ([`HOST_DIGEST`] for the host stack).
+    /// The image's byte digest ([`HOST_DIGEST`] for the host stack): what
+    /// build records keep, and what sanitize checks.
     pub digest: String,
+    /// The image's identity by content ([`HOST_DIGEST`] for the host
+    /// stack): what a package's index and its layers' keys name.
+    pub identity: String,
 }
 
 /// Whether a stack exists and is kept warm.
@@ -170,10 +175,16 @@ impl Stacks {
             return Ok(host_image(name));
         }
         let record = self.record(name)?;
+        let root = self.stack_dir(name).join("image");
+        let identity = match record.identity {
+            Some(identity) => identity,
+            None => image_identity(&root, &record.suite)?.identity,
+        };
         Ok(StackImage {
             name: name.to_string(),
-            root: self.stack_dir(name).join("image"),
+            root,
             digest: record.digest,
+            identity,
         })
     }
 
@@ -198,10 +209,49 @@ impl Stacks {
             })
     }
 
-    /// Makes a clean image of stack `name` (replacing any existing one
-    /// atomically), from the image cache when it holds a verified copy, else
-    /// with debootstrap. `progress` receives one line at a time.
+    /// Makes a clean image of stack `name`, from the image cache when it
+    /// holds a verified copy, else with debootstrap; refuses a stack that
+    /// already has one ([`StackError::Exists`]: sanitize it, or
+    /// [`Stacks::recreate`] it). `progress` receives one line at a time.
     pub fn create(
+        &self,
+        name: &str,
+        mirror: Option<&str>,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<StackImage, StackError> {
+        if matches!(self.definition(name)?, StackDef::Debootstrap { .. })
+            && self.stack_dir(name).join("stack.json").exists()
+        {
+            return Err(StackError::Exists {
+                name: name.to_string(),
+            });
+        }
+        self.make(name, mirror, progress)
+    }
+
+    /// Makes a new clean image of stack `name`, replacing the existing one
+    /// atomically, and drops its dependency layers: the new image may hold
+    /// other package versions, so layers made over the old one are not kept.
+    pub fn recreate(
+        &self,
+        name: &str,
+        mirror: Option<&str>,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<StackImage, StackError> {
+        let image = self.make(name, mirror, progress)?;
+        let layers = self.layers_dir(name);
+        if layers.exists() {
+            progress(&format!(
+                "dropping the dependency layers of {name}: they are made again on demand"
+            ));
+            bale_fs::remove_tree(&layers)?;
+        }
+        Ok(image)
+    }
+
+    /// Makes a clean image of stack `name`, replacing any existing one
+    /// atomically (keeping its layers and warm mark).
+    fn make(
         &self,
         name: &str,
         mirror: Option<&str>,
@@ -270,7 +320,7 @@ impl Stacks {
             }
         }
         let cached = from_cache.is_some();
-        let (record, manifest) = match from_cache {
+        let (mut record, manifest) = match from_cache {
             Some(found) => found,
             None => {
                 progress(&format!("debootstrap {suite} ({variant}) from {mirror}"));
@@ -292,6 +342,7 @@ impl Stacks {
                     include: include.clone(),
                     mirror: mirror.clone(),
                     digest: manifest.digest.clone(),
+                    identity: None,
                     packages: installed_packages(&image)?,
                     created: bale_fs::now_secs(),
                     size_bytes: manifest.size_bytes,
@@ -299,6 +350,9 @@ impl Stacks {
                 (record, manifest)
             }
         };
+        // Computed again for a cached copy too: the cache's record may
+        // predate identities.
+        record.identity = Some(image_identity(&image, suite)?.identity);
         bale_fs::write_atomic(
             &staging.path().join("manifest.txt"),
             manifest.text.as_bytes(),
@@ -311,10 +365,13 @@ impl Stacks {
         }
         let final_dir = self.stack_dir(name);
         swap_in(staging, &final_dir)?;
+        // Its digest was just computed: the first build need not hash it again.
+        crate::check::mark_checked(&final_dir, &record.digest);
         Ok(StackImage {
             name: name.to_string(),
             root: final_dir.join("image"),
             digest: record.digest,
+            identity: record.identity.unwrap_or_default(),
         })
     }
 
@@ -414,30 +471,7 @@ impl Stacks {
             });
         }
         let record = self.record(name)?;
-        let dir = self.stack_dir(name);
-        let image = dir.join("image");
-        let differences = if image.is_dir() {
-            let current = image_manifest(&image)?;
-            let recorded = fs::read_to_string(dir.join("manifest.txt")).unwrap_or_default();
-            let mut d = if current.digest == record.digest {
-                Vec::new()
-            } else {
-                manifest_differences(&recorded, &current.text)
-            };
-            if current.digest != record.digest && d.is_empty() {
-                // The manifest beside the record is gone or altered too.
-                d.push(Difference::Changed(
-                    "(manifest.txt does not match stack.json)".into(),
-                ));
-            }
-            d.extend(package_differences(
-                &record.packages,
-                &installed_packages(&image)?,
-            ));
-            d
-        } else {
-            vec![Difference::Removed(String::new())]
-        };
+        let differences = self.differences(name, &record)?;
         if differences.is_empty() {
             return Ok(SanitizeReport {
                 differences,
@@ -448,7 +482,53 @@ impl Stacks {
         for d in &differences {
             progress(&d.to_string());
         }
-        let rebuilt = self.create(name, Some(&record.mirror), progress)?;
+        self.restore(name, &record, differences, progress)
+    }
+
+    /// How stack `name`'s image differs from `record`, its record: every
+    /// entry of its manifest and every installed package; empty when it
+    /// matches.
+    pub(crate) fn differences(
+        &self,
+        name: &str,
+        record: &StackRecord,
+    ) -> Result<Vec<Difference>, StackError> {
+        let dir = self.stack_dir(name);
+        let image = dir.join("image");
+        if !image.is_dir() {
+            return Ok(vec![Difference::Removed(String::new())]);
+        }
+        let current = image_manifest(&image)?;
+        let recorded = fs::read_to_string(dir.join("manifest.txt")).unwrap_or_default();
+        let mut d = if current.digest == record.digest {
+            Vec::new()
+        } else {
+            manifest_differences(&recorded, &current.text)
+        };
+        if current.digest != record.digest && d.is_empty() {
+            // The manifest beside the record is gone or altered too.
+            d.push(Difference::Changed(
+                "(manifest.txt does not match stack.json)".into(),
+            ));
+        }
+        // A removed dpkg database is a difference to repair, not an error.
+        let installed = match installed_packages(&image) {
+            Err(StackError::NoPackageDatabase { .. }) => Vec::new(),
+            other => other?,
+        };
+        d.extend(package_differences(&record.packages, &installed));
+        Ok(d)
+    }
+
+    /// Rebuilds stack `name`, found to differ from `record` by `differences`.
+    pub(crate) fn restore(
+        &self,
+        name: &str,
+        record: &StackRecord,
+        differences: Vec<Difference>,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<SanitizeReport, StackError> {
+        let rebuilt = self.make(name, Some(&record.mirror), progress)?;
         Ok(SanitizeReport {
             differences,
             rebuilt: true,
@@ -468,6 +548,7 @@ fn host_image(name: &str) -> StackImage {
         name: name.to_string(),
         root: PathBuf::from("/"),
         digest: HOST_DIGEST.into(),
+        identity: HOST_DIGEST.into(),
     }
 }
 

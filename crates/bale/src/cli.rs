@@ -455,6 +455,9 @@ pub enum StackCommand {
         /// The Debian mirror to bootstrap from (default: stacks.toml, else the host's apt sources).
         #[arg(long)]
         mirror: Option<String>,
+        /// Replace an existing stack with a new image, dropping its dependency layers.
+        #[arg(long)]
+        recreate: bool,
     },
     /// Keep a stack warm for builds.
     Start {

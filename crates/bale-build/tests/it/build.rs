@@ -69,6 +69,7 @@ impl Project {
             name: "host".into(),
             root: PathBuf::from("/"),
             digest: HOST_DIGEST.into(),
+            identity: HOST_DIGEST.into(),
         };
         let home = self.home();
         let out = self.out();

@@ -185,7 +185,7 @@ fn a_program_built_against_a_dev_package_runs_over_its_runtime_library_and_no_co
         .installed()
         .expect("read it");
     let runtime = LayerInputs::runtime(
-        &setup.image.digest,
+        &setup.image.identity,
         "c",
         &Kinds::builtin(),
         &dependencies.runtime,

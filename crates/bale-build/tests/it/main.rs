@@ -5,4 +5,5 @@ mod closure;
 mod kinds;
 mod layer;
 mod scripts;
+mod stack_identity;
 mod upstream;

@@ -106,7 +106,10 @@ fn a_web_service_and_its_kit_are_written_where_the_tree_shows_one() {
 fn an_autotools_tree_without_configure_gets_autoreconf() {
     let dir = tree(&[("configure.ac", "AC_INIT\n")]);
     let manifest = parse(&starter_manifest(dir.path())).unwrap();
-    assert_eq!(manifest.build.before, ["autoreconf -fi"]);
+    assert_eq!(
+        manifest.build.before.as_deref(),
+        Some(&["autoreconf -fi".to_owned()][..])
+    );
     assert!(manifest.dependencies.build.contains(&"autoconf".to_owned()));
 }
 

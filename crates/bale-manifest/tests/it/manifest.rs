@@ -169,6 +169,38 @@ fn resolving_uses_an_admins_kind_and_gives_empty_actions_without_a_kind() {
 }
 
 #[test]
+fn an_admins_kind_gives_before_and_after_where_the_manifest_sets_none() {
+    let mut kinds = Kinds::builtin();
+    kinds.insert(
+        "python",
+        Kind {
+            before: vec!["test -f requirements.txt".to_owned()],
+            after: vec!["python3 -m compileall -q .".to_owned()],
+            ..Kind::default()
+        },
+    );
+    let m = parse(MINIMAL).unwrap().resolved(&kinds);
+    assert_eq!(m.build.before.unwrap(), ["test -f requirements.txt"]);
+    assert_eq!(m.build.after.unwrap(), ["python3 -m compileall -q ."]);
+
+    // The manifest's own, even empty, wins; and it survives rendering.
+    let own = parse(&format!(
+        "{MINIMAL}\n[build]\nbefore = []\nafter = [\"true\"]\n"
+    ))
+    .unwrap_or_else(|d| panic!("{}", d.render(false)));
+    let resolved = own.resolved(&kinds);
+    assert_eq!(resolved.build.before, Some(vec![]));
+    assert_eq!(
+        resolved.build.after.as_deref(),
+        Some(&["true".to_owned()][..])
+    );
+    assert_eq!(
+        parse(&own.to_toml()).unwrap_or_else(|d| panic!("{}", d.render(false))),
+        own
+    );
+}
+
+#[test]
 fn to_toml_parses_back_to_an_equal_manifest() {
     for text in [SPEC_EXAMPLE, MINIMAL] {
         let m = parse(text).unwrap();

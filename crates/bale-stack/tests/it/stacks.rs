@@ -8,7 +8,10 @@ use std::fs;
 use std::path::PathBuf;
 
 use bale_home::Home;
-use bale_stack::{image_manifest, Difference, StackError, StackState, Stacks, HOST_DIGEST};
+use bale_stack::{
+    identity_of, image_identity, image_manifest, Difference, StackError, StackState, Stacks,
+    HOST_DIGEST,
+};
 use bale_testkit::{is_root, require, stack_cache};
 
 fn state_of(stacks: &Stacks, name: &str) -> StackState {
@@ -61,6 +64,25 @@ fn debian_stack_is_created_verified_kept_warm_and_restored_by_sanitize() {
         record.packages
     );
     assert!(record.packages.windows(2).all(|w| w[0] < w[1]));
+
+    // The identity by content: suite, the image's architecture, its packages.
+    let content = image_identity(&image.root, "bookworm").unwrap();
+    assert_eq!(content.packages, record.packages);
+    assert_eq!(
+        image.identity,
+        identity_of("bookworm", &content.arch, &record.packages)
+    );
+    assert_eq!(record.identity.as_deref(), Some(image.identity.as_str()));
+    assert_ne!(image.identity, image.digest);
+
+    // A second create refuses and says what to do instead.
+    let exists = stacks.create(name, None, &mut |_| {}).unwrap_err();
+    assert!(matches!(exists, StackError::Exists { .. }), "{exists:?}");
+    let said = exists.to_string();
+    assert!(
+        said.contains("bale stack sanitize debian-bookworm") && said.contains("--recreate"),
+        "{said}"
+    );
 
     let listed = stacks
         .list()
@@ -126,6 +148,39 @@ fn debian_stack_is_created_verified_kept_warm_and_restored_by_sanitize() {
     let clean = stacks.sanitize(name, &mut |_| {}).unwrap();
     assert!(!clean.rebuilt);
     assert!(clean.differences.is_empty());
+
+    // The check before a build: quiet on a clean image, a sanitize on a changed one.
+    let mut said = Vec::new();
+    let checked = stacks
+        .checked_image(name, &mut |line| said.push(line.to_owned()))
+        .unwrap();
+    assert!(
+        checked.differences.is_empty() && said.is_empty(),
+        "{said:?}"
+    );
+    fs::write(image.root.join("etc/intruder"), "").unwrap();
+    let checked = stacks
+        .checked_image(name, &mut |line| said.push(line.to_owned()))
+        .unwrap();
+    assert_eq!(
+        checked.differences,
+        vec![Difference::Added("etc/intruder".into())]
+    );
+    assert_eq!(
+        said.first().map(String::as_str),
+        Some(
+            "stack debian-bookworm changed since it was recorded (added /etc/intruder): sanitizing"
+        )
+    );
+    assert!(!image.root.join("etc/intruder").exists());
+    assert_eq!(checked.image.identity, image.identity);
+
+    // Recreate replaces the image and drops the layers made over the old one.
+    fs::create_dir_all(&layer).unwrap();
+    let recreated = stacks.recreate(name, None, &mut |_| {}).unwrap();
+    assert_eq!(recreated.identity, image.identity);
+    assert!(!layer.exists());
+    assert!(recreated.root.join("etc/debian_version").exists());
 
     stacks.rm(name).unwrap();
     assert_eq!(state_of(&stacks, name), StackState::Absent);

@@ -101,7 +101,10 @@ pub fn run(args: BuildArgs, machine: &Machine, printer: &Printer) -> Result<(), 
             }
         }
     };
-    let mut builder = Builder::new()?.with_kinds(kinds);
+    // An image that drifted from its record is sanitized before it is used.
+    let mut builder = Builder::new()?
+        .with_kinds(kinds)
+        .checking_stacks(stacks.clone());
     // One directory per expiry time (seconds since the epoch), removed by
     // the first build after it.
     let failed_dir = home.failed_dir();

@@ -8,18 +8,29 @@ use crate::printer::Printer;
 pub fn run(command: StackCommand, machine: &Machine, printer: &Printer) -> Result<(), Failure> {
     let stacks = machine.stacks()?;
     match command {
-        StackCommand::Create { name, mirror } => {
-            let image = stacks.create(&name, mirror.as_deref(), &mut |line| {
-                printer.status("Stack", line)
-            })?;
+        StackCommand::Create {
+            name,
+            mirror,
+            recreate,
+        } => {
+            let mut progress = |line: &str| printer.status("Stack", line);
+            let image = if recreate {
+                stacks.recreate(&name, mirror.as_deref(), &mut progress)?
+            } else {
+                stacks.create(&name, mirror.as_deref(), &mut progress)?
+            };
             if printer.json() {
                 return printer.print_json(&serde_json::json!({
                     "name": image.name, "root": image.root, "digest": image.digest,
+                    "identity": image.identity,
                 }));
             }
             printer.status(
-                "Created",
-                format!("stack {} ({})", image.name, image.digest),
+                if recreate { "Recreated" } else { "Created" },
+                format!(
+                    "stack {} (identity {}; image {})",
+                    image.name, image.identity, image.digest
+                ),
             );
         }
         StackCommand::Start { name } => {

@@ -49,6 +49,23 @@ impl DpkgDatabase {
         Ok(parse_packages(&text))
     }
 
+    /// The root's own Debian architecture: `var/lib/dpkg/arch`'s first
+    /// line when dpkg keeps one, else the architecture of the installed
+    /// `dpkg` package (a root's dpkg is always of its native architecture).
+    pub fn architecture(&self) -> io::Result<Option<String>> {
+        match fs::read_to_string(self.admindir.join("arch")) {
+            Ok(text) => {
+                if let Some(first) = text.lines().map(str::trim).find(|l| !l.is_empty()) {
+                    return Ok(Some(first.to_owned()));
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        let text = fs::read_to_string(self.admindir.join("status"))?;
+        Ok(dpkg_architecture(&text))
+    }
+
     /// For each of `names` (file names, no directory), the packages whose
     /// file lists hold a file of that name, with its path.
     pub fn owners(&self, names: &BTreeSet<String>) -> io::Result<BTreeMap<String, Vec<Owner>>> {
@@ -153,9 +170,35 @@ fn parse_status(text: &str) -> BTreeMap<String, String> {
     installed
 }
 
+/// The `Architecture` of the installed `dpkg` package in a status file.
+fn dpkg_architecture(text: &str) -> Option<String> {
+    text.split("\n\n").find_map(|paragraph| {
+        let mut lines = paragraph.lines();
+        lines
+            .clone()
+            .any(|l| l.trim_end() == "Package: dpkg")
+            .then(|| {
+                lines
+                    .find_map(|l| l.strip_prefix("Architecture: "))
+                    .map(|a| a.trim().to_owned())
+            })?
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_architecture_is_dpkgs_own() {
+        let status = "Package: libc6\nStatus: install ok installed\nArchitecture: i386\nVersion: 2.36\n\n\
+                      Package: dpkg\nStatus: install ok installed\nArchitecture: arm64\nVersion: 1.21.22\n";
+        assert_eq!(dpkg_architecture(status).as_deref(), Some("arm64"));
+        assert_eq!(
+            dpkg_architecture("Package: bash\nArchitecture: amd64\n"),
+            None
+        );
+    }
 
     #[test]
     fn only_installed_packages_are_listed_with_their_version() {
