@@ -159,8 +159,7 @@ async fn claim_in(
     let only = match archs {
         None => String::new(),
         Some(archs) => {
-            let placeholders: Vec<String> =
-                (4..4 + archs.len()).map(|n| format!("${n}")).collect();
+            let placeholders: Vec<String> = (4..4 + archs.len()).map(|n| format!("${n}")).collect();
             if placeholders.is_empty() {
                 " AND arch IS NULL".to_owned()
             } else {

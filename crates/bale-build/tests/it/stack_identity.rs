@@ -71,6 +71,7 @@ fn build(stacks: &Stacks, image: &StackImage, dir: &Path, text: &str, out: &str)
         hide: Vec::new(),
         fresh: false,
         verbose: false,
+        arch: None,
     };
     let lines = Mutex::new(Vec::new());
     let mut events = |e: BuildEvent<'_>| {

@@ -15,8 +15,7 @@ use axum::response::sse::{Event, Sse};
 use axum::routing::get;
 use bale_dashboard::{
     router, AppRow, AttestationLink, BuildPage, BuildRow, CheckView, DifferenceRow, FileRow,
-    Overview, PackagePage,
-    PackageRow, Source, SourceError, StackRow, StepRow,
+    Overview, PackagePage, PackageRow, Source, SourceError, StackRow, StepRow,
 };
 use bale_testkit::dump_dom;
 use futures::stream::{self, Stream};

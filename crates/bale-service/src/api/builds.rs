@@ -306,7 +306,11 @@ pub(super) fn no_build(id: i64) -> ApiError {
 
 /// Where a succeeded build's worker published the SBOMs and provenance: beside its package.
 /// A build queued for no architecture was built for the worker's own.
-fn attestations_of(status: BuildStatus, coordinate: Option<&str>, arch: Option<&str>) -> Vec<String> {
+fn attestations_of(
+    status: BuildStatus,
+    coordinate: Option<&str>,
+    arch: Option<&str>,
+) -> Vec<String> {
     let Some(coordinate) = coordinate.and_then(|c| c.parse::<bale_coordinate::Coordinate>().ok())
     else {
         return Vec::new();

@@ -604,7 +604,9 @@ fn two_workers_on_postgres_and_s3_finish_every_build_when_one_is_killed_mid_buil
             .arg(&fetched)
             .assert()
             .success();
-        assert!(fetched.join(format!("sleeper-{version}-all.bale")).is_file());
+        assert!(fetched
+            .join(format!("sleeper-{version}-all.bale"))
+            .is_file());
     }
     let victim = build_record(&url, victim);
     let attempts = victim["attempts"].as_array().unwrap();
