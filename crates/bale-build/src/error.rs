@@ -70,6 +70,9 @@ pub enum BuildError {
         /// The version the build environment held.
         version: String,
     },
+    /// The stack's architecture cannot run here (no emulator, binfmt_misc refused).
+    #[error(transparent)]
+    Stack(#[from] bale_stack::StackError),
     /// The build's facts could not be written.
     #[error("cannot write the build facts")]
     Facts(#[from] serde_json::Error),

@@ -37,6 +37,9 @@ pub struct PackRequest<'a> {
     pub mtime: u64,
     /// The directory the archive is written into.
     pub out_dir: &'a Path,
+    /// The Debian architecture the index records; `None` records none
+    /// (read as amd64, see `bale_archive::Index::arch`).
+    pub arch: Option<String>,
 }
 
 /// What [`pack`] produced.
@@ -78,7 +81,7 @@ pub fn pack(request: &PackRequest<'_>) -> Result<Packed, BuildError> {
         });
     }
     let meta = PackMeta {
-        arch: None,
+        arch: request.arch.clone(),
         coordinate: coordinate.clone(),
         stack: request.stack.clone(),
         dependencies: Dependencies {

@@ -38,6 +38,7 @@ pub fn run(args: PackArgs, machine: &Machine, printer: &Printer) -> Result<(), F
         source: SourceRef::default(),
         mtime: args.source_date_epoch,
         out_dir: &args.output,
+        arch: None,
     });
     spinner.finish_and_clear();
     let packed = packed?;
