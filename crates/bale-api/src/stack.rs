@@ -15,6 +15,9 @@ pub struct StackList {
 pub struct Stack {
     /// The stack's name.
     pub name: String,
+    /// The image's Debian architecture (`amd64`, `arm64`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arch: Option<String>,
     /// `debootstrap`, `host`, or `unconfigured` for an image no configuration names.
     pub kind: String,
     /// Absent, created or warm.

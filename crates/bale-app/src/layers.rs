@@ -80,7 +80,8 @@ pub(crate) fn runtime_root(
         &index.dependencies.runtime,
         &index.dependencies.detected,
         &stack_installed,
-    );
+    )
+    .for_arch(&image.arch);
     if inputs.packages().is_empty() {
         return Ok(Root {
             layers: vec![image.root],

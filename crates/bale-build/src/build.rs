@@ -140,6 +140,7 @@ impl Builder {
     ) -> Result<Built, BuildError> {
         let manifest = request.manifest;
         let coordinate = manifest.coordinate().map_err(BuildError::Coordinate)?;
+        check_runs_here(&request.stack.arch)?;
         let prefix = PathBuf::from(format!("/bale/pkgs/{}", coordinate.relative_dir()));
         let out_dir = request.out_dir;
         fs::create_dir_all(out_dir).map_err(|e| BuildError::io(out_dir, e))?;
@@ -580,11 +581,26 @@ fn pack_step(
             request
                 .arch
                 .clone()
-                .unwrap_or_else(|| bale_inspect::machine_arch().to_owned()),
+                .unwrap_or_else(|| request.stack.arch.clone()),
         ),
     });
     run.end("pack", t, if packed.is_ok() { "ok" } else { "failed" });
     packed
+}
+
+/// Checks that the stack's programs run on this machine: natively, or
+/// through qemu's user emulator registered with binfmt_misc (registering it
+/// when bale may), whose fix-binary flag makes it work inside the sandbox.
+fn check_runs_here(arch: &str) -> Result<(), BuildError> {
+    match bale_stack::ensure_emulation(arch)? {
+        bale_stack::Execution::Native | bale_stack::Execution::Runs => Ok(()),
+        bale_stack::Execution::Foreign => Err(bale_stack::StackError::Binfmt {
+            arch: arch.to_string(),
+            entry: "arch-test".into(),
+            message: format!("`arch-test {arch}` says its programs do not run here even with the emulator registered: build on a {arch} machine"),
+        }
+        .into()),
+    }
 }
 
 /// Writes the facts to `<out>/<stem>.build.json` and returns that path.

@@ -30,7 +30,8 @@ pub fn prepare_with_kinds(
     let Some(layers_dir) = request.layers_dir else {
         return Ok(None);
     };
-    let inputs = LayerInputs::new(&request.stack.identity, request.manifest, kinds);
+    let inputs = LayerInputs::new(&request.stack.identity, request.manifest, kinds)
+        .for_arch(&request.stack.arch);
     let layer = LayerRequest {
         stack_root: &request.stack.root,
         layers_dir,
@@ -75,7 +76,8 @@ pub fn prepare_runtime(
         &dependencies.runtime,
         &dependencies.detected,
         &stack_installed,
-    );
+    )
+    .for_arch(&request.stack.arch);
     let layer = LayerRequest {
         stack_root,
         layers_dir,

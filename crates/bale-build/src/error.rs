@@ -84,7 +84,8 @@ pub enum BuildError {
         /// The architectures the ELF files are for.
         found: String,
     },
-    /// The stack could not be checked or sanitized before the build.
+    /// The stack could not be checked or sanitized before the build, or its
+    /// architecture cannot run here (no emulator, binfmt_misc refused).
     #[error(transparent)]
     Stack(#[from] bale_stack::StackError),
     /// The build's facts could not be written.

@@ -24,6 +24,10 @@ pub enum LayerRole {
     Runtime,
 }
 
+/// The architecture whose layers' keys name none, as every key did before
+/// stacks had an architecture: their layers are found under the same key.
+const UNMARKED_ARCH: &str = "amd64";
+
 /// What goes into a layer's key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LayerInputs {
@@ -33,6 +37,8 @@ pub struct LayerInputs {
     /// architecture, packages), never the image's byte digest, so that two
     /// creations of one stack share their layers.
     pub stack_digest: String,
+    /// The stack image's Debian architecture when it is not amd64 (see [`LayerInputs::for_arch`]).
+    pub arch: Option<String>,
     /// The kind, if any.
     pub kind: String,
     /// The kind's packages (runtime and build-only for a build environment,
@@ -60,6 +66,7 @@ impl LayerInputs {
         LayerInputs {
             role: LayerRole::Build,
             stack_digest: stack_digest.to_owned(),
+            arch: None,
             kind,
             kind_packages: sorted(kind_packages),
             build: sorted(manifest.dependencies.build.clone()),
@@ -98,12 +105,22 @@ impl LayerInputs {
         LayerInputs {
             role: LayerRole::Runtime,
             stack_digest: stack_digest.to_owned(),
+            arch: None,
             kind: kind.to_owned(),
             kind_packages: sorted(kind_packages),
             build: Vec::new(),
             runtime: sorted(runtime.to_vec()),
             detected: sorted(detected),
         }
+    }
+
+    /// The same inputs for a stack image of Debian architecture `arch`. The
+    /// image's digest already differs per architecture; the key names the
+    /// architecture too, except amd64's, so amd64 keys stay the ones layers
+    /// were kept under before.
+    pub fn for_arch(mut self, arch: &str) -> LayerInputs {
+        self.arch = (arch != UNMARKED_ARCH).then(|| arch.to_owned());
+        self
     }
 
     /// Every package to install, sorted, once each; a package that is also
@@ -130,7 +147,7 @@ impl LayerInputs {
 
     /// The text the key hashes: one line per input.
     pub fn describe(&self) -> String {
-        match self.role {
+        let text = match self.role {
             LayerRole::Build => format!(
                 "format {BUILD_FORMAT}\nstack {}\nkind {}\nkind packages {}\nbuild {}\nruntime {}",
                 self.stack_digest,
@@ -147,6 +164,10 @@ impl LayerInputs {
                 self.runtime.join(" "),
                 self.detected.join(" ")
             ),
+        };
+        match &self.arch {
+            Some(arch) => format!("{text}\narch {arch}"),
+            None => text,
         }
     }
 
@@ -179,6 +200,7 @@ mod tests {
         LayerInputs {
             role: LayerRole::Build,
             stack_digest: "sha256:abc".into(),
+            arch: None,
             kind: "python".into(),
             kind_packages: vec!["python3".into()],
             build: Vec::new(),
@@ -240,6 +262,19 @@ mod tests {
             inputs.key(),
             build.key(),
             "the two layers never share a key"
+        );
+    }
+
+    #[test]
+    fn the_key_names_an_architecture_other_than_amd64_only() {
+        let base = inputs(&["libpq5"]);
+        assert_eq!(base.clone().for_arch("amd64").key(), base.key());
+        let arm64 = base.clone().for_arch("arm64");
+        assert_ne!(arm64.key(), base.key());
+        assert!(
+            arm64.describe().ends_with("\narch arm64"),
+            "{}",
+            arm64.describe()
         );
     }
 

@@ -215,6 +215,7 @@ mod tests {
         LayerInputs {
             role: LayerRole::Build,
             stack_digest: "sha256:abc".into(),
+            arch: None,
             kind: "python".into(),
             kind_packages: vec!["python3".into()],
             build: Vec::new(),

@@ -40,8 +40,8 @@ pub struct Catalog {
     pub kinds: Kinds,
 }
 
-/// The stacks known without asking the machine: `host` and `debian-bookworm`.
-pub const DEFAULT_STACKS: &[&str] = &["host", "debian-bookworm"];
+/// The stacks known without asking the machine: `host`, `debian-bookworm` and `debian-trixie`.
+pub const DEFAULT_STACKS: &[&str] = &["host", "debian-bookworm", "debian-trixie"];
 
 impl Catalog {
     /// A catalog of the given stacks and kinds.

@@ -40,12 +40,14 @@
 //! are kept. `stop` drops the mark and evicts the dependency layers; the
 //! image stays until `rm`.
 
+mod arch;
 mod check;
 mod config;
 mod debootstrap;
 mod digest;
-pub mod dpkg;
+mod emulation;
 mod identity;
+pub mod dpkg;
 mod mirror;
 mod record;
 mod stacks;
@@ -53,11 +55,13 @@ mod stacks;
 use std::path::PathBuf;
 
 pub use check::CheckedImage;
+pub use arch::{check_arch, image_dir_name, machine_arch, UNMARKED_ARCH};
 pub use config::{check_name, StackDef, StacksConfig, SHIPPED_STACKS};
 pub use digest::{
     image_manifest, manifest_differences, package_differences, Difference, ImageManifest,
 };
 pub use identity::{identity_of, identity_text, image_identity, installed_packages, StackIdentity};
+pub use emulation::{ensure_emulation, Execution};
 pub use mirror::{host_mirror, mirror_from_sources};
 pub use record::StackRecord;
 pub use stacks::{SanitizeReport, StackImage, StackInfo, StackState, Stacks, HOST_DIGEST};
@@ -79,6 +83,32 @@ pub enum StackError {
         /// The name.
         name: String,
     },
+    /// An architecture bale cannot make a stack for.
+    #[error("`{arch}` is not an architecture bale can make a stack for: use one of {known}")]
+    BadArch {
+        /// The name asked for.
+        arch: String,
+        /// The known Debian architecture names.
+        known: String,
+    },
+    /// The emulator for another architecture is not installed.
+    #[error("running {arch} programs on this {machine} machine needs qemu's user emulators: install the `qemu-user-static`, `binfmt-support` and `arch-test` packages (`apt-get install qemu-user-static binfmt-support arch-test`)")]
+    EmulationMissing {
+        /// The architecture asked for.
+        arch: String,
+        /// This machine's architecture.
+        machine: &'static str,
+    },
+    /// The kernel's binfmt_misc cannot run the emulator.
+    #[error("{arch} programs cannot run through binfmt_misc ({entry}): {message}")]
+    Binfmt {
+        /// The architecture asked for.
+        arch: String,
+        /// The binfmt_misc entry.
+        entry: String,
+        /// What is wrong and what to do.
+        message: String,
+    },
     /// No stack of that name is configured.
     #[error(
         "no stack named `{name}`: known stacks are {known} (add others in $BALE_HOME/stacks.toml)"
@@ -90,16 +120,28 @@ pub enum StackError {
         known: String,
     },
     /// The stack is configured but has no image yet.
-    #[error("stack `{name}` has not been created: run `bale stack create {name}`")]
+    #[error("stack `{name}` has not been created{for_arch}: run `bale stack create {name}{arch_flag}`", for_arch = arch.as_ref().map(|a| format!(" for {a}")).unwrap_or_default(), arch_flag = arch.as_ref().map(|a| format!(" --arch {a}")).unwrap_or_default())]
     NotCreated {
         /// The stack.
         name: String,
+        /// The architecture, when it is not the unmarked one ([`UNMARKED_ARCH`]).
+        arch: Option<String>,
     },
     /// A Debian operation on a stack that is not Debian.
     #[error("stack `{name}` is not made by debootstrap")]
     NotDebian {
         /// The stack.
         name: String,
+    },
+    /// The host stack asked for another architecture than the machine's.
+    #[error("stack `{name}` is this {machine} machine's own root, so it cannot be {arch}: use a Debian stack (`bale stack create debian-bookworm --arch {arch}`)")]
+    HostArch {
+        /// The stack.
+        name: String,
+        /// The architecture asked for.
+        arch: String,
+        /// This machine's architecture.
+        machine: &'static str,
     },
     /// No mirror was given or found.
     #[error("no Debian mirror for stack `{name}`: pass `--mirror <url>`, set `mirror` in stacks.toml, or add a Debian source to /etc/apt")]

@@ -11,6 +11,10 @@ use crate::StackError;
 pub struct StackRecord {
     /// The stack's name.
     pub name: String,
+    /// The Debian architecture; absent in records made before stacks had
+    /// one, which were all [`crate::UNMARKED_ARCH`] (read with [`StackRecord::arch`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arch: Option<String>,
     /// The Debian suite.
     pub suite: String,
     /// The debootstrap variant.
@@ -38,6 +42,11 @@ pub struct StackRecord {
 }
 
 impl StackRecord {
+    /// The image's architecture: the recorded one, else [`crate::UNMARKED_ARCH`].
+    pub fn arch(&self) -> &str {
+        self.arch.as_deref().unwrap_or(crate::UNMARKED_ARCH)
+    }
+
     /// Reads a `stack.json`.
     pub fn read(path: &Path) -> Result<StackRecord, StackError> {
         let text = std::fs::read(path).map_err(|source| StackError::Io {

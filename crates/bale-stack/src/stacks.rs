@@ -5,9 +5,11 @@ use std::path::{Path, PathBuf};
 
 use bale_home::Home;
 
+use crate::arch::{check_arch, image_dir_name, machine_arch, parse_image_dir_name, UNMARKED_ARCH};
 use crate::config::{check_name, StackDef, StacksConfig};
 use crate::debootstrap::{copy_image, Bootstrap};
 use crate::digest::{image_manifest, manifest_differences, package_differences, Difference};
+use crate::emulation::{ensure_emulation, Execution};
 use crate::identity::{image_identity, installed_packages};
 use crate::mirror::host_mirror;
 use crate::record::StackRecord;
@@ -21,6 +23,8 @@ pub const HOST_DIGEST: &str = "host";
 pub struct StackImage {
     /// The stack's name.
     pub name: String,
+    /// The Debian architecture of the image's programs (the machine's for the host stack).
+    pub arch: String,
     /// The image's root directory (`/` for the host stack).
     pub root: PathBuf,
     /// The image's byte digest ([`HOST_DIGEST`] for the host stack): what
@@ -58,6 +62,8 @@ impl std::fmt::Display for StackState {
 pub struct StackInfo {
     /// The stack's name.
     pub name: String,
+    /// The image's Debian architecture (`amd64`, `arm64`, …).
+    pub arch: String,
     /// `debootstrap`, `host`, or `unconfigured` for an image no configuration names.
     pub kind: &'static str,
     /// Absent, created or warm.
@@ -83,12 +89,16 @@ pub struct SanitizeReport {
 
 /// The stacks of one machine: their configuration and their images under
 /// `$BALE_HOME/stacks/<name>/` (`image/`, `stack.json`, `manifest.txt`,
-/// `warm`, `layers/`).
+/// `warm`, `layers/`), one per architecture: `<name>/` for
+/// [`UNMARKED_ARCH`], `<name>@<arch>/` for the others. The verbs act on
+/// the images of one architecture, the machine's unless
+/// [`Stacks::with_arch`] says otherwise; `list` shows every one.
 #[derive(Debug, Clone)]
 pub struct Stacks {
     dir: PathBuf,
     config: StacksConfig,
     image_cache: Option<PathBuf>,
+    arch: String,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StackError + '_ {
@@ -108,7 +118,21 @@ impl Stacks {
             dir: home.stacks_dir(),
             config,
             image_cache,
+            arch: machine_arch().to_string(),
         })
+    }
+
+    /// The same stacks, acting on the images for Debian architecture `arch`
+    /// (made and run through qemu's user emulators when it is not the machine's).
+    pub fn with_arch(mut self, arch: &str) -> Result<Stacks, StackError> {
+        check_arch(arch)?;
+        self.arch = arch.to_string();
+        Ok(self)
+    }
+
+    /// The architecture the verbs act on.
+    pub fn arch(&self) -> &str {
+        &self.arch
     }
 
     /// Uses `dir` as a cache of pristine images (`<dir>/<name>/` shaped like
@@ -147,9 +171,9 @@ impl Stacks {
             })
     }
 
-    /// The directory of stack `name`.
+    /// The directory of stack `name`'s image for the architecture acted on.
     pub fn stack_dir(&self, name: &str) -> PathBuf {
-        self.dir.join(name)
+        self.dir.join(image_dir_name(name, &self.arch))
     }
 
     /// Where the dependency layers built over stack `name` live.
@@ -164,6 +188,7 @@ impl Stacks {
         if !path.is_file() {
             return Err(StackError::NotCreated {
                 name: name.to_string(),
+                arch: (self.arch != UNMARKED_ARCH).then(|| self.arch.clone()),
             });
         }
         StackRecord::read(&path)
@@ -172,7 +197,7 @@ impl Stacks {
     /// The image of stack `name`, for a build.
     pub fn image(&self, name: &str) -> Result<StackImage, StackError> {
         if let StackDef::Host {} = self.definition(name)? {
-            return Ok(host_image(name));
+            return self.host_image(name);
         }
         let record = self.record(name)?;
         let root = self.stack_dir(name).join("image");
@@ -182,6 +207,7 @@ impl Stacks {
         };
         Ok(StackImage {
             name: name.to_string(),
+            arch: self.arch.clone(),
             root,
             digest: record.digest,
             identity,
@@ -266,9 +292,11 @@ impl Stacks {
             ..
         } = &def
         else {
-            return Ok(host_image(name));
+            return self.host_image(name);
         };
         let mirror = self.mirror_for(name, mirror)?;
+        let arch = self.arch.as_str();
+        let dir_name = image_dir_name(name, arch);
         if !rustix::process::geteuid().is_root() {
             return Err(StackError::NeedsRoot {
                 name: name.to_string(),
@@ -276,7 +304,7 @@ impl Stacks {
         }
         fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
         let staging = tempfile::Builder::new()
-            .prefix(&format!(".new-{name}-"))
+            .prefix(&format!(".new-{dir_name}-"))
             .tempdir_in(&self.dir)
             .map_err(io(&self.dir))?;
         let image = staging.path().join("image");
@@ -286,12 +314,13 @@ impl Stacks {
                 && r.components == *components
                 && r.include == *include
                 && r.mirror == mirror
+                && r.arch() == arch
         };
 
         // The copy is verified against the cached record, so a damaged cache
         // entry costs one walk and falls back to debootstrap.
         let mut from_cache = None;
-        if let Some(entry) = self.image_cache.as_ref().map(|c| c.join(name)) {
+        if let Some(entry) = self.image_cache.as_ref().map(|c| c.join(&dir_name)) {
             if let Some(record) = StackRecord::read(&entry.join("stack.json"))
                 .ok()
                 .filter(|r| wanted(r))
@@ -323,19 +352,32 @@ impl Stacks {
         let (mut record, manifest) = match from_cache {
             Some(found) => found,
             None => {
-                progress(&format!("debootstrap {suite} ({variant}) from {mirror}"));
+                // Checked before the download, so a missing emulator fails fast.
+                let execution = ensure_emulation(arch)?;
+                let how = match execution {
+                    Execution::Native => String::new(),
+                    Execution::Runs => format!(" for {arch}, emulated"),
+                    Execution::Foreign => format!(" for {arch}, in two stages"),
+                };
+                progress(&format!(
+                    "debootstrap {suite} ({variant}){how} from {mirror}"
+                ));
                 Bootstrap {
                     suite,
                     variant,
                     components,
                     include,
                     mirror: &mirror,
+                    // The machine's own architecture is debootstrap's default.
+                    arch: (execution != Execution::Native).then_some(arch),
+                    foreign: execution == Execution::Foreign,
                 }
                 .run(&image, progress)?;
                 finish_image(&image, suite, components, &mirror)?;
                 let manifest = image_manifest(&image)?;
                 let record = StackRecord {
                     name: name.to_string(),
+                    arch: Some(arch.to_string()),
                     suite: suite.clone(),
                     variant: variant.clone(),
                     components: components.clone(),
@@ -361,7 +403,7 @@ impl Stacks {
 
         if let (Some(cache), false) = (&self.image_cache, cached) {
             progress(&format!("keeping a pristine copy in {}", cache.display()));
-            fill_cache(cache, name, staging.path())?;
+            fill_cache(cache, &dir_name, staging.path())?;
         }
         let final_dir = self.stack_dir(name);
         swap_in(staging, &final_dir)?;
@@ -369,6 +411,7 @@ impl Stacks {
         crate::check::mark_checked(&final_dir, &record.digest);
         Ok(StackImage {
             name: name.to_string(),
+            arch: arch.to_string(),
             root: final_dir.join("image"),
             digest: record.digest,
             identity: record.identity.unwrap_or_default(),
@@ -377,22 +420,32 @@ impl Stacks {
 
     /// Every configured stack and every image on disk, with state and size.
     pub fn list(&self) -> Result<Vec<StackInfo>, StackError> {
-        let mut names: Vec<String> = self.config.stacks.keys().cloned().collect();
+        // Every configured stack for the architecture acted on (absent or
+        // not), and every image on disk, whatever its architecture.
+        let mut images: Vec<(String, String)> = self
+            .config
+            .stacks
+            .keys()
+            .map(|n| (n.clone(), self.arch.clone()))
+            .collect();
         if let Ok(entries) = fs::read_dir(&self.dir) {
             for e in entries.flatten() {
                 let n = e.file_name().to_string_lossy().into_owned();
+                let (name, arch) = parse_image_dir_name(&n);
+                let image = (name.to_string(), arch.to_string());
                 if !n.starts_with('.')
                     && e.path().join("stack.json").is_file()
-                    && !names.contains(&n)
+                    && !images.contains(&image)
                 {
-                    names.push(n);
+                    images.push(image);
                 }
             }
         }
-        names.sort();
+        images.sort();
         let mut out = Vec::new();
-        for name in names {
-            let warm = self.stack_dir(&name).join("warm").exists();
+        for (name, arch) in images {
+            let dir = self.dir.join(image_dir_name(&name, &arch));
+            let warm = dir.join("warm").exists();
             let kind = match self.config.stacks.get(&name) {
                 Some(StackDef::Host {}) => {
                     let state = if warm {
@@ -402,6 +455,7 @@ impl Stacks {
                     };
                     out.push(StackInfo {
                         name,
+                        arch: machine_arch().to_string(),
                         kind: "host",
                         state,
                         size_bytes: None,
@@ -413,7 +467,7 @@ impl Stacks {
                 Some(StackDef::Debootstrap { .. }) => "debootstrap",
                 None => "unconfigured",
             };
-            let record = StackRecord::read(&self.stack_dir(&name).join("stack.json")).ok();
+            let record = StackRecord::read(&dir.join("stack.json")).ok();
             let state = match (&record, warm) {
                 (None, _) => StackState::Absent,
                 (Some(_), true) => StackState::Warm,
@@ -421,6 +475,7 @@ impl Stacks {
             };
             out.push(StackInfo {
                 name,
+                arch,
                 kind,
                 state,
                 size_bytes: record.as_ref().map(|r| r.size_bytes),
@@ -543,12 +598,23 @@ impl Stacks {
     }
 }
 
-fn host_image(name: &str) -> StackImage {
-    StackImage {
-        name: name.to_string(),
-        root: PathBuf::from("/"),
-        digest: HOST_DIGEST.into(),
-        identity: HOST_DIGEST.into(),
+impl Stacks {
+    /// The host stack: the machine's own root, so only for the machine's architecture.
+    fn host_image(&self, name: &str) -> Result<StackImage, StackError> {
+        if self.arch != machine_arch() {
+            return Err(StackError::HostArch {
+                name: name.to_string(),
+                arch: self.arch.clone(),
+                machine: machine_arch(),
+            });
+        }
+        Ok(StackImage {
+            name: name.to_string(),
+            arch: self.arch.clone(),
+            root: PathBuf::from("/"),
+            digest: HOST_DIGEST.into(),
+            identity: HOST_DIGEST.into(),
+        })
     }
 }
 
@@ -576,17 +642,17 @@ fn finish_image(
     Ok(())
 }
 
-fn fill_cache(cache: &Path, name: &str, staging: &Path) -> Result<(), StackError> {
+fn fill_cache(cache: &Path, dir_name: &str, staging: &Path) -> Result<(), StackError> {
     fs::create_dir_all(cache).map_err(io(cache))?;
     let tmp = tempfile::Builder::new()
-        .prefix(&format!(".new-{name}-"))
+        .prefix(&format!(".new-{dir_name}-"))
         .tempdir_in(cache)
         .map_err(io(cache))?;
     copy_image(&staging.join("image"), &tmp.path().join("image"))?;
     for f in ["stack.json", "manifest.txt"] {
         fs::copy(staging.join(f), tmp.path().join(f)).map_err(io(&staging.join(f)))?;
     }
-    swap_in(tmp, &cache.join(name))
+    swap_in(tmp, &cache.join(dir_name))
 }
 
 /// Moves a finished staging directory to `dest` in one step; the previous

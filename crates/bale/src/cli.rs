@@ -428,6 +428,10 @@ pub struct BuildArgs {
     /// Where to write the package and its .build.json (default: the current directory).
     #[arg(long, short, default_value = ".")]
     pub output: PathBuf,
+    /// Build for this Debian architecture (e.g. arm64) on the stack's image for it,
+    /// emulated when it is not the machine's (default: the machine's).
+    #[arg(long, value_name = "ARCH")]
+    pub arch: Option<String>,
     /// Ignore cached dependency layers and `[build]` cache directories.
     #[arg(long)]
     pub fresh: bool,
@@ -458,26 +462,41 @@ pub enum StackCommand {
         /// Replace an existing stack with a new image, dropping its dependency layers.
         #[arg(long)]
         recreate: bool,
+        /// The image's Debian architecture, e.g. arm64 (default: the machine's).
+        #[arg(long, value_name = "ARCH")]
+        arch: Option<String>,
     },
     /// Keep a stack warm for builds.
     Start {
         /// The stack's name.
         name: String,
+        /// The image's Debian architecture, e.g. arm64 (default: the machine's).
+        #[arg(long, value_name = "ARCH")]
+        arch: Option<String>,
     },
     /// Stop keeping a stack warm and drop its dependency layers.
     Stop {
         /// The stack's name.
         name: String,
+        /// The image's Debian architecture, e.g. arm64 (default: the machine's).
+        #[arg(long, value_name = "ARCH")]
+        arch: Option<String>,
     },
     /// Check a stack against its recorded digest and rebuild it if it drifted.
     Sanitize {
         /// The stack's name.
         name: String,
+        /// The image's Debian architecture, e.g. arm64 (default: the machine's).
+        #[arg(long, value_name = "ARCH")]
+        arch: Option<String>,
     },
     /// Remove a stack's image, record and layers.
     Rm {
         /// The stack's name.
         name: String,
+        /// The image's Debian architecture, e.g. arm64 (default: the machine's).
+        #[arg(long, value_name = "ARCH")]
+        arch: Option<String>,
     },
     /// List the configured stacks and the images on disk.
     List,

@@ -191,6 +191,7 @@ mod tests {
         assert_eq!(Failure::from(error).code(), INTERNAL);
         let error = anyhow::Error::from(bale_stack::StackError::NotCreated {
             name: "bookworm".into(),
+            arch: None,
         })
         .context("building");
         assert_eq!(Failure::from(error).code(), USER);

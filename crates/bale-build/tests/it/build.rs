@@ -67,6 +67,7 @@ impl Project {
         let manifest = self.manifest();
         let stack = StackImage {
             name: "host".into(),
+            arch: bale_stack::machine_arch().into(),
             root: PathBuf::from("/"),
             digest: HOST_DIGEST.into(),
             identity: HOST_DIGEST.into(),

@@ -2,6 +2,7 @@
 
 mod build;
 mod closure;
+mod emulated;
 mod kinds;
 mod layer;
 mod scripts;

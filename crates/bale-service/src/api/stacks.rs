@@ -25,6 +25,7 @@ pub(super) async fn list(State(service): State<Service>) -> ApiResult<StackList>
 fn stack_view(info: StackInfo) -> Stack {
     let StackInfo {
         name,
+        arch,
         kind,
         state,
         size_bytes,
@@ -33,6 +34,7 @@ fn stack_view(info: StackInfo) -> Stack {
     } = info;
     Stack {
         name,
+        arch: Some(arch),
         kind: kind.to_owned(),
         state: api_state(state),
         size_bytes,

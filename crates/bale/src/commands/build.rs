@@ -55,6 +55,11 @@ pub fn run(args: BuildArgs, machine: &Machine, printer: &Printer) -> Result<(), 
         Some(k) => Some(super::key::load_secret_key(home, Some(k))?),
         None => None,
     };
+    // The manifest names the stack; the architecture is chosen here.
+    let stacks = match &args.arch {
+        Some(arch) => stacks.clone().with_arch(arch)?,
+        None => stacks.clone(),
+    };
     let image = stacks.image(&manifest.stack.name)?;
     let host = image.root == Path::new("/");
     let layers_dir = (!host).then(|| stacks.layers_dir(&image.name));
@@ -78,7 +83,12 @@ pub fn run(args: BuildArgs, machine: &Machine, printer: &Printer) -> Result<(), 
     };
     printer.status(
         "Building",
-        format!("{} on stack {}", manifest.coordinate()?, image.name),
+        format!(
+            "{} on stack {} ({})",
+            manifest.coordinate()?,
+            image.name,
+            image.arch
+        ),
     );
     let verbose = args.verbose;
     let mut events = |event: BuildEvent<'_>| match event {
