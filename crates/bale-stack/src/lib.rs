@@ -45,23 +45,23 @@ mod check;
 mod config;
 mod debootstrap;
 mod digest;
+pub mod dpkg;
 mod emulation;
 mod identity;
-pub mod dpkg;
 mod mirror;
 mod record;
 mod stacks;
 
 use std::path::PathBuf;
 
-pub use check::CheckedImage;
 pub use arch::{check_arch, image_dir_name, machine_arch, UNMARKED_ARCH};
+pub use check::CheckedImage;
 pub use config::{check_name, StackDef, StacksConfig, SHIPPED_STACKS};
 pub use digest::{
     image_manifest, manifest_differences, package_differences, Difference, ImageManifest,
 };
-pub use identity::{identity_of, identity_text, image_identity, installed_packages, StackIdentity};
 pub use emulation::{ensure_emulation, Execution};
+pub use identity::{identity_of, identity_text, image_identity, installed_packages, StackIdentity};
 pub use mirror::{host_mirror, mirror_from_sources};
 pub use record::StackRecord;
 pub use stacks::{SanitizeReport, StackImage, StackInfo, StackState, Stacks, HOST_DIGEST};

@@ -59,6 +59,7 @@ fn build(stack: &(StackImage, PathBuf), dir: &Path, src: &Path, manifest: &Manif
         hide: Vec::new(),
         fresh: false,
         verbose: false,
+        arch: None,
     };
     Builder::new()
         .expect("sandbox")
