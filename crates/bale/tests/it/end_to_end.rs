@@ -183,10 +183,12 @@ fn flask_notes_goes_from_source_to_running_upgrades_with_its_data_and_rolls_back
     let _server = serve(&s, repo_port);
     let repo = format!("http://127.0.0.1:{repo_port}");
     for version in ["1.0.0", "2.0.0", "3.0.0"] {
-        let file = format!("out/flask-notes-{version}.bale");
+        let file = crate::examples::built(&s.path().join("out"), "flask-notes", version);
         s.bale()
             .env("BALE_TOKEN", &token)
-            .args(["publish", &file, "--repo", &repo])
+            .args(["publish"])
+            .arg(&file)
+            .args(["--repo", &repo])
             .assert()
             .success();
     }

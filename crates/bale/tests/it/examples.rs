@@ -97,6 +97,30 @@ pub(crate) fn bookworm() -> Option<&'static Path> {
         .as_deref()
 }
 
+/// The one package `<name>-<version>-<arch>.bale` a build wrote into `out`,
+/// whatever its architecture (the machine's, or `all` without ELF files).
+pub fn built(out: &std::path::Path, name: &str, version: &str) -> PathBuf {
+    let prefix = format!("{name}-{version}-");
+    let found: Vec<PathBuf> = std::fs::read_dir(out)
+        .expect("the output directory")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                n.strip_prefix(&prefix)
+                    .and_then(|rest| rest.strip_suffix(".bale"))
+                    .is_some_and(|arch| arch == "all" || arch == bale_inspect::machine_arch())
+            })
+        })
+        .collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "one package {prefix}<arch>.bale in {}: {found:?}",
+        out.display()
+    );
+    found[0].clone()
+}
+
 /// Builds `examples/<name>` with `--check` and checks what the build
 /// left: the package, named in its facts with its hash, and a passed test
 /// stage running every `[test]` command.
@@ -121,7 +145,7 @@ fn build_checked(name: &str, tests: usize) {
     );
 
     let printed: serde_json::Value = serde_json::from_slice(&run.stdout).expect("json on stdout");
-    let package = out.path().join(format!("{name}-1.0.0.bale"));
+    let package = built(out.path(), name, "1.0.0");
     assert_eq!(
         printed["path"].as_str().map(PathBuf::from),
         Some(package.clone())

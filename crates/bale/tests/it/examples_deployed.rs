@@ -69,7 +69,7 @@ fn build_on_port(example: &str, version: &str, port: u16, work: &Path) -> PathBu
         "bale build {example} failed:\n{}",
         String::from_utf8_lossy(&run.stderr)
     );
-    out.join(format!("{example}-{version}.bale"))
+    crate::examples::built(&out, example, version)
 }
 
 /// Builds, deploys as `app` and checks the greeting and the health check over HTTP.

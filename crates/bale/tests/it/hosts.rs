@@ -290,7 +290,8 @@ fn package(s: &Scratch, version: &str, port: u16) -> String {
         ])
         .assert()
         .success();
-    format!("web-{version}.bale")
+    // No ELF file in it: a package for every architecture.
+    format!("web-{version}-all.bale")
 }
 
 /// Two hosts, a repository holding web 1.0.0 and 2.0.0, and the ssh config that reaches them.
