@@ -356,21 +356,7 @@ async fn put_signature(
             format!("the body is not a .minisig file: {reason}"),
         )
     })?;
-    let coordinate = path.coordinate.to_string();
-    // A name from before architectures signs the package published under it.
-    let arch = path
-        .arch
-        .as_deref()
-        .unwrap_or(bale_archive::LEGACY_ARCH)
-        .to_owned();
-    let record = packages::get(repo.database(), &coordinate, &arch)
-        .await?
-        .filter(|r| r.stored)
-        .ok_or_else(|| {
-            ApiError::not_found(format!(
-                "{coordinate} for {arch} is not published; PUT the .bale first (with its signature)"
-            ))
-        })?;
+    let (coordinate, arch, record) = published(repo, path, " (with its signature)").await?;
     let storage = repo.storage();
     let archive_key = super::tree::stored_key(repo, &path.coordinate, &arch, PackageFile::Archive)
         .await?
@@ -450,6 +436,32 @@ async fn put_signature(
     ))
 }
 
+/// The published package a signature or attestation at `path` belongs to:
+/// its coordinate, architecture and record. A name from before
+/// architectures belongs to the package published under it. `then` ends
+/// the error that says to PUT the `.bale` first.
+async fn published(
+    repo: &Repository,
+    path: &TreePath,
+    then: &str,
+) -> Result<(String, String, packages::PackageRecord), ApiError> {
+    let coordinate = path.coordinate.to_string();
+    let arch = path
+        .arch
+        .as_deref()
+        .unwrap_or(bale_archive::LEGACY_ARCH)
+        .to_owned();
+    let record = packages::get(repo.database(), &coordinate, &arch)
+        .await?
+        .filter(|r| r.stored)
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "{coordinate} for {arch} is not published; PUT the .bale first{then}"
+            ))
+        })?;
+    Ok((coordinate, arch, record))
+}
+
 /// PUT of an SBOM or the provenance of a published package: JSON, and a
 /// provenance signed by a key the repository trusts about the published
 /// bytes. Never replaced, as a signature is not.
@@ -462,21 +474,7 @@ async fn put_attestation(
     let bytes = axum::body::to_bytes(body, MAX_ATTESTATION_BYTES)
         .await
         .map_err(|_| too_large(MAX_ATTESTATION_BYTES as u64))?;
-    let coordinate = path.coordinate.to_string();
-    // A name from before architectures is about the package published under it.
-    let arch = path
-        .arch
-        .as_deref()
-        .unwrap_or(bale_archive::LEGACY_ARCH)
-        .to_owned();
-    let record = packages::get(repo.database(), &coordinate, &arch)
-        .await?
-        .filter(|r| r.stored)
-        .ok_or_else(|| {
-            ApiError::not_found(format!(
-                "{coordinate} for {arch} is not published; PUT the .bale first, then {name}"
-            ))
-        })?;
+    let (coordinate, arch, record) = published(repo, path, &format!(", then {name}")).await?;
     if serde_json::from_slice::<serde_json::Value>(&bytes).is_err() {
         return Err(ApiError::bad_request(
             "bad_attestation",
