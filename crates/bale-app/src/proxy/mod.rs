@@ -81,7 +81,8 @@ pub(crate) struct Status {
     /// The routes the kernel forwards (nftables) rather than the proxy process.
     #[serde(default)]
     pub kernel: Vec<Route>,
-    /// Whether a hold is taken ([`hold`]): the kernel forwards nothing.
+    /// Whether a hold is taken ([`hold`]): the kernel forwards nothing and
+    /// new connections wait in the proxy until it is let go.
     #[serde(default)]
     pub held: bool,
 }
@@ -124,9 +125,12 @@ fn hold_path(app: &AppDirs) -> PathBuf {
 /// How long [`hold`] waits for the proxy to take every route back from the kernel.
 const HOLD_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// A hold on the kernel's forwarding for an app: while it lives, every
-/// connection goes through the proxy process, which waits for a service
-/// that is being stopped or restarted instead of letting it be refused.
+/// A hold on an app's public ports: while it lives, every new connection
+/// goes through the proxy process (the kernel forwards nothing) and waits
+/// there, without reaching the service being stopped: one that reached it
+/// could land in the backlog of a listening socket about to close, and be
+/// reset. Once the hold is let go, waiting connections go to the service
+/// when it listens again.
 /// Taken before a service of a running version stops on purpose.
 pub(crate) struct Hold {
     path: Option<PathBuf>,
@@ -140,13 +144,32 @@ impl Drop for Hold {
     }
 }
 
+/// Whether a hold is taken by a process that still runs; a hold left by
+/// one that died is removed.
+fn is_held(app: &AppDirs) -> bool {
+    let path = hold_path(app);
+    let Ok(holder) = fs::read_to_string(&path) else {
+        return false;
+    };
+    let alive = holder
+        .trim()
+        .parse::<u32>()
+        .is_ok_and(|pid| PathBuf::from(format!("/proc/{pid}")).exists());
+    if !alive {
+        let _ = fs::remove_file(&path);
+    }
+    alive
+}
+
 /// Takes a hold ([`Hold`]) and waits (briefly) until the proxy has applied it.
 pub(crate) fn hold(app: &AppDirs) -> Result<Hold, DeployError> {
     if !dir(app).is_dir() {
         return Ok(Hold { path: None });
     }
     let path = hold_path(app);
-    fs::write(&path, b"").map_err(|e| DeployError::io(&path, e))?;
+    // The holder's pid: a hold whose holder died (killed before it could let
+    // go) is no hold, so the app's connections never wait on it.
+    fs::write(&path, std::process::id().to_string()).map_err(|e| DeployError::io(&path, e))?;
     let hold = Hold { path: Some(path) };
     let deadline = Instant::now() + HOLD_TIMEOUT;
     while is_running(app)? && Instant::now() < deadline {
@@ -425,5 +448,26 @@ mod tests {
         assert_eq!(service_port(Some(&table), 8080), 40001);
         assert_eq!(service_port(Some(&table), 9090), 9090);
         assert_eq!(service_port(None, 8080), 8080);
+    }
+
+    #[test]
+    fn a_hold_counts_while_its_holder_runs_and_a_dead_holders_hold_is_removed() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let app = AppDirs::at("web", root.path().join("web"));
+        fs::create_dir_all(dir(&app)).expect("proxy dir");
+        assert!(!is_held(&app));
+        {
+            let _hold = hold(&app).expect("hold");
+            assert!(is_held(&app), "the test process holds it");
+        }
+        assert!(!hold_path(&app).exists(), "letting go removes the hold");
+
+        // A holder that exited without letting go.
+        let mut child = Command::new("true").spawn().expect("true runs");
+        let pid = child.id();
+        child.wait().expect("true exits");
+        fs::write(hold_path(&app), pid.to_string()).expect("hold file");
+        assert!(!is_held(&app));
+        assert!(!hold_path(&app).exists(), "a dead holder's hold is removed");
     }
 }

@@ -3,7 +3,8 @@
 //! A connection to a private port nothing answers on (the service is
 //! restarting, or a `stop-first` deploy is between versions) is retried with
 //! the table in force at each attempt, for up to [`WAIT_FOR_SERVICE`], before
-//! it is closed.
+//! it is closed. While a hold is taken (a service is being stopped on
+//! purpose) new connections wait without trying the service at all.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ffi::OsStr;
@@ -203,7 +204,8 @@ async fn serve(app: &AppDirs, stop: &AtomicBool, detached: bool) {
                     .collect()
             })
             .unwrap_or_default();
-        let held = super::hold_path(app).exists();
+        let held = super::is_held(app);
+        table.hold(held);
         kernel.update(app, &routes, changed, held);
         let mut open = table.open();
         for (port, count) in kernel.open() {
@@ -398,7 +400,9 @@ async fn forward(mut inbound: TcpStream, public: u16, table: Arc<Table>) {
     let _ = inbound.set_nodelay(true);
     let deadline = Instant::now() + WAIT_FOR_SERVICE;
     loop {
-        if let Some(open) = OpenConnection::take(&table, public) {
+        if table.held() {
+            // The service is being stopped: wait until it is, without touching it.
+        } else if let Some(open) = OpenConnection::take(&table, public) {
             if let Ok(mut outbound) = TcpStream::connect(("127.0.0.1", open.private)).await {
                 let _ = outbound.set_nodelay(true);
                 let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
@@ -422,6 +426,8 @@ struct Table {
 struct TableInner {
     routes: HashMap<u16, u16>,
     open: BTreeMap<u16, u64>,
+    /// Whether a hold is taken: new connections wait.
+    held: bool,
 }
 
 impl Table {
@@ -440,6 +446,14 @@ impl Table {
 
     fn open(&self) -> BTreeMap<u16, u64> {
         self.lock().open.clone()
+    }
+
+    fn hold(&self, held: bool) {
+        self.lock().held = held;
+    }
+
+    fn held(&self) -> bool {
+        self.lock().held
     }
 }
 
