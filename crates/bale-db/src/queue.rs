@@ -147,12 +147,16 @@ async fn claim_in(
     let now = now_ms();
     // This worker is live: a second build it made the first package of is left to it
     // only when no other worker is.
+    // It says which architectures it claims for: a submit for every
+    // supported one asks the live workers ([`worker_archs`]).
+    let said = archs.map(|a| a.join(",")).unwrap_or_default();
     sqlx::query(
-        "INSERT INTO workers (name, seen_at) VALUES ($1, $2) \
-         ON CONFLICT (name) DO UPDATE SET seen_at = excluded.seen_at",
+        "INSERT INTO workers (name, seen_at, archs) VALUES ($1, $2, $3) \
+         ON CONFLICT (name) DO UPDATE SET seen_at = excluded.seen_at, archs = excluded.archs",
     )
     .bind(worker)
     .bind(now)
+    .bind(said)
     .execute(&mut **conn)
     .await?;
     // $1..$3 are the worker's own; the architectures follow.
@@ -208,6 +212,21 @@ async fn claim_in(
     .await?;
     let attempt = build.tries;
     Ok(Some(Claimed { build, attempt }))
+}
+
+/// The architectures the workers seen since `since_ms` (ms since the
+/// epoch) claim builds for, each once, sorted.
+pub async fn worker_archs(db: &Database, since_ms: i64) -> Result<Vec<String>, DbError> {
+    let rows = sqlx::query("SELECT archs FROM workers WHERE seen_at >= $1")
+        .bind(since_ms)
+        .fetch_all(db.pool())
+        .await?;
+    let mut archs = std::collections::BTreeSet::new();
+    for row in &rows {
+        let said: String = column(row, "archs")?;
+        archs.extend(said.split(',').filter(|a| !a.is_empty()).map(str::to_owned));
+    }
+    Ok(archs.into_iter().collect())
 }
 
 /// Extends the lease of a held build; says whether it is still held and whether a cancel was asked.

@@ -271,8 +271,8 @@ mod tests {
             client.build(queued.id).await.unwrap().arch.as_deref(),
             Some(foreign)
         );
-        // This machine's worker has stacks only for its own architecture.
-        let archs = crate::api::supported_archs();
+        // This worker has stacks only for the machine's own architecture.
+        let archs = vec![bale_inspect::machine_arch().to_owned()];
         let claimed = bale_db::queue::claim_for(&db, "w", 30_000, Some(&archs))
             .await
             .unwrap();
@@ -281,6 +281,7 @@ mod tests {
             "a worker without an {foreign} stack claimed {claimed:?}"
         );
 
+        // The only live worker said which architectures it claims for.
         let all = client.submit(&submit("all-supported")).await.unwrap();
         assert_eq!(all.arch.as_deref(), Some(bale_inspect::machine_arch()));
         assert!(all.also_queued.is_empty(), "one architecture here: {all:?}");
@@ -289,6 +290,23 @@ mod tests {
             .unwrap()
             .expect("the machine's build is claimed");
         assert_eq!(claimed.build.id, all.id);
+
+        // A worker with a stack for the other architecture claims its build,
+        // and from then on a submit for every architecture queues both.
+        let both = vec![bale_inspect::machine_arch().to_owned(), foreign.to_owned()];
+        let claimed = bale_db::queue::claim_for(&db, "w2", 30_000, Some(&both))
+            .await
+            .unwrap()
+            .expect("the foreign build is claimed by the worker that has its stack");
+        assert_eq!(claimed.build.id, queued.id);
+        let all = client.submit(&submit("all-supported")).await.unwrap();
+        assert_eq!(all.also_queued.len(), 1, "two architectures now: {all:?}");
+        let second = client.build(all.also_queued[0]).await.unwrap();
+        let mut archs = vec![all.arch.clone(), second.arch.clone()];
+        archs.sort();
+        let mut expected: Vec<Option<String>> = both.into_iter().map(Some).collect();
+        expected.sort();
+        assert_eq!(archs, expected);
 
         let bad = client
             .submit(&submit("../x"))

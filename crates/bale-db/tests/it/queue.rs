@@ -457,3 +457,35 @@ fn statuses_round_trip_through_their_names() {
     assert!("done".parse::<BuildStatus>().is_err());
     assert!(!BuildStatus::Running.is_finished() && BuildStatus::TimedOut.is_finished());
 }
+
+async fn a_worker_claims_only_for_its_architectures_and_says_which_they_are(db: &Database) {
+    let arm64 = builds::submit(
+        db,
+        &NewBuild {
+            arch: Some("arm64".into()),
+            ..source("on-arm64")
+        },
+    )
+    .await
+    .unwrap();
+    let amd64_only = ["amd64".to_owned()];
+    assert!(queue::claim_for(db, "w1", 30_000, Some(&amd64_only))
+        .await
+        .unwrap()
+        .is_none());
+    let both = ["amd64".to_owned(), "arm64".to_owned()];
+    let claimed = queue::claim_for(db, "w2", 30_000, Some(&both))
+        .await
+        .unwrap()
+        .expect("the worker with an arm64 stack claims it");
+    assert_eq!(claimed.build.id, arm64.id);
+    assert_eq!(
+        queue::worker_archs(db, 0).await.unwrap(),
+        ["amd64", "arm64"],
+        "each architecture once, sorted"
+    );
+    // A worker not seen since then no longer counts.
+    let later = builds::now_ms() + 60_000;
+    assert!(queue::worker_archs(db, later).await.unwrap().is_empty());
+}
+on_each_backend!(a_worker_claims_only_for_its_architectures_and_says_which_they_are);

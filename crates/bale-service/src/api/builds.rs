@@ -11,6 +11,7 @@ use bale_api::{
 use bale_db::builds::{self, AttemptRecord, BuildFilter, BuildRecord, BuildStatus, NewBuild};
 use bale_db::queue::{self, CancelOutcome};
 use bale_db::tokens::Scope;
+use bale_db::Database;
 use bale_repo::server::ApiError;
 
 use super::{authorize, Service};
@@ -53,7 +54,7 @@ pub(super) async fn submit(
     check_source(source, git_ref.as_deref(), service.allow_local_sources())
         .map_err(source_refusal)?;
     let check = body.check || service.checks_every_build()?;
-    let archs = requested_archs(body.arch.as_deref())?;
+    let archs = requested_archs(service.db(), body.arch.as_deref()).await?;
     let mut queued = Vec::with_capacity(archs.len());
     for arch in archs {
         queued.push(
@@ -85,12 +86,15 @@ pub(super) async fn submit(
 }
 
 /// The architectures one submit queues a build for: the one asked for,
-/// `all-supported` as every architecture this service has stacks for (a
-/// stack image is this machine's architecture), or any worker's when absent.
-fn requested_archs(arch: Option<&str>) -> Result<Vec<Option<String>>, ApiError> {
+/// `all-supported` as every architecture the live workers have stacks for
+/// ([`supported_archs`]), or any worker's when absent.
+async fn requested_archs(
+    db: &Database,
+    arch: Option<&str>,
+) -> Result<Vec<Option<String>>, ApiError> {
     match arch.map(str::trim).filter(|a| !a.is_empty()) {
         None => Ok(vec![None]),
-        Some(ALL_SUPPORTED) => Ok(supported_archs().into_iter().map(Some).collect()),
+        Some(ALL_SUPPORTED) => Ok(supported_archs(db).await?.into_iter().map(Some).collect()),
         Some(arch) if bale_inspect::is_arch_name(arch) && arch != bale_inspect::ALL => {
             Ok(vec![Some(arch.to_owned())])
         }
@@ -106,9 +110,18 @@ fn requested_archs(arch: Option<&str>) -> Result<Vec<Option<String>>, ApiError> 
 /// The `arch` of a submit that asks for every architecture the service has stacks for.
 const ALL_SUPPORTED: &str = "all-supported";
 
-/// The architectures this service's workers have stacks for.
-pub(crate) fn supported_archs() -> Vec<String> {
-    vec![bale_inspect::machine_arch().to_owned()]
+/// How recently a worker must have looked for work to count as live.
+const LIVE_WORKER: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// The architectures the workers that looked for work in the last
+/// [`LIVE_WORKER`] have stacks for; this machine's own when none did.
+pub(crate) async fn supported_archs(db: &Database) -> Result<Vec<String>, ApiError> {
+    let since = builds::now_ms() - LIVE_WORKER.as_millis() as i64;
+    let archs = bale_db::queue::worker_archs(db, since).await?;
+    if archs.is_empty() {
+        return Ok(vec![bale_inspect::machine_arch().to_owned()]);
+    }
+    Ok(archs)
 }
 
 /// `GET /api/v1/builds[?package=NAME&status=S&limit=N]`: newest first.

@@ -6,8 +6,6 @@ mod hooks;
 mod log;
 mod stacks;
 
-pub(crate) use builds::supported_archs;
-
 use std::sync::Arc;
 
 use axum::http::{HeaderMap, Method};

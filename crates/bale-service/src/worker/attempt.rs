@@ -354,7 +354,7 @@ async fn attempt_steps(
         ctx.options.allow_local_sources,
     )
     .await?;
-    let (start, named) = describe(ctx, &prepared).await;
+    let (start, named) = describe(ctx, &prepared, record.arch.as_deref()).await;
     *maintainer = named;
     if record.is_rebuild() && record.commit.is_some() && prepared.commit != record.commit {
         let error = ServiceError::Source(format!(
@@ -547,6 +547,11 @@ fn build_command(
         out_dir.display().to_string(),
     ];
     args.push("--json".to_owned());
+    // A build asked for an architecture runs in that architecture's stack
+    // (a name the submit checked; joined to its option, never one itself).
+    if let Some(arch) = &record.arch {
+        args.push(format!("--arch={arch}"));
+    }
     // The second build of a check shares no cache with the first.
     if record.fresh || record.is_rebuild() {
         args.push("--fresh".to_owned());
@@ -742,9 +747,15 @@ fn stopped_early(reason: Stop) -> Option<Ended> {
     }
 }
 
-/// Coordinate and stack facts from the manifest and the stack's record, and the maintainer.
-async fn describe(ctx: &Context, prepared: &source::Prepared) -> (BuildStart, Option<String>) {
+/// Coordinate and stack facts from the manifest and the record of the
+/// stack's image for `arch` (the machine's when `None`), and the maintainer.
+async fn describe(
+    ctx: &Context,
+    prepared: &source::Prepared,
+    arch: Option<&str>,
+) -> (BuildStart, Option<String>) {
     let home = ctx.options.home.clone();
+    let arch = arch.map(str::to_owned);
     let manifest_path = prepared.dir.join("bale.toml");
     let commit = prepared.commit.clone();
     tokio::task::spawn_blocking(move || {
@@ -752,7 +763,12 @@ async fn describe(ctx: &Context, prepared: &source::Prepared) -> (BuildStart, Op
             commit,
             ..BuildStart::default()
         };
-        let stacks = Stacks::load(&home, None).ok();
+        let stacks = Stacks::load(&home, None)
+            .and_then(|s| match &arch {
+                Some(arch) => s.with_arch(arch),
+                None => Ok(s),
+            })
+            .ok();
         // What `bale build` will accept here: this machine's stacks and kinds.
         let catalog = Catalog::new(
             stacks

@@ -210,8 +210,8 @@ impl Worker {
                 tracing::warn!(%error, "cannot re-queue builds whose lease ran out");
             }
             let lease_ms = self.context.options.lease.as_millis() as i64;
-            // Only builds for an architecture this machine has stacks for.
-            let archs = crate::api::supported_archs();
+            // Only builds for an architecture this worker has stacks for.
+            let archs = stack_archs(&self.context.options.home).await;
             match queue::claim_for(
                 &self.context.db,
                 &self.context.options.name,
@@ -249,6 +249,28 @@ impl Worker {
             }
         }
     }
+}
+
+/// The architectures this worker claims builds for: the machine's own (the
+/// host stack builds there, and a stack not created yet is reported as
+/// such in the build's log) and every one it has a stack image for, made
+/// with `bale stack create NAME --arch ARCH`.
+async fn stack_archs(home: &Home) -> Vec<String> {
+    let home = home.clone();
+    let machine = bale_stack::machine_arch().to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut archs = std::collections::BTreeSet::from([machine]);
+        if let Ok(list) = bale_stack::Stacks::load(&home, None).and_then(|s| s.list()) {
+            archs.extend(
+                list.into_iter()
+                    .filter(|s| s.state != bale_stack::StackState::Absent)
+                    .map(|s| s.arch),
+            );
+        }
+        archs.into_iter().collect()
+    })
+    .await
+    .unwrap_or_else(|_| vec![bale_stack::machine_arch().to_owned()])
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ mod crate_graph;
 mod dashboard;
 mod deploy_crash;
 mod deploy_fixture;
+mod emulated;
 mod end_to_end;
 mod env_file;
 mod error_output;
