@@ -271,6 +271,11 @@ fn operations(s: &mut Schemas) -> Vec<Op> {
             "repository",
             "One package: index.json, digest, signature status",
         )
+        .query(vec![json!({
+            "name": "arch", "in": "query", "required": false,
+            "description": "The architecture's file (amd64, arm64, all, …); without it amd64's when published, else the first",
+            "schema": {"type": "string"},
+        })])
         .answer(200, "The package", JSON, s.answer::<PackageDetail>())
         .errors(&[400, 404]),
         Op::new(
