@@ -194,12 +194,13 @@ impl Builder {
         let with_checked;
         let request = match &self.stacks {
             Some(stacks) => {
+                // Held until the build ends: its lease keeps the image and
+                // its layers from being sanitized or removed meanwhile.
                 checked = stacks
                     // As the step's output: a sanitize is worth seeing without -v.
-                    .checked_image(&request.stack.name, &mut |line| log.line("stack", line))?
-                    .image;
+                    .checked_image(&request.stack.name, &mut |line| log.line("stack", line))?;
                 with_checked = BuildRequest {
-                    stack: &checked,
+                    stack: &checked.image,
                     ..request.clone()
                 };
                 &with_checked

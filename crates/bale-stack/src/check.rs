@@ -21,26 +21,32 @@ use sha2::{Digest, Sha256};
 use crate::config::StackDef;
 use crate::digest::Difference;
 use crate::identity::installed_packages;
+use crate::lease::StackLease;
 use crate::stacks::{StackImage, Stacks};
 use crate::StackError;
 
 /// How many differences the build log's line names before "and N more".
 const NAMED: usize = 3;
 
-/// What the check before a build found.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What the check before a build found, and the build's lease on the image.
+#[derive(Debug)]
 pub struct CheckedImage {
     /// The image, sanitized if it had changed.
     pub image: StackImage,
     /// How the image differed from its record; empty when it matched.
     pub differences: Vec<Difference>,
+    /// The shared lease ([`Stacks::lease`]) to hold while the build runs;
+    /// none for the host stack, which bale never changes.
+    pub lease: Option<StackLease>,
 }
 
 impl Stacks {
     /// The image of stack `name` for a build, checked against its record
     /// first and sanitized when its byte digest or package list no longer
     /// match, after saying so through `progress` ("stack NAME changed since
-    /// it was recorded (…): sanitizing").
+    /// it was recorded (…): sanitizing"). Sanitizing waits for the builds
+    /// using the image to end; the image comes with a shared lease that
+    /// keeps it from changing until the caller drops it.
     pub fn checked_image(
         &self,
         name: &str,
@@ -50,6 +56,7 @@ impl Stacks {
             return Ok(CheckedImage {
                 image: self.image(name)?,
                 differences: Vec::new(),
+                lease: None,
             });
         }
         let record = self.record(name)?;
@@ -60,12 +67,17 @@ impl Stacks {
                 .is_ok_and(|text| text == seal(&fingerprint, &record.digest))
                 && installed_packages(&root).is_ok_and(|p| p == record.packages);
             if unchanged {
+                let lease = self.lease(name)?;
                 return Ok(CheckedImage {
                     image: self.image(name)?,
                     differences: Vec::new(),
+                    lease: Some(lease),
                 });
             }
         }
+        // Looked at again once no build uses the image: another build may
+        // have sanitized it meanwhile.
+        let exclusive = self.lease_exclusive(name, progress)?;
         let differences = self.differences(name, &record)?;
         if !differences.is_empty() {
             progress(&format!(
@@ -74,9 +86,15 @@ impl Stacks {
             ));
             self.restore(name, &record, differences.clone(), progress)?;
         }
-        let image = self.image(name)?;
-        mark_checked(&dir, &image.digest);
-        Ok(CheckedImage { image, differences })
+        let digest = self.record(name)?.digest;
+        mark_checked(&dir, &digest);
+        drop(exclusive);
+        let lease = self.lease(name)?;
+        Ok(CheckedImage {
+            image: self.image(name)?,
+            differences,
+            lease: Some(lease),
+        })
     }
 }
 

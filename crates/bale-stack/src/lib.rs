@@ -24,7 +24,9 @@
 //! its layers.
 //!
 //! [`Stacks::checked_image`] is what a build takes its image from: it
-//! sanitizes an image that no longer matches its record, saying so first.
+//! sanitizes an image that no longer matches its record, saying so first,
+//! and hands it out with a shared [`StackLease`] the build holds while it
+//! runs; sanitize, `recreate`, `rm` and `stop` wait for those leases.
 //!
 //! `sanitize` recomputes the digest and package list, reports what differs
 //! and rebuilds through `create`. Rebuilding re-runs debootstrap unless an
@@ -48,6 +50,7 @@ mod digest;
 pub mod dpkg;
 mod emulation;
 mod identity;
+mod lease;
 mod mirror;
 mod record;
 mod stacks;
@@ -61,6 +64,7 @@ pub use digest::{
     image_manifest, manifest_differences, package_differences, Difference, ImageManifest,
 };
 pub use emulation::{ensure_emulation, Execution};
+pub use lease::StackLease;
 pub use identity::{identity_of, identity_text, image_identity, installed_packages, StackIdentity};
 pub use mirror::{host_mirror, mirror_from_sources};
 pub use record::StackRecord;

@@ -171,6 +171,11 @@ impl Stacks {
             })
     }
 
+    /// `stacks/`, where every image's directory is.
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// The directory of stack `name`'s image for the architecture acted on.
     pub fn stack_dir(&self, name: &str) -> PathBuf {
         self.dir.join(image_dir_name(name, &self.arch))
@@ -264,6 +269,7 @@ impl Stacks {
         mirror: Option<&str>,
         progress: &mut dyn FnMut(&str),
     ) -> Result<StackImage, StackError> {
+        let _lease = self.lease_exclusive(name, progress)?;
         let image = self.make(name, mirror, progress)?;
         let layers = self.layers_dir(name);
         if layers.exists() {
@@ -503,6 +509,7 @@ impl Stacks {
     /// dependency layers (they are a cache, rebuilt on demand). The image stays.
     pub fn stop(&self, name: &str) -> Result<(), StackError> {
         self.definition(name)?;
+        let _lease = self.lease_exclusive(name, &mut |_| {})?;
         let dir = self.stack_dir(name);
         let warm = dir.join("warm");
         if warm.exists() {
@@ -526,6 +533,7 @@ impl Stacks {
             });
         }
         let record = self.record(name)?;
+        let _lease = self.lease_exclusive(name, progress)?;
         let differences = self.differences(name, &record)?;
         if differences.is_empty() {
             return Ok(SanitizeReport {
@@ -594,6 +602,7 @@ impl Stacks {
     /// Removes stack `name`'s image, record and layers.
     pub fn rm(&self, name: &str) -> Result<(), StackError> {
         self.definition(name)?;
+        let _lease = self.lease_exclusive(name, &mut |_| {})?;
         Ok(bale_fs::remove_tree(&self.stack_dir(name))?)
     }
 }

@@ -158,6 +158,8 @@ fn debian_stack_is_created_verified_kept_warm_and_restored_by_sanitize() {
         checked.differences.is_empty() && said.is_empty(),
         "{said:?}"
     );
+    // The build that checked it has ended.
+    drop(checked);
     fs::write(image.root.join("etc/intruder"), "").unwrap();
     let checked = stacks
         .checked_image(name, &mut |line| said.push(line.to_owned()))
@@ -174,6 +176,30 @@ fn debian_stack_is_created_verified_kept_warm_and_restored_by_sanitize() {
     );
     assert!(!image.root.join("etc/intruder").exists());
     assert_eq!(checked.image.identity, image.identity);
+
+    // A sanitize waits until the builds holding the image have ended: the
+    // image does not change under a running one.
+    fs::write(image.root.join("etc/intruder"), "").unwrap();
+    let (said_tx, said_rx) = std::sync::mpsc::channel::<String>();
+    std::thread::scope(|scope| {
+        let sanitizing = scope.spawn(|| {
+            let said_tx = said_tx;
+            stacks.sanitize(name, &mut |line| {
+                let _ = said_tx.send(line.to_owned());
+            })
+        });
+        let first = said_rx.recv().expect("the sanitize says something");
+        assert_eq!(first, "waiting for the builds using stack debian-bookworm to end");
+        assert!(
+            image.root.join("etc/intruder").exists(),
+            "nothing changed while the build runs"
+        );
+        assert!(!sanitizing.is_finished());
+        drop(checked);
+        let report = sanitizing.join().expect("the sanitize thread").unwrap();
+        assert!(report.rebuilt);
+    });
+    assert!(!image.root.join("etc/intruder").exists());
 
     // Recreate replaces the image and drops the layers made over the old one.
     fs::create_dir_all(&layer).unwrap();
