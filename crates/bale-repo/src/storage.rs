@@ -369,6 +369,14 @@ impl Storage {
         Ok(true)
     }
 
+    /// Deletes an object; one that does not exist is no error.
+    pub async fn delete(&self, key: &str) -> Result<(), RepoError> {
+        match self.store.delete(&self.location(key)?).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(RepoError::storage(key, e)),
+        }
+    }
+
     /// Writes an object atomically from memory.
     pub async fn put_bytes(&self, key: &str, bytes: Bytes) -> Result<(), RepoError> {
         let local = bytes.clone();

@@ -64,8 +64,8 @@ pub use digest::{
     image_manifest, manifest_differences, package_differences, Difference, ImageManifest,
 };
 pub use emulation::{ensure_emulation, Execution};
-pub use lease::StackLease;
 pub use identity::{identity_of, identity_text, image_identity, installed_packages, StackIdentity};
+pub use lease::StackLease;
 pub use mirror::{host_mirror, mirror_from_sources};
 pub use record::StackRecord;
 pub use stacks::{SanitizeReport, StackImage, StackInfo, StackState, Stacks, HOST_DIGEST};

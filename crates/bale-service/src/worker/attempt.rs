@@ -450,6 +450,13 @@ async fn compare_and_publish(
             compared.record.first_digest
         ));
         let mut ended = publish_package(ctx, package, log, steps, start).await;
+        // The first package was kept only to compare: the published one is the same bytes.
+        if ended.status == BuildStatus::Succeeded {
+            let first = reproduce::first_key(record.id);
+            if let Err(error) = ctx.storage.delete(&first).await {
+                tracing::warn!(%error, key = %first, "cannot delete a checked build's first package");
+            }
+        }
         ended.reproducibility = Some(compared.record);
         return ended;
     }

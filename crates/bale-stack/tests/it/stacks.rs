@@ -189,7 +189,10 @@ fn debian_stack_is_created_verified_kept_warm_and_restored_by_sanitize() {
             })
         });
         let first = said_rx.recv().expect("the sanitize says something");
-        assert_eq!(first, "waiting for the builds using stack debian-bookworm to end");
+        assert_eq!(
+            first,
+            "waiting for the builds using stack debian-bookworm to end"
+        );
         assert!(
             image.root.join("etc/intruder").exists(),
             "nothing changed while the build runs"

@@ -156,6 +156,10 @@ fn rebuilt_on_the_other_worker(s: &Scratch, database: &str) {
         get_json(&format!("{url}/api/v1/packages/org.example/same/1.0.0")).is_some(),
         "published"
     );
+    // The first package, kept only to compare with, is gone.
+    let id = build["id"].as_i64().unwrap();
+    let first = s.home().join(format!("repo/checks/builds/{id}/first.bale"));
+    assert!(!first.exists(), "{} is left behind", first.display());
 }
 
 #[test]
@@ -194,6 +198,13 @@ fn a_checked_build_that_differs_is_not_reproducible_names_the_file_everywhere_an
         check["first_worker"], check["second_worker"],
         "one worker built both"
     );
+    // Both packages are kept, to be compared by hand.
+    for kept in ["first", "second"] {
+        let path = s
+            .home()
+            .join(format!("repo/checks/builds/{id}/{kept}.bale"));
+        assert!(path.is_file(), "{} is kept", path.display());
+    }
     assert_ne!(check["first_digest"], check["second_digest"]);
     assert!(
         get_json(&format!("{url}/api/v1/packages/org.example/clock/1.0.0")).is_none(),
