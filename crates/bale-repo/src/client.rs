@@ -91,6 +91,9 @@ pub struct Fetched {
     pub archive: PathBuf,
     /// Its signature file, when the repository has one.
     pub signature: Option<PathBuf>,
+    /// Its SBOMs and provenance beside it (`<archive>.spdx.json`,
+    /// `.cdx.json`, `.intoto.json`), those the repository has.
+    pub attestations: Vec<PathBuf>,
     /// The archive's index (every file's hash was checked against it).
     pub index: Index,
     /// `sha256:<hex>` of the archive.
@@ -499,13 +502,70 @@ pub async fn fetch(options: &FetchOptions, progress: Progress<'_>) -> Result<Fet
     temp_archive
         .persist(&archive)
         .map_err(|e| RepoError::io(&archive, e.error))?;
+    let mut attestations = Vec::new();
+    for file in PackageFile::ATTESTATIONS {
+        let url = arch_file_url(&options.repo, coordinate, named_arch, file)?;
+        let mut local = archive.as_os_str().to_owned();
+        local.push(file.attestation_suffix().unwrap_or_default());
+        let local = PathBuf::from(local);
+        let response = authorized(client.get(url.clone()))
+            .send()
+            .await
+            .map_err(|e| transport_error(&url, e))?;
+        if response.status() == reqwest::StatusCode::NOT_FOUND {
+            // One left by an earlier fetch would describe other bytes.
+            let _ = tokio::fs::remove_file(&local).await;
+            continue;
+        }
+        if !response.status().is_success() {
+            return Err(refused(response).await);
+        }
+        let bytes = bounded_body(response, &url, crate::MAX_ATTESTATION_BYTES).await?;
+        let path = local.clone();
+        tokio::task::spawn_blocking(move || bale_fs::write_atomic(&path, &bytes))
+            .await
+            .map_err(|e| RepoError::Internal(e.to_string()))?
+            .map_err(|e| RepoError::io(e.path, e.source))?;
+        attestations.push(local);
+    }
     Ok(Fetched {
         archive,
         signature,
+        attestations,
         index,
         digest,
         signed_by,
     })
+}
+
+/// A response's body, refused past `limit` bytes.
+async fn bounded_body(
+    mut response: reqwest::Response,
+    url: &reqwest::Url,
+    limit: usize,
+) -> Result<Vec<u8>, RepoError> {
+    let too_large = || RepoError::Archive {
+        file: url.to_string(),
+        reason: format!(
+            "larger than the {} MiB an SBOM or provenance may be",
+            limit >> 20
+        ),
+    };
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| transport_error(url, e))?
+    {
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// Why a coordinate has no file for `machine`: the architectures it is

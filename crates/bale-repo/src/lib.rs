@@ -22,6 +22,10 @@
 //! signature, 413 past the size limit. A `PUT` of the `.minisig` path adds a
 //! signature to a package published unsigned.
 
+/// The most bytes an SBOM or provenance file may have, uploaded or fetched:
+/// an SBOM lists every file of a package, a few hundred bytes each.
+pub const MAX_ATTESTATION_BYTES: usize = 64 << 20;
+
 pub mod catalog;
 pub mod client;
 mod error;

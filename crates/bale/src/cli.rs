@@ -152,7 +152,7 @@ pub enum Command {
     Token(TokenCommand),
     /// Publish a package (and its .minisig) to a repository (token: BALE_TOKEN).
     Publish(PublishArgs),
-    /// Download a package from a repository, checking every hash.
+    /// Download a package (with its .minisig, SBOMs and provenance) from a repository, checking every hash.
     Fetch(FetchArgs),
     /// Build a package from source in a sandbox: OUT/NAME-VERSION.bale and .build.json.
     Build(BuildArgs),
@@ -415,7 +415,7 @@ pub struct FetchArgs {
     /// The repository (default: $BALE_REPO, else http://127.0.0.1:7070).
     #[arg(long)]
     pub repo: Option<String>,
-    /// Where to write the package.
+    /// Where to write the package, and beside it the signature, SBOMs and provenance the repository has.
     #[arg(long, short, default_value = ".")]
     pub output: PathBuf,
 }

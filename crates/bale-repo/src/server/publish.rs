@@ -29,7 +29,7 @@ use super::problem::ApiError;
 use super::Repository;
 use crate::catalog::{store_package, Stored, VerifiedPackage};
 use crate::paths::{arch_key, key, PackageFile, TreePath};
-use crate::RepoError;
+use crate::{RepoError, MAX_ATTESTATION_BYTES};
 
 /// The request header that carries an archive's `.minisig` file, base64-encoded.
 pub const SIGNATURE_HEADER: &str = "bale-signature";
@@ -41,8 +41,6 @@ const DRAIN_MAX_BYTES: u64 = 64 << 20;
 const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(10);
 /// A `.minisig` file is a few hundred bytes; anything past this is not one.
 const MAX_SIGNATURE_BYTES: usize = 64 << 10;
-/// An SBOM lists every file of a package: a few hundred bytes each.
-const MAX_ATTESTATION_BYTES: usize = 64 << 20;
 
 /// PUT of a package file.
 pub(super) async fn put(

@@ -58,7 +58,7 @@ pub fn fetch(args: FetchArgs, machine: &Machine, printer: &Printer) -> Result<()
     if printer.json() {
         return printer.print_json(&serde_json::json!({
             "coordinate": coordinate.to_string(), "archive": fetched.archive, "signature": fetched.signature,
-            "digest": fetched.digest,
+            "attestations": fetched.attestations, "digest": fetched.digest,
         }));
     }
     printer.status(

@@ -462,4 +462,27 @@ fn publish_sends_the_sboms_and_provenance_and_the_repository_serves_them() {
         .args(["--repo", &repo])
         .assert()
         .success();
+
+    // Fetched: the SBOMs and provenance come beside the package, and the
+    // provenance verifies there.
+    let fetched = s.path().join("fetched");
+    s.bale()
+        .args(["fetch", "org.example:yamlsbom:1.0.0", "--repo", &repo, "-o"])
+        .arg(&fetched)
+        .assert()
+        .success();
+    let package = fetched.join(name);
+    for suffix in [".spdx.json", ".cdx.json", ".intoto.json"] {
+        assert_eq!(
+            std::fs::read(beside(&package, suffix)).expect("fetched beside the package"),
+            std::fs::read(beside(&builds.first, suffix)).expect("read"),
+            "{suffix}"
+        );
+    }
+    s.bale()
+        .arg("verify")
+        .arg(&package)
+        .arg("--provenance")
+        .assert()
+        .success();
 }
