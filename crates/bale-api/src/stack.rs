@@ -26,6 +26,9 @@ pub struct Stack {
     pub size_bytes: Option<u64>,
     /// The image's digest, when created.
     pub digest: Option<String>,
+    /// The image's identity by content (suite, architecture, packages), when created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
     /// When the image was made (seconds since the Unix epoch).
     pub created: Option<u64>,
 }

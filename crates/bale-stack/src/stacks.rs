@@ -72,6 +72,10 @@ pub struct StackInfo {
     pub size_bytes: Option<u64>,
     /// The image's digest, when created.
     pub digest: Option<String>,
+    /// The image's identity by content (suite, architecture, packages), when
+    /// created: what a package's index names; equal for two creations of the
+    /// same stack from the same mirror.
+    pub identity: Option<String>,
     /// When the image was made (seconds since the Unix epoch).
     pub created: Option<u64>,
 }
@@ -466,6 +470,7 @@ impl Stacks {
                         state,
                         size_bytes: None,
                         digest: Some(HOST_DIGEST.into()),
+                        identity: Some(HOST_DIGEST.into()),
                         created: None,
                     });
                     continue;
@@ -486,6 +491,14 @@ impl Stacks {
                 state,
                 size_bytes: record.as_ref().map(|r| r.size_bytes),
                 digest: record.as_ref().map(|r| r.digest.clone()),
+                // A record from before identities: computed as a build would.
+                identity: record.as_ref().and_then(|r| {
+                    r.identity.clone().or_else(|| {
+                        image_identity(&dir.join("image"), &r.suite)
+                            .ok()
+                            .map(|i| i.identity)
+                    })
+                }),
                 created: record.as_ref().map(|r| r.created),
             });
         }

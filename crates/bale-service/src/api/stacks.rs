@@ -30,6 +30,7 @@ fn stack_view(info: StackInfo) -> Stack {
         state,
         size_bytes,
         digest,
+        identity,
         created,
     } = info;
     Stack {
@@ -39,6 +40,7 @@ fn stack_view(info: StackInfo) -> Stack {
         state: api_state(state),
         size_bytes,
         digest,
+        identity,
         created,
     }
 }

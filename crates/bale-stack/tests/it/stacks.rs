@@ -47,6 +47,16 @@ fn debian_stack_is_created_verified_kept_warm_and_restored_by_sanitize() {
         home_dir.path().join("stacks/debian-bookworm/image")
     );
 
+    // The list names the image's identity, as the index will.
+    let listed = stacks
+        .list()
+        .unwrap()
+        .into_iter()
+        .find(|s| s.name == name)
+        .unwrap();
+    assert_eq!(listed.identity.as_deref(), Some(image.identity.as_str()));
+    assert_eq!(listed.digest.as_deref(), Some(image.digest.as_str()));
+
     // The digest is a function of the image alone.
     let first = image_manifest(&image.root).unwrap();
     let second = image_manifest(&image.root).unwrap();

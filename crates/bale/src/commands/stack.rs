@@ -108,18 +108,23 @@ pub fn run(command: StackCommand, machine: &Machine, printer: &Printer) -> Resul
             if printer.json() {
                 return printer.print_json(&list);
             }
+            // The table shortens both hashes; --json has them whole.
             printer.line(format!(
-                "{:<24} {:<8} {:<12} {:<8} {:>10}  DIGEST",
-                "NAME", "ARCH", "KIND", "STATE", "SIZE"
+                "{:<24} {:<8} {:<12} {:<8} {:>10}  {:<19}  DIGEST",
+                "NAME", "ARCH", "KIND", "STATE", "SIZE", "IDENTITY"
             ));
             for s in list {
                 let size = s
                     .size_bytes
                     .map(super::inspect::human_bytes)
                     .unwrap_or_else(|| "-".into());
-                let digest = s.digest.unwrap_or_else(|| "-".into());
+                let short = |hash: Option<String>| {
+                    hash.map_or_else(|| "-".to_owned(), |h| h.chars().take(19).collect())
+                };
+                let identity = short(s.identity);
+                let digest = short(s.digest);
                 printer.line(format!(
-                    "{:<24} {:<8} {:<12} {:<8} {:>10}  {digest}",
+                    "{:<24} {:<8} {:<12} {:<8} {:>10}  {identity:<19}  {digest}",
                     s.name,
                     s.arch,
                     s.kind,

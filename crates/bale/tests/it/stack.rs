@@ -26,6 +26,7 @@ fn stack_list_json_shows_the_host_stack_and_the_uncreated_bookworm() {
         .expect("host listed");
     assert_eq!(host["kind"], "host");
     assert_eq!(host["digest"], "host");
+    assert_eq!(host["identity"], "host");
     let bookworm = list
         .iter()
         .find(|s| s["name"] == "debian-bookworm")
