@@ -262,6 +262,70 @@ pub async fn clear_key_id(
     Ok(())
 }
 
+/// What [`claim_attestation`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttestationClaim {
+    /// This upload claimed the file: it writes the object.
+    Claimed,
+    /// Another upload claimed it first, with these bytes' `sha256:<hex>`.
+    Existing(String),
+}
+
+/// Claims an SBOM or provenance file (`file`: its suffix) of a package for
+/// the bytes with `digest`, before the object is written. Of concurrent
+/// claims exactly one gets [`AttestationClaim::Claimed`].
+pub async fn claim_attestation(
+    db: &Database,
+    coordinate: &str,
+    arch: &str,
+    file: &str,
+    digest: &str,
+) -> Result<AttestationClaim, DbError> {
+    let inserted = sqlx::query(
+        "INSERT INTO attestations (coordinate, arch, file, digest) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (coordinate, arch, file) DO NOTHING",
+    )
+    .bind(coordinate)
+    .bind(arch)
+    .bind(file)
+    .bind(digest)
+    .execute(db.pool())
+    .await?
+    .rows_affected();
+    if inserted > 0 {
+        return Ok(AttestationClaim::Claimed);
+    }
+    let row = sqlx::query(
+        "SELECT digest FROM attestations WHERE coordinate = $1 AND arch = $2 AND file = $3",
+    )
+    .bind(coordinate)
+    .bind(arch)
+    .bind(file)
+    .fetch_one(db.pool())
+    .await?;
+    Ok(AttestationClaim::Existing(column(&row, "digest")?))
+}
+
+/// Gives up a claim ([`claim_attestation`]) whose object could not be stored.
+pub async fn release_attestation(
+    db: &Database,
+    coordinate: &str,
+    arch: &str,
+    file: &str,
+    digest: &str,
+) -> Result<(), DbError> {
+    sqlx::query(
+        "DELETE FROM attestations WHERE coordinate = $1 AND arch = $2 AND file = $3 AND digest = $4",
+    )
+    .bind(coordinate)
+    .bind(arch)
+    .bind(file)
+    .bind(digest)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
 /// The record of one coordinate and architecture, stored or not.
 pub async fn get(
     db: &Database,

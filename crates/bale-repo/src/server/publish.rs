@@ -507,7 +507,38 @@ async fn put_attestation(
             ),
         ));
     }
-    storage.put_bytes(&object, bytes).await?;
+    // The claim, as a signature's: of concurrent uploads exactly one writes;
+    // the others answer as if it had been stored before them.
+    let digest = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
+    let suffix = path.file.attestation_suffix().unwrap_or_default();
+    let db = repo.database();
+    match packages::claim_attestation(db, &coordinate, &arch, suffix, &digest).await? {
+        packages::AttestationClaim::Claimed => {}
+        packages::AttestationClaim::Existing(existing) if existing == digest => {
+            return Ok(outcome(
+                StatusCode::OK,
+                PublishStatus::Unchanged,
+                &coordinate,
+                &arch,
+                &record.digest,
+                record.size,
+                signed_by.as_deref().or(record.key_id.as_deref()),
+            ));
+        }
+        packages::AttestationClaim::Existing(_) => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                format!(
+                    "{coordinate} already has a different {name} (or one is being stored); a published file is never replaced"
+                ),
+            ));
+        }
+    }
+    if let Err(error) = storage.put_bytes(&object, bytes).await {
+        let _ = packages::release_attestation(db, &coordinate, &arch, suffix, &digest).await;
+        return Err(error.into());
+    }
     Ok(outcome(
         StatusCode::CREATED,
         PublishStatus::Published,

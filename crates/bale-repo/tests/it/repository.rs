@@ -840,3 +840,64 @@ async fn concurrent_signatures_for_one_package_let_one_win_and_the_others_confli
         .await;
     assert_eq!(again.status().as_u16(), 200);
 }
+
+async fn concurrent_uploads_of_two_sboms_let_one_win(backend: Backend) {
+    let server = Arc::new(TestServer::start(backend, |_| {}).await);
+    let archive = build_package(&server.work_dir("pkg"), HELLO, "a");
+    let signature = server.publisher.sign(&archive);
+    let token = Arc::new(server.token(Scope::Publish).await);
+    let response = server
+        .put(
+            &archive_path(HELLO),
+            std::fs::read(&archive).unwrap(),
+            Some(&token),
+            Some(&signature),
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 201);
+    let sbom_path = format!("{}.spdx.json", archive_path(HELLO));
+    let contents = Arc::new([
+        br#"{"spdxVersion": "SPDX-2.3", "name": "a"}"#.to_vec(),
+        br#"{"spdxVersion": "SPDX-2.3", "name": "b"}"#.to_vec(),
+    ]);
+    let mut uploads = Vec::new();
+    for i in 0..8 {
+        let (server, contents, token, path) = (
+            server.clone(),
+            contents.clone(),
+            token.clone(),
+            sbom_path.clone(),
+        );
+        uploads.push(tokio::spawn(async move {
+            let which = i % 2;
+            let response = server
+                .put(&path, contents[which].clone(), Some(&token), None)
+                .await;
+            (which, response.status().as_u16())
+        }));
+    }
+    let mut outcomes = Vec::new();
+    for upload in uploads {
+        outcomes.push(upload.await.unwrap());
+    }
+    let created: Vec<_> = outcomes.iter().filter(|(_, s)| *s == 201).collect();
+    assert_eq!(created.len(), 1, "exactly one upload creates: {outcomes:?}");
+    let winner = created[0].0;
+    for (which, status) in &outcomes {
+        let expected: &[u16] = if *which == winner {
+            &[200, 201]
+        } else {
+            &[409]
+        };
+        assert!(
+            expected.contains(status),
+            "content {which} got {status}: {outcomes:?}"
+        );
+    }
+    let stored = server.get(&sbom_path).await.bytes().await.unwrap().to_vec();
+    assert_eq!(stored, contents[winner]);
+}
+on_each_storage!(
+    concurrent_uploads_of_two_sboms_let_one_win_on,
+    concurrent_uploads_of_two_sboms_let_one_win
+);
