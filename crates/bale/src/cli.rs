@@ -119,7 +119,7 @@ pub enum Command {
     Init(InitArgs),
     /// Validate bale.toml and print every error at once.
     Check(CheckArgs),
-    /// Pack a prepared package root into NAME-VERSION.bale.
+    /// Pack a prepared package root into NAME-VERSION-ARCH.bale.
     Pack(PackArgs),
     /// Show a package: identity, stack, dependencies, sizes and files.
     Inspect(InspectArgs),
@@ -154,7 +154,7 @@ pub enum Command {
     Publish(PublishArgs),
     /// Download a package (with its .minisig, SBOMs and provenance) from a repository, checking every hash.
     Fetch(FetchArgs),
-    /// Build a package from source in a sandbox: OUT/NAME-VERSION.bale and .build.json.
+    /// Build a package from source in a sandbox: OUT/NAME-VERSION-ARCH.bale, its SBOMs and provenance, and OUT/NAME-VERSION.build.json.
     Build(BuildArgs),
     /// Stack images: create, start, stop, sanitize, rm, list.
     #[command(subcommand)]

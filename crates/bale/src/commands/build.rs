@@ -1,4 +1,4 @@
-//! `bale build [DIR]`: a sandboxed build into OUT/NAME-VERSION.bale, with
+//! `bale build [DIR]`: a sandboxed build into OUT/NAME-VERSION-ARCH.bale, with
 //! its facts in OUT/NAME-VERSION.build.json and its SBOMs and provenance
 //! beside it (docs/sbom.md).
 
