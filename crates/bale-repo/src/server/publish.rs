@@ -486,26 +486,30 @@ async fn put_attestation(
     };
     let storage = repo.storage();
     let object = path.key();
+    let answer = |status: StatusCode, published: PublishStatus| {
+        outcome(
+            status,
+            published,
+            &coordinate,
+            &arch,
+            &record.digest,
+            record.size,
+            signed_by.as_deref().or(record.key_id.as_deref()),
+        )
+    };
+    let conflict = |why: &str| {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            format!("{coordinate} already has a different {name}{why}; a published file is never replaced"),
+        )
+    };
     // As for a signature: the same bytes again change nothing, other bytes are refused.
     if let Some(existing) = storage.read_small(&object).await? {
         if existing == bytes {
-            return Ok(outcome(
-                StatusCode::OK,
-                PublishStatus::Unchanged,
-                &coordinate,
-                &arch,
-                &record.digest,
-                record.size,
-                signed_by.as_deref().or(record.key_id.as_deref()),
-            ));
+            return Ok(answer(StatusCode::OK, PublishStatus::Unchanged));
         }
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "conflict",
-            format!(
-                "{coordinate} already has a different {name}; a published file is never replaced"
-            ),
-        ));
+        return Err(conflict(""));
     }
     // The claim, as a signature's: of concurrent uploads exactly one writes;
     // the others answer as if it had been stored before them.
@@ -515,39 +519,17 @@ async fn put_attestation(
     match packages::claim_attestation(db, &coordinate, &arch, suffix, &digest).await? {
         packages::AttestationClaim::Claimed => {}
         packages::AttestationClaim::Existing(existing) if existing == digest => {
-            return Ok(outcome(
-                StatusCode::OK,
-                PublishStatus::Unchanged,
-                &coordinate,
-                &arch,
-                &record.digest,
-                record.size,
-                signed_by.as_deref().or(record.key_id.as_deref()),
-            ));
+            return Ok(answer(StatusCode::OK, PublishStatus::Unchanged));
         }
         packages::AttestationClaim::Existing(_) => {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "conflict",
-                format!(
-                    "{coordinate} already has a different {name} (or one is being stored); a published file is never replaced"
-                ),
-            ));
+            return Err(conflict(" (or one is being stored)"));
         }
     }
     if let Err(error) = storage.put_bytes(&object, bytes).await {
         let _ = packages::release_attestation(db, &coordinate, &arch, suffix, &digest).await;
         return Err(error.into());
     }
-    Ok(outcome(
-        StatusCode::CREATED,
-        PublishStatus::Published,
-        &coordinate,
-        &arch,
-        &record.digest,
-        record.size,
-        signed_by.as_deref().or(record.key_id.as_deref()),
-    ))
+    Ok(answer(StatusCode::CREATED, PublishStatus::Published))
 }
 
 /// Verifies a provenance envelope against the repository's trusted keys and

@@ -326,24 +326,7 @@ async fn one_of_eight_concurrent_publishes_wins(server: TestServer) {
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
 
-    let created: Vec<_> = outcomes.iter().filter(|(_, s)| *s == 201).collect();
-    assert_eq!(
-        created.len(),
-        1,
-        "exactly one publish creates: {outcomes:?}"
-    );
-    let winner = created[0].0;
-    for (which, status) in &outcomes {
-        let expected: &[u16] = if *which == winner {
-            &[200, 201]
-        } else {
-            &[409]
-        };
-        assert!(
-            expected.contains(status),
-            "content {which} got {status}: {outcomes:?}"
-        );
-    }
+    let winner = one_winner(&outcomes);
     let stored = server
         .get(&archive_path(HELLO))
         .await
@@ -880,10 +863,23 @@ async fn concurrent_uploads_of_two_sboms_let_one_win(backend: Backend) {
     for upload in uploads {
         outcomes.push(upload.await.unwrap());
     }
+    let winner = one_winner(&outcomes);
+    let stored = server.get(&sbom_path).await.bytes().await.unwrap().to_vec();
+    assert_eq!(stored, contents[winner]);
+}
+on_each_storage!(
+    concurrent_uploads_of_two_sboms_let_one_win_on,
+    concurrent_uploads_of_two_sboms_let_one_win
+);
+
+/// The content whose upload created the file, once each content's uploads
+/// are checked: exactly one 201, its other uploads 200 or 201, the other
+/// content's 409.
+fn one_winner(outcomes: &[(usize, u16)]) -> usize {
     let created: Vec<_> = outcomes.iter().filter(|(_, s)| *s == 201).collect();
     assert_eq!(created.len(), 1, "exactly one upload creates: {outcomes:?}");
     let winner = created[0].0;
-    for (which, status) in &outcomes {
+    for (which, status) in outcomes {
         let expected: &[u16] = if *which == winner {
             &[200, 201]
         } else {
@@ -894,10 +890,5 @@ async fn concurrent_uploads_of_two_sboms_let_one_win(backend: Backend) {
             "content {which} got {status}: {outcomes:?}"
         );
     }
-    let stored = server.get(&sbom_path).await.bytes().await.unwrap().to_vec();
-    assert_eq!(stored, contents[winner]);
+    winner
 }
-on_each_storage!(
-    concurrent_uploads_of_two_sboms_let_one_win_on,
-    concurrent_uploads_of_two_sboms_let_one_win
-);

@@ -7,7 +7,6 @@
 //! between runs. Needs root and an amd64 machine: anything else is a failure
 //! under CI=true.
 
-use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
@@ -15,7 +14,7 @@ use bale_testkit::{is_root, require, stack_cache, wait_until};
 use serde_json::Value;
 
 use crate::common::{examples, Scratch};
-use crate::examples::{bale, bookworm};
+use crate::examples::{bale, bookworm, sha256_of};
 use crate::service::{build_record, serve, token};
 
 /// Whether this machine can run the tests: root, and amd64 (arm64 is the foreign one).
@@ -82,7 +81,7 @@ fn build_check_for_arm64_reproduces_the_c_example_bit_for_bit() {
     );
     let package = out.path().join("hello-c-1.0.0-arm64.bale");
     assert!(package.is_file(), "named for arm64:\n{stderr}");
-    let sha = sha256_hex(&package);
+    let sha = sha256_of(&package);
     assert!(
         stderr.contains(&format!("Reproduced sha256:{sha}")),
         "the second arm64 build gave the same bytes:\n{stderr}"
@@ -106,20 +105,6 @@ fn build_check_for_arm64_reproduces_the_c_example_bit_for_bit() {
         !machines.is_empty() && machines.iter().all(|m| *m == "arm64"),
         "every ELF file is arm64: {machines:?}"
     );
-}
-
-/// The SHA-256 of a file, in hex.
-fn sha256_hex(path: &Path) -> String {
-    let out = std::process::Command::new("sha256sum")
-        .arg(path)
-        .output()
-        .expect("run sha256sum");
-    assert!(out.status.success());
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .next()
-        .expect("a hash")
-        .to_owned()
 }
 
 /// A project whose build records the machine it ran on, and whose test

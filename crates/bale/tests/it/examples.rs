@@ -26,7 +26,7 @@ fn examples_home() -> PathBuf {
 }
 
 /// The SHA-256 of a file, by coreutils' sha256sum.
-fn sha256_of(path: &Path) -> String {
+pub(crate) fn sha256_of(path: &Path) -> String {
     let out = std::process::Command::new("sha256sum")
         .arg(path)
         .output()
