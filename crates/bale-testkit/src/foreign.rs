@@ -9,7 +9,9 @@
 //! offline.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+
+use crate::apt::apt_get;
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Mutex;
 
@@ -79,39 +81,13 @@ pub fn static_busybox(arch: &str) -> PathBuf {
 /// The `-o` options of an apt for `arch` with the machine's sources and a
 /// private state.
 fn private_apt(arch: &str) -> Vec<String> {
-    let root = foreign_cache().join(format!("apt-{arch}"));
-    let lists = root.join("lists");
-    for dir in [&lists.join("partial"), &root.join("cache/archives/partial")] {
-        fs::create_dir_all(dir).expect("mkdir the private apt directory");
-    }
-    [
-        format!("APT::Architecture={arch}"),
-        format!("APT::Architectures::={arch}"),
-        format!("Dir::State::Lists={}", lists.display()),
-        format!("Dir::Cache={}", root.join("cache").display()),
-        // Nothing is installed for this architecture; the host's dpkg status is not read.
-        "Dir::State::Status=/dev/null".to_owned(),
-        // apt's own download user cannot write into a root-owned cache.
-        "APT::Sandbox::User=root".to_owned(),
-    ]
-    .into_iter()
-    .flat_map(|o| ["-o".to_owned(), o])
-    .collect()
-}
-
-/// Runs `apt-get` with the private configuration in `cwd`; whether it
-/// succeeded, and what it said on standard error.
-fn apt_get(apt: &[String], cwd: &Path, args: &[&str]) -> (bool, String) {
-    let out = Command::new("apt-get")
-        .args(["-q", "-y"])
-        .args(apt)
-        .args(args)
-        .current_dir(cwd)
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .output()
-        .unwrap_or_else(|e| panic!("running apt-get (is this Debian?): {e}"));
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+    crate::apt::private_options(
+        &foreign_cache().join(format!("apt-{arch}")),
+        vec![
+            format!("APT::Architecture={arch}"),
+            format!("APT::Architectures::={arch}"),
+            // Nothing is installed for this architecture; the host's dpkg status is not read.
+            "Dir::State::Status=/dev/null".to_owned(),
+        ],
     )
 }

@@ -5,6 +5,7 @@
 //! any crate's tests can use it without a dependency cycle.
 
 mod alpine;
+mod apt;
 mod browser;
 mod child;
 pub mod foreign;

@@ -8,6 +8,8 @@
 //! makes every later run offline.
 
 use std::fs;
+
+use crate::apt::apt_get;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
@@ -107,31 +109,20 @@ fn find_orig(dir: &Path) -> Option<PathBuf> {
 fn private_apt() -> Vec<String> {
     let root = upstream_cache().join("apt");
     let parts = root.join("sources.list.d");
-    let lists = root.join("lists");
-    for dir in [
-        &parts,
-        &lists.join("partial"),
-        &root.join("cache/archives/partial"),
-    ] {
-        fs::create_dir_all(dir).expect("mkdir the private apt directory");
-    }
+    fs::create_dir_all(&parts).expect("mkdir the private apt directory");
     let (one_line, deb822) = source_entries(Path::new("/etc/apt"));
     fs::write(root.join("sources.list"), one_line).expect("write sources.list");
     fs::write(parts.join("deb-src.sources"), deb822).expect("write deb-src.sources");
-    [
-        format!(
-            "Dir::Etc::SourceList={}",
-            root.join("sources.list").display()
-        ),
-        format!("Dir::Etc::SourceParts={}", parts.display()),
-        format!("Dir::State::Lists={}", lists.display()),
-        format!("Dir::Cache={}", root.join("cache").display()),
-        // apt's own download user cannot write into a root-owned cache.
-        "APT::Sandbox::User=root".to_owned(),
-    ]
-    .into_iter()
-    .flat_map(|o| ["-o".to_owned(), o])
-    .collect()
+    crate::apt::private_options(
+        &root,
+        vec![
+            format!(
+                "Dir::Etc::SourceList={}",
+                root.join("sources.list").display()
+            ),
+            format!("Dir::Etc::SourceParts={}", parts.display()),
+        ],
+    )
 }
 
 /// The `deb` entries of the apt configuration under `etc` as `deb-src`
@@ -199,23 +190,6 @@ fn deb822_as_source(stanza: &str) -> Option<String> {
         }
     }
     binary.then_some(out)
-}
-
-/// Runs `apt-get` with the private configuration in `cwd`; whether it
-/// succeeded, and what it said on standard error.
-fn apt_get(apt: &[String], cwd: &Path, args: &[&str]) -> (bool, String) {
-    let out = Command::new("apt-get")
-        .args(["-q", "-y"])
-        .args(apt)
-        .args(args)
-        .current_dir(cwd)
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .output()
-        .unwrap_or_else(|e| panic!("running apt-get (is this Debian?): {e}"));
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[cfg(test)]
