@@ -15,6 +15,7 @@ mod reader;
 mod tar_header;
 mod tar_stream;
 mod tree;
+pub mod ustar;
 mod write_behind;
 mod writer;
 

@@ -6,10 +6,7 @@
 
 use std::io::{self, Write};
 
-/// A tar block.
-const BLOCK: usize = 512;
-/// Longest value the 11 octal digits of the size and mtime fields hold.
-const OCTAL_11_MAX: u64 = 0o77777777777;
+use bale_archive::ustar::{pax_record, truncate, Header, BLOCK, OCTAL_11_MAX};
 
 /// What an entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,76 +103,15 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The first `max` bytes of `s` (the full value is in the PAX header).
-fn truncate(s: &str, max: usize) -> &[u8] {
-    &s.as_bytes()[..s.len().min(max)]
-}
-
-/// Appends `"<len> key=value\n"`, where `<len>` counts the whole record.
-fn pax_record(out: &mut Vec<u8>, key: &str, value: &str) {
-    let rest = 1 + key.len() + 1 + value.len() + 1;
-    let mut len = rest + 1;
-    while len != rest + len.to_string().len() {
-        len = rest + len.to_string().len();
-    }
-    out.extend_from_slice(format!("{len} {key}={value}\n").as_bytes());
-}
-
 /// One ustar header block, owned by root:root (uid and gid 0).
 fn ustar(name: &[u8], mode: u32, size: u64, mtime: u64, flag: u8, link: &[u8]) -> [u8; BLOCK] {
-    let mut h = [0u8; BLOCK];
-    h[..name.len()].copy_from_slice(name);
-    octal(&mut h[100..108], u64::from(mode & 0o7777));
-    octal(&mut h[108..116], 0);
-    octal(&mut h[116..124], 0);
-    octal(&mut h[124..136], size);
-    octal(&mut h[136..148], mtime);
-    h[156] = flag;
-    h[157..157 + link.len()].copy_from_slice(link);
-    h[257..263].copy_from_slice(b"ustar\0");
-    h[263..265].copy_from_slice(b"00");
-    h[265..269].copy_from_slice(b"root");
-    h[297..301].copy_from_slice(b"root");
-    octal(&mut h[329..337], 0);
-    octal(&mut h[337..345], 0);
-    h[148..156].copy_from_slice(b"        ");
-    let sum: u64 = h.iter().map(|&b| u64::from(b)).sum();
-    // Six digits, a NUL, a space: what GNU tar writes.
-    let digits = format!("{sum:06o}");
-    h[148..154].copy_from_slice(&digits.as_bytes()[digits.len() - 6..]);
-    h[154] = 0;
-    h[155] = b' ';
-    h
-}
-
-/// Writes `value` as zero-padded octal filling `field` but its last byte (a NUL).
-fn octal(field: &mut [u8], value: u64) {
-    let width = field.len() - 1;
-    let digits = format!("{value:0width$o}");
-    field[..width].copy_from_slice(&digits.as_bytes()[digits.len() - width..]);
-    field[width] = 0;
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_pax_record_counts_its_own_length() {
-        let mut out = Vec::new();
-        pax_record(&mut out, "APK-TOOLS.checksum.SHA1", &"a".repeat(40));
-        let text = String::from_utf8(out).unwrap();
-        let (len, _) = text.split_once(' ').unwrap();
-        assert_eq!(len.parse::<usize>().unwrap(), text.len());
-    }
-
-    #[test]
-    fn a_header_checksum_is_the_sum_of_its_bytes_with_the_field_as_spaces() {
-        let h = ustar(b"opt/", 0o755, 0, 1_700_000_000, b'5', b"");
-        let mut copy = h;
-        copy[148..156].copy_from_slice(b"        ");
-        let sum: u64 = copy.iter().map(|&b| u64::from(b)).sum();
-        let stored = std::str::from_utf8(&h[148..154]).unwrap();
-        assert_eq!(u64::from_str_radix(stored, 8).unwrap(), sum);
-    }
+    bale_archive::ustar::header(&Header {
+        name,
+        mode: mode & 0o7777,
+        size,
+        mtime,
+        flag,
+        link,
+        owner: Some(b"root"),
+    })
 }
