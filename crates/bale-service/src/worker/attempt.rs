@@ -5,14 +5,14 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use bale_db::builds::{now_ms, BuildRecord, BuildStatus, StepRecord};
+use bale_db::builds::{BuildRecord, BuildStatus, StepRecord};
 use bale_db::queue::{self, BuildEnd, BuildStart, Claimed, Renewal};
 use bale_db::{build_log, Database};
 use bale_manifest::{Catalog, Kinds, Manifest, ParseOptions};
 use bale_stack::Stacks;
 use tokio::sync::{mpsc, watch};
 
-use super::child::{BuildChild, ChildExit};
+use super::child::{self, BuildChild, ChildExit};
 use super::log::LiveLog;
 use super::publish::publish;
 use super::reproduce::{self, HandOver};
@@ -366,7 +366,7 @@ async fn attempt_steps(
     }
     let _ = queue::record_start(&ctx.db, record.id, claimed.attempt, &start).await;
 
-    let (args, envs) = build_command(ctx, record, &prepared, &work.path().join("out"));
+    let (args, envs) = child::build_command(ctx, record, &prepared, &work.path().join("out"));
     let (exit, seen_steps) = run_build(ctx, args, envs, log, &mut stop, &start).await?;
     let (package, steps, start) = read_output(exit, seen_steps, start)?;
     if ctx.options.key.is_none() && !ctx.options.allow_unsigned {
@@ -540,55 +540,6 @@ async fn fetch_source(
     Ok(prepared)
 }
 
-/// The arguments and environment of the `bale build` child.
-fn build_command(
-    ctx: &Context,
-    record: &BuildRecord,
-    prepared: &source::Prepared,
-    out_dir: &Path,
-) -> (Vec<String>, Vec<(String, String)>) {
-    let mut args = vec![
-        "build".to_owned(),
-        prepared.dir.display().to_string(),
-        "-o".to_owned(),
-        out_dir.display().to_string(),
-    ];
-    args.push("--json".to_owned());
-    // A build asked for an architecture runs in that architecture's stack
-    // (a name the submit checked; joined to its option, never one itself).
-    if let Some(arch) = &record.arch {
-        args.push(format!("--arch={arch}"));
-    }
-    // The second build of a check shares no cache with the first.
-    if record.fresh || record.is_rebuild() {
-        args.push("--fresh".to_owned());
-    }
-    if let Some(minutes) = ctx.options.keep_failed {
-        args.extend(["--keep-failed".to_owned(), minutes.to_string()]);
-    }
-    let envs = vec![
-        (
-            bale_home::env::BALE_HOME.to_owned(),
-            ctx.options.home.root().display().to_string(),
-        ),
-        (bale_home::env::NO_COLOR.to_owned(), "1".to_owned()),
-        // The provenance names this service as the builder, and this build.
-        (
-            bale_home::env::BALE_BUILDER_ID.to_owned(),
-            ctx.options.public_url.clone(),
-        ),
-        (
-            bale_home::env::BALE_BUILD_INVOCATION.to_owned(),
-            format!(
-                "{}/api/v1/builds/{}",
-                ctx.options.public_url.trim_end_matches('/'),
-                record.id
-            ),
-        ),
-    ];
-    (args, envs)
-}
-
 /// Runs `bale build`, its lines going to the log, killing it when told to
 /// stop; returns how it exited and the steps its lines named.
 async fn run_build(
@@ -600,7 +551,7 @@ async fn run_build(
     start: &BuildStart,
 ) -> Result<(ChildExit, Vec<StepRecord>), Early> {
     let (lines_tx, lines_rx) = mpsc::unbounded_channel();
-    let steps = tokio::spawn(follow_steps(lines_rx, log.sender()));
+    let steps = tokio::spawn(child::follow_steps(lines_rx, log.sender()));
     let mut child = BuildChild::spawn(&ctx.options.bale_exe, args, envs, lines_tx)
         .map_err(|error| end(Ended::failed(&error, start.clone())))?;
     let killer = child.killer();
@@ -680,7 +631,7 @@ fn read_output(
             }));
         }
     };
-    let steps = output.build.steps.iter().map(step_record).collect();
+    let steps = output.build.steps.iter().map(child::step_record).collect();
     let start = BuildStart {
         coordinate: Some(output.build.coordinate),
         stack_digest: Some(output.build.stack_digest),
@@ -807,50 +758,4 @@ async fn describe(
     })
     .await
     .unwrap_or_default()
-}
-
-/// Forwards the child's lines to the log, noting when each step began
-/// (for a failed build, whose facts are not printed).
-async fn follow_steps(
-    mut lines: mpsc::UnboundedReceiver<String>,
-    log: mpsc::UnboundedSender<String>,
-) -> Vec<StepRecord> {
-    let mut steps: Vec<StepRecord> = Vec::new();
-    while let Some(line) = lines.recv().await {
-        let text = line.trim_start();
-        let now = now_ms();
-        if let Some(name) = text.strip_prefix("Step ") {
-            if let Some(last) = steps.last_mut() {
-                last.duration_ms = now - last.started_at;
-            }
-            steps.push(StepRecord {
-                name: name.trim().to_owned(),
-                started_at: now,
-                duration_ms: 0,
-                status: "ok".into(),
-            });
-        } else if text.starts_with("Failed ") {
-            if let Some(last) = steps.last_mut() {
-                last.duration_ms = now - last.started_at;
-                last.status = "failed".into();
-            }
-        }
-        let _ = log.send(line);
-    }
-    if let Some(last) = steps.last_mut() {
-        if last.duration_ms == 0 {
-            last.duration_ms = now_ms() - last.started_at;
-        }
-    }
-    steps
-}
-
-/// A step of a successful build's facts, as recorded.
-fn step_record(step: &bale_api::StepFacts) -> StepRecord {
-    StepRecord {
-        name: step.name.clone(),
-        started_at: i64::try_from(step.started_at).unwrap_or(i64::MAX),
-        duration_ms: i64::try_from(step.duration_ms).unwrap_or(i64::MAX),
-        status: step.status.clone(),
-    }
 }

@@ -1,4 +1,5 @@
-//! The `bale build` child of one build attempt.
+//! The `bale build` child of one build attempt: its command line and
+//! environment, the process, and the steps its lines name.
 //!
 //! The child leads its own process group, so a cancel kills the whole tree
 //! it started (the sandbox dies with its parent). It also gets SIGKILL when
@@ -11,8 +12,10 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use bale_db::builds::{now_ms, BuildRecord, StepRecord};
 use tokio::sync::{mpsc, oneshot};
 
+use super::{source, Context};
 use crate::ServiceError;
 
 /// How the child ended.
@@ -154,5 +157,100 @@ impl Killer {
         unsafe {
             libc::kill(-self.0, libc::SIGKILL);
         }
+    }
+}
+
+/// The arguments and environment of the `bale build` child.
+pub(super) fn build_command(
+    ctx: &Context,
+    record: &BuildRecord,
+    prepared: &source::Prepared,
+    out_dir: &Path,
+) -> (Vec<String>, Vec<(String, String)>) {
+    let mut args = vec![
+        "build".to_owned(),
+        prepared.dir.display().to_string(),
+        "-o".to_owned(),
+        out_dir.display().to_string(),
+    ];
+    args.push("--json".to_owned());
+    // A build asked for an architecture runs in that architecture's stack
+    // (a name the submit checked; joined to its option, never one itself).
+    if let Some(arch) = &record.arch {
+        args.push(format!("--arch={arch}"));
+    }
+    // The second build of a check shares no cache with the first.
+    if record.fresh || record.is_rebuild() {
+        args.push("--fresh".to_owned());
+    }
+    if let Some(minutes) = ctx.options.keep_failed {
+        args.extend(["--keep-failed".to_owned(), minutes.to_string()]);
+    }
+    let envs = vec![
+        (
+            bale_home::env::BALE_HOME.to_owned(),
+            ctx.options.home.root().display().to_string(),
+        ),
+        (bale_home::env::NO_COLOR.to_owned(), "1".to_owned()),
+        // The provenance names this service as the builder, and this build.
+        (
+            bale_home::env::BALE_BUILDER_ID.to_owned(),
+            ctx.options.public_url.clone(),
+        ),
+        (
+            bale_home::env::BALE_BUILD_INVOCATION.to_owned(),
+            format!(
+                "{}/api/v1/builds/{}",
+                ctx.options.public_url.trim_end_matches('/'),
+                record.id
+            ),
+        ),
+    ];
+    (args, envs)
+}
+
+/// Forwards the child's lines to the log, noting when each step began
+/// (for a failed build, whose facts are not printed).
+pub(super) async fn follow_steps(
+    mut lines: mpsc::UnboundedReceiver<String>,
+    log: mpsc::UnboundedSender<String>,
+) -> Vec<StepRecord> {
+    let mut steps: Vec<StepRecord> = Vec::new();
+    while let Some(line) = lines.recv().await {
+        let text = line.trim_start();
+        let now = now_ms();
+        if let Some(name) = text.strip_prefix("Step ") {
+            if let Some(last) = steps.last_mut() {
+                last.duration_ms = now - last.started_at;
+            }
+            steps.push(StepRecord {
+                name: name.trim().to_owned(),
+                started_at: now,
+                duration_ms: 0,
+                status: "ok".into(),
+            });
+        } else if text.starts_with("Failed ") {
+            if let Some(last) = steps.last_mut() {
+                last.duration_ms = now - last.started_at;
+                last.status = "failed".into();
+            }
+        }
+        let _ = log.send(line);
+    }
+    if let Some(last) = steps.last_mut() {
+        if last.duration_ms == 0 {
+            last.duration_ms = now_ms() - last.started_at;
+        }
+    }
+    steps
+}
+
+/// A step of a successful build's facts, as recorded.
+pub(super) fn step_record(step: &bale_api::StepFacts) -> StepRecord {
+    StepRecord {
+        name: step.name.clone(),
+        started_at: i64::try_from(step.started_at).unwrap_or(i64::MAX),
+        duration_ms: i64::try_from(step.duration_ms).unwrap_or(i64::MAX),
+        status: step.status.clone(),
     }
 }
