@@ -145,10 +145,10 @@ async fn claim_in(
         ""
     };
     let now = now_ms();
-    // This worker is live: a second build it made the first package of is left to it
-    // only when no other worker is.
-    // It says which architectures it claims for: a submit for every
-    // supported one asks the live workers ([`worker_archs`]).
+    // This worker is live: a second build it made the first package of is
+    // left to it only when no other worker is. It says which architectures
+    // it claims for: a submit for every supported one asks the live
+    // workers ([`worker_archs`]).
     let said = archs.map(|a| a.join(",")).unwrap_or_default();
     sqlx::query(
         "INSERT INTO workers (name, seen_at, archs) VALUES ($1, $2, $3) \
