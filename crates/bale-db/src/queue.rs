@@ -260,21 +260,13 @@ pub async fn record_start(
     attempt: i64,
     start: &BuildStart,
 ) -> Result<bool, DbError> {
-    let packages = serde_json::to_string(&start.stack_packages)
-        .map_err(|e| DbError::Corrupt(e.to_string()))?;
     let mut tx = begin_relaxed(db).await?;
-    let changed = sqlx::query(
+    let changed = bind_start(sqlx::query(
         "UPDATE builds SET coordinate = COALESCE($1, coordinate), package_name = COALESCE($2, package_name), \
          commit_id = COALESCE($3, commit_id), stack_name = COALESCE($4, stack_name), \
          stack_digest = COALESCE($5, stack_digest), stack_packages = $6 \
          WHERE id = $7 AND tries = $8 AND status = 'running'",
-    )
-    .bind(start.coordinate.as_deref())
-    .bind(start.package.as_deref())
-    .bind(start.commit.as_deref())
-    .bind(start.stack.as_deref())
-    .bind(start.stack_digest.as_deref())
-    .bind(packages)
+    ), start)?
     .bind(id)
     .bind(attempt)
     .execute(&mut *tx)
@@ -282,6 +274,24 @@ pub async fn record_start(
     .rows_affected();
     tx.commit().await?;
     Ok(changed > 0)
+}
+
+/// A query with a build's facts bound next, in the order the queries name
+/// them: coordinate, package, commit, stack, stack digest, and the stack's
+/// packages as a JSON list.
+fn bind_start<'q>(
+    query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
+    start: &'q BuildStart,
+) -> Result<sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>, DbError> {
+    let packages = serde_json::to_string(&start.stack_packages)
+        .map_err(|e| DbError::Corrupt(e.to_string()))?;
+    Ok(query
+        .bind(start.coordinate.as_deref())
+        .bind(start.package.as_deref())
+        .bind(start.commit.as_deref())
+        .bind(start.stack.as_deref())
+        .bind(start.stack_digest.as_deref())
+        .bind(packages))
 }
 
 /// A transaction whose commit does not wait for the disk on PostgreSQL: for
@@ -307,11 +317,9 @@ pub async fn finish(db: &Database, id: i64, attempt: i64, end: &BuildEnd) -> Res
             end.status
         )));
     }
-    let packages = serde_json::to_string(&end.start.stack_packages)
-        .map_err(|e| DbError::Corrupt(e.to_string()))?;
     let mut tx = db.pool().begin().await?;
     let now = now_ms();
-    let changed = sqlx::query(
+    let query = sqlx::query(
         "UPDATE builds SET status = $1, error = $2, installed_size = $3, package_digest = $4, log_key = $5, \
          finished_at = $6, lease_until = NULL, coordinate = COALESCE($7, coordinate), \
          package_name = COALESCE($8, package_name), commit_id = COALESCE($9, commit_id), \
@@ -326,19 +334,14 @@ pub async fn finish(db: &Database, id: i64, attempt: i64, end: &BuildEnd) -> Res
     .bind(end.installed_size)
     .bind(end.package_digest.as_deref())
     .bind(end.log_key.as_deref())
-    .bind(now)
-    .bind(end.start.coordinate.as_deref())
-    .bind(end.start.package.as_deref())
-    .bind(end.start.commit.as_deref())
-    .bind(end.start.stack.as_deref())
-    .bind(end.start.stack_digest.as_deref())
-    .bind(packages)
-    .bind(id)
-    .bind(attempt)
-    .bind(end.reproducibility.as_deref())
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
+    .bind(now);
+    let changed = bind_start(query, &end.start)?
+        .bind(id)
+        .bind(attempt)
+        .bind(end.reproducibility.as_deref())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
     if changed == 0 {
         tx.rollback().await?;
         return Ok(false);
@@ -365,11 +368,9 @@ pub async fn queue_rebuild(
     attempt: i64,
     rebuild: &Rebuild,
 ) -> Result<bool, DbError> {
-    let packages = serde_json::to_string(&rebuild.start.stack_packages)
-        .map_err(|e| DbError::Corrupt(e.to_string()))?;
     let mut tx = db.pool().begin().await?;
     let now = now_ms();
-    let changed = sqlx::query(
+    let query = sqlx::query(
         "UPDATE builds SET status = 'queued', lease_until = NULL, first_worker = $1, rebuild_queued_at = $2, \
          reproducibility = $3, coordinate = COALESCE($4, coordinate), package_name = COALESCE($5, package_name), \
          commit_id = COALESCE($6, commit_id), stack_name = COALESCE($7, stack_name), \
@@ -379,18 +380,13 @@ pub async fn queue_rebuild(
     )
     .bind(&rebuild.first_worker)
     .bind(now)
-    .bind(&rebuild.reproducibility)
-    .bind(rebuild.start.coordinate.as_deref())
-    .bind(rebuild.start.package.as_deref())
-    .bind(rebuild.start.commit.as_deref())
-    .bind(rebuild.start.stack.as_deref())
-    .bind(rebuild.start.stack_digest.as_deref())
-    .bind(packages)
-    .bind(id)
-    .bind(attempt)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
+    .bind(&rebuild.reproducibility);
+    let changed = bind_start(query, &rebuild.start)?
+        .bind(id)
+        .bind(attempt)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
     if changed == 0 {
         tx.rollback().await?;
         return Ok(false);

@@ -520,12 +520,17 @@ pub async fn fetch(options: &FetchOptions, progress: Progress<'_>) -> Result<Fet
         if !response.status().is_success() {
             return Err(refused(response).await);
         }
-        let bytes = bounded_body(response, &url, crate::MAX_ATTESTATION_BYTES).await?;
-        let path = local.clone();
-        tokio::task::spawn_blocking(move || bale_fs::write_atomic(&path, &bytes))
-            .await
-            .map_err(|e| RepoError::Internal(e.to_string()))?
-            .map_err(|e| RepoError::io(e.path, e.source))?;
+        // Beside the archive under a temporary name, then renamed: a failed
+        // download leaves no partial file.
+        let temp = tempfile::Builder::new()
+            .prefix(".fetch-")
+            .tempfile_in(out_dir)
+            .map_err(|e| RepoError::io(out_dir, e))?
+            .into_temp_path();
+        let max = crate::MAX_ATTESTATION_BYTES as u64;
+        crate::url_fetch::save(response, &url, &temp, max, &|_, _| {}).await?;
+        temp.persist(&local)
+            .map_err(|e| RepoError::io(&local, e.error))?;
         attestations.push(local);
     }
     Ok(Fetched {
@@ -536,36 +541,6 @@ pub async fn fetch(options: &FetchOptions, progress: Progress<'_>) -> Result<Fet
         digest,
         signed_by,
     })
-}
-
-/// A response's body, refused past `limit` bytes.
-async fn bounded_body(
-    mut response: reqwest::Response,
-    url: &reqwest::Url,
-    limit: usize,
-) -> Result<Vec<u8>, RepoError> {
-    let too_large = || RepoError::Archive {
-        file: url.to_string(),
-        reason: format!(
-            "larger than the {} MiB an SBOM or provenance may be",
-            limit >> 20
-        ),
-    };
-    if response.content_length().is_some_and(|n| n > limit as u64) {
-        return Err(too_large());
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| transport_error(url, e))?
-    {
-        if body.len() + chunk.len() > limit {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }
 
 /// Why a coordinate has no file for `machine`: the architectures it is

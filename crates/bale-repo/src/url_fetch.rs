@@ -105,7 +105,7 @@ fn network_error(url: &reqwest::Url, error: reqwest::Error) -> RepoError {
 }
 
 /// Streams `response` into `path`, refusing more than `max` bytes.
-async fn save(
+pub(crate) async fn save(
     response: reqwest::Response,
     url: &reqwest::Url,
     path: &Path,

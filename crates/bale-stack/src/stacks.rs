@@ -428,6 +428,33 @@ impl Stacks {
         })
     }
 
+    /// The architectures this machine has a stack image of, each once,
+    /// sorted: read from the names of the images' directories alone.
+    pub fn image_archs(&self) -> Vec<String> {
+        let archs: std::collections::BTreeSet<String> = self
+            .images_on_disk()
+            .into_iter()
+            .map(|(_, arch)| arch)
+            .collect();
+        archs.into_iter().collect()
+    }
+
+    /// `(name, arch)` of every created image under `stacks/`.
+    fn images_on_disk(&self) -> Vec<(String, String)> {
+        let Ok(entries) = fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .filter_map(|e| {
+                let n = e.file_name().to_string_lossy().into_owned();
+                let created = !n.starts_with('.') && e.path().join("stack.json").is_file();
+                let (name, arch) = parse_image_dir_name(&n);
+                created.then(|| (name.to_string(), arch.to_string()))
+            })
+            .collect()
+    }
+
     /// Every configured stack and every image on disk, with state and size.
     pub fn list(&self) -> Result<Vec<StackInfo>, StackError> {
         // Every configured stack for the architecture acted on (absent or
@@ -438,17 +465,9 @@ impl Stacks {
             .keys()
             .map(|n| (n.clone(), self.arch.clone()))
             .collect();
-        if let Ok(entries) = fs::read_dir(&self.dir) {
-            for e in entries.flatten() {
-                let n = e.file_name().to_string_lossy().into_owned();
-                let (name, arch) = parse_image_dir_name(&n);
-                let image = (name.to_string(), arch.to_string());
-                if !n.starts_with('.')
-                    && e.path().join("stack.json").is_file()
-                    && !images.contains(&image)
-                {
-                    images.push(image);
-                }
+        for image in self.images_on_disk() {
+            if !images.contains(&image) {
+                images.push(image);
             }
         }
         images.sort();

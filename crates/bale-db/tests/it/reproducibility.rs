@@ -7,25 +7,6 @@ use bale_db::Database;
 
 use crate::common::{postgres, sqlite};
 
-macro_rules! on_each_backend {
-    ($name:ident) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn sqlite() {
-                let t = super::sqlite().await;
-                super::$name(&t.db).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn postgres() {
-                if let Some(t) = super::postgres().await {
-                    super::$name(&t.db).await;
-                }
-            }
-        }
-    };
-}
-
 fn checked(name: &str) -> NewBuild {
     NewBuild {
         source: format!("/src/{name}"),

@@ -172,6 +172,17 @@ fn staged(fx: &Fixture, written: &[Written]) -> (PathBuf, PathBuf, String) {
     (work, keys, name)
 }
 
+/// A static hello exported with `signer.pem` and staged for apk-tools
+/// ([`staged`]); `None`, said, without the Alpine root.
+fn staged_static_export(fx: &Fixture) -> Option<(PathBuf, PathBuf, String)> {
+    if !require_alpine_root() {
+        return None;
+    }
+    let package = fx.package(&["-static", "-O2"]);
+    let written = fx.export(&package, &fx.key("signer.pem"), "out").unwrap();
+    Some(staged(fx, &written))
+}
+
 #[test]
 fn an_exported_static_package_is_named_after_its_version_and_signed_by_the_keys_name() {
     let fx = Fixture::new();
@@ -238,13 +249,10 @@ fn an_exported_static_package_is_named_after_its_version_and_signed_by_the_keys_
 
 #[test]
 fn apk_verify_accepts_the_export_with_its_key_installed_and_refuses_it_without() {
-    if !require_alpine_root() {
-        return;
-    }
     let fx = Fixture::new();
-    let package = fx.package(&["-static", "-O2"]);
-    let written = fx.export(&package, &fx.key("signer.pem"), "out").unwrap();
-    let (work, keys, name) = staged(&fx, &written);
+    let Some((work, keys, name)) = staged_static_export(&fx) else {
+        return;
+    };
     let file = format!("/mnt/{name}");
 
     let out = apk(&work, &keys, &["verify", &file]);
@@ -262,13 +270,10 @@ fn apk_verify_accepts_the_export_with_its_key_installed_and_refuses_it_without()
 
 #[test]
 fn apk_verify_refuses_the_export_with_one_byte_flipped() {
-    if !require_alpine_root() {
-        return;
-    }
     let fx = Fixture::new();
-    let package = fx.package(&["-static", "-O2"]);
-    let written = fx.export(&package, &fx.key("signer.pem"), "out").unwrap();
-    let (work, keys, name) = staged(&fx, &written);
+    let Some((work, keys, name)) = staged_static_export(&fx) else {
+        return;
+    };
     let original = fs::read(work.join(&name)).unwrap();
     // In the signature, the control segment and the data segment.
     let len = original.len();
@@ -319,13 +324,10 @@ fn tampered(segment: &[u8], from: &str, to: &str) -> Vec<u8> {
 
 #[test]
 fn apk_verify_refuses_the_export_with_its_pkginfo_or_a_files_content_changed() {
-    if !require_alpine_root() {
-        return;
-    }
     let fx = Fixture::new();
-    let package = fx.package(&["-static", "-O2"]);
-    let written = fx.export(&package, &fx.key("signer.pem"), "out").unwrap();
-    let (work, keys, name) = staged(&fx, &written);
+    let Some((work, keys, name)) = staged_static_export(&fx) else {
+        return;
+    };
     let parts = segments(&fs::read(work.join(&name)).unwrap());
     assert_eq!(parts.len(), 3, "an apk v2 is three gzip streams");
 
@@ -363,13 +365,10 @@ fn apk_verify_refuses_the_export_with_its_pkginfo_or_a_files_content_changed() {
 
 #[test]
 fn apk_add_installs_the_export_with_its_key_and_the_static_binary_runs() {
-    if !require_alpine_root() {
-        return;
-    }
     let fx = Fixture::new();
-    let package = fx.package(&["-static", "-O2"]);
-    let written = fx.export(&package, &fx.key("signer.pem"), "out").unwrap();
-    let (work, keys, name) = staged(&fx, &written);
+    let Some((work, keys, name)) = staged_static_export(&fx) else {
+        return;
+    };
     let target = work.join("target");
     fs::create_dir_all(target.join("etc/apk/keys")).unwrap();
     let add = [

@@ -57,37 +57,36 @@ pub(crate) fn differences(first: &Index, second: &Index, archive: &str) -> Vec<D
 
 /// The facts of one file that differ, by their index names.
 fn file_facts(a: &FileRecord, b: &FileRecord) -> Vec<String> {
-    let mut facts = Vec::new();
-    let mut differs = |name: &str, differ: bool| {
-        if differ {
-            facts.push(name.to_owned());
-        }
-    };
-    differs("type", a.entry_type != b.entry_type);
-    differs("mode", a.mode != b.mode);
-    differs("size", a.size != b.size);
-    differs("sha256", a.sha256 != b.sha256);
-    differs("target", a.target != b.target);
-    differs("class", a.class != b.class);
-    differs("elf", a.elf != b.elf);
-    facts
+    differing(&[
+        ("type", a.entry_type != b.entry_type),
+        ("mode", a.mode != b.mode),
+        ("size", a.size != b.size),
+        ("sha256", a.sha256 != b.sha256),
+        ("target", a.target != b.target),
+        ("class", a.class != b.class),
+        ("elf", a.elf != b.elf),
+    ])
 }
 
 /// The package's own facts that differ, by their index names.
 fn index_facts(a: &Index, b: &Index) -> Vec<String> {
-    let mut facts = Vec::new();
-    let mut differs = |name: &str, differ: bool| {
-        if differ {
-            facts.push(name.to_owned());
-        }
-    };
-    differs("coordinate", a.coordinate != b.coordinate);
-    differs("arch", a.arch != b.arch);
-    differs("stack", a.stack != b.stack);
-    differs("dependencies", a.dependencies != b.dependencies);
-    differs("source", a.source != b.source);
-    differs("installed_size", a.installed_size != b.installed_size);
+    differing(&[
+        ("coordinate", a.coordinate != b.coordinate),
+        ("arch", a.arch != b.arch),
+        ("stack", a.stack != b.stack),
+        ("dependencies", a.dependencies != b.dependencies),
+        ("source", a.source != b.source),
+        ("installed_size", a.installed_size != b.installed_size),
+    ])
+}
+
+/// The names of the facts that differ.
+fn differing(facts: &[(&str, bool)]) -> Vec<String> {
     facts
+        .iter()
+        .filter(|(_, differs)| *differs)
+        .map(|(name, _)| (*name).to_owned())
+        .collect()
 }
 
 #[cfg(test)]

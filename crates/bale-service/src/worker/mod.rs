@@ -254,18 +254,15 @@ impl Worker {
 /// The architectures this worker claims builds for: the machine's own (the
 /// host stack builds there, and a stack not created yet is reported as
 /// such in the build's log) and every one it has a stack image for, made
-/// with `bale stack create NAME --arch ARCH`.
+/// with `bale stack create NAME --arch ARCH`. Looked up at each claim, from
+/// the names of the image directories only.
 async fn stack_archs(home: &Home) -> Vec<String> {
     let home = home.clone();
     let machine = bale_stack::machine_arch().to_owned();
     tokio::task::spawn_blocking(move || {
         let mut archs = std::collections::BTreeSet::from([machine]);
-        if let Ok(list) = bale_stack::Stacks::load(&home, None).and_then(|s| s.list()) {
-            archs.extend(
-                list.into_iter()
-                    .filter(|s| s.state != bale_stack::StackState::Absent)
-                    .map(|s| s.arch),
-            );
+        if let Ok(stacks) = bale_stack::Stacks::load(&home, None) {
+            archs.extend(stacks.image_archs());
         }
         archs.into_iter().collect()
     })

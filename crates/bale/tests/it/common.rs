@@ -19,6 +19,21 @@ impl Default for Scratch {
     }
 }
 
+/// `bale` with BALE_HOME `home`, no colour, and nothing inherited that
+/// would change what it does: no repository, token, builder identity or
+/// SOURCE_DATE_EPOCH.
+pub fn bale_with_home(home: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("bale").expect("the bale binary");
+    cmd.env("BALE_HOME", home)
+        .env("NO_COLOR", "1")
+        .env_remove("BALE_REPO")
+        .env_remove("BALE_TOKEN")
+        .env_remove("BALE_BUILDER_ID")
+        .env_remove("BALE_BUILD_INVOCATION")
+        .env_remove("SOURCE_DATE_EPOCH");
+    cmd
+}
+
 impl Scratch {
     pub fn new() -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -35,15 +50,10 @@ impl Scratch {
         self.path().join("home")
     }
 
-    /// `bale` with this scratch's BALE_HOME, no colour, no inherited repo or token.
+    /// `bale` with this scratch's BALE_HOME ([`bale_with_home`]), in the scratch dir.
     pub fn bale(&self) -> Command {
-        let mut cmd = Command::cargo_bin("bale").expect("the bale binary");
-        cmd.env("BALE_HOME", self.home())
-            .env("NO_COLOR", "1")
-            .env_remove("BALE_REPO")
-            .env_remove("BALE_TOKEN")
-            .env_remove("SOURCE_DATE_EPOCH")
-            .current_dir(self.path());
+        let mut cmd = bale_with_home(&self.home());
+        cmd.current_dir(self.path());
         cmd
     }
 

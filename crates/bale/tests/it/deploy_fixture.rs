@@ -27,12 +27,8 @@ impl World {
 
     /// `bale` with this world's BALE_HOME.
     pub fn bale(&self) -> Command {
-        let mut cmd = Command::cargo_bin("bale").expect("the bale binary");
-        cmd.env("BALE_HOME", self.home())
-            .env("NO_COLOR", "1")
-            .env_remove("BALE_REPO")
-            .env_remove("BALE_TOKEN")
-            .env_remove("BALE_TEST_KILL_AT")
+        let mut cmd = crate::common::bale_with_home(&self.home());
+        cmd.env_remove("BALE_TEST_KILL_AT")
             .current_dir(self.dir.path());
         cmd
     }

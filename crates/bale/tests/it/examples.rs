@@ -41,13 +41,7 @@ pub(crate) fn sha256_of(path: &Path) -> String {
 
 /// `bale` over the shared home.
 pub(crate) fn bale() -> Command {
-    let mut cmd = Command::cargo_bin("bale").expect("the bale binary");
-    cmd.env("BALE_HOME", examples_home())
-        .env("NO_COLOR", "1")
-        .env_remove("BALE_REPO")
-        .env_remove("BALE_TOKEN")
-        .env_remove("SOURCE_DATE_EPOCH");
-    cmd
+    crate::common::bale_with_home(&examples_home())
 }
 
 /// The shared home with a debian-bookworm stack in it, made once per test

@@ -20,13 +20,7 @@ fn home() -> PathBuf {
 }
 
 fn bale() -> Command {
-    let mut cmd = Command::cargo_bin("bale").expect("the bale binary");
-    cmd.env("BALE_HOME", home())
-        .env("NO_COLOR", "1")
-        .env_remove("BALE_REPO")
-        .env_remove("BALE_TOKEN")
-        .env_remove("SOURCE_DATE_EPOCH");
-    cmd
+    crate::common::bale_with_home(&home())
 }
 
 /// The app removed at the end, whatever happened.

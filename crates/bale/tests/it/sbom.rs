@@ -22,15 +22,7 @@ fn home() -> PathBuf {
 }
 
 fn bale() -> Command {
-    let mut cmd = Command::cargo_bin("bale").expect("the bale binary");
-    cmd.env("BALE_HOME", home())
-        .env("NO_COLOR", "1")
-        .env_remove("BALE_REPO")
-        .env_remove("BALE_TOKEN")
-        .env_remove("BALE_BUILDER_ID")
-        .env_remove("BALE_BUILD_INVOCATION")
-        .env_remove("SOURCE_DATE_EPOCH");
-    cmd
+    crate::common::bale_with_home(&home())
 }
 
 const MANIFEST: &str = r#"[package]
